@@ -1,0 +1,111 @@
+/* HTTP layer: libmicrohttpd over the daemon's own AF_UNIX socket, one thread
+ * per connection (see ARCHITECTURE.md "HTTP layer").  Handlers run in the
+ * connection's thread and may block.
+ *
+ * A handler receives a request and must produce exactly one response with
+ * one of the arca_resp_* calls below (or return -1 with *err set, in which
+ * case the layer answers with arca_resp_error).
+ *
+ * Common headers on every response (moby api/server/middleware/version.go):
+ *   Api-Version: 1.51, Ostype: linux, Server: Docker/<ver> (linux),
+ *   Docker-Experimental: false.
+ */
+#ifndef ARCA_HTTP_HTTP_H
+#define ARCA_HTTP_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util/error.h"
+
+typedef struct arca_http_request arca_http_request_t;
+typedef struct arca_stream arca_stream_t;
+
+/* ---- request accessors -------------------------------------------------- */
+const char *arca_req_method (arca_http_request_t *req);
+/* Path with the /vX.Y prefix removed, e.g. "/containers/abc/json". */
+const char *arca_req_path (arca_http_request_t *req);
+/* Negotiated API version as major*100+minor (1.51 -> 151); unversioned
+ * requests get the default (151). */
+int arca_req_api_version (arca_http_request_t *req);
+/* Route parameter by name ("id", "name"), from the route pattern. */
+const char *arca_req_param (arca_http_request_t *req, const char *name);
+/* Query parameter (URL-decoded) or NULL. */
+const char *arca_req_query (arca_http_request_t *req, const char *key);
+/* Docker's boolean parsing (moby httputils.BoolValue): absent -> def;
+ * "", "0", "no", "false", "none" (case-insensitive) -> false; else true. */
+bool arca_req_query_bool (arca_http_request_t *req, const char *key, bool def);
+const char *arca_req_header (arca_http_request_t *req, const char *name);
+/* In-memory body (NUL-terminated) for ordinary routes; NULL/0 if none. */
+const char *arca_req_body (arca_http_request_t *req, size_t *len);
+/* Parse the body as a JSON object (moby httputils.ReadJSON): empty body ->
+ * *out = NULL and 0; a Content-Type other than application/json -> 400
+ * "unsupported Content-Type header (<ct>): must be 'application/json'";
+ * bad JSON -> 400. */
+int arca_req_json (arca_http_request_t *req, json_t **out, arca_error_t *err);
+/* For routes registered with ARCA_ROUTE_BODY_FILE: path of the file the
+ * body was spooled to (removed after the response), NULL if no body. */
+const char *arca_req_body_file (arca_http_request_t *req);
+
+/* ---- responses --------------------------------------------------------- */
+/* JSON body (steals body), Content-Type: application/json. */
+int arca_resp_json (arca_http_request_t *req, int status, json_t *body);
+/* {"message": err->msg} with the status of err->kind; 304 has no body. */
+int arca_resp_error (arca_http_request_t *req, const arca_error_t *err);
+/* Empty body with this status (201/204/304 ...). */
+int arca_resp_status (arca_http_request_t *req, int status);
+/* Arbitrary body, copied. */
+int arca_resp_data (arca_http_request_t *req, int status, const char *content_type, const void *data,
+                    size_t len);
+
+/* Streamed (chunked) response.  Status and headers are flushed at once; then
+ * fn runs in a thread of its own and writes with arca_stream_write until it
+ * returns, which ends the stream.  ctx_free (if set) is called on ctx after
+ * fn returns. */
+typedef void (*arca_stream_fn) (arca_stream_t *s, void *ctx);
+int arca_resp_stream (arca_http_request_t *req, int status, const char *content_type,
+                      arca_stream_fn fn, void *ctx, void (*ctx_free) (void *));
+/* Write to a stream; returns 0, or -1 once the client has gone away. */
+int arca_stream_write (arca_stream_t *s, const void *data, size_t len);
+/* An fd that becomes readable (POLLIN) when the client has gone away, for a
+ * producer blocked in poll() on something else. */
+int arca_stream_cancel_fd (arca_stream_t *s);
+
+/* Hijack (101 UPGRADED, Upgrade: tcp) as dockerd does for attach and exec
+ * start (client-flows.md 4.1).  fn runs with the connection's socket, set
+ * to blocking mode, and the bytes the client sent after its headers
+ * (extra/extra_len, to be consumed before reading fd).  Half-close: fn may
+ * shutdown(fd, SHUT_WR); it must not close fd — the layer closes the
+ * connection after fn returns.  ctx_free as above. */
+typedef void (*arca_hijack_fn) (int fd, const char *extra, size_t extra_len, void *ctx);
+int arca_resp_hijack (arca_http_request_t *req, const char *content_type, arca_hijack_fn fn, void *ctx,
+                      void (*ctx_free) (void *));
+
+/* ---- routing and server ------------------------------------------------ */
+typedef int (*arca_handler_fn) (arca_http_request_t *req, void *app, arca_error_t *err);
+
+enum
+{
+  ARCA_ROUTE_BODY_FILE = 1 << 0, /* spool the request body to a temp file */
+};
+
+typedef struct
+{
+  const char *method;   /* "GET", "POST", "HEAD", "DELETE", "PUT" */
+  const char *pattern;  /* "/containers/{id}/json"; {x} matches one segment */
+  arca_handler_fn handler;
+  unsigned flags;
+} arca_route_t;
+
+typedef struct arca_http_server arca_http_server_t;
+
+/* Start serving routes (NULL-handler-terminated array) on an already bound
+ * and listening AF_UNIX socket fd; app is passed to every handler; tmp_dir
+ * receives spooled bodies.  Unknown route or method -> 404 "page not found". */
+int arca_http_server_start (int listen_fd, const arca_route_t *routes, void *app, const char *tmp_dir,
+                            arca_http_server_t **out, arca_error_t *err);
+void arca_http_server_stop (arca_http_server_t *srv);
+
+#endif

@@ -1,0 +1,102 @@
+/* Image store: an OCI image layout under <data-root>/image
+ *   oci/oci-layout, oci/index.json, oci/blobs/sha256/<hex>   (content store)
+ *   layers/<chain-id hex>/diff                                (unpacked layer,
+ *                                  whiteouts converted to overlay form:
+ *                                  char 0/0 devices and trusted.overlay.opaque)
+ * References (tags, digests) and image/layer metadata live in SQLite
+ * (store/db.h tables images, image_refs, layers).  An image ID is the digest
+ * of its config blob, "sha256:<64 hex>".
+ *
+ * Thread safety: every call may be made from any thread; the store
+ * serialises writers internally.
+ */
+#ifndef ARCA_IMAGE_IMAGE_H
+#define ARCA_IMAGE_IMAGE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/db.h"
+#include "util/error.h"
+
+typedef struct arca_image_store arca_image_store_t;
+
+typedef struct
+{
+  char *id;            /* "sha256:<hex>" */
+  json_t *config;      /* the whole image config blob (OCI/Docker image JSON):
+                          architecture, os, created, config{Cmd,Entrypoint,Env,...}, rootfs, history */
+  char **repo_tags;    /* familiar-independent full names, e.g. "busybox:latest" as dockerd shows */
+  char **repo_digests; /* "busybox@sha256:..." */
+  char **diff_ids;     /* rootfs.diff_ids, bottom first */
+  char **chain_ids;    /* same order */
+  int64_t created_ns;  /* from config "created" (0 if none) */
+  int64_t size;        /* uncompressed size of all layers, bytes */
+} arca_image_t;
+
+/* Asked before an image is deleted: 0 when no container uses image_id, 1 when
+ * a stopped container does, 2 when a running one does; the container's full
+ * ID is copied to container_id_out. */
+typedef int (*arca_image_in_use_fn) (void *ctx, const char *image_id, char *container_id_out, size_t len);
+
+int image_store_open (const char *data_root, arca_db_t *db, arca_image_store_t **out, arca_error_t *err);
+void image_store_close (arca_image_store_t *s);
+void image_store_set_in_use_cb (arca_image_store_t *s, arca_image_in_use_fn fn, void *ctx);
+
+/* Reference normalisation as Docker (distribution/reference
+ * ParseNormalizedNamed): "busybox" -> "docker.io/library/busybox:latest",
+ * "user/x:1" -> "docker.io/user/x:1", "127.0.0.1:5000/a" keeps its host.
+ * Returns a malloc'd canonical string; 400 "invalid reference format" on bad
+ * input.  image_ref_familiar gives the short form dockerd prints
+ * ("busybox:latest", "127.0.0.1:5000/a:1"). */
+int image_ref_normalize (const char *ref, char **canonical, arca_error_t *err);
+char *image_ref_familiar (const char *canonical);
+
+/* Resolve a name, name:tag, name@digest, full or short (>= 1 char prefix,
+ * unique) image ID, or "sha256:<id>" to an image.  404 "No such image:
+ * <familiar ref>" (e.g. "No such image: alpine:latest"). */
+int image_resolve (arca_image_store_t *s, const char *ref, arca_image_t **out, arca_error_t *err);
+void image_free (arca_image_t *img);
+
+/* Unpacked layer directories for an overlay lowerdir, TOP layer first
+ * (overlay order).  Empty list for an image with no layers. */
+int image_layer_dirs (arca_image_store_t *s, const arca_image_t *img, char ***dirs, arca_error_t *err);
+
+/* docker load: tar_path holds a docker-save tarball (manifest.json) or an OCI
+ * layout tarball (index.json).  For each tag loaded, emit is called with a
+ * line such as "Loaded image: busybox:latest" (or "Loaded image ID:
+ * sha256:..." for untagged images); an existing tag moved to another image
+ * first emits "The image busybox:latest already exists, renaming the old one
+ * with ID sha256:... to empty string".  Nothing is left half-imported on
+ * error. */
+int image_load (arca_image_store_t *s, const char *tar_path,
+                void (*emit) (void *ctx, const char *line), void *ctx, arca_error_t *err);
+
+/* docker import: a plain rootfs tarball (maybe compressed) becomes a one-layer
+ * image; repo/tag may be NULL (untagged); changes: Dockerfile-style
+ * instructions ("CMD ...", "ENV A=B", ...) or NULL; message: history comment.
+ * *image_id receives "sha256:<hex>". */
+int image_import (arca_image_store_t *s, const char *tar_path, const char *repo, const char *tag,
+                  char **changes, const char *message, char **image_id, arca_error_t *err);
+
+/* GET /images/json: array of ImageSummary (spec) objects.  filters: the
+ * parsed filters JSON object (map key -> {value: true}) or NULL; supports
+ * dangling, label, reference, before, since. */
+int image_list_json (arca_image_store_t *s, json_t *filters, bool all, json_t **out, arca_error_t *err);
+/* GET /images/{name}/json: ImageInspect as dockerd returns it (Id, RepoTags,
+ * RepoDigests, Parent, Comment, Created RFC 3339 nano, Config, Architecture,
+ * Os, Size, RootFS{Type,Layers}, Metadata{LastTagTime}, GraphDriver). */
+int image_inspect_json (arca_image_store_t *s, const char *ref, json_t **out, arca_error_t *err);
+/* POST /images/{name}/tag?repo=&tag= : 404 if source missing, 400 bad ref. */
+int image_tag (arca_image_store_t *s, const char *src, const char *repo, const char *tag, arca_error_t *err);
+/* DELETE /images/{name}: *out = [{"Untagged": ...}, {"Deleted": ...}] as
+ * dockerd.  409 "conflict: unable to delete <ref> (must be forced) - image is
+ * being used by stopped container <id>" / "...(cannot be forced) - image is
+ * being used by running container <id>" via the in-use callback. */
+int image_remove (arca_image_store_t *s, const char *ref, bool force, bool noprune, json_t **out,
+                  arca_error_t *err);
+/* Number of images (for /info). */
+int image_count (arca_image_store_t *s);
+
+#endif

@@ -1,0 +1,217 @@
+#include "store/db.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+#include "util/strutil.h"
+
+struct arca_db
+{
+  sqlite3 *handle;
+  pthread_mutex_t lock;
+};
+
+/* Each entry migrates from version i to i+1.  Never edit a shipped entry:
+ * append a new one. */
+static const char *const migrations[] = {
+  "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
+  "CREATE TABLE containers (id TEXT PRIMARY KEY, name TEXT UNIQUE NOT NULL, data TEXT NOT NULL);"
+  "CREATE TABLE images (id TEXT PRIMARY KEY, data TEXT NOT NULL);"
+  "CREATE TABLE image_refs (ref TEXT PRIMARY KEY, image_id TEXT NOT NULL, kind TEXT NOT NULL,"
+  "                         created INTEGER NOT NULL);"
+  "CREATE INDEX image_refs_by_image ON image_refs (image_id);"
+  "CREATE TABLE layers (chain_id TEXT PRIMARY KEY, diff_id TEXT NOT NULL, parent TEXT,"
+  "                     size INTEGER NOT NULL);",
+};
+
+static int
+db_error (arca_db_t *db, arca_error_t *err, const char *what)
+{
+  return arca_error_set (err, ARCA_ERR_INTERNAL, "%s: %s", what, sqlite3_errmsg (db->handle));
+}
+
+static int
+migrate (arca_db_t *db, arca_error_t *err)
+{
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2 (db->handle, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+    return db_error (db, err, "read schema version");
+  int version = sqlite3_step (st) == SQLITE_ROW ? sqlite3_column_int (st, 0) : 0;
+  sqlite3_finalize (st);
+  int target = (int) (sizeof migrations / sizeof migrations[0]);
+  if (version > target)
+    return arca_error_set (err, ARCA_ERR_INTERNAL,
+                           "database schema version %d is newer than this arca (%d)", version, target);
+  for (int v = version; v < target; v++)
+    {
+      char *msg = NULL;
+      char *sql = xasprintf ("BEGIN IMMEDIATE; %s PRAGMA user_version = %d; COMMIT;", migrations[v], v + 1);
+      int rc = sqlite3_exec (db->handle, sql, NULL, NULL, &msg);
+      free (sql);
+      if (rc != SQLITE_OK)
+        {
+          sqlite3_exec (db->handle, "ROLLBACK", NULL, NULL, NULL);
+          arca_error_set (err, ARCA_ERR_INTERNAL, "migrate database to version %d: %s", v + 1,
+                          msg ? msg : "?");
+          sqlite3_free (msg);
+          return -1;
+        }
+      log_info ("database migrated to schema version %d", v + 1);
+    }
+  return 0;
+}
+
+int
+arca_db_open (const char *path, arca_db_t **out, arca_error_t *err)
+{
+  arca_db_t *db = xmalloc0 (sizeof *db);
+  pthread_mutex_init (&db->lock, NULL);
+  if (sqlite3_open_v2 (path, &db->handle,
+                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL)
+      != SQLITE_OK)
+    {
+      arca_error_set (err, ARCA_ERR_INTERNAL, "open %s: %s", path,
+                      db->handle ? sqlite3_errmsg (db->handle) : "out of memory");
+      arca_db_close (db);
+      return -1;
+    }
+  sqlite3_busy_timeout (db->handle, 5000);
+  char *msg = NULL;
+  if (sqlite3_exec (db->handle, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+                    NULL, NULL, &msg)
+      != SQLITE_OK)
+    {
+      arca_error_set (err, ARCA_ERR_INTERNAL, "configure %s: %s", path, msg ? msg : "?");
+      sqlite3_free (msg);
+      arca_db_close (db);
+      return -1;
+    }
+  if (migrate (db, err) < 0)
+    {
+      arca_db_close (db);
+      return -1;
+    }
+  *out = db;
+  return 0;
+}
+
+void
+arca_db_close (arca_db_t *db)
+{
+  if (db == NULL)
+    return;
+  sqlite3_close (db->handle);
+  pthread_mutex_destroy (&db->lock);
+  free (db);
+}
+
+sqlite3 *arca_db_handle (arca_db_t *db) { return db->handle; }
+void arca_db_lock (arca_db_t *db) { pthread_mutex_lock (&db->lock); }
+void arca_db_unlock (arca_db_t *db) { pthread_mutex_unlock (&db->lock); }
+
+static int
+prepare_bound (arca_db_t *db, const char *sql, const char *const *params, int n, sqlite3_stmt **st,
+               arca_error_t *err)
+{
+  if (sqlite3_prepare_v2 (db->handle, sql, -1, st, NULL) != SQLITE_OK)
+    return db_error (db, err, "prepare");
+  for (int i = 0; i < n; i++)
+    {
+      int rc = params[i] ? sqlite3_bind_text (*st, i + 1, params[i], -1, SQLITE_TRANSIENT)
+                         : sqlite3_bind_null (*st, i + 1);
+      if (rc != SQLITE_OK)
+        {
+          sqlite3_finalize (*st);
+          return db_error (db, err, "bind");
+        }
+    }
+  return 0;
+}
+
+int
+arca_db_exec (arca_db_t *db, const char *sql, const char *const *params, int n, arca_error_t *err)
+{
+  sqlite3_stmt *st;
+  int ret = 0;
+  arca_db_lock (db);
+  if (prepare_bound (db, sql, params, n, &st, err) < 0)
+    {
+      arca_db_unlock (db);
+      return -1;
+    }
+  int rc;
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    ;
+  if (rc != SQLITE_DONE)
+    ret = db_error (db, err, "exec");
+  sqlite3_finalize (st);
+  arca_db_unlock (db);
+  return ret;
+}
+
+int
+arca_db_query (arca_db_t *db, const char *sql, const char *const *params, int n, json_t **rows,
+               arca_error_t *err)
+{
+  sqlite3_stmt *st;
+  int ret = 0;
+  arca_db_lock (db);
+  if (prepare_bound (db, sql, params, n, &st, err) < 0)
+    {
+      arca_db_unlock (db);
+      return -1;
+    }
+  json_t *result = json_array ();
+  int rc;
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      json_t *row = json_array ();
+      int cols = sqlite3_column_count (st);
+      for (int c = 0; c < cols; c++)
+        switch (sqlite3_column_type (st, c))
+          {
+          case SQLITE_INTEGER:
+            json_array_append_new (row, json_integer (sqlite3_column_int64 (st, c)));
+            break;
+          case SQLITE_NULL:
+            json_array_append_new (row, json_null ());
+            break;
+          default:
+            json_array_append_new (row, json_string ((const char *) sqlite3_column_text (st, c)));
+          }
+      json_array_append_new (result, row);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      ret = db_error (db, err, "query");
+      json_decref (result);
+    }
+  else
+    *rows = result;
+  sqlite3_finalize (st);
+  arca_db_unlock (db);
+  return ret;
+}
+
+int
+arca_db_meta_get (arca_db_t *db, const char *key, char **value, arca_error_t *err)
+{
+  json_t *rows;
+  const char *p[] = { key };
+  if (arca_db_query (db, "SELECT value FROM meta WHERE key = ?1", p, 1, &rows, err) < 0)
+    return -1;
+  json_t *v = json_array_get (json_array_get (rows, 0), 0);
+  *value = json_is_string (v) ? xstrdup (json_string_value (v)) : NULL;
+  json_decref (rows);
+  return 0;
+}
+
+int
+arca_db_meta_set (arca_db_t *db, const char *key, const char *value, arca_error_t *err)
+{
+  const char *p[] = { key, value };
+  return arca_db_exec (db, "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+                           "ON CONFLICT (key) DO UPDATE SET value = excluded.value", p, 2, err);
+}

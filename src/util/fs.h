@@ -1,0 +1,20 @@
+/* File helpers shared by the daemon and the shim (the shim links only util).
+ * Atomic writes follow moby's ioutils.AtomicWriteFile: write a temp file in
+ * the same directory, fsync, rename over the target, fsync the directory. */
+#ifndef ARCA_UTIL_FS_H
+#define ARCA_UTIL_FS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include "util/error.h"
+
+int fs_write_atomic (const char *path, const void *data, size_t len, mode_t mode, arca_error_t *err);
+/* Read a whole file (NUL-terminated); *len optional. */
+int fs_read_file (const char *path, char **data, size_t *len, arca_error_t *err);
+/* mkdir -p with mode for created components. */
+int fs_mkdir_p (const char *path, mode_t mode, arca_error_t *err);
+/* rm -rf that never crosses into another mount (skips mount points). */
+int fs_remove_all (const char *path, arca_error_t *err);
+int fs_fsync_dir (const char *dir);
+
+#endif

@@ -1,0 +1,164 @@
+#include "util/timeutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int64_t
+time_now_ns (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_REALTIME, &ts);
+  return (int64_t) ts.tv_sec * ARCA_NSEC_PER_SEC + ts.tv_nsec;
+}
+
+int64_t
+time_mono_ns (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (int64_t) ts.tv_sec * ARCA_NSEC_PER_SEC + ts.tv_nsec;
+}
+
+static void
+format_base (int64_t ns, char *buf, size_t len, int fixed)
+{
+  if (ns == 0)
+    {
+      snprintf (buf, len, "0001-01-01T00:00:00Z");
+      return;
+    }
+  time_t sec = ns / ARCA_NSEC_PER_SEC;
+  long frac = ns % ARCA_NSEC_PER_SEC;
+  struct tm tm;
+  gmtime_r (&sec, &tm);
+  char base[32];
+  strftime (base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+  if (fixed)
+    {
+      snprintf (buf, len, "%s.%09ldZ", base, frac);
+      return;
+    }
+  if (frac == 0)
+    {
+      snprintf (buf, len, "%sZ", base);
+      return;
+    }
+  char f[16];
+  snprintf (f, sizeof f, "%09ld", frac);
+  for (int i = 8; i > 0 && f[i] == '0'; i--)
+    f[i] = '\0';
+  snprintf (buf, len, "%s.%sZ", base, f);
+}
+
+void time_format_rfc3339nano (int64_t ns, char *buf, size_t len) { format_base (ns, buf, len, 0); }
+void time_format_rfc3339nano_fixed (int64_t ns, char *buf, size_t len) { format_base (ns, buf, len, 1); }
+
+int
+time_parse_rfc3339 (const char *s, int64_t *ns)
+{
+  struct tm tm;
+  memset (&tm, 0, sizeof tm);
+  const char *p = strptime (s, "%Y-%m-%dT%H:%M:%S", &tm);
+  if (p == NULL)
+    return -1;
+  long frac = 0;
+  if (*p == '.')
+    {
+      p++;
+      int digits = 0;
+      while (*p >= '0' && *p <= '9')
+        {
+          if (digits < 9)
+            {
+              frac = frac * 10 + (*p - '0');
+              digits++;
+            }
+          p++;
+        }
+      while (digits++ < 9)
+        frac *= 10;
+    }
+  long off = 0;
+  if (*p == 'Z' || *p == 'z')
+    p++;
+  else if (*p == '+' || *p == '-')
+    {
+      int hh, mm;
+      if (sscanf (p + 1, "%2d:%2d", &hh, &mm) != 2)
+        return -1;
+      off = (hh * 3600L + mm * 60L) * (*p == '-' ? -1 : 1);
+      p += 6;
+    }
+  else
+    return -1;
+  if (*p)
+    return -1;
+  time_t t = timegm (&tm) - off;
+  *ns = (int64_t) t * ARCA_NSEC_PER_SEC + frac;
+  return 0;
+}
+
+int
+time_parse_timestamp (const char *s, int64_t *ns)
+{
+  if (s == NULL || *s == '\0')
+    return -1;
+  char *end;
+  long long sec = strtoll (s, &end, 10);
+  if (end != s && (*end == '\0' || *end == '.'))
+    {
+      long frac = 0;
+      if (*end == '.')
+        {
+          const char *p = end + 1;
+          int digits = 0;
+          while (*p >= '0' && *p <= '9')
+            {
+              if (digits < 9)
+                {
+                  frac = frac * 10 + (*p - '0');
+                  digits++;
+                }
+              p++;
+            }
+          if (*p)
+            return -1;
+          while (digits++ < 9)
+            frac *= 10;
+        }
+      *ns = sec * ARCA_NSEC_PER_SEC + frac;
+      return 0;
+    }
+  return time_parse_rfc3339 (s, ns);
+}
+
+void
+time_human_duration (int64_t ns, char *buf, size_t len)
+{
+  double seconds = (double) ns / ARCA_NSEC_PER_SEC;
+  long s = (long) seconds;
+  if (s < 1)
+    snprintf (buf, len, "Less than a second");
+  else if (s == 1)
+    snprintf (buf, len, "1 second");
+  else if (s < 60)
+    snprintf (buf, len, "%ld seconds", s);
+  else if (s / 60 == 1)
+    snprintf (buf, len, "About a minute");
+  else if (s / 60 < 60)
+    snprintf (buf, len, "%ld minutes", s / 60);
+  else if ((long) (seconds / 3600 + 0.5) == 1)
+    snprintf (buf, len, "About an hour");
+  else if (s / 3600 < 48)
+    snprintf (buf, len, "%ld hours", (long) (seconds / 3600 + 0.5));
+  else if (s / 3600 < 24 * 7 * 2)
+    snprintf (buf, len, "%ld days", s / 86400);
+  else if (s / 3600 < 24 * 30 * 2)
+    snprintf (buf, len, "%ld weeks", s / (86400 * 7));
+  else if (s / 3600 < 24 * 365 * 2)
+    snprintf (buf, len, "%ld months", s / (86400 * 30));
+  else
+    snprintf (buf, len, "%ld years", s / (86400 * 365));
+}
