@@ -1,0 +1,47 @@
+/* The engine: containers, images and their state, independent of HTTP.
+ *
+ * Concurrency discipline: engine state (the container table and each
+ * container's record) is guarded by one mutex, never held across I/O to a
+ * shim, a runtime call or a client socket.  SQLite has its own lock
+ * (store/db.h). */
+#ifndef ARCA_ENGINE_ENGINE_H
+#define ARCA_ENGINE_ENGINE_H
+
+#include <jansson.h>
+
+#include "image/image.h"
+#include "store/db.h"
+#include "util/error.h"
+
+typedef struct arca_engine arca_engine_t;
+
+typedef struct
+{
+  const char *data_root;     /* /var/lib/arca */
+  const char *exec_root;     /* /run/arca */
+  const char *runtime_name;  /* "runc" */
+  const char *runtime_path;  /* resolved executable of runtime_name */
+  json_t *runtimes;          /* {"runc":{"path":"runc"},"crun":{"path":"crun"}} (borrowed) */
+  const char *shim_path;     /* arca-shim executable */
+} arca_engine_options_t;
+
+/* Open the state under data_root (creating it), reload containers, re-adopt
+ * running ones through their shims, mark those whose shim is gone as exited
+ * (recorded status, or 137). */
+int arca_engine_open (const arca_engine_options_t *opts, arca_engine_t **out, arca_error_t *err);
+/* Stop serving; running containers are left to their shims. */
+void arca_engine_close (arca_engine_t *e);
+
+const arca_engine_options_t *arca_engine_options (arca_engine_t *e);
+arca_image_store_t *arca_engine_images (arca_engine_t *e);
+arca_db_t *arca_engine_db (arca_engine_t *e);
+/* Persistent daemon ID (a UUID created on first start, kept in meta). */
+const char *arca_engine_id (arca_engine_t *e);
+
+typedef struct
+{
+  int total, running, paused, stopped;
+} arca_container_counts_t;
+void arca_engine_container_counts (arca_engine_t *e, arca_container_counts_t *out);
+
+#endif
