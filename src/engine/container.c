@@ -1,0 +1,565 @@
+/* Container records: lookup, persistence, create and destroy. */
+#include "engine/internal.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include "image/snapshot.h"
+#include "runtime/shim_client.h"
+#include "runtime/spec.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/strutil.h"
+#include "util/timeutil.h"
+
+const char *container_id (arca_container_t *c) { return c->id; }
+
+bool
+container_tty (arca_container_t *c)
+{
+  return json_get_bool (c->config, "Tty", false);
+}
+
+const char *
+container_state_string (arca_container_t *c)
+{
+  if (c->running)
+    {
+      if (c->paused)
+        return "paused";
+      if (c->restarting)
+        return "restarting";
+      return "running";
+    }
+  if (c->removing)
+    return "removing";
+  if (c->dead)
+    return "dead";
+  if (c->started_ns == 0)
+    return "created";
+  return "exited";
+}
+
+void
+container_free (arca_container_t *c)
+{
+  if (c == NULL)
+    return;
+  free (c->name);
+  json_decref (c->config);
+  json_decref (c->host_config);
+  free (c->image_id);
+  free (c->path);
+  strv_free (c->args);
+  free (c->error);
+  free (c);
+}
+
+void
+container_unref (arca_container_t *c)
+{
+  if (c == NULL)
+    return;
+  if (__atomic_sub_fetch (&c->refs, 1, __ATOMIC_ACQ_REL) == 0)
+    container_free (c);
+}
+
+void
+container_ref (arca_container_t *c)
+{
+  __atomic_add_fetch (&c->refs, 1, __ATOMIC_ACQ_REL);
+}
+
+json_t *
+container_to_record (arca_container_t *c)
+{
+  json_t *state = json_pack ("{s:b,s:b,s:b,s:b,s:I,s:i,s:s,s:I,s:I}", "Running", c->running, "Paused", c->paused,
+                             "Restarting", c->restarting, "Dead", c->dead, "Pid", (json_int_t) c->pid,
+                             "ExitCode", c->exit_code, "Error", c->error ? c->error : "", "StartedAt",
+                             (json_int_t) c->started_ns, "FinishedAt", (json_int_t) c->finished_ns);
+  return json_pack ("{s:O,s:O,s:s,s:s,s:o,s:I,s:o,s:i,s:b,s:b,s:I}", "Config", c->config, "HostConfig",
+                    c->host_config, "Image", c->image_id, "Path", c->path, "Args", json_from_strv (c->args),
+                    "Created", (json_int_t) c->created_ns, "State", state, "RestartCount", c->restart_count,
+                    "HasBeenStartedBefore", c->has_been_started, "HasBeenManuallyStopped",
+                    c->manually_stopped, "ExitGeneration", (json_int_t) c->exit_generation);
+}
+
+arca_container_t *
+container_from_record (const char *id, const char *name, json_t *rec)
+{
+  arca_container_t *c = xmalloc0 (sizeof *c);
+  snprintf (c->id, sizeof c->id, "%s", id);
+  c->name = xstrdup (name);
+  c->config = json_incref (json_object_get (rec, "Config"));
+  if (c->config == NULL)
+    c->config = json_object ();
+  c->host_config = json_incref (json_object_get (rec, "HostConfig"));
+  if (c->host_config == NULL)
+    c->host_config = json_object ();
+  c->image_id = xstrdup (json_get_str (rec, "Image"));
+  c->path = xstrdup (json_get_str (rec, "Path"));
+  c->args = json_get_strv (rec, "Args");
+  c->created_ns = json_get_int (rec, "Created", 0);
+  json_t *st = json_object_get (rec, "State");
+  c->running = json_get_bool (st, "Running", false);
+  c->paused = json_get_bool (st, "Paused", false);
+  c->restarting = json_get_bool (st, "Restarting", false);
+  c->dead = json_get_bool (st, "Dead", false);
+  c->pid = (pid_t) json_get_int (st, "Pid", 0);
+  c->exit_code = (int) json_get_int (st, "ExitCode", 0);
+  const char *e = json_get_str (st, "Error");
+  c->error = (e && *e) ? xstrdup (e) : NULL;
+  c->started_ns = json_get_int (st, "StartedAt", 0);
+  c->finished_ns = json_get_int (st, "FinishedAt", 0);
+  c->restart_count = (int) json_get_int (rec, "RestartCount", 0);
+  c->has_been_started = json_get_bool (rec, "HasBeenStartedBefore", false);
+  c->manually_stopped = json_get_bool (rec, "HasBeenManuallyStopped", false);
+  c->exit_generation = (uint64_t) json_get_int (rec, "ExitGeneration", 0);
+  return c;
+}
+
+int
+container_save (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
+{
+  _cleanup_json_ json_t *rec = container_to_record (c);
+  _cleanup_free_ char *data = json_dump_compact (rec);
+  const char *p[] = { c->id, c->name, data };
+  return arca_db_exec (e->db,
+                       "INSERT INTO containers (id, name, data) VALUES (?1, ?2, ?3) "
+                       "ON CONFLICT (id) DO UPDATE SET name = excluded.name, data = excluded.data",
+                       p, 3, err);
+}
+
+/* ---- lookup ---- */
+
+static arca_container_t *
+find_locked (arca_engine_t *e, const char *ref, bool *ambiguous)
+{
+  *ambiguous = false;
+  const char *name = ref[0] == '/' ? ref + 1 : ref;
+  for (arca_container_t *c = e->containers; c; c = c->next)
+    if (!c->removed && strcmp (c->id, ref) == 0)
+      return c;
+  for (arca_container_t *c = e->containers; c; c = c->next)
+    if (!c->removed && strcmp (c->name, name) == 0)
+      return c;
+  size_t len = strlen (ref);
+  if (len == 0)
+    return NULL;
+  arca_container_t *found = NULL;
+  for (arca_container_t *c = e->containers; c; c = c->next)
+    if (!c->removed && strncmp (c->id, ref, len) == 0)
+      {
+        if (found)
+          {
+            *ambiguous = true;
+            return NULL;
+          }
+        found = c;
+      }
+  return found;
+}
+
+int
+container_lookup (arca_engine_t *e, const char *ref, arca_container_t **out, arca_error_t *err)
+{
+  bool ambiguous;
+  pthread_mutex_lock (&e->lock);
+  arca_container_t *c = find_locked (e, ref, &ambiguous);
+  if (c)
+    container_ref (c);
+  pthread_mutex_unlock (&e->lock);
+  if (ambiguous)
+    return arca_error_set (err, ARCA_ERR_INVALID, "multiple IDs found with provided prefix: %s", ref);
+  if (c == NULL)
+    return arca_error_set (err, ARCA_ERR_NOT_FOUND, "No such container: %s", ref);
+  *out = c;
+  return 0;
+}
+
+int
+containers_image_in_use (void *engine, const char *image_id, char *container_id_out, size_t len)
+{
+  arca_engine_t *e = engine;
+  int used = 0;
+  pthread_mutex_lock (&e->lock);
+  for (arca_container_t *c = e->containers; c; c = c->next)
+    if (!c->removed && c->image_id && strcmp (c->image_id, image_id) == 0)
+      {
+        int this = c->running ? 2 : 1;
+        if (this > used)
+          {
+            used = this;
+            snprintf (container_id_out, len, "%s", c->id);
+          }
+      }
+  pthread_mutex_unlock (&e->lock);
+  return used;
+}
+
+/* ---- create ---- */
+
+/* Merge the image's config into the user's, as moby daemon/create.go
+ * (merge in daemon/commit.go): user values win; Env is merged by key. */
+static void
+merge_image_config (json_t *cfg, json_t *img)
+{
+  if (img == NULL)
+    return;
+  json_t *user_env = json_object_get (cfg, "Env");
+  json_t *img_env = json_object_get (img, "Env");
+  if (json_is_array (img_env))
+    {
+      json_t *merged = json_deep_copy (img_env);
+      size_t i;
+      json_t *v;
+      if (json_is_array (user_env))
+        json_array_foreach (user_env, i, v)
+          {
+            const char *s = json_string_value (v);
+            if (s == NULL)
+              continue;
+            const char *eq = strchr (s, '=');
+            size_t klen = eq ? (size_t) (eq - s) : strlen (s);
+            bool replaced = false;
+            for (size_t j = 0; j < json_array_size (merged); j++)
+              {
+                const char *m = json_string_value (json_array_get (merged, j));
+                if (m && strncmp (m, s, klen) == 0 && (m[klen] == '=' || m[klen] == '\0'))
+                  {
+                    json_array_set (merged, j, v);
+                    replaced = true;
+                    break;
+                  }
+              }
+            if (!replaced)
+              json_array_append (merged, v);
+          }
+      json_object_set_new (cfg, "Env", merged);
+    }
+  bool has_cmd = json_array_size (json_object_get (cfg, "Cmd")) > 0;
+  bool has_ep = json_array_size (json_object_get (cfg, "Entrypoint")) > 0;
+  if (!has_ep)
+    {
+      json_t *ep = json_object_get (img, "Entrypoint");
+      if (json_is_array (ep))
+        json_object_set (cfg, "Entrypoint", ep);
+      /* Cmd comes from the image only when neither was given. */
+      if (!has_cmd)
+        {
+          json_t *cmd = json_object_get (img, "Cmd");
+          if (json_is_array (cmd))
+            json_object_set (cfg, "Cmd", cmd);
+        }
+    }
+  const char *strs[] = { "WorkingDir", "User", "StopSignal", NULL };
+  for (int i = 0; strs[i]; i++)
+    {
+      const char *uv = json_get_str (cfg, strs[i]);
+      const char *iv = json_get_str (img, strs[i]);
+      if ((uv == NULL || *uv == '\0') && iv && *iv)
+        json_object_set_new (cfg, strs[i], json_string (iv));
+    }
+  const char *maps[] = { "ExposedPorts", "Volumes", "Labels", NULL };
+  for (int i = 0; maps[i]; i++)
+    {
+      json_t *iv = json_object_get (img, maps[i]);
+      if (!json_is_object (iv))
+        continue;
+      json_t *uv = json_object_get (cfg, maps[i]);
+      if (!json_is_object (uv))
+        {
+          json_object_set_new (cfg, maps[i], json_deep_copy (iv));
+          continue;
+        }
+      const char *k;
+      json_t *v;
+      json_object_foreach (iv, k, v)
+        if (json_object_get (uv, k) == NULL)
+          json_object_set (uv, k, v);
+    }
+  if (json_object_get (cfg, "Healthcheck") == NULL && json_object_get (img, "Healthcheck"))
+    json_object_set (cfg, "Healthcheck", json_object_get (img, "Healthcheck"));
+}
+
+/* The Config object dockerd stores: the create body's Config fields. */
+static json_t *
+extract_config (json_t *body)
+{
+  static const char *const keys[]
+      = { "Hostname",   "Domainname",  "User",      "AttachStdin", "AttachStdout", "AttachStderr",
+          "ExposedPorts", "Tty",       "OpenStdin", "StdinOnce",   "Env",          "Cmd",
+          "Healthcheck", "ArgsEscaped", "Image",    "Volumes",     "WorkingDir",   "Entrypoint",
+          "NetworkDisabled", "MacAddress", "OnBuild", "Labels",    "StopSignal",   "StopTimeout",
+          "Shell",      NULL };
+  json_t *cfg = json_object ();
+  for (int i = 0; keys[i]; i++)
+    {
+      json_t *v = json_object_get (body, keys[i]);
+      if (v && !json_is_null (v))
+        json_object_set (cfg, keys[i], v);
+    }
+  return cfg;
+}
+
+static void
+config_defaults (json_t *cfg, const char *id)
+{
+  const char *defaults_str[] = { "Hostname", "Domainname", "User", "WorkingDir", NULL };
+  for (int i = 0; defaults_str[i]; i++)
+    if (json_get_str (cfg, defaults_str[i]) == NULL)
+      json_object_set_new (cfg, defaults_str[i], json_string (""));
+  const char *h = json_get_str (cfg, "Hostname");
+  if (*h == '\0')
+    {
+      char short_id[13];
+      snprintf (short_id, sizeof short_id, "%s", id);
+      json_object_set_new (cfg, "Hostname", json_string (short_id));
+    }
+  const char *bools[] = { "AttachStdin", "AttachStdout", "AttachStderr", "Tty", "OpenStdin", "StdinOnce", NULL };
+  for (int i = 0; bools[i]; i++)
+    if (!json_is_boolean (json_object_get (cfg, bools[i])))
+      json_object_set_new (cfg, bools[i], json_false ());
+  if (!json_is_array (json_object_get (cfg, "Env")))
+    json_object_set_new (cfg, "Env", json_array ());
+  if (!json_is_object (json_object_get (cfg, "Labels")))
+    json_object_set_new (cfg, "Labels", json_object ());
+  if (json_object_get (cfg, "Entrypoint") == NULL)
+    json_object_set_new (cfg, "Entrypoint", json_null ());
+  if (json_object_get (cfg, "OnBuild") == NULL)
+    json_object_set_new (cfg, "OnBuild", json_null ());
+}
+
+static json_t *
+host_config_defaults (json_t *hc)
+{
+  hc = hc && json_is_object (hc) ? json_deep_copy (hc) : json_object ();
+  if (!json_is_object (json_object_get (hc, "RestartPolicy")))
+    json_object_set_new (hc, "RestartPolicy", json_pack ("{s:s,s:i}", "Name", "no", "MaximumRetryCount", 0));
+  else if (json_get_str (json_object_get (hc, "RestartPolicy"), "Name") == NULL
+           || *json_get_str (json_object_get (hc, "RestartPolicy"), "Name") == '\0')
+    json_object_set_new (json_object_get (hc, "RestartPolicy"), "Name", json_string ("no"));
+  const char *nm = json_get_str (hc, "NetworkMode");
+  if (nm == NULL || *nm == '\0')
+    json_object_set_new (hc, "NetworkMode", json_string ("none"));
+  if (!json_is_object (json_object_get (hc, "LogConfig")))
+    json_object_set_new (hc, "LogConfig", json_pack ("{s:s,s:{}}", "Type", "json-file", "Config"));
+  if (!json_is_boolean (json_object_get (hc, "AutoRemove")))
+    json_object_set_new (hc, "AutoRemove", json_false ());
+  return hc;
+}
+
+int
+container_create (arca_engine_t *e, const char *name, json_t *body, char **id_out, json_t **warnings,
+                  arca_error_t *err)
+{
+  if (body == NULL || !json_is_object (body))
+    return arca_error_set (err, ARCA_ERR_INVALID, "config cannot be empty in order to create a container");
+  const char *image_ref = json_get_str (body, "Image");
+  if (image_ref == NULL || *image_ref == '\0')
+    return arca_error_set (err, ARCA_ERR_INVALID, "No image specified");
+  _cleanup_free_ char *gen_name = NULL;
+  if (name && *name)
+    {
+      if (container_name_validate (name, err) < 0)
+        return -1;
+      if (name[0] == '/')
+        name++;
+    }
+
+  _cleanup_json_ json_t *hc = host_config_defaults (json_object_get (body, "HostConfig"));
+  json_t *rp = json_object_get (hc, "RestartPolicy");
+  const char *rp_name = json_get_str (rp, "Name");
+  if (json_get_bool (hc, "AutoRemove", false) && rp_name && strcmp (rp_name, "no") != 0)
+    return arca_error_set (err, ARCA_ERR_INVALID, "can't create 'AutoRemove' container with restart policy");
+  const char *nm = json_get_str (hc, "NetworkMode");
+  if (nm && strcmp (nm, "none") != 0 && strcmp (nm, "default") != 0 && strcmp (nm, "bridge") != 0)
+    log_warn ("network mode %s requested; networking is not implemented yet, using none", nm);
+
+  arca_image_t *img = NULL;
+  if (image_resolve (e->images, image_ref, &img, err) < 0)
+    return -1;
+
+  arca_container_t *c = xmalloc0 (sizeof *c);
+  container_id_generate (c->id);
+  c->config = extract_config (body);
+  merge_image_config (c->config, json_object_get (img->config, "config"));
+  config_defaults (c->config, c->id);
+  json_object_set_new (c->config, "Image", json_string (image_ref));
+  c->host_config = json_incref (hc);
+  c->image_id = xstrdup (img->id);
+  c->created_ns = time_now_ns ();
+  image_free (img);
+
+  /* Path and Args: Entrypoint + Cmd (moby daemon/create.go getEntrypointAndArgs). */
+  char **cmdline = NULL;
+  json_t *ep = json_object_get (c->config, "Entrypoint");
+  json_t *cmd = json_object_get (c->config, "Cmd");
+  size_t i;
+  json_t *v;
+  cmdline = xmalloc0 (sizeof *cmdline);
+  if (json_is_array (ep))
+    json_array_foreach (ep, i, v) if (json_is_string (v)) cmdline = strv_append (cmdline, json_string_value (v));
+  if (json_is_array (cmd))
+    json_array_foreach (cmd, i, v) if (json_is_string (v)) cmdline = strv_append (cmdline, json_string_value (v));
+  if (strv_len (cmdline) == 0)
+    {
+      strv_free (cmdline);
+      container_free (c);
+      return arca_error_set (err, ARCA_ERR_INVALID, "no command specified");
+    }
+  c->path = xstrdup (cmdline[0]);
+  c->args = strv_copy (cmdline + 1);
+  strv_free (cmdline);
+
+  /* Name: reserve under the lock so two creates cannot take the same one. */
+  pthread_mutex_lock (&e->lock);
+  if (name == NULL || *name == '\0')
+    {
+      bool amb;
+      for (int tries = 0; tries < 100; tries++)
+        {
+          free (gen_name);
+          gen_name = container_name_generate ();
+          if (tries > 10)
+            {
+              char *n = xasprintf ("%s%d", gen_name, tries);
+              free (gen_name);
+              gen_name = n;
+            }
+          bool taken = false;
+          for (arca_container_t *o = e->containers; o; o = o->next)
+            if (!o->removed && strcmp (o->name, gen_name) == 0)
+              taken = true;
+          if (!taken)
+            break;
+        }
+      (void) amb;
+      name = gen_name;
+    }
+  for (arca_container_t *o = e->containers; o; o = o->next)
+    if (!o->removed && strcmp (o->name, name) == 0)
+      {
+        pthread_mutex_unlock (&e->lock);
+        arca_error_set (err, ARCA_ERR_CONFLICT,
+                        "Conflict. The container name \"/%s\" is already in use by container \"%s\". You have "
+                        "to remove (or rename) that container to be able to reuse that name.",
+                        name, o->id);
+        container_free (c);
+        return -1;
+      }
+  c->name = xstrdup (name);
+  c->refs = 1;
+  c->starting = true; /* not startable until its files exist */
+  c->next = e->containers;
+  e->containers = c;
+  pthread_mutex_unlock (&e->lock);
+
+  _cleanup_free_ char *dir = container_dir (e, c->id);
+  if (fs_mkdir_p (dir, 0710, err) < 0 || snapshot_create (dir, err) < 0
+      || spec_write_etc_files (dir, json_get_str (c->config, "Hostname"), json_get_str (c->config, "Domainname"),
+                               err)
+             < 0
+      || container_save (e, c, err) < 0)
+    {
+      arca_error_t ignored;
+      pthread_mutex_lock (&e->lock);
+      c->removed = true;
+      pthread_mutex_unlock (&e->lock);
+      fs_remove_all (dir, &ignored);
+      container_destroy (e, c, &ignored);
+      return -1;
+    }
+  pthread_mutex_lock (&e->lock);
+  c->starting = false;
+  pthread_mutex_unlock (&e->lock);
+
+  *id_out = xstrdup (c->id);
+  *warnings = json_array ();
+  return 0;
+}
+
+/* ---- destroy ---- */
+
+int
+container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
+{
+  arca_error_t ignored;
+  const char *p[] = { c->id };
+  int ret = arca_db_exec (e->db, "DELETE FROM containers WHERE id = ?1", p, 1, err);
+  _cleanup_free_ char *dir = container_dir (e, c->id);
+  _cleanup_free_ char *sdir = container_state_dir (e, c->id);
+  snapshot_remove (dir, &ignored);
+  fs_remove_all (dir, &ignored);
+  fs_remove_all (sdir, &ignored);
+
+  pthread_mutex_lock (&e->lock);
+  c->removed = true;
+  for (arca_container_t **pp = &e->containers; *pp; pp = &(*pp)->next)
+    if (*pp == c)
+      {
+        *pp = c->next;
+        break;
+      }
+  for (pending_attach_t *pa = c->pending; pa; pa = pa->next)
+    pa->failed = true;
+  pthread_cond_broadcast (&e->changed);
+  pthread_mutex_unlock (&e->lock);
+  container_unref (c); /* the table's reference */
+  return ret;
+}
+
+/* ---- restore ---- */
+
+int
+containers_restore (arca_engine_t *e, arca_error_t *err)
+{
+  _cleanup_json_ json_t *rows = NULL;
+  if (arca_db_query (e->db, "SELECT id, name, data FROM containers", NULL, 0, &rows, err) < 0)
+    return -1;
+  size_t i;
+  json_t *row;
+  json_array_foreach (rows, i, row)
+    {
+      const char *id = json_string_value (json_array_get (row, 0));
+      const char *name = json_string_value (json_array_get (row, 1));
+      _cleanup_json_ json_t *rec = json_loads (json_string_value (json_array_get (row, 2)), 0, NULL);
+      if (id == NULL || name == NULL || rec == NULL)
+        continue;
+      arca_container_t *c = container_from_record (id, name, rec);
+      c->refs = 1;
+      pthread_mutex_lock (&e->lock);
+      c->next = e->containers;
+      e->containers = c;
+      pthread_mutex_unlock (&e->lock);
+
+      if (!c->running)
+        continue;
+      arca_error_t merr;
+      if (container_monitor_start (e, c, &merr) == 0)
+        {
+          log_info ("container %.12s: re-adopted its running shim", c->id);
+          continue;
+        }
+      /* The shim is gone: the container ended while we were away. */
+      _cleanup_free_ char *exit_file = container_exit_file (e, c->id);
+      int code = 137;
+      int64_t finished = 0;
+      arca_error_t ignored;
+      if (shim_read_exit_file (exit_file, &code, &finished, &ignored) < 0)
+        {
+          code = 137;
+          finished = time_now_ns ();
+        }
+      log_info ("container %.12s: shim gone, exited with %d while the daemon was down", c->id, code);
+      container_handle_exit (e, c, code, finished);
+    }
+  return 0;
+}

@@ -1,0 +1,100 @@
+/* Containers: records, lifecycle verbs and their persistence.
+ *
+ * A container's record lives in memory (the engine's table) and in SQLite
+ * (containers.data, JSON); every change is committed before the API answers.
+ * Files: <data-root>/containers/<id>/ holds the OCI bundle (config.json,
+ * rootfs mount point), the writable layer (upper, work), /etc files,
+ * <id>-json.log and the shim's exit file exit.json;
+ * <exec-root>/containers/<id>/ is the shim's state dir (shim.sock, ...). */
+#ifndef ARCA_ENGINE_CONTAINER_H
+#define ARCA_ENGINE_CONTAINER_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/engine.h"
+#include "util/error.h"
+
+typedef struct arca_container arca_container_t;
+
+/* ---- lookup ---- */
+/* Find by full ID, name (with or without "/"), or unique ID prefix (moby
+ * container/view.go GetByPrefix).  404 "No such container: <ref>", 400
+ * "multiple IDs found with provided prefix: <ref>".  The returned container
+ * holds a reference: release with container_unref. */
+int container_lookup (arca_engine_t *e, const char *ref, arca_container_t **out, arca_error_t *err);
+void container_unref (arca_container_t *c);
+const char *container_id (arca_container_t *c);
+
+/* ---- create ---- */
+/* POST /containers/create: body is the ContainerCreateRequest (Config fields
+ * at top level + HostConfig + NetworkingConfig); name may be NULL.
+ * *id gets the new 64-hex ID; *warnings a JSON array (possibly empty). */
+int container_create (arca_engine_t *e, const char *name, json_t *body, char **id, json_t **warnings,
+                      arca_error_t *err);
+
+/* ---- lifecycle ---- */
+/* 304 "container is already running"; 409 for paused. */
+int container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err);
+/* timeout_s < 0: the container's StopTimeout or 10 s; signal NULL: its
+ * StopSignal or SIGTERM.  304 if not running. */
+int container_stop (arca_engine_t *e, arca_container_t *c, int timeout_s, const char *signal, arca_error_t *err);
+int container_restart (arca_engine_t *e, arca_container_t *c, int timeout_s, const char *signal, arca_error_t *err);
+/* signal: name with or without SIG, or number; NULL = SIGKILL. */
+int container_kill (arca_engine_t *e, arca_container_t *c, const char *signal, arca_error_t *err);
+int container_remove (arca_engine_t *e, arca_container_t *c, bool force, bool volumes, arca_error_t *err);
+int container_resize (arca_engine_t *e, arca_container_t *c, unsigned height, unsigned width, arca_error_t *err);
+
+/* ---- wait ---- */
+typedef enum { WAIT_NOT_RUNNING, WAIT_NEXT_EXIT, WAIT_REMOVED } arca_wait_condition_t;
+/* Blocks until the condition holds; cancel_fd (or -1) becomes readable when
+ * the client has gone (then returns -1 quietly).  *exit_code receives the
+ * status. */
+int container_wait (arca_engine_t *e, arca_container_t *c, arca_wait_condition_t cond, int cancel_fd,
+                    int *exit_code, arca_error_t *err);
+/* Snapshot of state taken when a wait is issued (for WAIT_NEXT_EXIT): the
+ * condition is judged against the container's exit generation at call time. */
+
+/* ---- attach ---- */
+typedef struct
+{
+  bool in, out, err;
+  const char *detach_keys;
+} arca_attach_opts_t;
+/* Runs an attach session on a hijacked client socket until the container's
+ * output ends, the client leaves or detaches.  If the container is not
+ * running yet, the session waits for the next start and receives output
+ * from the first byte. */
+void container_attach (arca_engine_t *e, arca_container_t *c, int client_fd, const char *extra,
+                       size_t extra_len, const arca_attach_opts_t *opts);
+/* Validation before hijacking: 409 for paused/restarting. */
+int container_attach_check (arca_container_t *c, arca_error_t *err);
+bool container_tty (arca_container_t *c);
+
+/* ---- logs ---- */
+typedef struct
+{
+  bool stdout_, stderr_, follow, timestamps;
+  int64_t since_ns, until_ns; /* 0 = unset */
+  long tail;                  /* -1 = all */
+} arca_logs_opts_t;
+/* Write the json-file log through write_fn (framed by the caller's choice:
+ * frame=true for multiplexed streams).  Returns when done, when follow ends
+ * at container stop, or when write_fn fails / cancel_fd fires. */
+int container_logs (arca_engine_t *e, arca_container_t *c, const arca_logs_opts_t *opts,
+                    int (*write_fn) (void *ctx, const void *data, size_t len), void *ctx, int cancel_fd,
+                    arca_error_t *err);
+
+/* ---- views ---- */
+int container_inspect_json (arca_engine_t *e, arca_container_t *c, bool size, json_t **out, arca_error_t *err);
+/* GET /containers/json with parsed filters object (or NULL). */
+int container_list_json (arca_engine_t *e, bool all, long limit, json_t *filters, json_t **out, arca_error_t *err);
+
+/* ---- engine internals (engine.c <-> container*.c) ---- */
+int containers_restore (arca_engine_t *e, arca_error_t *err);
+/* Used by the image store's in-use callback. */
+int containers_image_in_use (void *engine, const char *image_id, char *container_id_out, size_t len);
+
+#endif

@@ -1,0 +1,144 @@
+/* Engine lifecycle: open the data root, the database and the image store,
+ * reload containers; accessors used by the API layer. */
+#include "engine/internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/strutil.h"
+
+static char *
+uuid_generate (void)
+{
+  unsigned char b[16];
+  if (getrandom (b, sizeof b, 0) != sizeof b)
+    memset (b, 0x5a, sizeof b);
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  return xasprintf ("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+                    b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+static int
+load_daemon_id (arca_engine_t *e, arca_error_t *err)
+{
+  char *id = NULL;
+  if (arca_db_meta_get (e->db, "daemon_id", &id, err) < 0)
+    return -1;
+  if (id == NULL)
+    {
+      id = uuid_generate ();
+      if (arca_db_meta_set (e->db, "daemon_id", id, err) < 0)
+        {
+          free (id);
+          return -1;
+        }
+    }
+  e->id = id;
+  return 0;
+}
+
+int
+arca_engine_open (const arca_engine_options_t *opts, arca_engine_t **out, arca_error_t *err)
+{
+  arca_engine_t *e = xmalloc0 (sizeof *e);
+  pthread_mutex_init (&e->lock, NULL);
+  pthread_cond_init (&e->changed, NULL);
+  e->data_root = xstrdup (opts->data_root);
+  e->exec_root = xstrdup (opts->exec_root);
+  e->runtime_name = xstrdup (opts->runtime_name ? opts->runtime_name : "runc");
+  e->runtime_path = xstrdup (opts->runtime_path ? opts->runtime_path : "runc");
+  e->shim_path = xstrdup (opts->shim_path ? opts->shim_path : "arca-shim");
+  e->runtime_root = xasprintf ("%s/%s", e->exec_root, e->runtime_name);
+  e->opts = *opts;
+  e->opts.data_root = e->data_root;
+  e->opts.exec_root = e->exec_root;
+  e->opts.runtime_name = e->runtime_name;
+  e->opts.runtime_path = e->runtime_path;
+  e->opts.shim_path = e->shim_path;
+
+  _cleanup_free_ char *containers = xasprintf ("%s/containers", e->data_root);
+  _cleanup_free_ char *tmp = xasprintf ("%s/tmp", e->data_root);
+  _cleanup_free_ char *state = xasprintf ("%s/containers", e->exec_root);
+  _cleanup_free_ char *dbpath = xasprintf ("%s/arca.db", e->data_root);
+  if (fs_mkdir_p (e->data_root, 0711, err) < 0 || fs_mkdir_p (containers, 0710, err) < 0
+      || fs_mkdir_p (tmp, 0700, err) < 0 || fs_mkdir_p (e->exec_root, 0711, err) < 0
+      || fs_mkdir_p (state, 0700, err) < 0 || fs_mkdir_p (e->runtime_root, 0700, err) < 0)
+    goto fail;
+  if (arca_db_open (dbpath, &e->db, err) < 0)
+    goto fail;
+  if (load_daemon_id (e, err) < 0)
+    goto fail;
+  if (image_store_open (e->data_root, e->db, &e->images, err) < 0)
+    goto fail;
+  image_store_set_in_use_cb (e->images, containers_image_in_use, e);
+  if (containers_restore (e, err) < 0)
+    goto fail;
+  *out = e;
+  return 0;
+
+fail:
+  arca_engine_close (e);
+  return -1;
+}
+
+void
+arca_engine_close (arca_engine_t *e)
+{
+  if (e == NULL)
+    return;
+  pthread_mutex_lock (&e->lock);
+  e->closing = true;
+  pthread_cond_broadcast (&e->changed);
+  pthread_mutex_unlock (&e->lock);
+  /* Containers stay with their shims; monitor threads are detached and die
+   * with the process.  Records are not freed: monitor threads may still hold
+   * them until exit. */
+  if (e->images)
+    image_store_close (e->images);
+  e->images = NULL;
+}
+
+const arca_engine_options_t *arca_engine_options (arca_engine_t *e) { return &e->opts; }
+arca_image_store_t *arca_engine_images (arca_engine_t *e) { return e->images; }
+arca_db_t *arca_engine_db (arca_engine_t *e) { return e->db; }
+const char *arca_engine_id (arca_engine_t *e) { return e->id; }
+
+void
+arca_engine_container_counts (arca_engine_t *e, arca_container_counts_t *out)
+{
+  memset (out, 0, sizeof *out);
+  pthread_mutex_lock (&e->lock);
+  for (arca_container_t *c = e->containers; c; c = c->next)
+    {
+      if (c->removed)
+        continue;
+      out->total++;
+      if (c->running && c->paused)
+        out->paused++;
+      else if (c->running)
+        out->running++;
+      else
+        out->stopped++;
+    }
+  pthread_mutex_unlock (&e->lock);
+}
+
+char *container_dir (arca_engine_t *e, const char *id) { return xasprintf ("%s/containers/%s", e->data_root, id); }
+char *container_state_dir (arca_engine_t *e, const char *id) { return xasprintf ("%s/containers/%s", e->exec_root, id); }
+char *container_log_path (arca_engine_t *e, const char *id)
+{
+  return xasprintf ("%s/containers/%s/%s-json.log", e->data_root, id, id);
+}
+char *container_exit_file (arca_engine_t *e, const char *id)
+{
+  return xasprintf ("%s/containers/%s/exit.json", e->data_root, id);
+}

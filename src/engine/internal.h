@@ -1,0 +1,104 @@
+/* Engine internals shared by the engine sources only. */
+#ifndef ARCA_ENGINE_INTERNAL_H
+#define ARCA_ENGINE_INTERNAL_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "engine/container.h"
+#include "engine/engine.h"
+
+/* An attach session waiting for the container's next start. */
+typedef struct pending_attach
+{
+  struct pending_attach *next;
+  arca_attach_opts_t opts;
+  int shim_fd;     /* set by start: -1 until connected */
+  bool failed;     /* start failed or container removed */
+  bool claimed;    /* taken by a start: it will set shim_fd or failed */
+} pending_attach_t;
+
+struct arca_container
+{
+  int refs;                 /* guarded by engine lock */
+  struct arca_container *next;
+
+  char id[65];
+  char *name;               /* without leading "/" */
+  json_t *config;           /* merged Config (API shape) */
+  json_t *host_config;      /* HostConfig (API shape) */
+  char *image_id;           /* "sha256:..." */
+  char *path;               /* process path */
+  char **args;              /* process args after path */
+  int64_t created_ns;
+
+  /* State (moby container/state.go) */
+  bool running, paused, restarting, dead;
+  bool starting, removing, removed;
+  pid_t pid;
+  int exit_code;
+  char *error;
+  int64_t started_ns, finished_ns;
+  int restart_count;
+  bool has_been_started, manually_stopped;
+  uint64_t exit_generation;  /* bumped at every exit */
+
+  pending_attach_t *pending; /* attaches waiting for start */
+  bool monitor_running;
+};
+
+struct arca_engine
+{
+  arca_engine_options_t opts;
+  char *data_root, *exec_root, *runtime_name, *runtime_path, *shim_path;
+  char *runtime_root;       /* <exec-root>/runc */
+  char *id;                 /* daemon ID */
+  arca_db_t *db;
+  arca_image_store_t *images;
+
+  pthread_mutex_t lock;     /* guards the table and every record's fields */
+  pthread_cond_t changed;   /* broadcast on every state change */
+  arca_container_t *containers;
+  bool closing;
+};
+
+/* Paths (malloc'd). */
+char *container_dir (arca_engine_t *e, const char *id);
+char *container_state_dir (arca_engine_t *e, const char *id);
+char *container_log_path (arca_engine_t *e, const char *id);
+char *container_exit_file (arca_engine_t *e, const char *id);
+
+/* Take a reference (atomic; any thread). */
+void container_ref (arca_container_t *c);
+
+/* Persist the record (caller holds the engine lock or owns c exclusively). */
+int container_save (arca_engine_t *e, arca_container_t *c, arca_error_t *err);
+json_t *container_to_record (arca_container_t *c);
+arca_container_t *container_from_record (const char *id, const char *name, json_t *rec);
+void container_free (arca_container_t *c);
+
+/* Derived state string: created|running|paused|restarting|removing|exited|dead. */
+const char *container_state_string (arca_container_t *c);
+
+/* Monitor: a thread per running container that waits on its shim and
+ * records the exit. */
+int container_monitor_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err);
+
+/* Called with the lock NOT held after a container's process ended. */
+void container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int64_t finished_ns);
+
+/* Unlink from the table, drop files and DB row (lock not held). */
+int container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err);
+
+/* Names and IDs (names.c). */
+int container_name_validate (const char *name, arca_error_t *err);
+char *container_name_generate (void);
+void container_id_generate (char out[65]);
+
+/* Signals (signals.c): "KILL", "SIGKILL", "9", "RTMIN+3" -> number; -1 if bad. */
+int signal_parse (const char *s);
+
+#endif

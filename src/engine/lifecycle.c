@@ -1,0 +1,598 @@
+/* Container lifecycle: start, stop, kill, restart, remove, resize, and the
+ * monitor that learns of exits from the shim. */
+#include "engine/internal.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "image/snapshot.h"
+#include "runtime/shim_client.h"
+#include "runtime/spec.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/strutil.h"
+#include "util/timeutil.h"
+
+static void
+set_error_locked (arca_container_t *c, const char *msg)
+{
+  free (c->error);
+  c->error = msg ? xstrdup (msg) : NULL;
+}
+
+/* dockerd's exit code for a failed start (daemon/start.go, errors.go
+ * setExitCodeFromError) and the text the CLI maps to 126/127. */
+static int
+start_failure_code (const char *msg)
+{
+  if (strstr (msg, "executable file not found") || strstr (msg, "no such file or directory"))
+    return 127;
+  if (strstr (msg, "permission denied") || strstr (msg, "is a directory"))
+    return 126;
+  return 128;
+}
+
+/* ---- monitor ---- */
+
+typedef struct
+{
+  arca_engine_t *e;
+  arca_container_t *c;
+  int fd;
+} monitor_ctx_t;
+
+static void *
+monitor_thread (void *arg)
+{
+  monitor_ctx_t *m = arg;
+  int code = 137;
+  int64_t finished = 0;
+  json_t *reply = NULL;
+  arca_error_t err;
+  json_t *req = json_pack ("{s:s}", "op", "wait");
+  if (shim_call (m->fd, req, &reply, &err) == 0)
+    {
+      code = (int) json_get_int (reply, "ExitCode", 137);
+      finished = json_get_int (reply, "FinishedAt", 0);
+    }
+  else
+    {
+      /* The shim died or went away: it may still have written the exit file. */
+      _cleanup_free_ char *exit_file = container_exit_file (m->e, m->c->id);
+      if (shim_read_exit_file (exit_file, &code, &finished, &err) < 0)
+        code = 137;
+    }
+  json_decref (req);
+  json_decref (reply);
+  close (m->fd);
+  if (finished == 0)
+    finished = time_now_ns ();
+  container_handle_exit (m->e, m->c, code, finished);
+  container_unref (m->c);
+  free (m);
+  return NULL;
+}
+
+int
+container_monitor_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
+{
+  _cleanup_free_ char *sdir = container_state_dir (e, c->id);
+  int fd = shim_connect (sdir, err);
+  if (fd < 0)
+    return -1;
+  monitor_ctx_t *m = xmalloc0 (sizeof *m);
+  m->e = e;
+  m->c = c;
+  m->fd = fd;
+  pthread_mutex_lock (&e->lock);
+  container_ref (c);
+  c->monitor_running = true;
+  pthread_mutex_unlock (&e->lock);
+  pthread_t t;
+  pthread_attr_t attr;
+  pthread_attr_init (&attr);
+  pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize (&attr, 128 * 1024);
+  int r = pthread_create (&t, &attr, monitor_thread, m);
+  pthread_attr_destroy (&attr);
+  if (r != 0)
+    {
+      close (fd);
+      free (m);
+      pthread_mutex_lock (&e->lock);
+      __atomic_sub_fetch (&c->refs, 1, __ATOMIC_ACQ_REL);
+      c->monitor_running = false;
+      pthread_mutex_unlock (&e->lock);
+      return arca_error_errno (err, r, "start monitor thread");
+    }
+  return 0;
+}
+
+void
+container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int64_t finished_ns)
+{
+  arca_error_t err;
+  _cleanup_free_ char *dir = container_dir (e, c->id);
+  if (snapshot_unmount (dir, &err) < 0)
+    log_warn ("container %.12s: unmount rootfs: %s", c->id, err.msg);
+
+  pthread_mutex_lock (&e->lock);
+  c->running = false;
+  c->paused = false;
+  c->restarting = false;
+  c->pid = 0;
+  c->exit_code = exit_code;
+  c->finished_ns = finished_ns;
+  c->exit_generation++;
+  c->monitor_running = false;
+  bool auto_remove = json_get_bool (c->host_config, "AutoRemove", false) && !c->removing;
+  if (!c->removed && container_save (e, c, &err) < 0)
+    log_error ("container %.12s: save state: %s", c->id, err.msg);
+  pthread_cond_broadcast (&e->changed);
+  if (auto_remove)
+    container_ref (c);
+  pthread_mutex_unlock (&e->lock);
+  log_debug ("container %.12s exited with %d", c->id, exit_code);
+
+  if (auto_remove)
+    {
+      if (container_remove (e, c, true, true, &err) < 0)
+        log_warn ("container %.12s: auto-remove: %s", c->id, err.msg);
+      container_unref (c);
+    }
+}
+
+/* ---- start ---- */
+
+static char **
+process_args (arca_container_t *c)
+{
+  char **v = xmalloc0 (sizeof *v);
+  v = strv_append (v, c->path);
+  for (size_t i = 0; c->args && c->args[i]; i++)
+    v = strv_append (v, c->args[i]);
+  return v;
+}
+
+static void
+fail_pending_locked (arca_container_t *c)
+{
+  for (pending_attach_t *pa = c->pending; pa; pa = pa->next)
+    pa->failed = true;
+  c->pending = NULL;
+}
+
+static int
+start_failed (arca_engine_t *e, arca_container_t *c, const char *msg, arca_error_t *err)
+{
+  arca_error_t ignored;
+  _cleanup_free_ char *dir = container_dir (e, c->id);
+  snapshot_unmount (dir, &ignored);
+  int code = start_failure_code (msg);
+  _cleanup_free_ char *text = NULL;
+  if (strstr (msg, "is a directory") && !strstr (msg, "permission denied"))
+    text = xasprintf ("failed to create task for container: OCI runtime create failed: %s: permission denied: unknown", msg);
+  else
+    text = xasprintf ("failed to create task for container: OCI runtime create failed: %s: unknown", msg);
+
+  pthread_mutex_lock (&e->lock);
+  c->starting = false;
+  c->exit_code = code;
+  set_error_locked (c, text);
+  fail_pending_locked (c);
+  if (c->started_ns == 0 && c->has_been_started)
+    c->started_ns = 0;
+  c->finished_ns = time_now_ns ();
+  c->exit_generation++;
+  container_save (e, c, &ignored);
+  bool auto_remove = json_get_bool (c->host_config, "AutoRemove", false);
+  pthread_cond_broadcast (&e->changed);
+  pthread_mutex_unlock (&e->lock);
+
+  /* docker run --rm waits for removal: dockerd removes the container even
+   * when its start fails (daemon/start.go). */
+  if (auto_remove)
+    container_remove (e, c, true, true, &ignored);
+  return arca_error_set (err, code == 128 ? ARCA_ERR_INTERNAL : ARCA_ERR_INVALID, "%s", text);
+}
+
+int
+container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
+{
+  pthread_mutex_lock (&e->lock);
+  if (c->removed || c->removing)
+    {
+      pthread_mutex_unlock (&e->lock);
+      return arca_error_set (err, ARCA_ERR_CONFLICT, "container is marked for removal and cannot be started");
+    }
+  if (c->paused)
+    {
+      pthread_mutex_unlock (&e->lock);
+      return arca_error_set (err, ARCA_ERR_CONFLICT, "cannot start a paused container, try unpause instead");
+    }
+  if (c->running || c->starting)
+    {
+      pthread_mutex_unlock (&e->lock);
+      return arca_error_set (err, ARCA_ERR_NOT_MODIFIED, "container is already running");
+    }
+  c->starting = true;
+  pthread_mutex_unlock (&e->lock);
+
+  _cleanup_free_ char *dir = container_dir (e, c->id);
+  _cleanup_free_ char *sdir = container_state_dir (e, c->id);
+  _cleanup_free_ char *log_path = container_log_path (e, c->id);
+  _cleanup_free_ char *exit_file = container_exit_file (e, c->id);
+  _cleanup_free_ char *rootfs = NULL;
+  _cleanup_free_ char *hosts = xasprintf ("%s/hosts", dir);
+  _cleanup_free_ char *hostname_path = xasprintf ("%s/hostname", dir);
+  _cleanup_free_ char *resolv = xasprintf ("%s/resolv.conf", dir);
+  _cleanup_free_ char *config_path = xasprintf ("%s/config.json", dir);
+  arca_error_t ignored;
+
+  arca_image_t *img = NULL;
+  char **lower = NULL;
+  if (image_resolve (e->images, c->image_id, &img, err) < 0 || image_layer_dirs (e->images, img, &lower, err) < 0)
+    {
+      image_free (img);
+      pthread_mutex_lock (&e->lock);
+      c->starting = false;
+      pthread_mutex_unlock (&e->lock);
+      return -1;
+    }
+  image_free (img);
+  int r = snapshot_mount (dir, lower, &rootfs, err);
+  strv_free (lower);
+  if (r < 0)
+    return start_failed (e, c, err->msg, err);
+
+  fs_remove_all (sdir, &ignored);
+  unlink (exit_file);
+  if (fs_mkdir_p (sdir, 0700, err) < 0)
+    return start_failed (e, c, err->msg, err);
+
+  json_t *cfg = c->config, *hc = c->host_config;
+  _cleanup_strv_ char **args = process_args (c);
+  _cleanup_strv_ char **env = json_get_strv (cfg, "Env");
+  _cleanup_strv_ char **cap_add = json_get_strv (hc, "CapAdd");
+  _cleanup_strv_ char **cap_drop = json_get_strv (hc, "CapDrop");
+  _cleanup_strv_ char **group_add = json_get_strv (hc, "GroupAdd");
+  json_t *cs = json_object_get (hc, "ConsoleSize");
+  const char *wd = json_get_str (cfg, "WorkingDir");
+  arca_spec_options_t so = {
+    .id = c->id,
+    .rootfs = rootfs,
+    .args = args,
+    .env = env,
+    .cwd = (wd && *wd) ? wd : "/",
+    .user = json_get_str (cfg, "User"),
+    .hostname = json_get_str (cfg, "Hostname"),
+    .domainname = json_get_str (cfg, "Domainname"),
+    .tty = json_get_bool (cfg, "Tty", false),
+    .read_only = json_get_bool (hc, "ReadonlyRootfs", false),
+    .privileged = json_get_bool (hc, "Privileged", false),
+    .cap_add = cap_add,
+    .cap_drop = cap_drop,
+    .group_add = group_add,
+    .hosts_path = hosts,
+    .hostname_path = hostname_path,
+    .resolv_conf_path = resolv,
+    .netns_path = NULL,
+    .console_height = (unsigned) json_integer_value (json_array_get (cs, 0)),
+    .console_width = (unsigned) json_integer_value (json_array_get (cs, 1)),
+  };
+  _cleanup_json_ json_t *spec = NULL;
+  if (spec_build (&so, &spec, err) < 0)
+    return start_failed (e, c, err->msg, err);
+  _cleanup_free_ char *spec_text = json_dumps (spec, JSON_INDENT (1));
+  if (fs_write_atomic (config_path, spec_text, strlen (spec_text), 0600, err) < 0)
+    return start_failed (e, c, err->msg, err);
+
+  arca_shim_options_t sh = {
+    .shim_path = e->shim_path,
+    .id = c->id,
+    .bundle = dir,
+    .state_dir = sdir,
+    .log_path = log_path,
+    .exit_file = exit_file,
+    .runtime_path = e->runtime_path,
+    .runtime_root = e->runtime_root,
+    .tty = so.tty,
+    .open_stdin = json_get_bool (cfg, "OpenStdin", false),
+    .stdin_once = json_get_bool (cfg, "StdinOnce", false),
+    .console_height = so.console_height,
+    .console_width = so.console_width,
+  };
+  pid_t pid = 0;
+  if (shim_spawn (&sh, &pid, err) < 0)
+    return start_failed (e, c, err->msg, err);
+
+  /* Connect the attach sessions that were waiting for this start, so they
+   * see the output from the first byte. */
+  pthread_mutex_lock (&e->lock);
+  pending_attach_t *pending = c->pending;
+  c->pending = NULL;
+  for (pending_attach_t *pa = pending; pa; pa = pa->next)
+    pa->claimed = true;
+  pthread_mutex_unlock (&e->lock);
+  for (pending_attach_t *pa = pending, *next; pa; pa = next)
+    {
+      next = pa->next; /* pa is freed by its session once shim_fd is set */
+      int fd = -1;
+      arca_error_t aerr;
+      if (shim_attach (sdir, pa->opts.in, pa->opts.out, pa->opts.err, pa->opts.detach_keys, &fd, &aerr) < 0)
+        log_warn ("container %.12s: attach: %s", c->id, aerr.msg);
+      pthread_mutex_lock (&e->lock);
+      pa->shim_fd = fd;
+      pa->failed = fd < 0;
+      pthread_mutex_unlock (&e->lock);
+    }
+  pthread_mutex_lock (&e->lock);
+  pthread_cond_broadcast (&e->changed);
+  pthread_mutex_unlock (&e->lock);
+
+  _cleanup_json_ json_t *start_req = json_pack ("{s:s}", "op", "start");
+  _cleanup_json_ json_t *reply = NULL;
+  if (container_monitor_start (e, c, err) < 0 || shim_request (sdir, start_req, &reply, err) < 0)
+    {
+      _cleanup_json_ json_t *kill_req = json_pack ("{s:s,s:i}", "op", "kill", "signal", SIGKILL);
+      _cleanup_json_ json_t *kr = NULL;
+      shim_request (sdir, kill_req, &kr, &ignored);
+      return start_failed (e, c, err->msg, err);
+    }
+
+  pthread_mutex_lock (&e->lock);
+  c->starting = false;
+  c->running = true;
+  c->pid = pid;
+  c->exit_code = 0;
+  set_error_locked (c, NULL);
+  c->started_ns = time_now_ns ();
+  c->finished_ns = 0;
+  c->has_been_started = true;
+  c->manually_stopped = false;
+  int r2 = container_save (e, c, err);
+  pthread_cond_broadcast (&e->changed);
+  pthread_mutex_unlock (&e->lock);
+  return r2;
+}
+
+/* ---- signals, stop, restart ---- */
+
+static int
+send_signal (arca_engine_t *e, arca_container_t *c, int sig, arca_error_t *err)
+{
+  _cleanup_free_ char *sdir = container_state_dir (e, c->id);
+  _cleanup_json_ json_t *req = json_pack ("{s:s,s:i,s:b}", "op", "kill", "signal", sig, "all", false);
+  _cleanup_json_ json_t *reply = NULL;
+  return shim_request (sdir, req, &reply, err);
+}
+
+/* Wait until the container's exit generation moves past gen or timeout_ms
+ * passes (-1 = forever).  Returns true if it exited. */
+static bool
+wait_exit (arca_engine_t *e, arca_container_t *c, uint64_t gen, long timeout_ms)
+{
+  struct timespec deadline;
+  clock_gettime (CLOCK_REALTIME, &deadline);
+  if (timeout_ms >= 0)
+    {
+      deadline.tv_sec += timeout_ms / 1000;
+      deadline.tv_nsec += (timeout_ms % 1000) * 1000000L;
+      if (deadline.tv_nsec >= 1000000000L)
+        {
+          deadline.tv_sec++;
+          deadline.tv_nsec -= 1000000000L;
+        }
+    }
+  pthread_mutex_lock (&e->lock);
+  while (c->exit_generation == gen && c->running && !c->removed)
+    {
+      if (timeout_ms < 0)
+        pthread_cond_wait (&e->changed, &e->lock);
+      else if (pthread_cond_timedwait (&e->changed, &e->lock, &deadline) == ETIMEDOUT)
+        break;
+    }
+  bool exited = c->exit_generation != gen || !c->running;
+  pthread_mutex_unlock (&e->lock);
+  return exited;
+}
+
+int
+container_kill (arca_engine_t *e, arca_container_t *c, const char *signal, arca_error_t *err)
+{
+  int sig = SIGKILL;
+  if (signal && *signal)
+    {
+      sig = signal_parse (signal);
+      if (sig < 0)
+        return arca_error_set (err, ARCA_ERR_INVALID, "Invalid signal: %s", signal);
+    }
+  pthread_mutex_lock (&e->lock);
+  bool running = c->running;
+  uint64_t gen = c->exit_generation;
+  if (running && (sig == SIGKILL || sig == SIGTERM))
+    c->manually_stopped = true;
+  pthread_mutex_unlock (&e->lock);
+  if (!running)
+    return arca_error_set (err, ARCA_ERR_CONFLICT, "cannot kill container: %s: container %s is not running",
+                           c->name, c->id);
+  if (send_signal (e, c, sig, err) < 0)
+    {
+      if (!wait_exit (e, c, gen, 0))
+        return -1;
+    }
+  /* dockerd waits for a SIGKILLed container to be gone before answering. */
+  if (sig == SIGKILL)
+    wait_exit (e, c, gen, 10000);
+  return 0;
+}
+
+int
+container_stop (arca_engine_t *e, arca_container_t *c, int timeout_s, const char *signal, arca_error_t *err)
+{
+  pthread_mutex_lock (&e->lock);
+  bool running = c->running;
+  uint64_t gen = c->exit_generation;
+  if (running)
+    c->manually_stopped = true;
+  json_t *st = json_object_get (c->config, "StopTimeout");
+  const char *ss = json_get_str (c->config, "StopSignal");
+  int timeout = timeout_s >= 0 ? timeout_s : (json_is_integer (st) ? (int) json_integer_value (st) : 10);
+  _cleanup_free_ char *signame = xstrdup (signal && *signal ? signal : (ss && *ss ? ss : "SIGTERM"));
+  pthread_mutex_unlock (&e->lock);
+  if (!running)
+    return arca_error_set (err, ARCA_ERR_NOT_MODIFIED, "container is already stopped");
+  int sig = signal_parse (signame);
+  if (sig < 0)
+    return arca_error_set (err, ARCA_ERR_INVALID, "Invalid signal: %s", signame);
+  arca_error_t ignored;
+  send_signal (e, c, sig, &ignored);
+  if (timeout < 0 || !wait_exit (e, c, gen, timeout < 0 ? -1 : (long) timeout * 1000))
+    {
+      if (timeout >= 0)
+        {
+          log_info ("container %.12s: did not stop after %ds, killing", c->id, timeout);
+          send_signal (e, c, SIGKILL, &ignored);
+        }
+      if (!wait_exit (e, c, gen, 30000))
+        return arca_error_set (err, ARCA_ERR_INTERNAL, "cannot stop container: %s: tried to kill container, but did not receive an exit event", c->name);
+    }
+  return 0;
+}
+
+int
+container_restart (arca_engine_t *e, arca_container_t *c, int timeout_s, const char *signal, arca_error_t *err)
+{
+  if (container_stop (e, c, timeout_s, signal, err) < 0 && err->kind != ARCA_ERR_NOT_MODIFIED)
+    return -1;
+  if (container_start (e, c, err) < 0)
+    return -1;
+  return 0;
+}
+
+int
+container_remove (arca_engine_t *e, arca_container_t *c, bool force, bool volumes, arca_error_t *err)
+{
+  (void) volumes;
+  pthread_mutex_lock (&e->lock);
+  if (c->removed)
+    {
+      pthread_mutex_unlock (&e->lock);
+      return 0;
+    }
+  if (c->removing && !force)
+    {
+      pthread_mutex_unlock (&e->lock);
+      return arca_error_set (err, ARCA_ERR_CONFLICT, "removal of container %s is already in progress", c->name);
+    }
+  bool running = c->running || c->starting;
+  if (running && !force)
+    {
+      pthread_mutex_unlock (&e->lock);
+      if (c->paused)
+        return arca_error_set (err, ARCA_ERR_CONFLICT,
+                               "cannot remove container \"/%s\": container is paused and must be unpaused first",
+                               c->name);
+      return arca_error_set (err, ARCA_ERR_CONFLICT,
+                             "cannot remove container \"/%s\": container is running: stop the container before "
+                             "removing or force remove",
+                             c->name);
+    }
+  c->removing = true;
+  uint64_t gen = c->exit_generation;
+  pthread_mutex_unlock (&e->lock);
+
+  if (running)
+    {
+      arca_error_t ignored;
+      send_signal (e, c, SIGKILL, &ignored);
+      if (!wait_exit (e, c, gen, 15000))
+        {
+          pthread_mutex_lock (&e->lock);
+          c->removing = false;
+          pthread_mutex_unlock (&e->lock);
+          return arca_error_set (err, ARCA_ERR_INTERNAL,
+                                 "cannot remove container \"/%s\": could not kill: container did not exit", c->name);
+        }
+    }
+  return container_destroy (e, c, err);
+}
+
+int
+container_resize (arca_engine_t *e, arca_container_t *c, unsigned height, unsigned width, arca_error_t *err)
+{
+  pthread_mutex_lock (&e->lock);
+  bool running = c->running;
+  pthread_mutex_unlock (&e->lock);
+  if (!running)
+    return arca_error_set (err, ARCA_ERR_CONFLICT, "Container %s is not running", c->id);
+  if (!container_tty (c))
+    return 0;
+  _cleanup_free_ char *sdir = container_state_dir (e, c->id);
+  _cleanup_json_ json_t *req = json_pack ("{s:s,s:i,s:i}", "op", "resize", "height", height, "width", width);
+  _cleanup_json_ json_t *reply = NULL;
+  return shim_request (sdir, req, &reply, err);
+}
+
+/* ---- wait ---- */
+
+int
+container_wait (arca_engine_t *e, arca_container_t *c, arca_wait_condition_t cond, int cancel_fd, int *exit_code,
+                arca_error_t *err)
+{
+  pthread_mutex_lock (&e->lock);
+  uint64_t gen = c->exit_generation;
+  for (;;)
+    {
+      bool done = false;
+      switch (cond)
+        {
+        case WAIT_NOT_RUNNING:
+          done = !c->running && !c->starting;
+          break;
+        case WAIT_NEXT_EXIT:
+          done = c->exit_generation != gen;
+          break;
+        case WAIT_REMOVED:
+          done = c->removed;
+          break;
+        }
+      if (done)
+        break;
+      if (e->closing)
+        {
+          pthread_mutex_unlock (&e->lock);
+          return arca_error_set (err, ARCA_ERR_UNAVAILABLE, "daemon is shutting down");
+        }
+      struct timespec deadline;
+      clock_gettime (CLOCK_REALTIME, &deadline);
+      deadline.tv_nsec += 200 * 1000000L;
+      if (deadline.tv_nsec >= 1000000000L)
+        {
+          deadline.tv_sec++;
+          deadline.tv_nsec -= 1000000000L;
+        }
+      pthread_cond_timedwait (&e->changed, &e->lock, &deadline);
+      if (cancel_fd >= 0)
+        {
+          struct pollfd p = { .fd = cancel_fd, .events = POLLIN };
+          if (poll (&p, 1, 0) > 0)
+            {
+              pthread_mutex_unlock (&e->lock);
+              return arca_error_set (err, ARCA_ERR_UNAVAILABLE, "client went away");
+            }
+        }
+    }
+  *exit_code = c->exit_code;
+  pthread_mutex_unlock (&e->lock);
+  return 0;
+}

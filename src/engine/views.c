@@ -1,0 +1,364 @@
+/* Container inspect and list in dockerd's response shapes (spec
+ * ContainerInspectResponse, ContainerSummary; moby daemon/inspect.go,
+ * daemon/list.go, container/state.go String). */
+#include "engine/internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/cleanup.h"
+#include "util/filters.h"
+#include "util/json.h"
+#include "util/strutil.h"
+#include "util/timeutil.h"
+
+static const char *const masked_paths[]
+    = { "/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+        "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+        "/sys/devices/virtual/powercap", NULL };
+static const char *const readonly_paths[]
+    = { "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL };
+
+static void
+set_default (json_t *obj, const char *key, json_t *value)
+{
+  if (json_object_get (obj, key) == NULL)
+    json_object_set_new (obj, key, value);
+  else
+    json_decref (value);
+}
+
+static json_t *
+strs (const char *const *v)
+{
+  json_t *a = json_array ();
+  for (int i = 0; v[i]; i++)
+    json_array_append_new (a, json_string (v[i]));
+  return a;
+}
+
+/* HostConfig as dockerd reports it: the stored one with its defaults. */
+static json_t *
+host_config_view (arca_engine_t *e, arca_container_t *c)
+{
+  json_t *hc = json_deep_copy (c->host_config);
+  bool priv = json_get_bool (hc, "Privileged", false);
+  set_default (hc, "Binds", json_null ());
+  set_default (hc, "ContainerIDFile", json_string (""));
+  set_default (hc, "PortBindings", json_object ());
+  set_default (hc, "VolumeDriver", json_string (""));
+  set_default (hc, "VolumesFrom", json_null ());
+  set_default (hc, "ConsoleSize", json_pack ("[i,i]", 0, 0));
+  set_default (hc, "CapAdd", json_null ());
+  set_default (hc, "CapDrop", json_null ());
+  set_default (hc, "CgroupnsMode", json_string ("host"));
+  set_default (hc, "Dns", json_array ());
+  set_default (hc, "DnsOptions", json_array ());
+  set_default (hc, "DnsSearch", json_array ());
+  set_default (hc, "ExtraHosts", json_null ());
+  set_default (hc, "GroupAdd", json_null ());
+  set_default (hc, "IpcMode", json_string ("private"));
+  set_default (hc, "Cgroup", json_string (""));
+  set_default (hc, "Links", json_null ());
+  set_default (hc, "OomScoreAdj", json_integer (0));
+  set_default (hc, "PidMode", json_string (""));
+  set_default (hc, "Privileged", json_false ());
+  set_default (hc, "PublishAllPorts", json_false ());
+  set_default (hc, "ReadonlyRootfs", json_false ());
+  set_default (hc, "SecurityOpt", json_null ());
+  set_default (hc, "UTSMode", json_string (""));
+  set_default (hc, "UsernsMode", json_string (""));
+  set_default (hc, "ShmSize", json_integer (67108864));
+  set_default (hc, "Runtime", json_string (e->runtime_name));
+  set_default (hc, "Isolation", json_string (""));
+  const char *const zero_ints[] = { "CpuShares", "Memory", "NanoCpus", "BlkioWeight", "CpuPeriod", "CpuQuota",
+                                    "CpuRealtimePeriod", "CpuRealtimeRuntime", "KernelMemory",
+                                    "KernelMemoryTCP", "MemoryReservation", "MemorySwap", "CpuCount",
+                                    "CpuPercent", "IOMaximumIOps", "IOMaximumBandwidth", NULL };
+  for (int i = 0; zero_ints[i]; i++)
+    set_default (hc, zero_ints[i], json_integer (0));
+  set_default (hc, "CgroupParent", json_string (""));
+  set_default (hc, "CpusetCpus", json_string (""));
+  set_default (hc, "CpusetMems", json_string (""));
+  const char *const null_fields[] = { "BlkioWeightDevice", "BlkioDeviceReadBps", "BlkioDeviceWriteBps",
+                                      "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps", "Devices",
+                                      "DeviceCgroupRules", "DeviceRequests", "MemorySwappiness",
+                                      "OomKillDisable", "PidsLimit", "Ulimits", NULL };
+  for (int i = 0; null_fields[i]; i++)
+    set_default (hc, null_fields[i], json_null ());
+  set_default (hc, "MaskedPaths", priv ? json_null () : strs (masked_paths));
+  set_default (hc, "ReadonlyPaths", priv ? json_null () : strs (readonly_paths));
+  return hc;
+}
+
+static json_t *
+network_settings_view (arca_container_t *c)
+{
+  (void) c;
+  json_t *none = json_pack ("{s:n,s:n,s:n,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:i,s:n,s:n}", "IPAMConfig", "Links",
+                            "Aliases", "MacAddress", "", "NetworkID", "", "EndpointID", "", "Gateway", "",
+                            "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "", "GlobalIPv6Address", "",
+                            "GlobalIPv6PrefixLen", 0, "DriverOpts", "DNSNames");
+  return json_pack ("{s:s,s:s,s:s,s:{},s:b,s:s,s:i,s:n,s:n,s:s,s:s,s:s,s:i,s:s,s:i,s:s,s:s,s:{s:o}}", "Bridge",
+                    "", "SandboxID", "", "SandboxKey", "", "Ports", "HairpinMode", false, "LinkLocalIPv6Address",
+                    "", "LinkLocalIPv6PrefixLen", 0, "SecondaryIPAddresses", "SecondaryIPv6Addresses",
+                    "EndpointID", "", "Gateway", "", "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0,
+                    "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "", "MacAddress", "", "Networks", "none",
+                    none);
+}
+
+int
+container_inspect_json (arca_engine_t *e, arca_container_t *c, bool size, json_t **out, arca_error_t *err)
+{
+  (void) size;
+  (void) err;
+  char created[48], started[48], finished[48];
+  _cleanup_free_ char *dir = container_dir (e, c->id);
+  _cleanup_free_ char *log_path = container_log_path (e, c->id);
+  pthread_mutex_lock (&e->lock);
+  time_format_rfc3339nano (c->created_ns, created, sizeof created);
+  time_format_rfc3339nano (c->started_ns, started, sizeof started);
+  time_format_rfc3339nano (c->finished_ns, finished, sizeof finished);
+  json_t *state = json_pack ("{s:s,s:b,s:b,s:b,s:b,s:b,s:I,s:i,s:s,s:s,s:s}", "Status",
+                             container_state_string (c), "Running", c->running, "Paused", c->paused,
+                             "Restarting", c->restarting, "OOMKilled", false, "Dead", c->dead, "Pid",
+                             (json_int_t) (c->running ? c->pid : 0), "ExitCode", c->exit_code, "Error",
+                             c->error ? c->error : "", "StartedAt", started, "FinishedAt", finished);
+  _cleanup_free_ char *name = xasprintf ("/%s", c->name);
+  _cleanup_free_ char *resolv = xasprintf ("%s/resolv.conf", dir);
+  _cleanup_free_ char *hostname = xasprintf ("%s/hostname", dir);
+  _cleanup_free_ char *hosts = xasprintf ("%s/hosts", dir);
+  _cleanup_free_ char *upper = xasprintf ("%s/upper", dir);
+  _cleanup_free_ char *work = xasprintf ("%s/work", dir);
+  _cleanup_free_ char *merged = xasprintf ("%s/rootfs", dir);
+  json_t *graph = json_pack ("{s:{s:s,s:s,s:s},s:s}", "Data", "MergedDir", merged, "UpperDir", upper, "WorkDir",
+                             work, "Name", "overlay2");
+  json_t *o = json_pack ("{s:s,s:s,s:s,s:o,s:o,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s,s:s,s:n}", "Id", c->id,
+                         "Created", created, "Path", c->path, "Args", json_from_strv (c->args), "State", state,
+                         "Image", c->image_id, "ResolvConfPath", resolv, "HostnamePath", hostname, "HostsPath",
+                         hosts, "LogPath", log_path, "Name", name, "RestartCount", c->restart_count, "Driver",
+                         "overlay2", "Platform", "linux", "MountLabel", "", "ProcessLabel", "", "AppArmorProfile",
+                         "", "ExecIDs");
+  json_object_set_new (o, "HostConfig", host_config_view (e, c));
+  json_object_set_new (o, "GraphDriver", graph);
+  json_object_set_new (o, "Mounts", json_array ());
+  json_object_set_new (o, "Config", json_deep_copy (c->config));
+  json_object_set_new (o, "NetworkSettings", network_settings_view (c));
+  pthread_mutex_unlock (&e->lock);
+  *out = o;
+  return 0;
+}
+
+/* moby container/state.go String */
+static char *
+status_text (arca_container_t *c, int64_t now)
+{
+  char d[64];
+  if (c->running)
+    {
+      time_human_duration (now - c->started_ns, d, sizeof d);
+      if (c->paused)
+        return xasprintf ("Up %s (Paused)", d);
+      if (c->restarting)
+        {
+          time_human_duration (now - c->finished_ns, d, sizeof d);
+          return xasprintf ("Restarting (%d) %s ago", c->exit_code, d);
+        }
+      return xasprintf ("Up %s", d);
+    }
+  if (c->removing)
+    return xstrdup ("Removal In Progress");
+  if (c->dead)
+    return xstrdup ("Dead");
+  if (c->started_ns == 0)
+    return xstrdup ("Created");
+  if (c->finished_ns == 0)
+    return xstrdup ("");
+  time_human_duration (now - c->finished_ns, d, sizeof d);
+  return xasprintf ("Exited (%d) %s ago", c->exit_code, d);
+}
+
+static char *
+command_text (arca_container_t *c)
+{
+  arca_buf_t b = { 0 };
+  buf_printf (&b, "%s", c->path ? c->path : "");
+  for (size_t i = 0; c->args && c->args[i]; i++)
+    {
+      if (strchr (c->args[i], ' '))
+        buf_printf (&b, " '%s'", c->args[i]);
+      else
+        buf_printf (&b, " %s", c->args[i]);
+    }
+  return b.data ? b.data : xstrdup ("");
+}
+
+static bool
+any_matches (char **values, bool (*pred) (arca_container_t *, const char *, void *), arca_container_t *c, void *ctx)
+{
+  if (values == NULL)
+    return true;
+  for (size_t i = 0; values[i]; i++)
+    if (pred (c, values[i], ctx))
+      return true;
+  return false;
+}
+
+static bool
+match_id (arca_container_t *c, const char *v, void *ctx)
+{
+  (void) ctx;
+  return strncmp (c->id, v, strlen (v)) == 0;
+}
+
+static bool
+match_name (arca_container_t *c, const char *v, void *ctx)
+{
+  (void) ctx;
+  /* dockerd matches the name filter as a regular expression against
+   * "/name"; a substring match covers the common uses. */
+  const char *n = v[0] == '/' ? v + 1 : v;
+  if (v[0] == '^' || strchr (v, '$'))
+    {
+      _cleanup_free_ char *pat = xstrdup (n[0] == '^' ? n + 1 : n);
+      size_t l = strlen (pat);
+      bool anchored_end = l && pat[l - 1] == '$';
+      if (anchored_end)
+        pat[l - 1] = '\0';
+      const char *nm = c->name;
+      if (*pat == '/')
+        memmove (pat, pat + 1, strlen (pat));
+      if (anchored_end)
+        return strcmp (nm, pat) == 0 || (v[0] != '^' && str_has_suffix (nm, pat));
+      return str_has_prefix (nm, pat);
+    }
+  return strstr (c->name, n) != NULL;
+}
+
+static bool
+match_status (arca_container_t *c, const char *v, void *ctx)
+{
+  (void) ctx;
+  return strcmp (container_state_string (c), v) == 0;
+}
+
+static bool
+match_exited (arca_container_t *c, const char *v, void *ctx)
+{
+  (void) ctx;
+  return !c->running && c->started_ns != 0 && atoi (v) == c->exit_code;
+}
+
+static bool
+match_ancestor (arca_container_t *c, const char *v, void *ctx)
+{
+  arca_engine_t *e = ctx;
+  const char *img = json_get_str (c->config, "Image");
+  if (img && strcmp (img, v) == 0)
+    return true;
+  arca_image_t *resolved = NULL;
+  arca_error_t err;
+  bool match = false;
+  if (image_resolve (e->images, v, &resolved, &err) == 0)
+    {
+      match = c->image_id && strcmp (resolved->id, c->image_id) == 0;
+      image_free (resolved);
+    }
+  return match;
+}
+
+static int
+cmp_created_desc (const void *a, const void *b)
+{
+  const arca_container_t *x = *(arca_container_t *const *) a, *y = *(arca_container_t *const *) b;
+  return x->created_ns < y->created_ns ? 1 : x->created_ns > y->created_ns ? -1 : 0;
+}
+
+int
+container_list_json (arca_engine_t *e, bool all, long limit, json_t *filters, json_t **out, arca_error_t *err)
+{
+  static const char *const allowed[] = { "id", "name", "label", "status", "ancestor", "exited", "before", "since",
+                                         "volume", "network", "publish", "expose", "health", "isolation",
+                                         "is-task", NULL };
+  if (filters && filters_validate (filters, allowed, err) < 0)
+    return -1;
+  _cleanup_strv_ char **ids = filters_values (filters, "id");
+  _cleanup_strv_ char **names = filters_values (filters, "name");
+  _cleanup_strv_ char **statuses = filters_values (filters, "status");
+  _cleanup_strv_ char **exited = filters_values (filters, "exited");
+  _cleanup_strv_ char **ancestors = filters_values (filters, "ancestor");
+  static const char *const valid_status[]
+      = { "created", "restarting", "running", "removing", "paused", "exited", "dead", NULL };
+  for (size_t i = 0; statuses && statuses[i]; i++)
+    {
+      bool ok = false;
+      for (int j = 0; valid_status[j]; j++)
+        ok |= strcmp (statuses[i], valid_status[j]) == 0;
+      if (!ok)
+        return arca_error_set (err, ARCA_ERR_INVALID, "invalid filter 'status=%s'", statuses[i]);
+    }
+  for (size_t i = 0; exited && exited[i]; i++)
+    {
+      char *end;
+      strtol (exited[i], &end, 10);
+      if (*end || end == exited[i])
+        return arca_error_set (err, ARCA_ERR_INVALID, "invalid filter 'exited=%s'", exited[i]);
+    }
+  if (statuses || exited || limit > 0)
+    all = true;
+
+  /* Take references so we can work without the lock (ancestor resolution
+   * talks to the image store). */
+  pthread_mutex_lock (&e->lock);
+  size_t n = 0;
+  for (arca_container_t *c = e->containers; c; c = c->next)
+    n++;
+  arca_container_t **v = xmalloc0 ((n + 1) * sizeof *v);
+  size_t k = 0;
+  for (arca_container_t *c = e->containers; c; c = c->next)
+    if (!c->removed)
+      {
+        container_ref (c);
+        v[k++] = c;
+      }
+  pthread_mutex_unlock (&e->lock);
+  qsort (v, k, sizeof *v, cmp_created_desc);
+
+  int64_t now = time_now_ns ();
+  json_t *arr = json_array ();
+  for (size_t i = 0; i < k; i++)
+    {
+      arca_container_t *c = v[i];
+      bool keep = (all || c->running) && any_matches (ids, match_id, c, NULL)
+                  && any_matches (names, match_name, c, NULL) && any_matches (statuses, match_status, c, NULL)
+                  && any_matches (exited, match_exited, c, NULL)
+                  && filters_match_labels (filters, json_object_get (c->config, "Labels"))
+                  && any_matches (ancestors, match_ancestor, c, e);
+      if (keep && (limit <= 0 || (long) json_array_size (arr) < limit))
+        {
+          pthread_mutex_lock (&e->lock);
+          _cleanup_free_ char *name = xasprintf ("/%s", c->name);
+          _cleanup_free_ char *status = status_text (c, now);
+          _cleanup_free_ char *command = command_text (c);
+          const char *image = json_get_str (c->config, "Image");
+          json_t *labels = json_object_get (c->config, "Labels");
+          json_t *item = json_pack (
+              "{s:s,s:[s],s:s,s:s,s:s,s:I,s:[],s:O,s:s,s:s,s:{s:s},s:{s:{}},s:[]}", "Id", c->id, "Names", name,
+              "Image", image ? image : "", "ImageID", c->image_id ? c->image_id : "", "Command", command,
+              "Created", (json_int_t) (c->created_ns / 1000000000LL), "Ports", "Labels",
+              json_is_object (labels) ? labels : json_object (), "State", container_state_string (c), "Status",
+              status, "HostConfig", "NetworkMode", json_get_str (c->host_config, "NetworkMode")
+                                                   ? json_get_str (c->host_config, "NetworkMode")
+                                                   : "none",
+              "NetworkSettings", "Networks", "Mounts");
+          pthread_mutex_unlock (&e->lock);
+          json_array_append_new (arr, item);
+        }
+    }
+  for (size_t i = 0; i < k; i++)
+    container_unref (v[i]);
+  free (v);
+  *out = arr;
+  return 0;
+}

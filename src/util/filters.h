@@ -1,0 +1,21 @@
+/* Docker's `filters=` query argument (moby api/types/filters/parse.go):
+ * JSON {"key":{"value":true,...}} or the legacy {"key":["value",...]}. */
+#ifndef ARCA_UTIL_FILTERS_H
+#define ARCA_UTIL_FILTERS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include "util/error.h"
+
+/* Parse the query value (NULL or "" -> *out = NULL).  Normalises to the map
+ * form.  Bad JSON -> 400 "invalid filter". */
+int filters_parse (const char *text, json_t **out, arca_error_t *err);
+/* Values of key, NULL-terminated (NULL if the key is absent). */
+char **filters_values (json_t *filters, const char *key);
+/* 400 "invalid filter '<key>'" for any key not in allowed (NULL-terminated). */
+int filters_validate (json_t *filters, const char *const *allowed, arca_error_t *err);
+/* Label filter match: each value is "key" (label present) or "key=value"
+ * (exact); all values must match (moby filters.MatchKVList). */
+bool filters_match_labels (json_t *filters, json_t *labels);
+
+#endif
