@@ -7,8 +7,13 @@
  * case the layer answers with arca_resp_error).
  *
  * Common headers on every response (moby api/server/middleware/version.go):
- *   Api-Version: 1.51, Ostype: linux, Server: Docker/<ver> (linux),
- *   Docker-Experimental: false.
+ *   Api-Version: 1.51, Ostype: linux, Server: Arca/<ARCA_VERSION> (linux),
+ *   Docker-Experimental: false.  (Clients do not parse Server; we do not
+ *   pretend to be Docker there.)
+ *
+ * Versions: a "/vX.Y" prefix is stripped; X.Y outside [1.24, 1.51] is
+ * answered 400 with moby's texts before any handler runs.  Every request is
+ * logged at debug level (method, URI, status, duration).
  */
 #ifndef ARCA_HTTP_HTTP_H
 #define ARCA_HTTP_HTTP_H
@@ -54,6 +59,10 @@ const char *arca_req_body_file (arca_http_request_t *req);
 int arca_resp_json (arca_http_request_t *req, int status, json_t *body);
 /* {"message": err->msg} with the status of err->kind; 304 has no body. */
 int arca_resp_error (arca_http_request_t *req, const arca_error_t *err);
+/* Add a header to the response this request will get (call before the
+ * arca_resp_* call), e.g. Cache-Control on /_ping or
+ * X-Docker-Container-Path-Stat on HEAD archive.  Copied. */
+void arca_resp_header (arca_http_request_t *req, const char *name, const char *value);
 /* Empty body with this status (201/204/304 ...). */
 int arca_resp_status (arca_http_request_t *req, int status);
 /* Arbitrary body, copied. */
@@ -94,7 +103,13 @@ enum
 typedef struct
 {
   const char *method;   /* "GET", "POST", "HEAD", "DELETE", "PUT" */
-  const char *pattern;  /* "/containers/{id}/json"; {x} matches one segment */
+  /* "/containers/{id}/json": {x} matches one segment.  Routes are tried in
+   * table order with one-segment parameters first; only if none matches is
+   * a second pass made in which a {x} may span several segments, so image
+   * names such as "library/busybox" or "127.0.0.1:5000/a" reach
+   * "/images/{name}/json" (moby's {name:.*}).  "{x:.*}" spans on the first
+   * pass already.  Same path, other method -> 404 as dockerd. */
+  const char *pattern;
   arca_handler_fn handler;
   unsigned flags;
 } arca_route_t;
@@ -102,10 +117,14 @@ typedef struct
 typedef struct arca_http_server arca_http_server_t;
 
 /* Start serving routes (NULL-handler-terminated array) on an already bound
- * and listening AF_UNIX socket fd; app is passed to every handler; tmp_dir
- * receives spooled bodies.  Unknown route or method -> 404 "page not found". */
+ * and listening AF_UNIX socket fd (the server owns it from now on and
+ * closes it on stop); app is passed to every handler; tmp_dir receives
+ * spooled bodies.  Unknown route or method -> 404 "page not found". */
 int arca_http_server_start (int listen_fd, const arca_route_t *routes, void *app, const char *tmp_dir,
                             arca_http_server_t **out, arca_error_t *err);
+/* Stop: shuts hijacked connections down, cancels streams (their
+ * cancel fds become readable), stops MHD, and waits (up to ~5 s each) for
+ * session and producer threads to return. */
 void arca_http_server_stop (arca_http_server_t *srv);
 
 #endif

@@ -1,0 +1,51 @@
+/* The arca command line: configuration and the daemon commands. */
+#ifndef ARCA_CLI_CLI_H
+#define ARCA_CLI_CLI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "util/error.h"
+
+#define ARCA_DEFAULT_CONFIG "/etc/arca/config.json"
+#define ARCA_DEFAULT_SOCKET "/var/run/arca.sock"
+#define ARCA_DEFAULT_DATA_ROOT "/var/lib/arca"
+#define ARCA_DEFAULT_EXEC_ROOT "/run/arca"
+
+/* Daemon configuration: defaults, then the JSON config file, then flags. */
+typedef struct
+{
+  char *socket_path;
+  char *data_root;
+  char *exec_root;
+  char *log_level;        /* debug|info|warning|error */
+  char *default_runtime;  /* a key of runtimes */
+  json_t *runtimes;       /* {"runc":{"path":"runc"}, ...} */
+} arca_config_t;
+
+/* Flags common to the daemon commands; NULL when not given. */
+typedef struct
+{
+  const char *config;
+  const char *socket_path;
+  const char *data_root;
+  const char *exec_root;
+  const char *log_level;
+} arca_cli_flags_t;
+
+/* Fill c: defaults, the config file (flags->config, or the default path,
+ * whose absence is fine), then the flags.  Errors (unreadable or bad
+ * file, unknown key, bad value, missing explicit file) are set in err. */
+int cli_config_load (arca_config_t *c, const arca_cli_flags_t *flags, arca_error_t *err);
+void cli_config_free (arca_config_t *c);
+
+/* Executable for a runtime path or name: a path containing '/' is used as
+ * is; a bare name is searched in $PATH.  NULL if not found. */
+char *cli_find_executable (const char *name);
+
+int cli_daemon_main (int argc, char **argv);
+int cli_daemon_start (const arca_cli_flags_t *flags);
+int cli_daemon_stop (const arca_cli_flags_t *flags, int timeout_s);
+int cli_daemon_status (const arca_cli_flags_t *flags);
+
+#endif

@@ -1,0 +1,214 @@
+/* Daemon configuration: built-in defaults, the JSON config file
+ * (default /etc/arca/config.json), command-line flags — later wins. */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+#include "util/log.h"
+#include "util/strutil.h"
+
+char *
+cli_find_executable (const char *name)
+{
+  if (name == NULL || name[0] == '\0')
+    return NULL;
+  if (strchr (name, '/'))
+    return access (name, X_OK) == 0 ? xstrdup (name) : NULL;
+  const char *path = getenv ("PATH");
+  if (path == NULL || path[0] == '\0')
+    path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  _cleanup_free_ char *copy = xstrdup (path);
+  char *save = NULL;
+  for (char *dir = strtok_r (copy, ":", &save); dir; dir = strtok_r (NULL, ":", &save))
+    {
+      char *cand = xasprintf ("%s/%s", dir[0] ? dir : ".", name);
+      if (access (cand, X_OK) == 0)
+        return cand;
+      free (cand);
+    }
+  return NULL;
+}
+
+static void
+set_str (char **dst, const char *v)
+{
+  free (*dst);
+  *dst = xstrdup (v);
+}
+
+static int
+check_abs (const char *what, const char *v, const char *src, arca_error_t *err)
+{
+  if (v == NULL || v[0] != '/')
+    return arca_error_set (err, ARCA_ERR_INVALID, "%s: %s must be an absolute path, got \"%s\"", src, what,
+                           v ? v : "");
+  return 0;
+}
+
+static int
+check_level (const char *v, const char *src, arca_error_t *err)
+{
+  if (arca_log_parse_level (v) < 0)
+    return arca_error_set (err, ARCA_ERR_INVALID,
+                           "%s: invalid log level \"%s\" (want debug, info, warning or error)", src, v);
+  return 0;
+}
+
+static int
+string_key (json_t *v, const char *key, const char *path, const char **out, arca_error_t *err)
+{
+  if (!json_is_string (v) || json_string_value (v)[0] == '\0')
+    return arca_error_set (err, ARCA_ERR_INVALID, "%s: \"%s\" must be a non-empty string", path, key);
+  *out = json_string_value (v);
+  return 0;
+}
+
+static int
+load_runtimes (arca_config_t *c, json_t *v, const char *path, arca_error_t *err)
+{
+  if (!json_is_object (v))
+    return arca_error_set (err, ARCA_ERR_INVALID, "%s: \"runtimes\" must be an object of name -> {\"path\": ...}",
+                           path);
+  const char *name;
+  json_t *rt;
+  json_object_foreach (v, name, rt)
+  {
+    if (name[0] == '\0' || strchr (name, '/'))
+      return arca_error_set (err, ARCA_ERR_INVALID, "%s: invalid runtime name \"%s\"", path, name);
+    if (!json_is_object (rt))
+      return arca_error_set (err, ARCA_ERR_INVALID, "%s: runtime \"%s\" must be an object with a \"path\"", path,
+                             name);
+    const char *k;
+    json_t *kv;
+    const char *rpath = NULL;
+    json_object_foreach (rt, k, kv)
+    {
+      if (strcmp (k, "path") != 0)
+        return arca_error_set (err, ARCA_ERR_INVALID, "%s: unknown key \"%s\" in runtime \"%s\"", path, k, name);
+      if (string_key (kv, "path", path, &rpath, err) < 0)
+        return -1;
+    }
+    if (rpath == NULL)
+      return arca_error_set (err, ARCA_ERR_INVALID, "%s: runtime \"%s\" has no \"path\"", path, name);
+    json_object_set_new (c->runtimes, name, json_pack ("{s:s}", "path", rpath));
+  }
+  return 0;
+}
+
+static int
+load_file (arca_config_t *c, const char *path, bool explicit, arca_error_t *err)
+{
+  json_error_t jerr;
+  _cleanup_fclose_ FILE *f = fopen (path, "re");
+  if (f == NULL)
+    {
+      if (errno == ENOENT && !explicit)
+        return 0;
+      return arca_error_set (err, ARCA_ERR_INVALID, "cannot read config file %s: %s", path, strerror (errno));
+    }
+  _cleanup_json_ json_t *root = json_loadf (f, 0, &jerr);
+  if (root == NULL)
+    return arca_error_set (err, ARCA_ERR_INVALID, "config file %s: line %d: %s", path, jerr.line, jerr.text);
+  if (!json_is_object (root))
+    return arca_error_set (err, ARCA_ERR_INVALID, "config file %s: must hold a JSON object", path);
+  const char *key;
+  json_t *v;
+  json_object_foreach (root, key, v)
+  {
+    const char *s = NULL;
+    if (strcmp (key, "socketPath") == 0 || strcmp (key, "dataRoot") == 0 || strcmp (key, "execRoot") == 0)
+      {
+        if (string_key (v, key, path, &s, err) < 0 || check_abs (key, s, path, err) < 0)
+          return -1;
+        set_str (key[0] == 's' ? &c->socket_path : key[0] == 'd' ? &c->data_root : &c->exec_root, s);
+      }
+    else if (strcmp (key, "logLevel") == 0)
+      {
+        if (string_key (v, key, path, &s, err) < 0 || check_level (s, path, err) < 0)
+          return -1;
+        set_str (&c->log_level, s);
+      }
+    else if (strcmp (key, "defaultRuntime") == 0)
+      {
+        if (string_key (v, key, path, &s, err) < 0)
+          return -1;
+        set_str (&c->default_runtime, s);
+      }
+    else if (strcmp (key, "runtimes") == 0)
+      {
+        if (load_runtimes (c, v, path, err) < 0)
+          return -1;
+      }
+    else
+      return arca_error_set (err, ARCA_ERR_INVALID,
+                             "config file %s: unknown key \"%s\" (known: socketPath, dataRoot, execRoot, logLevel, "
+                             "defaultRuntime, runtimes)",
+                             path, key);
+  }
+  return 0;
+}
+
+int
+cli_config_load (arca_config_t *c, const arca_cli_flags_t *flags, arca_error_t *err)
+{
+  memset (c, 0, sizeof *c);
+  c->socket_path = xstrdup (ARCA_DEFAULT_SOCKET);
+  c->data_root = xstrdup (ARCA_DEFAULT_DATA_ROOT);
+  c->exec_root = xstrdup (ARCA_DEFAULT_EXEC_ROOT);
+  c->log_level = xstrdup ("info");
+  c->default_runtime = xstrdup ("runc");
+  c->runtimes = json_object ();
+  json_object_set_new (c->runtimes, "runc", json_pack ("{s:s}", "path", "runc"));
+  _cleanup_free_ char *crun = cli_find_executable ("crun");
+  if (crun)
+    json_object_set_new (c->runtimes, "crun", json_pack ("{s:s}", "path", "crun"));
+
+  if (load_file (c, flags->config ? flags->config : ARCA_DEFAULT_CONFIG, flags->config != NULL, err) < 0)
+    return -1;
+
+  if (flags->socket_path)
+    {
+      if (check_abs ("--socket-path", flags->socket_path, "flag", err) < 0)
+        return -1;
+      set_str (&c->socket_path, flags->socket_path);
+    }
+  if (flags->data_root)
+    {
+      if (check_abs ("--data-root", flags->data_root, "flag", err) < 0)
+        return -1;
+      set_str (&c->data_root, flags->data_root);
+    }
+  if (flags->exec_root)
+    {
+      if (check_abs ("--exec-root", flags->exec_root, "flag", err) < 0)
+        return -1;
+      set_str (&c->exec_root, flags->exec_root);
+    }
+  if (flags->log_level)
+    {
+      if (check_level (flags->log_level, "--log-level", err) < 0)
+        return -1;
+      set_str (&c->log_level, flags->log_level);
+    }
+  if (json_object_get (c->runtimes, c->default_runtime) == NULL)
+    return arca_error_set (err, ARCA_ERR_INVALID, "default runtime \"%s\" is not among the configured runtimes",
+                           c->default_runtime);
+  return 0;
+}
+
+void
+cli_config_free (arca_config_t *c)
+{
+  free (c->socket_path);
+  free (c->data_root);
+  free (c->exec_root);
+  free (c->log_level);
+  free (c->default_runtime);
+  if (c->runtimes)
+    json_decref (c->runtimes);
+  memset (c, 0, sizeof *c);
+}

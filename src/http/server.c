@@ -1,0 +1,539 @@
+/* The libmicrohttpd server: request lifecycle, body collection, dispatch to
+ * routes, request accessors.  One thread per connection; handlers run in
+ * it and may block (ARCHITECTURE.md "HTTP layer"). */
+#include "http/internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+/* ---- request objects ---------------------------------------------------- */
+
+static arca_http_request_t *
+request_new (arca_http_server_t *srv, const char *raw_uri)
+{
+  arca_http_request_t *req = xmalloc0 (sizeof *req);
+  req->srv = srv;
+  atomic_init (&req->refs, 1);
+  req->raw_uri = xstrdup (raw_uri ? raw_uri : "");
+  req->body_fd = -1;
+  req->api_version = ARCA_API_VERSION_NUM;
+  req->start_ns = time_mono_ns ();
+  return req;
+}
+
+static void
+hdr_free (arca_hdr_t *h)
+{
+  while (h)
+    {
+      arca_hdr_t *next = h->next;
+      free (h->name);
+      free (h->value);
+      free (h);
+      h = next;
+    }
+}
+
+void
+arca_req_ref (arca_http_request_t *req)
+{
+  atomic_fetch_add (&req->refs, 1);
+}
+
+void
+arca_req_unref (arca_http_request_t *req)
+{
+  if (req == NULL || atomic_fetch_sub (&req->refs, 1) != 1)
+    return;
+  if (req->body_fd >= 0)
+    close (req->body_fd);
+  if (req->body_path)
+    {
+      unlink (req->body_path);
+      free (req->body_path);
+    }
+  buf_free (&req->body);
+  arca_route_params_free (req->params, req->nparams);
+  strv_free (req->query);
+  hdr_free (req->headers);
+  hdr_free (req->resp_headers);
+  free (req->raw_uri);
+  free (req->method);
+  free (req->path);
+  free (req);
+}
+
+static enum MHD_Result
+collect_header (void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+  arca_http_request_t *req = cls;
+  arca_hdr_t *h = xmalloc0 (sizeof *h);
+  h->name = xstrdup (key);
+  h->value = xstrdup (value ? value : "");
+  h->next = req->headers;
+  req->headers = h;
+  return MHD_YES;
+}
+
+/* First call for a request: headers are complete; parse everything the
+ * handler may ask for so that accessors never touch the MHD connection. */
+static void
+request_begin (arca_http_request_t *req, struct MHD_Connection *conn, const char *url, const char *method)
+{
+  req->conn = conn;
+  req->method = xstrdup (method);
+  MHD_get_connection_values (conn, MHD_HEADER_KIND, collect_header, req);
+
+  const char *q = strchr (req->raw_uri, '?');
+  req->query = arca_query_parse (q ? q + 1 : NULL);
+
+  const char *rest;
+  arca_api_version_split (url, req->version, sizeof req->version, &rest);
+  req->path = xstrdup (rest);
+  req->api_version = arca_api_version_num (req->version);
+  if (arca_api_version_check (req->version, req->version_msg, sizeof req->version_msg, &req->version_plain) < 0)
+    req->version_bad = true;
+  else
+    req->route = arca_route_find (req->srv->routes, method, req->path, req->params, &req->nparams);
+}
+
+static void
+request_consume (arca_http_request_t *req, const char *data, size_t len)
+{
+  req->body_len += len;
+  if (req->route == NULL || req->version_bad || req->body_failed)
+    return; /* answered with an error; the body is drained and dropped */
+  if (!(req->route->flags & ARCA_ROUTE_BODY_FILE))
+    {
+      buf_append (&req->body, data, len);
+      return;
+    }
+  if (req->body_fd < 0)
+    {
+      char *path = xasprintf ("%s/body-XXXXXX", req->srv->tmp_dir);
+      req->body_fd = mkostemp (path, O_CLOEXEC);
+      if (req->body_fd < 0)
+        {
+          log_error ("spooling request body: mkostemp %s: %s", path, strerror (errno));
+          free (path);
+          req->body_failed = true;
+          return;
+        }
+      req->body_path = path;
+    }
+  while (len > 0)
+    {
+      ssize_t n = write (req->body_fd, data, len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          log_error ("spooling request body to %s: %s", req->body_path, strerror (errno));
+          req->body_failed = true;
+          return;
+        }
+      data += n;
+      len -= (size_t) n;
+    }
+}
+
+static void
+dispatch (arca_http_request_t *req)
+{
+  arca_error_t err = { 0 };
+  if (req->version_bad)
+    {
+      if (req->version_plain)
+        {
+          /* moby: http.Error for old clients (text/plain, trailing \n) */
+          _cleanup_free_ char *body = xasprintf ("%s\n", req->version_msg);
+          arca_resp_header (req, "X-Content-Type-Options", "nosniff");
+          arca_resp_data (req, 400, "text/plain; charset=utf-8", body, strlen (body));
+        }
+      else
+        {
+          arca_error_set (&err, ARCA_ERR_INVALID, "%s", req->version_msg);
+          arca_resp_error (req, &err);
+        }
+      return;
+    }
+  if (req->route == NULL)
+    {
+      arca_error_set (&err, ARCA_ERR_NOT_FOUND, "page not found");
+      arca_resp_error (req, &err);
+      return;
+    }
+  if (req->body_failed)
+    {
+      arca_error_set (&err, ARCA_ERR_INTERNAL, "failed to store the request body");
+      arca_resp_error (req, &err);
+      return;
+    }
+  if (req->body_fd >= 0)
+    {
+      close (req->body_fd);
+      req->body_fd = -1;
+    }
+  if (req->body.data == NULL)
+    buf_append (&req->body, "", 0);
+  /* keep the in-memory body NUL-terminated for handlers */
+  buf_append (&req->body, "", 1);
+  req->body.len--;
+
+  int rc = req->route->handler (req, req->srv->app, &err);
+  if (req->responded)
+    return;
+  if (rc < 0)
+    {
+      if (err.msg[0] == '\0')
+        arca_error_set (&err, err.kind ? err.kind : ARCA_ERR_INTERNAL, "internal error");
+      arca_resp_error (req, &err);
+      return;
+    }
+  log_error ("%s %s: handler returned without a response", req->method, req->path);
+  arca_error_set (&err, ARCA_ERR_INTERNAL, "handler produced no response");
+  arca_resp_error (req, &err);
+}
+
+/* ---- MHD callbacks ------------------------------------------------------ */
+
+static void *
+uri_log_cb (void *cls, const char *uri, struct MHD_Connection *conn)
+{
+  return request_new (cls, uri);
+}
+
+static enum MHD_Result
+access_cb (void *cls, struct MHD_Connection *conn, const char *url, const char *method, const char *version,
+           const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+  arca_http_server_t *srv = cls;
+  arca_http_request_t *req = *con_cls;
+  if (req == NULL)
+    *con_cls = req = request_new (srv, url);
+  if (!req->started)
+    {
+      req->started = true;
+      request_begin (req, conn, url, method);
+      return MHD_YES;
+    }
+  if (*upload_data_size > 0)
+    {
+      request_consume (req, upload_data, *upload_data_size);
+      *upload_data_size = 0;
+      return MHD_YES;
+    }
+  if (req->dispatched)
+    return MHD_YES;
+  req->dispatched = true;
+  dispatch (req);
+  return req->responded ? MHD_YES : MHD_NO;
+}
+
+static void
+completed_cb (void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+  arca_http_request_t *req = *con_cls;
+  if (req == NULL)
+    return;
+  *con_cls = NULL;
+  if (req->method && arca_log_get_level () <= ARCA_LOG_DEBUG)
+    {
+      int64_t us = (time_mono_ns () - req->start_ns) / 1000;
+      log_debug ("http: %s %s -> %d (%lld.%03lld ms%s)", req->method, req->raw_uri, req->status,
+                 (long long) (us / 1000), (long long) (us % 1000),
+                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : ", connection ended early");
+    }
+  arca_hijack_abandon (req);
+  arca_req_unref (req);
+}
+
+static void
+mhd_logger (void *cls, const char *fmt, va_list ap)
+{
+  /* MHD reports every client that hangs up mid-response; debug only. */
+  if (arca_log_get_level () > ARCA_LOG_DEBUG)
+    return;
+  char msg[1024];
+  vsnprintf (msg, sizeof msg, fmt, ap);
+  size_t n = strlen (msg);
+  while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+    msg[--n] = '\0';
+  log_debug ("microhttpd: %s", msg);
+}
+
+/* ---- server ------------------------------------------------------------- */
+
+int
+arca_http_server_start (int listen_fd, const arca_route_t *routes, void *app, const char *tmp_dir,
+                        arca_http_server_t **out, arca_error_t *err)
+{
+  arca_http_server_t *srv = xmalloc0 (sizeof *srv);
+  srv->routes = routes;
+  srv->app = app;
+  srv->tmp_dir = xstrdup (tmp_dir ? tmp_dir : "/tmp");
+  pthread_mutex_init (&srv->lock, NULL);
+  pthread_cond_init (&srv->cond, NULL);
+
+  unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_UPGRADE
+                   | MHD_USE_POLL | MHD_USE_ERROR_LOG;
+  srv->daemon = MHD_start_daemon (flags, 0, NULL, NULL, access_cb, srv,
+                                  /* must come first so start-up errors are logged through it */
+                                  MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, srv,
+                                  MHD_OPTION_LISTEN_SOCKET, (MHD_socket) listen_fd,
+                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 0,
+                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned int) 8192,
+                                  /* X-Registry-Auth and big filters need room */
+                                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) (256 * 1024),
+                                  MHD_OPTION_URI_LOG_CALLBACK, uri_log_cb, srv,
+                                  MHD_OPTION_NOTIFY_COMPLETED, completed_cb, srv,
+                                  MHD_OPTION_END);
+  if (srv->daemon == NULL)
+    {
+      pthread_mutex_destroy (&srv->lock);
+      pthread_cond_destroy (&srv->cond);
+      free (srv->tmp_dir);
+      free (srv);
+      return arca_error_set (err, ARCA_ERR_INTERNAL, "failed to start the HTTP server (libmicrohttpd)");
+    }
+  *out = srv;
+  return 0;
+}
+
+void
+arca_http_live_add (arca_http_server_t *srv, arca_live_t *l)
+{
+  pthread_mutex_lock (&srv->lock);
+  l->next = srv->live;
+  srv->live = l;
+  if (l->stream)
+    srv->producers++;
+  else
+    srv->hijacks++;
+  /* Registered after stop walked the list (a 101 reaches the client before
+   * the upgrade callback runs): end it right away. */
+  if (atomic_load (&srv->stopping))
+    {
+      if (l->fd >= 0)
+        shutdown (l->fd, SHUT_RDWR);
+      if (l->stream)
+        arca_stream_cancel (l->stream);
+    }
+  pthread_mutex_unlock (&srv->lock);
+}
+
+void
+arca_http_live_set_fd (arca_http_server_t *srv, arca_live_t *l, int fd)
+{
+  pthread_mutex_lock (&srv->lock);
+  l->fd = fd;
+  if (atomic_load (&srv->stopping))
+    shutdown (fd, SHUT_RDWR);
+  pthread_mutex_unlock (&srv->lock);
+}
+
+void
+arca_http_live_remove (arca_http_server_t *srv, arca_live_t *l)
+{
+  pthread_mutex_lock (&srv->lock);
+  for (arca_live_t **it = &srv->live; *it; it = &(*it)->next)
+    if (*it == l)
+      {
+        *it = l->next;
+        break;
+      }
+  if (l->stream)
+    srv->producers--;
+  else
+    srv->hijacks--;
+  pthread_cond_broadcast (&srv->cond);
+  pthread_mutex_unlock (&srv->lock);
+}
+
+/* Wait until no hijack (and, with streams, no producer) is left or the
+ * deadline passes; srv->lock held. */
+static void
+wait_zero (arca_http_server_t *srv, bool streams, int seconds)
+{
+  struct timespec deadline;
+  clock_gettime (CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += seconds;
+  while (srv->hijacks > 0 || (streams && srv->producers > 0))
+    if (pthread_cond_timedwait (&srv->cond, &srv->lock, &deadline) == ETIMEDOUT)
+      break;
+}
+
+void
+arca_http_server_stop (arca_http_server_t *srv)
+{
+  if (srv == NULL)
+    return;
+  atomic_store (&srv->stopping, true);
+
+  /* End hijacked sessions and streams first: an upgraded connection still
+   * open would hold MHD_stop_daemon up. */
+  pthread_mutex_lock (&srv->lock);
+  for (arca_live_t *l = srv->live; l; l = l->next)
+    {
+      if (l->fd >= 0)
+        shutdown (l->fd, SHUT_RDWR);
+      if (l->stream)
+        arca_stream_cancel (l->stream);
+    }
+  wait_zero (srv, false, 5);
+  if (srv->hijacks > 0)
+    log_warn ("http: %d hijacked connection(s) still busy at shutdown", srv->hijacks);
+  pthread_mutex_unlock (&srv->lock);
+
+  MHD_stop_daemon (srv->daemon);
+
+  pthread_mutex_lock (&srv->lock);
+  wait_zero (srv, true, 5);
+  int left = srv->producers + srv->hijacks;
+  pthread_mutex_unlock (&srv->lock);
+  if (left > 0)
+    {
+      /* Threads still reference srv: leak it rather than free under them. */
+      log_warn ("http: %d stream/hijack session(s) did not finish at shutdown", left);
+      return;
+    }
+  pthread_mutex_destroy (&srv->lock);
+  pthread_cond_destroy (&srv->cond);
+  free (srv->tmp_dir);
+  free (srv);
+}
+
+/* ---- accessors ---------------------------------------------------------- */
+
+const char *
+arca_req_method (arca_http_request_t *req)
+{
+  return req->method;
+}
+
+const char *
+arca_req_path (arca_http_request_t *req)
+{
+  return req->path;
+}
+
+int
+arca_req_api_version (arca_http_request_t *req)
+{
+  return req->api_version;
+}
+
+const char *
+arca_req_param (arca_http_request_t *req, const char *name)
+{
+  for (int i = 0; i < req->nparams; i++)
+    if (strcmp (req->params[i].name, name) == 0)
+      return req->params[i].value;
+  return NULL;
+}
+
+const char *
+arca_req_query (arca_http_request_t *req, const char *key)
+{
+  return arca_query_get (req->query, key);
+}
+
+bool
+arca_req_query_bool (arca_http_request_t *req, const char *key, bool def)
+{
+  const char *v = arca_query_get (req->query, key);
+  return v == NULL ? def : arca_parse_bool (v);
+}
+
+const char *
+arca_req_header (arca_http_request_t *req, const char *name)
+{
+  for (arca_hdr_t *h = req->headers; h; h = h->next)
+    if (strcasecmp (h->name, name) == 0)
+      return h->value;
+  return NULL;
+}
+
+const char *
+arca_req_body (arca_http_request_t *req, size_t *len)
+{
+  if (len)
+    *len = req->body.len;
+  return req->body.len > 0 ? req->body.data : NULL;
+}
+
+const char *
+arca_req_body_file (arca_http_request_t *req)
+{
+  return req->body_path;
+}
+
+/* moby httputils.matchesContentType: media type compare, parameters ok. */
+static int
+check_json_content_type (const char *ct, arca_error_t *err)
+{
+  const char *p = ct;
+  while (*p == ' ' || *p == '\t')
+    p++;
+  size_t n = strcspn (p, ";");
+  while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+    n--;
+  if (n == 0)
+    return arca_error_set (err, ARCA_ERR_INVALID, "malformed Content-Type header (%s): mime: no media type", ct);
+  if (n == strlen ("application/json") && strncasecmp (p, "application/json", n) == 0)
+    return 0;
+  return arca_error_set (err, ARCA_ERR_INVALID, "unsupported Content-Type header (%s): must be 'application/json'",
+                         ct);
+}
+
+int
+arca_req_json (arca_http_request_t *req, json_t **out, arca_error_t *err)
+{
+  *out = NULL;
+  const char *ct = arca_req_header (req, "Content-Type");
+  size_t len = req->body.len;
+  /* moby CheckForJSON: no Content-Type is fine only without a body */
+  if ((ct == NULL || ct[0] == '\0') && len == 0)
+    return 0;
+  if (check_json_content_type (ct ? ct : "", err) < 0)
+    return -1;
+  if (len == 0)
+    return 0;
+  json_error_t jerr;
+  json_t *j = json_loadb (req->body.data, len, JSON_DECODE_ANY, &jerr);
+  if (j == NULL)
+    {
+      bool only_space = true;
+      for (size_t i = 0; i < len; i++)
+        if (!strchr (" \t\r\n", req->body.data[i]))
+          only_space = false;
+      if (only_space)
+        return arca_error_set (err, ARCA_ERR_INVALID, "invalid JSON: got EOF while reading request body");
+      return arca_error_set (err, ARCA_ERR_INVALID, "invalid JSON: %s", jerr.text);
+    }
+  if (json_is_null (j))
+    {
+      json_decref (j);
+      return 0;
+    }
+  if (!json_is_object (j))
+    {
+      const char *what = json_is_array (j) ? "array" : json_is_string (j) ? "string" : "value";
+      json_decref (j);
+      return arca_error_set (err, ARCA_ERR_INVALID, "invalid JSON: json: cannot unmarshal %s into a request object",
+                             what);
+    }
+  *out = j;
+  return 0;
+}
