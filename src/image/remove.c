@@ -1,0 +1,345 @@
+/* docker rmi, after moby daemon/images/image_delete.go: removing by name
+ * untags; the image itself goes when nothing else references it; conflicts
+ * are "soft" (stopped container, other tags: force overrides) or "hard"
+ * (running container). */
+#include "image/store_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/strutil.h"
+
+typedef struct
+{
+  char *key;  /* canonical, as stored */
+  char *name; /* canonical name without tag/digest */
+  bool digest;
+  bool gone;
+} ref_entry_t;
+
+typedef struct
+{
+  ref_entry_t *v;
+  size_t n;
+} refs_t;
+
+static void
+refs_free (refs_t *r)
+{
+  for (size_t i = 0; i < r->n; i++)
+    {
+      free (r->v[i].key);
+      free (r->v[i].name);
+    }
+  free (r->v);
+}
+
+static size_t
+refs_left (const refs_t *r)
+{
+  size_t n = 0;
+  for (size_t i = 0; i < r->n; i++)
+    n += !r->v[i].gone;
+  return n;
+}
+
+/* isSingleReference: all remaining references are in one repository with at
+ * most one tag. */
+static bool
+single_reference (const refs_t *r)
+{
+  size_t left = refs_left (r);
+  if (left <= 1)
+    return left == 1;
+  const ref_entry_t *tag = NULL, *first = NULL;
+  const char *canon_name = NULL;
+  bool many_canon_names = false;
+  for (size_t i = 0; i < r->n; i++)
+    {
+      const ref_entry_t *e = &r->v[i];
+      if (e->gone)
+        continue;
+      if (first == NULL)
+        first = e;
+      if (e->digest)
+        {
+          if (canon_name && strcmp (canon_name, e->name) != 0)
+            many_canon_names = true;
+          canon_name = e->name;
+        }
+      else if (tag == NULL)
+        tag = e;
+      else
+        return false;
+    }
+  const ref_entry_t *single = tag ? tag : first;
+  return canon_name && !many_canon_names && strcmp (single->name, canon_name) == 0;
+}
+
+static bool
+is_id_prefix (const char *id, const char *ref)
+{
+  return str_has_prefix (id, ref) || str_has_prefix (digest_hex (id), ref);
+}
+
+static void
+untag (refs_t *r, size_t i, char ***to_delete, json_t *records)
+{
+  r->v[i].gone = true;
+  *to_delete = strv_append (*to_delete, r->v[i].key);
+  _cleanup_free_ char *f = image_ref_familiar (r->v[i].key);
+  json_array_append_new (records, json_pack ("{s:s}", "Untagged", f));
+}
+
+static int
+in_use (arca_image_store_t *s, const char *id, char cid[128])
+{
+  cid[0] = '\0';
+  if (s->in_use == NULL)
+    return 0;
+  return s->in_use (s->in_use_ctx, id, cid, 128);
+}
+
+/* Chains (top first) and blobs of img that no other image uses. */
+static int
+unused_parts (arca_image_store_t *s, const arca_image_t *img, json_t *data, char ***chains, char ***blobs,
+              arca_error_t *err)
+{
+  _cleanup_json_ json_t *rows = NULL;
+  const char *p[] = { img->id };
+  if (store_sql (s, "SELECT data FROM images WHERE id != ?1", p, 1, &rows, err) < 0)
+    return -1;
+  _cleanup_json_ json_t *used = json_object ();
+  size_t i, j;
+  json_t *row, *v;
+  json_array_foreach (rows, i, row)
+    {
+      _cleanup_json_ json_t *d = json_loads (json_string_value (json_array_get (row, 0)), 0, NULL);
+      json_array_foreach (json_object_get (d, "ChainIDs"), j, v)
+        if (json_is_string (v))
+          json_object_set_new (used, json_string_value (v), json_true ());
+      json_array_foreach (json_object_get (d, "Blobs"), j, v)
+        if (json_is_string (v))
+          json_object_set_new (used, json_string_value (v), json_true ());
+    }
+  *chains = xmalloc0 (sizeof (char *));
+  for (size_t k = strv_len (img->chain_ids); k-- > 0;)
+    {
+      /* A chain ID names its whole ancestry: once one is shared, so are
+       * the layers below it. */
+      if (json_object_get (used, img->chain_ids[k]))
+        break;
+      *chains = strv_append (*chains, img->chain_ids[k]);
+    }
+  *blobs = xmalloc0 (sizeof (char *));
+  json_array_foreach (json_object_get (data, "Blobs"), j, v)
+    if (json_is_string (v) && digest_valid (json_string_value (v)) && !json_object_get (used, json_string_value (v)))
+      *blobs = strv_append (*blobs, json_string_value (v));
+  return 0;
+}
+
+static int
+apply (arca_image_store_t *s, char **to_delete, const arca_image_t *img, bool delete_image, bool keep_layers,
+       json_t *records, arca_error_t *err)
+{
+  if (!delete_image)
+    return store_delete (s, to_delete, NULL, NULL, err);
+  _cleanup_json_ json_t *data = NULL;
+  _cleanup_strv_ char **chains = NULL;
+  _cleanup_strv_ char **blobs = NULL;
+  if (store_image_data (s, img->id, &data, err) < 0 || unused_parts (s, img, data, &chains, &blobs, err) < 0)
+    return -1;
+  if (keep_layers)
+    {
+      /* A (stopped) container still has these layers as its lowerdirs. */
+      strv_free (chains);
+      chains = xmalloc0 (sizeof (char *));
+    }
+  if (store_delete (s, to_delete, img->id, chains, err) < 0)
+    return -1;
+  json_array_append_new (records, json_pack ("{s:s}", "Deleted", img->id));
+  for (size_t i = 0; chains[i]; i++)
+    {
+      json_array_append_new (records, json_pack ("{s:s}", "Deleted", chains[i]));
+      /* Rename first so a crash mid-removal leaves only a ".tmp-" dir that
+       * the next start sweeps away. */
+      _cleanup_free_ char *dir = xasprintf ("%s/%s", s->layers_dir, digest_hex (chains[i]));
+      _cleanup_free_ char *trash = xasprintf ("%s/.tmp-rm-%s", s->layers_dir, digest_hex (chains[i]));
+      const char *victim = rename (dir, trash) == 0 ? trash : dir;
+      arca_error_t rerr = { 0 };
+      if (fs_remove_all (victim, &rerr) < 0)
+        log_warn ("remove layer %s: %s", chains[i], rerr.msg);
+    }
+  for (size_t i = 0; blobs[i]; i++)
+    {
+      _cleanup_free_ char *path = store_blob_path (s, blobs[i]);
+      if (unlink (path) < 0 && errno != ENOENT)
+        log_warn ("remove blob %s: %s", path, strerror (errno));
+    }
+  return 0;
+}
+
+static int
+conflict (const char *id, bool hard, const char *what, arca_error_t *err)
+{
+  return arca_error_set (err, ARCA_ERR_CONFLICT, "conflict: unable to delete %.12s (%s) - %s", digest_hex (id),
+                         hard ? "cannot be forced" : "must be forced", what);
+}
+
+static int
+remove_locked (arca_image_store_t *s, const char *ref, bool force, json_t *records, arca_error_t *err)
+{
+  arca_image_t *img = NULL;
+  if (image_resolve (s, ref, &img, err) < 0)
+    return -1;
+  int ret = -1;
+  refs_t refs = { 0 };
+  _cleanup_strv_ char **to_delete = xmalloc0 (sizeof (char *));
+  _cleanup_json_ json_t *rows = NULL;
+  const char *p[] = { img->id };
+  char cid[128];
+  _cleanup_free_ char *what = NULL;
+  if (store_sql (s, "SELECT ref, kind FROM image_refs WHERE image_id = ?1 ORDER BY ref", p, 1, &rows, err) < 0)
+    goto out;
+  refs.v = xmalloc0 ((json_array_size (rows) + 1) * sizeof *refs.v);
+  size_t i;
+  json_t *row;
+  json_array_foreach (rows, i, row)
+    {
+      image_ref_t r;
+      const char *key = json_string_value (json_array_get (row, 0));
+      if (image_ref_parse_canonical (key, &r, NULL) < 0)
+        continue;
+      refs.v[refs.n].key = xstrdup (key);
+      refs.v[refs.n].name = image_ref_name (&r);
+      refs.v[refs.n].digest = r.digest != NULL;
+      refs.n++;
+      image_ref_clear (&r);
+    }
+
+  bool quiet = false;
+  if (!is_id_prefix (img->id, ref))
+    {
+      if (!force && single_reference (&refs) && in_use (s, img->id, cid) != 0)
+        {
+          arca_error_set (err, ARCA_ERR_CONFLICT,
+                          "conflict: unable to remove repository reference \"%s\" (must force) - container %.12s is "
+                          "using its referenced image %.12s",
+                          ref, cid, digest_hex (img->id));
+          goto out;
+        }
+      image_ref_t r;
+      if (image_ref_parse (ref, &r, err) < 0)
+        goto out;
+      image_ref_default_tag (&r);
+      _cleanup_free_ char *key = image_ref_store_key (&r);
+      _cleanup_free_ char *name = image_ref_name (&r);
+      bool by_digest = r.digest != NULL;
+      image_ref_clear (&r);
+      bool hit = false;
+      for (size_t k = 0; k < refs.n; k++)
+        if (!refs.v[k].gone && strcmp (refs.v[k].key, key) == 0)
+          {
+            untag (&refs, k, &to_delete, records);
+            hit = true;
+          }
+      if (!hit)
+        {
+          /* Resolved through an ID-looking name: report it as dockerd would. */
+          _cleanup_free_ char *f = image_ref_familiar (key);
+          json_array_append_new (records, json_pack ("{s:s}", "Untagged", f));
+        }
+      if (!by_digest)
+        {
+          bool other_tag = false;
+          for (size_t k = 0; k < refs.n; k++)
+            other_tag |= !refs.v[k].gone && !refs.v[k].digest && strcmp (refs.v[k].name, name) == 0;
+          if (!other_tag)
+            for (size_t k = 0; k < refs.n; k++)
+              if (!refs.v[k].gone && refs.v[k].digest && strcmp (refs.v[k].name, name) == 0)
+                untag (&refs, k, &to_delete, records);
+        }
+      if (refs_left (&refs) > 0)
+        {
+          ret = apply (s, to_delete, img, false, false, records, err);
+          goto out;
+        }
+      quiet = true;
+    }
+  else if (single_reference (&refs))
+    {
+      int u = in_use (s, img->id, cid);
+      if (u == 2)
+        {
+          _cleanup_free_ char *msg = xasprintf ("image is being used by running container %.12s", cid);
+          conflict (img->id, true, msg, err);
+          goto out;
+        }
+      if (u == 1 && !force)
+        {
+          _cleanup_free_ char *msg = xasprintf ("image is being used by stopped container %.12s", cid);
+          conflict (img->id, false, msg, err);
+          goto out;
+        }
+      for (size_t k = 0; k < refs.n; k++)
+        if (!refs.v[k].gone)
+          untag (&refs, k, &to_delete, records);
+    }
+
+  /* imageDeleteHelper */
+  int u = in_use (s, img->id, cid);
+  const char *why = NULL;
+  bool hard = false, used = false;
+  if (u == 2)
+    {
+      what = xasprintf ("image is being used by running container %.12s", cid);
+      hard = used = true;
+    }
+  else if (!force && refs_left (&refs) > 0)
+    what = xstrdup ("image is referenced in multiple repositories");
+  else if (!force && u == 1)
+    {
+      what = xasprintf ("image is being used by stopped container %.12s", cid);
+      used = true;
+    }
+  why = what;
+  if (why)
+    {
+      if (quiet && (refs_left (&refs) > 0 || used))
+        ret = apply (s, to_delete, img, false, false, records, err);
+      else
+        conflict (img->id, hard, why, err);
+      goto out;
+    }
+  for (size_t k = 0; k < refs.n; k++)
+    if (!refs.v[k].gone)
+      untag (&refs, k, &to_delete, records);
+  ret = apply (s, to_delete, img, true, u != 0, records, err);
+out:
+  refs_free (&refs);
+  image_free (img);
+  return ret;
+}
+
+int
+image_remove (arca_image_store_t *s, const char *ref, bool force, bool noprune, json_t **out, arca_error_t *err)
+{
+  (void) noprune; /* images here have no parent images to prune */
+  json_t *records = json_array ();
+  pthread_mutex_lock (&s->lock);
+  int ret = remove_locked (s, ref, force, records, err);
+  pthread_mutex_unlock (&s->lock);
+  if (ret < 0)
+    {
+      json_decref (records);
+      return -1;
+    }
+  *out = records;
+  return 0;
+}

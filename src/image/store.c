@@ -1,0 +1,672 @@
+/* The image store: OCI layout content store, unpacked layers, and the
+ * SQLite records (images, image_refs, layers) that make them images. */
+#include "image/store_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/strutil.h"
+#include "util/timeutil.h"
+
+/* ---- undo -------------------------------------------------------------- */
+
+void
+store_undo_add (store_undo_t *u, const char *path)
+{
+  if (u)
+    u->paths = strv_append (u->paths ? u->paths : xmalloc0 (sizeof (char *)), path);
+}
+
+void
+store_undo_rollback (store_undo_t *u)
+{
+  for (size_t i = 0; u && u->paths && u->paths[i]; i++)
+    {
+      struct stat st;
+      if (lstat (u->paths[i], &st) < 0)
+        continue;
+      if (S_ISDIR (st.st_mode))
+        fs_remove_all (u->paths[i], NULL);
+      else
+        unlink (u->paths[i]);
+    }
+  store_undo_forget (u);
+}
+
+void
+store_undo_forget (store_undo_t *u)
+{
+  if (u == NULL)
+    return;
+  strv_free (u->paths);
+  u->paths = NULL;
+}
+
+/* ---- SQL ----------------------------------------------------------------- */
+
+static int
+sql_locked (sqlite3 *h, const char *sql, const char *const *params, int n, json_t **rows, arca_error_t *err)
+{
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2 (h, sql, -1, &st, NULL) != SQLITE_OK)
+    return arca_error_set (err, ARCA_ERR_INTERNAL, "prepare: %s", sqlite3_errmsg (h));
+  for (int i = 0; i < n; i++)
+    if (params[i])
+      sqlite3_bind_text (st, i + 1, params[i], -1, SQLITE_TRANSIENT);
+    else
+      sqlite3_bind_null (st, i + 1);
+  json_t *result = rows ? json_array () : NULL;
+  int rc;
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    if (result)
+      {
+        json_t *row = json_array ();
+        for (int c = 0; c < sqlite3_column_count (st); c++)
+          switch (sqlite3_column_type (st, c))
+            {
+            case SQLITE_INTEGER:
+              json_array_append_new (row, json_integer (sqlite3_column_int64 (st, c)));
+              break;
+            case SQLITE_NULL:
+              json_array_append_new (row, json_null ());
+              break;
+            default:
+              json_array_append_new (row, json_string ((const char *) sqlite3_column_text (st, c)));
+            }
+        json_array_append_new (result, row);
+      }
+  sqlite3_finalize (st);
+  if (rc != SQLITE_DONE)
+    {
+      json_decref (result);
+      return arca_error_set (err, ARCA_ERR_INTERNAL, "sql: %s", sqlite3_errmsg (h));
+    }
+  if (rows)
+    *rows = result;
+  return 0;
+}
+
+int
+store_sql (arca_image_store_t *s, const char *sql, const char *const *params, int n, json_t **rows,
+           arca_error_t *err)
+{
+  if (rows)
+    return arca_db_query (s->db, sql, params, n, rows, err);
+  return arca_db_exec (s->db, sql, params, n, err);
+}
+
+int
+store_image_data (arca_image_store_t *s, const char *id, json_t **data, arca_error_t *err)
+{
+  _cleanup_json_ json_t *rows = NULL;
+  const char *p[] = { id };
+  *data = NULL;
+  if (store_sql (s, "SELECT data FROM images WHERE id = ?1", p, 1, &rows, err) < 0)
+    return -1;
+  const char *text = json_string_value (json_array_get (json_array_get (rows, 0), 0));
+  if (text)
+    *data = json_loads (text, 0, NULL);
+  return 0;
+}
+
+/* ---- paths, blobs -------------------------------------------------------- */
+
+char *
+store_blob_path (arca_image_store_t *s, const char *digest)
+{
+  return xasprintf ("%s/%s", s->blobs_dir, digest_hex (digest));
+}
+
+char *
+store_layer_dir (arca_image_store_t *s, const char *chain_id)
+{
+  return xasprintf ("%s/%s/diff", s->layers_dir, digest_hex (chain_id));
+}
+
+int
+store_mkdtemp (arca_image_store_t *s, char **out, arca_error_t *err)
+{
+  char *p = xasprintf ("%s/image-XXXXXX", s->tmp_dir);
+  if (mkdtemp (p) == NULL)
+    {
+      int e = errno;
+      free (p);
+      return arca_error_set (err, ARCA_ERR_INTERNAL, "create temp dir in %s: %s", s->tmp_dir, strerror (e));
+    }
+  *out = p;
+  return 0;
+}
+
+static int
+fsync_path (const char *path)
+{
+  _cleanup_close_ int fd = open (path, O_RDONLY | O_CLOEXEC);
+  return fd < 0 ? -1 : fsync (fd);
+}
+
+/* Streamed copy into a temp name next to dst, fsync, rename. */
+static int
+copy_file (const char *src, const char *dst, arca_error_t *err)
+{
+  _cleanup_close_ int in = open (src, O_RDONLY | O_CLOEXEC);
+  if (in < 0)
+    return arca_error_set (err, ARCA_ERR_INTERNAL, "open %s: %s", src, strerror (errno));
+  _cleanup_free_ char *tmp = xasprintf ("%s.tmp-XXXXXX", dst);
+  _cleanup_close_ int out = mkostemp (tmp, O_CLOEXEC);
+  if (out < 0)
+    return arca_error_set (err, ARCA_ERR_INTERNAL, "create %s: %s", tmp, strerror (errno));
+  _cleanup_free_ char *buf = xmalloc0 (1 << 16);
+  for (;;)
+    {
+      ssize_t n = read (in, buf, 1 << 16);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n == 0)
+        break;
+      if (n < 0)
+        goto fail;
+      for (ssize_t off = 0; off < n;)
+        {
+          ssize_t w = write (out, buf + off, (size_t) (n - off));
+          if (w < 0 && errno == EINTR)
+            continue;
+          if (w < 0)
+            goto fail;
+          off += w;
+        }
+    }
+  if (fchmod (out, 0644) < 0 || fsync (out) < 0 || rename (tmp, dst) < 0)
+    goto fail;
+  return 0;
+fail:
+  arca_error_set (err, ARCA_ERR_INTERNAL, "copy %s to %s: %s", src, dst, strerror (errno));
+  unlink (tmp);
+  return -1;
+}
+
+int
+store_blob_put_file (arca_image_store_t *s, const char *src, const char *digest, store_undo_t *u,
+                     arca_error_t *err)
+{
+  _cleanup_free_ char *dst = store_blob_path (s, digest);
+  if (access (dst, F_OK) == 0)
+    return 0;
+  fsync_path (src);
+  chmod (src, 0644);
+  /* A hard link, not a rename: a docker-save archive may reach one layer
+   * file through several (symlinked) paths. */
+  if (link (src, dst) < 0)
+    {
+      if (errno != EXDEV && errno != EPERM)
+        return arca_error_set (err, ARCA_ERR_INTERNAL, "store blob %s: %s", digest, strerror (errno));
+      if (copy_file (src, dst, err) < 0)
+        return -1;
+    }
+  store_undo_add (u, dst);
+  fs_fsync_dir (s->blobs_dir);
+  return 0;
+}
+
+int
+store_blob_put_data (arca_image_store_t *s, const void *data, size_t len, char digest[DIGEST_BUF],
+                     store_undo_t *u, arca_error_t *err)
+{
+  digest_buf (data, len, digest);
+  _cleanup_free_ char *dst = store_blob_path (s, digest);
+  if (access (dst, F_OK) == 0)
+    return 0;
+  if (fs_write_atomic (dst, data, len, 0644, err) < 0)
+    return -1;
+  store_undo_add (u, dst);
+  return 0;
+}
+
+int
+store_blob_read_json (arca_image_store_t *s, const char *digest, json_t **out, arca_error_t *err)
+{
+  _cleanup_free_ char *path = store_blob_path (s, digest);
+  _cleanup_free_ char *data = NULL;
+  size_t len;
+  if (fs_read_file (path, &data, &len, err) < 0)
+    {
+      err->kind = ARCA_ERR_INTERNAL;
+      return -1;
+    }
+  json_error_t jerr;
+  *out = json_loadb (data, len, 0, &jerr);
+  if (*out == NULL)
+    return arca_error_set (err, ARCA_ERR_INTERNAL, "blob %s: invalid JSON: %s", digest, jerr.text);
+  return 0;
+}
+
+/* ---- layers -------------------------------------------------------------- */
+
+int
+store_layer_ensure (arca_image_store_t *s, const char *blob_path, const char *parent_chain,
+                    const char *expected_diff_id, int index, store_layer_t *out, store_undo_t *u,
+                    arca_error_t *err)
+{
+  memset (out, 0, sizeof *out);
+  struct stat st;
+  if (stat (blob_path, &st) < 0)
+    return arca_error_set (err, ARCA_ERR_INVALID, "layer %s: %s", blob_path, strerror (errno));
+  out->blob_size = st.st_size;
+
+  if (expected_diff_id)
+    {
+      digest_chain (parent_chain, expected_diff_id, out->chain_id);
+      _cleanup_free_ char *dir = store_layer_dir (s, out->chain_id);
+      if (access (dir, F_OK) == 0)
+        {
+          /* Unpacked once per chain ID: only the blob's digest is needed. */
+          layer_stat_t ls;
+          if (layer_unpack (blob_path, NULL, &ls, err) < 0)
+            return -1;
+          if (strcmp (ls.diff_id, expected_diff_id) != 0)
+            return arca_error_set (err, ARCA_ERR_INVALID, "invalid diffID for layer %d: expected \"%s\", got \"%s\"",
+                                   index, expected_diff_id, ls.diff_id);
+          snprintf (out->diff_id, DIGEST_BUF, "%s", ls.diff_id);
+          snprintf (out->blob_digest, DIGEST_BUF, "%s", ls.blob_digest);
+          out->media_type = ls.media_type;
+          _cleanup_json_ json_t *rows = NULL;
+          const char *p[] = { out->chain_id };
+          if (store_sql (s, "SELECT size FROM layers WHERE chain_id = ?1", p, 1, &rows, err) < 0)
+            return -1;
+          out->size = json_integer_value (json_array_get (json_array_get (rows, 0), 0));
+          if (json_array_size (rows) == 0)
+            out->size = ls.size;
+          return 0;
+        }
+    }
+
+  /* Unpack into <layers>/.tmp-XXXXXX/diff, then rename into place: a crash
+   * never leaves a half layer under its chain ID. */
+  _cleanup_free_ char *tmp = xasprintf ("%s/.tmp-XXXXXX", s->layers_dir);
+  if (mkdtemp (tmp) == NULL)
+    return arca_error_errno (err, errno, "create %s", tmp);
+  chmod (tmp, 0700);
+  _cleanup_free_ char *tmp_diff = xasprintf ("%s/diff", tmp);
+  _cleanup_free_ char *final = NULL;
+  layer_stat_t ls;
+  if (mkdir (tmp_diff, 0755) < 0)
+    {
+      arca_error_errno (err, errno, "mkdir %s", tmp_diff);
+      goto fail;
+    }
+  if (layer_unpack (blob_path, tmp_diff, &ls, err) < 0)
+    goto fail;
+  if (expected_diff_id && strcmp (ls.diff_id, expected_diff_id) != 0)
+    {
+      arca_error_set (err, ARCA_ERR_INVALID, "invalid diffID for layer %d: expected \"%s\", got \"%s\"", index,
+                      expected_diff_id, ls.diff_id);
+      goto fail;
+    }
+  snprintf (out->diff_id, DIGEST_BUF, "%s", ls.diff_id);
+  snprintf (out->blob_digest, DIGEST_BUF, "%s", ls.blob_digest);
+  out->media_type = ls.media_type;
+  out->size = ls.size;
+  digest_chain (parent_chain, ls.diff_id, out->chain_id);
+
+  final = xasprintf ("%s/%s", s->layers_dir, digest_hex (out->chain_id));
+  if (access (final, F_OK) == 0)
+    {
+      fs_remove_all (tmp, NULL); /* same content already there */
+      return 0;
+    }
+  chmod (tmp, 0755);
+  fsync_path (tmp_diff);
+  if (rename (tmp, final) < 0)
+    {
+      arca_error_errno (err, errno, "rename %s", final);
+      goto fail;
+    }
+  fs_fsync_dir (s->layers_dir);
+  store_undo_add (u, final);
+  return 0;
+fail:
+  fs_remove_all (tmp, NULL);
+  return -1;
+}
+
+/* ---- commit -------------------------------------------------------------- */
+
+void
+store_pending_clear (store_pending_t *p)
+{
+  size_t n = strv_len (p->tags);
+  for (size_t i = 0; p->prev_ids && i < n; i++)
+    free (p->prev_ids[i]);
+  free (p->prev_ids);
+  strv_free (p->blobs);
+  strv_free (p->tags);
+  free (p->layers);
+  memset (p, 0, sizeof *p);
+}
+
+static json_t *
+image_record (store_pending_t *p, int64_t last_tag_time)
+{
+  json_t *chains = json_array ();
+  for (size_t i = 0; i < p->n_layers; i++)
+    json_array_append_new (chains, json_string (p->layers[i].chain_id));
+  int64_t size = 0;
+  for (size_t i = 0; i < p->n_layers; i++)
+    size += p->layers[i].size;
+  return json_pack ("{s:I, s:I, s:s, s:s, s:I, s:o, s:o}", "Size", (json_int_t) size, "LastTagTime",
+                    (json_int_t) last_tag_time, "Manifest", p->manifest, "ManifestMediaType",
+                    p->manifest_media_type, "ManifestSize", (json_int_t) p->manifest_size, "ChainIDs", chains,
+                    "Blobs", json_from_strv (p->blobs));
+}
+
+static int
+commit_one (sqlite3 *h, store_pending_t *p, int64_t now, arca_error_t *err)
+{
+  _cleanup_free_ char *now_s = xasprintf ("%lld", (long long) now);
+  for (size_t i = 0; i < p->n_layers; i++)
+    {
+      store_layer_t *l = &p->layers[i];
+      _cleanup_free_ char *size = xasprintf ("%lld", (long long) l->size);
+      const char *params[] = { l->chain_id, l->diff_id, i > 0 ? p->layers[i - 1].chain_id : NULL, size };
+      if (sql_locked (h, "INSERT OR IGNORE INTO layers (chain_id, diff_id, parent, size) VALUES (?1, ?2, ?3, CAST(?4 AS INTEGER))",
+                      params, 4, NULL, err) < 0)
+        return -1;
+    }
+
+  _cleanup_json_ json_t *rows = NULL;
+  const char *idp[] = { p->id };
+  if (sql_locked (h, "SELECT data FROM images WHERE id = ?1", idp, 1, &rows, err) < 0)
+    return -1;
+  const char *old = json_string_value (json_array_get (json_array_get (rows, 0), 0));
+  if (old == NULL || p->set_last_tag_time)
+    {
+      int64_t ltt = p->set_last_tag_time ? now : 0;
+      _cleanup_json_ json_t *data = image_record (p, ltt);
+      _cleanup_free_ char *text = json_dump_compact (data);
+      const char *params[] = { p->id, text };
+      if (sql_locked (h, "INSERT INTO images (id, data) VALUES (?1, ?2) "
+                         "ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+                      params, 2, NULL, err) < 0)
+        return -1;
+    }
+
+  size_t n = strv_len (p->tags);
+  free (p->prev_ids);
+  p->prev_ids = xmalloc0 ((n + 1) * sizeof (char *));
+  for (size_t i = 0; i < n; i++)
+    {
+      _cleanup_json_ json_t *prev = NULL;
+      const char *rp[] = { p->tags[i] };
+      if (sql_locked (h, "SELECT image_id FROM image_refs WHERE ref = ?1", rp, 1, &prev, err) < 0)
+        return -1;
+      const char *prev_id = json_string_value (json_array_get (json_array_get (prev, 0), 0));
+      p->prev_ids[i] = prev_id && strcmp (prev_id, p->id) != 0 ? xstrdup (prev_id) : NULL;
+      const char *params[] = { p->tags[i], p->id, now_s };
+      if (sql_locked (h, "INSERT INTO image_refs (ref, image_id, kind, created) VALUES (?1, ?2, 'tag', CAST(?3 AS INTEGER)) "
+                         "ON CONFLICT (ref) DO UPDATE SET image_id = excluded.image_id, kind = 'tag', "
+                         "created = excluded.created",
+                      params, 3, NULL, err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+int
+store_commit (arca_image_store_t *s, store_pending_t *p, size_t n, arca_error_t *err)
+{
+  int64_t now = time_now_ns ();
+  sqlite3 *h = arca_db_handle (s->db);
+  arca_db_lock (s->db);
+  int ret = sql_locked (h, "BEGIN IMMEDIATE", NULL, 0, NULL, err);
+  for (size_t i = 0; ret == 0 && i < n; i++)
+    ret = commit_one (h, &p[i], now, err);
+  if (ret == 0)
+    ret = sql_locked (h, "COMMIT", NULL, 0, NULL, err);
+  if (ret < 0)
+    sqlite3_exec (h, "ROLLBACK", NULL, NULL, NULL);
+  arca_db_unlock (s->db);
+  if (ret < 0)
+    return -1;
+  arca_error_t ierr = { 0 };
+  if (store_index_rewrite (s, &ierr) < 0)
+    log_warn ("image store: rewrite index.json: %s", ierr.msg);
+  return 0;
+}
+
+/* ---- index.json ---------------------------------------------------------- */
+
+int
+store_index_rewrite (arca_image_store_t *s, arca_error_t *err)
+{
+  _cleanup_json_ json_t *rows = NULL;
+  if (store_sql (s, "SELECT i.id, i.data, r.ref, r.kind FROM images i LEFT JOIN image_refs r ON r.image_id = i.id "
+                    "ORDER BY i.id, r.ref",
+                 NULL, 0, &rows, err) < 0)
+    return -1;
+  json_t *manifests = json_array ();
+  size_t i;
+  json_t *row;
+  json_array_foreach (rows, i, row)
+    {
+      _cleanup_json_ json_t *data = json_loads (json_string_value (json_array_get (row, 1)), 0, NULL);
+      const char *manifest = json_get_str (data, "Manifest");
+      if (manifest == NULL)
+        continue;
+      json_t *desc = json_pack ("{s:s, s:s, s:I}", "mediaType",
+                                json_get_str (data, "ManifestMediaType") ?: MT_DOCKER_MANIFEST, "digest", manifest,
+                                "size", (json_int_t) json_get_int (data, "ManifestSize", 0));
+      const char *ref = json_string_value (json_array_get (row, 2));
+      if (ref)
+        {
+          json_t *ann = json_pack ("{s:s}", "io.containerd.image.name", ref);
+          image_ref_t r;
+          if (image_ref_parse_canonical (ref, &r, NULL) == 0)
+            {
+              if (r.tag && r.digest == NULL)
+                json_object_set_new (ann, "org.opencontainers.image.ref.name", json_string (r.tag));
+              image_ref_clear (&r);
+            }
+          json_object_set_new (desc, "annotations", ann);
+        }
+      json_array_append_new (manifests, desc);
+    }
+  _cleanup_json_ json_t *index = json_pack ("{s:i, s:s, s:o}", "schemaVersion", 2, "mediaType", MT_OCI_INDEX,
+                                            "manifests", manifests);
+  _cleanup_free_ char *text = json_dumps (index, JSON_INDENT (0) | JSON_COMPACT);
+  _cleanup_free_ char *path = xasprintf ("%s/index.json", s->oci_dir);
+  return fs_write_atomic (path, text, strlen (text), 0644, err);
+}
+
+/* ---- open / close / garbage ------------------------------------------------ */
+
+/* Remove what a crash may have left: temp dirs, layer dirs no image row
+ * accounts for, blobs no image references.  Runs at open, before any
+ * writer exists. */
+static void
+collect_garbage (arca_image_store_t *s)
+{
+  _cleanup_json_ json_t *images = NULL, *layers = NULL;
+  if (store_sql (s, "SELECT data FROM images", NULL, 0, &images, NULL) < 0
+      || store_sql (s, "SELECT chain_id FROM layers", NULL, 0, &layers, NULL) < 0)
+    return;
+  _cleanup_json_ json_t *blobs = json_object (), *chains = json_object ();
+  size_t i, j;
+  json_t *row, *v;
+  json_array_foreach (images, i, row)
+    {
+      _cleanup_json_ json_t *data = json_loads (json_string_value (json_array_get (row, 0)), 0, NULL);
+      json_array_foreach (json_object_get (data, "Blobs"), j, v)
+        if (json_is_string (v) && digest_valid (json_string_value (v)))
+          json_object_set_new (blobs, digest_hex (json_string_value (v)), json_true ());
+    }
+  json_array_foreach (layers, i, row)
+    {
+      const char *c = json_string_value (json_array_get (row, 0));
+      if (c && digest_valid (c))
+        json_object_set_new (chains, digest_hex (c), json_true ());
+    }
+
+  struct
+  {
+    const char *dir;
+    json_t *keep;
+    const char *tmp_prefix;
+  } sweeps[] = { { s->layers_dir, chains, ".tmp-" }, { s->blobs_dir, blobs, ".tmp-" }, { s->tmp_dir, NULL, "image-" } };
+  for (size_t k = 0; k < sizeof sweeps / sizeof sweeps[0]; k++)
+    {
+      _cleanup_closedir_ DIR *d = opendir (sweeps[k].dir);
+      struct dirent *de;
+      while (d && (de = readdir (d)) != NULL)
+        {
+          if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+            continue;
+          bool tmp = strstr (de->d_name, sweeps[k].tmp_prefix) != NULL;
+          bool orphan = sweeps[k].keep && strlen (de->d_name) == 64 && str_is_hex (de->d_name, 64)
+                        && json_object_get (sweeps[k].keep, de->d_name) == NULL;
+          if (!tmp && !orphan)
+            continue;
+          _cleanup_free_ char *p = xasprintf ("%s/%s", sweeps[k].dir, de->d_name);
+          log_info ("image store: removing leftover %s", p);
+          struct stat st;
+          if (lstat (p, &st) == 0 && S_ISDIR (st.st_mode))
+            fs_remove_all (p, NULL);
+          else
+            unlink (p);
+        }
+    }
+}
+
+int
+image_store_open (const char *data_root, arca_db_t *db, arca_image_store_t **out, arca_error_t *err)
+{
+  _cleanup_free_ char *layout = NULL;
+  arca_image_store_t *s = xmalloc0 (sizeof *s);
+  s->data_root = xstrdup (data_root);
+  s->oci_dir = xasprintf ("%s/image/oci", data_root);
+  s->blobs_dir = xasprintf ("%s/blobs/sha256", s->oci_dir);
+  s->layers_dir = xasprintf ("%s/image/layers", data_root);
+  s->tmp_dir = xasprintf ("%s/tmp", data_root);
+  s->db = db;
+  pthread_mutex_init (&s->lock, NULL);
+  if (fs_mkdir_p (s->blobs_dir, 0755, err) < 0 || fs_mkdir_p (s->layers_dir, 0700, err) < 0
+      || fs_mkdir_p (s->tmp_dir, 0700, err) < 0)
+    goto fail;
+  layout = xasprintf ("%s/oci-layout", s->oci_dir);
+  if (access (layout, F_OK) != 0)
+    {
+      static const char text[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
+      if (fs_write_atomic (layout, text, strlen (text), 0644, err) < 0)
+        goto fail;
+    }
+  collect_garbage (s);
+  if (store_index_rewrite (s, err) < 0)
+    goto fail;
+  *out = s;
+  return 0;
+fail:
+  image_store_close (s);
+  return -1;
+}
+
+void
+image_store_close (arca_image_store_t *s)
+{
+  if (s == NULL)
+    return;
+  pthread_mutex_destroy (&s->lock);
+  free (s->data_root);
+  free (s->oci_dir);
+  free (s->blobs_dir);
+  free (s->layers_dir);
+  free (s->tmp_dir);
+  free (s);
+}
+
+void
+image_store_set_in_use_cb (arca_image_store_t *s, arca_image_in_use_fn fn, void *ctx)
+{
+  s->in_use = fn;
+  s->in_use_ctx = ctx;
+}
+
+/* ---- small transactions ---------------------------------------------------- */
+
+int
+store_set_tag (arca_image_store_t *s, const char *key, const char *id, char **prev_id, arca_error_t *err)
+{
+  sqlite3 *h = arca_db_handle (s->db);
+  _cleanup_free_ char *now = xasprintf ("%lld", (long long) time_now_ns ());
+  _cleanup_json_ json_t *prev = NULL;
+  const char *kp[] = { key };
+  const char *rp[] = { key, id, now };
+  const char *ip[] = { id, now };
+  *prev_id = NULL;
+  arca_db_lock (s->db);
+  int ret = sql_locked (h, "BEGIN IMMEDIATE", NULL, 0, NULL, err);
+  if (ret == 0)
+    ret = sql_locked (h, "SELECT image_id FROM image_refs WHERE ref = ?1", kp, 1, &prev, err);
+  if (ret == 0)
+    ret = sql_locked (h, "INSERT INTO image_refs (ref, image_id, kind, created) VALUES (?1, ?2, 'tag', CAST(?3 AS INTEGER)) "
+                         "ON CONFLICT (ref) DO UPDATE SET image_id = excluded.image_id, kind = 'tag', created = excluded.created",
+                      rp, 3, NULL, err);
+  if (ret == 0)
+    ret = sql_locked (h, "UPDATE images SET data = json_set(data, '$.LastTagTime', CAST(?2 AS INTEGER)) WHERE id = ?1", ip,
+                      2, NULL, err);
+  if (ret == 0)
+    ret = sql_locked (h, "COMMIT", NULL, 0, NULL, err);
+  if (ret < 0)
+    sqlite3_exec (h, "ROLLBACK", NULL, NULL, NULL);
+  arca_db_unlock (s->db);
+  if (ret < 0)
+    return -1;
+  const char *p = json_string_value (json_array_get (json_array_get (prev, 0), 0));
+  if (p && strcmp (p, id) != 0)
+    *prev_id = xstrdup (p);
+  arca_error_t ierr = { 0 };
+  if (store_index_rewrite (s, &ierr) < 0)
+    log_warn ("image store: rewrite index.json: %s", ierr.msg);
+  return 0;
+}
+
+int
+store_delete (arca_image_store_t *s, char **refs, const char *delete_id, char **chain_ids, arca_error_t *err)
+{
+  sqlite3 *h = arca_db_handle (s->db);
+  arca_db_lock (s->db);
+  int ret = sql_locked (h, "BEGIN IMMEDIATE", NULL, 0, NULL, err);
+  for (size_t i = 0; ret == 0 && refs && refs[i]; i++)
+    {
+      const char *p[] = { refs[i] };
+      ret = sql_locked (h, "DELETE FROM image_refs WHERE ref = ?1", p, 1, NULL, err);
+    }
+  if (ret == 0 && delete_id)
+    {
+      const char *p[] = { delete_id };
+      ret = sql_locked (h, "DELETE FROM images WHERE id = ?1", p, 1, NULL, err);
+      if (ret == 0)
+        ret = sql_locked (h, "DELETE FROM image_refs WHERE image_id = ?1", p, 1, NULL, err);
+    }
+  for (size_t i = 0; ret == 0 && chain_ids && chain_ids[i]; i++)
+    {
+      const char *p[] = { chain_ids[i] };
+      ret = sql_locked (h, "DELETE FROM layers WHERE chain_id = ?1", p, 1, NULL, err);
+    }
+  if (ret == 0)
+    ret = sql_locked (h, "COMMIT", NULL, 0, NULL, err);
+  if (ret < 0)
+    sqlite3_exec (h, "ROLLBACK", NULL, NULL, NULL);
+  arca_db_unlock (s->db);
+  if (ret < 0)
+    return -1;
+  arca_error_t ierr = { 0 };
+  if (store_index_rewrite (s, &ierr) < 0)
+    log_warn ("image store: rewrite index.json: %s", ierr.msg);
+  return 0;
+}
