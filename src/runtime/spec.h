@@ -1,28 +1,30 @@
 /* OCI runtime spec (config.json) generation with dockerd's defaults
  * (shared/spec/runtime-defaults.md: capabilities, namespaces, default mounts,
- * masked and read-only paths, devices, rlimits, seccomp profile
- * shared/spec/seccomp-default.json embedded at build time or read from the
- * install dir), and the container's /etc files. */
+ * masked and read-only paths, devices, sysctls, seccomp), and the container's
+ * /etc files.  Docker's default seccomp profile (src/runtime/seccomp-default.json,
+ * from moby/profiles, Apache-2.0) is embedded at build time. */
 #ifndef ARCA_RUNTIME_SPEC_H
 #define ARCA_RUNTIME_SPEC_H
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "util/error.h"
 
 typedef struct
 {
-  const char *id;            /* container ID (cgroup path /arca/<id>) */
+  const char *id;            /* container ID (cgroupsPath "/arca/<id>") */
   const char *rootfs;        /* absolute path of the mounted rootfs */
   char **args;               /* process args: Entrypoint + Cmd, resolved */
-  char **env;                /* final environment (PATH, HOSTNAME, TERM added by caller or here? -> here:
-                                spec_build adds PATH if missing, HOSTNAME, TERM=xterm when tty) */
-  const char *cwd;           /* WorkingDir or "/" */
+  char **env;                /* Config.Env (already merged with the image's).  spec_build starts from
+                                PATH=<default>, HOSTNAME=<hostname>, TERM=xterm (tty) and applies these
+                                on top by key; "KEY" without '=' removes KEY (CreateDaemonEnvironment). */
+  const char *cwd;           /* WorkingDir or NULL/"" for "/"; created in the rootfs if missing */
   const char *user;          /* Config.User as given ("", "name", "uid", "uid:gid", "name:group") */
   const char *hostname;
-  const char *domainname;    /* may be NULL */
+  const char *domainname;    /* may be NULL; applied as sysctl kernel.domainname like dockerd */
   bool tty;
   bool read_only;            /* HostConfig.ReadonlyRootfs */
   bool privileged;
@@ -30,30 +32,75 @@ typedef struct
   char **cap_drop;
   char **group_add;          /* HostConfig.GroupAdd */
   const char *hosts_path;    /* files bind-mounted at /etc/hosts, /etc/hostname, /etc/resolv.conf */
-  const char *hostname_path;
+  const char *hostname_path; /* (each may be NULL: no mount) */
   const char *resolv_conf_path;
   const char *netns_path;    /* NULL: new network namespace */
   unsigned console_height, console_width;
 } arca_spec_options_t;
 
-/* Resolve user/group as dockerd does (moby/sys/user GetExecUserPath) from
- * the rootfs's /etc/passwd and /etc/group: numeric IDs need no entry; names
- * must exist ("unable to find user NAME: no matching entries in passwd
- * file" as ARCA_ERR_INVALID... dockerd reports it at start).  Also returns
- * HOME (from passwd, "/" if none) and supplementary groups from /etc/group. */
+/* Resolve Config.User as dockerd does (moby/sys/user GetExecUserPath) from
+ * the rootfs's /etc/passwd and /etc/group (opened without leaving the
+ * rootfs: openat2 RESOLVE_IN_ROOT).  "" is uid 0; numeric IDs need no
+ * entry (gid 0 then); "user:group" sets the primary group explicitly and then
+ * no supplementary groups are looked up.  Errors (ARCA_ERR_INTERNAL: dockerd
+ * reports them when the container starts, as 500):
+ *   "unable to find user NAME: no matching entries in passwd file"
+ *   "unable to find group NAME: no matching entries in group file"
+ *   "uids and gids must be in range 0-2147483647"
+ * *additional (optional, malloc'd) = primary gid followed by the groups in
+ * /etc/group that list the user (the OCI additionalGids before GroupAdd);
+ * *home (optional) = passwd home, "/" if none. */
 int spec_resolve_user (const char *rootfs, const char *user, uid_t *uid, gid_t *gid, gid_t **additional,
                        size_t *n_additional, char **home, arca_error_t *err);
 
-/* Build config.json; *out is the spec object. */
+/* Check HostConfig.CapAdd/CapDrop names as dockerd does at create
+ * (NormalizeLegacyCapabilities): case-insensitive, "CAP_" optional, "ALL";
+ * ARCA_ERR_INVALID `unknown capability: "CAP_X"`. */
+int spec_validate_capabilities (char **cap_add, char **cap_drop, arca_error_t *err);
+
+/* Build config.json; *out is the spec object (caller owns the reference).
+ * Resolves the user and GroupAdd inside opts->rootfs (errors as
+ * spec_resolve_user; "Unable to find group X: no matching entries in group
+ * file"), creates the working directory, rejects unknown capabilities
+ * (ARCA_ERR_INVALID). */
 int spec_build (const arca_spec_options_t *opts, json_t **out, arca_error_t *err);
 
 /* Write the container's /etc files into dir as dockerd does for a container
- * with its own network namespace and no networks (until networking lands):
- * hostname ("<hostname>\n"), hosts (localhost lines + "<ip?> hostname" if
- * any; IPv6 lines as dockerd), resolv.conf (the host's /etc/resolv.conf with
- * localhost nameservers dropped; default Google DNS if none left, as moby's
- * libnetwork/resolvconf does).  Paths written: dir/hostname, dir/hosts,
- * dir/resolv.conf. */
+ * with its own network namespace and no network addresses yet:
+ *   dir/hostname     "<hostname>[.<domainname>]\n"
+ *   dir/hosts        localhost + IPv6 lines (spec_write_hosts_file)
+ *   dir/resolv.conf  spec_write_resolv_conf with no overrides (legacy
+ *                    transform, IPv6 off), plus dir/resolv.conf.hash
+ * All mode 0644, written atomically. */
 int spec_write_etc_files (const char *dir, const char *hostname, const char *domainname, arca_error_t *err);
+
+/* /etc/hosts (moby libnetwork/etchosts): "127.0.0.1\tlocalhost", the IPv6
+ * lines ("::1\tlocalhost ip6-localhost ip6-loopback", "fe00::\tip6-localnet",
+ * "ff00::\tip6-mcastprefix", "ff02::1\tip6-allnodes", "ff02::2\tip6-allrouters"),
+ * then extra_hosts ("name:ip" or "name=ip", written "ip\tname"), then one line
+ * per address in ips: "ip\t<hostname>[.<domainname>] [<short name if dotted>]".
+ * extra_hosts and ips may be NULL. */
+int spec_write_hosts_file (const char *path, const char *hostname, const char *domainname, char **extra_hosts,
+                           char **ips, arca_error_t *err);
+
+typedef struct
+{
+  char **dns;                /* HostConfig.Dns: replaces the host's nameservers */
+  char **dns_search;         /* HostConfig.DnsSearch ("." entries dropped) */
+  char **dns_options;        /* HostConfig.DnsOptions */
+  const char *internal_ns;   /* embedded DNS server address (e.g. "127.0.0.11") for user-defined
+                                networks; NULL for the default bridge / no network ("legacy") */
+  bool ipv6;                 /* container has IPv6: keep IPv6 nameservers, IPv6 defaults */
+} arca_resolv_options_t;
+
+/* dir/resolv.conf from the host's /etc/resolv.conf (or systemd-resolved's
+ * real file when the host only lists 127.0.0.53), as moby's
+ * libnetwork/internal/resolvconf generates it, with its header and trailing
+ * comments.  Legacy: loopback (and, without IPv6, IPv6) nameservers dropped;
+ * 8.8.8.8, 8.8.4.4 when none are left.  Internal: nameserver internal_ns,
+ * "# ExtServers: [host(a) ...]", options gain ndots:0 unless set.  The
+ * digest is kept in dir/resolv.conf.hash; if the file no longer matches it
+ * (the user edited it), it is left alone, as dockerd does.  o may be NULL. */
+int spec_write_resolv_conf (const char *dir, const arca_resolv_options_t *o, arca_error_t *err);
 
 #endif

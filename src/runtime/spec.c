@@ -1,0 +1,407 @@
+/* config.json for a container, as dockerd builds it: moby oci.DefaultSpec
+ * then the option functions of daemon/oci_linux.go createSpec
+ * (shared/spec/runtime-defaults.md §1-§5, §7). */
+#include "runtime/spec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "runtime/spec_internal.h"
+#include "util/cleanup.h"
+#include "util/json.h"
+#include "util/strutil.h"
+
+#define DEFAULT_PATH_ENV "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define DEFAULT_SHM_SIZE 67108864 /* daemon/config DefaultShmSize, 64 MiB */
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+static const char *const default_masked_paths[] = {
+  "/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+  "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+  "/sys/devices/virtual/powercap", NULL,
+};
+
+static const char *const default_readonly_paths[] = {
+  "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
+};
+
+static bool
+cgroup_v2 (void)
+{
+  struct statfs s;
+  return statfs ("/sys/fs/cgroup", &s) == 0 && s.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+static json_t *
+strarray (const char *const *v)
+{
+  json_t *a = json_array ();
+  for (; v && *v; v++)
+    json_array_append_new (a, json_string (*v));
+  return a;
+}
+
+static json_t *
+mount_entry (const char *dest, const char *type, const char *source, const char *const *options)
+{
+  return json_pack ("{s:s, s:s, s:s, s:o}", "destination", dest, "type", type, "source", source, "options",
+                    strarray (options));
+}
+
+static void
+option_add (json_t *mount, const char *opt)
+{
+  json_t *opts = json_object_get (mount, "options");
+  size_t i;
+  json_t *v;
+  json_array_foreach (opts, i, v)
+    if (strcmp (json_string_value (v), opt) == 0)
+      return;
+  json_array_append_new (opts, json_string (opt));
+}
+
+static void
+option_remove (json_t *mount, const char *opt)
+{
+  json_t *opts = json_object_get (mount, "options");
+  for (size_t i = 0; i < json_array_size (opts);)
+    if (strcmp (json_string_value (json_array_get (opts, i)), opt) == 0)
+      json_array_remove (opts, i);
+    else
+      i++;
+}
+
+/* oci/defaults.go DefaultLinuxSpec mounts, adjusted as withMounts does. */
+static json_t *
+default_mounts (const arca_spec_options_t *o)
+{
+  json_t *m = json_array ();
+  json_array_append_new (m, mount_entry ("/proc", "proc", "proc", (const char *[]) { "nosuid", "noexec", "nodev", NULL }));
+  json_array_append_new (m, mount_entry ("/dev", "tmpfs", "tmpfs",
+                                         (const char *[]) { "nosuid", "strictatime", "mode=755", "size=65536k", NULL }));
+  json_array_append_new (m, mount_entry ("/dev/pts", "devpts", "devpts",
+                                         (const char *[]) { "nosuid", "noexec", "newinstance", "ptmxmode=0666",
+                                                            "mode=0620", "gid=5", NULL }));
+  json_array_append_new (m, mount_entry ("/sys", "sysfs", "sysfs", (const char *[]) { "nosuid", "noexec", "nodev", "ro", NULL }));
+  json_array_append_new (m, mount_entry ("/sys/fs/cgroup", "cgroup", "cgroup",
+                                         (const char *[]) { "ro", "nosuid", "noexec", "nodev", NULL }));
+  json_array_append_new (m, mount_entry ("/dev/mqueue", "mqueue", "mqueue", (const char *[]) { "nosuid", "noexec", "nodev", NULL }));
+  _cleanup_free_ char *shm_size = xasprintf ("size=%d", DEFAULT_SHM_SIZE);
+  json_array_append_new (m, mount_entry ("/dev/shm", "tmpfs", "shm",
+                                         (const char *[]) { "nosuid", "noexec", "nodev", "mode=1777", shm_size, NULL }));
+
+  size_t i;
+  json_t *e;
+  json_array_foreach (m, i, e)
+    {
+      const char *dest = json_string_value (json_object_get (e, "destination"));
+      /* ReadonlyRootfs: every default mount but the /proc and /dev ones. */
+      if (o->read_only && strcmp (dest, "/proc") != 0 && !str_has_prefix (dest, "/dev"))
+        option_add (e, "ro");
+      /* Privileged: /sys and the cgroup mount are writable. */
+      if (o->privileged && (strcmp (dest, "/sys") == 0 || strcmp (dest, "/sys/fs/cgroup") == 0))
+        option_remove (e, "ro");
+    }
+  return m;
+}
+
+/* container_unix.go NetworkMounts: resolv.conf, hostname, hosts, rbind,
+ * writable unless ReadonlyRootfs, rprivate. */
+static void
+network_mounts (const arca_spec_options_t *o, json_t *mounts)
+{
+  const char *files[][2] = {
+    { "/etc/resolv.conf", o->resolv_conf_path },
+    { "/etc/hostname", o->hostname_path },
+    { "/etc/hosts", o->hosts_path },
+  };
+  for (size_t i = 0; i < 3; i++)
+    {
+      if (files[i][1] == NULL)
+        continue;
+      const char *opts_rw[] = { "rbind", "rprivate", NULL };
+      const char *opts_ro[] = { "rbind", "ro", "rprivate", NULL };
+      json_array_append_new (mounts, mount_entry (files[i][0], "bind", files[i][1], o->read_only ? opts_ro : opts_rw));
+    }
+}
+
+/* /sys/devices/system/cpu/possible: "0-3,5" */
+static void
+masked_thermal_paths (json_t *masked)
+{
+  _cleanup_fclose_ FILE *f = fopen ("/sys/devices/system/cpu/possible", "re");
+  char buf[4096];
+  if (f == NULL || fgets (buf, sizeof buf, f) == NULL)
+    return;
+  char *save = NULL;
+  for (char *r = strtok_r (buf, ",\n", &save); r; r = strtok_r (NULL, ",\n", &save))
+    {
+      int lo, hi;
+      int n = sscanf (r, "%d-%d", &lo, &hi);
+      if (n < 1)
+        continue;
+      if (n == 1)
+        hi = lo;
+      for (int c = lo; c <= hi && c >= 0; c++)
+        {
+          _cleanup_free_ char *p = xasprintf ("/sys/devices/system/cpu/cpu%d/thermal_throttle", c);
+          if (access (p, F_OK) == 0)
+            json_array_append_new (masked, json_string (p));
+        }
+    }
+}
+
+static json_t *
+device_rule (bool allow, const char *type, long major, long minor)
+{
+  json_t *r = json_pack ("{s:b}", "allow", allow);
+  if (type)
+    json_object_set_new (r, "type", json_string (type));
+  if (major >= 0)
+    json_object_set_new (r, "major", json_integer (major));
+  if (minor >= 0)
+    json_object_set_new (r, "minor", json_integer (minor));
+  json_object_set_new (r, "access", json_string ("rwm"));
+  return r;
+}
+
+/* oci/defaults.go: deny all, allow the few devices every container gets,
+ * explicitly deny fuse. */
+static json_t *
+default_device_rules (void)
+{
+  json_t *d = json_array ();
+  json_array_append_new (d, device_rule (false, NULL, -1, -1));
+  static const int allowed[][2] = { { 1, 5 }, { 1, 3 }, { 1, 9 }, { 1, 8 }, { 5, 0 }, { 5, 1 } };
+  for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
+    json_array_append_new (d, device_rule (true, "c", allowed[i][0], allowed[i][1]));
+  json_array_append_new (d, device_rule (false, "c", 10, 229));
+  return d;
+}
+
+/* Privileged: every host device node (runc devices.HostDevices skips these). */
+static void
+host_devices_walk (const char *dir, json_t *out, int depth)
+{
+  static const char *const skip[] = { "pts", "shm", "fd", "mqueue", ".lxc", ".lxd-mounts", ".udev", NULL };
+  _cleanup_closedir_ DIR *d = opendir (dir);
+  if (d == NULL || depth > 8)
+    return;
+  struct dirent *de;
+  while ((de = readdir (d)))
+    {
+      if (de->d_name[0] == '.' && (de->d_name[1] == '\0' || (de->d_name[1] == '.' && de->d_name[2] == '\0')))
+        continue;
+      _cleanup_free_ char *p = xasprintf ("%s/%s", dir, de->d_name);
+      struct stat st;
+      if (lstat (p, &st) < 0)
+        continue;
+      if (S_ISDIR (st.st_mode))
+        {
+          bool skipped = false;
+          for (const char *const *s = skip; *s && !skipped; s++)
+            skipped = strcmp (de->d_name, *s) == 0;
+          if (!skipped)
+            host_devices_walk (p, out, depth + 1);
+          continue;
+        }
+      if (strcmp (p, "/dev/console") == 0)
+        continue;
+      if (!S_ISCHR (st.st_mode) && !S_ISBLK (st.st_mode))
+        continue;
+      json_array_append_new (out, json_pack ("{s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "path", p, "type",
+                                             S_ISCHR (st.st_mode) ? "c" : "b", "major",
+                                             (json_int_t) major (st.st_rdev), "minor", (json_int_t) minor (st.st_rdev),
+                                             "fileMode", (json_int_t) (st.st_mode & 07777), "uid",
+                                             (json_int_t) st.st_uid, "gid", (json_int_t) st.st_gid));
+    }
+}
+
+/* CreateDaemonEnvironment + ReplaceOrAppendEnvValues. */
+static json_t *
+build_env (const arca_spec_options_t *o)
+{
+  _cleanup_strv_ char **env = strv_append (NULL, DEFAULT_PATH_ENV);
+  _cleanup_free_ char *hn = xasprintf ("HOSTNAME=%s", o->hostname ? o->hostname : "");
+  env = strv_append (env, hn);
+  if (o->tty)
+    env = strv_append (env, "TERM=xterm");
+  for (char **e = o->env; e && *e; e++)
+    {
+      const char *eq = strchr (*e, '=');
+      size_t klen = eq ? (size_t) (eq - *e) : strlen (*e);
+      bool replaced = false;
+      for (size_t i = 0; env[i]; i++)
+        {
+          if (env[i][0] == '\0')
+            continue;
+          const char *eq2 = strchr (env[i], '=');
+          size_t k2 = eq2 ? (size_t) (eq2 - env[i]) : strlen (env[i]);
+          if (k2 == klen && strncmp (env[i], *e, klen) == 0)
+            {
+              free (env[i]);
+              /* "" marks a removal, dropped below. */
+              env[i] = xstrdup (eq ? *e : "");
+              replaced = true;
+              break;
+            }
+        }
+      if (!replaced && eq)
+        env = strv_append (env, *e);
+    }
+  json_t *a = json_array ();
+  for (size_t i = 0; env[i]; i++)
+    if (env[i][0] != '\0')
+      json_array_append_new (a, json_string (env[i]));
+  return a;
+}
+
+static void
+add_sysctl_if_exists (json_t *sysctls, const char *name, const char *value)
+{
+  _cleanup_free_ char *p = xasprintf ("/proc/sys/%s", name);
+  for (char *c = p + strlen ("/proc/sys/"); *c; c++)
+    if (*c == '.')
+      *c = '/';
+  if (access (p, F_OK) == 0)
+    json_object_set_new (sysctls, name, json_string (value));
+}
+
+int
+spec_build (const arca_spec_options_t *o, json_t **out, arca_error_t *err)
+{
+  if (o->rootfs == NULL || o->id == NULL)
+    return arca_error_set (err, ARCA_ERR_INTERNAL, "spec: rootfs and id are required");
+
+  _cleanup_strv_ char **caps = NULL;
+  if (spec_caps_compute (o, &caps, err) < 0)
+    return -1;
+
+  /* WithUser / getUser */
+  uid_t uid;
+  gid_t gid;
+  _cleanup_free_ gid_t *add = NULL;
+  size_t n_add = 0;
+  if (spec_resolve_user (o->rootfs, o->user, &uid, &gid, &add, &n_add, NULL, err) < 0)
+    return -1;
+  _cleanup_free_ gid_t *extra = NULL;
+  size_t n_extra = 0;
+  if (spec_resolve_group_add (o->rootfs, o->group_add, &extra, &n_extra, err) < 0)
+    return -1;
+
+  const char *cwd = o->cwd && *o->cwd ? o->cwd : "/";
+  if (cwd[0] != '/')
+    return arca_error_set (err, ARCA_ERR_INVALID, "the working directory '%s' is invalid, it needs to be an absolute path",
+                           cwd);
+  if (strcmp (cwd, "/") != 0 && spec_mkdir_in_root (o->rootfs, cwd, err) < 0)
+    return -1;
+
+  _cleanup_json_ json_t *spec = json_object ();
+  json_object_set_new (spec, "ociVersion", json_string ("1.0.2"));
+
+  /* process */
+  json_t *proc = json_object ();
+  json_object_set_new (proc, "terminal", json_boolean (o->tty));
+  if (o->tty)
+    json_object_set_new (proc, "consoleSize",
+                         json_pack ("{s:I, s:I}", "height", (json_int_t) o->console_height, "width",
+                                    (json_int_t) o->console_width));
+  json_t *gids = json_array ();
+  for (size_t i = 0; i < n_add; i++)
+    json_array_append_new (gids, json_integer (add[i]));
+  for (size_t i = 0; i < n_extra; i++)
+    json_array_append_new (gids, json_integer (extra[i]));
+  json_object_set_new (proc, "user",
+                       json_pack ("{s:I, s:I, s:o}", "uid", (json_int_t) uid, "gid", (json_int_t) gid,
+                                  "additionalGids", gids));
+  json_object_set_new (proc, "args", json_from_strv (o->args));
+  json_object_set_new (proc, "env", build_env (o));
+  json_object_set_new (proc, "cwd", json_string (cwd));
+  json_t *capobj = json_object ();
+  json_object_set_new (capobj, "bounding", json_from_strv (caps));
+  json_object_set_new (capobj, "effective", json_from_strv (caps));
+  json_object_set_new (capobj, "permitted", json_from_strv (caps));
+  json_object_set_new (proc, "capabilities", capobj);
+  /* No AppArmor profile: arca ships none (dockerd's docker-default), so the
+   * process runs unconfined, which is also what a host without AppArmor
+   * gives. */
+  json_object_set_new (proc, "noNewPrivileges", json_false ());
+  json_object_set_new (proc, "oomScoreAdj", json_integer (0));
+  /* No rlimits: dockerd sets none by default and the process inherits the
+   * runtime's, which can never exceed the current hard limit. */
+  json_object_set_new (spec, "process", proc);
+
+  json_object_set_new (spec, "root", json_pack ("{s:s, s:b}", "path", o->rootfs, "readonly", o->read_only));
+  if (o->hostname)
+    json_object_set_new (spec, "hostname", json_string (o->hostname));
+
+  json_t *mounts = default_mounts (o);
+  network_mounts (o, mounts);
+  json_object_set_new (spec, "mounts", mounts);
+
+  /* lnx */
+  json_t *lnx = json_object ();
+  json_t *sysctls = json_object ();
+  add_sysctl_if_exists (sysctls, "net.ipv4.ping_group_range", "0 2147483647");
+  add_sysctl_if_exists (sysctls, "net.ipv4.ip_unprivileged_port_start", "0");
+  if (o->domainname && *o->domainname)
+    json_object_set_new (sysctls, "kernel.domainname", json_string (o->domainname));
+  json_object_set_new (lnx, "sysctl", sysctls);
+
+  json_t *res = json_object ();
+  if (o->privileged)
+    {
+      json_t *rules = json_array ();
+      json_array_append_new (rules, device_rule (true, NULL, -1, -1));
+      json_object_set_new (res, "devices", rules);
+      json_t *devs = json_array ();
+      host_devices_walk ("/dev", devs, 0);
+      json_object_set_new (lnx, "devices", devs);
+    }
+  else
+    json_object_set_new (res, "devices", default_device_rules ());
+  json_object_set_new (lnx, "resources", res);
+  _cleanup_free_ char *cgpath = xasprintf ("/arca/%s", o->id);
+  json_object_set_new (lnx, "cgroupsPath", json_string (cgpath));
+
+  json_t *ns = json_array ();
+  json_array_append_new (ns, json_pack ("{s:s}", "type", "mount"));
+  if (o->netns_path)
+    json_array_append_new (ns, json_pack ("{s:s, s:s}", "type", "network", "path", o->netns_path));
+  else
+    json_array_append_new (ns, json_pack ("{s:s}", "type", "network"));
+  json_array_append_new (ns, json_pack ("{s:s}", "type", "uts"));
+  json_array_append_new (ns, json_pack ("{s:s}", "type", "pid"));
+  json_array_append_new (ns, json_pack ("{s:s}", "type", "ipc"));
+  /* DefaultCgroupNamespaceMode: private on cgroup v2, host on v1. */
+  if (cgroup_v2 ())
+    json_array_append_new (ns, json_pack ("{s:s}", "type", "cgroup"));
+  json_object_set_new (lnx, "namespaces", ns);
+
+  if (!o->privileged)
+    {
+      json_t *seccomp = NULL;
+      if (spec_seccomp_default (caps, &seccomp, err) < 0)
+        return -1;
+      json_object_set_new (lnx, "seccomp", seccomp);
+
+      json_t *masked = strarray (default_masked_paths);
+      masked_thermal_paths (masked);
+      json_object_set_new (lnx, "maskedPaths", masked);
+      json_object_set_new (lnx, "readonlyPaths", strarray (default_readonly_paths));
+    }
+  json_object_set_new (spec, "linux", lnx);
+
+  *out = arca_steal (spec);
+  return 0;
+}
