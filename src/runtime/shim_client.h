@@ -1,32 +1,67 @@
-/* Daemon side of arca-shim.  One shim per container, started by the daemon,
- * outliving it (double fork, own session).  The shim:
+/* Daemon side of arca-shim.  One shim per container (and per exec), started
+ * by the daemon, outliving it (double fork, own session, SIGHUP/SIGINT/
+ * SIGTERM/SIGPIPE ignored).  The shim:
  *   - runs `<runtime> --root <runtime-root> --log <state-dir>/runtime.log
- *     --log-format json create --bundle <bundle> [--console-socket ..]
- *     --pid-file <state-dir>/init.pid <id>` with pipes (or a PTY received on
- *     the console socket) as the container's stdio, as a child subreaper;
+ *     --log-format json create --bundle <bundle> --pid-file
+ *     <state-dir>/init.pid [--console-socket <state-dir>/console.sock] <id>`
+ *     with pipes (or a PTY received on the console socket) as the
+ *     container's stdio, as a child subreaper;
  *   - reports readiness on the daemon's pipe, then serves <state-dir>/shim.sock;
- *   - copies stdout/stderr to the json-file log and to attached clients;
- *   - on the container's exit: drains output, closes attach streams, writes
- *     the exit file atomically ({"ExitCode":N,"FinishedAt":ns,"Pid":p}),
- *     answers waiters, runs `<runtime> delete`, and exits.
+ *   - copies stdout/stderr to the json-file log (util/jsonlog.h) and to
+ *     attached clients;
+ *   - on the container's exit: drains output (pipes to EOF, a PTY to EIO,
+ *     at most 3 s), closes attach streams (after up to 5 s for slow clients
+ *     to take the rest), writes the exit file atomically
+ *     ({"ExitCode":N,"FinishedAt":ns,"Pid":p}; ExitCode is 128+signal for a
+ *     killed process), runs `<runtime> delete --force`, removes shim.sock,
+ *     and only then answers waiters (so the daemon may create the same
+ *     container again at once), and exits 0.
+ * The shim is never restarted: if it dies, no exit file is written and the
+ * daemon records the container as exited (137).  It removes a stale exit
+ * file when it starts.
+ *
+ * arca-shim command line (built by shim_spawn):
+ *   --id ID --bundle DIR --state-dir DIR --runtime PATH --runtime-root DIR
+ *   [--log-path FILE] [--exit-file FILE] [--tty] [--open-stdin]
+ *   [--stdin-once] [--console-height H --console-width W] [--ready-fd N]
+ *   [--exec-process FILE]
  *
  * Control protocol on shim.sock: the client sends one JSON object followed by
  * "\n"; the shim answers one JSON object + "\n": {"ok":true,...} or
- * {"ok":false,"error":"..."}.
- *   {"op":"start"}                         -> runtime start; {"ok":true}
- *   {"op":"kill","signal":N,"all":bool}    -> runtime kill
- *   {"op":"resize","height":H,"width":W}   -> TIOCSWINSZ on the PTY
+ * {"ok":false,"error":"..."}.  Several requests may follow each other on one
+ * connection.
+ *   {"op":"start"}                         -> runtime start; {"ok":true}; a
+ *        failure carries the runtime's message (its --log "error" line)
+ *   {"op":"kill","signal":N,"all":bool}    -> kill(2) of the init process
+ *        (safe: it is the shim's child until reaped), or `runtime kill --all`
+ *   {"op":"resize","height":H,"width":W}   -> TIOCSWINSZ on the PTY (no-op
+ *        without a TTY)
  *   {"op":"wait"}                          -> answered when the container has
- *        exited: {"ok":true,"ExitCode":N,"FinishedAt":ns}
+ *        exited and the exit file is written:
+ *        {"ok":true,"ExitCode":N,"FinishedAt":ns}
  *   {"op":"state"}                         -> {"ok":true,"Pid":p,"Status":"created|running|stopped"}
  *   {"op":"attach","stdin":b,"stdout":b,"stderr":b,"detachKeys":"ctrl-p,ctrl-q"}
  *        -> {"ok":true} then the connection carries the stream: output
- *        multiplexed (8-byte stdcopy frames) unless the container has a TTY,
- *        raw otherwise; bytes read are the container's stdin.  Read-EOF means
+ *        multiplexed (8-byte stdcopy frames, util/stdcopy.h) unless the
+ *        container has a TTY, raw otherwise; a session attached before
+ *        "start" sees the output from its first byte.  Bytes read are the
+ *        container's stdin (ignored unless open_stdin).  Read-EOF means
  *        stdin closed: with StdinOnce (and no TTY) the container's stdin is
- *        closed; otherwise only this session's stdin ends.  The shim shuts the
- *        connection down when the container's output ends (or on detach keys
- *        with a TTY).
+ *        closed and the output goes on; otherwise only this session ends.
+ *        The shim shuts the connection down (SHUT_WR, then close) when the
+ *        container's output ends, or on the detach keys with a TTY (only
+ *        scanned with a TTY; default ctrl-p,ctrl-q; bad keys give
+ *        "Invalid detach keys (<v>) provided").  A session that ends while
+ *        "state" still says running was detached.
+ *
+ * Exec mode (exec_process set): the shim supervises `<runtime> exec
+ * --process <exec_process> --detach --pid-file <state-dir>/exec.pid
+ * [--console-socket ..] <id>` instead of the container.  shim_spawn returns
+ * at once with *pid 0 (nothing runs yet); "start" runs the exec, so attach
+ * sessions connected before it see all output.  A failed start answers
+ * {"ok":false,"error":<runtime message>} and the shim exits without an exit
+ * file.  No `runtime delete` at the end.  Use a state dir of its own per
+ * exec.
  */
 #ifndef ARCA_RUNTIME_SHIM_CLIENT_H
 #define ARCA_RUNTIME_SHIM_CLIENT_H
@@ -52,26 +87,37 @@ typedef struct
   bool open_stdin;
   bool stdin_once;
   unsigned console_height, console_width; /* initial PTY size, 0 = unset */
+  const char *exec_process;  /* exec mode: OCI process.json for `runtime exec`; NULL = the container */
 } arca_shim_options_t;
 
-/* Start a shim and wait until the container is created (not yet started).
- * On success *pid is the container's init PID.  A runtime failure returns
- * ARCA_ERR_INTERNAL with the runtime's own message, e.g.
- * "exec: \"/nonexistent\": stat /nonexistent: no such file or directory"
- * (the caller builds dockerd's full text from it); the shim is gone then. */
+/* Start a shim and wait (at most 60 s) until the container is created (not
+ * yet started).  On success *pid is the container's init PID (0 in exec
+ * mode).  The state dir is created if missing; the shim's own stderr goes to
+ * <state_dir>/shim.log.  A runtime failure returns ARCA_ERR_INTERNAL with
+ * the runtime's own message (the last "error" line of its --log), e.g.
+ * "runc create failed: unable to start container process: exec:
+ * \"/nonexistent\": stat /nonexistent: no such file or directory" (the
+ * caller builds dockerd's full text from it); the shim is gone then.
+ * Safe in a multi-threaded daemon (only async-signal-safe calls after fork);
+ * the intermediate child is reaped here, so no zombie remains. */
 int shim_spawn (const arca_shim_options_t *opts, pid_t *pid, arca_error_t *err);
 
-/* Connect to <state_dir>/shim.sock; -1 with ARCA_ERR_UNAVAILABLE if no shim
- * listens (it exited). */
+/* Connect to <state_dir>/shim.sock (paths too long for sun_path go through
+ * /proc/self/fd); -1 with ARCA_ERR_UNAVAILABLE if no shim listens (it
+ * exited). */
 int shim_connect (const char *state_dir, arca_error_t *err);
-/* Send one request on a connected fd and read the one-line reply.
- * {"ok":false,...} becomes ARCA_ERR_INTERNAL with its "error" text. */
+/* Send one request on a connected fd and read the one-line reply (never
+ * more: stream bytes after it stay in the socket).  Blocks without a
+ * timeout ("wait" returns only at the exit).  {"ok":false,...} becomes
+ * ARCA_ERR_INTERNAL with its "error" text; a closed connection
+ * ARCA_ERR_UNAVAILABLE.  *reply (optional) is set only on success. */
 int shim_call (int fd, json_t *request, json_t **reply, arca_error_t *err);
 /* Convenience: connect, call, close. */
 int shim_request (const char *state_dir, json_t *request, json_t **reply, arca_error_t *err);
 
 /* Open an attach session: on success returns the connected fd carrying the
- * stream (after the {"ok":true} line). */
+ * stream (after the {"ok":true} line).  detach_keys NULL/"" = default.  The
+ * fd is blocking; EOF (or ECONNRESET) on it is the end of the stream. */
 int shim_attach (const char *state_dir, bool in, bool out, bool errs, const char *detach_keys,
                  int *fd, arca_error_t *err);
 

@@ -1,0 +1,167 @@
+/* Control operations on shim.sock (protocol: src/runtime/shim_client.h). */
+#include "shim/shim.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/cleanup.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+static json_t *
+ok (void)
+{
+  return json_pack ("{s:b}", "ok", 1);
+}
+
+static json_t *
+fail (const char *msg)
+{
+  return json_pack ("{s:b,s:s}", "ok", 0, "error", msg);
+}
+
+static json_t *
+fail_owned (char *msg)
+{
+  json_t *j = fail (msg);
+  free (msg);
+  return j;
+}
+
+json_t *
+shim_wait_reply (shim_t *s)
+{
+  return json_pack ("{s:b,s:i,s:I}", "ok", 1, "ExitCode", s->exit_code, "FinishedAt", (json_int_t) s->finished_ns);
+}
+
+void
+shim_reply (shim_t *s, shim_conn_t *c, json_t *reply)
+{
+  _cleanup_free_ char *line = json_dumps (reply, JSON_COMPACT);
+  json_decref (reply);
+  if (line == NULL)
+    return;
+  shim_conn_send (s, c, line, strlen (line));
+  shim_conn_send (s, c, "\n", 1);
+}
+
+static json_t *
+op_start (shim_t *s)
+{
+  if (s->status != SHIM_CREATED)
+    return fail (s->status == SHIM_RUNNING ? "container already started" : "container is not running");
+  char *msg = NULL;
+  if (s->exec_process)
+    {
+      int r = shim_runtime_create (s, s->child_fds, &msg);
+      for (int i = 0; i < 3; i++)
+        if (s->child_fds[i] >= 0)
+          close (s->child_fds[i]);
+      s->child_fds[0] = s->child_fds[1] = s->child_fds[2] = -1;
+      if (r < 0)
+        {
+          /* Nothing ran: end the shim without an exit file; the daemon
+           * records 126/127 from the message as dockerd does. */
+          s->start_failed = s->exited = true;
+          s->status = SHIM_STOPPED;
+          s->exit_code = 126;
+          s->finished_ns = time_now_ns ();
+          s->drain_deadline = time_mono_ns ();
+          return fail_owned (msg);
+        }
+    }
+  else if (shim_runtime_start (s, &msg) < 0)
+    return fail_owned (msg);
+  /* The process may already have exited and been reaped meanwhile. */
+  if (s->status == SHIM_CREATED)
+    s->status = SHIM_RUNNING;
+  return ok ();
+}
+
+static json_t *
+op_kill (shim_t *s, json_t *req)
+{
+  int sig = (int) json_get_int (req, "signal", SIGKILL);
+  bool all = json_get_bool (req, "all", false);
+  if (sig <= 0 || sig >= 65)
+    return fail ("invalid signal");
+  if (s->exited)
+    return fail ("container not running");
+  if (all)
+    {
+      char *msg = NULL;
+      if (shim_runtime_kill_all (s, sig, &msg) < 0)
+        return fail_owned (msg);
+      return ok ();
+    }
+  /* The init process is our child until we reap it, so its PID cannot have
+   * been reused: signalling it directly is safe and spares a runtime run. */
+  if (kill (s->init_pid, sig) < 0)
+    return fail_owned (xasprintf ("kill: %s", strerror (errno)));
+  return ok ();
+}
+
+static json_t *
+op_resize (shim_t *s, json_t *req)
+{
+  int64_t h = json_get_int (req, "height", 0), w = json_get_int (req, "width", 0);
+  if (h < 0 || w < 0 || h > 65535 || w > 65535)
+    return fail ("invalid size");
+  if (s->tty && s->out_fd >= 0)
+    shim_set_winsize (s->out_fd, (unsigned) h, (unsigned) w);
+  else if (s->tty)
+    s->height = (unsigned) h, s->width = (unsigned) w; /* exec not started: applied at start */
+  return ok ();
+}
+
+static json_t *
+op_state (shim_t *s)
+{
+  static const char *names[] = { "created", "running", "stopped" };
+  return json_pack ("{s:b,s:i,s:s}", "ok", 1, "Pid", (int) s->init_pid, "Status", names[s->status]);
+}
+
+static json_t *
+op_attach (shim_t *s, shim_conn_t *c, json_t *req)
+{
+  uint8_t keys[DETACHKEYS_MAX];
+  size_t nkeys = 0;
+  arca_error_t err = { 0 };
+  if (detachkeys_parse (json_get_str (req, "detachKeys"), keys, &nkeys, &err) < 0)
+    return fail (err.msg);
+  detachkeys_matcher_init (&c->detach, keys, s->tty ? nkeys : 0);
+  /* moby drops the client's stdin when the container has no OpenStdin. */
+  c->a_stdin = json_get_bool (req, "stdin", false) && s->open_stdin;
+  c->a_stdout = json_get_bool (req, "stdout", false);
+  c->a_stderr = json_get_bool (req, "stderr", false);
+  c->attached = true;
+  return ok ();
+}
+
+json_t *
+shim_control_dispatch (shim_t *s, shim_conn_t *c, json_t *req)
+{
+  const char *op = json_get_str (req, "op");
+  if (op == NULL)
+    return fail ("missing op");
+  if (strcmp (op, "start") == 0)
+    return op_start (s);
+  if (strcmp (op, "kill") == 0)
+    return op_kill (s, req);
+  if (strcmp (op, "resize") == 0)
+    return op_resize (s, req);
+  if (strcmp (op, "state") == 0)
+    return op_state (s);
+  if (strcmp (op, "attach") == 0)
+    return op_attach (s, c, req);
+  if (strcmp (op, "wait") == 0)
+    {
+      /* Answered in shim_finish, once the exit file is on disk. */
+      c->waiting = true;
+      return NULL;
+    }
+  return fail_owned (xasprintf ("unknown op %s", op));
+}
