@@ -10,6 +10,7 @@ PKGS=(
   libnftables-dev libcap-dev libcmocka-dev
   runc tini
   bats busybox-static docker-registry jq util-linux procps iproute2 tmux
+  python3 curl
 )
 
 missing=()

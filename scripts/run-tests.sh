@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs the unit tests, then the e2e tests, and ends with the one summary line
+#   N passed, N failed[, N skipped]
+# (unit + e2e).  Exit status non-zero if any test failed or none ran.
+# Usage: scripts/run-tests.sh [BUILD]   (default build)
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
+BUILD=${1:-build}
+
+out=$(mktemp /tmp/arca-tests.XXXXXX)
+trap 'rm -f "$out"' EXIT
+
+# totals LABEL: "passed failed skipped" from the "LABEL totals:" line in $out.
+totals() {
+  sed -n "s/^$1 totals: passed=\([0-9]*\) failed=\([0-9]*\) skipped=\([0-9]*\)$/\1 \2 \3/p" "$out" | tail -1
+}
+
+scripts/run-unit.sh "$BUILD" 2>&1 | tee "$out"
+unit_rc=${PIPESTATUS[0]}
+read -r up uf us <<<"$(totals unit)"
+if [ -z "${up:-}" ]; then up=0 uf=1 us=0; echo "run-tests: unit runner printed no totals (exit $unit_rc)"; fi
+
+scripts/run-e2e.sh "$BUILD" 2>&1 | tee "$out"
+e2e_rc=${PIPESTATUS[0]}
+read -r ep ef es <<<"$(totals e2e)"
+if [ -z "${ep:-}" ]; then ep=0 ef=1 es=0; echo "run-tests: e2e runner printed no totals (exit $e2e_rc)"; fi
+
+passed=$((up + ep)) failed=$((uf + ef)) skipped=$((us + es))
+rc=0
+[ "$failed" -gt 0 ] && rc=1
+[ "$unit_rc" -ne 0 ] || [ "$e2e_rc" -ne 0 ] && rc=1
+[ $((passed + failed)) -eq 0 ] && { echo "run-tests: no test ran"; rc=1; }
+echo "unit: $up passed, $uf failed, $us skipped; e2e: $ep passed, $ef failed, $es skipped"
+if [ "$skipped" -gt 0 ]; then
+  echo "$passed passed, $failed failed, $skipped skipped"
+else
+  echo "$passed passed, $failed failed"
+fi
+exit "$rc"

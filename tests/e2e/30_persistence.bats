@@ -1,0 +1,95 @@
+#!/usr/bin/env bats
+# Nothing is lost when the daemon is stopped or killed: containers keep
+# running under their shims, exits that happen while the daemon is down are
+# recorded, names and IDs stay.
+
+load helpers
+
+setup_file() {
+  arca_setup_file
+  load_busybox
+}
+
+@test "kill -9 the daemon: running, exited and exiting-while-down containers survive" {
+  docker run -d --name p-run busybox sh -c 'i=0; while true; do echo tick$i; i=$((i+1)); sleep 0.2; done'
+  docker run --name p-exited busybox sh -c 'exit 5' || true
+  docker run -d --name p-dies busybox sh -c 'sleep 2; exit 9'
+  local id_run id_exited id_dies
+  id_run=$(docker inspect -f '{{.Id}}' p-run)
+  id_exited=$(docker inspect -f '{{.Id}}' p-exited)
+  id_dies=$(docker inspect -f '{{.Id}}' p-dies)
+
+  arca_kill9
+  sleep 3 # p-dies exits while the daemon is down
+  arca_start
+
+  run docker ps -a --no-trunc --format '{{.ID}} {{.Names}} {{.State}}'
+  assert_success
+  assert_line_matches "^$id_run p-run running$"
+  assert_line_matches "^$id_exited p-exited exited$"
+  assert_line_matches "^$id_dies p-dies exited$"
+  run docker inspect -f '{{.State.ExitCode}}' p-exited
+  assert_output "5"
+  run docker inspect -f '{{.State.ExitCode}}' p-dies
+  assert_output "9"
+
+  # The running container's logs continue, and it can be stopped.
+  local before after
+  before=$(docker logs p-run | wc -l)
+  sleep 1
+  after=$(docker logs p-run | wc -l)
+  [ "$after" -gt "$before" ] || fail "logs did not grow: $before -> $after"
+  run docker stop -t 1 p-run
+  assert_success
+  run docker inspect -f '{{.State.Status}}' p-run
+  assert_output "exited"
+  docker rm p-run p-exited p-dies
+}
+
+@test "a graceful daemon stop leaves containers running; they are re-adopted" {
+  docker run -d --name g-run busybox sleep 300
+  local pid
+  pid=$(docker inspect -f '{{.State.Pid}}' g-run)
+  arca_stop
+  pid_alive "$pid" || fail "container process $pid died with the daemon"
+  arca_start
+  run docker inspect -f '{{.State.Running}} {{.State.Pid}}' g-run
+  assert_output "true $pid"
+  run docker kill g-run
+  assert_success
+  run docker wait g-run
+  assert_output "137"
+  docker rm g-run
+}
+
+@test "a container whose shim vanished is marked exited with 137" {
+  docker run -d --name v-run busybox sleep 300
+  local pid
+  pid=$(docker inspect -f '{{.State.Pid}}' v-run)
+  arca_kill9
+  # Kill the container and its shim behind the daemon's back.
+  for f in /proc/[0-9]*/cmdline; do
+    p=${f#/proc/}; p=${p%/cmdline}
+    if tr '\0' ' ' <"$f" 2>/dev/null | grep -q "arca-shim.*$ARCA_T"; then
+      kill -KILL "$p" 2>/dev/null || true
+    fi
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  sleep 0.5
+  arca_start
+  run docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' v-run
+  assert_output "exited 137"
+  docker rm v-run
+}
+
+@test "images and names survive a restart" {
+  docker create --name keepme busybox true
+  arca_kill9
+  arca_start
+  run docker images --format '{{.Repository}}:{{.Tag}}'
+  assert_output_contains "busybox:latest"
+  run docker create --name keepme busybox true
+  assert_failure
+  assert_output_contains "is already in use"
+  docker rm keepme
+}

@@ -1,0 +1,126 @@
+/* Pure engine logic: signal names, container names, IDs, filters, times. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "engine/internal.h"
+#include "util/filters.h"
+#include "util/strutil.h"
+#include "util/timeutil.h"
+
+static void
+test_signal_parse (void **state)
+{
+  (void) state;
+  assert_int_equal (signal_parse ("KILL"), SIGKILL);
+  assert_int_equal (signal_parse ("SIGKILL"), SIGKILL);
+  assert_int_equal (signal_parse ("sigterm"), SIGTERM);
+  assert_int_equal (signal_parse ("9"), 9);
+  assert_int_equal (signal_parse ("INT"), SIGINT);
+  assert_int_equal (signal_parse ("RTMIN+3"), SIGRTMIN + 3);
+  assert_int_equal (signal_parse ("SIGRTMAX-1"), SIGRTMAX - 1);
+  assert_int_equal (signal_parse ("NOPE"), -1);
+  assert_int_equal (signal_parse ("0"), -1);
+  assert_int_equal (signal_parse ("999"), -1);
+  assert_int_equal (signal_parse (""), -1);
+}
+
+static void
+test_name_validate (void **state)
+{
+  (void) state;
+  arca_error_t err;
+  assert_int_equal (container_name_validate ("web", &err), 0);
+  assert_int_equal (container_name_validate ("/web-1.a_b", &err), 0);
+  assert_int_equal (container_name_validate ("a", &err), -1);
+  assert_int_equal (container_name_validate ("-web", &err), -1);
+  assert_int_equal (container_name_validate ("we b", &err), -1);
+  assert_int_equal (err.kind, ARCA_ERR_INVALID);
+  assert_string_equal (err.msg, "Invalid container name (we b), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
+}
+
+static void
+test_id_generate (void **state)
+{
+  (void) state;
+  char a[65], b[65];
+  container_id_generate (a);
+  container_id_generate (b);
+  assert_int_equal (strlen (a), 64);
+  assert_string_not_equal (a, b);
+  bool digits = true;
+  for (int i = 0; i < 12; i++)
+    digits &= a[i] >= '0' && a[i] <= '9';
+  assert_false (digits);
+  char *n = container_name_generate ();
+  assert_non_null (strchr (n, '_'));
+  assert_int_equal (container_name_validate (n, NULL), 0);
+  free (n);
+}
+
+static void
+test_filters (void **state)
+{
+  (void) state;
+  json_t *f = NULL;
+  arca_error_t err;
+  assert_int_equal (filters_parse ("{\"label\":{\"a=b\":true,\"c\":true},\"status\":[\"running\"]}", &f, &err), 0);
+  char **st = filters_values (f, "status");
+  assert_string_equal (st[0], "running");
+  assert_null (st[1]);
+  strv_free (st);
+  json_t *labels = json_pack ("{s:s,s:s}", "a", "b", "c", "x");
+  assert_true (filters_match_labels (f, labels));
+  json_object_set_new (labels, "a", json_string ("other"));
+  assert_false (filters_match_labels (f, labels));
+  json_decref (labels);
+  const char *allowed[] = { "label", NULL };
+  assert_int_equal (filters_validate (f, allowed, &err), -1);
+  assert_string_equal (err.msg, "invalid filter 'status'");
+  json_decref (f);
+  assert_int_equal (filters_parse ("not json", &f, &err), -1);
+  assert_int_equal (filters_parse (NULL, &f, &err), 0);
+  assert_null (f);
+}
+
+static void
+test_times (void **state)
+{
+  (void) state;
+  char buf[64];
+  time_format_rfc3339nano (0, buf, sizeof buf);
+  assert_string_equal (buf, "0001-01-01T00:00:00Z");
+  time_format_rfc3339nano (1700000000123400000LL, buf, sizeof buf);
+  assert_string_equal (buf, "2023-11-14T22:13:20.1234Z");
+  time_format_rfc3339nano_fixed (1700000000123400000LL, buf, sizeof buf);
+  assert_string_equal (buf, "2023-11-14T22:13:20.123400000Z");
+  int64_t ns;
+  assert_int_equal (time_parse_rfc3339 ("2023-11-14T22:13:20.1234Z", &ns), 0);
+  assert_true (ns == 1700000000123400000LL);
+  assert_int_equal (time_parse_timestamp ("1700000000.5", &ns), 0);
+  assert_true (ns == 1700000000500000000LL);
+  assert_int_equal (time_parse_timestamp ("2023-11-14T23:13:20+01:00", &ns), 0);
+  assert_true (ns == 1700000000000000000LL);
+  assert_int_equal (time_parse_timestamp ("yesterday", &ns), -1);
+  time_human_duration (3LL * 1000000000LL, buf, sizeof buf);
+  assert_string_equal (buf, "3 seconds");
+  time_human_duration (90LL * 1000000000LL, buf, sizeof buf);
+  assert_string_equal (buf, "About a minute");
+  time_human_duration (500000000LL, buf, sizeof buf);
+  assert_string_equal (buf, "Less than a second");
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test (test_signal_parse), cmocka_unit_test (test_name_validate), cmocka_unit_test (test_id_generate),
+    cmocka_unit_test (test_filters),      cmocka_unit_test (test_times),
+  };
+  return cmocka_run_group_tests (tests, NULL, NULL);
+}
