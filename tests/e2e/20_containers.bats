@@ -23,10 +23,10 @@ setup_file() {
 @test "exit codes: 3, 127 for a missing binary, 126 for a directory, 137 after kill" {
   run docker run --rm busybox sh -c 'exit 3'
   assert_failure 3
-  run docker run --rm busybox /nonexistent
+  run -127 docker run --rm busybox /nonexistent
   assert_failure 127
   assert_output_contains "no such file or directory"
-  run docker run --rm busybox /etc
+  run -126 docker run --rm busybox /etc
   assert_failure 126
   docker run -d --name killme busybox sleep 300
   docker kill killme
@@ -37,17 +37,18 @@ setup_file() {
   docker rm killme
 }
 
-@test "a process killed by SIGTERM reports 143; one that handles it reports its own code" {
+@test "SIGTERM: PID 1 without a handler ignores it (as on dockerd); one that handles it reports its own code" {
   docker run -d --name term1 busybox sleep 300
   docker kill -s TERM term1
-  run docker wait term1
-  assert_output "143"
+  sleep 0.5
+  run docker inspect -f '{{.State.Running}}' term1
+  assert_output "true"
   docker run -d --name term2 busybox sh -c 'trap "exit 7" TERM; while true; do sleep 0.1; done'
   sleep 0.5
   docker kill --signal SIGTERM term2
   run docker wait term2
   assert_output "7"
-  docker rm term1 term2
+  docker rm -f term1 term2
 }
 
 @test "stdin: echo hi | docker run -i cat" {
