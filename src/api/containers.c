@@ -12,12 +12,6 @@
 #include "util/strutil.h"
 #include "util/timeutil.h"
 
-static void
-unref_ctx (void *p)
-{
-  container_unref (p);
-}
-
 static int
 lookup (arca_http_request_t *req, void *app, arca_container_t **c, arca_error_t *err)
 {

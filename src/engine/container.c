@@ -320,7 +320,7 @@ config_defaults (json_t *cfg, const char *id)
   if (*h == '\0')
     {
       char short_id[13];
-      snprintf (short_id, sizeof short_id, "%s", id);
+      snprintf (short_id, sizeof short_id, "%.12s", id);
       json_object_set_new (cfg, "Hostname", json_string (short_id));
     }
   const char *bools[] = { "AttachStdin", "AttachStdout", "AttachStderr", "Tty", "OpenStdin", "StdinOnce", NULL };

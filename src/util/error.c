@@ -45,7 +45,9 @@ arca_error_wrap (arca_error_t *err, const char *fmt, ...)
   vsnprintf (prefix, sizeof prefix, fmt, ap);
   va_end (ap);
   memcpy (old, err->msg, sizeof old);
-  snprintf (err->msg, sizeof err->msg, "%s: %s", prefix, old);
+  int n = snprintf (err->msg, sizeof err->msg, "%s: ", prefix);
+  if (n >= 0 && (size_t) n < sizeof err->msg)
+    snprintf (err->msg + n, sizeof err->msg - n, "%.*s", (int) (sizeof err->msg - n - 1), old);
   return -1;
 }
 

@@ -409,7 +409,7 @@ setup (void **state)
   signal (SIGPIPE, SIG_IGN);
   snprintf (tmp_dir, sizeof tmp_dir, "/tmp/arca-test-http-XXXXXX");
   assert_non_null (mkdtemp (tmp_dir));
-  snprintf (sock_path, sizeof sock_path, "%s.sock", tmp_dir);
+  snprintf (sock_path, sizeof sock_path, "%.90s.sock", tmp_dir);
   struct sockaddr_un sa = { .sun_family = AF_UNIX };
   strcpy (sa.sun_path, sock_path);
   int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
