@@ -24,7 +24,9 @@ table_len (const arca_route_t *t)
 static void
 build_routes (void)
 {
-  const arca_route_t *tables[] = { arca_system_routes, arca_image_routes, arca_container_routes };
+  const arca_route_t *tables[] = { arca_system_routes, arca_image_routes,        arca_container_routes,
+                                   arca_exec_routes,   arca_container_ops_routes, arca_archive_routes,
+                                   arca_commit_routes };
   size_t total = 0;
   for (size_t i = 0; i < sizeof tables / sizeof *tables; i++)
     total += table_len (tables[i]);

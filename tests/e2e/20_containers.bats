@@ -3,6 +3,7 @@
 # detached lifecycle, logs, inspect, ps filters and Docker's error texts.
 
 load helpers
+bats_require_minimum_version 1.5.0
 
 setup_file() {
   arca_setup_file

@@ -1,0 +1,4 @@
+/* Placeholder route table; filled in by its owner. */
+#include "api/routes.h"
+
+const arca_route_t arca_container_ops_routes[] = { { NULL, NULL, NULL, 0 } };
