@@ -73,10 +73,20 @@ monitor_thread (void *arg)
     }
   json_decref (req);
   json_decref (reply);
-  close (m->fd);
   if (finished == 0)
     finished = time_now_ns ();
   container_handle_exit (m->e, m->c, code, finished);
+  /* The shim answers before it deletes the runtime's state and closes the
+   * connection once that is done: a new start waits for it (monitor_running). */
+  struct pollfd p = { .fd = m->fd, .events = POLLIN };
+  char drain[256];
+  while (poll (&p, 1, 10000) > 0 && read (m->fd, drain, sizeof drain) > 0)
+    ;
+  close (m->fd);
+  pthread_mutex_lock (&m->e->lock);
+  m->c->monitor_running = false;
+  pthread_cond_broadcast (&m->e->changed);
+  pthread_mutex_unlock (&m->e->lock);
   container_unref (m->c);
   free (m);
   return NULL;
@@ -133,7 +143,6 @@ container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int
   c->exit_code = exit_code;
   c->finished_ns = finished_ns;
   c->exit_generation++;
-  c->monitor_running = false;
   bool auto_remove = json_get_bool (c->host_config, "AutoRemove", false) && !c->removing;
   if (!c->removed && container_save (e, c, &err) < 0)
     log_error ("container %.12s: save state: %s", c->id, err.msg);
@@ -225,6 +234,13 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
       return arca_error_set (err, ARCA_ERR_NOT_MODIFIED, "container is already running");
     }
   c->starting = true;
+  /* The previous run's shim may still be deleting the runtime's state. */
+  struct timespec deadline;
+  clock_gettime (CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += 10;
+  while (c->monitor_running)
+    if (pthread_cond_timedwait (&e->changed, &e->lock, &deadline) == ETIMEDOUT)
+      break;
   pthread_mutex_unlock (&e->lock);
 
   _cleanup_free_ char *dir = container_dir (e, c->id);

@@ -280,9 +280,13 @@ shim_finish (shim_t *s)
 
   if (!s->start_failed)
     write_exit_file (s);
-  /* Delete the runtime's state and our socket before answering waiters: the
-   * daemon may create the container again (restart policy) at once.  An
-   * exec leaves the container alone. */
+  /* Answer waiters first (docker run --rm is waiting), then delete the
+   * runtime's state; waiters' connections stay open until that is done, so
+   * a daemon that wants to create the container again (restart policy)
+   * waits for their EOF.  An exec leaves the container alone. */
+  for (shim_conn_t *c = s->conns; c; c = c->next)
+    if (!c->dead && c->waiting)
+      shim_reply (s, c, shim_wait_reply (s));
   if (!s->exec_process)
     shim_runtime_delete (s);
   if (s->listen_fd >= 0)
@@ -291,11 +295,7 @@ shim_finish (shim_t *s)
 
   for (shim_conn_t *c = s->conns; c; c = c->next)
     if (!c->dead)
-      {
-        if (c->waiting)
-          shim_reply (s, c, shim_wait_reply (s));
-        shim_conn_end (s, c);
-      }
+      shim_conn_end (s, c);
   shim_conn_reap (s);
   exit (0);
 }
