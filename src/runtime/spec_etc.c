@@ -7,7 +7,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -240,9 +240,11 @@ resolv_generate (resolv_t *rc, arca_buf_t *b)
 static char *
 digest_of (const void *data, size_t len)
 {
-  unsigned char md[32];
-  unsigned int mdlen = 0;
-  EVP_Digest (data, len, md, &mdlen, EVP_sha256 (), NULL);
+  unsigned char md[SHA256_DIGEST_SIZE];
+  struct sha256_ctx ctx;
+  sha256_init (&ctx);
+  sha256_update (&ctx, len, data);
+  sha256_digest (&ctx, sizeof md, md);
   char hex[65];
   for (unsigned i = 0; i < 32; i++)
     sprintf (hex + 2 * i, "%02x", md[i]);
