@@ -148,13 +148,12 @@ create_image (arca_http_request_t *req, void *app, arca_error_t *err)
   if (path == NULL)
     return arca_error_set (err, ARCA_ERR_INVALID, "unexpected EOF");
 
-  /* Only one changes= value reaches us (the request API has no multi-value
-   * accessor); a value may carry several instructions separated by '\n'. */
-  const char *change = arca_req_query (req, "changes");
-  char *changes[] = { (char *) change, NULL };
+  /* Every changes= value (docker import -c A -c B); a value may also carry
+   * several instructions separated by '\n'. */
+  _cleanup_strv_ char **changes = arca_req_query_all (req, "changes");
   _cleanup_free_ char *id = NULL;
   if (image_import (store_of (app), path, arca_req_query (req, "repo"), arca_req_query (req, "tag"),
-                    change && *change ? changes : NULL, arca_req_query (req, "message"), &id, err) < 0)
+                    changes[0] ? changes : NULL, arca_req_query (req, "message"), &id, err) < 0)
     return -1;
   arca_buf_t b = { 0 };
   append_message (&b, json_pack ("{s:s}", "status", id));

@@ -47,8 +47,8 @@ write_all (int fd, const char *p, size_t len)
 }
 
 /* Copy both ways until the shim ends the output stream. */
-static void
-relay (int client, int shim, const char *extra, size_t extra_len, bool stdin_wanted)
+void
+attach_relay (int client, int shim, const char *extra, size_t extra_len, bool stdin_wanted)
 {
   if (stdin_wanted && extra_len > 0)
     write_all (shim, extra, extra_len);
@@ -93,7 +93,6 @@ relay (int client, int shim, const char *extra, size_t extra_len, bool stdin_wan
             }
         }
     }
-  shutdown (client, SHUT_WR);
 }
 
 void
@@ -153,6 +152,7 @@ container_attach (arca_engine_t *e, arca_container_t *c, int client_fd, const ch
       shutdown (client_fd, SHUT_WR);
       return;
     }
-  relay (client_fd, shim_fd, extra, extra_len, stdin_wanted);
+  attach_relay (client_fd, shim_fd, extra, extra_len, stdin_wanted);
+  shutdown (client_fd, SHUT_WR);
   close (shim_fd);
 }

@@ -2,6 +2,7 @@
 #include "engine/internal.h"
 
 #include <errno.h>
+#include <glob.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,35 +214,32 @@ merge_image_config (json_t *cfg, json_t *img)
 {
   if (img == NULL)
     return;
+  /* User entries first, then the image's entries the user did not set
+   * (moby daemon/commit.go merge). */
   json_t *user_env = json_object_get (cfg, "Env");
   json_t *img_env = json_object_get (img, "Env");
   if (json_is_array (img_env))
     {
-      json_t *merged = json_deep_copy (img_env);
+      json_t *merged = json_is_array (user_env) ? json_deep_copy (user_env) : json_array ();
       size_t i;
       json_t *v;
-      if (json_is_array (user_env))
-        json_array_foreach (user_env, i, v)
-          {
-            const char *s = json_string_value (v);
-            if (s == NULL)
-              continue;
-            const char *eq = strchr (s, '=');
-            size_t klen = eq ? (size_t) (eq - s) : strlen (s);
-            bool replaced = false;
-            for (size_t j = 0; j < json_array_size (merged); j++)
-              {
-                const char *m = json_string_value (json_array_get (merged, j));
-                if (m && strncmp (m, s, klen) == 0 && (m[klen] == '=' || m[klen] == '\0'))
-                  {
-                    json_array_set (merged, j, v);
-                    replaced = true;
-                    break;
-                  }
-              }
-            if (!replaced)
-              json_array_append (merged, v);
-          }
+      json_array_foreach (img_env, i, v)
+        {
+          const char *s = json_string_value (v);
+          if (s == NULL)
+            continue;
+          const char *eq = strchr (s, '=');
+          size_t klen = eq ? (size_t) (eq - s) : strlen (s);
+          bool overridden = false;
+          for (size_t j = 0; j < json_array_size (user_env); j++)
+            {
+              const char *u = json_string_value (json_array_get (user_env, j));
+              if (u && strncmp (u, s, klen) == 0 && (u[klen] == '=' || u[klen] == '\0'))
+                overridden = true;
+            }
+          if (!overridden)
+            json_array_append (merged, v);
+        }
       json_object_set_new (cfg, "Env", merged);
     }
   bool has_cmd = json_array_size (json_object_get (cfg, "Cmd")) > 0;
@@ -259,6 +257,13 @@ merge_image_config (json_t *cfg, json_t *img)
             json_object_set (cfg, "Cmd", cmd);
         }
     }
+  /* --entrypoint '' arrives as [""]: it kept the image's Entrypoint and Cmd
+   * out above and now means no entrypoint at all (dockerd: Entrypoint null,
+   * "No command specified" without a Cmd). */
+  json_t *epv = json_object_get (cfg, "Entrypoint");
+  if (json_array_size (epv) == 1 && json_is_string (json_array_get (epv, 0))
+      && *json_string_value (json_array_get (epv, 0)) == '\0')
+    json_object_set_new (cfg, "Entrypoint", json_null ());
   const char *strs[] = { "WorkingDir", "User", "StopSignal", NULL };
   for (int i = 0; strs[i]; i++)
     {
@@ -488,6 +493,24 @@ container_create (arca_engine_t *e, const char *name, json_t *body, char **id_ou
 
 /* ---- destroy ---- */
 
+/* runc removes the container's cgroups on delete, but a cgroup whose last
+ * tasks were still exiting can survive it: remove what is left (the path
+ * /arca/<id> is ours, see runtime/spec.c). */
+static void
+remove_cgroups (const char *id)
+{
+  _cleanup_free_ char *pattern = xasprintf ("/sys/fs/cgroup/*/arca/%s", id);
+  _cleanup_free_ char *v2 = xasprintf ("/sys/fs/cgroup/arca/%s", id);
+  glob_t g;
+  if (glob (pattern, GLOB_NOSORT, NULL, &g) == 0)
+    {
+      for (size_t i = 0; i < g.gl_pathc; i++)
+        rmdir (g.gl_pathv[i]);
+      globfree (&g);
+    }
+  rmdir (v2);
+}
+
 int
 container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
 {
@@ -499,6 +522,7 @@ container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   snapshot_remove (dir, &ignored);
   fs_remove_all (dir, &ignored);
   fs_remove_all (sdir, &ignored);
+  remove_cgroups (c->id);
 
   pthread_mutex_lock (&e->lock);
   c->removed = true;

@@ -97,4 +97,58 @@ int containers_restore (arca_engine_t *e, arca_error_t *err);
 /* Used by the image store's in-use callback. */
 int containers_image_in_use (void *engine, const char *image_id, char *container_id_out, size_t len);
 
+/* ---- operations (ops.c): top, stats, pause, rename, update, prune ---- */
+/* GET /containers/{id}/top (moby daemon/top_unix.go): runs `ps <ps_args>
+ * -q <pids>` (ps_args NULL/"" = "-ef", split on single spaces; retried
+ * without -q for options that refuse it) and keeps the rows whose PID is
+ * in the container's cgroup.  *out = {"Titles":[...],"Processes":[[...]]}
+ * (the last column keeps its spaces).  409 "container <id> is not
+ * running"; ps failing -> 500 "ps: <first line of its stderr>"; "k=PID"
+ * renames with k != pid -> 500 "specifying \"k=PID\" is not allowed". */
+int container_top (arca_engine_t *e, arca_container_t *c, const char *ps_args, json_t **out, arca_error_t *err);
+
+typedef struct
+{
+  bool stream;   /* one object per second until the client leaves or the container is removed */
+  bool one_shot; /* with !stream: a single sample at once, precpu_stats zero */
+} arca_stats_opts_t;
+/* GET /containers/{id}/stats (moby daemon/stats.go): StatsResponse objects
+ * (each followed by "\n") from the container's cgroup (v1 or v2), chained
+ * so that precpu_stats/preread are the previous sample's.  !stream &&
+ * !one_shot: two samples 1 s apart, the second written.  A stopped
+ * container: zeroed stats with name and ID (!stream), nothing until it
+ * runs (stream).  CPU times in ns, system_cpu_usage from /proc/stat in ns,
+ * memory in bytes (limit capped at the host's MemTotal). */
+int container_stats (arca_engine_t *e, arca_container_t *c, const arca_stats_opts_t *opts,
+                     int (*write_fn) (void *ctx, const void *data, size_t len), void *ctx, int cancel_fd,
+                     arca_error_t *err);
+
+/* POST /containers/{id}/pause|unpause: `<runtime> pause|resume` (freezer),
+ * State.Paused persisted.  409 "container <id> is not running", "container
+ * <id> is already paused", "container <id> is not paused"; a runtime failure
+ * 500 "Cannot pause container <id>: <msg>". */
+int container_pause (arca_engine_t *e, arca_container_t *c, arca_error_t *err);
+int container_unpause (arca_engine_t *e, arca_container_t *c, arca_error_t *err);
+
+/* POST /containers/{id}/rename (moby daemon/rename.go): 400 "Neither old
+ * nor new names may be empty", 400 "Renaming a container with the same name
+ * as its current name", 400/409 "Error when allocating new name: <invalid
+ * name | name conflict text>".  Persisted before returning. */
+int container_rename (arca_engine_t *e, arca_container_t *c, const char *new_name, arca_error_t *err);
+
+/* POST /containers/{id}/update (moby daemon/update.go): body is the
+ * Resources fields + RestartPolicy.  Validation errors 400 (dockerd's
+ * texts); conflicts 409 "Cannot update container <id>: ..."; the merged
+ * HostConfig is persisted and, for a running (or paused) container, the
+ * resources applied with `<runtime> update -r` (failure: 500, HostConfig
+ * restored).  *warnings = [] on success. */
+int container_update (arca_engine_t *e, arca_container_t *c, json_t *body, json_t **warnings, arca_error_t *err);
+
+/* POST /containers/prune (moby daemon/prune.go): removes every container
+ * that is not running and matches filters (until, label, label!; others
+ * 400 "invalid filter '<k>'").  *out = {"ContainersDeleted":[ids]|null,
+ * "SpaceReclaimed":bytes of their writable layers}.  409 "a prune
+ * operation is already running". */
+int containers_prune (arca_engine_t *e, json_t *filters, json_t **out, arca_error_t *err);
+
 #endif

@@ -47,7 +47,12 @@ struct arca_container
   uint64_t exit_generation;  /* bumped at every exit */
 
   pending_attach_t *pending; /* attaches waiting for start */
-  bool monitor_running;
+  bool monitor_running;      /* a monitor holds the shim's wait connection */
+  bool remove_after_monitor; /* AutoRemove once the shim is done */
+
+  /* docker cp (engine/archive.c): temporary rootfs mounts of a stopped
+   * container in use; the last user unmounts unless it started meanwhile. */
+  int archive_mounts;
 };
 
 struct arca_engine
@@ -63,6 +68,9 @@ struct arca_engine
   pthread_cond_t changed;   /* broadcast on every state change */
   arca_container_t *containers;
   bool closing;
+
+  /* exec (engine/exec.c): exec instances, running and finished, under lock */
+  struct arca_exec *execs;
 };
 
 /* Paths (malloc'd). */
@@ -100,5 +108,19 @@ void container_id_generate (char out[65]);
 
 /* Signals (signals.c): "KILL", "SIGKILL", "9", "RTMIN+3" -> number; -1 if bad. */
 int signal_parse (const char *s);
+
+/* Attach relay (attach.c): copy between a hijacked client and a shim attach
+ * stream until the shim ends the stream; the caller then ends the client
+ * (shutdown SHUT_WR). */
+void attach_relay (int client, int shim, const char *extra, size_t extra_len, bool stdin_wanted);
+
+/* exec (exec.c): IDs of the container's running execs as a JSON array, or
+ * JSON null when there are none (inspect's ExecIDs).  Caller holds e->lock. */
+json_t *exec_ids_locked (arca_engine_t *e, arca_container_t *c);
+
+/* pause (ops.c): after a signal to a paused container, resume it when
+ * dockerd would (SIGKILL, its StopSignal, or any signal if it has none) so
+ * the signal is delivered (moby daemon/kill.go).  Lock not held. */
+void container_thaw_after_signal (arca_engine_t *e, arca_container_t *c, int sig);
 
 #endif

@@ -85,8 +85,16 @@ monitor_thread (void *arg)
   close (m->fd);
   pthread_mutex_lock (&m->e->lock);
   m->c->monitor_running = false;
+  bool remove = m->c->remove_after_monitor;
+  m->c->remove_after_monitor = false;
   pthread_cond_broadcast (&m->e->changed);
   pthread_mutex_unlock (&m->e->lock);
+  if (remove)
+    {
+      arca_error_t rerr;
+      if (container_remove (m->e, m->c, true, true, &rerr) < 0)
+        log_warn ("container %.12s: auto-remove: %s", m->c->id, rerr.msg);
+    }
   container_unref (m->c);
   free (m);
   return NULL;
@@ -144,6 +152,13 @@ container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int
   c->finished_ns = finished_ns;
   c->exit_generation++;
   bool auto_remove = json_get_bool (c->host_config, "AutoRemove", false) && !c->removing;
+  if (auto_remove && c->monitor_running)
+    {
+      /* Remove once the shim has deleted the runtime's state (the monitor
+       * thread does it), so no cgroup is left behind. */
+      c->remove_after_monitor = true;
+      auto_remove = false;
+    }
   if (!c->removed && container_save (e, c, &err) < 0)
     log_error ("container %.12s: save state: %s", c->id, err.msg);
   pthread_cond_broadcast (&e->changed);
@@ -304,6 +319,7 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
     .netns_path = NULL,
     .console_height = (unsigned) json_integer_value (json_array_get (cs, 0)),
     .console_width = (unsigned) json_integer_value (json_array_get (cs, 1)),
+    .init_path = json_get_bool (hc, "Init", false) ? spec_init_path () : NULL, /* --init */
   };
   _cleanup_json_ json_t *spec = NULL;
   if (spec_build (&so, &spec, err) < 0)
@@ -389,7 +405,11 @@ send_signal (arca_engine_t *e, arca_container_t *c, int sig, arca_error_t *err)
   _cleanup_free_ char *sdir = container_state_dir (e, c->id);
   _cleanup_json_ json_t *req = json_pack ("{s:s,s:i,s:b}", "op", "kill", "signal", sig, "all", false);
   _cleanup_json_ json_t *reply = NULL;
-  return shim_request (sdir, req, &reply, err);
+  int r = shim_request (sdir, req, &reply, err);
+  /* A frozen process only takes the signal once thawed (ops.c). */
+  if (r == 0)
+    container_thaw_after_signal (e, c, sig);
+  return r;
 }
 
 /* Wait until the container's exit generation moves past gen or timeout_ms
@@ -540,6 +560,15 @@ container_remove (arca_engine_t *e, arca_container_t *c, bool force, bool volume
                                  "cannot remove container \"/%s\": could not kill: container did not exit", c->name);
         }
     }
+  /* Let the shim finish deleting the runtime's state (cgroups) first. */
+  struct timespec deadline;
+  clock_gettime (CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += 10;
+  pthread_mutex_lock (&e->lock);
+  while (c->monitor_running)
+    if (pthread_cond_timedwait (&e->changed, &e->lock, &deadline) == ETIMEDOUT)
+      break;
+  pthread_mutex_unlock (&e->lock);
   return container_destroy (e, c, err);
 }
 

@@ -145,6 +145,7 @@ container_inspect_json (arca_engine_t *e, arca_container_t *c, bool size, json_t
   json_object_set_new (o, "Mounts", json_array ());
   json_object_set_new (o, "Config", json_deep_copy (c->config));
   json_object_set_new (o, "NetworkSettings", network_settings_view (c));
+  json_object_set_new (o, "ExecIDs", exec_ids_locked (e, c));
   pthread_mutex_unlock (&e->lock);
   *out = o;
   return 0;

@@ -39,6 +39,9 @@ int arca_req_api_version (arca_http_request_t *req);
 const char *arca_req_param (arca_http_request_t *req, const char *name);
 /* Query parameter (URL-decoded) or NULL. */
 const char *arca_req_query (arca_http_request_t *req, const char *key);
+/* Every value of a repeated query parameter, in order (NULL-terminated
+ * copy, never NULL; free with strv_free), e.g. changes=A&changes=B. */
+char **arca_req_query_all (arca_http_request_t *req, const char *key);
 /* Docker's boolean parsing (moby httputils.BoolValue): absent -> def;
  * "", "0", "no", "false", "none" (case-insensitive) -> false; else true. */
 bool arca_req_query_bool (arca_http_request_t *req, const char *key, bool def);

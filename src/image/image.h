@@ -99,4 +99,37 @@ int image_remove (arca_image_store_t *s, const char *ref, bool force, bool nopru
 /* Number of images (for /info). */
 int image_count (arca_image_store_t *s);
 
+/* ---- docker commit (image/commit.c) ---- */
+
+/* Apply Dockerfile-style change instructions (CMD, ENTRYPOINT, ENV, LABEL,
+ * WORKDIR, USER, EXPOSE, VOLUME, STOPSIGNAL, ONBUILD; one per value or
+ * several separated by '\n') to an image "config" object in place, as
+ * docker import/commit --change do (moby BuildFromConfig).  400 "<X> is not
+ * a valid change command" and the parse errors. */
+int image_config_apply_changes (json_t *config, char **changes, arca_error_t *err);
+
+/* Writes a layer tar (uncompressed, Docker layer format) to fd. */
+typedef int (*arca_layer_writer_fn) (void *ctx, int fd, arca_error_t *err);
+
+typedef struct
+{
+  const char *parent_id;     /* image the container was created from ("sha256:...") */
+  json_t *config;            /* the new image's "config" (merged, changes applied) */
+  json_t *container_config;  /* the container's Config ("container_config") */
+  const char *container_id;  /* "container" */
+  const char *repo, *tag;    /* may be NULL: untagged */
+  const char *comment, *author;
+  arca_layer_writer_fn write_layer;
+  void *ctx;
+} arca_image_commit_t;
+
+/* docker commit (moby image.NewChildImage): the layer written by
+ * write_layer goes on top of the parent's layers (skipped, with history
+ * "empty_layer", when it is the empty tar); the config is the parent's with
+ * config, container_config, container, author, created replaced, the diff ID
+ * appended and a history entry (created_by = the container's Cmd joined
+ * by spaces).  Tags repo:tag (default tag "latest").  *image_id gets
+ * "sha256:<hex>".  400 for a bad reference ("invalid reference format"). */
+int image_commit (arca_image_store_t *s, const arca_image_commit_t *c, char **image_id, arca_error_t *err);
+
 #endif

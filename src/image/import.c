@@ -354,3 +354,19 @@ out:
   pthread_mutex_unlock (&s->lock);
   return ret;
 }
+
+/* Shared with docker commit (image/commit.c): the same instructions, applied
+ * to a config the caller already holds. */
+int
+image_config_apply_changes (json_t *config, char **changes, arca_error_t *err)
+{
+  for (size_t i = 0; changes && changes[i]; i++)
+    {
+      _cleanup_free_ char *copy = xstrdup (changes[i]);
+      char *save = NULL;
+      for (char *line = strtok_r (copy, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
+        if (apply_change (config, line, err) < 0)
+          return -1;
+    }
+  return 0;
+}

@@ -20,6 +20,7 @@
 
 #define DEFAULT_PATH_ENV "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define DEFAULT_SHM_SIZE 67108864 /* daemon/config DefaultShmSize, 64 MiB */
+#define INIT_IN_CONTAINER "/sbin/docker-init" /* daemon inContainerInitPath */
 
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
@@ -277,11 +278,24 @@ add_sysctl_if_exists (json_t *sysctls, const char *name, const char *value)
     json_object_set_new (sysctls, name, json_string (value));
 }
 
+const char *
+spec_init_path (void)
+{
+  static const char *const paths[] = { "/usr/bin/tini-static", "/usr/bin/docker-init", "/usr/local/bin/docker-init",
+                                       NULL };
+  for (size_t i = 0; paths[i]; i++)
+    if (access (paths[i], X_OK) == 0)
+      return paths[i];
+  return paths[0];
+}
+
 int
 spec_build (const arca_spec_options_t *o, json_t **out, arca_error_t *err)
 {
   if (o->rootfs == NULL || o->id == NULL)
     return arca_error_set (err, ARCA_ERR_INTERNAL, "spec: rootfs and id are required");
+  if (o->init_path && access (o->init_path, X_OK) < 0)
+    return arca_error_set (err, ARCA_ERR_INTERNAL, "exec: \"docker-init\": executable file not found in $PATH");
 
   _cleanup_strv_ char **caps = NULL;
   if (spec_caps_compute (o, &caps, err) < 0)
@@ -324,7 +338,16 @@ spec_build (const arca_spec_options_t *o, json_t **out, arca_error_t *err)
   json_object_set_new (proc, "user",
                        json_pack ("{s:I, s:I, s:o}", "uid", (json_int_t) uid, "gid", (json_int_t) gid,
                                   "additionalGids", gids));
-  json_object_set_new (proc, "args", json_from_strv (o->args));
+  if (o->init_path)
+    {
+      /* daemon/oci_linux.go WithInit: inContainerInitPath, "--", args. */
+      json_t *args = json_pack ("[s, s]", INIT_IN_CONTAINER, "--");
+      _cleanup_json_ json_t *rest = json_from_strv (o->args);
+      json_array_extend (args, rest);
+      json_object_set_new (proc, "args", args);
+    }
+  else
+    json_object_set_new (proc, "args", json_from_strv (o->args));
   json_object_set_new (proc, "env", build_env (o));
   json_object_set_new (proc, "cwd", json_string (cwd));
   json_t *capobj = json_object ();
@@ -347,6 +370,9 @@ spec_build (const arca_spec_options_t *o, json_t **out, arca_error_t *err)
 
   json_t *mounts = default_mounts (o);
   network_mounts (o, mounts);
+  if (o->init_path)
+    json_array_append_new (mounts, mount_entry (INIT_IN_CONTAINER, "bind", o->init_path,
+                                                (const char *[]) { "bind", "ro", NULL }));
   json_object_set_new (spec, "mounts", mounts);
 
   /* lnx */

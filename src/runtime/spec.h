@@ -36,6 +36,11 @@ typedef struct
   const char *resolv_conf_path;
   const char *netns_path;    /* NULL: new network namespace */
   unsigned console_height, console_width;
+  /* --init (HostConfig.Init): host path of a static init (tini-static),
+   * bind-mounted read-only at /sbin/docker-init and run as
+   * "/sbin/docker-init -- <args>", as dockerd does with docker-init.
+   * NULL: no init. */
+  const char *init_path;
 } arca_spec_options_t;
 
 /* Resolve Config.User as dockerd does (moby/sys/user GetExecUserPath) from
@@ -58,6 +63,10 @@ int spec_resolve_user (const char *rootfs, const char *user, uid_t *uid, gid_t *
  * ARCA_ERR_INVALID `unknown capability: "CAP_X"`. */
 int spec_validate_capabilities (char **cap_add, char **cap_drop, arca_error_t *err);
 
+/* The init binary for --init: /usr/bin/tini-static (Debian's static tini:
+ * the container need not have a libc), else /usr/bin/docker-init. */
+const char *spec_init_path (void);
+
 /* Build config.json; *out is the spec object (caller owns the reference).
  * Resolves the user and GroupAdd inside opts->rootfs (errors as
  * spec_resolve_user; "Unable to find group X: no matching entries in group
@@ -67,7 +76,7 @@ int spec_build (const arca_spec_options_t *opts, json_t **out, arca_error_t *err
 
 /* Write the container's /etc files into dir as dockerd does for a container
  * with its own network namespace and no network addresses yet:
- *   dir/hostname     "<hostname>[.<domainname>]\n"
+ *   dir/hostname     "<hostname>\n" (without the domain name, as dockerd)
  *   dir/hosts        localhost + IPv6 lines (spec_write_hosts_file)
  *   dir/resolv.conf  spec_write_resolv_conf with no overrides (legacy
  *                    transform, IPv6 off), plus dir/resolv.conf.hash

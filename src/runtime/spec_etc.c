@@ -413,8 +413,9 @@ spec_write_etc_files (const char *dir, const char *hostname, const char *domainn
 {
   _cleanup_free_ char *hostname_path = xasprintf ("%s/hostname", dir);
   _cleanup_free_ char *hosts_path = xasprintf ("%s/hosts", dir);
-  _cleanup_free_ char *content = domainname && *domainname ? xasprintf ("%s.%s\n", hostname, domainname)
-                                                           : xasprintf ("%s\n", hostname ? hostname : "");
+  /* moby BuildHostnameFile writes Config.Hostname alone; the domain name
+   * only reaches the kernel (sysctl) and /etc/hosts. */
+  _cleanup_free_ char *content = xasprintf ("%s\n", hostname ? hostname : "");
   if (fs_write_atomic (hostname_path, content, strlen (content), 0644, err) < 0)
     return -1;
   if (spec_write_hosts_file (hosts_path, hostname, domainname, NULL, NULL, err) < 0)

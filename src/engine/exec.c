@@ -1,0 +1,772 @@
+/* Exec instances (see engine/exec.h).
+ *
+ * Locking: the records and their state fields are guarded by the engine
+ * lock (e->lock, broadcast on e->changed); no shim or runtime I/O happens
+ * with it held.  A record is referenced by the engine's list, by each API
+ * request using it and by its monitor thread; it is freed at the last
+ * unref once unlinked. */
+#include "engine/exec.h"
+#include "engine/internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <nettle/base64.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime/shim_client.h"
+#include "runtime/spec.h"
+#include "util/cleanup.h"
+#include "util/detachkeys.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/strutil.h"
+
+/* Finished execs kept for inspection at most (oldest dropped first), on top
+ * of the removal with their container. */
+#define EXEC_MAX_FINISHED 1024
+
+struct arca_exec
+{
+  struct arca_exec *next;
+  int refs;                 /* atomic */
+  char id[65];
+  arca_container_t *c;      /* reference */
+
+  /* ExecConfig, after moby's defaults */
+  char **cmd;               /* entrypoint + arguments */
+  char *user;               /* the exec's User, else the container's Config.User */
+  bool user_explicit;       /* User given in the request: resolved in the rootfs */
+  char *working_dir;        /* the exec's WorkingDir, else the container's */
+  char **env;               /* CreateDaemonEnvironment + Env */
+  char *detach_keys;        /* as given; NULL = default */
+  bool tty, privileged, open_stdin, open_stdout, open_stderr;
+  unsigned console_h, console_w;
+
+  /* state */
+  bool running;             /* start requested (moby's Running) */
+  bool start_done;          /* the shim's start answered */
+  bool start_failed;
+  bool has_exit;
+  int exit_code;
+  pid_t pid;
+  char *state_dir;
+  uint64_t finished_seq;    /* order of exits, for pruning */
+};
+
+static uint64_t exec_finish_counter;
+
+/* ---- records ---- */
+
+static void
+exec_ref (arca_exec_t *x)
+{
+  __atomic_add_fetch (&x->refs, 1, __ATOMIC_ACQ_REL);
+}
+
+static void
+exec_free (arca_exec_t *x)
+{
+  container_unref (x->c);
+  strv_free (x->cmd);
+  strv_free (x->env);
+  free (x->user);
+  free (x->working_dir);
+  free (x->detach_keys);
+  free (x->state_dir);
+  free (x);
+}
+
+void
+exec_unref (arca_exec_t *x)
+{
+  if (x && __atomic_sub_fetch (&x->refs, 1, __ATOMIC_ACQ_REL) == 0)
+    exec_free (x);
+}
+
+bool
+exec_tty (arca_exec_t *x)
+{
+  return x->tty;
+}
+
+/* Unlink execs whose container is gone, and the oldest finished ones past
+ * EXEC_MAX_FINISHED.  Returns the unlinked records (chained by next) for the
+ * caller to unref without the lock. */
+static arca_exec_t *
+prune_locked (arca_engine_t *e)
+{
+  arca_exec_t *dropped = NULL;
+  size_t finished = 0;
+  uint64_t oldest_kept = 0;
+  for (arca_exec_t *x = e->execs; x; x = x->next)
+    if (x->has_exit)
+      finished++;
+  if (finished > EXEC_MAX_FINISHED)
+    oldest_kept = exec_finish_counter - EXEC_MAX_FINISHED;
+  for (arca_exec_t **pp = &e->execs; *pp;)
+    {
+      arca_exec_t *x = *pp;
+      bool gone = x->c->removed && !(x->running && !x->has_exit);
+      bool old = x->has_exit && x->finished_seq < oldest_kept;
+      if (gone || old)
+        {
+          *pp = x->next;
+          x->next = dropped;
+          dropped = x;
+        }
+      else
+        pp = &x->next;
+    }
+  return dropped;
+}
+
+static void
+unref_chain (arca_exec_t *x)
+{
+  while (x)
+    {
+      arca_exec_t *next = x->next;
+      exec_unref (x);
+      x = next;
+    }
+}
+
+json_t *
+exec_ids_locked (arca_engine_t *e, arca_container_t *c)
+{
+  json_t *ids = NULL;
+  for (arca_exec_t *x = e->execs; x; x = x->next)
+    if (x->c == c && !x->has_exit)
+      {
+        if (ids == NULL)
+          ids = json_array ();
+        json_array_append_new (ids, json_string (x->id));
+      }
+  return ids ? ids : json_null ();
+}
+
+int
+exec_lookup (arca_engine_t *e, const char *id, arca_exec_t **out, arca_error_t *err)
+{
+  pthread_mutex_lock (&e->lock);
+  arca_exec_t *dropped = prune_locked (e);
+  arca_exec_t *found = NULL;
+  for (arca_exec_t *x = e->execs; x; x = x->next)
+    if (strcmp (x->id, id) == 0)
+      {
+        found = x;
+        exec_ref (x);
+        break;
+      }
+  pthread_mutex_unlock (&e->lock);
+  unref_chain (dropped);
+  if (found == NULL)
+    return arca_error_set (err, ARCA_ERR_NOT_FOUND, "No such exec instance: %s", id);
+  *out = found;
+  return 0;
+}
+
+/* moby getActiveContainer / getExecConfig.  ref_for_paused: the name the
+ * paused message carries (create: the reference as given; start/resize:
+ * the container ID).  Caller holds the lock. */
+static int
+check_active_locked (arca_container_t *c, const char *ref_for_paused, arca_error_t *err)
+{
+  if (!c->running)
+    return arca_error_set (err, ARCA_ERR_CONFLICT, "container %s is not running", c->id);
+  if (c->paused)
+    return arca_error_set (err, ARCA_ERR_CONFLICT, "Container %s is paused, unpause the container before exec",
+                           ref_for_paused);
+  if (c->restarting)
+    return arca_error_set (err, ARCA_ERR_CONFLICT, "Container %s is restarting, wait until the container is running",
+                           c->id);
+  return 0;
+}
+
+int
+exec_start_check (arca_engine_t *e, arca_exec_t *x, arca_error_t *err)
+{
+  pthread_mutex_lock (&e->lock);
+  int r;
+  if (x->c->removed)
+    r = arca_error_set (err, ARCA_ERR_NOT_FOUND, "No such container: %s", x->id);
+  else
+    r = check_active_locked (x->c, x->c->id, err);
+  pthread_mutex_unlock (&e->lock);
+  return r;
+}
+
+/* ---- create ---- */
+
+/* moby ReplaceOrAppendEnvValues for one entry: "K=V" replaces K or is
+ * appended; "K" without "=" removes K. */
+static char **
+env_apply (char **env, const char *kv)
+{
+  const char *eq = strchr (kv, '=');
+  size_t klen = eq ? (size_t) (eq - kv) : strlen (kv);
+  size_t n = strv_len (env);
+  for (size_t i = 0; i < n; i++)
+    {
+      if (strncmp (env[i], kv, klen) == 0 && (env[i][klen] == '=' || env[i][klen] == '\0'))
+        {
+          free (env[i]);
+          if (eq)
+            {
+              env[i] = xstrdup (kv);
+              return env;
+            }
+          memmove (&env[i], &env[i + 1], (n - i) * sizeof *env);
+          return env;
+        }
+    }
+  return eq ? strv_append (env, kv) : env;
+}
+
+/* moby Container.CreateDaemonEnvironment + the exec's Env. */
+static char **
+exec_env (arca_container_t *c, bool tty, char **exec_env_v)
+{
+  char **env = xmalloc0 (sizeof *env);
+  env = strv_append (env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  _cleanup_free_ char *host = xasprintf ("HOSTNAME=%s", json_get_str (c->config, "Hostname") ?: "");
+  env = strv_append (env, host);
+  if (tty)
+    env = strv_append (env, "TERM=xterm");
+  _cleanup_strv_ char **cenv = json_get_strv (c->config, "Env");
+  for (size_t i = 0; cenv && cenv[i]; i++)
+    env = env_apply (env, cenv[i]);
+  for (size_t i = 0; exec_env_v && exec_env_v[i]; i++)
+    env = env_apply (env, exec_env_v[i]);
+  return env;
+}
+
+static char *
+container_rootfs (arca_engine_t *e, arca_container_t *c)
+{
+  _cleanup_free_ char *dir = container_dir (e, c->id);
+  return xasprintf ("%s/rootfs", dir);
+}
+
+int
+exec_create (arca_engine_t *e, const char *ref, json_t *body, char **id, arca_error_t *err)
+{
+  _cleanup_strv_ char **cmd = json_get_strv (body, "Cmd");
+  if (cmd == NULL || cmd[0] == NULL)
+    return arca_error_set (err, ARCA_ERR_INVALID, "No exec command specified");
+
+  arca_container_t *c;
+  if (container_lookup (e, ref, &c, err) < 0)
+    return -1;
+  pthread_mutex_lock (&e->lock);
+  int r = check_active_locked (c, ref, err);
+  pthread_mutex_unlock (&e->lock);
+  if (r < 0)
+    {
+      container_unref (c);
+      return -1;
+    }
+
+  const char *user = json_get_str (body, "User");
+  if (user && *user)
+    {
+      /* Resolve now for an early error, as dockerd does. */
+      _cleanup_free_ char *rootfs = container_rootfs (e, c);
+      uid_t uid;
+      gid_t gid;
+      arca_error_t uerr;
+      if (spec_resolve_user (rootfs, user, &uid, &gid, NULL, NULL, NULL, &uerr) < 0)
+        {
+          container_unref (c);
+          return arca_error_set (err, ARCA_ERR_INVALID, "%s", uerr.msg);
+        }
+    }
+  const char *keys = json_get_str (body, "DetachKeys");
+  if (keys && *keys)
+    {
+      uint8_t kb[DETACHKEYS_MAX];
+      size_t nk;
+      arca_error_t kerr;
+      if (detachkeys_parse (keys, kb, &nk, &kerr) < 0)
+        {
+          container_unref (c);
+          return arca_error_set (err, ARCA_ERR_INTERNAL, "Invalid escape keys (%s) provided", keys);
+        }
+    }
+
+  arca_exec_t *x = xmalloc0 (sizeof *x);
+  x->refs = 1; /* the engine's list */
+  container_id_generate (x->id);
+  x->c = c;
+  x->cmd = cmd;
+  cmd = NULL;
+  x->tty = json_get_bool (body, "Tty", false);
+  x->privileged = json_get_bool (body, "Privileged", false);
+  x->open_stdin = json_get_bool (body, "AttachStdin", false);
+  x->open_stdout = json_get_bool (body, "AttachStdout", false);
+  x->open_stderr = json_get_bool (body, "AttachStderr", false);
+  x->detach_keys = (keys && *keys) ? xstrdup (keys) : NULL;
+  x->user_explicit = user && *user;
+  x->user = xstrdup (x->user_explicit ? user : (json_get_str (c->config, "User") ?: ""));
+  const char *wd = json_get_str (body, "WorkingDir");
+  x->working_dir = xstrdup ((wd && *wd) ? wd : (json_get_str (c->config, "WorkingDir") ?: ""));
+  json_t *cs = json_object_get (body, "ConsoleSize");
+  if (json_is_array (cs) && json_array_size (cs) == 2)
+    {
+      x->console_h = (unsigned) json_integer_value (json_array_get (cs, 0));
+      x->console_w = (unsigned) json_integer_value (json_array_get (cs, 1));
+    }
+  _cleanup_strv_ char **benv = json_get_strv (body, "Env");
+  x->exit_code = 0;
+
+  pthread_mutex_lock (&e->lock);
+  x->env = exec_env (c, x->tty, benv);
+  x->next = e->execs;
+  e->execs = x;
+  arca_exec_t *dropped = prune_locked (e);
+  *id = xstrdup (x->id);
+  pthread_mutex_unlock (&e->lock);
+  unref_chain (dropped);
+  return 0;
+}
+
+/* ---- process.json ---- */
+
+/* Every capability the kernel knows and we hold (dockerd
+ * GetAllCapabilities), for privileged execs. */
+static json_t *
+all_capabilities (void)
+{
+  json_t *a = json_array ();
+  int last = CAP_LAST_CAP;
+  _cleanup_free_ char *s = NULL;
+  if (fs_read_file ("/proc/sys/kernel/cap_last_cap", &s, NULL, NULL) == 0)
+    last = atoi (s);
+  for (int i = 0; i <= last; i++)
+    {
+      /* Root here may lack some (e.g. CAP_SYS_RESOURCE): the runtime cannot
+       * grant what we do not hold (as spec_build for --privileged). */
+      if (prctl (PR_CAPBSET_READ, i, 0, 0, 0) <= 0)
+        continue;
+      char *name = cap_to_name (i);
+      if (name == NULL)
+        continue;
+      if (isdigit ((unsigned char) name[0]))
+        {
+          cap_free (name); /* unknown to libcap: runc would not know it either */
+          continue;
+        }
+      _cleanup_free_ char *up = xstrdup (name);
+      cap_free (name);
+      for (char *p = up; *p; p++)
+        *p = (char) toupper ((unsigned char) *p);
+      json_array_append_new (a, json_string (up));
+    }
+  return a;
+}
+
+/* The container's OCI process with the exec's settings on top (moby
+ * ContainerExecStart + execSetPlatformOpt). */
+static int
+build_process (arca_engine_t *e, arca_exec_t *x, unsigned h, unsigned w, json_t **out, arca_error_t *err)
+{
+  _cleanup_free_ char *dir = container_dir (e, x->c->id);
+  _cleanup_free_ char *cfg_path = xasprintf ("%s/config.json", dir);
+  _cleanup_free_ char *data = NULL;
+  if (fs_read_file (cfg_path, &data, NULL, err) < 0)
+    return -1;
+  json_error_t jerr;
+  _cleanup_json_ json_t *spec = json_loads (data, 0, &jerr);
+  json_t *proc = spec ? json_object_get (spec, "process") : NULL;
+  if (!json_is_object (proc))
+    return arca_error_set (err, ARCA_ERR_INTERNAL, "%s: no process in the container's spec", cfg_path);
+  json_t *p = json_deep_copy (proc);
+
+  json_object_set_new (p, "args", json_from_strv (x->cmd));
+  json_object_set_new (p, "env", json_from_strv (x->env));
+  json_object_set_new (p, "cwd", json_string (*x->working_dir ? x->working_dir : "/"));
+  json_object_set_new (p, "terminal", json_boolean (x->tty));
+  json_object_del (p, "consoleSize");
+  if (x->tty && h > 0 && w > 0)
+    json_object_set_new (p, "consoleSize", json_pack ("{s:i,s:i}", "height", (int) h, "width", (int) w));
+
+  if (x->user_explicit)
+    {
+      _cleanup_free_ char *rootfs = container_rootfs (e, x->c);
+      uid_t uid;
+      gid_t gid;
+      _cleanup_free_ gid_t *groups = NULL;
+      size_t ngroups = 0;
+      if (spec_resolve_user (rootfs, x->user, &uid, &gid, &groups, &ngroups, NULL, err) < 0)
+        {
+          json_decref (p);
+          return -1;
+        }
+      json_t *gids = json_array ();
+      for (size_t i = 0; i < ngroups; i++)
+        json_array_append_new (gids, json_integer (groups[i]));
+      /* HostConfig.GroupAdd (numeric entries; names need the group file). */
+      _cleanup_strv_ char **group_add = json_get_strv (x->c->host_config, "GroupAdd");
+      for (size_t i = 0; group_add && group_add[i]; i++)
+        {
+          char *end;
+          unsigned long g = strtoul (group_add[i], &end, 10);
+          if (*group_add[i] && *end == '\0')
+            json_array_append_new (gids, json_integer ((json_int_t) g));
+        }
+      json_t *u = json_object_get (p, "user");
+      if (!json_is_object (u))
+        {
+          u = json_object ();
+          json_object_set_new (p, "user", u);
+        }
+      json_object_set_new (u, "uid", json_integer (uid));
+      json_object_set_new (u, "gid", json_integer (gid));
+      json_object_set_new (u, "additionalGids", gids);
+    }
+
+  if (x->privileged)
+    {
+      json_t *caps = json_object_get (p, "capabilities");
+      if (!json_is_object (caps))
+        {
+          caps = json_object ();
+          json_object_set_new (p, "capabilities", caps);
+        }
+      json_t *all = all_capabilities ();
+      json_object_set (caps, "bounding", all);
+      json_object_set (caps, "effective", all);
+      json_object_set_new (caps, "permitted", all);
+    }
+  *out = p;
+  return 0;
+}
+
+/* ---- start ---- */
+
+typedef struct
+{
+  arca_engine_t *e;
+  arca_exec_t *x;
+  int fd;
+} monitor_t;
+
+/* Waits for the exit on the shim's "wait" and records it, once the start
+ * has answered (a failed start records its own code). */
+static void *
+exec_monitor (void *arg)
+{
+  monitor_t *m = arg;
+  arca_engine_t *e = m->e;
+  arca_exec_t *x = m->x;
+  int code = 137; /* the shim died: the process went with it */
+  arca_error_t err;
+  _cleanup_json_ json_t *req = json_pack ("{s:s}", "op", "wait");
+  _cleanup_json_ json_t *reply = NULL;
+  if (shim_call (m->fd, req, &reply, &err) == 0)
+    code = (int) json_get_int (reply, "ExitCode", 137);
+  else
+    log_debug ("exec %.12s: wait: %s", x->id, err.msg);
+  close (m->fd);
+
+  pthread_mutex_lock (&e->lock);
+  while (!x->start_done)
+    pthread_cond_wait (&e->changed, &e->lock);
+  if (!x->start_failed && !x->has_exit)
+    {
+      x->exit_code = code;
+      x->has_exit = true;
+      x->running = false;
+      x->finished_seq = ++exec_finish_counter;
+    }
+  pthread_cond_broadcast (&e->changed);
+  pthread_mutex_unlock (&e->lock);
+  log_debug ("exec %.12s exited with %d", x->id, code);
+
+  arca_error_t ignored;
+  fs_remove_all (x->state_dir, &ignored);
+  exec_unref (x);
+  free (m);
+  return NULL;
+}
+
+static int
+monitor_start (arca_engine_t *e, arca_exec_t *x, arca_error_t *err)
+{
+  int fd = shim_connect (x->state_dir, err);
+  if (fd < 0)
+    return -1;
+  monitor_t *m = xmalloc0 (sizeof *m);
+  m->e = e;
+  m->x = x;
+  m->fd = fd;
+  exec_ref (x);
+  pthread_t t;
+  pthread_attr_t attr;
+  pthread_attr_init (&attr);
+  pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize (&attr, 128 * 1024);
+  int r = pthread_create (&t, &attr, exec_monitor, m);
+  pthread_attr_destroy (&attr);
+  if (r != 0)
+    {
+      close (fd);
+      free (m);
+      exec_unref (x);
+      return arca_error_errno (err, r, "start exec monitor thread");
+    }
+  return 0;
+}
+
+/* moby setExitCodeFromError: 126 for EACCES / EISDIR (the latter gets
+ * ": permission denied" appended so the CLI picks 126 too), 127 for a
+ * command that does not exist, else 126 (its default for a failed exec). */
+static int
+exec_failure (const char *runtime_msg, char **text)
+{
+  int code = 126;
+  if (strstr (runtime_msg, "permission denied"))
+    *text = xasprintf ("OCI runtime exec failed: %s: unknown", runtime_msg);
+  else if (strstr (runtime_msg, "is a directory"))
+    *text = xasprintf ("OCI runtime exec failed: %s: unknown: permission denied", runtime_msg);
+  else
+    {
+      if (strstr (runtime_msg, "executable file not found") || strstr (runtime_msg, "no such file or directory"))
+        code = 127;
+      *text = xasprintf ("OCI runtime exec failed: %s: unknown", runtime_msg);
+    }
+  return code;
+}
+
+/* Record a start that did not produce a process. */
+static void
+record_start_failure (arca_engine_t *e, arca_exec_t *x, int code)
+{
+  pthread_mutex_lock (&e->lock);
+  x->start_done = true;
+  x->start_failed = true;
+  x->running = false;
+  if (!x->has_exit)
+    {
+      x->has_exit = true;
+      x->exit_code = code;
+      x->finished_seq = ++exec_finish_counter;
+    }
+  pthread_cond_broadcast (&e->changed);
+  pthread_mutex_unlock (&e->lock);
+}
+
+/* After the attach stream ended: if the process is gone, wait (bounded)
+ * until the monitor has recorded the exit code; a detached session (TTY
+ * detach keys, TTY stdin EOF) returns at once. */
+static void
+wait_recorded (arca_engine_t *e, arca_exec_t *x)
+{
+  _cleanup_json_ json_t *req = json_pack ("{s:s}", "op", "state");
+  _cleanup_json_ json_t *reply = NULL;
+  arca_error_t err;
+  if (shim_request (x->state_dir, req, &reply, &err) == 0)
+    {
+      const char *st = json_get_str (reply, "Status");
+      if (st && strcmp (st, "stopped") != 0)
+        return;
+    }
+  struct timespec deadline;
+  clock_gettime (CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += 30;
+  pthread_mutex_lock (&e->lock);
+  while (!x->has_exit)
+    if (pthread_cond_timedwait (&e->changed, &e->lock, &deadline) == ETIMEDOUT)
+      break;
+  pthread_mutex_unlock (&e->lock);
+}
+
+int
+exec_start (arca_engine_t *e, arca_exec_t *x, json_t *console_size, int client_fd, const char *extra,
+            size_t extra_len, arca_error_t *err)
+{
+  pthread_mutex_lock (&e->lock);
+  int r = 0;
+  if (x->c->removed)
+    r = arca_error_set (err, ARCA_ERR_NOT_FOUND, "No such container: %s", x->id);
+  else if (check_active_locked (x->c, x->c->id, err) < 0)
+    r = -1;
+  else if (x->has_exit)
+    r = arca_error_set (err, ARCA_ERR_CONFLICT, "exec command %s has already run", x->id);
+  else if (x->running)
+    r = arca_error_set (err, ARCA_ERR_CONFLICT, "exec command %s is already running", x->id);
+  else
+    x->running = true;
+  pthread_mutex_unlock (&e->lock);
+  if (r < 0)
+    return -1;
+
+  unsigned h = x->console_h, w = x->console_w;
+  if (json_is_array (console_size) && json_array_size (console_size) == 2)
+    {
+      h = (unsigned) json_integer_value (json_array_get (console_size, 0));
+      w = (unsigned) json_integer_value (json_array_get (console_size, 1));
+    }
+
+  _cleanup_free_ char *cdir = container_dir (e, x->c->id);
+  _cleanup_free_ char *csdir = container_state_dir (e, x->c->id);
+  _cleanup_free_ char *sdir = xasprintf ("%s/exec/%s", csdir, x->id);
+  _cleanup_free_ char *proc_path = xasprintf ("%s/process.json", sdir);
+  _cleanup_json_ json_t *proc = NULL;
+  arca_error_t ignored;
+  pthread_mutex_lock (&e->lock);
+  x->state_dir = xstrdup (sdir);
+  pthread_mutex_unlock (&e->lock);
+
+  _cleanup_free_ char *text = NULL;
+  if (fs_mkdir_p (sdir, 0700, err) < 0 || build_process (e, x, h, w, &proc, err) < 0
+      || (text = json_dumps (proc, JSON_COMPACT)) == NULL
+      || fs_write_atomic (proc_path, text, strlen (text), 0600, err) < 0)
+    {
+      record_start_failure (e, x, 126);
+      fs_remove_all (sdir, &ignored);
+      return -1;
+    }
+
+  arca_shim_options_t sh = {
+    .shim_path = e->shim_path,
+    .id = x->c->id,
+    .bundle = cdir,
+    .state_dir = sdir,
+    .runtime_path = e->runtime_path,
+    .runtime_root = e->runtime_root,
+    .tty = x->tty,
+    .open_stdin = x->open_stdin,
+    .stdin_once = true, /* moby: an exec's stdin always closes at the client's EOF */
+    .console_height = x->tty ? h : 0,
+    .console_width = x->tty ? w : 0,
+    .exec_process = proc_path,
+  };
+  pid_t pid = 0;
+  if (shim_spawn (&sh, &pid, err) < 0)
+    {
+      record_start_failure (e, x, 126);
+      fs_remove_all (sdir, &ignored);
+      return -1;
+    }
+
+  /* Attach before start so the session sees all output. */
+  bool attached = client_fd >= 0;
+  _cleanup_close_ int afd = -1;
+  if (attached
+      && shim_attach (sdir, x->open_stdin, x->open_stdout, x->open_stderr, x->detach_keys, &afd, err) < 0)
+    attached = false;
+  if (client_fd >= 0 && !attached)
+    log_warn ("exec %.12s: attach: %s", x->id, err->msg);
+
+  _cleanup_json_ json_t *start_req = json_pack ("{s:s}", "op", "start");
+  _cleanup_json_ json_t *reply = NULL;
+  arca_error_t serr;
+  if (monitor_start (e, x, &serr) < 0)
+    {
+      _cleanup_json_ json_t *kill_req = json_pack ("{s:s,s:i}", "op", "kill", "signal", SIGKILL);
+      shim_request (sdir, kill_req, NULL, err);
+      record_start_failure (e, x, 126);
+      *err = serr;
+      return -1;
+    }
+  if (shim_request (sdir, start_req, &reply, &serr) < 0)
+    {
+      _cleanup_free_ char *msg = NULL;
+      int code = exec_failure (serr.msg, &msg);
+      record_start_failure (e, x, code);
+      return arca_error_set (err, ARCA_ERR_INVALID, "%s", msg);
+    }
+  _cleanup_json_ json_t *state_req = json_pack ("{s:s}", "op", "state");
+  _cleanup_json_ json_t *state = NULL;
+  pid_t exec_pid = 0;
+  if (shim_request (sdir, state_req, &state, &ignored) == 0)
+    exec_pid = (pid_t) json_get_int (state, "Pid", 0);
+
+  pthread_mutex_lock (&e->lock);
+  x->pid = exec_pid;
+  x->start_done = true;
+  pthread_cond_broadcast (&e->changed);
+  pthread_mutex_unlock (&e->lock);
+
+  if (client_fd < 0)
+    return 0;
+  if (attached)
+    attach_relay (client_fd, afd, extra, extra_len, x->open_stdin);
+  wait_recorded (e, x);
+  return 0;
+}
+
+/* ---- resize, inspect ---- */
+
+int
+exec_resize (arca_engine_t *e, arca_exec_t *x, unsigned height, unsigned width, arca_error_t *err)
+{
+  if (exec_start_check (e, x, err) < 0)
+    return -1;
+  struct timespec deadline;
+  clock_gettime (CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += 10;
+  pthread_mutex_lock (&e->lock);
+  while (!x->start_done)
+    if (pthread_cond_timedwait (&e->changed, &e->lock, &deadline) == ETIMEDOUT)
+      break;
+  bool started = x->start_done, usable = x->start_done && !x->start_failed && !x->has_exit && x->tty;
+  _cleanup_free_ char *sdir = xstrdup (x->state_dir);
+  pthread_mutex_unlock (&e->lock);
+  if (!started)
+    return arca_error_set (err, ARCA_ERR_INTERNAL, "timeout waiting for exec session ready");
+  if (!usable)
+    return 0;
+  _cleanup_json_ json_t *req = json_pack ("{s:s,s:i,s:i}", "op", "resize", "height", (int) height, "width",
+                                          (int) width);
+  arca_error_t rerr;
+  if (shim_request (sdir, req, NULL, &rerr) < 0 && rerr.kind != ARCA_ERR_UNAVAILABLE)
+    return arca_error_set (err, ARCA_ERR_INTERNAL, "%s", rerr.msg);
+  return 0;
+}
+
+static json_t *
+detach_keys_json (const char *keys)
+{
+  if (keys == NULL || *keys == '\0')
+    return json_string ("");
+  uint8_t kb[DETACHKEYS_MAX];
+  size_t n = 0;
+  arca_error_t err;
+  if (detachkeys_parse (keys, kb, &n, &err) < 0)
+    return json_string ("");
+  /* moby's DetachKeys is a []byte: JSON carries it base64-encoded. */
+  char out[BASE64_ENCODE_RAW_LENGTH (DETACHKEYS_MAX) + 1];
+  base64_encode_raw (out, n, kb);
+  out[BASE64_ENCODE_RAW_LENGTH (n)] = '\0';
+  return json_string (out);
+}
+
+int
+exec_inspect_json (arca_engine_t *e, arca_exec_t *x, json_t **out, arca_error_t *err)
+{
+  (void) err;
+  pthread_mutex_lock (&e->lock);
+  json_t *pc = json_pack ("{s:b,s:s,s:o,s:b}", "tty", x->tty, "entrypoint", x->cmd[0], "arguments",
+                          json_from_strv (x->cmd + 1), "privileged", x->privileged);
+  if (x->user && *x->user)
+    json_object_set_new (pc, "user", json_string (x->user));
+  json_t *o = json_pack ("{s:s,s:b,s:o,s:o,s:b,s:b,s:b,s:b,s:s,s:o,s:i}", "ID", x->id, "Running",
+                         x->running && !x->has_exit, "ExitCode",
+                         x->has_exit ? json_integer (x->exit_code) : json_null (), "ProcessConfig", pc,
+                         "OpenStdin", x->open_stdin, "OpenStderr", x->open_stderr, "OpenStdout", x->open_stdout,
+                         "CanRemove", false, "ContainerID", x->c->id, "DetachKeys",
+                         detach_keys_json (x->detach_keys), "Pid", (int) x->pid);
+  pthread_mutex_unlock (&e->lock);
+  *out = o;
+  return 0;
+}

@@ -1,0 +1,1159 @@
+/* Container operations besides the lifecycle: top, stats, pause/unpause,
+ * rename, update and prune (moby daemon/top_unix.go, stats.go, pause.go,
+ * unpause.go, rename.go, update.go, prune.go). */
+#include "engine/internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <regex.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "engine/cgroup.h"
+#include "util/cleanup.h"
+#include "util/filters.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/strutil.h"
+#include "util/timeutil.h"
+
+extern char **environ;
+
+/* ---- running helper programs ---- */
+
+/* Run argv (argv[0] looked up in PATH), collecting stdout and stderr.
+ * *status gets the wait status.  -1 only if it could not be started. */
+static int
+run_capture (char **argv, arca_buf_t *out, arca_buf_t *errout, int *status, arca_error_t *err)
+{
+  int po[2], pe[2];
+  if (pipe2 (po, O_CLOEXEC) < 0)
+    return arca_error_errno (err, errno, "pipe");
+  if (pipe2 (pe, O_CLOEXEC) < 0)
+    {
+      close (po[0]);
+      close (po[1]);
+      return arca_error_errno (err, errno, "pipe");
+    }
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init (&fa);
+  posix_spawn_file_actions_addopen (&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2 (&fa, po[1], 1);
+  posix_spawn_file_actions_adddup2 (&fa, pe[1], 2);
+  pid_t pid;
+  int r = posix_spawnp (&pid, argv[0], &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy (&fa);
+  close (po[1]);
+  close (pe[1]);
+  if (r != 0)
+    {
+      close (po[0]);
+      close (pe[0]);
+      return arca_error_errno (err, r, "exec %s", argv[0]);
+    }
+  struct pollfd p[2] = { { .fd = po[0], .events = POLLIN }, { .fd = pe[0], .events = POLLIN } };
+  int open_fds = 2;
+  while (open_fds > 0)
+    {
+      if (poll (p, 2, -1) < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          break;
+        }
+      for (int i = 0; i < 2; i++)
+        {
+          if (p[i].fd < 0 || p[i].revents == 0)
+            continue;
+          char buf[8192];
+          ssize_t n = read (p[i].fd, buf, sizeof buf);
+          if (n > 0)
+            buf_append (i == 0 ? out : errout, buf, (size_t) n);
+          else if (n == 0 || errno != EINTR)
+            {
+              close (p[i].fd);
+              p[i].fd = -1;
+              open_fds--;
+            }
+        }
+    }
+  for (int i = 0; i < 2; i++)
+    if (p[i].fd >= 0)
+      close (p[i].fd);
+  while (waitpid (pid, status, 0) < 0 && errno == EINTR)
+    ;
+  buf_append (out, "", 1);
+  out->len--;
+  buf_append (errout, "", 1);
+  errout->len--;
+  return 0;
+}
+
+/* The runtime's message from its stderr: the msg="..." of its last error
+ * line (logrus text format), else the last non-empty line. */
+static char *
+runtime_message (const char *stderr_text)
+{
+  _cleanup_free_ char *copy = xstrdup (stderr_text ? stderr_text : "");
+  char *last = NULL;
+  char *save = NULL;
+  for (char *line = strtok_r (copy, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
+    if (*line)
+      last = line;
+  if (last == NULL)
+    return xstrdup ("unknown error");
+  char *m = strstr (last, "msg=\"");
+  if (m)
+    {
+      m += 5;
+      arca_buf_t b = { 0 };
+      for (; *m && *m != '"'; m++)
+        {
+          if (*m == '\\' && m[1])
+            m++;
+          buf_append (&b, m, 1);
+        }
+      buf_append (&b, "", 1);
+      return b.data;
+    }
+  return xstrdup (last);
+}
+
+/* `<runtime> --root <root> <args...> <id>`; on failure the runtime's
+ * message in *err (ARCA_ERR_INTERNAL). */
+static int
+runtime_run (arca_engine_t *e, const char *id, const char *const *args, arca_error_t *err)
+{
+  char **argv = xmalloc0 (sizeof *argv);
+  argv = strv_append (argv, e->runtime_path);
+  argv = strv_append (argv, "--root");
+  argv = strv_append (argv, e->runtime_root);
+  for (size_t i = 0; args[i]; i++)
+    argv = strv_append (argv, args[i]);
+  argv = strv_append (argv, id);
+  arca_buf_t out = { 0 }, errout = { 0 };
+  int status = 0;
+  int r = run_capture (argv, &out, &errout, &status, err);
+  strv_free (argv);
+  if (r == 0 && !(WIFEXITED (status) && WEXITSTATUS (status) == 0))
+    {
+      _cleanup_free_ char *msg = runtime_message (errout.data);
+      r = arca_error_set (err, ARCA_ERR_INTERNAL, "%s", msg);
+    }
+  buf_free (&out);
+  buf_free (&errout);
+  return r;
+}
+
+static char *
+cgroup_path (arca_container_t *c)
+{
+  return xasprintf ("/arca/%s", c->id);
+}
+
+/* ---- top ---- */
+
+/* moby validatePSArgs: "k=PID..." renames of the PID column are refused
+ * unless k is "pid". */
+static int
+validate_ps_args (const char *ps_args, arca_error_t *err)
+{
+  regex_t re;
+  if (regcomp (&re, "[[:space:]]+([^[:space:]]*)=[[:space:]]*(PID[^[:space:]]*)", REG_EXTENDED) != 0)
+    return 0;
+  const char *p = ps_args;
+  regmatch_t m[3];
+  int ret = 0;
+  while (regexec (&re, p, 3, m, 0) == 0)
+    {
+      int klen = (int) (m[1].rm_eo - m[1].rm_so);
+      if (klen != 3 || strncmp (p + m[1].rm_so, "pid", 3) != 0)
+        {
+          ret = arca_error_set (err, ARCA_ERR_INTERNAL, "specifying \"%.*s=%.*s\" is not allowed", klen,
+                                p + m[1].rm_so, (int) (m[2].rm_eo - m[2].rm_so), p + m[2].rm_so);
+          break;
+        }
+      p += m[0].rm_eo;
+    }
+  regfree (&re);
+  return ret;
+}
+
+/* Go's strings.FieldsFunc on ASCII white space. */
+static char **
+fields_ascii (const char *line)
+{
+  char **v = xmalloc0 (sizeof *v);
+  const char *ws = " \t\n\v\f\r";
+  const char *p = line;
+  while (*p)
+    {
+      p += strspn (p, ws);
+      if (*p == '\0')
+        break;
+      size_t n = strcspn (p, ws);
+      _cleanup_free_ char *f = strndup (p, n);
+      v = strv_append (v, f);
+      p += n;
+    }
+  return v;
+}
+
+static void
+append_process (json_t *procs, char **fields, size_t ntitles)
+{
+  size_t nf = strv_len (fields);
+  json_t *row = json_array ();
+  for (size_t i = 0; i + 1 < ntitles && i < nf; i++)
+    json_array_append_new (row, json_string (fields[i]));
+  /* The last column (CMD) keeps its spaces. */
+  arca_buf_t last = { 0 };
+  for (size_t i = ntitles - 1; i < nf; i++)
+    {
+      if (i > ntitles - 1)
+        buf_append (&last, " ", 1);
+      buf_append (&last, fields[i], strlen (fields[i]));
+    }
+  buf_append (&last, "", 1);
+  json_array_append_new (row, json_string (last.data));
+  buf_free (&last);
+  json_array_append_new (procs, row);
+}
+
+static bool
+has_pid (const pid_t *pids, size_t n, long pid)
+{
+  for (size_t i = 0; i < n; i++)
+    if (pids[i] == pid)
+      return true;
+  return false;
+}
+
+/* moby parsePSOutput. */
+static int
+parse_ps_output (const char *output, const pid_t *pids, size_t npids, json_t **out, arca_error_t *err)
+{
+  _cleanup_free_ char *copy = xstrdup (output);
+  char *nl = strchr (copy, '\n');
+  if (nl)
+    *nl = '\0';
+  _cleanup_strv_ char **titles = fields_ascii (copy);
+  size_t ntitles = strv_len (titles);
+  long pid_index = -1;
+  for (size_t i = 0; i < ntitles; i++)
+    if (strcmp (titles[i], "PID") == 0)
+      {
+        pid_index = (long) i;
+        break;
+      }
+  if (pid_index < 0)
+    return arca_error_set (err, ARCA_ERR_INTERNAL, "Couldn't find PID field in ps output");
+  json_t *procs = json_array ();
+  bool prev_contained = false;
+  for (char *line = nl ? nl + 1 : NULL; line && *line;)
+    {
+      char *next = strchr (line, '\n');
+      if (next)
+        *next++ = '\0';
+      if (*line == '\0')
+        {
+          line = next;
+          continue;
+        }
+      _cleanup_strv_ char **fields = fields_ascii (line);
+      line = next;
+      if ((long) strv_len (fields) <= pid_index)
+        continue;
+      const char *pf = fields[pid_index];
+      /* Thread lines (ps -m / H) show "-" and belong to the process above. */
+      if (strcmp (pf, "-") == 0)
+        {
+          if (prev_contained)
+            append_process (procs, fields, ntitles);
+          continue;
+        }
+      char *end;
+      long p = strtol (pf, &end, 10);
+      if (*end != '\0' || end == pf)
+        {
+          json_decref (procs);
+          return arca_error_set (err, ARCA_ERR_INTERNAL, "Unexpected pid '%s': strconv.Atoi: parsing \"%s\": invalid syntax",
+                                 pf, pf);
+        }
+      prev_contained = has_pid (pids, npids, p);
+      if (prev_contained)
+        append_process (procs, fields, ntitles);
+    }
+  *out = json_pack ("{s:o,s:o}", "Titles", json_from_strv (titles), "Processes", procs);
+  return 0;
+}
+
+int
+container_top (arca_engine_t *e, arca_container_t *c, const char *ps_args, json_t **out, arca_error_t *err)
+{
+  if (ps_args == NULL || *ps_args == '\0')
+    ps_args = "-ef";
+  if (validate_ps_args (ps_args, err) < 0)
+    return -1;
+  pthread_mutex_lock (&e->lock);
+  bool running = c->running, restarting = c->restarting;
+  pthread_mutex_unlock (&e->lock);
+  if (!running)
+    return arca_error_set (err, ARCA_ERR_CONFLICT, "container %s is not running", c->id);
+  if (restarting)
+    return arca_error_set (err, ARCA_ERR_CONFLICT, "container %s is restarting, wait until the container is running",
+                           c->id);
+
+  _cleanup_free_ pid_t *pids = NULL;
+  size_t npids = 0;
+  _cleanup_free_ char *cg = cgroup_path (c);
+  if (cgroup_procs (ARCA_CGROUP_ROOT, cgroup_is_v2 (ARCA_CGROUP_ROOT), cg, &pids, &npids, err) < 0)
+    return arca_error_set (err, ARCA_ERR_CONFLICT, "container %s is not running", c->id);
+
+  /* ps ARGS -q PID,PID...; some options (f) refuse -q: then plain ps ARGS,
+   * filtered below. ARGS are split on single spaces, as dockerd does. */
+  char **argv = xmalloc0 (sizeof *argv);
+  argv = strv_append (argv, "ps");
+  _cleanup_free_ char *copy = xstrdup (ps_args);
+  for (char *s = copy, *sp;; s = sp + 1)
+    {
+      sp = strchr (s, ' ');
+      if (sp)
+        *sp = '\0';
+      argv = strv_append (argv, s);
+      if (sp == NULL)
+        break;
+    }
+  size_t nargs = strv_len (argv);
+  arca_buf_t list = { 0 };
+  for (size_t i = 0; i < npids; i++)
+    buf_printf (&list, "%s%d", i ? "," : "", (int) pids[i]);
+  buf_append (&list, "", 1);
+  argv = strv_append (argv, "-q");
+  argv = strv_append (argv, list.data);
+  buf_free (&list);
+
+  arca_buf_t o = { 0 }, eo = { 0 };
+  int status = 0;
+  int r = run_capture (argv, &o, &eo, &status, err);
+  bool ok = r == 0 && WIFEXITED (status) && WEXITSTATUS (status) == 0;
+  if (r == 0 && !ok)
+    {
+      free (argv[nargs]);
+      free (argv[nargs + 1]);
+      argv[nargs] = NULL;
+      argv[nargs + 1] = NULL;
+      buf_free (&o);
+      buf_free (&eo);
+      o = (arca_buf_t){ 0 };
+      eo = (arca_buf_t){ 0 };
+      r = run_capture (argv, &o, &eo, &status, err);
+      ok = r == 0 && WIFEXITED (status) && WEXITSTATUS (status) == 0;
+      if (r == 0 && !ok)
+        {
+          const char *text = eo.data ? eo.data : "";
+          size_t n = strcspn (text, "\n");
+          if (n > 0)
+            r = arca_error_set (err, ARCA_ERR_INTERNAL, "ps: %.*s", (int) n, text);
+          else
+            r = arca_error_set (err, ARCA_ERR_INTERNAL, "ps: exit status %d",
+                                WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status));
+        }
+    }
+  strv_free (argv);
+  if (r == 0)
+    r = parse_ps_output (o.data ? o.data : "", pids, npids, out, err);
+  buf_free (&o);
+  buf_free (&eo);
+  return r;
+}
+
+/* ---- stats ---- */
+
+static json_t *
+ju64 (uint64_t v)
+{
+  return json_integer (v > INT64_MAX ? INT64_MAX : (json_int_t) v);
+}
+
+static json_t *
+zero_cpu_stats (void)
+{
+  return json_pack ("{s:{s:i,s:i,s:i},s:{s:i,s:i,s:i}}", "cpu_usage", "total_usage", 0, "usage_in_kernelmode", 0,
+                    "usage_in_usermode", 0, "throttling_data", "periods", 0, "throttled_periods", 0,
+                    "throttled_time", 0);
+}
+
+static const char *const blkio_keys[] = {
+  "io_service_bytes_recursive", "io_serviced_recursive", "io_queue_recursive", "io_service_time_recursive",
+  "io_wait_time_recursive",     "io_merged_recursive",   "io_time_recursive",  "sectors_recursive", NULL,
+};
+
+/* StatsResponse of a container that is not running: zeros, name and ID
+ * (moby daemon/stats.go). */
+static json_t *
+zero_stats (void)
+{
+  json_t *blkio = json_object ();
+  for (int i = 0; blkio_keys[i]; i++)
+    json_object_set_new (blkio, blkio_keys[i], json_null ());
+  return json_pack ("{s:s,s:s,s:{},s:o,s:i,s:{},s:o,s:o,s:{}}", "read", "0001-01-01T00:00:00Z", "preread",
+                    "0001-01-01T00:00:00Z", "pids_stats", "blkio_stats", blkio, "num_procs", 0, "storage_stats",
+                    "cpu_stats", zero_cpu_stats (), "precpu_stats", zero_cpu_stats (), "memory_stats");
+}
+
+static json_t *
+blkio_array (const arca_blkio_entry_t *v, size_t n)
+{
+  json_t *a = json_array ();
+  for (size_t i = 0; i < n; i++)
+    json_array_append_new (a, json_pack ("{s:o,s:o,s:s,s:o}", "major", ju64 (v[i].major), "minor", ju64 (v[i].minor),
+                                         "op", v[i].op, "value", ju64 (v[i].value)));
+  return a;
+}
+
+static uint64_t
+host_memory (void)
+{
+  static uint64_t cached; /* read once; atomics keep concurrent stats readers race-free */
+  uint64_t v = __atomic_load_n (&cached, __ATOMIC_RELAXED);
+  if (v == 0)
+    {
+      _cleanup_free_ char *text = NULL;
+      arca_error_t ignored;
+      if (fs_read_file ("/proc/meminfo", &text, NULL, &ignored) == 0)
+        v = cgroup_parse_meminfo_total (text);
+      __atomic_store_n (&cached, v, __ATOMIC_RELAXED);
+    }
+  return v;
+}
+
+/* One sample of a running container (moby statsV1/statsV2 plus the
+ * collector's system_cpu_usage and online_cpus).  NULL if its cgroup is
+ * gone. */
+static json_t *
+stats_sample (arca_container_t *c)
+{
+  bool v2 = cgroup_is_v2 (ARCA_CGROUP_ROOT);
+  _cleanup_free_ char *cg = cgroup_path (c);
+  arca_cgroup_stats_t s;
+  arca_error_t err;
+  int64_t now = time_now_ns ();
+  if (cgroup_stats_read (ARCA_CGROUP_ROOT, v2, cg, &s, &err) < 0)
+    return NULL;
+  char read[64];
+  time_format_rfc3339nano (now, read, sizeof read);
+
+  json_t *pids = json_object ();
+  if (s.pids_current)
+    json_object_set_new (pids, "current", ju64 (s.pids_current));
+  if (s.pids_limit)
+    json_object_set_new (pids, "limit", ju64 (s.pids_limit));
+
+  json_t *blkio = json_object ();
+  for (int i = 0; blkio_keys[i]; i++)
+    {
+      json_t *v;
+      if (i == 0)
+        v = blkio_array (s.io_bytes, s.n_io_bytes);
+      else if (i == 1 && !v2)
+        v = blkio_array (s.io_ops, s.n_io_ops);
+      else
+        v = v2 ? json_null () : json_array ();
+      json_object_set_new (blkio, blkio_keys[i], v);
+    }
+
+  json_t *usage = json_pack ("{s:o}", "total_usage", ju64 (s.cpu_total));
+  if (s.n_percpu)
+    {
+      json_t *pc = json_array ();
+      for (size_t i = 0; i < s.n_percpu; i++)
+        json_array_append_new (pc, ju64 (s.percpu[i]));
+      json_object_set_new (usage, "percpu_usage", pc);
+    }
+  json_object_set_new (usage, "usage_in_kernelmode", ju64 (s.cpu_kernel));
+  json_object_set_new (usage, "usage_in_usermode", ju64 (s.cpu_user));
+  json_t *cpu = json_pack ("{s:o}", "cpu_usage", usage);
+  _cleanup_free_ char *proc_stat = NULL;
+  uint64_t system_ns = 0;
+  unsigned online = 0;
+  if (fs_read_file ("/proc/stat", &proc_stat, NULL, &err) == 0
+      && cgroup_parse_proc_stat (proc_stat, sysconf (_SC_CLK_TCK), &system_ns, &online) == 0)
+    {
+      json_object_set_new (cpu, "system_cpu_usage", ju64 (system_ns));
+      if (online)
+        json_object_set_new (cpu, "online_cpus", json_integer (online));
+    }
+  json_object_set_new (cpu, "throttling_data",
+                       json_pack ("{s:o,s:o,s:o}", "periods", ju64 (s.throttle_periods), "throttled_periods",
+                                  ju64 (s.throttle_throttled), "throttled_time", ju64 (s.throttle_time)));
+
+  json_t *mem = json_object ();
+  if (s.has_memory)
+    {
+      if (s.mem_usage)
+        json_object_set_new (mem, "usage", ju64 (s.mem_usage));
+      if (s.mem_max_usage)
+        json_object_set_new (mem, "max_usage", ju64 (s.mem_max_usage));
+      if (s.mem_stats)
+        json_object_set (mem, "stats", s.mem_stats);
+      if (s.mem_failcnt)
+        json_object_set_new (mem, "failcnt", ju64 (s.mem_failcnt));
+      /* No limit set: the host's memory, as dockerd reports. */
+      uint64_t limit = s.mem_limit, total = host_memory ();
+      if (total > 0 && limit > total)
+        limit = total;
+      if (limit)
+        json_object_set_new (mem, "limit", ju64 (limit));
+    }
+  cgroup_stats_free (&s);
+  return json_pack ("{s:s,s:s,s:o,s:o,s:i,s:{},s:o,s:o,s:o}", "read", read, "preread", "0001-01-01T00:00:00Z",
+                    "pids_stats", pids, "blkio_stats", blkio, "num_procs", 0, "storage_stats", "cpu_stats", cpu,
+                    "precpu_stats", zero_cpu_stats (), "memory_stats", mem);
+}
+
+static int
+stats_emit (json_t *j, arca_container_t *c, int (*write_fn) (void *, const void *, size_t), void *ctx)
+{
+  _cleanup_free_ char *name = xasprintf ("/%s", c->name);
+  json_object_set_new (j, "name", json_string (name));
+  json_object_set_new (j, "id", json_string (c->id));
+  _cleanup_free_ char *text = json_dump_compact (j);
+  if (write_fn (ctx, text, strlen (text)) < 0 || write_fn (ctx, "\n", 1) < 0)
+    return -1;
+  return 0;
+}
+
+/* Sleep ms, or less if the client leaves (returns true then). */
+static bool
+wait_or_cancel (int cancel_fd, int ms)
+{
+  if (cancel_fd < 0)
+    {
+      usleep ((useconds_t) ms * 1000);
+      return false;
+    }
+  struct pollfd p = { .fd = cancel_fd, .events = POLLIN };
+  int r;
+  while ((r = poll (&p, 1, ms)) < 0 && errno == EINTR)
+    ;
+  return r > 0;
+}
+
+int
+container_stats (arca_engine_t *e, arca_container_t *c, const arca_stats_opts_t *opts,
+                 int (*write_fn) (void *ctx, const void *data, size_t len), void *ctx, int cancel_fd,
+                 arca_error_t *err)
+{
+  (void) err;
+  pthread_mutex_lock (&e->lock);
+  bool running = c->running && !c->restarting;
+  pthread_mutex_unlock (&e->lock);
+  if (!running && !opts->stream)
+    {
+      _cleanup_json_ json_t *z = zero_stats ();
+      return stats_emit (z, c, write_fn, ctx);
+    }
+
+  _cleanup_json_ json_t *pre_cpu = zero_cpu_stats ();
+  _cleanup_free_ char *pre_read = xstrdup ("0001-01-01T00:00:00Z");
+  bool prime = !opts->stream && !opts->one_shot;
+  bool seen_running = false;
+  for (;;)
+    {
+      pthread_mutex_lock (&e->lock);
+      running = c->running && !c->restarting;
+      bool removed = c->removed || e->closing;
+      pthread_mutex_unlock (&e->lock);
+      if (removed)
+        return 0;
+      json_t *j = running ? stats_sample (c) : NULL;
+      if (j == NULL && (seen_running || !opts->stream))
+        j = zero_stats ();
+      if (j)
+        {
+          seen_running = true;
+          /* Chain: this sample's precpu is the previous one's cpu. */
+          json_object_set (j, "precpu_stats", pre_cpu);
+          json_object_set_new (j, "preread", json_string (pre_read));
+          json_decref (pre_cpu);
+          pre_cpu = json_incref (json_object_get (j, "cpu_stats"));
+          free (pre_read);
+          pre_read = xstrdup (json_get_str (j, "read"));
+          if (prime)
+            prime = false; /* dockerd primes precpu with a first sample */
+          else
+            {
+              int r = stats_emit (j, c, write_fn, ctx);
+              json_decref (j);
+              if (r < 0 || !opts->stream)
+                return 0;
+              j = NULL;
+            }
+          json_decref (j);
+        }
+      if (wait_or_cancel (cancel_fd, 1000))
+        return 0;
+    }
+}
+
+/* ---- pause / unpause ---- */
+
+static int
+set_paused (arca_engine_t *e, arca_container_t *c, bool paused)
+{
+  arca_error_t err;
+  pthread_mutex_lock (&e->lock);
+  c->paused = paused;
+  int r = c->removed ? 0 : container_save (e, c, &err);
+  pthread_cond_broadcast (&e->changed);
+  pthread_mutex_unlock (&e->lock);
+  if (r < 0)
+    log_error ("container %.12s: save state: %s", c->id, err.msg);
+  return r;
+}
+
+int
+container_pause (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
+{
+  pthread_mutex_lock (&e->lock);
+  bool running = c->running, paused = c->paused, restarting = c->restarting;
+  pthread_mutex_unlock (&e->lock);
+  if (!running)
+    return arca_error_set (err, ARCA_ERR_CONFLICT, "container %s is not running", c->id);
+  if (paused)
+    return arca_error_set (err, ARCA_ERR_CONFLICT, "container %s is already paused", c->id);
+  if (restarting)
+    return arca_error_set (err, ARCA_ERR_CONFLICT, "container %s is restarting, wait until the container is running",
+                           c->id);
+  static const char *const args[] = { "pause", NULL };
+  if (runtime_run (e, c->id, args, err) < 0)
+    return arca_error_wrap (err, "Cannot pause container %s", c->id);
+  set_paused (e, c, true);
+  return 0;
+}
+
+int
+container_unpause (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
+{
+  pthread_mutex_lock (&e->lock);
+  bool paused = c->paused && c->running;
+  pthread_mutex_unlock (&e->lock);
+  if (!paused)
+    return arca_error_set (err, ARCA_ERR_CONFLICT, "container %s is not paused", c->id);
+  static const char *const args[] = { "resume", NULL };
+  if (runtime_run (e, c->id, args, err) < 0)
+    return arca_error_wrap (err, "Cannot unpause container %s", c->id);
+  set_paused (e, c, false);
+  return 0;
+}
+
+void
+container_thaw_after_signal (arca_engine_t *e, arca_container_t *c, int sig)
+{
+  pthread_mutex_lock (&e->lock);
+  bool paused = c->paused && c->running;
+  _cleanup_free_ char *stop_signal = xstrdup (json_get_str (c->config, "StopSignal"));
+  pthread_mutex_unlock (&e->lock);
+  if (!paused)
+    return;
+  /* moby daemon/kill.go: a paused container is resumed after SIGKILL or
+   * its stop signal (any signal when it has none), so the signal lands. */
+  if (sig != SIGKILL && stop_signal && *stop_signal && signal_parse (stop_signal) != sig)
+    return;
+  arca_error_t err;
+  static const char *const args[] = { "resume", NULL };
+  if (runtime_run (e, c->id, args, &err) < 0)
+    {
+      log_warn ("container %.12s: cannot unpause: %s", c->id, err.msg);
+      return;
+    }
+  set_paused (e, c, false);
+}
+
+/* ---- rename ---- */
+
+int
+container_rename (arca_engine_t *e, arca_container_t *c, const char *new_name, arca_error_t *err)
+{
+  if (new_name == NULL || *new_name == '\0' || strcmp (new_name, "/") == 0)
+    return arca_error_set (err, ARCA_ERR_INVALID, "Neither old nor new names may be empty");
+  const char *bare = new_name[0] == '/' ? new_name + 1 : new_name;
+  _cleanup_free_ char *slashed = xasprintf ("/%s", bare);
+  pthread_mutex_lock (&e->lock);
+  if (strcmp (c->name, bare) == 0)
+    {
+      pthread_mutex_unlock (&e->lock);
+      return arca_error_set (err, ARCA_ERR_INVALID, "Renaming a container with the same name as its current name");
+    }
+  pthread_mutex_unlock (&e->lock);
+  if (container_name_validate (slashed, err) < 0)
+    return arca_error_wrap (err, "Error when allocating new name");
+
+  pthread_mutex_lock (&e->lock);
+  if (c->removed)
+    {
+      pthread_mutex_unlock (&e->lock);
+      return arca_error_set (err, ARCA_ERR_NOT_FOUND, "No such container: %s", c->id);
+    }
+  for (arca_container_t *o = e->containers; o; o = o->next)
+    if (o != c && !o->removed && strcmp (o->name, bare) == 0)
+      {
+        pthread_mutex_unlock (&e->lock);
+        return arca_error_set (err, ARCA_ERR_CONFLICT,
+                               "Error when allocating new name: Conflict. The container name \"%s\" is already in use "
+                               "by container \"%s\". You have to remove (or rename) that container to be able to "
+                               "reuse that name.",
+                               slashed, o->id);
+      }
+  char *old = c->name;
+  c->name = xstrdup (bare);
+  int r = container_save (e, c, err);
+  if (r < 0)
+    {
+      free (c->name);
+      c->name = old;
+    }
+  else
+    free (old);
+  pthread_cond_broadcast (&e->changed);
+  pthread_mutex_unlock (&e->lock);
+  return r;
+}
+
+/* ---- update ---- */
+
+#define MIN_MEMORY (6 * 1024 * 1024) /* moby linuxMinMemory */
+
+static int64_t
+body_int (json_t *body, const char *key)
+{
+  json_t *v = json_object_get (body, key);
+  if (json_is_integer (v))
+    return json_integer_value (v);
+  if (json_is_real (v))
+    return (int64_t) json_real_value (v);
+  return 0;
+}
+
+static int64_t
+hc_int (json_t *hc, const char *key)
+{
+  return body_int (hc, key);
+}
+
+/* moby validateRestartPolicy (API >= 1.44 texts). */
+static int
+validate_restart_policy (json_t *rp, arca_error_t *err)
+{
+  const char *name = json_get_str (rp, "Name");
+  int64_t max = body_int (rp, "MaximumRetryCount");
+  if (name == NULL || *name == '\0')
+    return 0;
+  if (strcmp (name, "always") == 0 || strcmp (name, "unless-stopped") == 0 || strcmp (name, "no") == 0)
+    {
+      if (max != 0)
+        return arca_error_set (err, ARCA_ERR_INVALID,
+                               "invalid restart policy: maximum retry count can only be used with 'on-failure'%s",
+                               max < 0 ? " and cannot be negative" : "");
+      return 0;
+    }
+  if (strcmp (name, "on-failure") == 0)
+    {
+      if (max < 0)
+        return arca_error_set (err, ARCA_ERR_INVALID, "invalid restart policy: maximum retry count cannot be negative");
+      return 0;
+    }
+  return arca_error_set (err, ARCA_ERR_INVALID,
+                         "invalid restart policy: unknown policy '%s'; use one of 'no', 'always', 'on-failure', or "
+                         "'unless-stopped'",
+                         name);
+}
+
+/* moby verifyPlatformContainerResources (update = true). */
+static int
+verify_resources (json_t *r, arca_error_t *err)
+{
+  int64_t mem = body_int (r, "Memory"), swap = body_int (r, "MemorySwap"), resv = body_int (r, "MemoryReservation");
+  int64_t nano = body_int (r, "NanoCpus"), period = body_int (r, "CpuPeriod"), quota = body_int (r, "CpuQuota");
+  int64_t blkio = body_int (r, "BlkioWeight");
+  if (mem != 0 && mem < MIN_MEMORY)
+    return arca_error_set (err, ARCA_ERR_INVALID, "Minimum memory limit allowed is 6MB");
+  if (mem > 0 && swap > 0 && swap < mem)
+    return arca_error_set (err, ARCA_ERR_INVALID,
+                           "Minimum memoryswap limit should be larger than memory limit, see usage");
+  if (resv != 0 && resv < MIN_MEMORY)
+    return arca_error_set (err, ARCA_ERR_INVALID, "Minimum memory reservation allowed is 6MB");
+  if (mem > 0 && resv > 0 && mem < resv)
+    return arca_error_set (err, ARCA_ERR_INVALID,
+                           "Minimum memory limit can not be less than memory reservation limit, see usage");
+  if (nano > 0 && period > 0)
+    return arca_error_set (err, ARCA_ERR_INVALID, "Conflicting options: Nano CPUs and CPU Period cannot both be set");
+  if (nano > 0 && quota > 0)
+    return arca_error_set (err, ARCA_ERR_INVALID, "Conflicting options: Nano CPUs and CPU Quota cannot both be set");
+  long ncpu = sysconf (_SC_NPROCESSORS_ONLN);
+  if (ncpu < 1)
+    ncpu = 1;
+  if (nano < 0 || nano > (int64_t) ncpu * 1000000000LL)
+    return arca_error_set (err, ARCA_ERR_INVALID,
+                           "Range of CPUs is from 0.01 to %ld.00, as there are only %ld CPUs available", ncpu, ncpu);
+  if (period != 0 && (period < 1000 || period > 1000000))
+    return arca_error_set (err, ARCA_ERR_INVALID,
+                           "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)");
+  if (quota > 0 && quota < 1000)
+    return arca_error_set (err, ARCA_ERR_INVALID, "CPU cfs quota can not be less than 1ms (i.e. 1000)");
+  if (blkio > 0 && (blkio < 10 || blkio > 1000))
+    return arca_error_set (err, ARCA_ERR_INVALID, "Range of blkio weight is from 10 to 1000");
+  return 0;
+}
+
+/* moby container.UpdateContainer: merge the update into hc (a copy);
+ * conflicts are 409 and prefixed by the caller. */
+static int
+merge_update (json_t *hc, json_t *r, bool *resources_changed, arca_error_t *err)
+{
+  int64_t nano = body_int (r, "NanoCpus"), period = body_int (r, "CpuPeriod"), quota = body_int (r, "CpuQuota");
+  if (nano > 0 && hc_int (hc, "CpuPeriod") > 0)
+    return arca_error_set (err, ARCA_ERR_CONFLICT,
+                           "Conflicting options: Nano CPUs cannot be updated as CPU Period has already been set");
+  if (nano > 0 && hc_int (hc, "CpuQuota") > 0)
+    return arca_error_set (err, ARCA_ERR_CONFLICT,
+                           "Conflicting options: Nano CPUs cannot be updated as CPU Quota has already been set");
+  if (period > 0 && hc_int (hc, "NanoCpus") > 0)
+    return arca_error_set (err, ARCA_ERR_CONFLICT,
+                           "Conflicting options: CPU Period cannot be updated as NanoCPUs has already been set");
+  if (quota > 0 && hc_int (hc, "NanoCpus") > 0)
+    return arca_error_set (err, ARCA_ERR_CONFLICT,
+                           "Conflicting options: CPU Quota cannot be updated as NanoCPUs has already been set");
+  int64_t mem = body_int (r, "Memory"), swap = body_int (r, "MemorySwap");
+  if (mem != 0 && mem > hc_int (hc, "MemorySwap") && swap == 0)
+    return arca_error_set (err, ARCA_ERR_CONFLICT,
+                           "Memory limit should be smaller than already set memoryswap limit, update the memoryswap "
+                           "at the same time");
+
+  static const char *const ints[] = { "BlkioWeight", "CpuShares", "NanoCpus", "CpuPeriod", "CpuQuota", "Memory",
+                                      "MemorySwap", "MemoryReservation", "KernelMemory", "CpuRealtimePeriod",
+                                      "CpuRealtimeRuntime", NULL };
+  for (int i = 0; ints[i]; i++)
+    {
+      int64_t v = body_int (r, ints[i]);
+      if (v != 0)
+        {
+          json_object_set_new (hc, ints[i], json_integer (v));
+          *resources_changed = true;
+        }
+    }
+  static const char *const strs[] = { "CpusetCpus", "CpusetMems", NULL };
+  for (int i = 0; strs[i]; i++)
+    {
+      const char *v = json_get_str (r, strs[i]);
+      if (v && *v)
+        {
+          json_object_set_new (hc, strs[i], json_string (v));
+          *resources_changed = true;
+        }
+    }
+  json_t *pl = json_object_get (r, "PidsLimit");
+  if (json_is_integer (pl))
+    {
+      json_object_set (hc, "PidsLimit", pl);
+      *resources_changed = true;
+    }
+  json_t *rp = json_object_get (r, "RestartPolicy");
+  const char *rp_name = json_get_str (rp, "Name");
+  if (rp_name && *rp_name)
+    {
+      if (strcmp (rp_name, "no") != 0 && json_get_bool (hc, "AutoRemove", false))
+        return arca_error_set (err, ARCA_ERR_CONFLICT,
+                               "Restart policy cannot be updated because AutoRemove is enabled for the container");
+      json_object_set_new (hc, "RestartPolicy",
+                           json_pack ("{s:s,s:I}", "Name", rp_name, "MaximumRetryCount",
+                                      (json_int_t) body_int (rp, "MaximumRetryCount")));
+    }
+  return 0;
+}
+
+/* LinuxResources for `runc update -r` from a HostConfig (moby
+ * toContainerdResources); zero fields are left alone by runc. */
+static json_t *
+runtime_resources (json_t *hc)
+{
+  json_t *res = json_object ();
+  json_t *mem = json_object ();
+  int64_t v;
+  if ((v = hc_int (hc, "Memory")) != 0)
+    json_object_set_new (mem, "limit", json_integer (v));
+  if ((v = hc_int (hc, "MemoryReservation")) != 0)
+    json_object_set_new (mem, "reservation", json_integer (v));
+  if ((v = hc_int (hc, "MemorySwap")) != 0)
+    json_object_set_new (mem, "swap", json_integer (v));
+  json_object_set_new (res, "memory", mem);
+  json_t *cpu = json_object ();
+  if ((v = hc_int (hc, "CpuShares")) != 0)
+    json_object_set_new (cpu, "shares", json_integer (v));
+  int64_t nano = hc_int (hc, "NanoCpus");
+  if (nano > 0)
+    {
+      json_object_set_new (cpu, "period", json_integer (100000));
+      json_object_set_new (cpu, "quota", json_integer (nano * 100000 / 1000000000LL));
+    }
+  else
+    {
+      if ((v = hc_int (hc, "CpuPeriod")) != 0)
+        json_object_set_new (cpu, "period", json_integer (v));
+      if ((v = hc_int (hc, "CpuQuota")) != 0)
+        json_object_set_new (cpu, "quota", json_integer (v));
+    }
+  const char *s;
+  if ((s = json_get_str (hc, "CpusetCpus")) && *s)
+    json_object_set_new (cpu, "cpus", json_string (s));
+  if ((s = json_get_str (hc, "CpusetMems")) && *s)
+    json_object_set_new (cpu, "mems", json_string (s));
+  json_object_set_new (res, "cpu", cpu);
+  json_t *pl = json_object_get (hc, "PidsLimit");
+  if (json_is_integer (pl))
+    {
+      /* 0 and negative mean unlimited; runc wants -1 to lift a limit. */
+      int64_t lim = json_integer_value (pl);
+      json_object_set_new (res, "pids", json_pack ("{s:I}", "limit", (json_int_t) (lim > 0 ? lim : -1)));
+    }
+  if ((v = hc_int (hc, "BlkioWeight")) != 0)
+    json_object_set_new (res, "blockIO", json_pack ("{s:I}", "weight", (json_int_t) v));
+  return res;
+}
+
+int
+container_update (arca_engine_t *e, arca_container_t *c, json_t *body, json_t **warnings, arca_error_t *err)
+{
+  *warnings = NULL;
+  if (body == NULL)
+    body = json_object ();
+  else
+    json_incref (body);
+  _cleanup_json_ json_t *b = body;
+  if (verify_resources (b, err) < 0 || validate_restart_policy (json_object_get (b, "RestartPolicy"), err) < 0)
+    return -1;
+
+  pthread_mutex_lock (&e->lock);
+  if (c->removing || c->dead || c->removed)
+    {
+      pthread_mutex_unlock (&e->lock);
+      return arca_error_set (err, ARCA_ERR_CONFLICT,
+                             "Cannot update container %s: container is marked for removal and cannot be \"update\"",
+                             c->id);
+    }
+  json_t *backup = c->host_config;
+  json_t *hc = json_deep_copy (backup);
+  bool changed = false;
+  if (merge_update (hc, b, &changed, err) < 0)
+    {
+      pthread_mutex_unlock (&e->lock);
+      json_decref (hc);
+      return arca_error_wrap (err, "Cannot update container %s", c->id);
+    }
+  c->host_config = hc;
+  if (container_save (e, c, err) < 0)
+    {
+      c->host_config = backup;
+      pthread_mutex_unlock (&e->lock);
+      json_decref (hc);
+      return arca_error_wrap (err, "Cannot update container %s", c->id);
+    }
+  bool live = c->running && !c->restarting && changed;
+  _cleanup_json_ json_t *res = live ? runtime_resources (hc) : NULL;
+  pthread_mutex_unlock (&e->lock);
+
+  /* A running (or paused) container gets the new limits at once; a stopped
+   * one at its next start. */
+  if (live)
+    {
+      _cleanup_free_ char *sdir = container_state_dir (e, c->id);
+      _cleanup_free_ char *file = xasprintf ("%s/update-resources.json", sdir);
+      _cleanup_free_ char *text = json_dump_compact (res);
+      const char *args[] = { "update", "-r", file, NULL };
+      if (fs_write_atomic (file, text, strlen (text), 0600, err) < 0 || runtime_run (e, c->id, args, err) < 0)
+        {
+          unlink (file);
+          pthread_mutex_lock (&e->lock);
+          if (c->host_config == hc)
+            {
+              c->host_config = backup;
+              backup = hc;
+              arca_error_t ignored;
+              container_save (e, c, &ignored);
+            }
+          pthread_mutex_unlock (&e->lock);
+          json_decref (backup);
+          return arca_error_wrap (err, "Cannot update container %s", c->id);
+        }
+      unlink (file);
+    }
+  json_decref (backup);
+  *warnings = json_array ();
+  return 0;
+}
+
+/* ---- prune ---- */
+
+/* Go's time.ParseDuration (as GetTimestamp tries it first): "1h30m",
+ * "10s", "1.5h", "-2m".  Returns 0 and ns, -1 if not a duration. */
+static int
+parse_go_duration (const char *s, int64_t *ns)
+{
+  static const struct
+  {
+    const char *unit;
+    double mult;
+  } units[] = { { "ns", 1 }, { "us", 1e3 }, { "µs", 1e3 }, { "ms", 1e6 }, { "s", 1e9 }, { "m", 60e9 }, { "h", 3600e9 } };
+  bool neg = false;
+  if (*s == '-' || *s == '+')
+    neg = *s++ == '-';
+  if (strcmp (s, "0") == 0)
+    {
+      *ns = 0;
+      return 0;
+    }
+  if (*s == '\0')
+    return -1;
+  double total = 0;
+  while (*s)
+    {
+      char *end;
+      if (!((*s >= '0' && *s <= '9') || *s == '.'))
+        return -1;
+      double v = strtod (s, &end);
+      if (end == s)
+        return -1;
+      s = end;
+      int best = -1;
+      size_t best_len = 0;
+      for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        {
+          size_t l = strlen (units[i].unit);
+          if (strncmp (s, units[i].unit, l) == 0 && l > best_len)
+            {
+              best = (int) i;
+              best_len = l;
+            }
+        }
+      if (best < 0)
+        return -1;
+      total += v * units[best].mult;
+      s += best_len;
+    }
+  *ns = (int64_t) (neg ? -total : total);
+  return 0;
+}
+
+static int64_t du_total;
+
+static int
+du_visit (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+  (void) path;
+  (void) ftw;
+  if (flag == FTW_F && S_ISREG (st->st_mode))
+    du_total += st->st_size;
+  return 0;
+}
+
+/* Bytes of regular files in the container's writable layer. */
+static int64_t
+layer_size (arca_engine_t *e, arca_container_t *c)
+{
+  static pthread_mutex_t du_lock = PTHREAD_MUTEX_INITIALIZER;
+  _cleanup_free_ char *dir = container_dir (e, c->id);
+  _cleanup_free_ char *upper = xasprintf ("%s/upper", dir);
+  pthread_mutex_lock (&du_lock);
+  du_total = 0;
+  nftw (upper, du_visit, 16, FTW_PHYS | FTW_MOUNT);
+  int64_t n = du_total;
+  pthread_mutex_unlock (&du_lock);
+  return n;
+}
+
+int
+containers_prune (arca_engine_t *e, json_t *filters, json_t **out, arca_error_t *err)
+{
+  static const char *const allowed[] = { "label", "label!", "until", NULL };
+  static int prune_running;
+  if (filters_validate (filters, allowed, err) < 0)
+    return -1;
+  int64_t until = 0;
+  _cleanup_strv_ char **untils = filters_values (filters, "until");
+  if (untils && strv_len (untils) > 1)
+    return arca_error_set (err, ARCA_ERR_INVALID, "more than one until filter specified");
+  if (untils && untils[0])
+    {
+      int64_t d;
+      if (parse_go_duration (untils[0], &d) == 0 && strcmp (untils[0], "0") != 0)
+        until = time_now_ns () - d;
+      else if (time_parse_timestamp (untils[0], &until) < 0)
+        return arca_error_set (err, ARCA_ERR_INVALID, "failed to parse value as time or duration: \"%s\"", untils[0]);
+    }
+  json_t *label_not = json_object_get (filters, "label!");
+  _cleanup_json_ json_t *not_filter = label_not ? json_pack ("{s:O}", "label", label_not) : NULL;
+
+  int expected = 0;
+  if (!__atomic_compare_exchange_n (&prune_running, &expected, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    return arca_error_set (err, ARCA_ERR_CONFLICT, "a prune operation is already running");
+
+  /* Candidates, referenced so they outlive the lock. */
+  size_t n = 0;
+  arca_container_t **list = NULL;
+  pthread_mutex_lock (&e->lock);
+  for (arca_container_t *c = e->containers; c; c = c->next)
+    {
+      if (c->removed || c->removing || c->running || c->starting)
+        continue;
+      if (until && c->created_ns > until)
+        continue;
+      json_t *labels = json_object_get (c->config, "Labels");
+      if (!filters_match_labels (filters, labels))
+        continue;
+      if (not_filter && filters_match_labels (not_filter, labels))
+        continue;
+      list = xrealloc (list, (n + 1) * sizeof *list);
+      container_ref (c);
+      list[n++] = c;
+    }
+  pthread_mutex_unlock (&e->lock);
+
+  json_t *deleted = json_array ();
+  int64_t reclaimed = 0;
+  for (size_t i = 0; i < n; i++)
+    {
+      arca_container_t *c = list[i];
+      int64_t size = layer_size (e, c);
+      arca_error_t rerr;
+      if (container_remove (e, c, false, false, &rerr) < 0)
+        log_warn ("prune: container %.12s: %s", c->id, rerr.msg);
+      else
+        {
+          json_array_append_new (deleted, json_string (c->id));
+          if (size > 0)
+            reclaimed += size;
+        }
+      container_unref (c);
+    }
+  free (list);
+  __atomic_store_n (&prune_running, 0, __ATOMIC_RELEASE);
+
+  if (json_array_size (deleted) == 0)
+    {
+      json_decref (deleted);
+      deleted = json_null ();
+    }
+  *out = json_pack ("{s:o,s:I}", "ContainersDeleted", deleted, "SpaceReclaimed", (json_int_t) reclaimed);
+  return 0;
+}

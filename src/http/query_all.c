@@ -1,0 +1,15 @@
+/* Multi-valued query parameters (Go's url.Values: a key may repeat, as in
+ * `docker commit --change A --change B` -> changes=A&changes=B). */
+#include <string.h>
+
+#include "http/internal.h"
+
+char **
+arca_req_query_all (arca_http_request_t *req, const char *key)
+{
+  char **v = xmalloc0 (sizeof (char *));
+  for (char **it = req->query; it && it[0] && it[1]; it += 2)
+    if (strcmp (it[0], key) == 0)
+      v = strv_append (v, it[1]);
+  return v;
+}
