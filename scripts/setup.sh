@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(
   gcc make meson ninja-build pkg-config
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libarchive-dev
-  libcurl4-openssl-dev nettle-dev libnl-3-dev libnl-route-3-dev
+  libcurl4-gnutls-dev nettle-dev libnl-3-dev libnl-route-3-dev
   libnftables-dev libcap-dev libcmocka-dev
   runc tini
   bats busybox-static docker-registry jq util-linux procps iproute2 tmux

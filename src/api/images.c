@@ -124,22 +124,15 @@ load_images (arca_http_request_t *req, void *app, arca_error_t *err)
   return ret;
 }
 
-/* POST /images/create: fromSrc=- imports the body; fromImage= would pull. */
+/* POST /images/create: fromSrc=- imports the body; fromImage= pulls
+ * (api/images_registry.c). */
 static int
 create_image (arca_http_request_t *req, void *app, arca_error_t *err)
 {
   const char *from_image = arca_req_query (req, "fromImage");
   const char *from_src = arca_req_query (req, "fromSrc");
   if (from_image && *from_image)
-    {
-      const char *tag = arca_req_query (req, "tag");
-      _cleanup_free_ char *ref = tag && *tag ? xasprintf ("%s%s%s", from_image, strchr (tag, ':') ? "@" : ":", tag)
-                                             : xstrdup (from_image);
-      _cleanup_free_ char *familiar = image_ref_familiar (ref);
-      return arca_error_set (err, ARCA_ERR_NOT_IMPLEMENTED,
-                             "pulling images is not supported yet (%s): use docker load or docker import",
-                             familiar ? familiar : ref);
-    }
+    return arca_api_image_pull (req, app, err);
   if (from_src == NULL || *from_src == '\0')
     return arca_error_set (err, ARCA_ERR_INVALID, "either fromImage or fromSrc must be specified");
   if (strcmp (from_src, "-") != 0)

@@ -21,6 +21,10 @@ typedef struct
   char *log_level;        /* debug|info|warning|error */
   char *default_runtime;  /* a key of runtimes */
   json_t *runtimes;       /* {"runc":{"path":"runc"}, ...} */
+  /* registry client (image/registry.h): "host[:port]" or CIDR entries, and
+   * mirror URLs for docker.io; NULL-terminated, NULL when not set. */
+  char **insecure_registries;
+  char **registry_mirrors;
 } arca_config_t;
 
 /* Flags common to the daemon commands; NULL when not given. */

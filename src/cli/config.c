@@ -143,10 +143,27 @@ load_file (arca_config_t *c, const char *path, bool explicit, arca_error_t *err)
         if (load_runtimes (c, v, path, err) < 0)
           return -1;
       }
+    else if (strcmp (key, "insecureRegistries") == 0 || strcmp (key, "registryMirrors") == 0)
+      {
+        /* Arrays of strings, as dockerd's daemon.json. */
+        char ***dst = key[0] == 'i' ? &c->insecure_registries : &c->registry_mirrors;
+        size_t i;
+        json_t *e;
+        if (!json_is_array (v))
+          return arca_error_set (err, ARCA_ERR_INVALID, "%s: \"%s\" must be an array of strings", path, key);
+        strv_free (*dst);
+        *dst = xmalloc0 (sizeof (char *));
+        json_array_foreach (v, i, e)
+          {
+            if (!json_is_string (e) || json_string_value (e)[0] == '\0')
+              return arca_error_set (err, ARCA_ERR_INVALID, "%s: \"%s\" must be an array of strings", path, key);
+            *dst = strv_append (*dst, json_string_value (e));
+          }
+      }
     else
       return arca_error_set (err, ARCA_ERR_INVALID,
                              "config file %s: unknown key \"%s\" (known: socketPath, dataRoot, execRoot, logLevel, "
-                             "defaultRuntime, runtimes)",
+                             "defaultRuntime, runtimes, insecureRegistries, registryMirrors)",
                              path, key);
   }
   return 0;
@@ -210,5 +227,7 @@ cli_config_free (arca_config_t *c)
   free (c->default_runtime);
   if (c->runtimes)
     json_decref (c->runtimes);
+  strv_free (c->insecure_registries);
+  strv_free (c->registry_mirrors);
   memset (c, 0, sizeof *c);
 }

@@ -279,6 +279,8 @@ cli_daemon_start (const arca_cli_flags_t *flags)
     .runtime_path = runtime_path,
     .runtimes = c.runtimes,
     .shim_path = shim,
+    .insecure_registries = c.insecure_registries,
+    .registry_mirrors = c.registry_mirrors,
   };
   if (arca_engine_open (&eo, &engine, &err) < 0)
     {

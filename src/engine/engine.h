@@ -23,6 +23,10 @@ typedef struct
   const char *runtime_path;  /* resolved executable of runtime_name */
   json_t *runtimes;          /* {"runc":{"path":"runc"},"crun":{"path":"crun"}} (borrowed) */
   const char *shim_path;     /* arca-shim executable */
+  /* registry client settings (image/registry.h registry_configure);
+   * NULL-terminated, borrowed, NULL when not set. */
+  char **insecure_registries;
+  char **registry_mirrors;
 } arca_engine_options_t;
 
 /* Open the state under data_root (creating it), reload containers, re-adopt
