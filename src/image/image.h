@@ -132,4 +132,56 @@ typedef struct
  * "sha256:<hex>".  400 for a bad reference ("invalid reference format"). */
 int image_commit (arca_image_store_t *s, const arca_image_commit_t *c, char **image_id, arca_error_t *err);
 
+/* ---- save, history, prune, garbage collection (save.c, history.c,
+ * prune.c, gc.c) ---- */
+
+/* docker save (GET /images/get, /images/{name}/get), after moby
+ * image/tarexport: prepare resolves every name first (so an unknown one
+ * is a plain 404 "No such image: ..." before any byte is sent): a bare
+ * repository name takes all of its tags, name:tag that tag, an ID or
+ * name@digest the image untagged.  write then produces the tar (docker
+ * save layout of dockerd >= 25: manifest.json + repositories + OCI
+ * index.json/oci-layout, blobs/sha256/<hex> with layers as uncompressed
+ * tars whose digest is the diff ID) through sink, which returns 0 or -1
+ * to abort (client gone). */
+typedef struct arca_image_save arca_image_save_t;
+typedef int (*arca_image_save_sink_fn) (void *ctx, const void *data, size_t len);
+int image_save_prepare (arca_image_store_t *s, char **names, arca_image_save_t **out, arca_error_t *err);
+int image_save_write (arca_image_save_t *sv, arca_image_save_sink_fn sink, void *ctx, arca_error_t *err);
+void image_save_free (arca_image_save_t *sv);
+
+/* GET /images/{name}/history: newest first, [{Id ("sha256:..." for the
+ * image itself, "<missing>" for older entries), Created (unix s),
+ * CreatedBy, Tags (the image's tags or null), Size (bytes of the layer the
+ * entry made, 0 for empty_layer entries), Comment}] (moby
+ * daemon/images/image_history.go).  404 as image_resolve. */
+int image_history_json (arca_image_store_t *s, const char *ref, json_t **out, arca_error_t *err);
+
+/* POST /images/prune (moby ImagesPrune): filters dangling (default true:
+ * only untagged images; false: every image no container uses), until
+ * (timestamp or Go duration), label, label!; other keys 400 "invalid
+ * filter '<k>'".  Images some container (any state) uses are kept.  Each
+ * chosen image is removed reference by reference as image_remove does,
+ * then unused blobs and layers are collected.  *out =
+ * {"ImagesDeleted": [{"Untagged"}|{"Deleted"}] or null, "SpaceReclaimed":
+ * bytes of the deleted layers}.  409 "a prune operation is already
+ * running". */
+int image_prune (arca_image_store_t *s, json_t *filters, json_t **out, arca_error_t *err);
+
+/* Garbage collection: remove layer rows and directories, and blobs, that
+ * no image references (layers still named by a mounted overlay are kept;
+ * layers a stopped container kept after `rmi -f` of its image go too).
+ * *reclaimed (may be NULL) gets the bytes freed.  Takes the store's writer
+ * lock.  image_gc_blobs_locked sweeps only unreferenced blobs (e.g. those
+ * a second load of the same image brought: another manifest, a compressed
+ * copy of a layer); for a caller holding the writer lock (image_remove). */
+int image_gc (arca_image_store_t *s, int64_t *reclaimed, arca_error_t *err);
+int image_gc_blobs_locked (arca_image_store_t *s, arca_error_t *err);
+
+/* The image part of GET /system/df: *images = ImageSummary list (as
+ * image_list_json) with SharedSize (bytes of layers other images use too)
+ * and Containers 0 (the caller counts containers); *layers_size = bytes
+ * of all unpacked layers. */
+int image_disk_usage_json (arca_image_store_t *s, json_t **images, int64_t *layers_size, arca_error_t *err);
+
 #endif

@@ -182,6 +182,11 @@ apply (arca_image_store_t *s, char **to_delete, const arca_image_t *img, bool de
       if (unlink (path) < 0 && errno != ENOENT)
         log_warn ("remove blob %s: %s", path, strerror (errno));
     }
+  /* Blobs the image row never listed (a re-load of the same image under
+   * another manifest) are garbage now too. */
+  arca_error_t gerr = { 0 };
+  if (image_gc_blobs_locked (s, &gerr) < 0)
+    log_warn ("remove image %s: blob garbage collection: %s", img->id, gerr.msg);
   return 0;
 }
 

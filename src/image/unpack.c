@@ -295,6 +295,10 @@ run_job (job_t *j)
         continue;
       if (archive_entry_filetype (e) == AE_IFREG && archive_entry_hardlink (e) == NULL)
         size += archive_entry_size (e);
+      /* dockerd's DiffSize (directory.Size) counts a symlink's own size,
+       * the length of its target, too. */
+      else if (archive_entry_filetype (e) == AE_IFLNK && archive_entry_symlink (e))
+        size += (int64_t) strlen (archive_entry_symlink (e));
       if (out == NULL)
         continue; /* hash only: the data is skipped (and still hashed) */
       if (j->layer)

@@ -1,0 +1,72 @@
+/* docker history (moby daemon/images/image_history.go). */
+#include "image/store_internal.h"
+
+#include <string.h>
+
+#include "util/cleanup.h"
+#include "util/json.h"
+#include "util/strutil.h"
+#include "util/timeutil.h"
+
+/* Go's zero time.Time in Unix seconds: what Created.Unix() gives for a
+ * history entry without "created". */
+#define GO_ZERO_TIME_UNIX (-62135596800LL)
+
+static int64_t
+layer_size (arca_image_store_t *s, const char *chain_id)
+{
+  _cleanup_json_ json_t *rows = NULL;
+  const char *p[] = { chain_id };
+  if (store_sql (s, "SELECT size FROM layers WHERE chain_id = ?1", p, 1, &rows, NULL) < 0)
+    return 0;
+  return json_integer_value (json_array_get (json_array_get (rows, 0), 0));
+}
+
+int
+image_history_json (arca_image_store_t *s, const char *ref, json_t **out, arca_error_t *err)
+{
+  arca_image_t *img;
+  if (image_resolve (s, ref, &img, err) < 0)
+    return -1;
+  json_t *result = json_array ();
+  size_t layer = 0, n_layers = strv_len (img->chain_ids);
+  size_t i;
+  json_t *h;
+  json_array_foreach (json_object_get (img->config, "history"), i, h)
+    {
+      int64_t size = 0;
+      if (!json_is_true (json_object_get (h, "empty_layer")))
+        {
+          if (layer >= n_layers)
+            {
+              json_decref (result);
+              image_free (img);
+              return arca_error_set (err, ARCA_ERR_INTERNAL, "too many non-empty layers in History section");
+            }
+          size = layer_size (s, img->chain_ids[layer++]);
+        }
+      int64_t created = GO_ZERO_TIME_UNIX;
+      int64_t ns;
+      const char *c = json_get_str (h, "created");
+      if (c && time_parse_rfc3339 (c, &ns) == 0)
+        created = ns >= 0 ? ns / ARCA_NSEC_PER_SEC : -((-ns + ARCA_NSEC_PER_SEC - 1) / ARCA_NSEC_PER_SEC);
+      const char *by = json_get_str (h, "created_by");
+      const char *comment = json_get_str (h, "comment");
+      json_t *item = json_pack ("{s:s, s:I, s:s, s:n, s:I, s:s}", "Id", "<missing>", "Created", (json_int_t) created,
+                                "CreatedBy", by ? by : "", "Tags", "Size", (json_int_t) size, "Comment",
+                                comment ? comment : "");
+      json_array_insert_new (result, 0, item);
+    }
+  /* The newest entry is the image itself (no parent chain here: every
+   * older entry stays "<missing>", as for a pulled image in dockerd). */
+  json_t *top = json_array_get (result, 0);
+  if (top)
+    {
+      json_object_set_new (top, "Id", json_string (img->id));
+      if (img->repo_tags[0])
+        json_object_set_new (top, "Tags", json_from_strv (img->repo_tags));
+    }
+  image_free (img);
+  *out = result;
+  return 0;
+}
