@@ -12,6 +12,12 @@ extern const arca_route_t arca_exec_routes[];       /* api/exec.c: exec create/s
 extern const arca_route_t arca_container_ops_routes[]; /* api/container_ops.c: top, stats, pause, rename, update, port, prune */
 extern const arca_route_t arca_archive_routes[];    /* api/archive.c: /containers/{id}/archive (docker cp) */
 extern const arca_route_t arca_commit_routes[];     /* api/commit.c: changes, export, commit */
+extern const arca_route_t arca_registry_routes[];   /* api/images_registry.c: push, auth */
+/* POST /images/create?fromImage= (pull), called by api/images.c. */
+int arca_api_image_pull (arca_http_request_t *req, void *app, arca_error_t *err);
+extern const arca_route_t arca_images_more_routes[]; /* api/images_more.c: save, history, prune, search, system df */
+
+extern const arca_route_t arca_volume_routes[];     /* api/volumes.c: /volumes */
 
 /* NULL-handler-terminated table of all routes. */
 const arca_route_t *arca_api_routes (void);

@@ -1,5 +1,6 @@
 /* Container records: lookup, persistence, create and destroy. */
 #include "engine/internal.h"
+#include "engine/restart.h"
 
 #include <errno.h>
 #include <glob.h>
@@ -10,6 +11,7 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include "engine/mounts.h"
 #include "image/snapshot.h"
 #include "runtime/shim_client.h"
 #include "runtime/spec.h"
@@ -60,6 +62,7 @@ container_free (arca_container_t *c)
   free (c->path);
   strv_free (c->args);
   free (c->error);
+  json_decref (c->mounts); /* volumes */
   free (c);
 }
 
@@ -85,11 +88,15 @@ container_to_record (arca_container_t *c)
                              "Restarting", c->restarting, "Dead", c->dead, "Pid", (json_int_t) c->pid,
                              "ExitCode", c->exit_code, "Error", c->error ? c->error : "", "StartedAt",
                              (json_int_t) c->started_ns, "FinishedAt", (json_int_t) c->finished_ns);
-  return json_pack ("{s:O,s:O,s:s,s:s,s:o,s:I,s:o,s:i,s:b,s:b,s:I}", "Config", c->config, "HostConfig",
+  json_t *rec = json_pack ("{s:O,s:O,s:s,s:s,s:o,s:I,s:o,s:i,s:b,s:b,s:I}", "Config", c->config, "HostConfig",
                     c->host_config, "Image", c->image_id, "Path", c->path, "Args", json_from_strv (c->args),
                     "Created", (json_int_t) c->created_ns, "State", state, "RestartCount", c->restart_count,
                     "HasBeenStartedBefore", c->has_been_started, "HasBeenManuallyStopped",
                     c->manually_stopped, "ExitGeneration", (json_int_t) c->exit_generation);
+  /* volumes (engine/mounts.c): the resolved mount list */
+  if (c->mounts)
+    json_object_set (rec, "MountPoints", c->mounts);
+  return rec;
 }
 
 arca_container_t *
@@ -123,6 +130,7 @@ container_from_record (const char *id, const char *name, json_t *rec)
   c->has_been_started = json_get_bool (rec, "HasBeenStartedBefore", false);
   c->manually_stopped = json_get_bool (rec, "HasBeenManuallyStopped", false);
   c->exit_generation = (uint64_t) json_get_int (rec, "ExitGeneration", 0);
+  c->mounts = json_incref (json_object_get (rec, "MountPoints")); /* volumes */
   return c;
 }
 
@@ -472,6 +480,7 @@ container_create (arca_engine_t *e, const char *name, json_t *body, char **id_ou
       || spec_write_etc_files (dir, json_get_str (c->config, "Hostname"), json_get_str (c->config, "Domainname"),
                                err)
              < 0
+      || mounts_resolve (e, c, err) < 0 /* volumes: Binds, Mounts, VolumesFrom, Config.Volumes */
       || container_save (e, c, err) < 0)
     {
       arca_error_t ignored;
@@ -548,6 +557,10 @@ containers_restore (arca_engine_t *e, arca_error_t *err)
   _cleanup_json_ json_t *rows = NULL;
   if (arca_db_query (e->db, "SELECT id, name, data FROM containers", NULL, 0, &rows, err) < 0)
     return -1;
+  /* Exits recorded while restoring are judged by restart_after_restore. */
+  pthread_mutex_lock (&e->lock);
+  e->restoring = true;
+  pthread_mutex_unlock (&e->lock);
   size_t i;
   json_t *row;
   json_array_foreach (rows, i, row)
@@ -570,6 +583,10 @@ containers_restore (arca_engine_t *e, arca_error_t *err)
       if (container_monitor_start (e, c, &merr) == 0)
         {
           log_info ("container %.12s: re-adopted its running shim", c->id);
+          /* A policy restart was starting it when the daemon died. */
+          pthread_mutex_lock (&e->lock);
+          c->restarting = false;
+          pthread_mutex_unlock (&e->lock);
           continue;
         }
       /* The shim is gone: the container ended while we were away. */
@@ -585,5 +602,8 @@ containers_restore (arca_engine_t *e, arca_error_t *err)
       log_info ("container %.12s: shim gone, exited with %d while the daemon was down", c->id, code);
       container_handle_exit (e, c, code, finished);
     }
+  /* Restart policies at start-up (restart.c; rules in docs/design.md):
+   * asynchronous, so the API answers meanwhile. */
+  restart_after_restore (e);
   return 0;
 }

@@ -151,4 +151,18 @@ int container_update (arca_engine_t *e, arca_container_t *c, json_t *body, json_
  * operation is already running". */
 int containers_prune (arca_engine_t *e, json_t *filters, json_t **out, arca_error_t *err);
 
+/* ---- docker system df (df.c; issue 4) ---- */
+
+/* GET /system/df?type= (moby SystemDiskUsage): {"LayersSize", "Images":
+ * [ImageSummary with Containers = how many containers use it and
+ * SharedSize], "Containers": [container summaries with SizeRw = bytes of
+ * regular files in the writable layer and SizeRootFs = SizeRw + image
+ * size], "Volumes": [volumes_df's list], "BuildCache": [],
+ * "BuilderSize": 0}.  types
+ * (NULL or empty = all): "container", "image", "volume", "build-cache"
+ * select the parts; another value is 400 "unknown object type: <t>". */
+int system_df_json (arca_engine_t *e, char **types, json_t **out, arca_error_t *err);
+/* Bytes of regular files in container id's writable layer (its upper dir). */
+int64_t container_rw_size (arca_engine_t *e, const char *id);
+
 #endif

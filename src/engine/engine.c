@@ -10,6 +10,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 
+#include "image/registry.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -64,6 +65,8 @@ arca_engine_open (const arca_engine_options_t *opts, arca_engine_t **out, arca_e
   e->opts.runtime_name = e->runtime_name;
   e->opts.runtime_path = e->runtime_path;
   e->opts.shim_path = e->shim_path;
+  /* Registry settings are process-wide in the registry client (copied). */
+  registry_configure (opts->insecure_registries, opts->registry_mirrors);
 
   _cleanup_free_ char *containers = xasprintf ("%s/containers", e->data_root);
   _cleanup_free_ char *tmp = xasprintf ("%s/tmp", e->data_root);
@@ -82,6 +85,7 @@ arca_engine_open (const arca_engine_options_t *opts, arca_engine_t **out, arca_e
   image_store_set_in_use_cb (e->images, containers_image_in_use, e);
   if (containers_restore (e, err) < 0)
     goto fail;
+  containers_reconcile (e);
   *out = e;
   return 0;
 

@@ -513,7 +513,7 @@ monitor_start (arca_engine_t *e, arca_exec_t *x, arca_error_t *err)
   pthread_attr_t attr;
   pthread_attr_init (&attr);
   pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize (&attr, 128 * 1024);
+  pthread_attr_setstacksize (&attr, 512 * 1024);
   int r = pthread_create (&t, &attr, exec_monitor, m);
   pthread_attr_destroy (&attr);
   if (r != 0)

@@ -53,6 +53,19 @@ struct arca_container
   /* docker cp (engine/archive.c): temporary rootfs mounts of a stopped
    * container in use; the last user unmounts unless it started meanwhile. */
   int archive_mounts;
+
+  /* volumes and mounts (engine/mounts.c): the resolved mount list, a JSON
+   * array of MountPoint objects (inspect shape + private fields), persisted
+   * as "MountPoints" so anonymous volume names stay stable. */
+  json_t *mounts;
+
+  /* restart policies (engine/restart.c), in memory like moby's restart
+   * manager: the last backoff delay (ms, 0 = none yet), the ExitOnNext flag
+   * set by a manual stop/kill until the next API start, and a generation
+   * bumped to call off a pending restart timer. */
+  int64_t restart_delay_ms;
+  bool restart_canceled;
+  uint64_t restart_gen;
 };
 
 struct arca_engine
@@ -71,6 +84,10 @@ struct arca_engine
 
   /* exec (engine/exec.c): exec instances, running and finished, under lock */
   struct arca_exec *execs;
+
+  /* restart policies (engine/restart.c): true while containers_restore runs;
+   * exits recorded then are judged by restart_after_restore instead. */
+  bool restoring;
 };
 
 /* Paths (malloc'd). */
@@ -100,6 +117,9 @@ void container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code
 
 /* Unlink from the table, drop files and DB row (lock not held). */
 int container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err);
+
+/* Remove container directories no record owns (reconcile.c). */
+void containers_reconcile (arca_engine_t *e);
 
 /* Names and IDs (names.c). */
 int container_name_validate (const char *name, arca_error_t *err);

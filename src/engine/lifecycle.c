@@ -1,6 +1,7 @@
 /* Container lifecycle: start, stop, kill, restart, remove, resize, and the
  * monitor that learns of exits from the shim. */
 #include "engine/internal.h"
+#include "engine/restart.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -12,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/mounts.h"
 #include "image/snapshot.h"
 #include "runtime/shim_client.h"
 #include "runtime/spec.h"
@@ -119,7 +121,7 @@ container_monitor_start (arca_engine_t *e, arca_container_t *c, arca_error_t *er
   pthread_attr_t attr;
   pthread_attr_init (&attr);
   pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize (&attr, 128 * 1024);
+  pthread_attr_setstacksize (&attr, 512 * 1024);
   int r = pthread_create (&t, &attr, monitor_thread, m);
   pthread_attr_destroy (&attr);
   if (r != 0)
@@ -142,6 +144,7 @@ container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int
   _cleanup_free_ char *dir = container_dir (e, c->id);
   if (snapshot_unmount (dir, &err) < 0)
     log_warn ("container %.12s: unmount rootfs: %s", c->id, err.msg);
+  mounts_release (e, c); /* volumes: unmount option volumes no longer used */
 
   pthread_mutex_lock (&e->lock);
   c->running = false;
@@ -151,7 +154,9 @@ container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int
   c->exit_code = exit_code;
   c->finished_ns = finished_ns;
   c->exit_generation++;
-  bool auto_remove = json_get_bool (c->host_config, "AutoRemove", false) && !c->removing;
+  /* Restart policy (restart.c): may put c back to Restarting. */
+  bool restarting = restart_on_exit_locked (e, c);
+  bool auto_remove = !restarting && json_get_bool (c->host_config, "AutoRemove", false) && !c->removing;
   if (auto_remove && c->monitor_running)
     {
       /* Remove once the shim has deleted the runtime's state (the monitor
@@ -201,6 +206,7 @@ start_failed (arca_engine_t *e, arca_container_t *c, const char *msg, arca_error
   arca_error_t ignored;
   _cleanup_free_ char *dir = container_dir (e, c->id);
   snapshot_unmount (dir, &ignored);
+  mounts_release (e, c); /* volumes */
   int code = start_failure_code (msg);
   _cleanup_free_ char *text = NULL;
   if (strstr (msg, "is a directory") && !strstr (msg, "permission denied"))
@@ -243,11 +249,21 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
       pthread_mutex_unlock (&e->lock);
       return arca_error_set (err, ARCA_ERR_CONFLICT, "cannot start a paused container, try unpause instead");
     }
-  if (c->running || c->starting)
+  /* The restart manager's own start goes through while Restarting shows
+   * Running; an API start gets a fresh restart manager (restart.c). */
+  int by_policy = restart_claim_start_locked (c);
+  if (by_policy < 0)
+    {
+      pthread_mutex_unlock (&e->lock);
+      return arca_error_set (err, ARCA_ERR_NOT_MODIFIED, "restart cancelled");
+    }
+  if ((c->running || c->starting) && !by_policy)
     {
       pthread_mutex_unlock (&e->lock);
       return arca_error_set (err, ARCA_ERR_NOT_MODIFIED, "container is already running");
     }
+  if (!by_policy)
+    restart_reset_locked (c);
   c->starting = true;
   /* The previous run's shim may still be deleting the runtime's state. */
   struct timespec deadline;
@@ -298,6 +314,10 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   _cleanup_strv_ char **group_add = json_get_strv (hc, "GroupAdd");
   json_t *cs = json_object_get (hc, "ConsoleSize");
   const char *wd = json_get_str (cfg, "WorkingDir");
+  /* volumes (engine/mounts.c): mount volumes, copy-up, OCI mounts */
+  _cleanup_json_ json_t *extra_mounts = NULL;
+  if (mounts_prepare (e, c, rootfs, &extra_mounts, err) < 0)
+    return start_failed (e, c, err->msg, err);
   arca_spec_options_t so = {
     .id = c->id,
     .rootfs = rootfs,
@@ -320,6 +340,7 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
     .console_height = (unsigned) json_integer_value (json_array_get (cs, 0)),
     .console_width = (unsigned) json_integer_value (json_array_get (cs, 1)),
     .init_path = json_get_bool (hc, "Init", false) ? spec_init_path () : NULL, /* --init */
+    .extra_mounts = extra_mounts, /* volumes, binds, tmpfs (engine/mounts.c) */
   };
   _cleanup_json_ json_t *spec = NULL;
   if (spec_build (&so, &spec, err) < 0)
@@ -373,17 +394,17 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
 
   _cleanup_json_ json_t *start_req = json_pack ("{s:s}", "op", "start");
   _cleanup_json_ json_t *reply = NULL;
-  if (container_monitor_start (e, c, err) < 0 || shim_request (sdir, start_req, &reply, err) < 0)
-    {
-      _cleanup_json_ json_t *kill_req = json_pack ("{s:s,s:i}", "op", "kill", "signal", SIGKILL);
-      _cleanup_json_ json_t *kr = NULL;
-      shim_request (sdir, kill_req, &kr, &ignored);
-      return start_failed (e, c, err->msg, err);
-    }
+  /* The shim runs the process now; on failure it ran nothing and ends by
+   * itself, and err carries the runtime's message. */
+  if (shim_request (sdir, start_req, &reply, err) < 0)
+    return start_failed (e, c, err->msg, err);
+  if (pid == 0)
+    pid = (pid_t) json_get_int (reply, "pid", 0);
 
   pthread_mutex_lock (&e->lock);
   c->starting = false;
   c->running = true;
+  c->restarting = false;
   c->pid = pid;
   c->exit_code = 0;
   set_error_locked (c, NULL);
@@ -394,6 +415,18 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   int r2 = container_save (e, c, err);
   pthread_cond_broadcast (&e->changed);
   pthread_mutex_unlock (&e->lock);
+
+  /* Watch for the exit.  A process that was quick to end may have taken its
+   * shim with it already: then the exit file tells. */
+  arca_error_t merr;
+  if (container_monitor_start (e, c, &merr) < 0)
+    {
+      int code = 137;
+      int64_t finished = 0;
+      if (shim_read_exit_file (exit_file, &code, &finished, &ignored) < 0)
+        code = 137;
+      container_handle_exit (e, c, code, finished ? finished : time_now_ns ());
+    }
   return r2;
 }
 
@@ -453,10 +486,27 @@ container_kill (arca_engine_t *e, arca_container_t *c, const char *signal, arca_
         return arca_error_set (err, ARCA_ERR_INVALID, "Invalid signal: %s", signal);
     }
   pthread_mutex_lock (&e->lock);
+  /* moby daemon/kill.go: SIGKILL, the StopSignal, or any signal without a
+   * StopSignal ends the restart policy for this run (ExitOnNext); a
+   * container waiting to restart gets no signal, the cancel is enough. */
+  const char *stop_sig = json_get_str (c->config, "StopSignal");
+  bool exit_on_next = sig == SIGKILL || stop_sig == NULL || *stop_sig == '\0' || signal_parse (stop_sig) == sig;
+  if (c->restarting && !exit_on_next)
+    {
+      pthread_mutex_unlock (&e->lock);
+      return 0;
+    }
+  if (c->restarting && restart_cancel_locked (e, c))
+    {
+      pthread_mutex_unlock (&e->lock);
+      return 0;
+    }
   bool running = c->running;
   uint64_t gen = c->exit_generation;
   if (running && (sig == SIGKILL || sig == SIGTERM))
     c->manually_stopped = true;
+  if (running && exit_on_next)
+    restart_exit_on_next_locked (c);
   pthread_mutex_unlock (&e->lock);
   if (!running)
     return arca_error_set (err, ARCA_ERR_CONFLICT, "cannot kill container: %s: container %s is not running",
@@ -476,10 +526,19 @@ int
 container_stop (arca_engine_t *e, arca_container_t *c, int timeout_s, const char *signal, arca_error_t *err)
 {
   pthread_mutex_lock (&e->lock);
+  /* A container waiting to restart just stays down (restart.c). */
+  if (c->restarting && restart_cancel_locked (e, c))
+    {
+      pthread_mutex_unlock (&e->lock);
+      return 0;
+    }
   bool running = c->running;
   uint64_t gen = c->exit_generation;
   if (running)
-    c->manually_stopped = true;
+    {
+      c->manually_stopped = true;
+      restart_exit_on_next_locked (c);
+    }
   json_t *st = json_object_get (c->config, "StopTimeout");
   const char *ss = json_get_str (c->config, "StopSignal");
   int timeout = timeout_s >= 0 ? timeout_s : (json_is_integer (st) ? (int) json_integer_value (st) : 10);
@@ -518,7 +577,6 @@ container_restart (arca_engine_t *e, arca_container_t *c, int timeout_s, const c
 int
 container_remove (arca_engine_t *e, arca_container_t *c, bool force, bool volumes, arca_error_t *err)
 {
-  (void) volumes;
   pthread_mutex_lock (&e->lock);
   if (c->removed)
     {
@@ -530,6 +588,16 @@ container_remove (arca_engine_t *e, arca_container_t *c, bool force, bool volume
       pthread_mutex_unlock (&e->lock);
       return arca_error_set (err, ARCA_ERR_CONFLICT, "removal of container %s is already in progress", c->name);
     }
+  if (c->restarting && !force)
+    {
+      pthread_mutex_unlock (&e->lock);
+      return arca_error_set (err, ARCA_ERR_CONFLICT,
+                             "cannot remove container \"/%s\": container is restarting: stop the container before "
+                             "removing or force remove",
+                             c->name);
+    }
+  if (c->restarting)
+    restart_cancel_locked (e, c); /* rm -f: call off the pending restart */
   bool running = c->running || c->starting;
   if (running && !force)
     {
@@ -569,7 +637,11 @@ container_remove (arca_engine_t *e, arca_container_t *c, bool force, bool volume
     if (pthread_cond_timedwait (&e->changed, &e->lock, &deadline) == ETIMEDOUT)
       break;
   pthread_mutex_unlock (&e->lock);
-  return container_destroy (e, c, err);
+  int destroyed = container_destroy (e, c, err);
+  /* rm -v, AutoRemove: the container's anonymous volumes go too. */
+  if (volumes)
+    mounts_remove_anonymous (e, c);
+  return destroyed;
 }
 
 int
@@ -602,7 +674,8 @@ container_wait (arca_engine_t *e, arca_container_t *c, arca_wait_condition_t con
       switch (cond)
         {
         case WAIT_NOT_RUNNING:
-          done = !c->running && !c->starting;
+          /* moby SetRestarting wakes not-running waiters too. */
+          done = (!c->running && !c->starting) || (c->restarting && c->exit_generation != gen);
           break;
         case WAIT_NEXT_EXIT:
           done = c->exit_generation != gen;

@@ -2,6 +2,7 @@
  * ContainerInspectResponse, ContainerSummary; moby daemon/inspect.go,
  * daemon/list.go, container/state.go String). */
 #include "engine/internal.h"
+#include "engine/mounts.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,7 +143,7 @@ container_inspect_json (arca_engine_t *e, arca_container_t *c, bool size, json_t
                          "", "ExecIDs");
   json_object_set_new (o, "HostConfig", host_config_view (e, c));
   json_object_set_new (o, "GraphDriver", graph);
-  json_object_set_new (o, "Mounts", json_array ());
+  json_object_set_new (o, "Mounts", mounts_view (c->mounts)); /* engine/mounts.c */
   json_object_set_new (o, "Config", json_deep_copy (c->config));
   json_object_set_new (o, "NetworkSettings", network_settings_view (c));
   json_object_set_new (o, "ExecIDs", exec_ids_locked (e, c));
@@ -269,6 +270,26 @@ match_ancestor (arca_container_t *c, const char *v, void *ctx)
   return match;
 }
 
+/* volume=<name|source|destination> (moby daemon/list.go). */
+static bool
+match_volume (arca_container_t *c, const char *v, void *ctx)
+{
+  arca_engine_t *e = ctx;
+  bool match = false;
+  pthread_mutex_lock (&e->lock);
+  size_t i;
+  json_t *m;
+  json_array_foreach (c->mounts, i, m)
+    {
+      const char *name = json_get_str (m, "Name");
+      const char *key = name && *name ? name : json_get_str (m, "Source");
+      if ((key && strcmp (key, v) == 0) || strcmp (json_get_str (m, "Destination"), v) == 0)
+        match = true;
+    }
+  pthread_mutex_unlock (&e->lock);
+  return match;
+}
+
 static int
 cmp_created_desc (const void *a, const void *b)
 {
@@ -289,6 +310,7 @@ container_list_json (arca_engine_t *e, bool all, long limit, json_t *filters, js
   _cleanup_strv_ char **statuses = filters_values (filters, "status");
   _cleanup_strv_ char **exited = filters_values (filters, "exited");
   _cleanup_strv_ char **ancestors = filters_values (filters, "ancestor");
+  _cleanup_strv_ char **volumes = filters_values (filters, "volume");
   static const char *const valid_status[]
       = { "created", "restarting", "running", "removing", "paused", "exited", "dead", NULL };
   for (size_t i = 0; statuses && statuses[i]; i++)
@@ -335,7 +357,8 @@ container_list_json (arca_engine_t *e, bool all, long limit, json_t *filters, js
                   && any_matches (names, match_name, c, NULL) && any_matches (statuses, match_status, c, NULL)
                   && any_matches (exited, match_exited, c, NULL)
                   && filters_match_labels (filters, json_object_get (c->config, "Labels"))
-                  && any_matches (ancestors, match_ancestor, c, e);
+                  && any_matches (ancestors, match_ancestor, c, e)
+                  && any_matches (volumes, match_volume, c, e);
       if (keep && (limit <= 0 || (long) json_array_size (arr) < limit))
         {
           pthread_mutex_lock (&e->lock);
@@ -353,6 +376,7 @@ container_list_json (arca_engine_t *e, bool all, long limit, json_t *filters, js
                                                    ? json_get_str (c->host_config, "NetworkMode")
                                                    : "none",
               "NetworkSettings", "Networks", "Mounts");
+          json_object_set_new (item, "Mounts", mounts_view (c->mounts)); /* engine/mounts.c */
           pthread_mutex_unlock (&e->lock);
           json_array_append_new (arr, item);
         }

@@ -136,6 +136,60 @@ network_mounts (const arca_spec_options_t *o, json_t *mounts)
     }
 }
 
+/* Path depth for ordering user mounts (moby daemon/volumes.go mounts.parts). */
+static size_t
+mount_depth (json_t *m)
+{
+  const char *d = json_string_value (json_object_get (m, "destination"));
+  size_t n = 0;
+  for (; d && *d; d++)
+    if (*d == '/' && d[1] != '/' && d[1] != '\0')
+      n++;
+  return n;
+}
+
+/* WithMounts: defaults not overridden by a user mount, then the user mounts
+ * (extra + the /etc files and init not overridden) by increasing depth. */
+static json_t *
+merge_user_mounts (json_t *mounts, json_t *extra)
+{
+  json_t *user_dest = json_object ();
+  size_t i;
+  json_t *m;
+  json_array_foreach (extra, i, m)
+    json_object_set_new (user_dest, json_string_value (json_object_get (m, "destination")), json_true ());
+  bool dev = json_object_get (user_dest, "/dev") != NULL;
+  json_t *defaults = json_array ();
+  json_t *user = json_array ();
+  json_array_foreach (mounts, i, m)
+    {
+      const char *d = json_string_value (json_object_get (m, "destination"));
+      if (json_object_get (user_dest, d) || (dev && str_has_prefix (d, "/dev/")))
+        continue;
+      const char *type = json_string_value (json_object_get (m, "type"));
+      /* The /etc files and the init are bind mounts: they sort with the user's. */
+      if (type && strcmp (type, "bind") == 0)
+        json_array_append (user, m);
+      else
+        json_array_append (defaults, m);
+    }
+  json_array_extend (user, extra);
+  /* Stable insertion sort by depth. */
+  size_t n = json_array_size (user);
+  for (size_t a = 1; a < n; a++)
+    for (size_t b = a; b > 0 && mount_depth (json_array_get (user, b - 1)) > mount_depth (json_array_get (user, b)); b--)
+      {
+        json_t *x = json_incref (json_array_get (user, b - 1));
+        json_array_set (user, b - 1, json_array_get (user, b));
+        json_array_set_new (user, b, x);
+      }
+  json_array_extend (defaults, user);
+  json_decref (user);
+  json_decref (user_dest);
+  json_decref (mounts);
+  return defaults;
+}
+
 /* /sys/devices/system/cpu/possible: "0-3,5" */
 static void
 masked_thermal_paths (json_t *masked)
@@ -373,6 +427,8 @@ spec_build (const arca_spec_options_t *o, json_t **out, arca_error_t *err)
   if (o->init_path)
     json_array_append_new (mounts, mount_entry (INIT_IN_CONTAINER, "bind", o->init_path,
                                                 (const char *[]) { "bind", "ro", NULL }));
+  if (json_array_size (o->extra_mounts) > 0)
+    mounts = merge_user_mounts (mounts, o->extra_mounts);
   json_object_set_new (spec, "mounts", mounts);
 
   /* lnx */

@@ -41,6 +41,12 @@ typedef struct
    * "/sbin/docker-init -- <args>", as dockerd does with docker-init.
    * NULL: no init. */
   const char *init_path;
+  /* Volumes and mounts (engine/mounts.c): OCI mount objects (binds,
+   * volumes, tmpfs) added after the default mounts as dockerd's WithMounts
+   * does: a default or /etc file mount at the same destination is dropped
+   * (a user mount on /dev drops the default /dev/... mounts too), and the
+   * user and /etc file mounts are ordered by destination depth.  NULL: none. */
+  json_t *extra_mounts;
 } arca_spec_options_t;
 
 /* Resolve Config.User as dockerd does (moby/sys/user GetExecUserPath) from

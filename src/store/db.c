@@ -24,6 +24,8 @@ static const char *const migrations[] = {
   "CREATE INDEX image_refs_by_image ON image_refs (image_id);"
   "CREATE TABLE layers (chain_id TEXT PRIMARY KEY, diff_id TEXT NOT NULL, parent TEXT,"
   "                     size INTEGER NOT NULL);",
+  /* v2: named volumes (engine/volumes.c); data: volume record JSON */
+  "CREATE TABLE volumes (name TEXT PRIMARY KEY, data TEXT NOT NULL);",
 };
 
 static int
