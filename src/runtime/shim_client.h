@@ -2,7 +2,7 @@
  * by the daemon, outliving it (double fork, own session, SIGHUP/SIGINT/
  * SIGTERM/SIGPIPE ignored).  The shim:
  *   - runs `<runtime> --root <runtime-root> --log <state-dir>/runtime.log
- *     --log-format json create --bundle <bundle> --pid-file
+ *     --log-format json run --detach --bundle <bundle> --pid-file
  *     <state-dir>/init.pid [--console-socket <state-dir>/console.sock] <id>`
  *     with pipes (or a PTY received on the console socket) as the
  *     container's stdio, as a child subreaper;
@@ -90,14 +90,16 @@ typedef struct
   const char *exec_process;  /* exec mode: OCI process.json for `runtime exec`; NULL = the container */
 } arca_shim_options_t;
 
-/* Start a shim and wait (at most 60 s) until the container is created (not
- * yet started).  On success *pid is the container's init PID (0 in exec
- * mode).  The state dir is created if missing; the shim's own stderr goes to
- * <state_dir>/shim.log.  A runtime failure returns ARCA_ERR_INTERNAL with
- * the runtime's own message (the last "error" line of its --log), e.g.
- * "runc create failed: unable to start container process: exec:
- * \"/nonexistent\": stat /nonexistent: no such file or directory" (the
- * caller builds dockerd's full text from it); the shim is gone then.
+/* Start a shim and wait (at most 60 s) until it serves its socket, with the
+ * container's stdio ready but no process yet: the process runs at the
+ * "start" op (`<runtime> run --detach`, or `exec --detach` in exec mode), so
+ * attach sessions connected before it see every byte.  *pid is 0; the start
+ * op's reply carries {"pid":N}.  A failed start op returns the runtime's own
+ * message (the last "error" line of its --log), e.g. "runc run failed:
+ * unable to start container process: exec: \"/nonexistent\": stat
+ * /nonexistent: no such file or directory" (the caller builds dockerd's full
+ * text from it); the shim then ends without an exit file.  The state dir is
+ * created if missing; the shim's own stderr goes to <state_dir>/shim.log.
  * Safe in a multi-threaded daemon (only async-signal-safe calls after fork);
  * the intermediate child is reaped here, so no zombie remains. */
 int shim_spawn (const arca_shim_options_t *opts, pid_t *pid, arca_error_t *err);

@@ -54,31 +54,26 @@ op_start (shim_t *s)
   if (s->status != SHIM_CREATED)
     return fail (s->status == SHIM_RUNNING ? "container already started" : "container is not running");
   char *msg = NULL;
-  if (s->exec_process)
+  int r = shim_runtime_create (s, s->child_fds, &msg);
+  for (int i = 0; i < 3; i++)
+    if (s->child_fds[i] >= 0)
+      close (s->child_fds[i]);
+  s->child_fds[0] = s->child_fds[1] = s->child_fds[2] = -1;
+  if (r < 0)
     {
-      int r = shim_runtime_create (s, s->child_fds, &msg);
-      for (int i = 0; i < 3; i++)
-        if (s->child_fds[i] >= 0)
-          close (s->child_fds[i]);
-      s->child_fds[0] = s->child_fds[1] = s->child_fds[2] = -1;
-      if (r < 0)
-        {
-          /* Nothing ran: end the shim without an exit file; the daemon
-           * records 126/127 from the message as dockerd does. */
-          s->start_failed = s->exited = true;
-          s->status = SHIM_STOPPED;
-          s->exit_code = 126;
-          s->finished_ns = time_now_ns ();
-          s->drain_deadline = time_mono_ns ();
-          return fail_owned (msg);
-        }
+      /* Nothing ran: end the shim without an exit file; the daemon
+       * records 126/127 from the message as dockerd does. */
+      s->start_failed = s->exited = true;
+      s->status = SHIM_STOPPED;
+      s->exit_code = 126;
+      s->finished_ns = time_now_ns ();
+      s->drain_deadline = time_mono_ns ();
+      return fail_owned (msg);
     }
-  else if (shim_runtime_start (s, &msg) < 0)
-    return fail_owned (msg);
   /* The process may already have exited and been reaped meanwhile. */
   if (s->status == SHIM_CREATED)
     s->status = SHIM_RUNNING;
-  return ok ();
+  return json_pack ("{s:b,s:i}", "ok", 1, "pid", (int) s->init_pid);
 }
 
 static json_t *

@@ -429,20 +429,8 @@ main (int argc, char **argv)
     }
   if (shim_stdio_setup (&s, child_fds, &err_msg) < 0)
     goto fail;
-  if (s.exec_process)
-    {
-      /* An exec runs only at "start", once its attach sessions are in. */
-      memcpy (s.child_fds, child_fds, sizeof child_fds);
-    }
-  else
-    {
-      int r = shim_runtime_create (&s, child_fds, &err_msg);
-      for (int i = 0; i < 3; i++)
-        if (child_fds[i] >= 0)
-          close (child_fds[i]);
-      if (r < 0)
-        goto fail;
-    }
+  /* The process runs only at "start", once its attach sessions are in. */
+  memcpy (s.child_fds, child_fds, sizeof child_fds);
   s.status = SHIM_CREATED;
   s.listen_fd = listen_control (&s);
   if (s.listen_fd < 0)

@@ -87,7 +87,6 @@ int shim_run_runtime (shim_t *s, char *const args[], int fds[3]);
 /* `create` the container, or in exec mode `exec --detach` the process;
  * sets init_pid and, with a TTY, the PTY master. */
 int shim_runtime_create (shim_t *s, int child_fds[3], char **err_msg);
-int shim_runtime_start (shim_t *s, char **err_msg);
 int shim_runtime_kill_all (shim_t *s, int sig, char **err_msg);
 void shim_runtime_delete (shim_t *s);
 char *shim_path (shim_t *s, const char *name);

@@ -72,10 +72,11 @@ fs_read_file (const char *path, char **data, size_t *len, arca_error_t *err)
   if (fd < 0)
     return arca_error_errno (err, errno, "open %s", path);
   arca_buf_t b = { 0 };
-  char chunk[65536];
+  /* Heap, not stack: callers run on small-stack threads. */
+  _cleanup_free_ char *chunk = xmalloc0 (65536);
   for (;;)
     {
-      ssize_t n = read (fd, chunk, sizeof chunk);
+      ssize_t n = read (fd, chunk, 65536);
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)

@@ -253,6 +253,8 @@ f-created"
   assert_equal "$(jq -r '.[0].Config.StopTimeout' <<<"$j")" "3"
   assert_equal "$(jq -r '.[0].Config.Env | map(select(startswith("A="))) | .[0]' <<<"$j")" "A=1"
   assert_equal "$(jq -r '.[0].Config.Env | map(select(startswith("PATH="))) | length' <<<"$j")" "1"
+  # moby's merge order: the user's entries first, then the image's others.
+  assert_equal "$(jq -r '.[0].Config.Env[0]' <<<"$j")" "A=1"
   assert_equal "$(jq -r '.[0].HostConfig.RestartPolicy.Name' <<<"$j")" "no"
   jq -e '.[0].Created | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\\.[0-9]+Z$")' <<<"$j" >/dev/null
   jq -e '.[0].Image | startswith("sha256:")' <<<"$j" >/dev/null

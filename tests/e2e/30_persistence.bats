@@ -93,3 +93,19 @@ setup_file() {
   assert_output_contains "is already in use"
   docker rm keepme
 }
+
+@test "directories no container record owns are swept at start-up" {
+  docker create --name owned busybox true
+  local owned_id
+  owned_id=$(docker inspect -f '{{.Id}}' owned)
+  arca_kill9
+  local orphan
+  orphan=$(printf 'f%.0s' {1..64})
+  mkdir -p "$ARCA_T/data/containers/$orphan/upper" "$ARCA_T/exec/containers/$orphan"
+  echo junk >"$ARCA_T/data/containers/$orphan/upper/file"
+  arca_start
+  [ ! -e "$ARCA_T/data/containers/$orphan" ] || fail "orphan data dir survived"
+  [ ! -e "$ARCA_T/exec/containers/$orphan" ] || fail "orphan state dir survived"
+  [ -d "$ARCA_T/data/containers/$owned_id" ] || fail "a live container's dir was removed"
+  docker rm owned
+}
