@@ -1005,55 +1005,6 @@ container_update (arca_engine_t *e, arca_container_t *c, json_t *body, json_t **
 
 /* ---- prune ---- */
 
-/* Go's time.ParseDuration (as GetTimestamp tries it first): "1h30m",
- * "10s", "1.5h", "-2m".  Returns 0 and ns, -1 if not a duration. */
-static int
-parse_go_duration (const char *s, int64_t *ns)
-{
-  static const struct
-  {
-    const char *unit;
-    double mult;
-  } units[] = { { "ns", 1 }, { "us", 1e3 }, { "µs", 1e3 }, { "ms", 1e6 }, { "s", 1e9 }, { "m", 60e9 }, { "h", 3600e9 } };
-  bool neg = false;
-  if (*s == '-' || *s == '+')
-    neg = *s++ == '-';
-  if (strcmp (s, "0") == 0)
-    {
-      *ns = 0;
-      return 0;
-    }
-  if (*s == '\0')
-    return -1;
-  double total = 0;
-  while (*s)
-    {
-      char *end;
-      if (!((*s >= '0' && *s <= '9') || *s == '.'))
-        return -1;
-      double v = strtod (s, &end);
-      if (end == s)
-        return -1;
-      s = end;
-      int best = -1;
-      size_t best_len = 0;
-      for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        {
-          size_t l = strlen (units[i].unit);
-          if (strncmp (s, units[i].unit, l) == 0 && l > best_len)
-            {
-              best = (int) i;
-              best_len = l;
-            }
-        }
-      if (best < 0)
-        return -1;
-      total += v * units[best].mult;
-      s += best_len;
-    }
-  *ns = (int64_t) (neg ? -total : total);
-  return 0;
-}
 
 static int64_t du_total;
 
@@ -1090,17 +1041,8 @@ containers_prune (arca_engine_t *e, json_t *filters, json_t **out, arca_error_t 
   if (filters_validate (filters, allowed, err) < 0)
     return -1;
   int64_t until = 0;
-  _cleanup_strv_ char **untils = filters_values (filters, "until");
-  if (untils && strv_len (untils) > 1)
-    return arca_error_set (err, ARCA_ERR_INVALID, "more than one until filter specified");
-  if (untils && untils[0])
-    {
-      int64_t d;
-      if (parse_go_duration (untils[0], &d) == 0 && strcmp (untils[0], "0") != 0)
-        until = time_now_ns () - d;
-      else if (time_parse_timestamp (untils[0], &until) < 0)
-        return arca_error_set (err, ARCA_ERR_INVALID, "failed to parse value as time or duration: \"%s\"", untils[0]);
-    }
+  if (filters_until (filters, &until, err) < 0)
+    return -1;
   json_t *label_not = json_object_get (filters, "label!");
   _cleanup_json_ json_t *not_filter = label_not ? json_pack ("{s:O}", "label", label_not) : NULL;
 

@@ -13,50 +13,6 @@
 #include "util/strutil.h"
 #include "util/timeutil.h"
 
-/* Go's time.ParseDuration, which timetypes.GetTimestamp tries first
- * ("24h", "1h30m", "1.5h"); -1 if s is not a duration. */
-static int
-parse_duration (const char *s, int64_t *ns)
-{
-  static const struct
-  {
-    const char *unit;
-    double mult;
-  } units[] = { { "ns", 1 }, { "us", 1e3 }, { "µs", 1e3 }, { "ms", 1e6 }, { "s", 1e9 }, { "m", 60e9 }, { "h", 3600e9 } };
-  bool neg = false;
-  if (*s == '-' || *s == '+')
-    neg = *s++ == '-';
-  if (*s == '\0')
-    return -1;
-  double total = 0;
-  while (*s)
-    {
-      char *end;
-      if (!((*s >= '0' && *s <= '9') || *s == '.'))
-        return -1;
-      double v = strtod (s, &end);
-      if (end == s)
-        return -1;
-      s = end;
-      int best = -1;
-      size_t best_len = 0;
-      for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        {
-          size_t l = strlen (units[i].unit);
-          if (strncmp (s, units[i].unit, l) == 0 && l > best_len)
-            {
-              best = (int) i;
-              best_len = l;
-            }
-        }
-      if (best < 0)
-        return -1;
-      total += v * units[best].mult;
-      s += best_len;
-    }
-  *ns = (int64_t) (neg ? -total : total);
-  return 0;
-}
 
 static bool
 labels_ok (json_t *filters, json_t *labels)
@@ -105,17 +61,8 @@ image_prune (arca_image_store_t *s, json_t *filters, json_t **out, arca_error_t 
         return arca_error_set (err, ARCA_ERR_INVALID, "invalid filter 'dangling=%s'", dv[i]);
     }
   int64_t until = 0;
-  _cleanup_strv_ char **uv = filters_values (filters, "until");
-  if (uv && strv_len (uv) > 1)
-    return arca_error_set (err, ARCA_ERR_INVALID, "more than one until filter specified");
-  if (uv && uv[0])
-    {
-      int64_t d;
-      if (parse_duration (uv[0], &d) == 0)
-        until = time_now_ns () - d;
-      else if (time_parse_timestamp (uv[0], &until) < 0)
-        return arca_error_set (err, ARCA_ERR_INVALID, "failed to parse value as time or duration: \"%s\"", uv[0]);
-    }
+  if (filters_until (filters, &until, err) < 0)
+    return -1;
 
   int expected = 0;
   if (!__atomic_compare_exchange_n (&running, &expected, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))

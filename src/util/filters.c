@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "util/strutil.h"
+#include "util/timeutil.h"
 
 int
 filters_parse (const char *text, json_t **out, arca_error_t *err)
@@ -104,4 +105,23 @@ filters_match_labels (json_t *filters, json_t *labels)
         return false;
     }
   return true;
+}
+
+int
+filters_until (json_t *filters, int64_t *until_ns, arca_error_t *err)
+{
+  *until_ns = 0;
+  char **v = filters_values (filters, "until");
+  if (v == NULL)
+    return 0;
+  int ret = 0;
+  int64_t d;
+  if (strv_len (v) > 1)
+    ret = arca_error_set (err, ARCA_ERR_INVALID, "more than one until filter specified");
+  else if (v[0] && strcmp (v[0], "0") != 0 && time_parse_go_duration (v[0], &d) == 0)
+    *until_ns = time_now_ns () - d;
+  else if (v[0] && time_parse_timestamp (v[0], until_ns) < 0)
+    ret = arca_error_set (err, ARCA_ERR_INVALID, "failed to parse value as time or duration: \"%s\"", v[0]);
+  strv_free (v);
+  return ret;
 }

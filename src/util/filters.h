@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include "util/error.h"
 
 /* Parse the query value (NULL or "" -> *out = NULL).  Normalises to the map
@@ -17,5 +18,11 @@ int filters_validate (json_t *filters, const char *const *allowed, arca_error_t 
 /* Label filter match: each value is "key" (label present) or "key=value"
  * (exact); all values must match (moby filters.MatchKVList). */
 bool filters_match_labels (json_t *filters, json_t *labels);
+
+/* The `until` filter as moby's timetypes.GetTimestamp reads it: a Go
+ * duration before now ("24h"; not "0"), or a timestamp (unix seconds with
+ * fraction, or RFC 3339).  *until_ns = 0 when absent.  400 "more than one
+ * until filter specified" / "failed to parse value as time or duration". */
+int filters_until (json_t *filters, int64_t *until_ns, arca_error_t *err);
 
 #endif

@@ -1,5 +1,6 @@
 #include "util/timeutil.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,4 +162,49 @@ time_human_duration (int64_t ns, char *buf, size_t len)
     snprintf (buf, len, "%ld months", s / (86400 * 30));
   else
     snprintf (buf, len, "%ld years", s / (86400 * 365));
+}
+
+/* Go's time.ParseDuration, which timetypes.GetTimestamp tries first
+ * ("24h", "1h30m", "1.5h"); -1 if s is not a duration. */
+int
+time_parse_go_duration (const char *s, int64_t *ns)
+{
+  static const struct
+  {
+    const char *unit;
+    double mult;
+  } units[] = { { "ns", 1 }, { "us", 1e3 }, { "µs", 1e3 }, { "ms", 1e6 }, { "s", 1e9 }, { "m", 60e9 }, { "h", 3600e9 } };
+  bool neg = false;
+  if (*s == '-' || *s == '+')
+    neg = *s++ == '-';
+  if (*s == '\0')
+    return -1;
+  double total = 0;
+  while (*s)
+    {
+      char *end;
+      if (!((*s >= '0' && *s <= '9') || *s == '.'))
+        return -1;
+      double v = strtod (s, &end);
+      if (end == s)
+        return -1;
+      s = end;
+      int best = -1;
+      size_t best_len = 0;
+      for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        {
+          size_t l = strlen (units[i].unit);
+          if (strncmp (s, units[i].unit, l) == 0 && l > best_len)
+            {
+              best = (int) i;
+              best_len = l;
+            }
+        }
+      if (best < 0)
+        return -1;
+      total += v * units[best].mult;
+      s += best_len;
+    }
+  *ns = (int64_t) (neg ? -total : total);
+  return 0;
 }

@@ -21,6 +21,10 @@ int time_parse_rfc3339 (const char *s, int64_t *ns);
 /* Parse Docker's since/until query values: unix seconds with optional
  * ".nanoseconds" fraction, or RFC 3339.  -1 if bad. */
 int time_parse_timestamp (const char *s, int64_t *ns);
+/* Go's time.ParseDuration ("1h30m", "10s", "1.5h", "-2m"), which Docker's
+ * GetTimestamp tries first for since/until values; 0 ok, -1 if s is not a
+ * duration. */
+int time_parse_go_duration (const char *s, int64_t *ns);
 /* Docker's human durations ("Up 3 minutes", "About an hour"): moby
  * go-units HumanDuration.  buf >= 64. */
 void time_human_duration (int64_t ns, char *buf, size_t len);

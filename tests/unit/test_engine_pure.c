@@ -115,12 +115,47 @@ test_times (void **state)
   assert_string_equal (buf, "Less than a second");
 }
 
+static void
+test_go_duration_and_until (void **state)
+{
+  (void) state;
+  int64_t ns;
+  assert_int_equal (time_parse_go_duration ("1h30m", &ns), 0);
+  assert_true (ns == 5400LL * 1000000000LL);
+  assert_int_equal (time_parse_go_duration ("1.5s", &ns), 0);
+  assert_true (ns == 1500000000LL);
+  assert_int_equal (time_parse_go_duration ("-2m", &ns), 0);
+  assert_true (ns == -120LL * 1000000000LL);
+  assert_int_equal (time_parse_go_duration ("10", &ns), -1);
+  assert_int_equal (time_parse_go_duration ("1d", &ns), -1);
+
+  json_t *f = NULL;
+  arca_error_t err;
+  int64_t until;
+  assert_int_equal (filters_parse ("{\"until\":{\"24h\":true}}", &f, &err), 0);
+  assert_int_equal (filters_until (f, &until, &err), 0);
+  int64_t expect = time_now_ns () - 24LL * 3600 * 1000000000LL;
+  assert_true (until <= expect && until > expect - 5LL * 1000000000LL);
+  json_decref (f);
+  assert_int_equal (filters_parse ("{\"until\":{\"1700000000\":true}}", &f, &err), 0);
+  assert_int_equal (filters_until (f, &until, &err), 0);
+  assert_true (until == 1700000000LL * 1000000000LL);
+  json_decref (f);
+  assert_int_equal (filters_parse ("{\"until\":{\"soon\":true}}", &f, &err), 0);
+  assert_int_equal (filters_until (f, &until, &err), -1);
+  assert_string_equal (err.msg, "failed to parse value as time or duration: \"soon\"");
+  json_decref (f);
+  assert_int_equal (filters_until (NULL, &until, &err), 0);
+  assert_true (until == 0);
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_signal_parse), cmocka_unit_test (test_name_validate), cmocka_unit_test (test_id_generate),
     cmocka_unit_test (test_filters),      cmocka_unit_test (test_times),
+    cmocka_unit_test (test_go_duration_and_until),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
