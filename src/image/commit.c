@@ -16,35 +16,6 @@
 #include "util/timeutil.h"
 
 /* repo/tag -> canonical store key, as moby httputils.RepoTagReference. */
-static int
-tag_key (const char *repo, const char *tag, char **key, arca_error_t *err)
-{
-  *key = NULL;
-  if (repo == NULL || *repo == '\0')
-    return 0;
-  image_ref_t r;
-  if (image_ref_parse (repo, &r, err) < 0)
-    return -1;
-  if (r.digest)
-    {
-      image_ref_clear (&r);
-      return arca_error_set (err, ARCA_ERR_INVALID, "cannot commit to digest reference");
-    }
-  if (tag && *tag)
-    {
-      if (!image_ref_valid_tag (tag))
-        {
-          image_ref_clear (&r);
-          return arca_error_set (err, ARCA_ERR_INVALID, "invalid tag format");
-        }
-      free (r.tag);
-      r.tag = xstrdup (tag);
-    }
-  image_ref_default_tag (&r);
-  *key = image_ref_store_key (&r);
-  image_ref_clear (&r);
-  return 0;
-}
 
 /* The parent's layers as store records (chain/diff IDs, blob, size), from
  * its manifest and the layers table. */
@@ -133,7 +104,7 @@ int
 image_commit (arca_image_store_t *s, const arca_image_commit_t *c, char **image_id, arca_error_t *err)
 {
   _cleanup_free_ char *key = NULL;
-  if (tag_key (c->repo, c->tag, &key, err) < 0)
+  if (image_ref_repo_tag_key (c->repo, c->tag, "cannot commit to digest reference", &key, err) < 0)
     return -1;
 
   arca_image_t *parent = NULL;

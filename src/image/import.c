@@ -256,30 +256,8 @@ image_import (arca_image_store_t *s, const char *tar_path, const char *repo, con
 {
   /* moby httputils.RepoTagReference */
   _cleanup_free_ char *key = NULL;
-  if (repo && *repo)
-    {
-      image_ref_t r;
-      if (image_ref_parse (repo, &r, err) < 0)
-        return -1;
-      if (r.digest)
-        {
-          image_ref_clear (&r);
-          return arca_error_set (err, ARCA_ERR_INVALID, "cannot import digest reference");
-        }
-      if (tag && *tag)
-        {
-          if (!image_ref_valid_tag (tag))
-            {
-              image_ref_clear (&r);
-              return arca_error_set (err, ARCA_ERR_INVALID, "invalid tag format");
-            }
-          free (r.tag);
-          r.tag = xstrdup (tag);
-        }
-      image_ref_default_tag (&r);
-      key = image_ref_store_key (&r);
-      image_ref_clear (&r);
-    }
+  if (image_ref_repo_tag_key (repo, tag, "cannot import digest reference", &key, err) < 0)
+    return -1;
 
   _cleanup_json_ json_t *cfg = json_object ();
   for (size_t i = 0; changes && changes[i]; i++)

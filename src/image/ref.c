@@ -355,3 +355,31 @@ image_ref_familiar_string (const image_ref_t *r)
   _cleanup_free_ char *name = image_ref_familiar_name (r);
   return format_ref (name, r);
 }
+
+int
+image_ref_repo_tag_key (const char *repo, const char *tag, const char *digest_msg, char **key, arca_error_t *err)
+{
+  *key = NULL;
+  if (repo == NULL || *repo == '\0')
+    return 0;
+  image_ref_t r;
+  if (image_ref_parse (repo, &r, err) < 0)
+    return -1;
+  int ret = 0;
+  if (tag && *tag && !image_ref_valid_tag (tag))
+    ret = arca_error_set (err, ARCA_ERR_INVALID, "invalid tag format");
+  else if (r.digest)
+    ret = arca_error_set (err, ARCA_ERR_INVALID, "%s", digest_msg);
+  else
+    {
+      if (tag && *tag)
+        {
+          free (r.tag);
+          r.tag = xstrdup (tag);
+        }
+      image_ref_default_tag (&r);
+      *key = image_ref_store_key (&r);
+    }
+  image_ref_clear (&r);
+  return ret;
+}

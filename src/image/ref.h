@@ -35,6 +35,12 @@ char *image_ref_string (const image_ref_t *r);
  * "name@digest" when a digest is present (a tag next to it is ignored, as
  * the reference store does), else "name:tag" (tag defaulted). */
 char *image_ref_store_key (const image_ref_t *r);
+
+/* moby httputils.RepoTagReference: repo (+ tag, "latest" by default) as a
+ * store key.  A repo with a digest is refused with 400 "<digest_msg>"; a bad
+ * tag with 400 "invalid tag format".  Empty repo: *key = NULL and 0. */
+int image_ref_repo_tag_key (const char *repo, const char *tag, const char *digest_msg, char **key,
+                            arca_error_t *err);
 /* Familiar forms: "busybox", "busybox:latest", "user/x@sha256:..." */
 char *image_ref_familiar_name (const image_ref_t *r);
 char *image_ref_familiar_string (const image_ref_t *r);

@@ -319,27 +319,9 @@ image_tag (arca_image_store_t *s, const char *src, const char *repo, const char 
   /* moby httputils.RepoTagReference + postImagesTag */
   if (repo == NULL || *repo == '\0')
     return arca_error_set (err, ARCA_ERR_INVALID, "repository name must have at least one component");
-  image_ref_t r;
-  if (image_ref_parse (repo, &r, err) < 0)
+  _cleanup_free_ char *key = NULL;
+  if (image_ref_repo_tag_key (repo, tag, "refusing to create a tag with a digest reference", &key, err) < 0)
     return -1;
-  if (tag && *tag)
-    {
-      if (!image_ref_valid_tag (tag))
-        {
-          image_ref_clear (&r);
-          return arca_error_set (err, ARCA_ERR_INVALID, "invalid tag format");
-        }
-      free (r.tag);
-      r.tag = xstrdup (tag);
-    }
-  if (r.digest)
-    {
-      image_ref_clear (&r);
-      return arca_error_set (err, ARCA_ERR_INVALID, "refusing to create a tag with a digest reference");
-    }
-  image_ref_default_tag (&r);
-  _cleanup_free_ char *key = image_ref_store_key (&r);
-  image_ref_clear (&r);
 
   pthread_mutex_lock (&s->lock);
   arca_image_t *img;
