@@ -4,7 +4,7 @@ SOCK ?= /tmp/arca.sock
 DEV_ROOT ?= /tmp/arca-dev
 SRCLIST := $(BUILD)/.srclist
 
-.PHONY: all build deps run stop test unit e2e install clean bench
+.PHONY: all build deps run stop test unit e2e install clean bench asan
 
 all: build
 
@@ -38,6 +38,14 @@ e2e: deps build
 
 test: deps build
 	@scripts/run-tests.sh $(BUILD)
+
+# ASan + UBSan build (build-asan/) running the unit tests and the core e2e
+# files; ASAN_E2E=all runs every e2e file.
+asan: deps
+	@$(MAKE) --no-print-directory build BUILD=build-asan MESON_ARGS="-Db_sanitize=address,undefined -Db_lundef=false"
+	@ASAN_OPTIONS=detect_leaks=0 scripts/run-unit.sh build-asan
+	@ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  scripts/run-e2e.sh build-asan $(if $(filter all,$(ASAN_E2E)),,tests/e2e/20_containers.bats tests/e2e/30_persistence.bats tests/e2e/40_exec.bats)
 
 bench: deps build
 	@bench/run.sh
