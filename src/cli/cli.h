@@ -25,6 +25,11 @@ typedef struct
    * mirror URLs for docker.io; NULL-terminated, NULL when not set. */
   char **insecure_registries;
   char **registry_mirrors;
+  /* networking (src/net): host-global names, configurable so several
+   * daemons can share a host; defaultAddressPools JSON or NULL */
+  char *bridge_name;
+  char *nft_table;
+  json_t *default_address_pools;
 } arca_config_t;
 
 /* Flags common to the daemon commands; NULL when not given. */

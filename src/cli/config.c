@@ -160,6 +160,23 @@ load_file (arca_config_t *c, const char *path, bool explicit, arca_error_t *err)
             *dst = strv_append (*dst, json_string_value (e));
           }
       }
+    else if (strcmp (key, "bridgeName") == 0 || strcmp (key, "nftTable") == 0)
+      {
+        /* networking: the default bridge's Linux name (IFNAMSIZ) and the
+         * nftables table arca owns */
+        if (string_key (v, key, path, &s, err) < 0)
+          return -1;
+        if (*s == '\0' || strlen (s) > 15)
+          return arca_error_set (err, ARCA_ERR_INVALID, "%s: \"%s\" must be 1 to 15 characters", path, key);
+        set_str (key[0] == 'b' ? &c->bridge_name : &c->nft_table, s);
+      }
+    else if (strcmp (key, "defaultAddressPools") == 0)
+      {
+        if (!json_is_array (v))
+          return arca_error_set (err, ARCA_ERR_INVALID, "%s: \"%s\" must be an array", path, key);
+        json_decref (c->default_address_pools);
+        c->default_address_pools = json_incref (v);
+      }
     else
       return arca_error_set (err, ARCA_ERR_INVALID,
                              "config file %s: unknown key \"%s\" (known: socketPath, dataRoot, execRoot, logLevel, "
@@ -229,5 +246,8 @@ cli_config_free (arca_config_t *c)
     json_decref (c->runtimes);
   strv_free (c->insecure_registries);
   strv_free (c->registry_mirrors);
+  free (c->bridge_name);
+  free (c->nft_table);
+  json_decref (c->default_address_pools);
   memset (c, 0, sizeof *c);
 }

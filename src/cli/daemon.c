@@ -281,6 +281,9 @@ cli_daemon_start (const arca_cli_flags_t *flags)
     .shim_path = shim,
     .insecure_registries = c.insecure_registries,
     .registry_mirrors = c.registry_mirrors,
+    .bridge_name = c.bridge_name,
+    .nft_table = c.nft_table,
+    .default_address_pools = c.default_address_pools,
   };
   if (arca_engine_open (&eo, &engine, &err) < 0)
     {

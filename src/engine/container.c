@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "engine/mounts.h"
+#include "engine/networks.h"
+#include "net/net.h"
 #include "image/snapshot.h"
 #include "runtime/shim_client.h"
 #include "runtime/spec.h"
@@ -63,6 +65,7 @@ container_free (arca_container_t *c)
   strv_free (c->args);
   free (c->error);
   json_decref (c->mounts); /* volumes */
+  json_decref (c->net_ports); /* networking */
   free (c);
 }
 
@@ -96,6 +99,8 @@ container_to_record (arca_container_t *c)
   /* volumes (engine/mounts.c): the resolved mount list */
   if (c->mounts)
     json_object_set (rec, "MountPoints", c->mounts);
+  if (c->net_ports) /* networking: published ports while running */
+    json_object_set (rec, "NetworkPorts", c->net_ports);
   return rec;
 }
 
@@ -131,6 +136,7 @@ container_from_record (const char *id, const char *name, json_t *rec)
   c->manually_stopped = json_get_bool (rec, "HasBeenManuallyStopped", false);
   c->exit_generation = (uint64_t) json_get_int (rec, "ExitGeneration", 0);
   c->mounts = json_incref (json_object_get (rec, "MountPoints")); /* volumes */
+  c->net_ports = json_incref (json_object_get (rec, "NetworkPorts")); /* networking */
   return c;
 }
 
@@ -360,8 +366,8 @@ host_config_defaults (json_t *hc)
            || *json_get_str (json_object_get (hc, "RestartPolicy"), "Name") == '\0')
     json_object_set_new (json_object_get (hc, "RestartPolicy"), "Name", json_string ("no"));
   const char *nm = json_get_str (hc, "NetworkMode");
-  if (nm == NULL || *nm == '\0')
-    json_object_set_new (hc, "NetworkMode", json_string ("none"));
+  if (nm == NULL || *nm == '\0' || strcmp (nm, "default") == 0) /* networking: dockerd's default */
+    json_object_set_new (hc, "NetworkMode", json_string ("bridge"));
   if (!json_is_object (json_object_get (hc, "LogConfig")))
     json_object_set_new (hc, "LogConfig", json_pack ("{s:s,s:{}}", "Type", "json-file", "Config"));
   if (!json_is_boolean (json_object_get (hc, "AutoRemove")))
@@ -392,9 +398,9 @@ container_create (arca_engine_t *e, const char *name, json_t *body, char **id_ou
   const char *rp_name = json_get_str (rp, "Name");
   if (json_get_bool (hc, "AutoRemove", false) && rp_name && strcmp (rp_name, "no") != 0)
     return arca_error_set (err, ARCA_ERR_INVALID, "can't create 'AutoRemove' container with restart policy");
-  const char *nm = json_get_str (hc, "NetworkMode");
-  if (nm && strcmp (nm, "none") != 0 && strcmp (nm, "default") != 0 && strcmp (nm, "bridge") != 0)
-    log_warn ("network mode %s requested; networking is not implemented yet, using none", nm);
+  /* networking (engine/networks.c): mode and endpoints checked before anything is made */
+  if (networks_validate_create (e, hc, json_object_get (body, "NetworkingConfig"), err) < 0)
+    return -1;
 
   arca_image_t *img = NULL;
   if (image_resolve (e->images, image_ref, &img, err) < 0)
@@ -481,6 +487,7 @@ container_create (arca_engine_t *e, const char *name, json_t *body, char **id_ou
                                err)
              < 0
       || mounts_resolve (e, c, err) < 0 /* volumes: Binds, Mounts, VolumesFrom, Config.Volumes */
+      || networks_container_create (e, c, json_object_get (body, "NetworkingConfig"), err) < 0 /* networking */
       || container_save (e, c, err) < 0)
     {
       arca_error_t ignored;
@@ -578,11 +585,15 @@ containers_restore (arca_engine_t *e, arca_error_t *err)
       pthread_mutex_unlock (&e->lock);
 
       if (!c->running)
-        continue;
+        {
+          networks_container_restore (e, c, false); /* networking: leftovers of a crash */
+          continue;
+        }
       arca_error_t merr;
       if (container_monitor_start (e, c, &merr) == 0)
         {
           log_info ("container %.12s: re-adopted its running shim", c->id);
+          networks_container_restore (e, c, true); /* networking: keep its endpoints */
           /* A policy restart was starting it when the daemon died. */
           pthread_mutex_lock (&e->lock);
           c->restarting = false;
@@ -604,6 +615,7 @@ containers_restore (arca_engine_t *e, arca_error_t *err)
     }
   /* Restart policies at start-up (restart.c; rules in docs/design.md):
    * asynchronous, so the API answers meanwhile. */
+  net_reconcile (e->net); /* networking: veths no endpoint owns */
   restart_after_restore (e);
   return 0;
 }

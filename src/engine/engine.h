@@ -27,6 +27,11 @@ typedef struct
    * NULL-terminated, borrowed, NULL when not set. */
   char **insecure_registries;
   char **registry_mirrors;
+  /* networking (src/net/net.h): default bridge name ("arca0" if NULL),
+   * nftables table ("arca" if NULL), defaultAddressPools (borrowed) */
+  const char *bridge_name;
+  const char *nft_table;
+  json_t *default_address_pools;
 } arca_engine_options_t;
 
 /* Open the state under data_root (creating it), reload containers, re-adopt

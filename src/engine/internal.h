@@ -66,6 +66,11 @@ struct arca_container
   int64_t restart_delay_ms;
   bool restart_canceled;
   uint64_t restart_gen;
+
+  /* networking (src/net, engine/networks.c): NetworkSettings.Ports from
+   * portmap_container_publish while running (persisted as "NetworkPorts"),
+   * NULL otherwise; netns joined for container:<id> mode, NULL otherwise. */
+  json_t *net_ports;
 };
 
 struct arca_engine
@@ -88,6 +93,9 @@ struct arca_engine
   /* restart policies (engine/restart.c): true while containers_restore runs;
    * exits recorded then are judged by restart_after_restore instead. */
   bool restoring;
+
+  /* networking (src/net/net.h) */
+  struct arca_net *net;
 };
 
 /* Paths (malloc'd). */
@@ -142,5 +150,10 @@ json_t *exec_ids_locked (arca_engine_t *e, arca_container_t *c);
  * dockerd would (SIGKILL, its StopSignal, or any signal if it has none) so
  * the signal is delivered (moby daemon/kill.go).  Lock not held. */
 void container_thaw_after_signal (arca_engine_t *e, arca_container_t *c, int sig);
+
+/* embedded DNS (engine/dns_upstreams.c, n3): the dns_servers_fn handed to
+ * src/net/dns.c: HostConfig.Dns of container_id (malloc'd strv), NULL if
+ * none or the container is unknown.  ud is the engine.  Takes e->lock. */
+char **container_dns_servers (void *ud, const char *container_id);
 
 #endif

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "engine/mounts.h"
+#include "engine/networks.h"
 #include "image/snapshot.h"
 #include "runtime/shim_client.h"
 #include "runtime/spec.h"
@@ -145,6 +146,7 @@ container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int
   if (snapshot_unmount (dir, &err) < 0)
     log_warn ("container %.12s: unmount rootfs: %s", c->id, err.msg);
   mounts_release (e, c); /* volumes: unmount option volumes no longer used */
+  networks_container_stop (e, c); /* networking: veths, addresses, ports, DNS */
 
   pthread_mutex_lock (&e->lock);
   c->running = false;
@@ -207,6 +209,7 @@ start_failed (arca_engine_t *e, arca_container_t *c, const char *msg, arca_error
   _cleanup_free_ char *dir = container_dir (e, c->id);
   snapshot_unmount (dir, &ignored);
   mounts_release (e, c); /* volumes */
+  networks_container_stop (e, c); /* networking */
   int code = start_failure_code (msg);
   _cleanup_free_ char *text = NULL;
   if (strstr (msg, "is a directory") && !strstr (msg, "permission denied"))
@@ -318,6 +321,10 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   _cleanup_json_ json_t *extra_mounts = NULL;
   if (mounts_prepare (e, c, rootfs, &extra_mounts, err) < 0)
     return start_failed (e, c, err->msg, err);
+  /* networking (engine/networks.c): netns, endpoints, /etc/hosts, resolv.conf, ports, DNS */
+  _cleanup_free_ char *netns = NULL;
+  if (networks_container_start (e, c, dir, &netns, err) < 0)
+    return start_failed (e, c, err->msg, err);
   arca_spec_options_t so = {
     .id = c->id,
     .rootfs = rootfs,
@@ -336,7 +343,7 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
     .hosts_path = hosts,
     .hostname_path = hostname_path,
     .resolv_conf_path = resolv,
-    .netns_path = NULL,
+    .netns_path = netns, /* networking: NULL = a fresh netns (none, host) */
     .console_height = (unsigned) json_integer_value (json_array_get (cs, 0)),
     .console_width = (unsigned) json_integer_value (json_array_get (cs, 1)),
     .init_path = json_get_bool (hc, "Init", false) ? spec_init_path () : NULL, /* --init */
@@ -345,6 +352,7 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   _cleanup_json_ json_t *spec = NULL;
   if (spec_build (&so, &spec, err) < 0)
     return start_failed (e, c, err->msg, err);
+  networks_spec_adjust (e, c, spec); /* networking: --network host */
   _cleanup_free_ char *spec_text = json_dumps (spec, JSON_INDENT (1));
   if (fs_write_atomic (config_path, spec_text, strlen (spec_text), 0600, err) < 0)
     return start_failed (e, c, err->msg, err);
@@ -637,6 +645,7 @@ container_remove (arca_engine_t *e, arca_container_t *c, bool force, bool volume
     if (pthread_cond_timedwait (&e->changed, &e->lock, &deadline) == ETIMEDOUT)
       break;
   pthread_mutex_unlock (&e->lock);
+  networks_container_remove (e, c); /* networking: endpoints and addresses */
   int destroyed = container_destroy (e, c, err);
   /* rm -v, AutoRemove: the container's anonymous volumes go too. */
   if (volumes)

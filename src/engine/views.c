@@ -3,6 +3,8 @@
  * daemon/list.go, container/state.go String). */
 #include "engine/internal.h"
 #include "engine/mounts.h"
+#include "engine/networks.h"
+#include "net/net.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,22 +95,6 @@ host_config_view (arca_engine_t *e, arca_container_t *c)
   return hc;
 }
 
-static json_t *
-network_settings_view (arca_container_t *c)
-{
-  (void) c;
-  json_t *none = json_pack ("{s:n,s:n,s:n,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:i,s:n,s:n}", "IPAMConfig", "Links",
-                            "Aliases", "MacAddress", "", "NetworkID", "", "EndpointID", "", "Gateway", "",
-                            "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "", "GlobalIPv6Address", "",
-                            "GlobalIPv6PrefixLen", 0, "DriverOpts", "DNSNames");
-  return json_pack ("{s:s,s:s,s:s,s:{},s:b,s:s,s:i,s:n,s:n,s:s,s:s,s:s,s:i,s:s,s:i,s:s,s:s,s:{s:o}}", "Bridge",
-                    "", "SandboxID", "", "SandboxKey", "", "Ports", "HairpinMode", false, "LinkLocalIPv6Address",
-                    "", "LinkLocalIPv6PrefixLen", 0, "SecondaryIPAddresses", "SecondaryIPv6Addresses",
-                    "EndpointID", "", "Gateway", "", "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0,
-                    "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "", "MacAddress", "", "Networks", "none",
-                    none);
-}
-
 int
 container_inspect_json (arca_engine_t *e, arca_container_t *c, bool size, json_t **out, arca_error_t *err)
 {
@@ -145,7 +131,7 @@ container_inspect_json (arca_engine_t *e, arca_container_t *c, bool size, json_t
   json_object_set_new (o, "GraphDriver", graph);
   json_object_set_new (o, "Mounts", mounts_view (c->mounts)); /* engine/mounts.c */
   json_object_set_new (o, "Config", json_deep_copy (c->config));
-  json_object_set_new (o, "NetworkSettings", network_settings_view (c));
+  json_object_set_new (o, "NetworkSettings", networks_settings_view (e, c)); /* engine/networks.c */
   json_object_set_new (o, "ExecIDs", exec_ids_locked (e, c));
   pthread_mutex_unlock (&e->lock);
   *out = o;
@@ -377,6 +363,13 @@ container_list_json (arca_engine_t *e, bool all, long limit, json_t *filters, js
                                                    : "none",
               "NetworkSettings", "Networks", "Mounts");
           json_object_set_new (item, "Mounts", mounts_view (c->mounts)); /* engine/mounts.c */
+          /* networking: Ports (n2's summary) and NetworkSettings.Networks */
+          json_object_set_new (item, "Ports", portmap_summary (c->net_ports, json_object_get (c->config, "ExposedPorts")));
+          {
+            json_t *ns = networks_settings_view (e, c);
+            json_object_set (json_object_get (item, "NetworkSettings"), "Networks", json_object_get (ns, "Networks"));
+            json_decref (ns);
+          }
           pthread_mutex_unlock (&e->lock);
           json_array_append_new (arr, item);
         }

@@ -26,6 +26,13 @@ static const char *const migrations[] = {
   "                     size INTEGER NOT NULL);",
   /* v2: named volumes (engine/volumes.c); data: volume record JSON */
   "CREATE TABLE volumes (name TEXT PRIMARY KEY, data TEXT NOT NULL);",
+  /* v3: networking (src/net): networks (data: record JSON), endpoints
+   * (container x network: config and current state), IPv4 allocations. */
+  "CREATE TABLE networks (id TEXT PRIMARY KEY, name TEXT NOT NULL, data TEXT NOT NULL);"
+  "CREATE TABLE endpoints (container_id TEXT NOT NULL, network_id TEXT NOT NULL, data TEXT NOT NULL,"
+  "                        PRIMARY KEY (container_id, network_id));"
+  "CREATE TABLE ip_allocations (network_id TEXT NOT NULL, address TEXT NOT NULL, container_id TEXT NOT NULL,"
+  "                             PRIMARY KEY (network_id, address));",
 };
 
 static int

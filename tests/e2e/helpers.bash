@@ -212,8 +212,12 @@ arca_start() {
   mkdir -p "$ARCA_T/dockercfg"
   echo "=== arca_start $(date -u +%FT%T.%NZ) ===" >>"$ARCA_T/daemon.log"
   # 3>&- : bats waits on fd 3, a daemon holding it would hang the run.
+  # networking: host-global names (bridge, nft table) private to this file's
+  # daemon, so concurrent test daemons do not collide (arca_net_config).
+  local cfgargs=()
+  [[ " $* " == *" --config "* ]] || { arca_net_config && cfgargs=(--config "$ARCA_T/config.json"); }
   "$ARCA_BIN" daemon start --socket-path "$ARCA_T/arca.sock" --data-root "$ARCA_T/data" \
-    --exec-root "$ARCA_T/exec" --log-level debug "$@" \
+    --exec-root "$ARCA_T/exec" --log-level debug "${cfgargs[@]}" "$@" \
     </dev/null >>"$ARCA_T/daemon.log" 2>&1 3>&- &
   local launched=$! i n=$((ARCA_START_TIMEOUT * 10))
   echo "$launched" >"$ARCA_T/daemon.pid"
@@ -240,6 +244,37 @@ arca_start() {
   echo "arca daemon did not answer /_ping within ${ARCA_START_TIMEOUT}s" >&2
   daemon_log_tail >&2
   return 1
+}
+
+# arca_net_config: write $ARCA_T/config.json once with a random bridgeName
+# ("arca-<6 hex>", <= 15 chars) and nftTable ("arca_<6 hex>").
+arca_net_config() {
+  [ -f "$ARCA_T/config.json" ] && return 0
+  local r
+  r=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+  printf '{"bridgeName": "arca-%s", "nftTable": "arca_%s"}\n' "$r" "$r" >"$ARCA_T/config.json"
+}
+
+# arca_net_cleanup: delete this daemon's bridges, veths and nft table (names
+# recorded in $ARCA_T/.bridges by arca_cleanup and in config.json).
+arca_net_cleanup() {
+  local br cfg=$ARCA_T/config.json name table
+  [ -f "$cfg" ] || return 0
+  name=$(sed -n 's/.*"bridgeName": *"\([^"]*\)".*/\1/p' "$cfg")
+  table=$(sed -n 's/.*"nftTable": *"\([^"]*\)".*/\1/p' "$cfg")
+  for br in $name $(sort -u "$ARCA_T/.bridges" 2>/dev/null); do
+    [ -n "$br" ] && [ -e "/sys/class/net/$br" ] || continue
+    # veths on the bridge whose container side is gone already went with
+    # their netns; any left are ours
+    for f in /sys/class/net/"$br"/brif/*; do
+      [ -e "$f" ] && ip link del "${f##*/}" 2>/dev/null || true
+    done
+    ip link del "$br" 2>/dev/null || true
+  done
+  if [ -n "$table" ]; then
+    nft delete table inet "$table" 2>/dev/null || true
+    nft delete table ip "$table" 2>/dev/null || true
+  fi
 }
 
 # arca_stop [TIMEOUT]: SIGTERM, wait (default 15 s), then SIGKILL.
@@ -314,6 +349,13 @@ arca_cleanup() {
       # shellcheck disable=SC2086
       ARCA_DOCKER_TIMEOUT=60 docker rm -f $ids >/dev/null 2>&1 || true
     fi
+    # networking: remember the bridges of this daemon's networks
+    local nid
+    for nid in $(ARCA_DOCKER_TIMEOUT=30 docker network ls -q --no-trunc 2>/dev/null || true); do
+      echo "br-${nid:0:12}" >>"$ARCA_T/.bridges"
+      ARCA_DOCKER_TIMEOUT=30 docker network inspect -f '{{index .Options "com.docker.network.bridge.name"}}' \
+        "$nid" 2>/dev/null >>"$ARCA_T/.bridges" || true
+    done
   fi
   # 2. The daemon.
   arca_stop 15 || true
@@ -344,6 +386,8 @@ arca_cleanup() {
       mp=$(printf '%b' "$mp") # mountinfo escapes blanks as \040
       umount -l "$mp" 2>/dev/null || true
     done
+  # 5b. Networking: bridges, veths, nft table of this daemon.
+  arca_net_cleanup
   # 6. Empty cgroups of this daemon's containers.
   for id in $(_arca_known_ids | sort -u); do
     for cg in /sys/fs/cgroup/*/arca/"$id" /sys/fs/cgroup/arca/"$id" /sys/fs/cgroup/*/arca/*/"$id"; do

@@ -1,0 +1,372 @@
+/* Networks in the engine (see networks.h): API verbs and container hooks
+ * on top of src/net. */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/internal.h"
+#include "engine/networks.h"
+#include "net/net.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/strutil.h"
+
+int
+networks_open (arca_engine_t *e, arca_error_t *err)
+{
+  arca_net_options_t o = {
+    .exec_root = e->exec_root,
+    .bridge_name = e->opts.bridge_name,
+    .nft_table = e->opts.nft_table,
+    .default_pools = e->opts.default_address_pools,
+  };
+  return net_open (&o, e->db, &e->net, err);
+}
+
+int
+network_create (arca_engine_t *e, json_t *body, char **id_out, arca_error_t *err)
+{
+  return net_network_create (e->net, body, id_out, err);
+}
+
+int
+network_inspect (arca_engine_t *e, const char *ref, json_t **out, arca_error_t *err)
+{
+  return net_network_inspect (e->net, ref, out, err);
+}
+
+int
+network_list (arca_engine_t *e, json_t *filters, json_t **out, arca_error_t *err)
+{
+  return net_network_list (e->net, filters, out, err);
+}
+
+int
+network_remove (arca_engine_t *e, const char *ref, arca_error_t *err)
+{
+  return net_network_remove (e->net, ref, err);
+}
+
+int
+networks_prune (arca_engine_t *e, json_t *filters, json_t **deleted, arca_error_t *err)
+{
+  return net_network_prune (e->net, filters, deleted, err);
+}
+
+static const char *
+mode_of (arca_container_t *c)
+{
+  const char *m = json_get_str (c->host_config, "NetworkMode");
+  return m && *m && strcmp (m, "default") != 0 ? m : "bridge";
+}
+
+static bool
+has_bridge_endpoints (const char *mode)
+{
+  return strcmp (mode, "host") != 0 && strcmp (mode, "none") != 0 && !str_has_prefix (mode, "container:");
+}
+
+int
+network_connect (arca_engine_t *e, const char *ref, json_t *body, arca_error_t *err)
+{
+  const char *cref = json_get_str (body, "Container");
+  arca_container_t *c = NULL;
+  if (container_lookup (e, cref ? cref : "", &c, err) < 0)
+    return -1;
+  if (!has_bridge_endpoints (mode_of (c)))
+    {
+      container_unref (c);
+      return arca_error_set (err, ARCA_ERR_FORBIDDEN, "container sharing network namespace with another container or host cannot be connected to any other network");
+    }
+  pthread_mutex_lock (&e->lock);
+  bool running = c->running;
+  _cleanup_free_ char *name = xstrdup (c->name);
+  _cleanup_free_ char *hostname = xstrdup (json_get_str (c->config, "Hostname"));
+  pthread_mutex_unlock (&e->lock);
+  int r = net_container_connect (e->net, c->id, name, ref, json_object_get (body, "EndpointConfig"), running,
+                                 hostname, err);
+  if (r == 0 && running && net_container_uses_internal_dns (e->net, c->id))
+    {
+      _cleanup_free_ char *ns = net_netns_path (e->net, c->id);
+      arca_error_t derr;
+      if (dns_container_attach (e->net, c->id, ns, &derr) < 0)
+        log_warn ("container %.12s: dns: %s", c->id, derr.msg);
+    }
+  container_unref (c);
+  return r;
+}
+
+int
+network_disconnect (arca_engine_t *e, const char *ref, json_t *body, arca_error_t *err)
+{
+  const char *cref = json_get_str (body, "Container");
+  arca_container_t *c = NULL;
+  if (container_lookup (e, cref ? cref : "", &c, err) < 0)
+    return -1;
+  pthread_mutex_lock (&e->lock);
+  _cleanup_free_ char *name = xstrdup (c->name);
+  pthread_mutex_unlock (&e->lock);
+  int r = net_container_disconnect (e->net, c->id, name, ref, json_get_bool (body, "Force", false), err);
+  container_unref (c);
+  return r;
+}
+
+/* ---- container hooks ---- */
+
+int
+networks_validate_create (arca_engine_t *e, json_t *hc, json_t *netcfg, arca_error_t *err)
+{
+  const char *mode = json_get_str (hc, "NetworkMode");
+  if (mode == NULL || *mode == '\0' || strcmp (mode, "default") == 0)
+    mode = "bridge";
+  if (str_has_prefix (mode, "container:"))
+    {
+      arca_container_t *o = NULL;
+      if (container_lookup (e, mode + strlen ("container:"), &o, err) < 0)
+        return -1;
+      container_unref (o);
+      return 0;
+    }
+  if (strcmp (mode, "host") == 0 || strcmp (mode, "none") == 0)
+    return 0;
+  json_t *eps = json_object_get (netcfg, "EndpointsConfig");
+  pthread_mutex_lock (&e->net->lock);
+  arca_network_t *n = net_network_find_locked (e->net, mode);
+  const char *bad = n ? NULL : mode;
+  const char *k;
+  json_t *v;
+  json_object_foreach (eps, k, v)
+  {
+    if (!bad && net_network_find_locked (e->net, k) == NULL)
+      bad = k;
+  }
+  pthread_mutex_unlock (&e->net->lock);
+  if (bad)
+    return arca_error_set (err, ARCA_ERR_NOT_FOUND, "network %s not found", bad);
+  return 0;
+}
+
+int
+networks_container_create (arca_engine_t *e, arca_container_t *c, json_t *netcfg, arca_error_t *err)
+{
+  return net_container_configure (e->net, c->id, c->name, mode_of (c), json_object_get (netcfg, "EndpointsConfig"),
+                                  err);
+}
+
+static int
+write_hosts (arca_engine_t *e, arca_container_t *c, const char *dir, char **ips, arca_error_t *err)
+{
+  _cleanup_free_ char *path = xasprintf ("%s/hosts", dir);
+  _cleanup_strv_ char **extra = json_get_strv (c->host_config, "ExtraHosts");
+  _cleanup_free_ char *gw = NULL;
+  for (size_t i = 0; extra && extra[i]; i++)
+    {
+      /* --add-host name:host-gateway: the default bridge's gateway */
+      char *sep = strpbrk (extra[i], ":=");
+      if (sep && strcmp (sep + 1, "host-gateway") == 0)
+        {
+          if (gw == NULL)
+            gw = net_default_gateway (e->net);
+          if (gw)
+            {
+              char *r = xasprintf ("%.*s:%s", (int) (sep - extra[i]), extra[i], gw);
+              free (extra[i]);
+              extra[i] = r;
+            }
+        }
+    }
+  return spec_write_hosts_file (path, json_get_str (c->config, "Hostname"), json_get_str (c->config, "Domainname"),
+                                extra, ips, err);
+}
+
+int
+networks_container_start (arca_engine_t *e, arca_container_t *c, const char *dir, char **netns_out,
+                          arca_error_t *err)
+{
+  const char *mode = mode_of (c);
+  *netns_out = NULL;
+  if (str_has_prefix (mode, "container:"))
+    {
+      arca_container_t *o = NULL;
+      if (container_lookup (e, mode + strlen ("container:"), &o, err) < 0)
+        return -1;
+      pthread_mutex_lock (&e->lock);
+      bool running = o->running;
+      pid_t pid = o->pid;
+      pthread_mutex_unlock (&e->lock);
+      _cleanup_free_ char *oid = xstrdup (o->id);
+      container_unref (o);
+      if (!running)
+        return arca_error_set (err, ARCA_ERR_CONFLICT, "cannot join network namespace of a non running container: container %s is exited", oid);
+      _cleanup_free_ char *p = net_netns_path (e->net, oid);
+      if (access (p, F_OK) == 0)
+        *netns_out = xstrdup (p);
+      else
+        {
+          /* the other container has its own anonymous netns (none mode) */
+          *netns_out = xasprintf ("/proc/%d/ns/net", (int) pid);
+        }
+      return 0;
+    }
+  if (!has_bridge_endpoints (mode))
+    return write_hosts (e, c, dir, NULL, err);
+
+  _cleanup_free_ char *hostname = xstrdup (json_get_str (c->config, "Hostname"));
+  _cleanup_strv_ char **ips = NULL;
+  _cleanup_strv_ char **dns = json_get_strv (c->host_config, "Dns");
+  _cleanup_strv_ char **dns_search = json_get_strv (c->host_config, "DnsSearch");
+  _cleanup_strv_ char **dns_options = json_get_strv (c->host_config, "DnsOptions");
+  if (net_container_start (e->net, c->id, hostname, netns_out, err) < 0)
+    return -1;
+  ips = net_container_ips (e->net, c->id);
+  if (write_hosts (e, c, dir, ips, err) < 0)
+    goto fail;
+  bool internal = net_container_uses_internal_dns (e->net, c->id);
+  arca_resolv_options_t ro = {
+    .dns = dns, .dns_search = dns_search, .dns_options = dns_options, .internal_ns = internal ? "127.0.0.11" : NULL,
+  };
+  if (spec_write_resolv_conf (dir, &ro, err) < 0)
+    goto fail;
+
+  /* published ports: DNAT to the first endpoint's address */
+  arca_endpoint_t first;
+  bool have = false;
+  pthread_mutex_lock (&e->net->lock);
+  for (arca_endpoint_t *ep = e->net->endpoints; ep; ep = ep->next)
+    if (ep->active && strcmp (ep->container_id, c->id) == 0)
+      {
+        first = *ep;
+        first.next = NULL;
+        have = true;
+        break;
+      }
+  pthread_mutex_unlock (&e->net->lock);
+  if (have)
+    {
+      json_t *ports = NULL;
+      if (portmap_container_publish (e->net, c->id, json_object_get (c->host_config, "PortBindings"),
+                                     json_object_get (c->config, "ExposedPorts"),
+                                     json_get_bool (c->host_config, "PublishAllPorts", false), &first, &ports, err)
+          < 0)
+        goto fail;
+      pthread_mutex_lock (&e->lock);
+      json_decref (c->net_ports);
+      c->net_ports = ports;
+      pthread_mutex_unlock (&e->lock);
+    }
+  if (internal && dns_container_attach (e->net, c->id, *netns_out, err) < 0)
+    goto fail;
+  return 0;
+
+fail:
+  networks_container_stop (e, c);
+  free (*netns_out);
+  *netns_out = NULL;
+  return -1;
+}
+
+void
+networks_spec_adjust (arca_engine_t *e, arca_container_t *c, json_t *spec)
+{
+  if (strcmp (mode_of (c), "host") != 0)
+    return;
+  json_t *nss = json_object_get (json_object_get (spec, "linux"), "namespaces");
+  for (size_t i = json_array_size (nss); i-- > 0;)
+    if (strcmp (json_get_str (json_array_get (nss, i), "type") ? json_get_str (json_array_get (nss, i), "type") : "",
+                "network")
+        == 0)
+      json_array_remove (nss, i);
+}
+
+void
+networks_container_stop (arca_engine_t *e, arca_container_t *c)
+{
+  if (!has_bridge_endpoints (mode_of (c)))
+    return;
+  dns_container_detach (e->net, c->id);
+  portmap_container_unpublish (e->net, c->id);
+  pthread_mutex_lock (&e->lock);
+  json_decref (c->net_ports);
+  c->net_ports = NULL;
+  pthread_mutex_unlock (&e->lock);
+  net_container_stop (e->net, c->id);
+}
+
+void
+networks_container_remove (arca_engine_t *e, arca_container_t *c)
+{
+  dns_container_detach (e->net, c->id);
+  portmap_container_unpublish (e->net, c->id);
+  net_container_remove (e->net, c->id);
+}
+
+void
+networks_container_restore (arca_engine_t *e, arca_container_t *c, bool running)
+{
+  if (!has_bridge_endpoints (mode_of (c)))
+    return;
+  if (!running)
+    {
+      net_container_restore (e->net, c->id, false, NULL);
+      return;
+    }
+  net_container_restore (e->net, c->id, true, json_get_str (c->config, "Hostname"));
+  arca_endpoint_t first;
+  bool have = false;
+  pthread_mutex_lock (&e->net->lock);
+  for (arca_endpoint_t *ep = e->net->endpoints; ep; ep = ep->next)
+    if (ep->active && strcmp (ep->container_id, c->id) == 0)
+      {
+        first = *ep;
+        first.next = NULL;
+        have = true;
+        break;
+      }
+  pthread_mutex_unlock (&e->net->lock);
+  arca_error_t err;
+  if (have && c->net_ports && portmap_container_restore (e->net, c->id, c->net_ports, &first, &err) < 0)
+    log_warn ("container %.12s: ports: %s", c->id, err.msg);
+  if (net_container_uses_internal_dns (e->net, c->id))
+    {
+      _cleanup_free_ char *ns = net_netns_path (e->net, c->id);
+      if (dns_container_attach (e->net, c->id, ns, &err) < 0)
+        log_warn ("container %.12s: dns: %s", c->id, err.msg);
+    }
+}
+
+json_t *
+networks_settings_view (arca_engine_t *e, arca_container_t *c)
+{
+  const char *mode = mode_of (c);
+  json_t *none = json_pack ("{s:n,s:n,s:n,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:i,s:n,s:n}", "IPAMConfig", "Links",
+                            "Aliases", "MacAddress", "", "NetworkID", "", "EndpointID", "", "Gateway", "",
+                            "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "", "GlobalIPv6Address", "",
+                            "GlobalIPv6PrefixLen", 0, "DriverOpts", "DNSNames");
+  _cleanup_free_ char *sandbox = c->running && has_bridge_endpoints (mode) ? net_netns_path (e->net, c->id)
+                                                                            : xstrdup ("");
+  json_t *ns = json_pack ("{s:s,s:s,s:s,s:o,s:b,s:s,s:i,s:n,s:n,s:s,s:s,s:s,s:i,s:s,s:i,s:s,s:s}", "Bridge", "",
+                          "SandboxID", "", "SandboxKey", sandbox, "Ports",
+                          c->net_ports ? json_deep_copy (c->net_ports) : json_object (), "HairpinMode", false,
+                          "LinkLocalIPv6Address", "", "LinkLocalIPv6PrefixLen", 0, "SecondaryIPAddresses",
+                          "SecondaryIPv6Addresses", "EndpointID", "", "Gateway", "", "GlobalIPv6Address", "",
+                          "GlobalIPv6PrefixLen", 0, "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "",
+                          "MacAddress", "");
+  if (has_bridge_endpoints (mode))
+    net_container_settings (e->net, c->id, ns);
+  if (json_object_get (ns, "Networks") == NULL)
+    {
+      if (str_has_prefix (mode, "container:"))
+        {
+          json_decref (none);
+          json_object_set_new (ns, "Networks", json_object ());
+        }
+      else
+        json_object_set_new (ns, "Networks", json_pack ("{s:o}", mode, none));
+    }
+  else
+    json_decref (none);
+  return ns;
+}

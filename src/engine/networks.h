@@ -1,0 +1,45 @@
+/* Networks in the engine: the /networks API verbs (resolving containers for
+ * connect/disconnect) and the container hooks that give a container its
+ * netns, endpoints, /etc/hosts, resolv.conf, published ports and DNS
+ * (src/net/net.h does the networking itself). */
+#ifndef ARCA_ENGINE_NETWORKS_H
+#define ARCA_ENGINE_NETWORKS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "engine/engine.h"
+#include "runtime/spec.h"
+
+struct arca_container;
+
+/* Open/close e->net (called by arca_engine_open/close). */
+int networks_open (arca_engine_t *e, arca_error_t *err);
+
+int network_create (arca_engine_t *e, json_t *body, char **id_out, arca_error_t *err);
+int network_inspect (arca_engine_t *e, const char *ref, json_t **out, arca_error_t *err);
+int network_list (arca_engine_t *e, json_t *filters, json_t **out, arca_error_t *err);
+int network_remove (arca_engine_t *e, const char *ref, arca_error_t *err);
+int networks_prune (arca_engine_t *e, json_t *filters, json_t **deleted, arca_error_t *err);
+/* POST /networks/{id}/connect {Container, EndpointConfig{Aliases, IPAMConfig{IPv4Address}}} */
+int network_connect (arca_engine_t *e, const char *ref, json_t *body, arca_error_t *err);
+/* POST /networks/{id}/disconnect {Container, Force} */
+int network_disconnect (arca_engine_t *e, const char *ref, json_t *body, arca_error_t *err);
+
+/* Container hooks (lock not held). */
+int networks_validate_create (arca_engine_t *e, json_t *host_config, json_t *networking_config, arca_error_t *err);
+int networks_container_create (arca_engine_t *e, struct arca_container *c, json_t *networking_config,
+                               arca_error_t *err);
+/* Before spec_build: sets so->netns_path (malloc'd into *netns_out), writes
+ * dir/hosts and dir/resolv.conf, publishes ports, starts DNS. */
+int networks_container_start (arca_engine_t *e, struct arca_container *c, const char *dir, char **netns_out,
+                              arca_error_t *err);
+/* After spec_build: --network host drops the network namespace. */
+void networks_spec_adjust (arca_engine_t *e, struct arca_container *c, json_t *spec);
+void networks_container_stop (arca_engine_t *e, struct arca_container *c);
+void networks_container_remove (arca_engine_t *e, struct arca_container *c);
+void networks_container_restore (arca_engine_t *e, struct arca_container *c, bool running);
+/* NetworkSettings (inspect); caller holds e->lock. */
+json_t *networks_settings_view (arca_engine_t *e, struct arca_container *c);
+
+#endif

@@ -1,0 +1,199 @@
+/* IPv4 address management: allocations live in SQLite (ip_allocations),
+ * written before an address is configured, so no address is handed out
+ * twice across restarts, kill -9 included.  Pools for networks without a
+ * subnet follow dockerd's defaults: 172.17-31.0.0/16, then 192.168.0.0/20
+ * steps, skipping ranges already routed on the host or used by a network
+ * (two daemons on one host pick different subnets). */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/net_internal.h"
+#include "util/cleanup.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/strutil.h"
+
+uint32_t
+prefix_mask (int prefix)
+{
+  return prefix <= 0 ? 0 : prefix >= 32 ? 0xffffffffu : ~((1u << (32 - prefix)) - 1);
+}
+
+int
+cidr_parse (const char *s, struct in_addr *addr, int *prefix)
+{
+  if (s == NULL)
+    return -1;
+  char buf[64];
+  snprintf (buf, sizeof buf, "%s", s);
+  char *slash = strchr (buf, '/');
+  int p = 32;
+  if (slash)
+    {
+      *slash = '\0';
+      char *end;
+      long v = strtol (slash + 1, &end, 10);
+      if (*end || end == slash + 1 || v < 0 || v > 32)
+        return -1;
+      p = (int) v;
+    }
+  if (inet_pton (AF_INET, buf, addr) != 1)
+    return -1;
+  if (prefix)
+    *prefix = p;
+  return 0;
+}
+
+static bool
+overlaps (uint32_t a, int pa, uint32_t b, int pb)
+{
+  uint32_t m = prefix_mask (pa < pb ? pa : pb);
+  return (a & m) == (b & m);
+}
+
+static bool
+pool_free (arca_net_t *net, uint32_t base, int prefix)
+{
+  pthread_mutex_lock (&net->lock);
+  bool used = false;
+  for (arca_network_t *n = net->networks; n && !used; n = n->next)
+    if (n->prefix > 0 && overlaps (ntohl (n->subnet.s_addr), n->prefix, base, prefix))
+      used = true;
+  pthread_mutex_unlock (&net->lock);
+  if (used)
+    return false;
+  struct in_addr a = { .s_addr = htonl (base) };
+  return !nl_route_overlaps (a, prefix);
+}
+
+int
+ipam_pick_pool (arca_net_t *net, struct in_addr *subnet, int *prefix, arca_error_t *err)
+{
+  /* configured pools: [{"base":"10.10.0.0/16","size":24}] */
+  if (json_is_array (net->default_pools) && json_array_size (net->default_pools) > 0)
+    {
+      size_t i;
+      json_t *p;
+      json_array_foreach (net->default_pools, i, p)
+      {
+        struct in_addr b;
+        int bp, size = (int) json_get_int (p, "size", 24);
+        if (cidr_parse (json_get_str (p, "base"), &b, &bp) < 0 || size < bp || size > 30)
+          continue;
+        uint32_t base = ntohl (b.s_addr) & prefix_mask (bp);
+        uint64_t count = 1ull << (size - bp);
+        for (uint64_t k = 0; k < count && k < 65536; k++)
+          {
+            uint32_t cand = base + (uint32_t) (k << (32 - size));
+            if (pool_free (net, cand, size))
+              {
+                subnet->s_addr = htonl (cand);
+                *prefix = size;
+                return 0;
+              }
+          }
+      }
+      return arca_error_set (err, ARCA_ERR_INVALID,
+                             "all predefined address pools have been fully subnetted");
+    }
+  for (uint32_t second = 17; second <= 31; second++)
+    {
+      uint32_t cand = (172u << 24) | (second << 16);
+      if (pool_free (net, cand, 16))
+        {
+          subnet->s_addr = htonl (cand);
+          *prefix = 16;
+          return 0;
+        }
+    }
+  for (uint32_t k = 0; k < 16; k++)
+    {
+      uint32_t cand = (192u << 24) | (168u << 16) | (k << 12);
+      if (pool_free (net, cand, 20))
+        {
+          subnet->s_addr = htonl (cand);
+          *prefix = 20;
+          return 0;
+        }
+    }
+  return arca_error_set (err, ARCA_ERR_INVALID, "all predefined address pools have been fully subnetted");
+}
+
+static int
+try_claim (arca_net_t *net, const char *network_id, uint32_t a, const char *container_id)
+{
+  char text[INET_ADDRSTRLEN];
+  struct in_addr ia = { .s_addr = htonl (a) };
+  inet_ntop (AF_INET, &ia, text, sizeof text);
+  const char *p[] = { network_id, text, container_id };
+  arca_error_t err;
+  /* INSERT OR IGNORE + check: the primary key makes the claim atomic. */
+  if (arca_db_exec (net->db, "INSERT OR IGNORE INTO ip_allocations (network_id, address, container_id) VALUES (?1, ?2, ?3)",
+                    p, 3, &err)
+      < 0)
+    return -1;
+  _cleanup_json_ json_t *rows = NULL;
+  if (arca_db_query (net->db, "SELECT container_id FROM ip_allocations WHERE network_id = ?1 AND address = ?2", p, 2,
+                     &rows, &err)
+      < 0)
+    return -1;
+  const char *owner = json_string_value (json_array_get (json_array_get (rows, 0), 0));
+  return owner && strcmp (owner, container_id) == 0 ? 0 : -1;
+}
+
+int
+ipam_allocate (arca_net_t *net, const arca_network_t *n, const char *container_id, struct in_addr pref,
+               bool required, struct in_addr *out, arca_error_t *err)
+{
+  uint32_t net_a = ntohl (n->subnet.s_addr) & prefix_mask (n->prefix);
+  uint32_t bcast = net_a | ~prefix_mask (n->prefix);
+  uint32_t gw = ntohl (n->gateway.s_addr);
+  uint32_t lo = ntohl (n->range.s_addr) & prefix_mask (n->range_prefix);
+  uint32_t hi = lo | ~prefix_mask (n->range_prefix);
+  if (pref.s_addr)
+    {
+      uint32_t p = ntohl (pref.s_addr);
+      bool in_subnet = (p & prefix_mask (n->prefix)) == net_a;
+      if (required && !in_subnet)
+        return arca_error_set (err, ARCA_ERR_INVALID, "Address %s does not belong to any of this network's subnets",
+                               inet_ntoa (pref));
+      if (in_subnet && p != net_a && p != bcast && p != gw && try_claim (net, n->id, p, container_id) == 0)
+        {
+          *out = pref;
+          return 0;
+        }
+      if (required)
+        return arca_error_set (err, ARCA_ERR_CONFLICT, "Address already in use");
+    }
+  for (uint32_t a = lo; a <= hi && a >= lo; a++)
+    {
+      if (a == net_a || a == bcast || a == gw)
+        continue;
+      if (try_claim (net, n->id, a, container_id) == 0)
+        {
+          out->s_addr = htonl (a);
+          return 0;
+        }
+    }
+  return arca_error_set (err, ARCA_ERR_INTERNAL, "no available IPv4 addresses on this network's address pools: %s (%s)",
+                         n->name, n->id);
+}
+
+void
+ipam_release (arca_net_t *net, const char *network_id, const char *container_id)
+{
+  const char *p[] = { network_id, container_id };
+  arca_error_t err;
+  if (arca_db_exec (net->db, "DELETE FROM ip_allocations WHERE network_id = ?1 AND container_id = ?2", p, 2, &err) < 0)
+    log_warn ("ipam release: %s", err.msg);
+}
+
+void
+ipam_release_network (arca_net_t *net, const char *network_id)
+{
+  const char *p[] = { network_id };
+  arca_error_t err;
+  arca_db_exec (net->db, "DELETE FROM ip_allocations WHERE network_id = ?1", p, 1, &err);
+}

@@ -1,0 +1,1319 @@
+/* Networks and endpoints (libnetwork's bridge driver, the parts the Docker
+ * API shows): the network table, persisted in SQLite, with its bridges;
+ * container endpoints (configured at create/connect, activated at start,
+ * deactivated at stop); the Containers map and the NetworkSettings.Networks
+ * views; the name lookup behind the embedded DNS. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "net/net_internal.h"
+#include "util/cleanup.h"
+#include "util/filters.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/strutil.h"
+#include "util/timeutil.h"
+
+static void
+random_hex (char *out, size_t n)
+{
+  unsigned char b[32];
+  if (getrandom (b, sizeof b, 0) != (ssize_t) sizeof b)
+    for (size_t i = 0; i < sizeof b; i++)
+      b[i] = (unsigned char) rand ();
+  for (size_t i = 0; i < n; i++)
+    out[i] = "0123456789abcdef"[(b[i / 2] >> ((i & 1) ? 0 : 4)) & 15];
+  out[n] = '\0';
+}
+
+static char *
+ip_str (struct in_addr a)
+{
+  char t[INET_ADDRSTRLEN];
+  inet_ntop (AF_INET, &a, t, sizeof t);
+  return xstrdup (t);
+}
+
+static char *
+cidr_str (struct in_addr a, int prefix)
+{
+  char t[INET_ADDRSTRLEN];
+  inet_ntop (AF_INET, &a, t, sizeof t);
+  return xasprintf ("%s/%d", t, prefix);
+}
+
+char *
+net_netns_path (arca_net_t *net, const char *container_id)
+{
+  return xasprintf ("%s/%s", net->netns_dir, container_id);
+}
+
+/* ---- records ---- */
+
+static void
+network_free (arca_network_t *n)
+{
+  if (n == NULL)
+    return;
+  free (n->name);
+  free (n->driver);
+  json_decref (n->labels);
+  json_decref (n->options);
+  free (n);
+}
+
+static void
+endpoint_free (arca_endpoint_t *ep)
+{
+  if (ep == NULL)
+    return;
+  free (ep->container_name);
+  strv_free (ep->aliases);
+  strv_free (ep->dns_names);
+  free (ep->req_mac);
+  free (ep);
+}
+
+static json_t *
+network_record (arca_network_t *n)
+{
+  _cleanup_free_ char *subnet = n->prefix ? cidr_str (n->subnet, n->prefix) : xstrdup ("");
+  _cleanup_free_ char *gw = n->prefix ? ip_str (n->gateway) : xstrdup ("");
+  _cleanup_free_ char *range = n->has_range ? cidr_str (n->range, n->range_prefix) : xstrdup ("");
+  return json_pack ("{s:s,s:s,s:I,s:b,s:b,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:b,s:i,s:O,s:O}", "Name", n->name,
+                    "Driver", n->driver, "Created", (json_int_t) n->created_ns, "Builtin", n->builtin, "Default",
+                    n->is_default_bridge, "Bridge", n->bridge, "Subnet", subnet, "Gateway", gw, "IPRange", range,
+                    "UserGateway", n->user_gateway, "Internal", n->internal, "Attachable", n->attachable, "ICC",
+                    n->icc, "Masquerade", n->masquerade, "MTU", n->mtu, "Labels", n->labels, "Options", n->options);
+}
+
+static arca_network_t *
+network_from_record (const char *id, json_t *r)
+{
+  arca_network_t *n = xmalloc0 (sizeof *n);
+  snprintf (n->id, sizeof n->id, "%s", id);
+  n->name = xstrdup (json_get_str (r, "Name"));
+  n->driver = xstrdup (json_get_str (r, "Driver") ? json_get_str (r, "Driver") : "bridge");
+  n->created_ns = json_get_int (r, "Created", 0);
+  n->builtin = json_get_bool (r, "Builtin", false);
+  n->is_default_bridge = json_get_bool (r, "Default", false);
+  snprintf (n->bridge, sizeof n->bridge, "%s", json_get_str (r, "Bridge") ? json_get_str (r, "Bridge") : "");
+  cidr_parse (json_get_str (r, "Subnet"), &n->subnet, &n->prefix);
+  cidr_parse (json_get_str (r, "Gateway"), &n->gateway, NULL);
+  n->has_range = cidr_parse (json_get_str (r, "IPRange"), &n->range, &n->range_prefix) == 0;
+  if (!n->has_range)
+    {
+      n->range = n->subnet;
+      n->range_prefix = n->prefix;
+    }
+  n->user_gateway = json_get_bool (r, "UserGateway", false);
+  n->internal = json_get_bool (r, "Internal", false);
+  n->attachable = json_get_bool (r, "Attachable", false);
+  n->icc = json_get_bool (r, "ICC", true);
+  n->masquerade = json_get_bool (r, "Masquerade", true);
+  n->mtu = (int) json_get_int (r, "MTU", 0);
+  json_t *l = json_object_get (r, "Labels"), *o = json_object_get (r, "Options");
+  n->labels = json_is_object (l) ? json_deep_copy (l) : json_object ();
+  n->options = json_is_object (o) ? json_deep_copy (o) : json_object ();
+  return n;
+}
+
+static int
+network_save (arca_net_t *net, arca_network_t *n, arca_error_t *err)
+{
+  _cleanup_json_ json_t *r = network_record (n);
+  _cleanup_free_ char *text = json_dump_compact (r);
+  const char *p[] = { n->id, n->name, text };
+  return arca_db_exec (net->db, "INSERT OR REPLACE INTO networks (id, name, data) VALUES (?1, ?2, ?3)", p, 3, err);
+}
+
+static json_t *
+endpoint_record (arca_endpoint_t *ep, int order)
+{
+  _cleanup_free_ char *addr = ep->addr.s_addr ? ip_str (ep->addr) : xstrdup ("");
+  _cleanup_free_ char *req = ep->req_addr.s_addr ? ip_str (ep->req_addr) : xstrdup ("");
+  return json_pack ("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s?,s:o,s:b,s:i}", "EndpointID", ep->id, "ContainerName",
+                    ep->container_name ? ep->container_name : "", "IfName", ep->ifname, "HostIfName",
+                    ep->host_ifname, "IPAddress", addr, "MacAddress", ep->mac, "RequestedIP", req, "RequestedMac",
+                    ep->req_mac, "Aliases", json_from_strv (ep->aliases), "Active", ep->active, "Order", order);
+}
+
+static int
+endpoint_save (arca_net_t *net, arca_endpoint_t *ep, arca_error_t *err)
+{
+  /* Order: position in the container's list (interfaces eth0, eth1..). */
+  int order = 0;
+  pthread_mutex_lock (&net->lock);
+  for (arca_endpoint_t *o = net->endpoints; o && o != ep; o = o->next)
+    if (strcmp (o->container_id, ep->container_id) == 0)
+      order++;
+  _cleanup_json_ json_t *r = endpoint_record (ep, order);
+  pthread_mutex_unlock (&net->lock);
+  _cleanup_free_ char *text = json_dump_compact (r);
+  const char *p[] = { ep->container_id, ep->network_id, text };
+  return arca_db_exec (net->db, "INSERT OR REPLACE INTO endpoints (container_id, network_id, data) VALUES (?1, ?2, ?3)",
+                       p, 3, err);
+}
+
+static void
+endpoint_delete_row (arca_net_t *net, arca_endpoint_t *ep)
+{
+  const char *p[] = { ep->container_id, ep->network_id };
+  arca_error_t err;
+  arca_db_exec (net->db, "DELETE FROM endpoints WHERE container_id = ?1 AND network_id = ?2", p, 2, &err);
+}
+
+/* Append at the tail so a container's endpoints keep their order. */
+static void
+endpoint_link_locked (arca_net_t *net, arca_endpoint_t *ep)
+{
+  arca_endpoint_t **pp = &net->endpoints;
+  while (*pp)
+    pp = &(*pp)->next;
+  *pp = ep;
+}
+
+static void
+endpoint_unlink_locked (arca_net_t *net, arca_endpoint_t *ep)
+{
+  for (arca_endpoint_t **pp = &net->endpoints; *pp; pp = &(*pp)->next)
+    if (*pp == ep)
+      {
+        *pp = ep->next;
+        return;
+      }
+}
+
+static arca_network_t *
+default_bridge_locked (arca_net_t *net)
+{
+  for (arca_network_t *n = net->networks; n; n = n->next)
+    if (n->is_default_bridge)
+      return n;
+  return NULL;
+}
+
+arca_network_t *
+net_network_find_locked (arca_net_t *net, const char *ref)
+{
+  if (ref == NULL || *ref == '\0')
+    return NULL;
+  if (strcmp (ref, "default") == 0) /* NetworkMode/EndpointsConfig "default" */
+    return default_bridge_locked (net);
+  for (arca_network_t *n = net->networks; n; n = n->next)
+    if (strcmp (n->id, ref) == 0)
+      return n;
+  for (arca_network_t *n = net->networks; n; n = n->next)
+    if (strcmp (n->name, ref) == 0)
+      return n;
+  arca_network_t *found = NULL;
+  for (arca_network_t *n = net->networks; n; n = n->next)
+    if (str_has_prefix (n->id, ref))
+      {
+        if (found)
+          return NULL;
+        found = n;
+      }
+  return found;
+}
+
+/* ---- open / close ---- */
+
+static arca_network_t *
+builtin_new (const char *name, const char *driver)
+{
+  arca_network_t *n = xmalloc0 (sizeof *n);
+  random_hex (n->id, 64);
+  n->name = xstrdup (name);
+  n->driver = xstrdup (driver);
+  n->builtin = true;
+  n->created_ns = time_now_ns ();
+  n->labels = json_object ();
+  n->options = json_object ();
+  n->icc = n->masquerade = true;
+  return n;
+}
+
+static int
+bridge_up (arca_net_t *net, arca_network_t *n, arca_error_t *err)
+{
+  if (strcmp (n->driver, "bridge") != 0)
+    return 0;
+  if (nl_bridge_ensure (n->bridge, n->mtu, n->gateway, n->prefix, err) < 0)
+    return -1;
+  return nft_network_add (net, n, err);
+}
+
+int
+net_open (const arca_net_options_t *opts, arca_db_t *db, arca_net_t **out, arca_error_t *err)
+{
+  arca_net_t *net = xmalloc0 (sizeof *net);
+  pthread_mutex_init (&net->lock, NULL);
+  net->db = db;
+  net->exec_root = xstrdup (opts->exec_root);
+  net->netns_dir = xasprintf ("%s/netns", opts->exec_root);
+  net->bridge_name = xstrdup (opts->bridge_name && *opts->bridge_name ? opts->bridge_name : "arca0");
+  net->nft_table = xstrdup (opts->nft_table && *opts->nft_table ? opts->nft_table : "arca");
+  net->default_pools = opts->default_pools ? json_incref (opts->default_pools) : NULL;
+  *out = net;
+  if (fs_mkdir_p (net->netns_dir, 0711, err) < 0)
+    return -1;
+
+  _cleanup_json_ json_t *rows = NULL;
+  if (arca_db_query (db, "SELECT id, data FROM networks ORDER BY rowid", NULL, 0, &rows, err) < 0)
+    return -1;
+  size_t i;
+  json_t *row;
+  json_array_foreach (rows, i, row)
+  {
+    _cleanup_json_ json_t *r = json_loads (json_string_value (json_array_get (row, 1)), 0, NULL);
+    if (r == NULL)
+      continue;
+    arca_network_t *n = network_from_record (json_string_value (json_array_get (row, 0)), r);
+    arca_network_t **pp = &net->networks;
+    while (*pp)
+      pp = &(*pp)->next;
+    *pp = n;
+  }
+  if (net->networks == NULL)
+    {
+      /* First start: the builtin networks; the default bridge on the
+       * configured bridge with the first free pool. */
+      arca_network_t *br = builtin_new ("bridge", "bridge");
+      br->is_default_bridge = true;
+      snprintf (br->bridge, sizeof br->bridge, "%s", net->bridge_name);
+      if (ipam_pick_pool (net, &br->subnet, &br->prefix, err) < 0)
+        {
+          network_free (br);
+          return -1;
+        }
+      br->gateway.s_addr = htonl (ntohl (br->subnet.s_addr) + 1);
+      br->range = br->subnet;
+      br->range_prefix = br->prefix;
+      json_object_set_new (br->options, "com.docker.network.bridge.default_bridge", json_string ("true"));
+      json_object_set_new (br->options, "com.docker.network.bridge.enable_icc", json_string ("true"));
+      json_object_set_new (br->options, "com.docker.network.bridge.enable_ip_masquerade", json_string ("true"));
+      json_object_set_new (br->options, "com.docker.network.bridge.host_binding_ipv4", json_string ("0.0.0.0"));
+      json_object_set_new (br->options, "com.docker.network.bridge.name", json_string (net->bridge_name));
+      json_object_set_new (br->options, "com.docker.network.driver.mtu", json_string ("1500"));
+      arca_network_t *host = builtin_new ("host", "host");
+      arca_network_t *none = builtin_new ("none", "null");
+      br->next = host;
+      host->next = none;
+      net->networks = br;
+      for (arca_network_t *n = net->networks; n; n = n->next)
+        if (network_save (net, n, err) < 0)
+          return -1;
+    }
+
+  /* endpoints: loaded inactive except for their recorded state, which
+   * net_container_restore confirms or tears down. */
+  _cleanup_json_ json_t *erows = NULL;
+  if (arca_db_query (db, "SELECT container_id, network_id, data FROM endpoints", NULL, 0, &erows, err) < 0)
+    return -1;
+  /* sort by Order so eth numbering is stable */
+  for (int order = 0; order < 64; order++)
+    json_array_foreach (erows, i, row)
+    {
+      _cleanup_json_ json_t *r = json_loads (json_string_value (json_array_get (row, 2)), 0, NULL);
+      if (r == NULL || json_get_int (r, "Order", 0) != order)
+        continue;
+      arca_endpoint_t *ep = xmalloc0 (sizeof *ep);
+      snprintf (ep->container_id, sizeof ep->container_id, "%s", json_string_value (json_array_get (row, 0)));
+      snprintf (ep->network_id, sizeof ep->network_id, "%s", json_string_value (json_array_get (row, 1)));
+      snprintf (ep->id, sizeof ep->id, "%s", json_get_str (r, "EndpointID") ? json_get_str (r, "EndpointID") : "");
+      ep->container_name = xstrdup (json_get_str (r, "ContainerName"));
+      snprintf (ep->ifname, sizeof ep->ifname, "%s", json_get_str (r, "IfName") ? json_get_str (r, "IfName") : "");
+      snprintf (ep->host_ifname, sizeof ep->host_ifname, "%s",
+                json_get_str (r, "HostIfName") ? json_get_str (r, "HostIfName") : "");
+      cidr_parse (json_get_str (r, "IPAddress"), &ep->addr, NULL);
+      cidr_parse (json_get_str (r, "RequestedIP"), &ep->req_addr, NULL);
+      snprintf (ep->mac, sizeof ep->mac, "%s", json_get_str (r, "MacAddress") ? json_get_str (r, "MacAddress") : "");
+      ep->req_mac = xstrdup (json_get_str (r, "RequestedMac"));
+      ep->aliases = json_get_strv (r, "Aliases");
+      ep->active = json_get_bool (r, "Active", false);
+      endpoint_link_locked (net, ep);
+    }
+
+  if (nft_init (net, err) < 0)
+    return -1;
+  for (arca_network_t *n = net->networks; n; n = n->next)
+    if (bridge_up (net, n, err) < 0)
+      log_warn ("network %s: %s", n->name, err->msg);
+  if (portmap_init (net, err) < 0 || dns_init (net, err) < 0)
+    return -1;
+  return 0;
+}
+
+void
+net_close (arca_net_t *net)
+{
+  if (net == NULL)
+    return;
+  dns_fini (net);
+  portmap_fini (net);
+  nft_fini (net);
+  for (arca_network_t *n = net->networks, *next; n; n = next)
+    {
+      next = n->next;
+      network_free (n);
+    }
+  for (arca_endpoint_t *ep = net->endpoints, *next; ep; ep = next)
+    {
+      next = ep->next;
+      endpoint_free (ep);
+    }
+  json_decref (net->default_pools);
+  free (net->exec_root);
+  free (net->netns_dir);
+  free (net->bridge_name);
+  free (net->nft_table);
+  pthread_mutex_destroy (&net->lock);
+  free (net);
+}
+
+/* ---- networks API ---- */
+
+static bool
+opt_bool (json_t *options, const char *key, bool def)
+{
+  const char *v = json_get_str (options, key);
+  if (v == NULL)
+    return def;
+  return strcasecmp (v, "true") == 0 || strcmp (v, "1") == 0;
+}
+
+int
+net_network_create (arca_net_t *net, json_t *body, char **id_out, arca_error_t *err)
+{
+  const char *name = json_get_str (body, "Name");
+  if (name == NULL || *name == '\0')
+    return arca_error_set (err, ARCA_ERR_INVALID, "network name is empty");
+  const char *driver = json_get_str (body, "Driver");
+  if (driver == NULL || *driver == '\0')
+    driver = "bridge";
+  if (strcmp (driver, "bridge") != 0)
+    {
+      if (strcmp (driver, "host") == 0 || strcmp (driver, "null") == 0)
+        return arca_error_set (err, ARCA_ERR_FORBIDDEN, "only one instance of \"%s\" network is allowed", driver);
+      return arca_error_set (err, ARCA_ERR_NOT_FOUND, "plugin \"%s\" not found", driver);
+    }
+  json_t *options = json_object_get (body, "Options");
+  json_t *labels = json_object_get (body, "Labels");
+  json_t *cfgs = json_object_get (json_object_get (body, "IPAM"), "Config");
+
+  arca_network_t *n = xmalloc0 (sizeof *n);
+  random_hex (n->id, 64);
+  n->name = xstrdup (name);
+  n->driver = xstrdup ("bridge");
+  n->created_ns = time_now_ns ();
+  n->internal = json_get_bool (body, "Internal", false);
+  n->attachable = json_get_bool (body, "Attachable", false);
+  n->labels = json_is_object (labels) ? json_deep_copy (labels) : json_object ();
+  n->options = json_is_object (options) ? json_deep_copy (options) : json_object ();
+  n->icc = opt_bool (options, "com.docker.network.bridge.enable_icc", true);
+  n->masquerade = opt_bool (options, "com.docker.network.bridge.enable_ip_masquerade", true);
+  const char *mtu = json_get_str (options, "com.docker.network.driver.mtu");
+  if (mtu)
+    {
+      n->mtu = atoi (mtu);
+      if (n->mtu < 68)
+        {
+          network_free (n);
+          return arca_error_set (err, ARCA_ERR_INVALID, "invalid MTU number: %s", mtu);
+        }
+    }
+  const char *brname = json_get_str (options, "com.docker.network.bridge.name");
+  if (brname && *brname)
+    {
+      if (strlen (brname) > 15)
+        {
+          network_free (n);
+          return arca_error_set (err, ARCA_ERR_INVALID, "bridge name %s is too long", brname);
+        }
+      snprintf (n->bridge, sizeof n->bridge, "%s", brname);
+    }
+  else
+    snprintf (n->bridge, sizeof n->bridge, "br-%.12s", n->id);
+
+  json_t *cfg = json_array_get (cfgs, 0);
+  const char *subnet = json_get_str (cfg, "Subnet");
+  if (subnet && *subnet)
+    {
+      if (cidr_parse (subnet, &n->subnet, &n->prefix) < 0 || !strchr (subnet, '/'))
+        {
+          network_free (n);
+          return arca_error_set (err, ARCA_ERR_INVALID, "invalid CIDR address: %s", subnet);
+        }
+      n->subnet.s_addr &= htonl (prefix_mask (n->prefix));
+    }
+  else if (ipam_pick_pool (net, &n->subnet, &n->prefix, err) < 0)
+    {
+      network_free (n);
+      return -1;
+    }
+  const char *gw = json_get_str (cfg, "Gateway");
+  if (gw && *gw)
+    {
+      if (cidr_parse (gw, &n->gateway, NULL) < 0)
+        {
+          network_free (n);
+          return arca_error_set (err, ARCA_ERR_INVALID, "invalid gateway address %s", gw);
+        }
+      n->user_gateway = true;
+    }
+  else
+    n->gateway.s_addr = htonl (ntohl (n->subnet.s_addr) + 1);
+  const char *range = json_get_str (cfg, "IPRange");
+  if (range && *range)
+    {
+      if (cidr_parse (range, &n->range, &n->range_prefix) < 0)
+        {
+          network_free (n);
+          return arca_error_set (err, ARCA_ERR_INVALID, "invalid CIDR address: %s", range);
+        }
+      n->has_range = true;
+    }
+  else
+    {
+      n->range = n->subnet;
+      n->range_prefix = n->prefix;
+    }
+
+  pthread_mutex_lock (&net->lock);
+  for (arca_network_t *o = net->networks; o; o = o->next)
+    {
+      if (strcmp (o->name, name) == 0)
+        {
+          pthread_mutex_unlock (&net->lock);
+          network_free (n);
+          return arca_error_set (err, ARCA_ERR_CONFLICT, "network with name %s already exists", name);
+        }
+      if (o->prefix > 0 && (ntohl (o->subnet.s_addr) & prefix_mask (o->prefix < n->prefix ? o->prefix : n->prefix))
+                               == (ntohl (n->subnet.s_addr) & prefix_mask (o->prefix < n->prefix ? o->prefix : n->prefix)))
+        {
+          pthread_mutex_unlock (&net->lock);
+          network_free (n);
+          return arca_error_set (err, ARCA_ERR_FORBIDDEN, "invalid pool request: Pool overlaps with other one on this address space");
+        }
+      if (strcmp (o->bridge, n->bridge) == 0 && *o->bridge)
+        {
+          pthread_mutex_unlock (&net->lock);
+          network_free (n);
+          return arca_error_set (err, ARCA_ERR_FORBIDDEN, "bridge name %s is already in use", brname ? brname : "");
+        }
+    }
+  arca_network_t **pp = &net->networks;
+  while (*pp)
+    pp = &(*pp)->next;
+  *pp = n;
+  pthread_mutex_unlock (&net->lock);
+
+  if (network_save (net, n, err) < 0 || bridge_up (net, n, err) < 0)
+    {
+      arca_error_t ignored;
+      pthread_mutex_lock (&net->lock);
+      for (arca_network_t **q = &net->networks; *q; q = &(*q)->next)
+        if (*q == n)
+          {
+            *q = n->next;
+            break;
+          }
+      pthread_mutex_unlock (&net->lock);
+      const char *p[] = { n->id };
+      arca_db_exec (net->db, "DELETE FROM networks WHERE id = ?1", p, 1, &ignored);
+      nl_link_delete (NULL, n->bridge, &ignored);
+      network_free (n);
+      return -1;
+    }
+  *id_out = xstrdup (n->id);
+  return 0;
+}
+
+static json_t *
+network_view_locked (arca_net_t *net, arca_network_t *n, bool verbose_containers)
+{
+  char created[48];
+  time_format_rfc3339nano (n->created_ns, created, sizeof created);
+  json_t *config = json_array ();
+  if (strcmp (n->driver, "bridge") == 0)
+    {
+      _cleanup_free_ char *s = cidr_str (n->subnet, n->prefix);
+      json_t *c = json_pack ("{s:s}", "Subnet", s);
+      _cleanup_free_ char *g = ip_str (n->gateway);
+      json_object_set_new (c, "Gateway", json_string (g));
+      if (n->has_range)
+        {
+          _cleanup_free_ char *r = cidr_str (n->range, n->range_prefix);
+          json_object_set_new (c, "IPRange", json_string (r));
+        }
+      json_array_append_new (config, c);
+    }
+  json_t *containers = json_object ();
+  if (verbose_containers)
+    for (arca_endpoint_t *ep = net->endpoints; ep; ep = ep->next)
+      if (ep->active && strcmp (ep->network_id, n->id) == 0)
+        {
+          _cleanup_free_ char *a = cidr_str (ep->addr, ep->prefix);
+          json_object_set_new (containers, ep->container_id,
+                               json_pack ("{s:s,s:s,s:s,s:s,s:s}", "Name", ep->container_name ? ep->container_name : "",
+                                          "EndpointID", ep->id, "MacAddress", ep->mac, "IPv4Address", a,
+                                          "IPv6Address", ""));
+        }
+  return json_pack ("{s:s,s:s,s:s,s:s,s:s,s:b,s:{s:s,s:n,s:o},s:b,s:b,s:b,s:{s:s},s:b,s:o,s:O,s:O}", "Name",
+                    n->name, "Id", n->id, "Created", created, "Scope", "local", "Driver", n->driver, "EnableIPv6",
+                    false, "IPAM", "Driver", "default", "Options", "Config", config, "Internal", n->internal,
+                    "Attachable", n->attachable, "Ingress", false, "ConfigFrom", "Network", "", "ConfigOnly", false,
+                    "Containers", containers, "Options", n->options, "Labels", n->labels);
+}
+
+int
+net_network_inspect (arca_net_t *net, const char *ref, json_t **out, arca_error_t *err)
+{
+  pthread_mutex_lock (&net->lock);
+  arca_network_t *n = net_network_find_locked (net, ref);
+  if (n == NULL)
+    {
+      pthread_mutex_unlock (&net->lock);
+      return arca_error_set (err, ARCA_ERR_NOT_FOUND, "network %s not found", ref);
+    }
+  *out = network_view_locked (net, n, true);
+  pthread_mutex_unlock (&net->lock);
+  return 0;
+}
+
+static bool
+network_in_use_locked (arca_net_t *net, arca_network_t *n)
+{
+  for (arca_endpoint_t *ep = net->endpoints; ep; ep = ep->next)
+    if (ep->active && strcmp (ep->network_id, n->id) == 0)
+      return true;
+  return false;
+}
+
+static bool
+network_matches_locked (arca_net_t *net, arca_network_t *n, json_t *filters)
+{
+  _cleanup_strv_ char **names = filters_values (filters, "name");
+  if (names)
+    {
+      bool ok = false;
+      for (size_t i = 0; names[i]; i++)
+        if (strstr (n->name, names[i]))
+          ok = true;
+      if (!ok)
+        return false;
+    }
+  _cleanup_strv_ char **ids = filters_values (filters, "id");
+  if (ids)
+    {
+      bool ok = false;
+      for (size_t i = 0; ids[i]; i++)
+        if (strstr (n->id, ids[i]))
+          ok = true;
+      if (!ok)
+        return false;
+    }
+  _cleanup_strv_ char **drivers = filters_values (filters, "driver");
+  if (drivers)
+    {
+      bool ok = false;
+      for (size_t i = 0; drivers[i]; i++)
+        if (strcmp (n->driver, drivers[i]) == 0)
+          ok = true;
+      if (!ok)
+        return false;
+    }
+  _cleanup_strv_ char **types = filters_values (filters, "type");
+  if (types)
+    {
+      bool ok = false;
+      for (size_t i = 0; types[i]; i++)
+        if ((strcmp (types[i], "custom") == 0 && !n->builtin) || (strcmp (types[i], "builtin") == 0 && n->builtin))
+          ok = true;
+      if (!ok)
+        return false;
+    }
+  _cleanup_strv_ char **dangling = filters_values (filters, "dangling");
+  if (dangling && dangling[0])
+    {
+      bool want = strcmp (dangling[0], "true") == 0 || strcmp (dangling[0], "1") == 0;
+      bool is = !n->builtin && !network_in_use_locked (net, n);
+      if (want != is)
+        return false;
+    }
+  if (json_object_get (filters, "label") && !filters_match_labels (filters, n->labels))
+    return false;
+  return true;
+}
+
+int
+net_network_list (arca_net_t *net, json_t *filters, json_t **out, arca_error_t *err)
+{
+  static const char *const allowed[] = { "name", "id", "label", "driver", "type", "dangling", "scope", NULL };
+  if (filters && filters_validate (filters, allowed, err) < 0)
+    return -1;
+  _cleanup_strv_ char **types = filters_values (filters, "type");
+  for (size_t i = 0; types && types[i]; i++)
+    if (strcmp (types[i], "custom") != 0 && strcmp (types[i], "builtin") != 0)
+      return arca_error_set (err, ARCA_ERR_INVALID, "invalid filter: 'type'='%s'", types[i]);
+  json_t *arr = json_array ();
+  pthread_mutex_lock (&net->lock);
+  for (arca_network_t *n = net->networks; n; n = n->next)
+    if (network_matches_locked (net, n, filters))
+      json_array_append_new (arr, network_view_locked (net, n, false));
+  pthread_mutex_unlock (&net->lock);
+  *out = arr;
+  return 0;
+}
+
+static int
+network_remove_one (arca_net_t *net, arca_network_t *n, arca_error_t *err)
+{
+  pthread_mutex_lock (&net->lock);
+  /* configured (inactive) endpoints of stopped containers go with it */
+  for (arca_endpoint_t *ep = net->endpoints, *next; ep; ep = next)
+    {
+      next = ep->next;
+      if (strcmp (ep->network_id, n->id) == 0)
+        {
+          endpoint_unlink_locked (net, ep);
+          endpoint_delete_row (net, ep);
+          endpoint_free (ep);
+        }
+    }
+  for (arca_network_t **q = &net->networks; *q; q = &(*q)->next)
+    if (*q == n)
+      {
+        *q = n->next;
+        break;
+      }
+  pthread_mutex_unlock (&net->lock);
+  arca_error_t ignored;
+  nft_network_remove (net, n, &ignored);
+  nl_link_delete (NULL, n->bridge, &ignored);
+  ipam_release_network (net, n->id);
+  const char *p[] = { n->id };
+  int r = arca_db_exec (net->db, "DELETE FROM networks WHERE id = ?1", p, 1, err);
+  network_free (n);
+  return r;
+}
+
+int
+net_network_remove (arca_net_t *net, const char *ref, arca_error_t *err)
+{
+  pthread_mutex_lock (&net->lock);
+  arca_network_t *n = net_network_find_locked (net, ref);
+  if (n == NULL)
+    {
+      pthread_mutex_unlock (&net->lock);
+      return arca_error_set (err, ARCA_ERR_NOT_FOUND, "network %s not found", ref);
+    }
+  if (n->builtin)
+    {
+      pthread_mutex_unlock (&net->lock);
+      return arca_error_set (err, ARCA_ERR_FORBIDDEN, "%s is a pre-defined network and cannot be removed", n->name);
+    }
+  if (network_in_use_locked (net, n))
+    {
+      pthread_mutex_unlock (&net->lock);
+      return arca_error_set (err, ARCA_ERR_CONFLICT,
+                             "error while removing network: network %s id %s has active endpoints", n->name, n->id);
+    }
+  pthread_mutex_unlock (&net->lock);
+  return network_remove_one (net, n, err);
+}
+
+int
+net_network_prune (arca_net_t *net, json_t *filters, json_t **deleted, arca_error_t *err)
+{
+  static const char *const allowed[] = { "label", "label!", "until", NULL };
+  if (filters && filters_validate (filters, allowed, err) < 0)
+    return -1;
+  json_t *out = json_array ();
+  for (;;)
+    {
+      arca_network_t *victim = NULL;
+      pthread_mutex_lock (&net->lock);
+      for (arca_network_t *n = net->networks; n && !victim; n = n->next)
+        {
+          if (n->builtin || network_in_use_locked (net, n))
+            continue;
+          bool configured = false;
+          for (arca_endpoint_t *ep = net->endpoints; ep; ep = ep->next)
+            if (strcmp (ep->network_id, n->id) == 0)
+              configured = true;
+          if (configured)
+            continue;
+          if (json_object_get (filters, "label") && !filters_match_labels (filters, n->labels))
+            continue;
+          victim = n;
+        }
+      pthread_mutex_unlock (&net->lock);
+      if (victim == NULL)
+        break;
+      _cleanup_free_ char *name = xstrdup (victim->name);
+      arca_error_t e2;
+      if (network_remove_one (net, victim, &e2) < 0)
+        log_warn ("prune network %s: %s", name, e2.msg);
+      json_array_append_new (out, json_string (name));
+    }
+  *deleted = out;
+  return 0;
+}
+
+/* ---- containers ---- */
+
+static void
+mac_from_ip (struct in_addr a, char out[18])
+{
+  const unsigned char *b = (const unsigned char *) &a.s_addr;
+  snprintf (out, 18, "02:42:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3]);
+}
+
+/* Add an endpoint configuration (create, connect); the network must exist
+ * and be a bridge network. */
+static int
+endpoint_add (arca_net_t *net, const char *cid, const char *cname, const char *ref, json_t *epc,
+              arca_endpoint_t **out, arca_error_t *err)
+{
+  pthread_mutex_lock (&net->lock);
+  arca_network_t *n = net_network_find_locked (net, ref);
+  if (n == NULL)
+    {
+      pthread_mutex_unlock (&net->lock);
+      return arca_error_set (err, ARCA_ERR_NOT_FOUND, "network %s not found", ref);
+    }
+  for (arca_endpoint_t *o = net->endpoints; o; o = o->next)
+    if (strcmp (o->container_id, cid) == 0 && strcmp (o->network_id, n->id) == 0)
+      {
+        pthread_mutex_unlock (&net->lock);
+        return arca_error_set (err, ARCA_ERR_FORBIDDEN, "endpoint with name %s already exists in network %s", cname,
+                               n->name);
+      }
+  const char *ip = json_get_str (json_object_get (epc, "IPAMConfig"), "IPv4Address");
+  arca_endpoint_t *ep = xmalloc0 (sizeof *ep);
+  if (ip && *ip)
+    {
+      if (n->is_default_bridge)
+        {
+          pthread_mutex_unlock (&net->lock);
+          free (ep);
+          return arca_error_set (err, ARCA_ERR_INVALID, "user specified IP address is supported on user defined networks only");
+        }
+      if (cidr_parse (ip, &ep->req_addr, NULL) < 0)
+        {
+          pthread_mutex_unlock (&net->lock);
+          free (ep);
+          return arca_error_set (err, ARCA_ERR_INVALID, "invalid IPv4 address: %s", ip);
+        }
+    }
+  snprintf (ep->container_id, sizeof ep->container_id, "%s", cid);
+  snprintf (ep->network_id, sizeof ep->network_id, "%s", n->id);
+  ep->container_name = xstrdup (cname);
+  ep->aliases = json_get_strv (epc, "Aliases");
+  const char *mac = json_get_str (epc, "MacAddress");
+  ep->req_mac = mac && *mac ? xstrdup (mac) : NULL;
+  endpoint_link_locked (net, ep);
+  pthread_mutex_unlock (&net->lock);
+  if (endpoint_save (net, ep, err) < 0)
+    return -1;
+  if (out)
+    *out = ep;
+  return 0;
+}
+
+int
+net_container_configure (arca_net_t *net, const char *cid, const char *cname, const char *mode, json_t *endpoints,
+                         arca_error_t *err)
+{
+  if (mode == NULL || *mode == '\0' || strcmp (mode, "default") == 0)
+    mode = "bridge";
+  if (strcmp (mode, "host") == 0 || strcmp (mode, "none") == 0 || str_has_prefix (mode, "container:"))
+    return 0;
+  json_t *first = json_object_get (endpoints, mode);
+  if (first == NULL)
+    {
+      /* EndpointsConfig may name the network by id */
+      const char *k;
+      json_t *v;
+      json_object_foreach (endpoints, k, v)
+      {
+        pthread_mutex_lock (&net->lock);
+        arca_network_t *a = net_network_find_locked (net, k), *b = net_network_find_locked (net, mode);
+        pthread_mutex_unlock (&net->lock);
+        if (a && a == b)
+          first = v;
+      }
+    }
+  if (endpoint_add (net, cid, cname, mode, first, NULL, err) < 0)
+    return -1;
+  const char *k;
+  json_t *v;
+  json_object_foreach (endpoints, k, v)
+  {
+    if (v == first)
+      continue;
+    if (endpoint_add (net, cid, cname, k, v, NULL, err) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* Bring one configured endpoint up in netns_path.  dns_names from hostname. */
+static int
+endpoint_activate (arca_net_t *net, arca_endpoint_t *ep, const char *netns_path, const char *hostname, int index,
+                   bool default_route, arca_error_t *err)
+{
+  pthread_mutex_lock (&net->lock);
+  arca_network_t *n = net_network_find_locked (net, ep->network_id);
+  if (n == NULL)
+    {
+      pthread_mutex_unlock (&net->lock);
+      return arca_error_set (err, ARCA_ERR_NOT_FOUND, "network %s not found", ep->network_id);
+    }
+  arca_network_t nc = *n; /* scalars only */
+  bool user = !n->is_default_bridge;
+  pthread_mutex_unlock (&net->lock);
+
+  struct in_addr addr;
+  struct in_addr pref = ep->req_addr.s_addr ? ep->req_addr : ep->addr;
+  if (ipam_allocate (net, &nc, ep->container_id, pref, ep->req_addr.s_addr != 0, &addr, err) < 0)
+    return -1;
+  char host[16], hex[8];
+  random_hex (hex, 7);
+  snprintf (host, sizeof host, "veth%s", hex);
+  char ifname[16];
+  snprintf (ifname, sizeof ifname, "eth%d", index);
+  char mac[18];
+  if (ep->req_mac)
+    snprintf (mac, sizeof mac, "%s", ep->req_mac);
+  else
+    mac_from_ip (addr, mac);
+  if (nl_veth_setup (nc.bridge, host, netns_path, ifname, mac, nc.mtu, addr, nc.prefix, nc.gateway,
+                     default_route && !nc.internal, err)
+      < 0)
+    {
+      arca_error_t ignored;
+      nl_link_delete (NULL, host, &ignored);
+      ipam_release (net, ep->network_id, ep->container_id);
+      return -1;
+    }
+  pthread_mutex_lock (&net->lock);
+  random_hex (ep->id, 64);
+  snprintf (ep->ifname, sizeof ep->ifname, "%s", ifname);
+  snprintf (ep->host_ifname, sizeof ep->host_ifname, "%s", host);
+  snprintf (ep->mac, sizeof ep->mac, "%s", mac);
+  ep->addr = addr;
+  ep->prefix = nc.prefix;
+  ep->gateway = nc.gateway;
+  ep->active = true;
+  strv_free (ep->dns_names);
+  ep->dns_names = NULL;
+  if (user)
+    {
+      char **v = xmalloc0 (sizeof *v);
+      v = strv_append (v, ep->container_name);
+      for (size_t i = 0; ep->aliases && ep->aliases[i]; i++)
+        v = strv_append (v, ep->aliases[i]);
+      char shortid[13];
+      snprintf (shortid, sizeof shortid, "%.12s", ep->container_id);
+      v = strv_append (v, shortid);
+      if (hostname && *hostname && strcmp (hostname, shortid) != 0)
+        v = strv_append (v, hostname);
+      ep->dns_names = v;
+    }
+  pthread_mutex_unlock (&net->lock);
+  return endpoint_save (net, ep, err);
+}
+
+static void
+endpoint_deactivate (arca_net_t *net, arca_endpoint_t *ep, bool release)
+{
+  arca_error_t ignored;
+  if (ep->host_ifname[0])
+    nl_link_delete (NULL, ep->host_ifname, &ignored);
+  if (release)
+    ipam_release (net, ep->network_id, ep->container_id);
+  pthread_mutex_lock (&net->lock);
+  ep->active = false;
+  ep->host_ifname[0] = '\0';
+  pthread_mutex_unlock (&net->lock);
+  endpoint_save (net, ep, &ignored);
+}
+
+static int
+container_endpoints (arca_net_t *net, const char *cid, arca_endpoint_t ***out)
+{
+  pthread_mutex_lock (&net->lock);
+  int n = 0;
+  for (arca_endpoint_t *ep = net->endpoints; ep; ep = ep->next)
+    if (strcmp (ep->container_id, cid) == 0)
+      n++;
+  arca_endpoint_t **v = xmalloc0 ((size_t) (n + 1) * sizeof *v);
+  int i = 0;
+  for (arca_endpoint_t *ep = net->endpoints; ep; ep = ep->next)
+    if (strcmp (ep->container_id, cid) == 0)
+      v[i++] = ep;
+  pthread_mutex_unlock (&net->lock);
+  *out = v;
+  return n;
+}
+
+int
+net_container_start (arca_net_t *net, const char *cid, const char *hostname, char **netns_out, arca_error_t *err)
+{
+  _cleanup_free_ char *path = net_netns_path (net, cid);
+  netns_remove (path);
+  if (netns_create (path, err) < 0)
+    return -1;
+  _cleanup_free_ arca_endpoint_t **eps = NULL;
+  int n = container_endpoints (net, cid, &eps);
+  for (int i = 0; i < n; i++)
+    if (endpoint_activate (net, eps[i], path, hostname, i, i == 0, err) < 0)
+      {
+        for (int j = 0; j < i; j++)
+          endpoint_deactivate (net, eps[j], true);
+        netns_remove (path);
+        return -1;
+      }
+  if (n == 0 && nl_lo_up (path, err) < 0)
+    {
+      netns_remove (path);
+      return -1;
+    }
+  *netns_out = xstrdup (path);
+  return 0;
+}
+
+void
+net_container_stop (arca_net_t *net, const char *cid)
+{
+  _cleanup_free_ arca_endpoint_t **eps = NULL;
+  int n = container_endpoints (net, cid, &eps);
+  for (int i = 0; i < n; i++)
+    if (eps[i]->active || eps[i]->host_ifname[0])
+      endpoint_deactivate (net, eps[i], true);
+  _cleanup_free_ char *path = net_netns_path (net, cid);
+  netns_remove (path);
+}
+
+void
+net_container_remove (arca_net_t *net, const char *cid)
+{
+  net_container_stop (net, cid);
+  pthread_mutex_lock (&net->lock);
+  for (arca_endpoint_t *ep = net->endpoints, *next; ep; ep = next)
+    {
+      next = ep->next;
+      if (strcmp (ep->container_id, cid) == 0)
+        {
+          endpoint_unlink_locked (net, ep);
+          endpoint_delete_row (net, ep);
+          ipam_release (net, ep->network_id, cid);
+          endpoint_free (ep);
+        }
+    }
+  pthread_mutex_unlock (&net->lock);
+}
+
+void
+net_container_restore (arca_net_t *net, const char *cid, bool running, const char *hostname)
+{
+  if (!running)
+    {
+      net_container_stop (net, cid);
+      return;
+    }
+  /* Re-adopt: the veths and addresses are still there; rebuild the view. */
+  _cleanup_free_ arca_endpoint_t **eps = NULL;
+  int n = container_endpoints (net, cid, &eps);
+  for (int i = 0; i < n; i++)
+    {
+      arca_endpoint_t *ep = eps[i];
+      pthread_mutex_lock (&net->lock);
+      arca_network_t *nw = net_network_find_locked (net, ep->network_id);
+      if (nw && ep->active)
+        {
+          ep->prefix = nw->prefix;
+          ep->gateway = nw->gateway;
+          if (!nw->is_default_bridge)
+            {
+              char **v = xmalloc0 (sizeof *v);
+              v = strv_append (v, ep->container_name);
+              for (size_t k = 0; ep->aliases && ep->aliases[k]; k++)
+                v = strv_append (v, ep->aliases[k]);
+              char shortid[13];
+              snprintf (shortid, sizeof shortid, "%.12s", cid);
+              v = strv_append (v, shortid);
+              if (hostname && *hostname && strcmp (hostname, shortid) != 0)
+                v = strv_append (v, hostname);
+              strv_free (ep->dns_names);
+              ep->dns_names = v;
+            }
+        }
+      pthread_mutex_unlock (&net->lock);
+    }
+}
+
+int
+net_container_connect (arca_net_t *net, const char *cid, const char *cname, const char *ref, json_t *epc,
+                       bool running, const char *hostname, arca_error_t *err)
+{
+  arca_endpoint_t *ep = NULL;
+  if (endpoint_add (net, cid, cname, ref, epc, &ep, err) < 0)
+    return -1;
+  if (!running)
+    return 0;
+  _cleanup_free_ arca_endpoint_t **eps = NULL;
+  int n = container_endpoints (net, cid, &eps);
+  /* next free ethN */
+  int idx = 0;
+  for (;; idx++)
+    {
+      char name[16];
+      snprintf (name, sizeof name, "eth%d", idx);
+      bool used = false;
+      pthread_mutex_lock (&net->lock);
+      for (int i = 0; i < n; i++)
+        if (eps[i] != ep && eps[i]->active && strcmp (eps[i]->ifname, name) == 0)
+          used = true;
+      pthread_mutex_unlock (&net->lock);
+      if (!used)
+        break;
+    }
+  _cleanup_free_ char *path = net_netns_path (net, cid);
+  bool first = n == 1;
+  if (endpoint_activate (net, ep, path, hostname, idx, first, err) < 0)
+    {
+      pthread_mutex_lock (&net->lock);
+      endpoint_unlink_locked (net, ep);
+      pthread_mutex_unlock (&net->lock);
+      endpoint_delete_row (net, ep);
+      endpoint_free (ep);
+      return -1;
+    }
+  return 0;
+}
+
+int
+net_container_disconnect (arca_net_t *net, const char *cid, const char *cname, const char *ref, bool force,
+                          arca_error_t *err)
+{
+  pthread_mutex_lock (&net->lock);
+  arca_network_t *n = net_network_find_locked (net, ref);
+  if (n == NULL)
+    {
+      pthread_mutex_unlock (&net->lock);
+      return arca_error_set (err, ARCA_ERR_NOT_FOUND, "network %s not found", ref);
+    }
+  arca_endpoint_t *ep = NULL;
+  for (arca_endpoint_t *o = net->endpoints; o; o = o->next)
+    if (strcmp (o->container_id, cid) == 0 && strcmp (o->network_id, n->id) == 0)
+      ep = o;
+  if (ep == NULL)
+    {
+      _cleanup_free_ char *nn = xstrdup (n->name);
+      pthread_mutex_unlock (&net->lock);
+      return arca_error_set (err, ARCA_ERR_FORBIDDEN, "container %s is not connected to network %s", cname, nn);
+    }
+  pthread_mutex_unlock (&net->lock);
+  endpoint_deactivate (net, ep, true);
+  pthread_mutex_lock (&net->lock);
+  endpoint_unlink_locked (net, ep);
+  pthread_mutex_unlock (&net->lock);
+  endpoint_delete_row (net, ep);
+  endpoint_free (ep);
+  return 0;
+}
+
+bool
+net_container_has_endpoints (arca_net_t *net, const char *cid)
+{
+  pthread_mutex_lock (&net->lock);
+  bool r = false;
+  for (arca_endpoint_t *ep = net->endpoints; ep; ep = ep->next)
+    if (strcmp (ep->container_id, cid) == 0)
+      r = true;
+  pthread_mutex_unlock (&net->lock);
+  return r;
+}
+
+char **
+net_container_ips (arca_net_t *net, const char *cid)
+{
+  char **v = xmalloc0 (sizeof *v);
+  pthread_mutex_lock (&net->lock);
+  for (arca_endpoint_t *ep = net->endpoints; ep; ep = ep->next)
+    if (ep->active && strcmp (ep->container_id, cid) == 0)
+      v = strv_append (v, inet_ntoa (ep->addr));
+  pthread_mutex_unlock (&net->lock);
+  return v;
+}
+
+char *
+net_default_gateway (arca_net_t *net)
+{
+  pthread_mutex_lock (&net->lock);
+  arca_network_t *n = default_bridge_locked (net);
+  char *r = n ? ip_str (n->gateway) : NULL;
+  pthread_mutex_unlock (&net->lock);
+  return r;
+}
+
+bool
+net_container_uses_internal_dns (arca_net_t *net, const char *cid)
+{
+  pthread_mutex_lock (&net->lock);
+  bool r = false;
+  for (arca_endpoint_t *ep = net->endpoints; ep; ep = ep->next)
+    if (strcmp (ep->container_id, cid) == 0)
+      {
+        arca_network_t *n = net_network_find_locked (net, ep->network_id);
+        if (n && !n->is_default_bridge)
+          r = true;
+      }
+  pthread_mutex_unlock (&net->lock);
+  return r;
+}
+
+/* NetworkSettings: fills Networks and the legacy top-level fields of ns. */
+void
+net_container_settings (arca_net_t *net, const char *cid, json_t *ns)
+{
+  json_t *networks = json_object ();
+  pthread_mutex_lock (&net->lock);
+  bool first = true;
+  for (arca_endpoint_t *ep = net->endpoints; ep; ep = ep->next)
+    {
+      if (strcmp (ep->container_id, cid) != 0)
+        continue;
+      arca_network_t *n = net_network_find_locked (net, ep->network_id);
+      if (n == NULL)
+        continue;
+      _cleanup_free_ char *ip = ep->active ? ip_str (ep->addr) : xstrdup ("");
+      _cleanup_free_ char *gw = ep->active ? ip_str (ep->gateway) : xstrdup ("");
+      _cleanup_free_ char *req = ep->req_addr.s_addr ? ip_str (ep->req_addr) : NULL;
+      json_t *ipam = req ? json_pack ("{s:s}", "IPv4Address", req) : json_null ();
+      json_t *o = json_pack ("{s:o,s:n,s:o,s:s,s:n,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:i,s:o}", "IPAMConfig", ipam, "Links",
+                             "Aliases", ep->aliases ? json_from_strv (ep->aliases) : json_null (), "MacAddress",
+                             ep->active ? ep->mac : "", "DriverOpts", "NetworkID", n->id, "EndpointID",
+                             ep->active ? ep->id : "", "Gateway", gw, "IPAddress", ip, "IPPrefixLen",
+                             ep->active ? ep->prefix : 0, "IPv6Gateway", "", "GlobalIPv6Address", "",
+                             "GlobalIPv6PrefixLen", 0, "DNSNames",
+                             ep->dns_names && ep->active ? json_from_strv (ep->dns_names) : json_null ());
+      json_object_set_new (networks, n->name, o);
+      if (first && n->is_default_bridge && ep->active)
+        {
+          json_object_set_new (ns, "EndpointID", json_string (ep->id));
+          json_object_set_new (ns, "Gateway", json_string (gw));
+          json_object_set_new (ns, "IPAddress", json_string (ip));
+          json_object_set_new (ns, "IPPrefixLen", json_integer (ep->prefix));
+          json_object_set_new (ns, "MacAddress", json_string (ep->mac));
+        }
+      first = false;
+    }
+  pthread_mutex_unlock (&net->lock);
+  if (json_object_size (networks) > 0)
+    json_object_set_new (ns, "Networks", networks);
+  else
+    json_decref (networks);
+}
+
+/* ---- DNS lookup (for n3) ---- */
+
+static bool
+name_eq (const char *a, const char *q)
+{
+  size_t lq = strlen (q);
+  if (lq && q[lq - 1] == '.')
+    lq--;
+  return strlen (a) == lq && strncasecmp (a, q, lq) == 0;
+}
+
+int
+net_dns_lookup (arca_net_t *net, const char *container_id, const char *name, struct in_addr *out, int max)
+{
+  int found = 0;
+  pthread_mutex_lock (&net->lock);
+  for (arca_endpoint_t *me = net->endpoints; me; me = me->next)
+    {
+      if (strcmp (me->container_id, container_id) != 0 || !me->active)
+        continue;
+      arca_network_t *n = net_network_find_locked (net, me->network_id);
+      if (n == NULL || n->is_default_bridge)
+        continue;
+      for (arca_endpoint_t *ep = net->endpoints; ep && found < max; ep = ep->next)
+        {
+          if (!ep->active || strcmp (ep->network_id, me->network_id) != 0)
+            continue;
+          bool match = false;
+          for (size_t i = 0; ep->dns_names && ep->dns_names[i]; i++)
+            if (name_eq (ep->dns_names[i], name))
+              match = true;
+          /* "<name>.<network>" (dockerd's ResolveName) */
+          size_t ln = strlen (name), lnet = strlen (n->name);
+          if (ln && name[ln - 1] == '.')
+            ln--;
+          if (!match && ln > lnet + 1 && name[ln - lnet - 1] == '.' && strncasecmp (name + ln - lnet, n->name, lnet) == 0)
+            {
+              _cleanup_free_ char *head = strndup (name, ln - lnet - 1);
+              for (size_t i = 0; ep->dns_names && ep->dns_names[i]; i++)
+                if (name_eq (ep->dns_names[i], head))
+                  match = true;
+            }
+          if (match)
+            {
+              bool dup = false;
+              for (int k = 0; k < found; k++)
+                if (out[k].s_addr == ep->addr.s_addr)
+                  dup = true;
+              if (!dup)
+                out[found++] = ep->addr;
+            }
+        }
+    }
+  pthread_mutex_unlock (&net->lock);
+  return found;
+}
+
+/* Leftovers of a crash: ports of our bridges whose endpoint is gone, netns
+ * files of containers without an active endpoint are handled by the engine
+ * (net_container_restore). */
+void
+net_reconcile (arca_net_t *net)
+{
+  pthread_mutex_lock (&net->lock);
+  char **bridges = xmalloc0 (sizeof *bridges);
+  for (arca_network_t *n = net->networks; n; n = n->next)
+    if (n->bridge[0])
+      bridges = strv_append (bridges, n->bridge);
+  pthread_mutex_unlock (&net->lock);
+  for (size_t b = 0; bridges[b]; b++)
+    {
+      _cleanup_strv_ char **ports = nl_bridge_ports (bridges[b]);
+      for (size_t i = 0; ports[i]; i++)
+        {
+          bool known = false;
+          pthread_mutex_lock (&net->lock);
+          for (arca_endpoint_t *ep = net->endpoints; ep; ep = ep->next)
+            if (ep->active && strcmp (ep->host_ifname, ports[i]) == 0)
+              known = true;
+          pthread_mutex_unlock (&net->lock);
+          if (!known && str_has_prefix (ports[i], "veth"))
+            {
+              arca_error_t ignored;
+              log_info ("removing stale interface %s", ports[i]);
+              nl_link_delete (NULL, ports[i], &ignored);
+            }
+        }
+    }
+  strv_free (bridges);
+}

@@ -1,0 +1,44 @@
+/* Private helpers of n1's networking files (netlink.c, netns.c, ipam.c,
+ * net.c).  Not for n2/n3: use net.h. */
+#ifndef ARCA_NET_INTERNAL_H
+#define ARCA_NET_INTERNAL_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+
+#include "net/net.h"
+
+/* netlink.c (libnl-route-3).  netns_path NULL = the daemon's netns. */
+int nl_bridge_ensure (const char *name, int mtu, struct in_addr gw, int prefix, arca_error_t *err);
+int nl_link_delete (const char *netns_path, const char *name, arca_error_t *err); /* absent: 0 */
+bool nl_link_exists (const char *name);
+/* veth host_name <-> ifname (created directly inside netns_path), host side
+ * enslaved to bridge and up; inside: MAC, address/prefix, up, lo up, and a
+ * default route via gw when default_route. */
+int nl_veth_setup (const char *bridge, const char *host_name, const char *netns_path, const char *ifname,
+                   const char *mac, int mtu, struct in_addr addr, int prefix, struct in_addr gw,
+                   bool default_route, arca_error_t *err);
+int nl_lo_up (const char *netns_path, arca_error_t *err);
+/* True if a route in the host's main table overlaps subnet/prefix. */
+bool nl_route_overlaps (struct in_addr subnet, int prefix);
+/* Names of links on the host whose master is the bridge `bridge`
+ * (NULL-terminated, malloc'd). */
+char **nl_bridge_ports (const char *bridge);
+
+/* netns.c */
+int netns_create (const char *path, arca_error_t *err);
+void netns_remove (const char *path);
+
+/* ipam.c: addresses in SQLite table ip_allocations. */
+int ipam_allocate (arca_net_t *net, const arca_network_t *n, const char *container_id, struct in_addr pref,
+                   bool required, struct in_addr *out, arca_error_t *err);
+void ipam_release (arca_net_t *net, const char *network_id, const char *container_id);
+void ipam_release_network (arca_net_t *net, const char *network_id);
+/* A free /16 (or configured pool) not routed on the host nor used by a network. */
+int ipam_pick_pool (arca_net_t *net, struct in_addr *subnet, int *prefix, arca_error_t *err);
+
+/* a.b.c.d/nn parsing; returns 0 ok, -1 invalid */
+int cidr_parse (const char *s, struct in_addr *addr, int *prefix);
+uint32_t prefix_mask (int prefix); /* host order */
+
+#endif
