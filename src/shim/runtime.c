@@ -177,7 +177,11 @@ shim_runtime_create (shim_t *s, int child_fds[3], char **err_msg)
           int master = shim_console_recv (console_fd, 100);
           if (master >= 0)
             {
+              /* Size it now: with `run --detach` the process is already
+               * running and may ask for the size before runc exits. */
               s->out_fd = s->in_fd = master;
+              if (s->height > 0 && s->width > 0)
+                shim_set_winsize (master, s->height, s->width);
               break;
             }
           pid_t r = waitpid (pid, &status, WNOHANG);

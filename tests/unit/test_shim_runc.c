@@ -92,6 +92,9 @@ make_bundle (ctr_t *c, const char *const *args, bool tty)
     return -1;
   json_t *proc = json_object_get (j, "process");
   json_object_set_new (proc, "terminal", json_boolean (tty));
+  /* As the daemon's spec does: runc sizes the PTY before the process runs. */
+  if (tty)
+    json_object_set_new (proc, "consoleSize", json_pack ("{s:i,s:i}", "height", 24, "width", 80));
   json_t *a = json_array ();
   for (size_t i = 0; args[i]; i++)
     json_array_append_new (a, json_string (args[i]));
