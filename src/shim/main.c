@@ -304,10 +304,20 @@ static void
 loop (shim_t *s)
 {
   pollset_t ps = { 0 };
+  /* The daemon sends start right after spawning us; a shim never told to
+   * start (its daemon died in between) ends instead of waiting forever.
+   * Nothing runs yet, so there is nothing to clean up in the runtime. */
+  int64_t start_deadline = time_mono_ns () + 120LL * 1000000000LL;
   for (;;)
     {
       if (s->exited && ((s->out_fd < 0 && s->err_fd < 0) || time_mono_ns () >= s->drain_deadline))
         shim_finish (s);
+      if (s->status == SHIM_CREATED && time_mono_ns () >= start_deadline)
+        {
+          log_error ("no start request within 120 s; exiting");
+          unlink ("shim.sock");
+          exit (1);
+        }
 
       ps.n = 0;
       pollset_add (&ps, s->sig_fd, POLLIN);
@@ -334,6 +344,8 @@ loop (shim_t *s)
       int timeout = -1;
       if (s->exited)
         timeout = (int) ((s->drain_deadline - time_mono_ns ()) / 1000000) + 1;
+      else if (s->status == SHIM_CREATED)
+        timeout = (int) ((start_deadline - time_mono_ns ()) / 1000000) + 1;
       int r = poll (ps.v, ps.n, timeout < 0 ? -1 : timeout);
       if (r < 0 && errno != EINTR)
         {
