@@ -602,6 +602,28 @@ add_volumes_from (arca_engine_t *e, arca_container_t *c, json_t *list, arca_erro
   return 0;
 }
 
+/* One -v or --mount entry: refuse a second mount at the same destination,
+ * attach its volume, add it to list.  Takes ownership of mp. */
+static int
+add_user_mount (arca_engine_t *e, json_t *list, json_t *seen, json_t *mp, json_t *created, arca_error_t *err)
+{
+  const char *dest = json_get_str (mp, "Destination");
+  if (json_object_get (seen, dest))
+    {
+      arca_error_set (err, ARCA_ERR_INVALID, "Duplicate mount point: %s", dest);
+      json_decref (mp);
+      return -1;
+    }
+  json_object_set_new (seen, dest, json_true ());
+  if (strcmp (json_get_str (mp, "Type"), "volume") == 0 && attach_volume (e, mp, true, created, err) < 0)
+    {
+      json_decref (mp);
+      return -1;
+    }
+  set_mount (list, mp);
+  return 0;
+}
+
 static int
 resolve_locked (arca_engine_t *e, arca_container_t *c, json_t *list, json_t *created, arca_error_t *err)
 {
@@ -623,21 +645,8 @@ resolve_locked (arca_engine_t *e, arca_container_t *c, json_t *list, json_t *cre
           ret = -1;
           break;
         }
-      const char *dest = json_get_str (mp, "Destination");
-      if (json_object_get (seen, dest))
-        {
-          ret = arca_error_set (err, ARCA_ERR_INVALID, "Duplicate mount point: %s", dest);
-          json_decref (mp);
-          break;
-        }
-      json_object_set_new (seen, dest, json_true ());
-      if (strcmp (json_get_str (mp, "Type"), "volume") == 0 && attach_volume (e, mp, true, created, err) < 0)
-        {
-          json_decref (mp);
-          ret = -1;
-          break;
-        }
-      set_mount (list, mp);
+      if ((ret = add_user_mount (e, list, seen, mp, created, err)) < 0)
+        break;
     }
   if (ret == 0)
     json_array_foreach (json_object_get (hc, "Mounts"), i, v)
@@ -648,21 +657,8 @@ resolve_locked (arca_engine_t *e, arca_container_t *c, json_t *list, json_t *cre
             ret = -1;
             break;
           }
-        const char *dest = json_get_str (mp, "Destination");
-        if (json_object_get (seen, dest))
-          {
-            ret = arca_error_set (err, ARCA_ERR_INVALID, "Duplicate mount point: %s", dest);
-            json_decref (mp);
-            break;
-          }
-        json_object_set_new (seen, dest, json_true ());
-        if (strcmp (json_get_str (mp, "Type"), "volume") == 0 && attach_volume (e, mp, true, created, err) < 0)
-          {
-            json_decref (mp);
-            ret = -1;
-            break;
-          }
-        set_mount (list, mp);
+        if ((ret = add_user_mount (e, list, seen, mp, created, err)) < 0)
+          break;
       }
   json_decref (seen);
   if (ret < 0)
