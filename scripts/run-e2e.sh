@@ -14,7 +14,18 @@ shift || true
 case "$BUILD" in /*) ;; *) BUILD=$repo/$BUILD ;; esac
 
 export ARCA_BIN=${ARCA_BIN:-$BUILD/arca}
-export PATH="$BUILD:$PATH"
+# Only the commands a fresh machine has after scripts/setup.sh are on PATH
+# (scripts/test-path.py): a test calling anything else fails here, not on CI.
+# ARCA_E2E_HOST_PATH=1 keeps the caller's PATH (for debugging by hand).
+if [ "${ARCA_E2E_HOST_PATH:-0}" = 1 ]; then
+  export PATH="$BUILD:$PATH"
+elif farm=$(/usr/bin/python3 scripts/test-path.py "$BUILD/test-path"); then
+  export PATH="$BUILD:$farm"
+else
+  echo "e2e: cannot build the test PATH (scripts/test-path.py)" >&2
+  echo "e2e totals: passed=0 failed=1 skipped=0"
+  exit 1
+fi
 total_budget=${ARCA_E2E_TIMEOUT:-1500}
 file_budget=${ARCA_E2E_FILE_TIMEOUT:-600}
 

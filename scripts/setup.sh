@@ -9,9 +9,9 @@ PKGS=(
   libcurl4-gnutls-dev nettle-dev libnl-3-dev libnl-route-3-dev
   libnftables-dev libcap-dev libcmocka-dev
   libldns-dev
-  runc tini
+  runc tini nftables
   bats busybox-static docker-registry jq util-linux procps iproute2 tmux
-  python3 curl
+  python3 curl zstd
 )
 
 missing=()

@@ -210,3 +210,19 @@ host_go_arch() {
   # The first daemon still answers.
   ping_ok
 }
+
+@test "the test PATH holds only what scripts/setup.sh installs" {
+  # scripts/run-e2e.sh builds it (scripts/test-path.py); a command that a fresh
+  # machine lacks must fail here rather than on CI.
+  [ "${ARCA_E2E_HOST_PATH:-0}" = 1 ] && skip "ARCA_E2E_HOST_PATH=1 keeps the host PATH"
+  for c in nft ip runc bats curl jq python3 docker docker-registry zstd tmux; do
+    command -v "$c" >/dev/null || fail "$c (installed by setup.sh) is not on the test PATH"
+  done
+  # Present on development machines but installed by no package setup.sh lists.
+  for c in valgrind gdb strace clang cppcheck; do
+    if command -v "$c" >/dev/null; then
+      dpkg-query -W -f='${Priority}' "$(dpkg-query -S "$(readlink -f "$(command -v "$c")")" | cut -d: -f1)" |
+        grep -qE 'required|important' || fail "$c is on the test PATH but setup.sh does not install it"
+    fi
+  done
+}

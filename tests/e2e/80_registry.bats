@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # docker push / pull / login and pull-on-run against Debian's docker-registry:
-# one without auth on 127.0.0.1:5000, one with htpasswd (basic) auth on
-# 127.0.0.1:5001, and a proxy on 127.0.0.1:5002 that cuts blob downloads
-# short (an interrupted pull).  Images other than busybox are pushed
+# one without auth, one with htpasswd (basic) auth, and a proxy that cuts
+# blob downloads short (an interrupted pull), each on a free port of
+# 127.0.0.1 picked in setup_file (ARCA_REG_PORT, ARCA_AUTHREG_PORT,
+# ARCA_PROXY_PORT choose them), so suites can run side by side.  Images other than busybox are pushed
 # straight to the registry by tests/fixtures/registry_images.py.
 
 load helpers
@@ -14,6 +15,12 @@ PROXY_PORT=${ARCA_PROXY_PORT:-5002}
 PROXY=127.0.0.1:$PROXY_PORT
 
 setup_file() {
+  if [ -z "${ARCA_REG_PORT:-}" ]; then
+    read -r ARCA_REG_PORT ARCA_AUTHREG_PORT ARCA_PROXY_PORT <<<"$(free_ports 3)"
+    export ARCA_REG_PORT ARCA_AUTHREG_PORT ARCA_PROXY_PORT
+    REG=127.0.0.1:$ARCA_REG_PORT AUTHREG=127.0.0.1:$ARCA_AUTHREG_PORT
+    PROXY_PORT=$ARCA_PROXY_PORT PROXY=127.0.0.1:$PROXY_PORT
+  fi
   arca_setup_file
   load_busybox
   source "$ARCA_REPO/tests/fixtures/registry.sh"

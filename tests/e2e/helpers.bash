@@ -99,6 +99,17 @@ retry() {
   return 1
 }
 
+# free_ports N: N distinct TCP ports free on 127.0.0.1 right now (the kernel
+# picks them, so suites running side by side do not collide).
+free_ports() {
+  python3 -c '
+import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1"
+}
+
 # ---------------------------------------------------------------------------
 # Clients.
 
