@@ -208,20 +208,27 @@ install_signals (arca_error_t *err)
 
 /* ---- start ----------------------------------------------------------------- */
 
+/* A companion executable: next to arca, else in PATH. */
 static char *
-shim_path (void)
+sibling_path (const char *name)
 {
   char self[4096];
   ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
   if (n > 0)
     {
       self[n] = '\0';
-      char *cand = xasprintf ("%s/arca-shim", dirname (self));
+      char *cand = xasprintf ("%s/%s", dirname (self), name);
       if (access (cand, X_OK) == 0)
         return cand;
       free (cand);
     }
-  return cli_find_executable ("arca-shim");
+  return cli_find_executable (name);
+}
+
+static char *
+shim_path (void)
+{
+  return sibling_path ("arca-shim");
 }
 
 int
@@ -272,6 +279,10 @@ cli_daemon_start (const arca_cli_flags_t *flags)
       shim = xstrdup ("arca-shim");
     }
 
+  /* VM isolation: the guest agent goes into the guest's initramfs. */
+  free (c.vm.agent);
+  c.vm.agent = sibling_path ("arca-guest");
+
   arca_engine_options_t eo = {
     .data_root = c.data_root,
     .exec_root = c.exec_root,
@@ -284,6 +295,8 @@ cli_daemon_start (const arca_cli_flags_t *flags)
     .bridge_name = c.bridge_name,
     .nft_table = c.nft_table,
     .default_address_pools = c.default_address_pools,
+    .vm = &c.vm,
+    .default_isolation = c.default_isolation,
   };
   if (arca_engine_open (&eo, &engine, &err) < 0)
     {

@@ -1,5 +1,6 @@
 /* Container records: lookup, persistence, create and destroy. */
 #include "engine/internal.h"
+#include "engine/isolation.h"
 #include "engine/restart.h"
 
 #include <errno.h>
@@ -400,6 +401,9 @@ container_create (arca_engine_t *e, const char *name, json_t *body, char **id_ou
     return arca_error_set (err, ARCA_ERR_INVALID, "can't create 'AutoRemove' container with restart policy");
   /* networking (engine/networks.c): mode and endpoints checked before anything is made */
   if (networks_validate_create (e, hc, json_object_get (body, "NetworkingConfig"), err) < 0)
+    return -1;
+  /* VM isolation: the mode, and what a VM cannot do */
+  if (isolation_validate_create (e, hc, err) < 0)
     return -1;
 
   arca_image_t *img = NULL;

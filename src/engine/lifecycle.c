@@ -1,6 +1,7 @@
 /* Container lifecycle: start, stop, kill, restart, remove, resize, and the
  * monitor that learns of exits from the shim. */
 #include "engine/internal.h"
+#include "engine/isolation.h"
 #include "engine/restart.h"
 
 #include <errno.h>
@@ -356,6 +357,10 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   _cleanup_free_ char *spec_text = json_dumps (spec, JSON_INDENT (1));
   if (fs_write_atomic (config_path, spec_text, strlen (spec_text), 0600, err) < 0)
     return start_failed (e, c, err->msg, err);
+  /* VM isolation (engine/isolation.c): the guest's NICs and the shim's vm.json */
+  _cleanup_free_ char *vm_config = NULL;
+  if (container_is_vm (c) && isolation_vm_prepare (e, c, sdir, netns, &vm_config, err) < 0)
+    return start_failed (e, c, err->msg, err);
 
   arca_shim_options_t sh = {
     .shim_path = e->shim_path,
@@ -371,6 +376,7 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
     .stdin_once = json_get_bool (cfg, "StdinOnce", false),
     .console_height = so.console_height,
     .console_width = so.console_width,
+    .vm_config = vm_config, /* VM isolation */
   };
   pid_t pid = 0;
   if (shim_spawn (&sh, &pid, err) < 0)

@@ -2,6 +2,7 @@
  * rename, update and prune (moby daemon/top_unix.go, stats.go, pause.go,
  * unpause.go, rename.go, update.go, prune.go). */
 #include "engine/internal.h"
+#include "engine/isolation.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -313,6 +314,8 @@ container_top (arca_engine_t *e, arca_container_t *c, const char *ps_args, json_
   if (restarting)
     return arca_error_set (err, ARCA_ERR_CONFLICT, "container %s is restarting, wait until the container is running",
                            c->id);
+  if (container_is_vm (c)) /* VM isolation: the processes are the guest's */
+    return isolation_vm_top (e, c, ps_args, out, err);
 
   _cleanup_free_ pid_t *pids = NULL;
   size_t npids = 0;
@@ -609,6 +612,16 @@ container_stats (arca_engine_t *e, arca_container_t *c, const arca_stats_opts_t 
 
 /* ---- pause / unpause ---- */
 
+/* `<runtime> pause|resume`, or for a VM its vCPUs (engine/isolation.c). */
+static int
+freeze (arca_engine_t *e, arca_container_t *c, bool pause, arca_error_t *err)
+{
+  if (container_is_vm (c))
+    return isolation_vm_pause (e, c, pause, err);
+  const char *args[] = { pause ? "pause" : "resume", NULL };
+  return runtime_run (e, c->id, args, err);
+}
+
 static int
 set_paused (arca_engine_t *e, arca_container_t *c, bool paused)
 {
@@ -636,8 +649,7 @@ container_pause (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   if (restarting)
     return arca_error_set (err, ARCA_ERR_CONFLICT, "container %s is restarting, wait until the container is running",
                            c->id);
-  static const char *const args[] = { "pause", NULL };
-  if (runtime_run (e, c->id, args, err) < 0)
+  if (freeze (e, c, true, err) < 0)
     return arca_error_wrap (err, "Cannot pause container %s", c->id);
   set_paused (e, c, true);
   return 0;
@@ -651,8 +663,7 @@ container_unpause (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   pthread_mutex_unlock (&e->lock);
   if (!paused)
     return arca_error_set (err, ARCA_ERR_CONFLICT, "container %s is not paused", c->id);
-  static const char *const args[] = { "resume", NULL };
-  if (runtime_run (e, c->id, args, err) < 0)
+  if (freeze (e, c, false, err) < 0)
     return arca_error_wrap (err, "Cannot unpause container %s", c->id);
   set_paused (e, c, false);
   return 0;
@@ -672,8 +683,7 @@ container_thaw_after_signal (arca_engine_t *e, arca_container_t *c, int sig)
   if (sig != SIGKILL && stop_signal && *stop_signal && signal_parse (stop_signal) != sig)
     return;
   arca_error_t err;
-  static const char *const args[] = { "resume", NULL };
-  if (runtime_run (e, c->id, args, &err) < 0)
+  if (freeze (e, c, false, &err) < 0)
     {
       log_warn ("container %.12s: cannot unpause: %s", c->id, err.msg);
       return;
@@ -970,6 +980,19 @@ container_update (arca_engine_t *e, arca_container_t *c, json_t *body, json_t **
       return arca_error_wrap (err, "Cannot update container %s", c->id);
     }
   bool live = c->running && !c->restarting && changed;
+  if (live && container_is_vm (c))
+    {
+      /* VM isolation: the limits sized the VM when it started. */
+      c->host_config = backup;
+      arca_error_t ignored;
+      container_save (e, c, &ignored);
+      pthread_mutex_unlock (&e->lock);
+      json_decref (hc);
+      return arca_error_set (err, ARCA_ERR_CONFLICT,
+                             "Cannot update container %s: the resources of a running VM container are fixed at its "
+                             "start; stop it first",
+                             c->id);
+    }
   _cleanup_json_ json_t *res = live ? runtime_resources (hc) : NULL;
   pthread_mutex_unlock (&e->lock);
 
