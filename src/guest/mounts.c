@@ -183,7 +183,7 @@ share_source_is_dir (size_t index)
 }
 
 static int
-mount_bind (size_t index, const char *target, unsigned long flags, bool ro, bool rec, const char *dest,
+mount_bind (int root, size_t index, const char *target, unsigned long flags, bool ro, bool rec, const char *dest,
             char **err_msg)
 {
   char src[64];
@@ -194,7 +194,14 @@ mount_bind (size_t index, const char *target, unsigned long flags, bool ro, bool
       return -1;
     }
   unsigned long keep = flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY);
-  if ((ro || keep) && mount (NULL, target, NULL, MS_REMOUNT | MS_BIND | keep | (ro ? MS_RDONLY : 0), NULL) < 0)
+  if (!ro && !keep)
+    return 0;
+  /* The fd we mounted on still names the covered file: look the
+   * destination up again to reach the new mount. */
+  _cleanup_close_ int top = open_in_root (root, dest, O_PATH);
+  char path[64];
+  if (top < 0 || fd_path (top, path, sizeof path) < 0
+      || mount (NULL, path, NULL, MS_REMOUNT | MS_BIND | keep | (ro ? MS_RDONLY : 0), NULL) < 0)
     {
       *err_msg = xasprintf ("remount %s: %s", dest, strerror (errno));
       return -1;
@@ -275,7 +282,7 @@ mount_one (int root, size_t index, json_t *m, bool *dev_tmpfs, char **err_msg)
   unsigned long flags = mount_flags_parse (json_object_get (m, "options"), &data, &ro, &rec);
   int r = 0;
   if (is_bind)
-    r = mount_bind (index, path, flags, ro, rec, dest, err_msg);
+    r = mount_bind (root, index, path, flags, ro, rec, dest, err_msg);
   else if (mount (source ? source : type, path, type, flags & ~(MS_BIND | MS_REC), data.len ? data.data : NULL) < 0)
     {
       *err_msg = xasprintf ("mount %s on %s: %s", type, dest, strerror (errno));

@@ -37,6 +37,7 @@ struct arca_vm
   pthread_mutex_t lock;  /* guards everything below */
   char *accel;           /* "kvm"/"tcg" once known */
   char *initrd_built;    /* the assembled initramfs, once written */
+  struct timespec agent_mtime; /* of the agent it holds: a new build is picked up */
   char *release;         /* the guest kernel's release, from the image */
 };
 
@@ -335,14 +336,22 @@ initrd_locked (arca_vm_t *vm, arca_error_t *err)
 {
   if (vm->o.initrd && *vm->o.initrd)
     return vm->o.initrd;
-  if (vm->initrd_built)
+  struct stat st;
+  if (stat (vm->o.agent, &st) < 0)
+    {
+      arca_error_errno (err, errno, "guest agent %s", vm->o.agent);
+      return NULL;
+    }
+  if (vm->initrd_built && st.st_mtim.tv_sec == vm->agent_mtime.tv_sec && st.st_mtim.tv_nsec == vm->agent_mtime.tv_nsec)
     return vm->initrd_built;
   if (fs_mkdir_p (vm->dir, 0700, err) < 0)
     return NULL;
   _cleanup_free_ char *path = xasprintf ("%s/initrd.img", vm->dir);
   if (vm_initrd_build (path, vm->o.agent, vm->o.modules, err) < 0)
     return NULL;
+  free (vm->initrd_built);
   vm->initrd_built = arca_steal (path);
+  vm->agent_mtime = st.st_mtim;
   return vm->initrd_built;
 }
 

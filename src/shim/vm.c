@@ -319,6 +319,7 @@ on_started (shim_t *s, vm_t *vm, uint32_t id, json_t *j)
         return start_fail (s, xasprintf ("unable to start container process: %s", e));
       vm->t_started = time_mono_ns ();
       vm->phase = VM_PHASE_RUNNING;
+      vm->deadline = 0; /* the boot's; a SIGKILL sets its own */
       if (x)
         {
           x->started = true;
