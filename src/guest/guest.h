@@ -86,6 +86,9 @@ typedef struct
 } guest_t;
 
 /* main.c */
+/* Load the always-needed modules (prefix NULL), or the optional ones
+ * starting with prefix ("fuse", "virtiofs", "vsock", "vmw_vsock_"). */
+void guest_load_modules (const char *prefix);
 int64_t guest_boottime_ns (void);
 int64_t guest_mono_ns (void);
 void guest_log (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));

@@ -103,10 +103,25 @@ early_mounts (void)
   mount ("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620");
 }
 
-/* Load the modules listed (in dependency order) in modules.list.  A kernel
- * with the drivers built in has no list: nothing to do. */
-static void
-load_modules (void)
+/* Modules only some hosts need: virtiofs (a host with virtiofsd) and
+ * vsock (a host with vhost-vsock).  Loading them costs boot time under
+ * TCG, so they wait until the share or the channel asks for them. */
+static bool
+module_is_optional (const char *name)
+{
+  static const char *const optional[] = { "fuse.ko", "virtiofs.ko", "vsock.ko", "vmw_vsock_", NULL };
+  for (size_t i = 0; optional[i]; i++)
+    if (strncmp (name, optional[i], strlen (optional[i])) == 0)
+      return true;
+  return false;
+}
+
+/* Load the modules listed (in dependency order) in modules.list: the
+ * always-needed ones, or (optional) those module_is_optional names that
+ * start with prefix.  A kernel with the drivers built in has no list:
+ * nothing to do. */
+void
+guest_load_modules (const char *prefix)
 {
   _cleanup_fclose_ FILE *f = fopen (GUEST_MODULES "/modules.list", "re");
   if (f == NULL)
@@ -116,6 +131,9 @@ load_modules (void)
     {
       line[strcspn (line, "\r\n")] = '\0';
       if (line[0] == '\0' || line[0] == '#' || strchr (line, '/'))
+        continue;
+      bool optional = module_is_optional (line);
+      if (prefix ? !optional || strncmp (line, prefix, strlen (prefix)) != 0 : optional)
         continue;
       char path[512];
       snprintf (path, sizeof path, "%s/%s", GUEST_MODULES, line);
@@ -296,7 +314,7 @@ main (int argc, char **argv)
                 .dns_next_id = 1 };
   g.t_agent = guest_boottime_ns ();
   early_mounts ();
-  load_modules ();
+  guest_load_modules (NULL);
   g.t_modules = guest_boottime_ns ();
   net_lo_up ();
 

@@ -43,6 +43,8 @@ mount_share (const char *tag, const char *target, char **err_msg)
     return 0;
   int e9p = errno;
   /* A host with virtiofsd shares the same tag over virtio-fs. */
+  guest_load_modules ("fuse");
+  guest_load_modules ("virtiofs");
   if (mount (tag, target, "virtiofs", 0, NULL) == 0)
     return 0;
   *err_msg = xasprintf ("mount share %s on %s: %s", tag, target, strerror (e9p));
