@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "net/net.h"
 #include "runtime/shim_client.h"
@@ -138,11 +139,10 @@ isolation_validate_create (arca_engine_t *e, json_t *hc, arca_error_t *err)
       json_object_set_new (hc, "Isolation", json_string ("vm"));
       iso = "vm";
     }
-  if (strcmp (iso, "process") == 0)
+  /* options_check_isolation let only these through, in any case. */
+  if (strcasecmp (iso, "vm") != 0)
     return 0;
-  if (strcmp (iso, "vm") != 0)
-    return arca_error_set (err, ARCA_ERR_INVALID, "Invalid isolation: \"%s\" - linux supports 'default', 'process' or 'vm'",
-                           iso);
+  json_object_set_new (hc, "Isolation", json_string ("vm"));
   _cleanup_free_ char *conflict = vm_conflict (hc);
   if (conflict)
     return arca_error_set (err, ARCA_ERR_INVALID, "%s", conflict);

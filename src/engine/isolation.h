@@ -20,10 +20,10 @@ struct arca_container;
 int isolation_open (arca_engine_t *e, arca_error_t *err);
 void isolation_close (arca_engine_t *e);
 
-/* At create, before anything is made: resolve "" / "default" to the
- * daemon's default (stored as "vm" in hc when that is the default),
- * refuse unknown modes (400 `Invalid isolation: "x" - linux supports
- * 'default', 'process' or 'vm'`) and, for a VM, options it cannot honour
+/* At create, after options_check_isolation and before anything is made:
+ * resolve "" / "default" to the daemon's default (stored as "vm" in hc when
+ * that is the default, as is "vm" in any case) and, for a VM, refuse
+ * options it cannot honour
  * (host or container: network/pid/ipc/uts namespaces, devices, seccomp and
  * AppArmor profiles, shared mount propagation) and a host where VM
  * isolation is not available. */

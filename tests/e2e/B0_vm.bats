@@ -54,7 +54,7 @@ teardown_file() { arca_cleanup; }
 @test "create refuses what a VM cannot do, and unknown isolation modes" {
   run docker create --isolation hyperv busybox true
   assert_failure
-  assert_output_contains 'Invalid isolation: "hyperv" - linux supports'
+  assert_output_contains "invalid isolation (hyperv): linux supports 'default', 'process' and 'vm'"
   run docker create --isolation vm --network host busybox true
   assert_failure
   assert_output_contains 'isolation "vm" cannot be used with --network host'
@@ -67,6 +67,10 @@ teardown_file() { arca_cleanup; }
   # Nothing was made.
   run docker ps -aq --filter status=created
   assert_output ""
+  # process: namespaces, as the default.
+  run docker run --rm --isolation process busybox echo ns
+  assert_success
+  assert_output ns
 }
 
 @test "run --rm --isolation vm: the guest's kernel, stdin, the exit code" {
