@@ -134,9 +134,12 @@ teardown_file() { arca_cleanup; }
   assert_output_contains /dev/pts/
 }
 
-@test "-m and --cpus size the VM; tmpfs is the guest's" {
+@test "-m and --cpus size the VM and limit the container's cgroup in it; tmpfs is the guest's" {
   run docker exec vmweb nproc
   assert_output 2
+  # The same config.json limits as runc would apply, in the guest's cgroup v2.
+  run docker exec vmweb cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu.max
+  assert_equal "$output" "$(printf '167772160\n200000 100000')"
   local kb
   kb=$(docker exec vmweb sh -c "awk '/MemTotal/ {print \$2}' /proc/meminfo")
   # 160 MiB plus the guest kernel's share: well under the 128 MiB + 64 MiB
