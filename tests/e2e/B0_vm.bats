@@ -241,3 +241,32 @@ teardown_file() { arca_cleanup; }
   run docker wait vmweb
   assert_output 137
 }
+
+@test "exec-opts isolation=vm makes VMs the default; a bad value stops the daemon from starting" {
+  arca_stop
+  python3 - "$ARCA_T/config.json" <<'PY'
+import json, sys
+p = sys.argv[1]
+c = json.load(open(p))
+c["exec-opts"] = ["isolation=vm"]
+json.dump(c, open(p, "w"))
+PY
+  arca_start
+  run docker info -f '{{.Isolation}}'
+  assert_output vm
+  run docker create --name byvm busybox true
+  assert_success
+  run docker inspect -f '{{.HostConfig.Isolation}}' byvm
+  assert_output vm
+  # process still asks for namespaces.
+  run docker create --name byns --isolation process busybox true
+  assert_success
+  run docker inspect -f '{{.HostConfig.Isolation}}' byns
+  assert_output process
+  docker rm byvm byns >/dev/null
+  echo '{"exec-opts": ["isolation=hyperv"]}' >"$ARCA_T/bad.json"
+  run "$ARCA_BIN" daemon start --config "$ARCA_T/bad.json" --socket-path "$ARCA_T/bad.sock" \
+    --data-root "$ARCA_T/bad-data" --exec-root "$ARCA_T/bad-exec"
+  assert_failure
+  assert_output_contains 'invalid isolation "hyperv" (want default, process or vm)'
+}
