@@ -52,7 +52,7 @@ shim_pid() {
   local f p
   for f in /proc/[0-9]*/cmdline; do
     p=${f#/proc/}; p=${p%/cmdline}
-    tr '\0' ' ' <"$f" 2>/dev/null | grep -q "arca-shim .*--id $1 .*--bundle" && { echo "$p"; return 0; }
+    { tr '\0' ' ' <"$f"; } 2>/dev/null | grep -q "arca-shim .*--id $1 .*--bundle" && { echo "$p"; return 0; }
   done
   return 1
 }
