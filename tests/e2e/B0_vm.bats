@@ -5,8 +5,8 @@
 # guest, which the daemon finds out by trying), so the file keeps to three
 # VM boots: one short-lived run, one long-running container most tests
 # share (on a user network, with a published port, a volume, tmpfs, -m and
-# --cpus), and its restart.  Skipped when QEMU or the guest kernel is
-# missing (scripts/setup.sh installs and prepares both).
+# --cpus), and one with a terminal.  Skipped when QEMU or the guest kernel
+# is missing (scripts/setup.sh installs and prepares both).
 
 load helpers
 
@@ -50,6 +50,12 @@ setup_file() {
 }
 
 teardown_file() { arca_cleanup; }
+
+# The -it test's tmux server (and the docker run in it) ends with its test.
+teardown() {
+  if [ -S "$ARCA_T/tmux.sock" ]; then tmux -S "$ARCA_T/tmux.sock" kill-server 2>/dev/null || true; fi
+  arca_teardown_test
+}
 
 @test "create refuses what a VM cannot do, and unknown isolation modes" {
   run docker create --isolation hyperv busybox true
@@ -116,6 +122,33 @@ teardown_file() { arca_cleanup; }
   assert_success
   assert_equal "${lines[0]}" "nameserver 127.0.0.11"
   assert_equal "${lines[1]}" "hello-from-namespaces"
+}
+
+@test "run -it in a VM: a terminal of the start size, resized; docker kill gives 137 and wait reports it" {
+  command -v tmux >/dev/null || skip "tmux not installed"
+  local sock=$ARCA_T/tmux.sock i
+  tmux -S "$sock" -f /dev/null new-session -d -s main -x 100 -y 30 \
+    "env DOCKER_HOST='$DOCKER_HOST' DOCKER_CONFIG='$DOCKER_CONFIG' '$DOCKER_BIN' run -it --name vmtty --isolation vm busybox sh; echo EXIT=\$?; sleep 600" 3>&-
+  for ((i = 0; i < 600; i++)); do
+    tmux -S "$sock" capture-pane -p -t main | grep -q '^/ # ' && break
+    sleep 0.5
+  done
+  tmux -S "$sock" send-keys -t main 'stty size; tty' Enter
+  retry 100 0.2 sh -c "tmux -S '$sock' capture-pane -p -t main | grep -q '^/dev/pts/0'"
+  tmux -S "$sock" resize-window -t main -x 80 -y 20
+  tmux -S "$sock" send-keys -t main 'stty size' Enter
+  retry 100 0.2 sh -c "tmux -S '$sock' capture-pane -p -t main | grep -q '^20 80'"
+  run docker kill vmtty
+  assert_success
+  run docker wait vmtty
+  assert_output 137
+  retry 100 0.2 sh -c "tmux -S '$sock' capture-pane -p -t main | grep -q '^EXIT='"
+  run tmux -S "$sock" capture-pane -p -t main
+  tmux -S "$sock" kill-server 2>/dev/null || true
+  assert_line_matches '^30 100$'
+  assert_line_matches '^20 80$'
+  assert_line_matches '^EXIT=137$'
+  docker rm vmtty >/dev/null
 }
 
 @test "exec into the VM: output, exit code, user, working dir, stdin, tty" {
@@ -229,17 +262,6 @@ teardown_file() { arca_cleanup; }
   assert_equal "${lines[1]}" into-the-vm
   run bash -c "timeout 120 \"$DOCKER_BIN\" export vmweb | tar -t | grep -c '^newdir/y\$'"
   assert_output 1
-}
-
-@test "restart boots the VM again; docker kill gives 137 and wait reports it" {
-  run docker start vmweb
-  assert_success
-  run get_page "127.0.0.1:$VM_PORT"
-  assert_output "hello-from-the-vm"
-  run docker kill vmweb
-  assert_success
-  run docker wait vmweb
-  assert_output 137
 }
 
 @test "exec-opts isolation=vm makes VMs the default; a bad value stops the daemon from starting" {
