@@ -54,6 +54,8 @@ vm_mounts_stage (shim_t *s, vm_t *vm, char **err_msg)
       *err_msg = xasprintf ("mkdir %s: %s", dir, strerror (errno));
       return -1;
     }
+  /* Check the sources now, so a missing one fails the start with its name
+   * (the binds themselves are made in QEMU's mount namespace). */
   size_t i;
   json_t *m;
   json_array_foreach (json_object_get (vm->spec, "mounts"), i, m)
@@ -65,13 +67,6 @@ vm_mounts_stage (shim_t *s, vm_t *vm, char **err_msg)
     if (src == NULL || stat (src, &st) < 0)
       {
         *err_msg = xasprintf ("bind source %s: %s", src ? src : "(none)", strerror (errno));
-        return -1;
-      }
-    _cleanup_free_ char *stub = xasprintf ("%s/%zu", dir, i);
-    int r = S_ISDIR (st.st_mode) ? mkdir (stub, 0755) : close (open (stub, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
-    if (r < 0 && errno != EEXIST)
-      {
-        *err_msg = xasprintf ("create %s: %s", stub, strerror (errno));
         return -1;
       }
   }
@@ -165,6 +160,10 @@ qemu_argv (shim_t *s, vm_t *vm, argv_t *a, char **err_msg)
   arg (a, "-display");
   arg (a, "none");
   arg (a, "-no-reboot");
+  /* QEMU's own seccomp filter: no set*id, no fork/exec, no obsolete or
+   * scheduling syscalls (it runs as root for 9p's passthrough model). */
+  arg (a, "-sandbox");
+  arg (a, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
   arg (a, "-kernel");
   arg (a, "%s", kernel);
   arg (a, "-initrd");
@@ -324,13 +323,18 @@ cgroup_join (const char *cgpath, int errfd)
 }
 
 /* Bind each source under its stub in a mount namespace of QEMU's own: the
- * host's namespace never sees these mounts, and they go with QEMU. */
+ * host's namespace never sees these mounts, and they go with QEMU.  The
+ * stubs are on a small tmpfs made read-only once they exist, so the guest
+ * can write into the (read-write) binds but not at the share's top, which
+ * would be the host's exec root. */
 static void
 stage_binds (shim_t *s, vm_t *vm, int errfd)
 {
   if (unshare (CLONE_NEWNS) < 0 || mount (NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
     child_fail (errfd, "private mount namespace: %s", strerror (errno));
   _cleanup_free_ char *dir = stage_dir (s);
+  if (mount ("arca-vm-mounts", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64k,mode=0755") < 0)
+    child_fail (errfd, "tmpfs on %s: %s", dir, strerror (errno));
   size_t i;
   json_t *m;
   json_array_foreach (json_object_get (vm->spec, "mounts"), i, m)
@@ -347,12 +351,20 @@ stage_binds (shim_t *s, vm_t *vm, int errfd)
       ro |= opt && strcmp (opt, "ro") == 0;
       rec |= opt && strcmp (opt, "rbind") == 0;
     }
+    struct stat st;
     _cleanup_free_ char *stub = xasprintf ("%s/%zu", dir, i);
+    if (stat (src, &st) < 0)
+      child_fail (errfd, "bind source %s: %s", src, strerror (errno));
+    int r = S_ISDIR (st.st_mode) ? mkdir (stub, 0755) : close (open (stub, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+    if (r < 0)
+      child_fail (errfd, "create %s: %s", stub, strerror (errno));
     if (mount (src, stub, NULL, MS_BIND | (rec ? MS_REC : 0), NULL) < 0)
       child_fail (errfd, "bind %s: %s", src, strerror (errno));
     if (ro && mount (NULL, stub, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
       child_fail (errfd, "read-only bind %s: %s", src, strerror (errno));
   }
+  if (mount (NULL, dir, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64k,mode=0755") < 0)
+    child_fail (errfd, "read-only %s: %s", dir, strerror (errno));
 }
 
 static void __attribute__ ((noreturn))
