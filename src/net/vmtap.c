@@ -81,7 +81,7 @@ ingress_qdisc (struct nl_sock *sk, int ifindex, const char *name, arca_error_t *
     return arca_error_set (err, ARCA_ERR_INTERNAL, "qdisc alloc");
   rtnl_tc_set_ifindex (TC_CAST (q), ifindex);
   rtnl_tc_set_parent (TC_CAST (q), TC_H_INGRESS);
-  rtnl_tc_set_handle (TC_CAST (q), TC_HANDLE (0xffff, 0));
+  rtnl_tc_set_handle (TC_CAST (q), TC_HANDLE (0xffffU, 0U));
   int r = rtnl_tc_set_kind (TC_CAST (q), "ingress");
   if (r == 0)
     r = rtnl_qdisc_add (sk, q, NLM_F_CREATE);
@@ -100,7 +100,7 @@ redirect (struct nl_sock *sk, int from, int to, const char *name, arca_error_t *
   if (cls == NULL || act == NULL)
     goto out;
   rtnl_tc_set_ifindex (TC_CAST (cls), from);
-  rtnl_tc_set_parent (TC_CAST (cls), TC_HANDLE (0xffff, 0));
+  rtnl_tc_set_parent (TC_CAST (cls), TC_HANDLE (0xffffU, 0U));
   if ((r = rtnl_tc_set_kind (TC_CAST (cls), "u32")) < 0)
     goto out;
   rtnl_cls_set_protocol (cls, ETH_P_ALL);
