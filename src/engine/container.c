@@ -143,6 +143,10 @@ container_from_record (const char *id, const char *name, json_t *rec)
 int
 container_save (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
 {
+  /* A removed container stays removed: a writer that raced the removal (an
+   * exit, a failing start) must not insert its row again. */
+  if (c->removed)
+    return 0;
   _cleanup_json_ json_t *rec = container_to_record (c);
   _cleanup_free_ char *data = json_dump_compact (rec);
   const char *p[] = { c->id, c->name, data };
@@ -500,6 +504,7 @@ container_create (arca_engine_t *e, const char *name, json_t *body, char **id_ou
     }
   pthread_mutex_lock (&e->lock);
   c->starting = false;
+  pthread_cond_broadcast (&e->changed); /* a removal may wait for the create */
   pthread_mutex_unlock (&e->lock);
 
   *id_out = xstrdup (c->id);
@@ -531,6 +536,9 @@ int
 container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
 {
   arca_error_t ignored;
+  pthread_mutex_lock (&e->lock);
+  c->removed = true; /* before the row goes: container_save writes no more */
+  pthread_mutex_unlock (&e->lock);
   const char *p[] = { c->id };
   int ret = arca_db_exec (e->db, "DELETE FROM containers WHERE id = ?1", p, 1, err);
   _cleanup_free_ char *dir = container_dir (e, c->id);
@@ -541,7 +549,6 @@ container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   remove_cgroups (c->id);
 
   pthread_mutex_lock (&e->lock);
-  c->removed = true;
   for (arca_container_t **pp = &e->containers; *pp; pp = &(*pp)->next)
     if (*pp == c)
       {

@@ -107,7 +107,8 @@ char *container_exit_file (arca_engine_t *e, const char *id);
 /* Take a reference (atomic; any thread). */
 void container_ref (arca_container_t *c);
 
-/* Persist the record (caller holds the engine lock or owns c exclusively). */
+/* Persist the record (caller holds the engine lock or owns c exclusively);
+ * a no-op once the container is removed (container_destroy). */
 int container_save (arca_engine_t *e, arca_container_t *c, arca_error_t *err);
 json_t *container_to_record (arca_container_t *c);
 arca_container_t *container_from_record (const char *id, const char *name, json_t *rec);

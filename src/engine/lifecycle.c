@@ -295,6 +295,7 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
       image_free (img);
       pthread_mutex_lock (&e->lock);
       c->starting = false;
+      pthread_cond_broadcast (&e->changed); /* a removal may wait for this start */
       pthread_mutex_unlock (&e->lock);
       return -1;
     }
@@ -582,10 +583,24 @@ container_restart (arca_engine_t *e, arca_container_t *c, int timeout_s, const c
   return 0;
 }
 
+/* moby holds the container's lock for a whole start (daemon/start.go), so
+ * `rm -f` during a start (or a create) waits for it to end and then removes
+ * what it made.  Removing the record under a start would let the start save
+ * it back, and the container would come back after a daemon restart.
+ * Lock held. */
+static void
+wait_start_done_locked (arca_engine_t *e, arca_container_t *c)
+{
+  while (c->starting && !c->removed)
+    pthread_cond_wait (&e->changed, &e->lock);
+}
+
 int
 container_remove (arca_engine_t *e, arca_container_t *c, bool force, bool volumes, arca_error_t *err)
 {
   pthread_mutex_lock (&e->lock);
+  if (force)
+    wait_start_done_locked (e, c);
   if (c->removed)
     {
       pthread_mutex_unlock (&e->lock);
