@@ -187,11 +187,11 @@ container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int
 static char **
 process_args (arca_container_t *c)
 {
-  char **v = xmalloc0 (sizeof *v);
-  v = strv_append (v, c->path);
+  arca_strv_builder_t v = { 0 };
+  strv_builder_add (&v, c->path);
   for (size_t i = 0; c->args && c->args[i]; i++)
-    v = strv_append (v, c->args[i]);
-  return v;
+    strv_builder_add (&v, c->args[i]);
+  return strv_builder_finish (&v);
 }
 
 static void

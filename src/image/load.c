@@ -100,6 +100,7 @@ load_image (load_t *l, store_pending_t *p, const char *config_raw, size_t config
                            strv_len (diff_ids));
   p->layers = xmalloc0 ((n + 1) * sizeof *p->layers);
   p->n_layers = n;
+  _cleanup_strv_builder_ arca_strv_builder_t blobs = { 0 };
   for (size_t i = 0; i < n; i++)
     {
       if (!digest_valid (diff_ids[i]))
@@ -114,14 +115,14 @@ load_image (load_t *l, store_pending_t *p, const char *config_raw, size_t config
                                layer_digests[i], ly->blob_digest);
       if (store_blob_put_file (s, layer_paths[i], ly->blob_digest, &l->undo, err) < 0)
         return -1;
-      p->blobs = strv_append (p->blobs, ly->blob_digest);
+      strv_builder_add (&blobs, ly->blob_digest);
     }
 
   char cdigest[DIGEST_BUF];
   if (store_blob_put_data (s, config_raw, config_len, cdigest, &l->undo, err) < 0)
     return -1;
   snprintf (p->id, sizeof p->id, "%s", cdigest);
-  p->blobs = strv_append (p->blobs, cdigest);
+  strv_builder_add (&blobs, cdigest);
 
   if (manifest_path)
     {
@@ -153,7 +154,9 @@ load_image (load_t *l, store_pending_t *p, const char *config_raw, size_t config
       p->manifest_media_type = MT_DOCKER_MANIFEST;
       p->manifest_size = (int64_t) strlen (text);
     }
-  p->blobs = strv_append (p->blobs, p->manifest);
+  strv_builder_add (&blobs, p->manifest);
+  strv_free (p->blobs);
+  p->blobs = strv_builder_finish (&blobs);
   return 0;
 }
 
@@ -183,34 +186,36 @@ load_docker (load_t *l, const char *manifest_path, arca_error_t *err)
       if (read_json_file (config_path, &config, &raw, &raw_len, err) < 0)
         return -1;
 
-      _cleanup_strv_ char **layers = xmalloc0 (sizeof (char *));
-      _cleanup_strv_ char **digests = xmalloc0 (sizeof (char *));
+      _cleanup_strv_builder_ arca_strv_builder_t lb = { 0 };
       _cleanup_strv_ char **names = json_get_strv (m, "Layers");
       for (size_t k = 0; names && names[k]; k++)
         {
-          _cleanup_free_ char *lp = NULL;
+          char *lp = NULL;
           if (safe_path (l, names[k], &lp, err) < 0)
             return -1;
-          layers = strv_append (layers, lp);
+          strv_builder_take (&lb, lp);
         }
+      _cleanup_strv_ char **layers = strv_builder_finish (&lb);
       /* Layers named blobs/sha256/<hex> (docker save >= 25) are checked
-       * against their names; legacy <v1 id>/layer.tar only by diff ID. */
-      _cleanup_free_ char **dv = xmalloc0 ((strv_len (layers) + 1) * sizeof (char *));
-      for (size_t k = 0; names && names[k]; k++)
+       * against their names; legacy <v1 id>/layer.tar only by diff ID.
+       * dv[k] is layer k's expected digest or NULL (a sparse vector, freed
+       * element by element below). */
+      size_t nl = strv_len (layers);
+      _cleanup_free_ char **dv = xmalloc0 ((nl + 1) * sizeof (char *));
+      for (size_t k = 0; k < nl; k++)
         {
           const char *base = str_has_prefix (names[k], "blobs/sha256/") ? names[k] + strlen ("blobs/sha256/") : NULL;
           if (base && strlen (base) == 64 && str_is_hex (base, 64))
-            {
-              char *d = xasprintf ("sha256:%s", base);
-              digests = strv_append (digests, d);
-              dv[k] = digests[strv_len (digests) - 1];
-              free (d);
-            }
+            dv[k] = xasprintf ("sha256:%s", base);
         }
-      if (load_image (l, p, raw, raw_len, config, layers, dv, NULL, NULL, NULL, err) < 0)
+      int r = load_image (l, p, raw, raw_len, config, layers, dv, NULL, NULL, NULL, err);
+      for (size_t k = 0; k < nl; k++)
+        free (dv[k]);
+      if (r < 0)
         return -1;
 
       _cleanup_strv_ char **tags = json_get_strv (m, "RepoTags");
+      _cleanup_strv_builder_ arca_strv_builder_t keys = { 0 };
       for (size_t k = 0; tags && tags[k]; k++)
         {
           image_ref_t r;
@@ -221,11 +226,11 @@ load_docker (load_t *l, const char *manifest_path, arca_error_t *err)
               image_ref_clear (&r);
               return arca_error_set (err, ARCA_ERR_INVALID, "invalid tag \"%s\"", tags[k]);
             }
-          char *key = image_ref_store_key (&r);
-          p->tags = strv_append (p->tags, key);
-          free (key);
+          strv_builder_take (&keys, image_ref_store_key (&r));
           image_ref_clear (&r);
         }
+      strv_free (p->tags);
+      p->tags = strv_builder_finish (&keys);
     }
   return 0;
 }
@@ -324,19 +329,20 @@ load_oci_desc (load_t *l, json_t *desc, const char *name, int depth, arca_error_
   size_t raw_len;
   if (read_json_file (cpath, &config, &raw, &raw_len, err) < 0)
     return -1;
-  _cleanup_strv_ char **layers = xmalloc0 (sizeof (char *));
-  _cleanup_strv_ char **digests = xmalloc0 (sizeof (char *));
+  _cleanup_strv_builder_ arca_strv_builder_t lb = { 0 }, db = { 0 };
   size_t i;
   json_t *ld;
   json_array_foreach (json_object_get (obj, "layers"), i, ld)
     {
       const char *dg = json_get_str (ld, "digest");
-      _cleanup_free_ char *lp = NULL;
+      char *lp = NULL;
       if (blob_in_archive (l, dg, &lp, err) < 0)
         return -1;
-      layers = strv_append (layers, lp);
-      digests = strv_append (digests, dg);
+      strv_builder_take (&lb, lp);
+      strv_builder_add (&db, dg);
     }
+  _cleanup_strv_ char **layers = strv_builder_finish (&lb);
+  _cleanup_strv_ char **digests = strv_builder_finish (&db);
   store_pending_t *p = new_pending (l);
   if (load_image (l, p, raw, raw_len, config, layers, digests, path, digest, mt, err) < 0)
     return -1;
