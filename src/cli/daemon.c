@@ -247,8 +247,10 @@ cli_daemon_start (const arca_cli_flags_t *flags)
   _cleanup_free_ char *shim = NULL;
   bool own_socket = false;
 
-  if (fs_mkdir_p (c.data_root, 0711, &err) < 0 || fs_mkdir_p (c.exec_root, 0711, &err) < 0
-      || fs_mkdir_p (tmp_dir, 0700, &err) < 0)
+  /* as dockerd (cmd/dockerd setDefaultUmask): files made without an
+   * explicit mode are 0644/0755, never group- or world-writable */
+  umask (022);
+  if (arca_engine_prepare_roots (c.data_root, c.exec_root, &err) < 0)
     goto out;
   if ((pid_fd = pidfile_take (pidfile, &err)) < 0)
     goto out;

@@ -115,6 +115,41 @@ fs_mkdir_p (const char *path, mode_t mode, arca_error_t *err)
   return 0;
 }
 
+int
+fs_mkdir_mode (const char *path, mode_t mode, arca_error_t *err)
+{
+  if (fs_mkdir_p (path, mode, err) < 0)
+    return -1;
+  struct stat st;
+  if (stat (path, &st) < 0)
+    return arca_error_errno (err, errno, "stat %s", path);
+  if (!S_ISDIR (st.st_mode))
+    return arca_error_set (err, ARCA_ERR_INTERNAL, "%s exists and is not a directory", path);
+  if ((st.st_mode & 07777) != mode && chmod (path, mode) < 0)
+    return arca_error_errno (err, errno, "chmod %s", path);
+  return 0;
+}
+
+void
+fs_chmod_entries (const char *dir, mode_t type, mode_t mode)
+{
+  DIR *d = opendir (dir);
+  if (d == NULL)
+    return;
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    {
+      struct stat st;
+      if (de->d_name[0] == '.' && (de->d_name[1] == '\0' || (de->d_name[1] == '.' && de->d_name[2] == '\0')))
+        continue;
+      if (fstatat (dirfd (d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || (st.st_mode & S_IFMT) != type)
+        continue;
+      if ((st.st_mode & 07777) != mode)
+        fchmodat (dirfd (d), de->d_name, mode, 0);
+    }
+  closedir (d);
+}
+
 static int
 rm_cb (const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {

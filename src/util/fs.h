@@ -13,6 +13,14 @@ int fs_write_atomic (const char *path, const void *data, size_t len, mode_t mode
 int fs_read_file (const char *path, char **data, size_t *len, arca_error_t *err);
 /* mkdir -p with mode for created components. */
 int fs_mkdir_p (const char *path, mode_t mode, arca_error_t *err);
+/* mkdir -p, then give path itself exactly mode even if it existed before
+ * (moby user.MkdirAllAndChown): how start-up tightens the directories of
+ * an existing data root.  500 if path is not a directory. */
+int fs_mkdir_mode (const char *path, mode_t mode, arca_error_t *err);
+/* chmod every direct entry of dir whose type is type (S_IFREG, S_IFDIR)
+ * to mode; symlinks are never followed.  Best effort (logs nothing):
+ * tightening what an older version created. */
+void fs_chmod_entries (const char *dir, mode_t type, mode_t mode);
 /* rm -rf that never crosses into another mount (skips mount points). */
 int fs_remove_all (const char *path, arca_error_t *err);
 int fs_fsync_dir (const char *dir);
