@@ -30,6 +30,11 @@ typedef struct
   char *bridge_name;
   char *nft_table;
   json_t *default_address_pools;
+  /* API connections (http/http.h arca_http_limits_t): seconds a connection
+   * may idle or spend on its request headers, and how many may be open;
+   * 0 = the HTTP layer's defaults */
+  unsigned api_idle_timeout;
+  unsigned api_max_connections;
 } arca_config_t;
 
 /* Flags common to the daemon commands; NULL when not given. */

@@ -170,6 +170,13 @@ load_file (arca_config_t *c, const char *path, bool explicit, arca_error_t *err)
           return arca_error_set (err, ARCA_ERR_INVALID, "%s: \"%s\" must be 1 to 15 characters", path, key);
         set_str (key[0] == 'b' ? &c->bridge_name : &c->nft_table, s);
       }
+    else if (strcmp (key, "apiIdleTimeout") == 0 || strcmp (key, "apiMaxConnections") == 0)
+      {
+        json_int_t n = json_integer_value (v);
+        if (!json_is_integer (v) || n < 1 || n > 1000000)
+          return arca_error_set (err, ARCA_ERR_INVALID, "%s: \"%s\" must be an integer from 1 to 1000000", path, key);
+        *(key[3] == 'I' ? &c->api_idle_timeout : &c->api_max_connections) = (unsigned) n;
+      }
     else if (strcmp (key, "defaultAddressPools") == 0)
       {
         if (!json_is_array (v))
@@ -180,7 +187,8 @@ load_file (arca_config_t *c, const char *path, bool explicit, arca_error_t *err)
     else
       return arca_error_set (err, ARCA_ERR_INVALID,
                              "config file %s: unknown key \"%s\" (known: socketPath, dataRoot, execRoot, logLevel, "
-                             "defaultRuntime, runtimes, insecureRegistries, registryMirrors)",
+                             "defaultRuntime, runtimes, insecureRegistries, registryMirrors, bridgeName, nftTable, "
+                             "defaultAddressPools, apiIdleTimeout, apiMaxConnections)",
                              path, key);
   }
   return 0;

@@ -292,7 +292,8 @@ cli_daemon_start (const arca_cli_flags_t *flags)
       arca_error_wrap (&err, "opening the engine state in %s", c.data_root);
       goto out;
     }
-  if (arca_http_server_start (listen_fd, arca_api_routes (), engine, tmp_dir, &srv, &err) < 0)
+  arca_http_limits_t limits = { .idle_timeout_s = c.api_idle_timeout, .max_connections = c.api_max_connections };
+  if (arca_http_server_start (listen_fd, arca_api_routes (), engine, tmp_dir, &limits, &srv, &err) < 0)
     goto out;
   listen_fd = -1; /* the server owns it */
 
