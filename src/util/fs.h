@@ -4,6 +4,7 @@
 #ifndef ARCA_UTIL_FS_H
 #define ARCA_UTIL_FS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include "util/error.h"
@@ -24,5 +25,18 @@ void fs_chmod_entries (const char *dir, mode_t type, mode_t mode);
 /* rm -rf that never crosses into another mount (skips mount points). */
 int fs_remove_all (const char *path, arca_error_t *err);
 int fs_fsync_dir (const char *dir);
+
+/* Open path inside the directory tree root_dir as if root_dir were "/":
+ * ".." stops at it and symlinks, absolute or not, resolve inside it, so
+ * nothing outside is ever reached (moby symlink.FollowSymlinkInScope;
+ * openat2 RESOLVE_IN_ROOT, or a component-by-component walk on kernels
+ * without it).  flags as open(2) (O_CREAT makes 0644 files).  Returns the
+ * fd, or -1 with errno. */
+int fs_open_in_root (const char *root_dir, const char *path, int flags);
+/* The walk alone (what fs_open_in_root falls back to), for tests. */
+int fs_open_in_root_walk (const char *root_dir, const char *path, int flags);
+/* Read at most max bytes of fd into a NUL-terminated buffer; *too_big set
+ * (and nothing returned) if fd holds more. */
+int fs_read_fd_max (int fd, size_t max, char **data, size_t *len, bool *too_big, arca_error_t *err);
 
 #endif
