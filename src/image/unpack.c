@@ -331,7 +331,8 @@ run_job (job_t *j)
       r = archive_write_header (out, e);
       if (r < ARCHIVE_WARN)
         {
-          arca_error_set (err, ARCA_ERR_INVALID, "extract %s: %s", path, archive_error_string (out));
+          arca_error_set (err, ARCA_ERR_INVALID, "%sextract %s: %s", j->layer ? "" : "invalid archive: ", path,
+                          archive_error_string (out));
           goto out;
         }
       if (r == ARCHIVE_WARN)
