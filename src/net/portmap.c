@@ -623,8 +623,6 @@ ctr_activate (arca_net_t *net, pm_ctr_t *c, const arca_endpoint_t *ep, arca_erro
         continue;
       struct in_addr hip;
       inet_pton (AF_INET, b->host_ip, &hip);
-      if ((ntohl (hip.s_addr) >> 24) == 127)
-        continue; /* loopback never reaches the nat hooks' DNAT: the proxy serves it */
       nft_dnat_t *r = &rules[nr++];
       snprintf (r->proto, sizeof r->proto, "%s", b->proto);
       r->host_ip = hip;
