@@ -84,6 +84,7 @@ measure() {
   docker rm -f $(for ((i = 0; i < RUNS; i++)); do echo "pb$i"; done) >/dev/null
   docker run -d --name pbecho -p "127.0.0.1:$PORT:7" busybox sleep 3600 >/dev/null || return 1
   pid=$(docker inspect -f '{{.State.Pid}}' pbecho)
+  : >"$B/echo.out"
   nsenter --net="/proc/$pid/ns/net" python3 "$repo/tests/fixtures/echo_server.py" 7 600 >"$B/echo.out" 2>&1 &
   PIDS+=($!)
   retry 100 0.1 grep -q ready "$B/echo.out" || return 1

@@ -339,3 +339,23 @@ import socket, sys
 c = socket.create_connection((\"127.0.0.1\", $hp), timeout=3); c.sendall(b\"again\n\"); print(c.recv(64).decode().strip())'"
   assert_output again
 }
+
+@test "the proxy relays a large transfer with a slow reader and a half-close intact" {
+  local hp pid base_rss
+  hp=$(free_ports 1)
+  docker run -d --name b1relay -p "127.0.0.1:$hp:90" busybox sleep 1000 >/dev/null
+  pid=$(docker inspect -f '{{.State.Pid}}' b1relay)
+  nsenter --net="/proc/$pid/ns/net" python3 "$ARCA_REPO/tests/fixtures/echo_server.py" 90 60 \
+    >"$ARCA_T/b1.echo2.out" 3>&- &
+  echo $! >"$ARCA_T/b1.echo2.pid"
+  retry 50 0.1 grep -q ready "$ARCA_T/b1.echo2.out"
+  base_rss=$(daemon_rss_kb)
+  # 32 MB each way; the client reads nothing for 2 s, so the relay must hold
+  # the sender back (no buffering of its own), then everything arrives, the
+  # client's half-close included (the echo server ends at EOF)
+  run timeout 60 python3 "$ARCA_REPO/tests/fixtures/relay_check.py" 127.0.0.1 "$hp" 32 2
+  assert_success
+  assert_output "sent=33554432 received=33554432 match=yes"
+  [ "$(daemon_rss_kb)" -le $((base_rss + 4096)) ] || fail "RSS grew: $base_rss -> $(daemon_rss_kb) kB"
+  docker rm -f b1relay >/dev/null
+}
