@@ -91,8 +91,9 @@ struct relay_conn
   bool connecting, dead;
   /* a side whose socket is shut both ways (EPOLLHUP, which epoll reports
    * whatever the interest) and that we need no event from is taken out of
-   * the epoll set: parked; it may still be read when the other side can
-   * take its last bytes */
+   * the epoll set (parked) instead of waking the loop in vain; it is still
+   * read when the other side can take its last bytes, and polled again if
+   * those take more than one round */
   bool client_hup, upstream_hup, client_parked, upstream_parked;
   int64_t connect_deadline_ms;
   relay_dir_t up, down;           /* client->upstream, upstream->client */
@@ -223,13 +224,21 @@ conn_close (relay_t *r, relay_conn_t *c)
 static void
 side_update (relay_t *r, int fd, relay_ep_t *ep, uint32_t events, uint32_t *current, bool hup, bool *parked)
 {
-  if (*parked)
-    return;
   if (hup && events == 0)
     {
-      if (epoll_ctl (r->epfd, EPOLL_CTL_DEL, fd, NULL) < 0)
+      if (!*parked && epoll_ctl (r->epfd, EPOLL_CTL_DEL, fd, NULL) < 0)
         log_debug ("relay: epoll del: %s", strerror (errno));
       *parked = true;
+      return;
+    }
+  if (*parked)
+    {
+      /* its last bytes are wanted again (a pump stopped after
+       * PUMP_ROUNDS): poll it until they are read */
+      if (ep_add (r, fd, ep, events) < 0)
+        log_debug ("relay: epoll add: %s", strerror (errno));
+      *parked = false;
+      *current = events;
       return;
     }
   ep_set (r, fd, ep, events, current);
