@@ -437,6 +437,21 @@ net_network_create (arca_net_t *net, json_t *body, char **id_out, arca_error_t *
           return arca_error_set (err, ARCA_ERR_INVALID, "invalid MTU number: %s", mtu);
         }
     }
+  /* dockerd 28's gateway modes: only "nat" (the default, and Arca's only
+   * behaviour: NAT, container addresses unreachable from outside) */
+  const char *gwmode = json_get_str (options, "com.docker.network.bridge.gateway_mode_ipv4");
+  if (gwmode && strcmp (gwmode, "nat") != 0)
+    {
+      bool known = strcmp (gwmode, "nat-unprotected") == 0 || strcmp (gwmode, "routed") == 0
+                   || strcmp (gwmode, "isolated") == 0;
+      network_free (n);
+      if (!known) /* moby bridge fromLabels/newGwMode */
+        return arca_error_set (err, ARCA_ERR_INVALID,
+                               "failed to parse com.docker.network.bridge.gateway_mode_ipv4 value: %s (unknown "
+                               "gateway mode %s)",
+                               gwmode, gwmode);
+      return arca_error_set (err, ARCA_ERR_INVALID, "gateway mode %s is not supported (only nat)", gwmode);
+    }
   const char *brname = json_get_str (options, "com.docker.network.bridge.name");
   if (brname && *brname)
     {

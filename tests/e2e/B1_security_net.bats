@@ -123,6 +123,23 @@ daemon_rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$(arca_pid)/status"; }
   [ ! -e "/sys/class/net/b1;a#b" ]
 }
 
+@test "gateway modes that would open container addresses are refused" {
+  local mode
+  for mode in routed nat-unprotected isolated; do
+    run docker network create -o "com.docker.network.bridge.gateway_mode_ipv4=$mode" b1gw
+    assert_failure
+    assert_output_contains "gateway mode $mode is not supported"
+  done
+  run docker network create -o com.docker.network.bridge.gateway_mode_ipv4=bogus b1gw
+  assert_failure
+  assert_output_contains "unknown gateway mode bogus"
+  run docker network ls -q -f name=b1gw
+  assert_output ""
+  run docker network create -o com.docker.network.bridge.gateway_mode_ipv4=nat b1gw
+  assert_success
+  docker network rm b1gw >/dev/null
+}
+
 @test "a bad bridgeName or nftTable in the config file is refused at start" {
   local cfg=$ARCA_T/bad.json
   # foreground: a daemon that does start is ended by the timeout
