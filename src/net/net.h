@@ -13,8 +13,9 @@
  *
  * Ownership of the functions below (each file implements only its part):
  *   n1: net.c netlink.c bridge.c ipam.c netns.c      (net_*, nl_*, ipam_*, netns_*)
- *   n2: nft.c portmap.c                               (nft_*, portmap_*)
- *   n3: dns.c                                         (dns_*)
+ *       names.c                                       (net_bridge_name_check, ...)
+ *   n2: nft.c portmap.c relay.c                       (nft_*, portmap_*, relay_*)
+ *   n3: dns.c dns_answer.c                            (dns_*)
  * The engine (src/engine/networks.c, lifecycle.c, n1) calls the n2/n3 entry
  * points declared at the end at the moments documented there.  n2, n3:
  * please implement exactly these signatures (ask n1 for changes).
