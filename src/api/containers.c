@@ -289,6 +289,11 @@ h_logs (arca_http_request_t *req, void *app, arca_error_t *err)
     return -1;
   if (lookup (req, app, &l.c, err) < 0)
     return -1;
+  if (container_logs_check (app, l.c, err) < 0)
+    {
+      container_unref (l.c);
+      return -1;
+    }
   logs_ctx_t *heap = xmalloc0 (sizeof *heap);
   *heap = l;
   const char *ct = container_tty (l.c) ? "application/vnd.docker.raw-stream"

@@ -94,7 +94,8 @@ options_parse_resources (json_t *o, arca_resources_t *r, arca_error_t *err)
         }
     }
   r->device_cgroup_rules = json_get_strv (o, "DeviceCgroupRules");
-  r->n_device_requests = json_array_size (json_object_get (o, "DeviceRequests"));
+  r->device_requests = json_object_get (o, "DeviceRequests");
+  r->n_device_requests = json_array_size (r->device_requests);
   r->kernel_memory = json_get_int (o, "KernelMemory", 0);
   r->kernel_memory_tcp = json_get_int (o, "KernelMemoryTCP", 0);
   r->memory_reservation = json_get_int (o, "MemoryReservation", 0);

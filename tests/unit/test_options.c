@@ -326,7 +326,7 @@ test_spec_resources (void **state)
   o = parse ("{}", "{\"BlkioDeviceReadBps\":[{\"Path\":\"/nonexistent\",\"Rate\":1}]}", &err);
   json_t *res3 = NULL;
   assert_int_equal (spec_resources (&o->resources, false, &res3, &err), -1);
-  assert_string_equal (err.msg, "stat /nonexistent: No such file or directory");
+  assert_string_equal (err.msg, "stat /nonexistent: no such file or directory");
   options_free (o);
 }
 
