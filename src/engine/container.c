@@ -447,6 +447,13 @@ container_create_with (arca_engine_t *e, const arca_create_opts_t *co, json_t *r
   _cleanup_json_ json_t *body = NULL;
   if (options_decode_create (request, &body, err) < 0)
     return -1;
+  /* moby postContainersCreate: KernelMemory is ignored from API 1.42 on. */
+  json_t *rhc = json_object_get (body, "HostConfig");
+  if (json_is_object (rhc) && (co->api_version == 0 || co->api_version >= 142))
+    json_object_del (rhc, "KernelMemory");
+  /* Before 1.25 the client removed the container itself. */
+  if (json_is_object (rhc) && co->api_version > 0 && co->api_version < 125)
+    json_object_del (rhc, "AutoRemove");
   const char *image_ref = json_get_str (body, "Image");
   const char *name = co->name;
   _cleanup_free_ char *gen_name = NULL;

@@ -44,6 +44,7 @@ typedef struct
 {
   const char *name;
   const char *platform;
+  int api_version;      /* negotiated, 1.51 -> 151; 0 = the latest */
 } arca_create_opts_t;
 int container_create_with (arca_engine_t *e, const arca_create_opts_t *opts, json_t *body, char **id,
                            json_t **warnings, arca_error_t *err);

@@ -311,11 +311,12 @@ parse_modes (json_t *hc, arca_container_options_t *o, arca_error_t *err)
       || parse_ns_mode (json_get_str (hc, "UTSMode"), uts, false, NS_MODE_PRIVATE, &o->uts, "UTS mode", err) < 0
       || parse_ns_mode (json_get_str (hc, "CgroupnsMode"), cgroupns, false, NS_MODE_HOST, &o->cgroupns,
                         "cgroup namespace mode", err)
-             < 0
-      || parse_ns_mode (json_get_str (hc, "UsernsMode"), userns, false, NS_MODE_PRIVATE, &o->userns, "userns mode",
-                        err)
              < 0)
     return -1;
+  /* UsernsMode: dockerd does not check it; without userns-remap every
+   * value but "host" is the (absent) private user namespace. */
+  const char *un = json_get_str (hc, "UsernsMode");
+  parse_ns_mode (un && strcmp (un, "host") == 0 ? un : NULL, userns, false, NS_MODE_PRIVATE, &o->userns, "", err);
   if (o->cgroupns.mode == NS_MODE_HOST && json_get_str (hc, "CgroupnsMode")
       && strcmp (json_get_str (hc, "CgroupnsMode"), "private") == 0)
     o->cgroupns.mode = NS_MODE_PRIVATE;
