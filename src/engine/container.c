@@ -575,12 +575,12 @@ container_create_with (arca_engine_t *e, const arca_create_opts_t *co, json_t *r
 
 /* runc removes the container's cgroups on delete, but a cgroup whose last
  * tasks were still exiting can survive it: remove what is left (the path
- * /arca/<id> is ours, see runtime/spec.c). */
+ * <parent>/<id> is ours, see runtime/spec.c). */
 static void
-remove_cgroups (const char *id)
+remove_cgroups (const char *cgpath)
 {
-  _cleanup_free_ char *pattern = xasprintf ("/sys/fs/cgroup/*/arca/%s", id);
-  _cleanup_free_ char *v2 = xasprintf ("/sys/fs/cgroup/arca/%s", id);
+  _cleanup_free_ char *pattern = xasprintf ("/sys/fs/cgroup/*%s", cgpath);
+  _cleanup_free_ char *v2 = xasprintf ("/sys/fs/cgroup%s", cgpath);
   glob_t g;
   if (glob (pattern, GLOB_NOSORT, NULL, &g) == 0)
     {
@@ -602,7 +602,8 @@ container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   snapshot_remove (dir, &ignored);
   fs_remove_all (dir, &ignored);
   fs_remove_all (sdir, &ignored);
-  remove_cgroups (c->id);
+  _cleanup_free_ char *cgpath = container_cgroup_path (e, c);
+  remove_cgroups (cgpath);
 
   pthread_mutex_lock (&e->lock);
   c->removed = true;

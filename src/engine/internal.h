@@ -127,6 +127,11 @@ int container_options_refresh (arca_container_t *c, arca_error_t *err);
  * engine lock. */
 int container_runtime (arca_engine_t *e, arca_container_t *c, const arca_oci_runtime_t **rt, arca_error_t *err);
 
+/* The container's cgroup path as its spec names it (runtime/spec.c
+ * withCgroups, cgroupfs driver): "<CgroupParent or /arca>/<id>".  Takes
+ * the engine lock. */
+char *container_cgroup_path (arca_engine_t *e, arca_container_t *c);
+
 /* Engine-level option checks and defaults (options.c), at create:
  * the request's options parsed and verified as dockerd does (warnings
  * appended), the runtime and log driver known; StorageOpt as overlay2

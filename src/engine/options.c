@@ -321,3 +321,15 @@ container_options_merge_log (arca_engine_t *e, json_t *hc)
           json_object_set (cfg, k, v);
     }
 }
+
+char *
+container_cgroup_path (arca_engine_t *e, arca_container_t *c)
+{
+  pthread_mutex_lock (&e->lock);
+  const char *parent = c->opts && c->opts->resources.cgroup_parent && *c->opts->resources.cgroup_parent
+                           ? c->opts->resources.cgroup_parent
+                           : "/arca";
+  char *p = xasprintf ("%s%s/%s", parent[0] == '/' ? "" : "/", parent, c->id);
+  pthread_mutex_unlock (&e->lock);
+  return p;
+}

@@ -11,6 +11,15 @@ setup_file() {
   load_busybox
 }
 
+teardown() {
+  docker rm -f $(docker ps -aq) >/dev/null 2>&1 || true
+  # the --cgroup-parent test's parent cgroups (runc makes them, nobody removes them)
+  local d
+  for d in /sys/fs/cgroup/*/"arca-e2e-parent-$$" "/sys/fs/cgroup/arca-e2e-parent-$$"; do
+    [ -d "$d" ] && rmdir "$d" 2>/dev/null || true
+  done
+}
+
 # cg CONTROLLER FILE ID: the container's cgroup file (v1 or v2 name).
 cg() {
   local ctl=$1 file=$2 id=$3
@@ -152,4 +161,22 @@ running() {
   run docker run --rm --gpus all busybox true
   assert_failure
   assert_output_contains 'could not select device driver "" with capabilities: [[gpu]]'
+}
+
+@test "--cgroup-parent places the container's cgroup under it; stats and top read it there" {
+  parent="arca-e2e-parent-$$"
+  docker run -d --name cp1 --cgroup-parent "/$parent" -m 32m busybox sleep 300 >/dev/null
+  id=$(docker inspect -f '{{.Id}}' cp1)
+  if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+    run cat "/sys/fs/cgroup/$parent/$id/memory.max"
+  else
+    run cat "/sys/fs/cgroup/memory/$parent/$id/memory.limit_in_bytes"
+  fi
+  assert_output 33554432
+  run docker stats --no-stream --format '{{.MemUsage}}' cp1
+  assert_output_contains "/ 32MiB"
+  run docker top cp1
+  assert_output_contains "sleep 300"
+  docker rm -f cp1 >/dev/null
+  [ ! -d "/sys/fs/cgroup/memory/$parent/$id" ]
 }
