@@ -111,11 +111,24 @@ validate_storage_opt (json_t *so, arca_error_t *err)
   return 0;
 }
 
+/* validateContainerConfig: translateWorkingDir, ValidateEnv. */
+static int
+validate_config (const arca_container_options_t *o, arca_error_t *err)
+{
+  if (*o->working_dir && o->working_dir[0] != '/')
+    return arca_error_set (err, ARCA_ERR_INVALID,
+                           "the working directory '%s' is invalid, it needs to be an absolute path", o->working_dir);
+  for (char **e = o->env; e && *e; e++)
+    if ((*e)[0] == '=' || (*e)[0] == '\0')
+      return arca_error_set (err, ARCA_ERR_INVALID, "invalid environment variable: %s", *e);
+  return 0;
+}
+
 int
 container_options_verify_create (arca_engine_t *e, json_t *config, json_t *hc, json_t *warnings, arca_error_t *err)
 {
   _cleanup_options_ arca_container_options_t *o = NULL;
-  if (options_parse (config, hc, &o, err) < 0)
+  if (options_parse (config, hc, &o, err) < 0 || validate_config (o, err) < 0)
     return -1;
   if (o->uts.mode == NS_MODE_HOST && *o->hostname)
     return arca_error_set (err, ARCA_ERR_INVALID, "conflicting options: hostname and the UTS mode");
