@@ -371,7 +371,8 @@ start_write_spec (arca_engine_t *e, arca_container_t *c, const arca_container_op
     .ipcns = ns->ipc,
     .pidns = ns->pid,
     .utsns = ns->uts,
-    .init_path = o->init ? spec_init_path () : NULL, /* --init */
+    /* --init, only with a PID namespace of its own (WithInit) */
+    .init_path = o->init && o->pid.mode == NS_MODE_PRIVATE ? spec_init_path () : NULL,
     .extra_mounts = extra_mounts, /* volumes, binds, tmpfs (engine/mounts.c) */
     .default_seccomp_profile = e->seccomp_profile,
   };

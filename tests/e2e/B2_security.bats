@@ -111,6 +111,12 @@ EOF
   [ "$output" -gt 10 ]
   run docker run --rm busybox sh -c 'ls /proc 2>/dev/null | grep -c "^[0-9]"'
   [ "$output" -lt 5 ]
+  # --init only applies with a PID namespace of the container's own
+  run docker run --rm --init --pid host busybox sh -c 'cat /proc/$PPID/comm'
+  assert_output_not_contains "tini"
+  assert_output_not_contains "docker-init"
+  run docker run --rm --init busybox sh -c 'cat /proc/$PPID/comm'
+  assert_line_matches "tini|docker-init"
   docker run -d --name pidsrc busybox sleep 300 >/dev/null
   run docker run --rm --pid container:pidsrc busybox ps -o args
   assert_output_contains "sleep 300"
