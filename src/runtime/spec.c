@@ -1,6 +1,8 @@
 /* config.json for a container, as dockerd builds it: moby oci.DefaultSpec
- * then the option functions of daemon/oci_linux.go createSpec
- * (shared/spec/runtime-defaults.md §1-§5, §7). */
+ * then the option functions of daemon/oci_linux.go createSpec (common
+ * options, cgroups, resources, sysctls, devices, rlimits, namespaces,
+ * capabilities, seccomp, mounts, OOM score, annotations, user), all from
+ * the container's typed options (runtime/options.h). */
 #include "runtime/spec.h"
 
 #include <ctype.h>

@@ -1,6 +1,6 @@
-/* OCI runtime spec (config.json) generation with dockerd's defaults
- * (shared/spec/runtime-defaults.md: capabilities, namespaces, default mounts,
- * masked and read-only paths, devices, sysctls, seccomp), and the container's
+/* OCI runtime spec (config.json) generation with dockerd's defaults (moby
+ * oci/defaults.go, daemon/oci_linux.go: capabilities, namespaces, default
+ * mounts, masked and read-only paths, devices, sysctls, seccomp), and the container's
  * /etc files.  Docker's default seccomp profile (src/runtime/seccomp-default.json,
  * from moby/profiles, Apache-2.0) is embedded at build time. */
 #ifndef ARCA_RUNTIME_SPEC_H
