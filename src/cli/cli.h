@@ -35,6 +35,14 @@ typedef struct
    * connection cap (proxyMaxConnections, 0 = default) */
   bool ip_forward_no_drop;
   int proxy_max_connections;
+  /* container defaults, as daemon.json's keys of the same names:
+   * "log-driver", "log-opts" ({"max-size":"10m"}), "seccomp-profile" (a
+   * file, "builtin" or "unconfined"; its text is loaded here),
+   * "default-cgroupns-mode" ("host" or "private"); NULL when not set. */
+  char *log_driver;
+  json_t *log_opts;
+  char *seccomp_profile;
+  char *default_cgroupns_mode;
   /* API connections (http/http.h arca_http_limits_t): seconds a connection
    * may idle or spend on its request headers, and how many may be open;
    * 0 = the HTTP layer's defaults */

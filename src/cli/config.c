@@ -206,12 +206,33 @@ load_file (arca_config_t *c, const char *path, bool explicit, arca_error_t *err)
         json_decref (c->default_address_pools);
         c->default_address_pools = json_incref (v);
       }
+    else if (strcmp (key, "log-driver") == 0 || strcmp (key, "seccomp-profile") == 0
+             || strcmp (key, "default-cgroupns-mode") == 0)
+      {
+        if (string_key (v, key, path, &s, err) < 0)
+          return -1;
+        if (key[0] == 'd' && strcmp (s, "host") != 0 && strcmp (s, "private") != 0)
+          return arca_error_set (err, ARCA_ERR_INVALID, "default cgroup namespace mode (%s) is invalid", s);
+        set_str (key[0] == 'l' ? &c->log_driver : key[0] == 's' ? &c->seccomp_profile : &c->default_cgroupns_mode, s);
+      }
+    else if (strcmp (key, "log-opts") == 0)
+      {
+        const char *k;
+        json_t *o;
+        if (!json_is_object (v))
+          return arca_error_set (err, ARCA_ERR_INVALID, "%s: \"%s\" must be an object of strings", path, key);
+        json_object_foreach (v, k, o)
+          if (!json_is_string (o))
+            return arca_error_set (err, ARCA_ERR_INVALID, "%s: \"%s\" must be an object of strings", path, key);
+        json_decref (c->log_opts);
+        c->log_opts = json_incref (v);
+      }
     else
       return arca_error_set (err, ARCA_ERR_INVALID,
                              "config file %s: unknown key \"%s\" (known: socketPath, dataRoot, execRoot, logLevel, "
                              "defaultRuntime, runtimes, insecureRegistries, registryMirrors, bridgeName, nftTable, "
-                             "defaultAddressPools, ipForwardNoDrop, proxyMaxConnections, apiIdleTimeout, "
-                             "apiMaxConnections)",
+                             "defaultAddressPools, ipForwardNoDrop, proxyMaxConnections, log-driver, log-opts, "
+                             "seccomp-profile, default-cgroupns-mode, apiIdleTimeout, apiMaxConnections)",
                              path, key);
   }
   return 0;
@@ -280,5 +301,9 @@ cli_config_free (arca_config_t *c)
   free (c->bridge_name);
   free (c->nft_table);
   json_decref (c->default_address_pools);
+  free (c->log_driver);
+  json_decref (c->log_opts);
+  free (c->seccomp_profile);
+  free (c->default_cgroupns_mode);
   memset (c, 0, sizeof *c);
 }

@@ -44,6 +44,7 @@ typedef struct
 {
   const char *name;
   const char *platform;
+  int api_version;      /* negotiated, 1.51 -> 151; 0 = the latest */
 } arca_create_opts_t;
 int container_create_with (arca_engine_t *e, const arca_create_opts_t *opts, json_t *body, char **id,
                            json_t **warnings, arca_error_t *err);
@@ -93,7 +94,11 @@ typedef struct
   int64_t since_ns, until_ns; /* 0 = unset */
   long tail;                  /* -1 = all */
 } arca_logs_opts_t;
-/* Write the json-file log through write_fn (framed by the caller's choice:
+/* Before a logs stream starts: 501 "configured logging driver does not
+ * support reading" for none (and syslog with cache-disabled), as dockerd. */
+int container_logs_check (arca_engine_t *e, arca_container_t *c, arca_error_t *err);
+/* Write the container's log (json-file, local, or syslog's local cache;
+ * rotated and compressed files included) through write_fn (framed by the caller's choice:
  * frame=true for multiplexed streams).  Returns when done, when follow ends
  * at container stop, or when write_fn fails / cancel_fd fires. */
 int container_logs (arca_engine_t *e, arca_container_t *c, const arca_logs_opts_t *opts,

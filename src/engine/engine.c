@@ -92,6 +92,10 @@ arca_engine_open (const arca_engine_options_t *opts, arca_engine_t **out, arca_e
   e->shim_path = xstrdup (opts->shim_path ? opts->shim_path : "arca-shim");
   e->runtime_root = xasprintf ("%s/%s", e->exec_root, e->runtime_name);
   e->runtimes = oci_runtimes_new (opts->runtimes, e->runtime_name, e->runtime_path, e->exec_root);
+  e->log_driver = xstrdup (opts->log_driver && *opts->log_driver ? opts->log_driver : "json-file");
+  e->log_opts = opts->log_opts ? json_deep_copy (opts->log_opts) : json_object ();
+  e->seccomp_profile = xstrdup (opts->seccomp_profile);
+  e->default_cgroupns_mode = xstrdup (opts->default_cgroupns_mode);
   e->opts = *opts;
   e->opts.data_root = e->data_root;
   e->opts.exec_root = e->exec_root;
@@ -102,6 +106,11 @@ arca_engine_open (const arca_engine_options_t *opts, arca_engine_t **out, arca_e
   registry_configure (opts->insecure_registries, opts->registry_mirrors);
 
   _cleanup_free_ char *dbpath = xasprintf ("%s/arca.db", e->data_root);
+  if (json_object_size (e->log_opts) > 0 && container_options_check_log (e->log_driver, e->log_opts, err) < 0)
+    {
+      arca_error_wrap (err, "failed to set log opts");
+      goto fail;
+    }
   if (arca_engine_prepare_roots (e->data_root, e->exec_root, err) < 0
       || fs_mkdir_mode (e->runtime_root, 0700, err) < 0)
     goto fail;

@@ -30,11 +30,6 @@
 #include "util/strutil.h"
 #include "util/timeutil.h"
 
-static char *
-cgroup_path (arca_container_t *c)
-{
-  return xasprintf ("/arca/%s", c->id);
-}
 
 /* ---- top ---- */
 
@@ -190,7 +185,7 @@ container_top (arca_engine_t *e, arca_container_t *c, const char *ps_args, json_
 
   _cleanup_free_ pid_t *pids = NULL;
   size_t npids = 0;
-  _cleanup_free_ char *cg = cgroup_path (c);
+  _cleanup_free_ char *cg = container_cgroup_path (e, c);
   if (cgroup_procs (ARCA_CGROUP_ROOT, cgroup_is_v2 (ARCA_CGROUP_ROOT), cg, &pids, &npids, err) < 0)
     return arca_error_set (err, ARCA_ERR_CONFLICT, "container %s is not running", c->id);
 
@@ -317,10 +312,10 @@ host_memory (void)
  * collector's system_cpu_usage and online_cpus).  NULL if its cgroup is
  * gone. */
 static json_t *
-stats_sample (arca_container_t *c)
+stats_sample (arca_engine_t *e, arca_container_t *c)
 {
   bool v2 = cgroup_is_v2 (ARCA_CGROUP_ROOT);
-  _cleanup_free_ char *cg = cgroup_path (c);
+  _cleanup_free_ char *cg = container_cgroup_path (e, c);
   arca_cgroup_stats_t s;
   arca_error_t err;
   int64_t now = time_now_ns ();
@@ -452,7 +447,7 @@ container_stats (arca_engine_t *e, arca_container_t *c, const arca_stats_opts_t 
       pthread_mutex_unlock (&e->lock);
       if (removed)
         return 0;
-      json_t *j = running ? stats_sample (c) : NULL;
+      json_t *j = running ? stats_sample (e, c) : NULL;
       if (j == NULL && (seen_running || !opts->stream))
         j = zero_stats ();
       if (j)
@@ -735,6 +730,11 @@ update_check (json_t *request, json_t **body, json_t *warnings, arca_error_t *er
   int ret = options_verify_resources (&r, options_sysinfo (), true, warnings, err);
   if (ret == 0)
     options_resources_store (&r, *body);
+  /* postContainerUpdate: PidsLimit 0 or negative is stored as 0
+   * (unlimited). */
+  json_t *pl = json_object_get (*body, "PidsLimit");
+  if (ret == 0 && json_is_integer (pl) && json_integer_value (pl) <= 0)
+    json_object_set_new (*body, "PidsLimit", json_integer (0));
   options_resources_clear (&r);
   if (ret < 0 || validate_restart_policy (json_object_get (*body, "RestartPolicy"), err) < 0)
     {
