@@ -41,7 +41,7 @@ build_context_open (const char *tmp_dir, const char *tar_path, build_context_t *
   struct stat st;
   if (tar_path && stat (tar_path, &st) == 0 && st.st_size > 0)
     {
-      root_untar_opts_t o = { .keep_owner = false, .no_devices = true, .sums = c->sums };
+      root_untar_opts_t o = { .keep_owner = false, .no_devices = true, .sums = c->sums, .tolerate_truncation_dir = c->dir };
       if (root_untar (c->rootfd, "/", tar_path, &o, err) < 0)
         {
           build_context_free (c);

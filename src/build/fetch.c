@@ -2,6 +2,7 @@
 #include "build/fetch.h"
 
 #include <curl/curl.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -131,6 +132,33 @@ on_header (char *p, size_t size, size_t n, void *ud)
   return len;
 }
 
+/* host:port of an http(s) URL (the default port filled in). */
+static char *
+url_host_port (const char *url)
+{
+  bool https = strncmp (url, "https://", 8) == 0;
+  const char *h = strstr (url, "://");
+  h = h ? h + 3 : url;
+  size_t n = strcspn (h, "/?#");
+  _cleanup_free_ char *hp = strndup (h, n);
+  const char *at = strrchr (hp, '@');
+  const char *host = at ? at + 1 : hp;
+  const char *colon = strrchr (host, ':');
+  if (colon && (host[0] != '[' || colon > strchr (host, ']')))
+    return xstrdup (host);
+  return xasprintf ("%s:%s", host, https ? "443" : "80");
+}
+
+/* syscall.Errno strings are strerror in lower case */
+static char *
+go_errno_string (int e)
+{
+  char *s = xstrdup (strerror (e));
+  if (*s >= 'A' && *s <= 'Z')
+    *s = (char) (*s - 'A' + 'a');
+  return s;
+}
+
 static arca_error_kind_t
 status_kind (long code)
 {
@@ -170,15 +198,28 @@ fetch_url (const char *url, int out_fd, fetch_info_t *info, fetch_progress_fn pr
   curl_easy_setopt (c, CURLOPT_USERAGENT, "Go-http-client/1.1");
   curl_easy_setopt (c, CURLOPT_ACCEPT_ENCODING, NULL);
   CURLcode rc = curl_easy_perform (c);
-  long code = 0;
+  long code = 0, os_errno = 0;
   curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, &code);
+  curl_easy_getinfo (c, CURLINFO_OS_ERRNO, &os_errno);
   curl_easy_cleanup (c);
   int ret = 0;
   if (rc != CURLE_OK)
     {
       arca_error_kind_t kind = rc == CURLE_COULDNT_RESOLVE_HOST ? ARCA_ERR_NOT_FOUND : ARCA_ERR_INTERNAL;
+      _cleanup_free_ char *hostport = url_host_port (url);
       if (x.write_errno)
         ret = arca_error_set (err, ARCA_ERR_INTERNAL, "Get \"%s\": write: %s", url, strerror (x.write_errno));
+      else if (rc == CURLE_COULDNT_CONNECT && os_errno)
+        {
+          /* Go's net error text: dial tcp <addr>: connect: connection refused */
+          _cleanup_free_ char *why = go_errno_string ((int) os_errno);
+          ret = arca_error_set (err, kind, "Get \"%s\": dial tcp %s: connect: %s", url, hostport, why);
+        }
+      else if (rc == CURLE_COULDNT_RESOLVE_HOST)
+        {
+          _cleanup_free_ char *host = strndup (hostport, strcspn (hostport, ":"));
+          ret = arca_error_set (err, kind, "Get \"%s\": dial tcp: lookup %s: no such host", url, host);
+        }
       else
         ret = arca_error_set (err, kind, "Get \"%s\": %s", url, *errbuf ? errbuf : curl_easy_strerror (rc));
     }

@@ -527,6 +527,90 @@ out:
   return ret;
 }
 
+/* A reader that, at the end of the file, adds the zeros a complete tar
+ * would have: padding to the block and two end blocks. */
+typedef struct
+{
+  int fd;
+  off_t total;
+  bool eof;
+  size_t pad_left;
+  char buf[65536];
+} pad_reader_t;
+
+static la_ssize_t
+pad_read (struct archive *a, void *ud, const void **buf)
+{
+  pad_reader_t *p = ud;
+  *buf = p->buf;
+  if (!p->eof)
+    {
+      ssize_t r;
+      do
+        r = read (p->fd, p->buf, sizeof p->buf);
+      while (r < 0 && errno == EINTR);
+      if (r < 0)
+        {
+          archive_set_error (a, errno, "read: %s", strerror (errno));
+          return -1;
+        }
+      if (r > 0)
+        {
+          p->total += r;
+          return r;
+        }
+      p->eof = true;
+      p->pad_left = (size_t) ((512 - p->total % 512) % 512) + 1024;
+    }
+  size_t n = p->pad_left < sizeof p->buf ? p->pad_left : sizeof p->buf;
+  memset (p->buf, 0, n);
+  p->pad_left -= n;
+  return (la_ssize_t) n;
+}
+
+/* A compressed stream decompressed into a file of dir (malloc'd path). */
+static int
+decompress_to (const char *tar_path, const char *dir, char **out, arca_error_t *err)
+{
+  unsigned char magic[6] = { 0 };
+  _cleanup_close_ int in = open (tar_path, O_RDONLY | O_CLOEXEC);
+  if (in < 0)
+    return arca_error_errno (err, errno, "open %s", tar_path);
+  ssize_t n = read (in, magic, sizeof magic);
+  bool compressed = n >= 2
+                    && ((magic[0] == 0x1f && magic[1] == 0x8b) || (n >= 3 && memcmp (magic, "BZh", 3) == 0)
+                        || (n >= 6 && memcmp (magic, "\xfd" "7zXZ\0", 6) == 0)
+                        || (n >= 4 && memcmp (magic, "\x28\xb5\x2f\xfd", 4) == 0));
+  *out = NULL;
+  if (!compressed)
+    return 0;
+  *out = xasprintf ("%s/context-XXXXXX", dir);
+  _cleanup_close_ int fd = mkostemp (*out, O_CLOEXEC);
+  if (fd < 0)
+    return arca_error_errno (err, errno, "create %s", *out);
+  struct archive *a = archive_read_new ();
+  archive_read_support_filter_all (a);
+  archive_read_support_format_raw (a);
+  struct archive_entry *e;
+  int ret = 0;
+  if (archive_read_open_filename (a, tar_path, 65536) != ARCHIVE_OK || archive_read_next_header (a, &e) != ARCHIVE_OK)
+    ret = arca_error_set (err, ARCA_ERR_INVALID, "%s", archive_error_string (a) ?: "unexpected EOF");
+  else
+    {
+      char buf[65536];
+      la_ssize_t r;
+      while ((r = archive_read_data (a, buf, sizeof buf)) > 0)
+        if (write (fd, buf, (size_t) r) != r)
+          {
+            ret = arca_error_errno (err, errno, "write %s", *out);
+            break;
+          }
+      /* a truncated compressed stream: keep what came out, as Go does */
+    }
+  archive_read_free (a);
+  return ret;
+}
+
 int
 root_untar (int rootfd, const char *dest, const char *tar_path, const root_untar_opts_t *o, arca_error_t *err)
 {
@@ -540,7 +624,27 @@ root_untar (int rootfd, const char *dest, const char *tar_path, const root_untar
   archive_read_support_format_gnutar (a);
   untar_t u = { .rootfd = rootfd, .dest = d, .o = o };
   int ret = 0;
-  if (archive_read_open_filename (a, tar_path, 65536) != ARCHIVE_OK)
+  _cleanup_free_ char *plain = NULL;
+  pad_reader_t *pr = NULL;
+  int opened;
+  if (o->tolerate_truncation_dir)
+    {
+      if (decompress_to (tar_path, o->tolerate_truncation_dir, &plain, err) < 0)
+        {
+          if (plain)
+            unlink (plain);
+          archive_read_free (a);
+          return -1;
+        }
+      pr = xmalloc0 (sizeof *pr);
+      pr->fd = open (plain ? plain : tar_path, O_RDONLY | O_CLOEXEC);
+      if (plain)
+        unlink (plain);
+      opened = pr->fd >= 0 ? archive_read_open (a, pr, NULL, pad_read, NULL) : ARCHIVE_FATAL;
+    }
+  else
+    opened = archive_read_open_filename (a, tar_path, 65536);
+  if (opened != ARCHIVE_OK)
     {
       ret = arca_error_set (err, ARCA_ERR_INVALID, "%s", archive_error_string (a) ?: "cannot read the archive");
       goto out;
@@ -575,6 +679,12 @@ out:
     free (u.dirs[i].path);
   free (u.dirs);
   archive_read_free (a);
+  if (pr)
+    {
+      if (pr->fd >= 0)
+        close (pr->fd);
+      free (pr);
+    }
   return ret;
 }
 

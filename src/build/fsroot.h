@@ -53,6 +53,12 @@ typedef struct
   /* tarsum v1 of each entry (moby pkg/tarsum), keyed by the cleaned
    * relative path; NULL: not wanted */
   json_t *sums;
+  /* Go's tar reader takes a stream that ends right after the last
+   * entry's data (no padding, no end blocks), which is what the docker
+   * CLI sends when it adds a Dockerfile from stdin to the context; with
+   * this set the stream is padded the same way (a compressed stream is
+   * decompressed into this directory first).  NULL: strict. */
+  const char *tolerate_truncation_dir;
 } root_untar_opts_t;
 
 /* Extract the tar (plain, gzip, bzip2, xz, zstd) at tar_path into the

@@ -319,7 +319,7 @@ make_workdir (arca_engine_t *e, arca_container_t *c, const char *id, arca_error_
       if (r == 0 || serr.kind != ARCA_ERR_NOT_FOUND || container_archive_stat (e, c, id, base, &lst, &lerr) == 0)
         {
           arca_path_stat_clear (&lst);
-          return arca_error_set (err, ARCA_ERR_INTERNAL, "mkdir %s: not a directory", base);
+          return arca_error_set (err, ARCA_ERR_INTERNAL, "Cannot mkdir: %s is not a directory", w);
         }
       char *slash = strrchr (base, '/');
       missing = wd + (slash - base) + 1;
