@@ -134,7 +134,7 @@ build_context_dockerfile (build_context_t *c, const char *name, char **data, siz
       if (errno == ENOENT && strcmp (name, "Dockerfile") == 0 && read_in_root (c->rootfd, "dockerfile", data, len) == 0)
         used = "dockerfile";
       else if (errno == ENOENT || errno == ENOTDIR)
-        return arca_error_set (err, ARCA_ERR_INVALID, "Cannot locate specified Dockerfile: %s", name);
+        return arca_error_set (err, ARCA_ERR_INTERNAL, "Cannot locate specified Dockerfile: %s", name);
       else
         return arca_error_errno (err, errno, "unexpected error reading Dockerfile");
     }

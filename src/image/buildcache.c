@@ -335,7 +335,7 @@ image_cache_from_lookup (arca_image_store_t *s, char ***sources, const char *par
           /* the source itself; it now descends from the parent */
           if (parent)
             {
-              json_t *patch = json_pack ("{s:s}", "Parent", parent->id);
+              json_t *patch = json_pack ("{s:s, s:n}", "Parent", parent->id, "Orphan");
               ret = store_image_data_patch (s, target->id, patch, err);
               json_decref (patch);
             }
