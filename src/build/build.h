@@ -114,4 +114,9 @@ void build_flush_quiet (build_t *b, build_emit_fn emit, void *ctx);
 
 void build_free (build_t *b);
 
+/* At daemon start: what builds of a daemon that died left under tmp_dir
+ * (build-* directories with their overlay mounts, remote-* downloads)
+ * is unmounted and removed. */
+void build_sweep (const char *tmp_dir);
+
 #endif

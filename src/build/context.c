@@ -5,13 +5,18 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "build/fsroot.h"
 #include "build/ignore.h"
 #include "util/cleanup.h"
+#include "build/build.h"
 #include "util/fs.h"
+#include "util/log.h"
 #include "util/strutil.h"
 
 int
@@ -146,4 +151,65 @@ build_context_dockerfile (build_context_t *c, const char *name, char **data, siz
     }
   remove_ignored (c, used);
   return 0;
+}
+
+/* Mount points at or under dir, deepest first (from mountinfo). */
+static char **
+mounts_under (const char *dir)
+{
+  char **v = xmalloc0 (sizeof (char *));
+  FILE *f = fopen ("/proc/self/mountinfo", "re");
+  if (f == NULL)
+    return v;
+  size_t dl = strlen (dir);
+  char *line = NULL;
+  size_t cap = 0;
+  while (getline (&line, &cap, f) > 0)
+    {
+      /* id parent major:minor root mountpoint ... */
+      char *save = NULL, *tok = strtok_r (line, " ", &save);
+      for (int i = 0; tok && i < 4; i++)
+        tok = strtok_r (NULL, " ", &save);
+      if (tok == NULL)
+        continue;
+      /* mountinfo escapes blanks as \040 and friends; our paths have none */
+      if (strncmp (tok, dir, dl) == 0 && (tok[dl] == '/' || tok[dl] == '\0'))
+        v = strv_append (v, tok);
+    }
+  free (line);
+  fclose (f);
+  size_t n = strv_len (v);
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = i + 1; j < n; j++)
+      if (strlen (v[j]) > strlen (v[i]))
+        {
+          char *t = v[i];
+          v[i] = v[j];
+          v[j] = t;
+        }
+  return v;
+}
+
+void
+build_sweep (const char *tmp_dir)
+{
+  _cleanup_closedir_ DIR *d = opendir (tmp_dir);
+  struct dirent *de;
+  while (d && (de = readdir (d)) != NULL)
+    {
+      bool build = strncmp (de->d_name, "build-", 6) == 0;
+      if (!build && strncmp (de->d_name, "remote-", 7) != 0 && strncmp (de->d_name, "workdir-", 8) != 0)
+        continue;
+      _cleanup_free_ char *p = xasprintf ("%s/%s", tmp_dir, de->d_name);
+      log_info ("build: removing leftover %s", p);
+      _cleanup_strv_ char **mounts = mounts_under (p);
+      for (size_t i = 0; mounts[i]; i++)
+        if (umount2 (mounts[i], MNT_DETACH) < 0)
+          log_warn ("build: unmount %s: %s", mounts[i], strerror (errno));
+      struct stat st;
+      if (lstat (p, &st) == 0 && S_ISDIR (st.st_mode))
+        fs_remove_all (p, NULL);
+      else
+        unlink (p);
+    }
 }

@@ -506,7 +506,13 @@ d_run (build_t *b, instr_t *ins, arca_error_t *err)
     return -1;
   int code = 0;
   if (b->be.run (b->be.ctx, id, run_output, b, b->cancel_fd, &code, err) < 0)
-    return -1;
+    {
+      /* a cancelled build kills and removes its RUN container (moby
+       * containerManager.Run) */
+      if (build_cancelled (b))
+        containers_remove_all (b);
+      return -1;
+    }
   if (code != 0)
     {
       _cleanup_strv_ char **c = json_strv (cmd);

@@ -363,18 +363,18 @@ image_cache_from_lookup (arca_image_store_t *s, char ***sources, const char *par
 int
 image_cache_touch (arca_image_store_t *s, char **ids, arca_error_t *err)
 {
+  if (ids == NULL || ids[0] == NULL)
+    return 0;
+  /* one statement (one transaction, one sync) for the whole build */
   _cleanup_free_ char *now = xasprintf ("%lld", (long long) time_now_ns ());
-  for (size_t i = 0; ids && ids[i]; i++)
-    {
-      const char *p[] = { ids[i], now };
-      if (store_sql (s,
-                     "UPDATE images SET data = json_set (data, '$.LastUsed', CAST (?2 AS INTEGER), '$.UsageCount', "
-                     "coalesce (json_extract (data, '$.UsageCount'), 0) + 1) WHERE id = ?1",
-                     p, 2, NULL, err)
-          < 0)
-        return -1;
-    }
-  return 0;
+  _cleanup_json_ json_t *list = json_from_strv (ids);
+  _cleanup_free_ char *text = json_dump_compact (list);
+  const char *p[] = { text, now };
+  return store_sql (s,
+                    "UPDATE images SET data = json_set (data, '$.LastUsed', CAST (?2 AS INTEGER), '$.UsageCount', "
+                    "coalesce (json_extract (data, '$.UsageCount'), 0) + 1) "
+                    "WHERE id IN (SELECT value FROM json_each (?1))",
+                    p, 2, NULL, err);
 }
 
 /* ---- holds ----------------------------------------------------------------------------- */

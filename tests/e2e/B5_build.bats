@@ -491,3 +491,35 @@ layer"
   [ "$(grep -c 'Using cache' <<<"$output")" = 4 ] || fail "$output"
   [ "$(docker image inspect -f '{{.Id}}' cf:1)" = "$(docker image inspect -f '{{.Id}}' cf:2)" ]
 }
+
+@test "a client that goes away cancels the build: the RUN is killed and its container removed" {
+  ctx cancel
+  printf 'FROM busybox\nRUN echo started; sleep 60\n' >Dockerfile
+  run timeout -s INT 4 "$DOCKER_BIN" build --no-cache .
+  assert_failure
+  assert_output_contains "started"
+  cid=$(grep -oE 'Running in [0-9a-f]{12}' <<<"$output" | awk '{print $3}')
+  [ -n "$cid" ] || fail "no RUN container: $output"
+  retry 50 0.2 bash -c "[ -z \"\$($DOCKER_BIN ps -aq --filter id=$cid)\" ]" || fail "container $cid still there"
+}
+
+@test "a daemon killed mid-build leaves nothing behind after its restart" {
+  ctx killed
+  echo f >f
+  printf 'FROM busybox\nCOPY f /f\nRUN echo running; sleep 30\n' >Dockerfile
+  docker build --no-cache . >"$ARCA_T/killed.out" 2>&1 &
+  local bpid=$!
+  retry 100 0.1 grep -q running "$ARCA_T/killed.out"
+  ls -d "$ARCA_T"/data/tmp/build-* >/dev/null
+  arca_kill9
+  wait "$bpid" || true
+  arca_start
+  run ls "$ARCA_T/data/tmp"
+  assert_output_not_contains "build-"
+  run grep -c "$ARCA_T/data/tmp/build-" /proc/self/mountinfo
+  assert_output "0"
+  docker rm -f $(docker ps -aq) >/dev/null
+  printf 'FROM busybox\nCOPY f /f\nRUN cat /f\n' >Dockerfile
+  run docker build -q .
+  assert_success
+}
