@@ -253,13 +253,15 @@ restore_cached (arca_image_store_t *s, const arca_image_t *parent, const arca_im
       p.blobs = strv_append (p.blobs, tl[li].blob_digest);
       json_array_append_new (diff_ids, json_string (target->diff_ids[li]));
     }
-  config = json_pack ("{s:O, s:O, s:O, s:o, s:{s:s, s:o}, s:o}", "architecture",
-                      json_object_get (target->config, "architecture") ?: json_string (""), "config", cfg, "created",
-                      json_object_get (entry, "created") ?: json_string (""), "history", history, "rootfs", "type",
-                      "layers", "diff_ids", diff_ids, "os", json_copy (json_object_get (target->config, "os")) ?: json_string ("linux"));
+  config = json_pack ("{s:s, s:O, s:s, s:o, s:{s:s, s:o}, s:s}", "architecture",
+                      json_get_str (target->config, "architecture") ?: "", "config", cfg, "created",
+                      json_get_str (entry, "created") ?: "", "history", history, "rootfs", "type", "layers", "diff_ids",
+                      diff_ids, "os", json_get_str (target->config, "os") ?: "linux");
   if (json_get_str (target->config, "author"))
     json_object_set (config, "author", json_object_get (target->config, "author"));
-  config_text = json_dump_compact (config);
+  json_t *sorted = store_sort_keys (config);
+  config_text = json_dump_compact (sorted);
+  json_decref (sorted);
   if (store_blob_put_data (s, config_text, strlen (config_text), p.id, &undo, err) < 0)
     goto out;
   p.blobs = strv_append (p.blobs, p.id);

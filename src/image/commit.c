@@ -4,6 +4,7 @@
 #include "image/store_internal.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -81,6 +82,30 @@ tar_is_empty (const char *path)
     if (data[i])
       return false;
   return true;
+}
+
+static int
+cmp_key (const void *a, const void *b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+json_t *
+store_sort_keys (json_t *o)
+{
+  size_t n = json_object_size (o);
+  const char **keys = xmalloc0 ((n + 1) * sizeof (char *));
+  size_t k = 0;
+  const char *key;
+  json_t *v;
+  json_object_foreach (o, key, v)
+    keys[k++] = key;
+  qsort (keys, k, sizeof (char *), cmp_key);
+  json_t *out = json_object ();
+  for (size_t i = 0; i < k; i++)
+    json_object_set (out, keys[i], json_object_get (o, keys[i]));
+  free (keys);
+  return out;
 }
 
 /* FROM scratch: no layers, a config with this host's platform (moby
@@ -229,7 +254,11 @@ image_commit (arca_image_store_t *s, const arca_image_commit_t *c, char **image_
     json_object_set_new (h, "empty_layer", json_true ());
   json_array_append_new (history, h);
 
-  config_text = json_dumps (config, JSON_COMPACT);
+  /* moby image.Image.MarshalJSON goes through a map: top-level keys
+   * sorted, nested objects in their own order */
+  json_t *sorted = store_sort_keys (config);
+  config_text = json_dumps (sorted, JSON_COMPACT);
+  json_decref (sorted);
   if (store_blob_put_data (s, config_text, strlen (config_text), p.id, &undo, err) < 0)
     goto out;
   p.blobs = strv_append (p.blobs, p.id);

@@ -134,6 +134,10 @@ int store_image_layers (arca_image_store_t *s, const arca_image_t *img, store_la
  * appended.  Caller holds the writer lock (remove.c). */
 int store_image_delete_locked (arca_image_store_t *s, const arca_image_t *img, json_t *records, arca_error_t *err);
 
+/* A copy of o with its top-level keys in sorted order (what Go's
+ * json.Marshal of a map gives; image configs are written that way). */
+json_t *store_sort_keys (json_t *o);
+
 /* resolve.c */
 int store_image_load (arca_image_store_t *s, const char *id, arca_image_t **out, arca_error_t *err);
 /* 404 "No such image: <familiar ref>" for the reference as given. */
