@@ -442,6 +442,14 @@ layer"
   assert_success
   assert_output_contains "Pulling from built"
   assert_output_contains "pushed"
+  # --pull asks the registry again although the image is here
+  run docker build --pull .
+  assert_success
+  assert_output_contains "Image is up to date for $reg/built:1"
+  # a platform the local image is not: looked for in the registry, which has only this host's
+  run docker build --platform linux/s390x .
+  assert_failure
+  assert_output_contains "does not match the specified platform: wanted linux/s390x"
 }
 
 @test "docker builder prune and the build cache rows of docker system df" {
