@@ -45,7 +45,8 @@ h_create (arca_http_request_t *req, void *app, arca_error_t *err)
     return arca_error_set (err, ARCA_ERR_INVALID, "config cannot be empty in order to create a container");
   _cleanup_free_ char *id = NULL;
   json_t *warnings = NULL;
-  if (container_create (app, arca_req_query (req, "name"), body, &id, &warnings, err) < 0)
+  arca_create_opts_t co = { .name = arca_req_query (req, "name"), .platform = arca_req_query (req, "platform") };
+  if (container_create_with (app, &co, body, &id, &warnings, err) < 0)
     return -1;
   return arca_resp_json (req, 201, json_pack ("{s:s,s:o}", "Id", id, "Warnings", warnings));
 }

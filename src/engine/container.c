@@ -60,6 +60,7 @@ container_free (arca_container_t *c)
   free (c->name);
   json_decref (c->config);
   json_decref (c->host_config);
+  options_free (c->opts);
   free (c->image_id);
   free (c->path);
   strv_free (c->args);
@@ -136,6 +137,15 @@ container_from_record (const char *id, const char *name, json_t *rec)
   c->manually_stopped = json_get_bool (rec, "HasBeenManuallyStopped", false);
   c->exit_generation = (uint64_t) json_get_int (rec, "ExitGeneration", 0);
   c->mounts = json_incref (json_object_get (rec, "MountPoints")); /* volumes */
+  /* Stored records were checked at create: a failure here is a record
+   * from an older version; it runs with what can be read. */
+  arca_error_t oerr;
+  if (container_options_refresh (c, &oerr) < 0)
+    {
+      log_warn ("container %.12s: options: %s", id, oerr.msg);
+      _cleanup_json_ json_t *empty = json_object ();
+      options_parse (c->config, empty, &c->opts, &oerr);
+    }
   c->net_ports = json_incref (json_object_get (rec, "NetworkPorts")); /* networking */
   return c;
 }
@@ -379,25 +389,31 @@ int
 container_create (arca_engine_t *e, const char *name, json_t *body, char **id_out, json_t **warnings,
                   arca_error_t *err)
 {
-  if (body == NULL || !json_is_object (body))
-    return arca_error_set (err, ARCA_ERR_INVALID, "config cannot be empty in order to create a container");
+  arca_create_opts_t o = { .name = name };
+  return container_create_with (e, &o, body, id_out, warnings, err);
+}
+
+/* The request checked as dockerd's containerCreate does before anything is
+ * made: decode (Go's types), verifyContainerSettings, networking, the image
+ * and its platform, storage options.  *hc_out is the HostConfig to store. */
+static int
+create_check (arca_engine_t *e, const arca_create_opts_t *co, json_t *body, json_t *warnings, json_t **hc_out,
+              arca_image_t **img_out, arca_error_t *err)
+{
   const char *image_ref = json_get_str (body, "Image");
   if (image_ref == NULL || *image_ref == '\0')
     return arca_error_set (err, ARCA_ERR_INVALID, "No image specified");
-  _cleanup_free_ char *gen_name = NULL;
-  if (name && *name)
-    {
-      if (container_name_validate (name, err) < 0)
-        return -1;
-      if (name[0] == '/')
-        name++;
-    }
+  if (co->name && *co->name && container_name_validate (co->name, err) < 0)
+    return -1;
 
   _cleanup_json_ json_t *hc = host_config_defaults (json_object_get (body, "HostConfig"));
   json_t *rp = json_object_get (hc, "RestartPolicy");
   const char *rp_name = json_get_str (rp, "Name");
   if (json_get_bool (hc, "AutoRemove", false) && rp_name && strcmp (rp_name, "no") != 0)
     return arca_error_set (err, ARCA_ERR_INVALID, "can't create 'AutoRemove' container with restart policy");
+  /* options: resources, modes, security options, runtime, log driver */
+  if (container_options_verify_create (e, body, hc, warnings, err) < 0)
+    return -1;
   /* networking (engine/networks.c): mode and endpoints checked before anything is made */
   if (networks_validate_create (e, hc, json_object_get (body, "NetworkingConfig"), err) < 0)
     return -1;
@@ -405,6 +421,39 @@ container_create (arca_engine_t *e, const char *name, json_t *body, char **id_ou
   arca_image_t *img = NULL;
   if (image_resolve (e->images, image_ref, &img, err) < 0)
     return -1;
+  if (container_options_check_platform (img, image_ref, co->platform, err) < 0
+      || container_options_verify_storage (hc, err) < 0)
+    {
+      image_free (img);
+      return -1;
+    }
+  container_options_adapt (e, hc);
+  *hc_out = arca_steal (hc);
+  *img_out = img;
+  return 0;
+}
+
+int
+container_create_with (arca_engine_t *e, const arca_create_opts_t *co, json_t *request, char **id_out,
+                       json_t **warnings_out, arca_error_t *err)
+{
+  if (request == NULL || !json_is_object (request))
+    return arca_error_set (err, ARCA_ERR_INVALID, "config cannot be empty in order to create a container");
+  /* Typed as dockerd decodes it: wrong JSON types refused, keys matched
+   * case-insensitively; the canonical copy is what is stored. */
+  _cleanup_json_ json_t *body = NULL;
+  if (options_decode_create (request, &body, err) < 0)
+    return -1;
+  const char *image_ref = json_get_str (body, "Image");
+  const char *name = co->name;
+  _cleanup_free_ char *gen_name = NULL;
+  _cleanup_json_ json_t *warnings = json_array ();
+  _cleanup_json_ json_t *hc = NULL;
+  arca_image_t *img = NULL;
+  if (create_check (e, co, body, warnings, &hc, &img, err) < 0)
+    return -1;
+  if (name && *name && name[0] == '/')
+    name++;
 
   arca_container_t *c = xmalloc0 (sizeof *c);
   container_id_generate (c->id);
@@ -437,6 +486,11 @@ container_create (arca_engine_t *e, const char *name, json_t *body, char **id_ou
   c->path = xstrdup (cmdline[0]);
   c->args = strv_copy (cmdline + 1);
   strv_free (cmdline);
+  if (container_options_refresh (c, err) < 0)
+    {
+      container_free (c);
+      return -1;
+    }
 
   /* Name: reserve under the lock so two creates cannot take the same one. */
   pthread_mutex_lock (&e->lock);
@@ -503,7 +557,7 @@ container_create (arca_engine_t *e, const char *name, json_t *body, char **id_ou
   pthread_mutex_unlock (&e->lock);
 
   *id_out = xstrdup (c->id);
-  *warnings = json_array ();
+  *warnings_out = arca_steal (warnings);
   return 0;
 }
 

@@ -34,6 +34,19 @@ const char *container_id (arca_container_t *c);
  * *id gets the new 64-hex ID; *warnings a JSON array (possibly empty). */
 int container_create (arca_engine_t *e, const char *name, json_t *body, char **id, json_t **warnings,
                       arca_error_t *err);
+/* container_create with the query's options: name (NULL = generated) and
+ * platform ("os[/arch[/variant]]", NULL = any): an image of another
+ * platform is 404 "image with reference <ref> was found but its platform
+ * (<p>) does not match the specified platform (<q>)" as dockerd.  The body
+ * is decoded as Go's encoding/json decodes a container.CreateRequest
+ * (runtime/options.h options_decode_create). */
+typedef struct
+{
+  const char *name;
+  const char *platform;
+} arca_create_opts_t;
+int container_create_with (arca_engine_t *e, const arca_create_opts_t *opts, json_t *body, char **id,
+                           json_t **warnings, arca_error_t *err);
 
 /* ---- lifecycle ---- */
 /* 304 "container is already running"; 409 for paused. */

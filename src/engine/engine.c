@@ -62,6 +62,7 @@ arca_engine_open (const arca_engine_options_t *opts, arca_engine_t **out, arca_e
   e->runtime_path = xstrdup (opts->runtime_path ? opts->runtime_path : "runc");
   e->shim_path = xstrdup (opts->shim_path ? opts->shim_path : "arca-shim");
   e->runtime_root = xasprintf ("%s/%s", e->exec_root, e->runtime_name);
+  e->runtimes = oci_runtimes_new (opts->runtimes, e->runtime_name, e->runtime_path, e->exec_root);
   e->opts = *opts;
   e->opts.data_root = e->data_root;
   e->opts.exec_root = e->exec_root;

@@ -10,6 +10,8 @@
 
 #include "engine/container.h"
 #include "engine/engine.h"
+#include "runtime/oci.h"
+#include "runtime/options.h"
 
 /* An attach session waiting for the container's next start. */
 typedef struct pending_attach
@@ -30,6 +32,9 @@ struct arca_container
   char *name;               /* without leading "/" */
   json_t *config;           /* merged Config (API shape) */
   json_t *host_config;      /* HostConfig (API shape) */
+  /* Config + HostConfig typed (runtime/options.h), derived from the two
+   * JSON objects above whenever they change (create, update, load). */
+  arca_container_options_t *opts;
   char *image_id;           /* "sha256:..." */
   char *path;               /* process path */
   char **args;              /* process args after path */
@@ -78,6 +83,7 @@ struct arca_engine
   arca_engine_options_t opts;
   char *data_root, *exec_root, *runtime_name, *runtime_path, *shim_path;
   char *runtime_root;       /* <exec-root>/runc */
+  arca_oci_runtimes_t *runtimes; /* configured OCI runtimes (runtime/oci.h) */
   char *id;                 /* daemon ID */
   arca_db_t *db;
   arca_image_store_t *images;
@@ -106,6 +112,26 @@ char *container_exit_file (arca_engine_t *e, const char *id);
 
 /* Take a reference (atomic; any thread). */
 void container_ref (arca_container_t *c);
+
+/* Re-derive c->opts from c->config and c->host_config (caller holds the
+ * engine lock or owns c exclusively). */
+int container_options_refresh (arca_container_t *c, arca_error_t *err);
+/* The OCI runtime of c (HostConfig.Runtime, or the default); takes the
+ * engine lock. */
+int container_runtime (arca_engine_t *e, arca_container_t *c, const arca_oci_runtime_t **rt, arca_error_t *err);
+
+/* Engine-level option checks and defaults (options.c), at create:
+ * the request's options parsed and verified as dockerd does (warnings
+ * appended), the runtime and log driver known; StorageOpt as overlay2
+ * without quotas takes it (500); the image's platform against the
+ * request's (404 as dockerd); and dockerd's defaults written into the
+ * HostConfig that is stored (MemorySwap, ShmSize, IpcMode, CgroupnsMode,
+ * OomKillDisable, Runtime, LogConfig). */
+int container_options_verify_create (arca_engine_t *e, json_t *config, json_t *hc, json_t *warnings,
+                                     arca_error_t *err);
+int container_options_verify_storage (json_t *hc, arca_error_t *err);
+int container_options_check_platform (arca_image_t *img, const char *ref, const char *platform, arca_error_t *err);
+void container_options_adapt (arca_engine_t *e, json_t *hc);
 
 /* Persist the record (caller holds the engine lock or owns c exclusively). */
 int container_save (arca_engine_t *e, arca_container_t *c, arca_error_t *err);

@@ -16,6 +16,7 @@
 #include "engine/mounts.h"
 #include "engine/networks.h"
 #include "image/snapshot.h"
+#include "runtime/oci.h"
 #include "runtime/shim_client.h"
 #include "runtime/spec.h"
 #include "util/cleanup.h"
@@ -30,18 +31,6 @@ set_error_locked (arca_container_t *c, const char *msg)
 {
   free (c->error);
   c->error = msg ? xstrdup (msg) : NULL;
-}
-
-/* dockerd's exit code for a failed start (daemon/start.go, errors.go
- * setExitCodeFromError) and the text the CLI maps to 126/127. */
-static int
-start_failure_code (const char *msg)
-{
-  if (strstr (msg, "executable file not found") || strstr (msg, "no such file or directory"))
-    return 127;
-  if (strstr (msg, "permission denied") || strstr (msg, "is a directory"))
-    return 126;
-  return 128;
 }
 
 /* ---- monitor ---- */
@@ -182,17 +171,12 @@ container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int
     }
 }
 
-/* ---- start ---- */
-
-static char **
-process_args (arca_container_t *c)
-{
-  char **v = xmalloc0 (sizeof *v);
-  v = strv_append (v, c->path);
-  for (size_t i = 0; c->args && c->args[i]; i++)
-    v = strv_append (v, c->args[i]);
-  return v;
-}
+/* ---- start ----
+ *
+ * container_start runs these steps in order; a step that fails after the
+ * rootfs is mounted hands its error to start_failed, which undoes what the
+ * earlier steps made (rootfs, volumes, networking) and records the failure
+ * as dockerd does. */
 
 static void
 fail_pending_locked (arca_container_t *c)
@@ -210,20 +194,15 @@ start_failed (arca_engine_t *e, arca_container_t *c, const char *msg, arca_error
   snapshot_unmount (dir, &ignored);
   mounts_release (e, c); /* volumes */
   networks_container_stop (e, c); /* networking */
-  int code = start_failure_code (msg);
+  arca_error_kind_t kind;
   _cleanup_free_ char *text = NULL;
-  if (strstr (msg, "is a directory") && !strstr (msg, "permission denied"))
-    text = xasprintf ("failed to create task for container: OCI runtime create failed: %s: permission denied: unknown", msg);
-  else
-    text = xasprintf ("failed to create task for container: OCI runtime create failed: %s: unknown", msg);
+  int code = oci_start_failure (msg, &kind, &text);
 
   pthread_mutex_lock (&e->lock);
   c->starting = false;
   c->exit_code = code;
   set_error_locked (c, text);
   fail_pending_locked (c);
-  if (c->started_ns == 0 && c->has_been_started)
-    c->started_ns = 0;
   c->finished_ns = time_now_ns ();
   c->exit_generation++;
   container_save (e, c, &ignored);
@@ -235,11 +214,13 @@ start_failed (arca_engine_t *e, arca_container_t *c, const char *msg, arca_error
    * when its start fails (daemon/start.go). */
   if (auto_remove)
     container_remove (e, c, true, true, &ignored);
-  return arca_error_set (err, code == 128 ? ARCA_ERR_INTERNAL : ARCA_ERR_INVALID, "%s", text);
+  return arca_error_set (err, kind, "%s", text);
 }
 
-int
-container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
+/* Claim the container for this start (moby containerStart's checks); the
+ * previous run's shim may still be deleting the runtime's state. */
+static int
+start_claim (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
 {
   pthread_mutex_lock (&e->lock);
   if (c->removed || c->removing)
@@ -268,7 +249,6 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   if (!by_policy)
     restart_reset_locked (c);
   c->starting = true;
-  /* The previous run's shim may still be deleting the runtime's state. */
   struct timespec deadline;
   clock_gettime (CLOCK_REALTIME, &deadline);
   deadline.tv_sec += 10;
@@ -276,87 +256,125 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
     if (pthread_cond_timedwait (&e->changed, &e->lock, &deadline) == ETIMEDOUT)
       break;
   pthread_mutex_unlock (&e->lock);
+  return 0;
+}
 
-  _cleanup_free_ char *dir = container_dir (e, c->id);
-  _cleanup_free_ char *sdir = container_state_dir (e, c->id);
-  _cleanup_free_ char *log_path = container_log_path (e, c->id);
-  _cleanup_free_ char *exit_file = container_exit_file (e, c->id);
-  _cleanup_free_ char *rootfs = NULL;
-  _cleanup_free_ char *hosts = xasprintf ("%s/hosts", dir);
-  _cleanup_free_ char *hostname_path = xasprintf ("%s/hostname", dir);
-  _cleanup_free_ char *resolv = xasprintf ("%s/resolv.conf", dir);
-  _cleanup_free_ char *config_path = xasprintf ("%s/config.json", dir);
-  arca_error_t ignored;
+static void
+start_unclaim (arca_engine_t *e, arca_container_t *c)
+{
+  pthread_mutex_lock (&e->lock);
+  c->starting = false;
+  pthread_cond_broadcast (&e->changed);
+  pthread_mutex_unlock (&e->lock);
+}
 
+/* The image's layers under the container's writable layer. */
+static int
+start_mount_rootfs (arca_engine_t *e, arca_container_t *c, const char *dir, char **rootfs, arca_error_t *err)
+{
   arca_image_t *img = NULL;
   char **lower = NULL;
   if (image_resolve (e->images, c->image_id, &img, err) < 0 || image_layer_dirs (e->images, img, &lower, err) < 0)
     {
       image_free (img);
-      pthread_mutex_lock (&e->lock);
-      c->starting = false;
-      pthread_mutex_unlock (&e->lock);
       return -1;
     }
   image_free (img);
-  int r = snapshot_mount (dir, lower, &rootfs, err);
+  int r = snapshot_mount (dir, lower, rootfs, err);
   strv_free (lower);
-  if (r < 0)
-    return start_failed (e, c, err->msg, err);
+  return r;
+}
 
+/* A fresh shim state dir, and no exit file of the previous run. */
+static int
+start_reset_state_dir (const char *sdir, const char *exit_file, arca_error_t *err)
+{
+  arca_error_t ignored;
   fs_remove_all (sdir, &ignored);
   unlink (exit_file);
-  if (fs_mkdir_p (sdir, 0700, err) < 0)
-    return start_failed (e, c, err->msg, err);
+  return fs_mkdir_p (sdir, 0700, err);
+}
 
-  json_t *cfg = c->config, *hc = c->host_config;
+/* This start's copy of the options: update may swap the record's JSON
+ * meanwhile, so parse from references taken under the lock. */
+static int
+start_options (arca_engine_t *e, arca_container_t *c, json_t **cfg, json_t **hc, arca_container_options_t **o,
+               arca_error_t *err)
+{
+  pthread_mutex_lock (&e->lock);
+  *cfg = json_incref (c->config);
+  *hc = json_incref (c->host_config);
+  pthread_mutex_unlock (&e->lock);
+  return options_parse (*cfg, *hc, o, err);
+}
+
+/* The network namespace for the spec: none of its own with host
+ * networking, the other container's with container:<x>, else the one the
+ * daemon made (bridge networks) or a new one (none). */
+static arca_spec_ns_t
+start_netns (const arca_container_options_t *o, const char *netns_path)
+{
+  arca_spec_ns_t ns = { .mode = NS_MODE_PRIVATE, .path = netns_path };
+  if (strcmp (o->network_mode, "host") == 0)
+    ns = (arca_spec_ns_t) { .mode = NS_MODE_HOST };
+  else if (str_has_prefix (o->network_mode, "container:"))
+    ns.mode = NS_MODE_CONTAINER;
+  return ns;
+}
+
+static char **
+process_args (arca_container_t *c)
+{
+  char **v = xmalloc0 (sizeof *v);
+  v = strv_append (v, c->path);
+  for (size_t i = 0; c->args && c->args[i]; i++)
+    v = strv_append (v, c->args[i]);
+  return v;
+}
+
+/* config.json: the one translation of the container's options
+ * (runtime/spec.c) with what the earlier steps prepared. */
+static int
+start_write_spec (arca_container_t *c, const arca_container_options_t *o, const char *dir, const char *rootfs,
+                  json_t *extra_mounts, const char *netns_path, arca_error_t *err)
+{
+  _cleanup_free_ char *hosts = xasprintf ("%s/hosts", dir);
+  _cleanup_free_ char *hostname_path = xasprintf ("%s/hostname", dir);
+  _cleanup_free_ char *resolv = xasprintf ("%s/resolv.conf", dir);
+  _cleanup_free_ char *config_path = xasprintf ("%s/config.json", dir);
   _cleanup_strv_ char **args = process_args (c);
-  _cleanup_strv_ char **env = json_get_strv (cfg, "Env");
-  _cleanup_strv_ char **cap_add = json_get_strv (hc, "CapAdd");
-  _cleanup_strv_ char **cap_drop = json_get_strv (hc, "CapDrop");
-  _cleanup_strv_ char **group_add = json_get_strv (hc, "GroupAdd");
-  json_t *cs = json_object_get (hc, "ConsoleSize");
-  const char *wd = json_get_str (cfg, "WorkingDir");
-  /* volumes (engine/mounts.c): mount volumes, copy-up, OCI mounts */
-  _cleanup_json_ json_t *extra_mounts = NULL;
-  if (mounts_prepare (e, c, rootfs, &extra_mounts, err) < 0)
-    return start_failed (e, c, err->msg, err);
-  /* networking (engine/networks.c): netns, endpoints, /etc/hosts, resolv.conf, ports, DNS */
-  _cleanup_free_ char *netns = NULL;
-  if (networks_container_start (e, c, dir, &netns, err) < 0)
-    return start_failed (e, c, err->msg, err);
   arca_spec_options_t so = {
+    .opts = o,
     .id = c->id,
     .rootfs = rootfs,
     .args = args,
-    .env = env,
-    .cwd = (wd && *wd) ? wd : "/",
-    .user = json_get_str (cfg, "User"),
-    .hostname = json_get_str (cfg, "Hostname"),
-    .domainname = json_get_str (cfg, "Domainname"),
-    .tty = json_get_bool (cfg, "Tty", false),
-    .read_only = json_get_bool (hc, "ReadonlyRootfs", false),
-    .privileged = json_get_bool (hc, "Privileged", false),
-    .cap_add = cap_add,
-    .cap_drop = cap_drop,
-    .group_add = group_add,
     .hosts_path = hosts,
     .hostname_path = hostname_path,
     .resolv_conf_path = resolv,
-    .netns_path = netns, /* networking: NULL = a fresh netns (none, host) */
-    .console_height = (unsigned) json_integer_value (json_array_get (cs, 0)),
-    .console_width = (unsigned) json_integer_value (json_array_get (cs, 1)),
-    .init_path = json_get_bool (hc, "Init", false) ? spec_init_path () : NULL, /* --init */
+    .netns = start_netns (o, netns_path),
+    .ipcns = { .mode = o->ipc.mode },
+    .pidns = { .mode = o->pid.mode },
+    .utsns = { .mode = o->uts.mode },
+    .init_path = o->init ? spec_init_path () : NULL, /* --init */
     .extra_mounts = extra_mounts, /* volumes, binds, tmpfs (engine/mounts.c) */
   };
   _cleanup_json_ json_t *spec = NULL;
   if (spec_build (&so, &spec, err) < 0)
-    return start_failed (e, c, err->msg, err);
-  networks_spec_adjust (e, c, spec); /* networking: --network host */
+    return -1;
   _cleanup_free_ char *spec_text = json_dumps (spec, JSON_INDENT (1));
-  if (fs_write_atomic (config_path, spec_text, strlen (spec_text), 0600, err) < 0)
-    return start_failed (e, c, err->msg, err);
+  return fs_write_atomic (config_path, spec_text, strlen (spec_text), 0600, err);
+}
 
+/* The shim, with the container's stdio ready and no process yet. */
+static int
+start_spawn_shim (arca_engine_t *e, arca_container_t *c, const arca_container_options_t *o, const char *dir,
+                  const char *sdir, pid_t *pid, arca_error_t *err)
+{
+  const arca_oci_runtime_t *rt;
+  if (oci_runtime_get (e->runtimes, o->runtime, &rt, err) < 0)
+    return -1;
+  _cleanup_free_ char *log_path = container_log_path (e, c->id);
+  _cleanup_free_ char *exit_file = container_exit_file (e, c->id);
   arca_shim_options_t sh = {
     .shim_path = e->shim_path,
     .id = c->id,
@@ -364,20 +382,22 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
     .state_dir = sdir,
     .log_path = log_path,
     .exit_file = exit_file,
-    .runtime_path = e->runtime_path,
-    .runtime_root = e->runtime_root,
-    .tty = so.tty,
-    .open_stdin = json_get_bool (cfg, "OpenStdin", false),
-    .stdin_once = json_get_bool (cfg, "StdinOnce", false),
-    .console_height = so.console_height,
-    .console_width = so.console_width,
+    .runtime_path = rt->path,
+    .runtime_root = rt->root,
+    .tty = o->tty,
+    .open_stdin = o->open_stdin,
+    .stdin_once = o->stdin_once,
+    .console_height = o->console_height,
+    .console_width = o->console_width,
   };
-  pid_t pid = 0;
-  if (shim_spawn (&sh, &pid, err) < 0)
-    return start_failed (e, c, err->msg, err);
+  return shim_spawn (&sh, pid, err);
+}
 
-  /* Connect the attach sessions that were waiting for this start, so they
-   * see the output from the first byte. */
+/* Connect the attach sessions that were waiting for this start, so they
+ * see the output from the first byte. */
+static void
+start_connect_attaches (arca_engine_t *e, arca_container_t *c, const char *sdir)
+{
   pthread_mutex_lock (&e->lock);
   pending_attach_t *pending = c->pending;
   c->pending = NULL;
@@ -399,16 +419,25 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   pthread_mutex_lock (&e->lock);
   pthread_cond_broadcast (&e->changed);
   pthread_mutex_unlock (&e->lock);
+}
 
+/* The shim runs the process now; on failure it ran nothing and ends by
+ * itself, and err carries the runtime's message. */
+static int
+start_run (const char *sdir, pid_t *pid, arca_error_t *err)
+{
   _cleanup_json_ json_t *start_req = json_pack ("{s:s}", "op", "start");
   _cleanup_json_ json_t *reply = NULL;
-  /* The shim runs the process now; on failure it ran nothing and ends by
-   * itself, and err carries the runtime's message. */
   if (shim_request (sdir, start_req, &reply, err) < 0)
-    return start_failed (e, c, err->msg, err);
-  if (pid == 0)
-    pid = (pid_t) json_get_int (reply, "pid", 0);
+    return -1;
+  if (*pid == 0)
+    *pid = (pid_t) json_get_int (reply, "pid", 0);
+  return 0;
+}
 
+static int
+start_record_running (arca_engine_t *e, arca_container_t *c, pid_t pid, arca_error_t *err)
+{
   pthread_mutex_lock (&e->lock);
   c->starting = false;
   c->running = true;
@@ -420,22 +449,61 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   c->finished_ns = 0;
   c->has_been_started = true;
   c->manually_stopped = false;
-  int r2 = container_save (e, c, err);
+  int r = container_save (e, c, err);
   pthread_cond_broadcast (&e->changed);
   pthread_mutex_unlock (&e->lock);
+  return r;
+}
 
-  /* Watch for the exit.  A process that was quick to end may have taken its
-   * shim with it already: then the exit file tells. */
-  arca_error_t merr;
-  if (container_monitor_start (e, c, &merr) < 0)
+/* Watch for the exit.  A process that was quick to end may have taken its
+ * shim with it already: then the exit file tells. */
+static void
+start_watch (arca_engine_t *e, arca_container_t *c)
+{
+  arca_error_t merr, ignored;
+  if (container_monitor_start (e, c, &merr) == 0)
+    return;
+  _cleanup_free_ char *exit_file = container_exit_file (e, c->id);
+  int code = 137;
+  int64_t finished = 0;
+  if (shim_read_exit_file (exit_file, &code, &finished, &ignored) < 0)
+    code = 137;
+  container_handle_exit (e, c, code, finished ? finished : time_now_ns ());
+}
+
+int
+container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
+{
+  if (start_claim (e, c, err) < 0)
+    return -1;
+  _cleanup_json_ json_t *cfg = NULL;
+  _cleanup_json_ json_t *hc = NULL;
+  _cleanup_options_ arca_container_options_t *o = NULL;
+  _cleanup_free_ char *dir = container_dir (e, c->id);
+  _cleanup_free_ char *sdir = container_state_dir (e, c->id);
+  _cleanup_free_ char *exit_file = container_exit_file (e, c->id);
+  _cleanup_free_ char *rootfs = NULL;
+  if (start_options (e, c, &cfg, &hc, &o, err) < 0 || start_mount_rootfs (e, c, dir, &rootfs, err) < 0)
     {
-      int code = 137;
-      int64_t finished = 0;
-      if (shim_read_exit_file (exit_file, &code, &finished, &ignored) < 0)
-        code = 137;
-      container_handle_exit (e, c, code, finished ? finished : time_now_ns ());
+      start_unclaim (e, c);
+      return -1;
     }
-  return r2;
+
+  _cleanup_json_ json_t *extra_mounts = NULL;
+  _cleanup_free_ char *netns = NULL;
+  pid_t pid = 0;
+  if (start_reset_state_dir (sdir, exit_file, err) < 0
+      || mounts_prepare (e, c, rootfs, &extra_mounts, err) < 0 /* volumes, copy-up (engine/mounts.c) */
+      || networks_container_start (e, c, dir, &netns, err) < 0 /* netns, endpoints, /etc files, ports, DNS */
+      || start_write_spec (c, o, dir, rootfs, extra_mounts, netns, err) < 0
+      || start_spawn_shim (e, c, o, dir, sdir, &pid, err) < 0)
+    return start_failed (e, c, err->msg, err);
+  start_connect_attaches (e, c, sdir);
+  if (start_run (sdir, &pid, err) < 0)
+    return start_failed (e, c, err->msg, err);
+  int r = start_record_running (e, c, pid, err);
+  start_watch (e, c);
+  return r;
 }
 
 /* ---- signals, stop, restart ---- */

@@ -269,19 +269,6 @@ fail:
 }
 
 void
-networks_spec_adjust (arca_engine_t *e, arca_container_t *c, json_t *spec)
-{
-  if (strcmp (mode_of (c), "host") != 0)
-    return;
-  json_t *nss = json_object_get (json_object_get (spec, "linux"), "namespaces");
-  for (size_t i = json_array_size (nss); i-- > 0;)
-    if (strcmp (json_get_str (json_array_get (nss, i), "type") ? json_get_str (json_array_get (nss, i), "type") : "",
-                "network")
-        == 0)
-      json_array_remove (nss, i);
-}
-
-void
 networks_container_stop (arca_engine_t *e, arca_container_t *c)
 {
   if (!has_bridge_endpoints (mode_of (c)))

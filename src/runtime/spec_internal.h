@@ -17,7 +17,10 @@ const char *spec_cap_name (int cap);
 int spec_cap_last (void);
 /* Final capability list (bounding = effective = permitted) for the options,
  * as moby's TweakCapabilities; a malloc'd strv. */
-int spec_caps_compute (const arca_spec_options_t *opts, char ***caps, arca_error_t *err);
+int spec_caps_compute (const arca_container_options_t *opts, char ***caps, arca_error_t *err);
+/* Every capability the kernel knows and this process still holds in its
+ * bounding set (dockerd GetAllCapabilities, for privileged processes). */
+char **spec_caps_all (void);
 
 /* Seccomp (seccomp.c). */
 
