@@ -368,6 +368,17 @@ yes"
   assert_failure
 }
 
+@test "RUN steps get the build's limits: memory, shm size, ulimits, extra hosts" {
+  ctx limits
+  printf 'FROM busybox\nRUN cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max; df -k /dev/shm | tail -1; ulimit -n; grep myhost /etc/hosts\n' >Dockerfile
+  run docker build --no-cache --memory 64m --shm-size 128m --ulimit nofile=1024:2048 --add-host myhost:10.1.2.3 .
+  assert_success
+  assert_output_contains "67108864"
+  assert_line_matches '^shm +131072 '
+  assert_line_matches '^1024$'
+  assert_output_contains "10.1.2.3	myhost"
+}
+
 @test "RUN uses the build's network mode" {
   ctx net
   printf 'FROM busybox\nRUN ls /sys/class/net | sort | tr "\\n" " "\n' >Dockerfile
@@ -378,6 +389,11 @@ yes"
   run docker build --no-cache .
   assert_success
   assert_output_contains "eth0"
+  # the host's network: its own interfaces are there
+  bridge=$(sed -n 's/.*"bridgeName": *"\([^"]*\)".*/\1/p' "$ARCA_T/config.json")
+  run docker build --no-cache --network host .
+  assert_success
+  assert_output_contains "$bridge"
 }
 
 @test "docker-compose build and up --build with args and target" {
