@@ -248,19 +248,19 @@ h_build (arca_http_request_t *req, void *app, arca_error_t *err)
   build_options_t o;
   if (parse_options (req, &o, err) < 0)
     {
-      build_options_clear (&o);
+      engine_build_options_clear (&o);
       return -1;
     }
   o.auth_configs = auth_configs (req);
   if (arca_req_query_bool (req, "squash", false))
     {
-      build_options_clear (&o);
+      engine_build_options_clear (&o);
       return arca_error_set (err, ARCA_ERR_INVALID, "squash is only supported with experimental mode");
     }
   arca_engine_build_t *b = NULL;
   int r = engine_build_prepare (e, &o, arca_req_body_file (req), &b, err);
   bool quiet = o.quiet;
-  build_options_clear (&o);
+  engine_build_options_clear (&o);
   if (r < 0)
     return -1;
   build_ctx_t *bc = xmalloc0 (sizeof *bc);

@@ -353,6 +353,12 @@ be_create_workdir (void *ctx, const char *id, arca_error_t *err)
 
 /* ---- the engine API ----------------------------------------------------------------------- */
 
+void
+engine_build_options_clear (build_options_t *o)
+{
+  build_options_clear (o);
+}
+
 int
 engine_build_prepare (arca_engine_t *e, const build_options_t *o, const char *tar_path, arca_engine_build_t **out,
                       arca_error_t *err)

@@ -14,6 +14,10 @@
 
 typedef struct arca_engine_build arca_engine_build_t;
 
+/* Release what a build_options_t holds (the API layer fills one from the
+ * query). */
+void engine_build_options_clear (build_options_t *o);
+
 /* build_prepare with this engine's image store and containers; tar_path
  * is the request body (the context tar, spooled to a file; NULL when the
  * body was empty).  Errors are HTTP errors (see build.h). */
