@@ -30,6 +30,11 @@ typedef struct
   char *bridge_name;
   char *nft_table;
   json_t *default_address_pools;
+  /* security (docs/security.md): keep the forward policy accept
+   * (ipForwardNoDrop, dockerd's --ip-forward-no-drop); the port proxy's
+   * connection cap (proxyMaxConnections, 0 = default) */
+  bool ip_forward_no_drop;
+  int proxy_max_connections;
 } arca_config_t;
 
 /* Flags common to the daemon commands; NULL when not given. */

@@ -284,6 +284,8 @@ cli_daemon_start (const arca_cli_flags_t *flags)
     .bridge_name = c.bridge_name,
     .nft_table = c.nft_table,
     .default_address_pools = c.default_address_pools,
+    .ip_forward_no_drop = c.ip_forward_no_drop,
+    .proxy_max_connections = c.proxy_max_connections,
   };
   if (arca_engine_open (&eo, &engine, &err) < 0)
     {

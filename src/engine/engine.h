@@ -32,6 +32,8 @@ typedef struct
   const char *bridge_name;
   const char *nft_table;
   json_t *default_address_pools;
+  bool ip_forward_no_drop;    /* config ipForwardNoDrop */
+  int proxy_max_connections;  /* config proxyMaxConnections (0 = default) */
 } arca_engine_options_t;
 
 /* Open the state under data_root (creating it), reload containers, re-adopt
