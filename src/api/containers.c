@@ -45,7 +45,9 @@ h_create (arca_http_request_t *req, void *app, arca_error_t *err)
     return arca_error_set (err, ARCA_ERR_INVALID, "config cannot be empty in order to create a container");
   _cleanup_free_ char *id = NULL;
   json_t *warnings = NULL;
-  arca_create_opts_t co = { .name = arca_req_query (req, "name"), .platform = arca_req_query (req, "platform") };
+  arca_create_opts_t co = { .name = arca_req_query (req, "name"),
+                            .platform = arca_req_query (req, "platform"),
+                            .api_version = arca_req_api_version (req) };
   if (container_create_with (app, &co, body, &id, &warnings, err) < 0)
     return -1;
   return arca_resp_json (req, 201, json_pack ("{s:s,s:o}", "Id", id, "Warnings", warnings));
@@ -289,6 +291,11 @@ h_logs (arca_http_request_t *req, void *app, arca_error_t *err)
     return -1;
   if (lookup (req, app, &l.c, err) < 0)
     return -1;
+  if (container_logs_check (app, l.c, err) < 0)
+    {
+      container_unref (l.c);
+      return -1;
+    }
   logs_ctx_t *heap = xmalloc0 (sizeof *heap);
   *heap = l;
   const char *ct = container_tty (l.c) ? "application/vnd.docker.raw-stream"
@@ -373,7 +380,7 @@ h_attach (arca_http_request_t *req, void *app, arca_error_t *err)
 }
 
 const arca_route_t arca_container_routes[] = {
-  { "POST", "/containers/create", h_create, 0 },
+  { "POST", "/containers/create", h_create, ARCA_ROUTE_BODY_JSON },
   { "GET", "/containers/json", h_list, 0 },
   { "GET", "/containers/{id}/json", h_inspect, 0 },
   { "POST", "/containers/{id}/start", h_start, 0 },

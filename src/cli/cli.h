@@ -35,6 +35,24 @@ typedef struct
    * from "exec-opts": ["isolation=process|vm"] (dockerd's daemon.json key) */
   arca_vm_options_t vm;
   char *default_isolation;
+  /* security (docs/security.md): keep the forward policy accept
+   * (ipForwardNoDrop, dockerd's --ip-forward-no-drop); the port proxy's
+   * connection cap (proxyMaxConnections, 0 = default) */
+  bool ip_forward_no_drop;
+  int proxy_max_connections;
+  /* container defaults, as daemon.json's keys of the same names:
+   * "log-driver", "log-opts" ({"max-size":"10m"}), "seccomp-profile" (a
+   * file, "builtin" or "unconfined"; its text is loaded here),
+   * "default-cgroupns-mode" ("host" or "private"); NULL when not set. */
+  char *log_driver;
+  json_t *log_opts;
+  char *seccomp_profile;
+  char *default_cgroupns_mode;
+  /* API connections (http/http.h arca_http_limits_t): seconds a connection
+   * may idle or spend on its request headers, and how many may be open;
+   * 0 = the HTTP layer's defaults */
+  unsigned api_idle_timeout;
+  unsigned api_max_connections;
 } arca_config_t;
 
 /* Flags common to the daemon commands; NULL when not given. */

@@ -254,8 +254,10 @@ cli_daemon_start (const arca_cli_flags_t *flags)
   _cleanup_free_ char *shim = NULL;
   bool own_socket = false;
 
-  if (fs_mkdir_p (c.data_root, 0711, &err) < 0 || fs_mkdir_p (c.exec_root, 0711, &err) < 0
-      || fs_mkdir_p (tmp_dir, 0700, &err) < 0)
+  /* as dockerd (cmd/dockerd setDefaultUmask): files made without an
+   * explicit mode are 0644/0755, never group- or world-writable */
+  umask (022);
+  if (arca_engine_prepare_roots (c.data_root, c.exec_root, &err) < 0)
     goto out;
   if ((pid_fd = pidfile_take (pidfile, &err)) < 0)
     goto out;
@@ -282,6 +284,19 @@ cli_daemon_start (const arca_cli_flags_t *flags)
   /* VM isolation: the guest agent goes into the guest's initramfs. */
   free (c.vm.agent);
   c.vm.agent = sibling_path ("arca-guest");
+  /* daemon.json seccomp-profile: a file's content, or builtin/unconfined
+   * (moby daemon setupSeccompProfile). */
+  _cleanup_free_ char *seccomp = NULL;
+  if (c.seccomp_profile && strcmp (c.seccomp_profile, "builtin") != 0 && strcmp (c.seccomp_profile, "unconfined") != 0)
+    {
+      if (fs_read_file (c.seccomp_profile, &seccomp, NULL, &err) < 0)
+        {
+          arca_error_wrap (&err, "opening seccomp profile (%s) failed", c.seccomp_profile);
+          goto out;
+        }
+    }
+  else if (c.seccomp_profile)
+    seccomp = xstrdup (c.seccomp_profile);
 
   arca_engine_options_t eo = {
     .data_root = c.data_root,
@@ -297,13 +312,20 @@ cli_daemon_start (const arca_cli_flags_t *flags)
     .default_address_pools = c.default_address_pools,
     .vm = &c.vm,
     .default_isolation = c.default_isolation,
+    .ip_forward_no_drop = c.ip_forward_no_drop,
+    .proxy_max_connections = c.proxy_max_connections,
+    .log_driver = c.log_driver,
+    .log_opts = c.log_opts,
+    .seccomp_profile = seccomp,
+    .default_cgroupns_mode = c.default_cgroupns_mode,
   };
   if (arca_engine_open (&eo, &engine, &err) < 0)
     {
       arca_error_wrap (&err, "opening the engine state in %s", c.data_root);
       goto out;
     }
-  if (arca_http_server_start (listen_fd, arca_api_routes (), engine, tmp_dir, &srv, &err) < 0)
+  arca_http_limits_t limits = { .idle_timeout_s = c.api_idle_timeout, .max_connections = c.api_max_connections };
+  if (arca_http_server_start (listen_fd, arca_api_routes (), engine, tmp_dir, &limits, &srv, &err) < 0)
     goto out;
   listen_fd = -1; /* the server owns it */
 

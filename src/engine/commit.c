@@ -21,6 +21,7 @@
 
 #include "engine/internal.h"
 #include "util/cleanup.h"
+#include "util/env.h"
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -101,22 +102,24 @@ cmp_names (const void *a, const void *b)
 static char **
 read_names (int dirfd)
 {
-  char **v = xmalloc0 (sizeof (char *));
+  arca_strv_builder_t b = { 0 };
   int fd = openat (dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
-    return v;
+    return strv_builder_finish (&b);
   DIR *d = fdopendir (fd);
   if (d == NULL)
     {
       close (fd);
-      return v;
+      return strv_builder_finish (&b);
     }
   struct dirent *de;
   while ((de = readdir (d)))
     if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
-      v = strv_append (v, de->d_name);
+      strv_builder_add (&b, de->d_name);
   closedir (d);
-  qsort (v, strv_len (v), sizeof (char *), cmp_names);
+  size_t n = b.len;
+  char **v = strv_builder_finish (&b);
+  qsort (v, n, sizeof (char *), cmp_names);
   return v;
 }
 
@@ -367,6 +370,29 @@ tar_marker (walk_t *w, const char *dir, const char *marker, const struct stat *s
 
 /* ---- the walk ---- */
 
+/* A directory of the writable layer that holds nothing but the runtime's
+ * mount points for /etc/hosts, /etc/hostname and /etc/resolv.conf is only
+ * there because of them (overlay copied it up): dockerd keeps those in
+ * its init layer, so a layer made from it leaves the directory out. */
+static bool
+only_init_files (int dirfd, const char *name, const char *path)
+{
+  if (strcmp (path, "/etc") != 0)
+    return false;
+  _cleanup_close_ int fd = openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  _cleanup_strv_ char **names = read_names (fd);
+  for (size_t i = 0; names[i]; i++)
+    {
+      struct stat st;
+      _cleanup_free_ char *p = xasprintf ("%s/%s", path, names[i]);
+      if (fstatat (fd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0 || !init_layer_path (p, &st))
+        return false;
+    }
+  return true;
+}
+
 /* rel: "" for the root, else "/a/b". */
 static int
 walk_dir (walk_t *w, int dirfd, const char *rel)
@@ -383,6 +409,9 @@ walk_dir (walk_t *w, int dirfd, const char *rel)
         }
       _cleanup_free_ char *path = xasprintf ("%s/%s", rel, names[i]);
       if (w->mode != WALK_EXPORT && init_layer_path (path, &st))
+        continue;
+      if (w->mode == WALK_LAYER && S_ISDIR (st.st_mode) && !is_opaque (dirfd, names[i])
+          && only_init_files (dirfd, names[i], path))
         continue;
       switch (w->mode)
         {
@@ -607,28 +636,6 @@ write_layer (void *ctx, int out_fd, arca_error_t *err)
   return tar_close (&w);
 }
 
-static const char *
-env_key_end (const char *s)
-{
-  const char *eq = strchr (s, '=');
-  return eq ? eq : s + strlen (s);
-}
-
-static bool
-env_has_key (json_t *env, const char *entry)
-{
-  size_t klen = (size_t) (env_key_end (entry) - entry);
-  size_t i;
-  json_t *v;
-  json_array_foreach (env, i, v)
-    {
-      const char *s = json_string_value (v);
-      if (s && (size_t) (env_key_end (s) - s) == klen && strncmp (s, entry, klen) == 0)
-        return true;
-    }
-  return false;
-}
-
 static bool
 empty_field (json_t *o, const char *key)
 {
@@ -675,12 +682,7 @@ merge_config (json_t *user, json_t *image)
     }
   else
     {
-      json_t *uenv = json_object_get (user, "Env");
-      size_t i;
-      json_t *v;
-      json_array_foreach (ienv, i, v)
-        if (json_is_string (v) && !env_has_key (uenv, json_string_value (v)))
-          json_array_append (uenv, v);
+      env_json_append_missing (json_object_get (user, "Env"), ienv);
     }
   if (empty_field (user, "Entrypoint"))
     {
@@ -692,6 +694,40 @@ merge_config (json_t *user, json_t *image)
     }
   if (json_object_get (image, "Healthcheck") && !json_object_get (user, "Healthcheck"))
     json_object_set (user, "Healthcheck", json_object_get (image, "Healthcheck"));
+}
+
+int
+layer_tar_write_upper (const char *upper, int fd, arca_error_t *err)
+{
+  layer_ctx_t lc = { .upper = upper };
+  return write_layer (&lc, fd, err);
+}
+
+int
+container_commit_build (arca_engine_t *e, arca_container_t *c, json_t *config, json_t *container_config,
+                        const char *author, char **image_id, arca_error_t *err)
+{
+  _cleanup_free_ char *parent = NULL;
+  _cleanup_json_ json_t *ccfg = NULL;
+  bool removing, dead;
+  snapshot_record (e, c, &parent, &ccfg, &removing, &dead);
+  if (removing || dead)
+    return arca_error_set (err, ARCA_ERR_CONFLICT, "You cannot commit container %s which is %s", c->id,
+                           removing ? "being removed" : "dead");
+  _cleanup_free_ char *dir = container_dir (e, c->id);
+  _cleanup_free_ char *upper = xasprintf ("%s/upper", dir);
+  layer_ctx_t lc = { .upper = upper };
+  arca_image_commit_t ic = {
+    .parent_id = parent,
+    .config = config,
+    .container_config = container_config ? container_config : ccfg,
+    .container_id = c->id,
+    .author = author,
+    .write_layer = write_layer,
+    .ctx = &lc,
+    .build_step = true,
+  };
+  return image_commit (e->images, &ic, image_id, err);
 }
 
 int

@@ -19,6 +19,7 @@
 #include "runtime/shim_client.h"
 #include "runtime/spec.h"
 #include "util/cleanup.h"
+#include "util/env.h"
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -89,10 +90,11 @@ container_ref (arca_container_t *c)
 json_t *
 container_to_record (arca_container_t *c)
 {
-  json_t *state = json_pack ("{s:b,s:b,s:b,s:b,s:I,s:i,s:s,s:I,s:I}", "Running", c->running, "Paused", c->paused,
+  json_t *state = json_pack ("{s:b,s:b,s:b,s:b,s:I,s:i,s:s,s:I,s:I,s:b}", "Running", c->running, "Paused", c->paused,
                              "Restarting", c->restarting, "Dead", c->dead, "Pid", (json_int_t) c->pid,
                              "ExitCode", c->exit_code, "Error", c->error ? c->error : "", "StartedAt",
-                             (json_int_t) c->started_ns, "FinishedAt", (json_int_t) c->finished_ns);
+                             (json_int_t) c->started_ns, "FinishedAt", (json_int_t) c->finished_ns, "OOMKilled",
+                             c->oom_killed);
   json_t *rec = json_pack ("{s:O,s:O,s:s,s:s,s:o,s:I,s:o,s:i,s:b,s:b,s:I}", "Config", c->config, "HostConfig",
                     c->host_config, "Image", c->image_id, "Path", c->path, "Args", json_from_strv (c->args),
                     "Created", (json_int_t) c->created_ns, "State", state, "RestartCount", c->restart_count,
@@ -129,6 +131,7 @@ container_from_record (const char *id, const char *name, json_t *rec)
   c->dead = json_get_bool (st, "Dead", false);
   c->pid = (pid_t) json_get_int (st, "Pid", 0);
   c->exit_code = (int) json_get_int (st, "ExitCode", 0);
+  c->oom_killed = json_get_bool (st, "OOMKilled", false);
   const char *e = json_get_str (st, "Error");
   c->error = (e && *e) ? xstrdup (e) : NULL;
   c->started_ns = json_get_int (st, "StartedAt", 0);
@@ -154,6 +157,10 @@ container_from_record (const char *id, const char *name, json_t *rec)
 int
 container_save (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
 {
+  /* A removed container stays removed: a writer that raced the removal (an
+   * exit, a failing start) must not insert its row again. */
+  if (c->removed)
+    return 0;
   _cleanup_json_ json_t *rec = container_to_record (c);
   _cleanup_free_ char *data = json_dump_compact (rec);
   const char *p[] = { c->id, c->name, data };
@@ -246,25 +253,7 @@ merge_image_config (json_t *cfg, json_t *img)
   if (json_is_array (img_env))
     {
       json_t *merged = json_is_array (user_env) ? json_deep_copy (user_env) : json_array ();
-      size_t i;
-      json_t *v;
-      json_array_foreach (img_env, i, v)
-        {
-          const char *s = json_string_value (v);
-          if (s == NULL)
-            continue;
-          const char *eq = strchr (s, '=');
-          size_t klen = eq ? (size_t) (eq - s) : strlen (s);
-          bool overridden = false;
-          for (size_t j = 0; j < json_array_size (user_env); j++)
-            {
-              const char *u = json_string_value (json_array_get (user_env, j));
-              if (u && strncmp (u, s, klen) == 0 && (u[klen] == '=' || u[klen] == '\0'))
-                overridden = true;
-            }
-          if (!overridden)
-            json_array_append (merged, v);
-        }
+      env_json_append_missing (merged, img_env);
       json_object_set_new (cfg, "Env", merged);
     }
   bool has_cmd = json_array_size (json_object_get (cfg, "Cmd")) > 0;
@@ -413,6 +402,7 @@ create_check (arca_engine_t *e, const arca_create_opts_t *co, json_t *body, json
   if (json_get_bool (hc, "AutoRemove", false) && rp_name && strcmp (rp_name, "no") != 0)
     return arca_error_set (err, ARCA_ERR_INVALID, "can't create 'AutoRemove' container with restart policy");
   /* options: resources, modes, security options, runtime, log driver */
+  container_options_merge_log (e, hc);
   if (container_options_verify_create (e, body, hc, warnings, err) < 0)
     return -1;
   /* networking (engine/networks.c): mode and endpoints checked before anything is made */
@@ -448,6 +438,13 @@ container_create_with (arca_engine_t *e, const arca_create_opts_t *co, json_t *r
   _cleanup_json_ json_t *body = NULL;
   if (options_decode_create (request, &body, err) < 0)
     return -1;
+  /* moby postContainersCreate: KernelMemory is ignored from API 1.42 on. */
+  json_t *rhc = json_object_get (body, "HostConfig");
+  if (json_is_object (rhc) && (co->api_version == 0 || co->api_version >= 142))
+    json_object_del (rhc, "KernelMemory");
+  /* Before 1.25 the client removed the container itself. */
+  if (json_is_object (rhc) && co->api_version > 0 && co->api_version < 125)
+    json_object_del (rhc, "AutoRemove");
   const char *image_ref = json_get_str (body, "Image");
   const char *name = co->name;
   _cleanup_free_ char *gen_name = NULL;
@@ -471,17 +468,15 @@ container_create_with (arca_engine_t *e, const arca_create_opts_t *co, json_t *r
   image_free (img);
 
   /* Path and Args: Entrypoint + Cmd (moby daemon/create.go getEntrypointAndArgs). */
-  char **cmdline = NULL;
+  arca_strv_builder_t words = { 0 };
   json_t *ep = json_object_get (c->config, "Entrypoint");
   json_t *cmd = json_object_get (c->config, "Cmd");
   size_t i;
   json_t *v;
-  cmdline = xmalloc0 (sizeof *cmdline);
-  if (json_is_array (ep))
-    json_array_foreach (ep, i, v) if (json_is_string (v)) cmdline = strv_append (cmdline, json_string_value (v));
-  if (json_is_array (cmd))
-    json_array_foreach (cmd, i, v) if (json_is_string (v)) cmdline = strv_append (cmdline, json_string_value (v));
-  if (strv_len (cmdline) == 0)
+  json_array_foreach (ep, i, v) if (json_is_string (v)) strv_builder_add (&words, json_string_value (v));
+  json_array_foreach (cmd, i, v) if (json_is_string (v)) strv_builder_add (&words, json_string_value (v));
+  char **cmdline = strv_builder_finish (&words);
+  if (cmdline[0] == NULL)
     {
       strv_free (cmdline);
       container_free (c);
@@ -558,6 +553,7 @@ container_create_with (arca_engine_t *e, const arca_create_opts_t *co, json_t *r
     }
   pthread_mutex_lock (&e->lock);
   c->starting = false;
+  pthread_cond_broadcast (&e->changed); /* a removal may wait for the create */
   pthread_mutex_unlock (&e->lock);
 
   *id_out = xstrdup (c->id);
@@ -569,12 +565,12 @@ container_create_with (arca_engine_t *e, const arca_create_opts_t *co, json_t *r
 
 /* runc removes the container's cgroups on delete, but a cgroup whose last
  * tasks were still exiting can survive it: remove what is left (the path
- * /arca/<id> is ours, see runtime/spec.c). */
+ * <parent>/<id> is ours, see runtime/spec.c). */
 static void
-remove_cgroups (const char *id)
+remove_cgroups (const char *cgpath)
 {
-  _cleanup_free_ char *pattern = xasprintf ("/sys/fs/cgroup/*/arca/%s", id);
-  _cleanup_free_ char *v2 = xasprintf ("/sys/fs/cgroup/arca/%s", id);
+  _cleanup_free_ char *pattern = xasprintf ("/sys/fs/cgroup/*%s", cgpath);
+  _cleanup_free_ char *v2 = xasprintf ("/sys/fs/cgroup%s", cgpath);
   glob_t g;
   if (glob (pattern, GLOB_NOSORT, NULL, &g) == 0)
     {
@@ -589,6 +585,9 @@ int
 container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
 {
   arca_error_t ignored;
+  pthread_mutex_lock (&e->lock);
+  c->removed = true; /* before the row goes: container_save writes no more */
+  pthread_mutex_unlock (&e->lock);
   const char *p[] = { c->id };
   int ret = arca_db_exec (e->db, "DELETE FROM containers WHERE id = ?1", p, 1, err);
   _cleanup_free_ char *dir = container_dir (e, c->id);
@@ -596,10 +595,10 @@ container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   snapshot_remove (dir, &ignored);
   fs_remove_all (dir, &ignored);
   fs_remove_all (sdir, &ignored);
-  remove_cgroups (c->id);
+  _cleanup_free_ char *cgpath = container_cgroup_path (e, c);
+  remove_cgroups (cgpath);
 
   pthread_mutex_lock (&e->lock);
-  c->removed = true;
   for (arca_container_t **pp = &e->containers; *pp; pp = &(*pp)->next)
     if (*pp == c)
       {
@@ -662,14 +661,15 @@ containers_restore (arca_engine_t *e, arca_error_t *err)
       _cleanup_free_ char *exit_file = container_exit_file (e, c->id);
       int code = 137;
       int64_t finished = 0;
+      bool oom = false;
       arca_error_t ignored;
-      if (shim_read_exit_file (exit_file, &code, &finished, &ignored) < 0)
+      if (shim_read_exit_file (exit_file, &code, &finished, &oom, &ignored) < 0)
         {
           code = 137;
           finished = time_now_ns ();
         }
       log_info ("container %.12s: shim gone, exited with %d while the daemon was down", c->id, code);
-      container_handle_exit (e, c, code, finished);
+      container_handle_exit (e, c, code, finished, oom);
     }
   /* Restart policies at start-up (restart.c; rules in docs/design.md):
    * asynchronous, so the API answers meanwhile. */

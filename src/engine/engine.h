@@ -37,12 +37,32 @@ typedef struct
    * ("process" or "vm"; NULL = "process"). */
   const struct arca_vm_options *vm;
   const char *default_isolation;
+  bool ip_forward_no_drop;    /* config ipForwardNoDrop */
+  int proxy_max_connections;  /* config proxyMaxConnections (0 = default) */
+  /* container defaults (daemon.json's log-driver, log-opts,
+   * seccomp-profile, default-cgroupns-mode); NULL = dockerd's defaults
+   * (json-file, none, the built-in profile, host on cgroup v1 / private
+   * on v2).  seccomp_profile is the profile's text, "builtin" or
+   * "unconfined".  Borrowed. */
+  const char *log_driver;
+  json_t *log_opts;
+  const char *seccomp_profile;
+  const char *default_cgroupns_mode;
 } arca_engine_options_t;
+
+/* Create the data and exec roots and their top directories with dockerd's
+ * modes, or tighten them when they exist (start-up on a data root an older
+ * Arca made): local users other than root get nothing from either root
+ * (docs/security.md lists every mode).  Called by arca_engine_open, and by
+ * the daemon before it takes its pid file in the exec root. */
+int arca_engine_prepare_roots (const char *data_root, const char *exec_root, arca_error_t *err);
 
 /* Open the state under data_root (creating it), reload containers, re-adopt
  * running ones through their shims, mark those whose shim is gone as exited
  * (recorded status, or 137). */
 int arca_engine_open (const arca_engine_options_t *opts, arca_engine_t **out, arca_error_t *err);
+/* The daemon's default log config is checked as dockerd checks it at start
+ * (400-style text: "failed to set log opts: ..."). */
 /* Stop serving; running containers are left to their shims. */
 void arca_engine_close (arca_engine_t *e);
 

@@ -98,6 +98,7 @@ vm_conflict (json_t *hc)
     { "NetworkMode", "host", "--network host" },    { "NetworkMode", "container:", "--network container:" },
     { "PidMode", "host", "--pid host" },            { "PidMode", "container:", "--pid container:" },
     { "IpcMode", "host", "--ipc host" },            { "IpcMode", "container:", "--ipc container:" },
+    { "IpcMode", "shareable", "--ipc shareable" },  { "CgroupnsMode", "host", "--cgroupns host" },
     { "UTSMode", "host", "--uts host" },            { "UsernsMode", "host", NULL },
   };
   for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++)
@@ -112,6 +113,10 @@ vm_conflict (json_t *hc)
   json_array_foreach (json_object_get (hc, "SecurityOpt"), i, v)
   {
     const char *s = json_string_value (v);
+    /* Unconfined asks for what the guest gives anyway. */
+    if (s && (strcmp (s, "seccomp=unconfined") == 0 || strcmp (s, "seccomp:unconfined") == 0
+              || strcmp (s, "apparmor=unconfined") == 0 || strcmp (s, "apparmor:unconfined") == 0))
+      continue;
     if (s && (str_has_prefix (s, "seccomp") || str_has_prefix (s, "apparmor") || str_has_prefix (s, "label")))
       return xasprintf ("isolation \"vm\" cannot be used with --security-opt %s: the guest's kernel is the "
                         "container's boundary and applies no such profile",
@@ -125,9 +130,47 @@ vm_conflict (json_t *hc)
   return NULL;
 }
 
+/* --network/--pid/--ipc container:<x> where x runs in a VM: its process is
+ * QEMU on the host, whose namespaces are not the container's. */
+static int
+check_joins (arca_engine_t *e, json_t *hc, arca_error_t *err)
+{
+  static const char *const keys[][2] = { { "NetworkMode", "network" }, { "PidMode", "pid" }, { "IpcMode", "ipc" } };
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+    {
+      const char *v = json_get_str (hc, keys[i][0]);
+      if (v == NULL || !str_has_prefix (v, "container:"))
+        continue;
+      arca_container_t *o = NULL;
+      arca_error_t ignored;
+      if (container_lookup (e, v + strlen ("container:"), &o, &ignored) < 0)
+        continue; /* the start looks it up again */
+      pthread_mutex_lock (&e->lock);
+      bool vm = container_is_vm (o);
+      pthread_mutex_unlock (&e->lock);
+      container_unref (o);
+      if (vm)
+        return arca_error_set (err, ARCA_ERR_INVALID,
+                               "cannot join the %s namespace of container %s: it runs in a VM (isolation \"vm\")",
+                               keys[i][1], v + strlen ("container:"));
+    }
+  return 0;
+}
+
+int
+isolation_check_start (arca_engine_t *e, struct arca_container *c, arca_error_t *err)
+{
+  pthread_mutex_lock (&e->lock);
+  _cleanup_json_ json_t *hc = json_incref (c->host_config);
+  pthread_mutex_unlock (&e->lock);
+  return check_joins (e, hc, err);
+}
+
 int
 isolation_validate_create (arca_engine_t *e, json_t *hc, arca_error_t *err)
 {
+  if (check_joins (e, hc, err) < 0)
+    return -1;
   const char *iso = json_get_str (hc, "Isolation");
   if (iso == NULL || *iso == '\0' || strcmp (iso, "default") == 0)
     {

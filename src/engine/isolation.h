@@ -22,12 +22,18 @@ void isolation_close (arca_engine_t *e);
 
 /* At create, after options_check_isolation and before anything is made:
  * resolve "" / "default" to the daemon's default (stored as "vm" in hc when
- * that is the default, as is "vm" in any case) and, for a VM, refuse
- * options it cannot honour
- * (host or container: network/pid/ipc/uts namespaces, devices, seccomp and
- * AppArmor profiles, shared mount propagation) and a host where VM
+ * that is the default, as is "vm" in any case); refuse joining a VM's
+ * namespaces (isolation_check_start); for a VM, refuse options it cannot
+ * honour (host or container: network/pid/ipc/uts namespaces, shareable
+ * IPC, the host's cgroup namespace, devices, seccomp and AppArmor profiles
+ * other than unconfined, shared mount propagation) and a host where VM
  * isolation is not available. */
 int isolation_validate_create (arca_engine_t *e, json_t *host_config, arca_error_t *err);
+
+/* At create and at start: no container joins the network, PID or IPC
+ * namespace of a VM container (its host process is QEMU); 400 "cannot
+ * join the <kind> namespace of container <x>: it runs in a VM ...". */
+int isolation_check_start (arca_engine_t *e, struct arca_container *c, arca_error_t *err);
 
 /* True if the container runs in a VM.  Caller holds e->lock or owns c. */
 bool container_is_vm (struct arca_container *c);

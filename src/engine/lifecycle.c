@@ -49,6 +49,7 @@ monitor_thread (void *arg)
   monitor_ctx_t *m = arg;
   int code = 137;
   int64_t finished = 0;
+  bool oom = false;
   json_t *reply = NULL;
   arca_error_t err;
   json_t *req = json_pack ("{s:s}", "op", "wait");
@@ -56,19 +57,20 @@ monitor_thread (void *arg)
     {
       code = (int) json_get_int (reply, "ExitCode", 137);
       finished = json_get_int (reply, "FinishedAt", 0);
+      oom = json_get_bool (reply, "OOMKilled", false);
     }
   else
     {
       /* The shim died or went away: it may still have written the exit file. */
       _cleanup_free_ char *exit_file = container_exit_file (m->e, m->c->id);
-      if (shim_read_exit_file (exit_file, &code, &finished, &err) < 0)
+      if (shim_read_exit_file (exit_file, &code, &finished, &oom, &err) < 0)
         code = 137;
     }
   json_decref (req);
   json_decref (reply);
   if (finished == 0)
     finished = time_now_ns ();
-  container_handle_exit (m->e, m->c, code, finished);
+  container_handle_exit (m->e, m->c, code, finished, oom);
   /* The shim answers before it deletes the runtime's state and closes the
    * connection once that is done: a new start waits for it (monitor_running). */
   struct pollfd p = { .fd = m->fd, .events = POLLIN };
@@ -129,13 +131,14 @@ container_monitor_start (arca_engine_t *e, arca_container_t *c, arca_error_t *er
 }
 
 void
-container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int64_t finished_ns)
+container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int64_t finished_ns, bool oom_killed)
 {
   arca_error_t err;
   _cleanup_free_ char *dir = container_dir (e, c->id);
   if (snapshot_unmount (dir, &err) < 0)
     log_warn ("container %.12s: unmount rootfs: %s", c->id, err.msg);
   mounts_release (e, c); /* volumes: unmount option volumes no longer used */
+  namespaces_container_stop (e, c); /* shareable /dev/shm */
   networks_container_stop (e, c); /* networking: veths, addresses, ports, DNS */
 
   pthread_mutex_lock (&e->lock);
@@ -144,6 +147,7 @@ container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int
   c->restarting = false;
   c->pid = 0;
   c->exit_code = exit_code;
+  c->oom_killed = oom_killed;
   c->finished_ns = finished_ns;
   c->exit_generation++;
   /* Restart policy (restart.c): may put c back to Restarting. */
@@ -187,17 +191,29 @@ fail_pending_locked (arca_container_t *c)
   c->pending = NULL;
 }
 
+/* A start that failed: undo what the earlier steps made, record the
+ * error as dockerd's containerStart does (State.Error, an exit code), and
+ * answer.  The runtime's own refusal (runtime = true) reads "failed to
+ * create task for container: OCI runtime create failed: ..." with 126/127
+ * for a command that cannot run; anything before it keeps its text, exit
+ * code 128, and a spec that cannot be built is a 500 as dockerd's
+ * errdefs.System. */
 static int
-start_failed (arca_engine_t *e, arca_container_t *c, const char *msg, arca_error_t *err)
+start_failed (arca_engine_t *e, arca_container_t *c, bool runtime, arca_error_t *err)
 {
   arca_error_t ignored;
   _cleanup_free_ char *dir = container_dir (e, c->id);
   snapshot_unmount (dir, &ignored);
   mounts_release (e, c); /* volumes */
+  namespaces_container_stop (e, c); /* shareable /dev/shm */
   networks_container_stop (e, c); /* networking */
-  arca_error_kind_t kind;
+  arca_error_kind_t kind = err->kind;
   _cleanup_free_ char *text = NULL;
-  int code = oci_start_failure (msg, &kind, &text);
+  int code = 128;
+  if (runtime)
+    code = oci_start_failure (err->msg, &kind, &text);
+  else
+    text = xstrdup (err->msg);
 
   pthread_mutex_lock (&e->lock);
   c->starting = false;
@@ -326,18 +342,18 @@ start_netns (const arca_container_options_t *o, const char *netns_path)
 static char **
 process_args (arca_container_t *c)
 {
-  char **v = xmalloc0 (sizeof *v);
-  v = strv_append (v, c->path);
+  arca_strv_builder_t v = { 0 };
+  strv_builder_add (&v, c->path);
   for (size_t i = 0; c->args && c->args[i]; i++)
-    v = strv_append (v, c->args[i]);
-  return v;
+    strv_builder_add (&v, c->args[i]);
+  return strv_builder_finish (&v);
 }
 
 /* config.json: the one translation of the container's options
  * (runtime/spec.c) with what the earlier steps prepared. */
 static int
-start_write_spec (arca_container_t *c, const arca_container_options_t *o, const char *dir, const char *rootfs,
-                  json_t *extra_mounts, const char *netns_path, arca_error_t *err)
+start_write_spec (arca_engine_t *e, arca_container_t *c, const arca_container_options_t *o, const char *dir, const char *rootfs,
+                  json_t *extra_mounts, const char *netns_path, const arca_start_ns_t *ns, arca_error_t *err)
 {
   _cleanup_free_ char *hosts = xasprintf ("%s/hosts", dir);
   _cleanup_free_ char *hostname_path = xasprintf ("%s/hostname", dir);
@@ -353,17 +369,37 @@ start_write_spec (arca_container_t *c, const arca_container_options_t *o, const 
     .hostname_path = hostname_path,
     .resolv_conf_path = resolv,
     .netns = start_netns (o, netns_path),
-    .ipcns = { .mode = o->ipc.mode },
-    .pidns = { .mode = o->pid.mode },
-    .utsns = { .mode = o->uts.mode },
-    .init_path = o->init ? spec_init_path () : NULL, /* --init */
+    .ipcns = ns->ipc,
+    .pidns = ns->pid,
+    .utsns = ns->uts,
+    /* --init, only with a PID namespace of its own (WithInit) */
+    .init_path = o->init && o->pid.mode == NS_MODE_PRIVATE ? spec_init_path () : NULL,
     .extra_mounts = extra_mounts, /* volumes, binds, tmpfs (engine/mounts.c) */
+    .default_seccomp_profile = e->seccomp_profile,
   };
   _cleanup_json_ json_t *spec = NULL;
   if (spec_build (&so, &spec, err) < 0)
-    return -1;
+    {
+      /* dockerd: every createSpec failure is a system error (500). */
+      if (err->kind == ARCA_ERR_INVALID)
+        err->kind = ARCA_ERR_INTERNAL;
+      return -1;
+    }
   _cleanup_free_ char *spec_text = json_dumps (spec, JSON_INDENT (1));
   return fs_write_atomic (config_path, spec_text, strlen (spec_text), 0600, err);
+}
+
+/* The logging driver's settings for the shim (engine/logdrivers.c). */
+static int
+start_log_config (arca_engine_t *e, arca_container_t *c, const arca_container_options_t *o, const char *sdir,
+                  arca_error_t *err)
+{
+  _cleanup_json_ json_t *lc = NULL;
+  if (logdrivers_shim_config (e, c, o, &lc, err) < 0)
+    return -1;
+  _cleanup_free_ char *path = xasprintf ("%s/log-config.json", sdir);
+  _cleanup_free_ char *text = json_dump_compact (lc);
+  return fs_write_atomic (path, text, strlen (text), 0600, err);
 }
 
 /* The shim, with the container's stdio ready and no process yet. */
@@ -374,14 +410,14 @@ start_spawn_shim (arca_engine_t *e, arca_container_t *c, const arca_container_op
   const arca_oci_runtime_t *rt;
   if (oci_runtime_get (e->runtimes, o->runtime, &rt, err) < 0)
     return -1;
-  _cleanup_free_ char *log_path = container_log_path (e, c->id);
+  _cleanup_free_ char *log_config = xasprintf ("%s/log-config.json", sdir);
   _cleanup_free_ char *exit_file = container_exit_file (e, c->id);
   arca_shim_options_t sh = {
     .shim_path = e->shim_path,
     .id = c->id,
     .bundle = dir,
     .state_dir = sdir,
-    .log_path = log_path,
+    .log_config = log_config,
     .exit_file = exit_file,
     .runtime_path = rt->path,
     .runtime_root = rt->root,
@@ -446,6 +482,7 @@ start_record_running (arca_engine_t *e, arca_container_t *c, pid_t pid, arca_err
   c->restarting = false;
   c->pid = pid;
   c->exit_code = 0;
+  c->oom_killed = false;
   set_error_locked (c, NULL);
   c->started_ns = time_now_ns ();
   c->finished_ns = 0;
@@ -468,9 +505,10 @@ start_watch (arca_engine_t *e, arca_container_t *c)
   _cleanup_free_ char *exit_file = container_exit_file (e, c->id);
   int code = 137;
   int64_t finished = 0;
-  if (shim_read_exit_file (exit_file, &code, &finished, &ignored) < 0)
+  bool oom = false;
+  if (shim_read_exit_file (exit_file, &code, &finished, &oom, &ignored) < 0)
     code = 137;
-  container_handle_exit (e, c, code, finished ? finished : time_now_ns ());
+  container_handle_exit (e, c, code, finished ? finished : time_now_ns (), oom);
 }
 
 int
@@ -493,19 +531,23 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
 
   _cleanup_json_ json_t *extra_mounts = NULL;
   _cleanup_free_ char *netns = NULL;
+  __attribute__ ((cleanup (namespaces_start_clear))) arca_start_ns_t ns = { 0 };
   _cleanup_free_ char *vm_config = NULL;
   pid_t pid = 0;
   if (start_reset_state_dir (sdir, exit_file, err) < 0
+      || isolation_check_start (e, c, err) < 0 /* VM isolation: no joining a VM's namespaces */
       || mounts_prepare (e, c, rootfs, &extra_mounts, err) < 0 /* volumes, copy-up (engine/mounts.c) */
+      || namespaces_container_start (e, c, o, &ns, &extra_mounts, err) < 0 /* ipc, pid, /dev/shm */
       || networks_container_start (e, c, dir, &netns, err) < 0 /* netns, endpoints, /etc files, ports, DNS */
-      || start_write_spec (c, o, dir, rootfs, extra_mounts, netns, err) < 0
+      || start_write_spec (e, c, o, dir, rootfs, extra_mounts, netns, &ns, err) < 0
       /* VM isolation (engine/isolation.c): the guest's NICs and the shim's vm.json */
       || (container_is_vm (c) && isolation_vm_prepare (e, c, sdir, netns, &vm_config, err) < 0)
+      || start_log_config (e, c, o, sdir, err) < 0
       || start_spawn_shim (e, c, o, dir, sdir, vm_config, &pid, err) < 0)
-    return start_failed (e, c, err->msg, err);
+    return start_failed (e, c, false, err);
   start_connect_attaches (e, c, sdir);
   if (start_run (sdir, &pid, err) < 0)
-    return start_failed (e, c, err->msg, err);
+    return start_failed (e, c, true, err);
   int r = start_record_running (e, c, pid, err);
   start_watch (e, c);
   return r;
@@ -655,10 +697,24 @@ container_restart (arca_engine_t *e, arca_container_t *c, int timeout_s, const c
   return 0;
 }
 
+/* moby holds the container's lock for a whole start (daemon/start.go), so
+ * `rm -f` during a start (or a create) waits for it to end and then removes
+ * what it made.  Removing the record under a start would let the start save
+ * it back, and the container would come back after a daemon restart.
+ * Lock held. */
+static void
+wait_start_done_locked (arca_engine_t *e, arca_container_t *c)
+{
+  while (c->starting && !c->removed)
+    pthread_cond_wait (&e->changed, &e->lock);
+}
+
 int
 container_remove (arca_engine_t *e, arca_container_t *c, bool force, bool volumes, arca_error_t *err)
 {
   pthread_mutex_lock (&e->lock);
+  if (force)
+    wait_start_done_locked (e, c);
   if (c->removed)
     {
       pthread_mutex_unlock (&e->lock);

@@ -23,6 +23,8 @@ networks_open (arca_engine_t *e, arca_error_t *err)
     .bridge_name = e->opts.bridge_name,
     .nft_table = e->opts.nft_table,
     .default_pools = e->opts.default_address_pools,
+    .ip_forward_no_drop = e->opts.ip_forward_no_drop,
+    .proxy_max_connections = e->opts.proxy_max_connections,
   };
   return net_open (&o, e->db, &e->net, err);
 }

@@ -31,11 +31,6 @@
 #include "util/strutil.h"
 #include "util/timeutil.h"
 
-static char *
-cgroup_path (arca_container_t *c)
-{
-  return xasprintf ("/arca/%s", c->id);
-}
 
 /* ---- top ---- */
 
@@ -69,7 +64,7 @@ validate_ps_args (const char *ps_args, arca_error_t *err)
 static char **
 fields_ascii (const char *line)
 {
-  char **v = xmalloc0 (sizeof *v);
+  arca_strv_builder_t v = { 0 };
   const char *ws = " \t\n\v\f\r";
   const char *p = line;
   while (*p)
@@ -78,11 +73,10 @@ fields_ascii (const char *line)
       if (*p == '\0')
         break;
       size_t n = strcspn (p, ws);
-      _cleanup_free_ char *f = strndup (p, n);
-      v = strv_append (v, f);
+      strv_builder_take (&v, strndup (p, n));
       p += n;
     }
-  return v;
+  return strv_builder_finish (&v);
 }
 
 static void
@@ -194,24 +188,25 @@ container_top (arca_engine_t *e, arca_container_t *c, const char *ps_args, json_
 
   _cleanup_free_ pid_t *pids = NULL;
   size_t npids = 0;
-  _cleanup_free_ char *cg = cgroup_path (c);
+  _cleanup_free_ char *cg = container_cgroup_path (e, c);
   if (cgroup_procs (ARCA_CGROUP_ROOT, cgroup_is_v2 (ARCA_CGROUP_ROOT), cg, &pids, &npids, err) < 0)
     return arca_error_set (err, ARCA_ERR_CONFLICT, "container %s is not running", c->id);
 
   /* ps ARGS -q PID,PID...; some options (f) refuse -q: then plain ps ARGS,
    * filtered below. ARGS are split on single spaces, as dockerd does. */
-  char **argv = xmalloc0 (sizeof *argv);
-  argv = strv_append (argv, "ps");
+  arca_strv_builder_t words = { 0 };
+  strv_builder_add (&words, "ps");
   _cleanup_free_ char *copy = xstrdup (ps_args);
   for (char *s = copy, *sp;; s = sp + 1)
     {
       sp = strchr (s, ' ');
       if (sp)
         *sp = '\0';
-      argv = strv_append (argv, s);
+      strv_builder_add (&words, s);
       if (sp == NULL)
         break;
     }
+  char **argv = strv_builder_finish (&words);
   size_t nargs = strv_len (argv);
   arca_buf_t list = { 0 };
   for (size_t i = 0; i < npids; i++)
@@ -320,10 +315,10 @@ host_memory (void)
  * collector's system_cpu_usage and online_cpus).  NULL if its cgroup is
  * gone. */
 static json_t *
-stats_sample (arca_container_t *c)
+stats_sample (arca_engine_t *e, arca_container_t *c)
 {
   bool v2 = cgroup_is_v2 (ARCA_CGROUP_ROOT);
-  _cleanup_free_ char *cg = cgroup_path (c);
+  _cleanup_free_ char *cg = container_cgroup_path (e, c);
   arca_cgroup_stats_t s;
   arca_error_t err;
   int64_t now = time_now_ns ();
@@ -455,7 +450,7 @@ container_stats (arca_engine_t *e, arca_container_t *c, const arca_stats_opts_t 
       pthread_mutex_unlock (&e->lock);
       if (removed)
         return 0;
-      json_t *j = running ? stats_sample (c) : NULL;
+      json_t *j = running ? stats_sample (e, c) : NULL;
       if (j == NULL && (seen_running || !opts->stream))
         j = zero_stats ();
       if (j)
@@ -747,6 +742,11 @@ update_check (json_t *request, json_t **body, json_t *warnings, arca_error_t *er
   int ret = options_verify_resources (&r, options_sysinfo (), true, warnings, err);
   if (ret == 0)
     options_resources_store (&r, *body);
+  /* postContainerUpdate: PidsLimit 0 or negative is stored as 0
+   * (unlimited). */
+  json_t *pl = json_object_get (*body, "PidsLimit");
+  if (ret == 0 && json_is_integer (pl) && json_integer_value (pl) <= 0)
+    json_object_set_new (*body, "PidsLimit", json_integer (0));
   options_resources_clear (&r);
   if (ret < 0 || validate_restart_policy (json_object_get (*body, "RestartPolicy"), err) < 0)
     {

@@ -66,8 +66,8 @@ validate_json_file_opts (json_t *cfg, arca_error_t *err)
 
 /* logger.ValidateLogOpts: the logging mode, then the driver.  A driver arca
  * does not have is looked up as a plugin by dockerd, which finds none. */
-static int
-validate_log_config (const char *type, json_t *cfg, arca_error_t *err)
+int
+container_options_check_log (const char *type, json_t *cfg, arca_error_t *err)
 {
   if (strcmp (type, "none") == 0)
     return 0;
@@ -79,6 +79,10 @@ validate_log_config (const char *type, json_t *cfg, arca_error_t *err)
                            "logger: max-buffer-size option is only supported with 'mode=non-blocking'");
   if (strcmp (type, "json-file") == 0)
     return validate_json_file_opts (cfg, err);
+  if (strcmp (type, "local") == 0)
+    return logdrivers_check_local (cfg, err);
+  if (strcmp (type, "syslog") == 0)
+    return logdrivers_check_syslog (cfg, err);
   return arca_error_set (err, ARCA_ERR_INVALID, "error looking up logging plugin %s: plugin \"%s\" not found", type,
                          type);
 }
@@ -107,11 +111,24 @@ validate_storage_opt (json_t *so, arca_error_t *err)
   return 0;
 }
 
+/* validateContainerConfig: translateWorkingDir, ValidateEnv. */
+static int
+validate_config (const arca_container_options_t *o, arca_error_t *err)
+{
+  if (*o->working_dir && o->working_dir[0] != '/')
+    return arca_error_set (err, ARCA_ERR_INVALID,
+                           "the working directory '%s' is invalid, it needs to be an absolute path", o->working_dir);
+  for (char **e = o->env; e && *e; e++)
+    if ((*e)[0] == '=' || (*e)[0] == '\0')
+      return arca_error_set (err, ARCA_ERR_INVALID, "invalid environment variable: %s", *e);
+  return 0;
+}
+
 int
 container_options_verify_create (arca_engine_t *e, json_t *config, json_t *hc, json_t *warnings, arca_error_t *err)
 {
   _cleanup_options_ arca_container_options_t *o = NULL;
-  if (options_parse (config, hc, &o, err) < 0)
+  if (options_parse (config, hc, &o, err) < 0 || validate_config (o, err) < 0)
     return -1;
   if (o->uts.mode == NS_MODE_HOST && *o->hostname)
     return arca_error_set (err, ARCA_ERR_INVALID, "conflicting options: hostname and the UTS mode");
@@ -121,7 +138,7 @@ container_options_verify_create (arca_engine_t *e, json_t *config, json_t *hc, j
   const arca_oci_runtime_t *rt;
   if (oci_runtime_get (e->runtimes, o->runtime, &rt, err) < 0)
     return -1;
-  if (validate_log_config (*o->log_type ? o->log_type : "json-file", o->log_config, err) < 0)
+  if (container_options_check_log (*o->log_type ? o->log_type : e->log_driver, o->log_config, err) < 0)
     return -1;
   return 0;
 }
@@ -258,6 +275,7 @@ container_options_check_platform (arca_image_t *img, const char *ref, const char
 void
 container_options_adapt (arca_engine_t *e, json_t *hc)
 {
+  namespaces_adapt (e, hc);
   /* adaptContainerSettings */
   int64_t mem = json_get_int (hc, "Memory", 0);
   if (mem > 0 && json_get_int (hc, "MemorySwap", 0) == 0)
@@ -270,9 +288,15 @@ container_options_adapt (arca_engine_t *e, json_t *hc)
   const char *cgns = json_get_str (hc, "CgroupnsMode");
   if (cgns == NULL || *cgns == '\0')
     {
-      /* private on cgroup v2 (even privileged), host on v1 */
+      /* privileged on v1: host; else the daemon's default-cgroupns-mode,
+       * or private on cgroup v2 and host on v1 */
       bool v2 = options_sysinfo ()->cgroup_v2;
-      json_object_set_new (hc, "CgroupnsMode", json_string (v2 ? "private" : "host"));
+      const char *m = v2 ? "private" : "host";
+      if (json_get_bool (hc, "Privileged", false) && !v2)
+        m = "host";
+      else if (e->default_cgroupns_mode)
+        m = e->default_cgroupns_mode;
+      json_object_set_new (hc, "CgroupnsMode", json_string (m));
     }
   if (!json_is_boolean (json_object_get (hc, "OomKillDisable")))
     json_object_set_new (hc, "OomKillDisable", json_false ());
@@ -280,7 +304,12 @@ container_options_adapt (arca_engine_t *e, json_t *hc)
   const char *rt = json_get_str (hc, "Runtime");
   if (rt == NULL || *rt == '\0')
     json_object_set_new (hc, "Runtime", json_string (oci_runtime_default_name (e->runtimes)));
-  /* mergeAndVerifyLogConfig */
+  container_options_merge_log (e, hc);
+}
+
+void
+container_options_merge_log (arca_engine_t *e, json_t *hc)
+{
   json_t *lc = json_object_get (hc, "LogConfig");
   if (!json_is_object (lc))
     {
@@ -289,7 +318,31 @@ container_options_adapt (arca_engine_t *e, json_t *hc)
     }
   const char *type = json_get_str (lc, "Type");
   if (type == NULL || *type == '\0')
-    json_object_set_new (lc, "Type", json_string ("json-file"));
-  if (!json_is_object (json_object_get (lc, "Config")))
-    json_object_set_new (lc, "Config", json_object ());
+    json_object_set_new (lc, "Type", json_string (e->log_driver));
+  json_t *cfg = json_object_get (lc, "Config");
+  if (!json_is_object (cfg))
+    {
+      cfg = json_object ();
+      json_object_set_new (lc, "Config", cfg);
+    }
+  if (strcmp (json_get_str (lc, "Type"), e->log_driver) == 0)
+    {
+      const char *k;
+      json_t *v;
+      json_object_foreach (e->log_opts, k, v)
+        if (json_object_get (cfg, k) == NULL)
+          json_object_set (cfg, k, v);
+    }
+}
+
+char *
+container_cgroup_path (arca_engine_t *e, arca_container_t *c)
+{
+  pthread_mutex_lock (&e->lock);
+  const char *parent = c->opts && c->opts->resources.cgroup_parent && *c->opts->resources.cgroup_parent
+                           ? c->opts->resources.cgroup_parent
+                           : "/arca";
+  char *p = xasprintf ("%s%s/%s", parent[0] == '/' ? "" : "/", parent, c->id);
+  pthread_mutex_unlock (&e->lock);
+  return p;
 }

@@ -102,14 +102,17 @@ container_inspect_json (arca_engine_t *e, arca_container_t *c, bool size, json_t
   (void) err;
   char created[48], started[48], finished[48];
   _cleanup_free_ char *dir = container_dir (e, c->id);
-  _cleanup_free_ char *log_path = container_log_path (e, c->id);
+  _cleanup_free_ char *json_log_path = container_log_path (e, c->id);
   pthread_mutex_lock (&e->lock);
+  /* dockerd shows LogPath only for json-file (container.StartLogger). */
+  const char *log_type = c->opts && *c->opts->log_type ? c->opts->log_type : "json-file";
+  const char *log_path = strcmp (log_type, "json-file") == 0 ? json_log_path : "";
   time_format_rfc3339nano (c->created_ns, created, sizeof created);
   time_format_rfc3339nano (c->started_ns, started, sizeof started);
   time_format_rfc3339nano (c->finished_ns, finished, sizeof finished);
   json_t *state = json_pack ("{s:s,s:b,s:b,s:b,s:b,s:b,s:I,s:i,s:s,s:s,s:s}", "Status",
                              container_state_string (c), "Running", c->running, "Paused", c->paused,
-                             "Restarting", c->restarting, "OOMKilled", false, "Dead", c->dead, "Pid",
+                             "Restarting", c->restarting, "OOMKilled", c->oom_killed, "Dead", c->dead, "Pid",
                              (json_int_t) (c->running ? c->pid : 0), "ExitCode", c->exit_code, "Error",
                              c->error ? c->error : "", "StartedAt", started, "FinishedAt", finished);
   _cleanup_free_ char *name = xasprintf ("/%s", c->name);

@@ -105,18 +105,21 @@ store_image_load (arca_image_store_t *s, const char *id, arca_image_t **out, arc
   if (img->chain_ids == NULL || strv_len (img->chain_ids) != strv_len (img->diff_ids))
     {
       strv_free (img->chain_ids);
-      img->chain_ids = xmalloc0 (sizeof (char *));
+      arca_strv_builder_t chains = { 0 };
       char chain[DIGEST_BUF] = "";
       for (size_t i = 0; img->diff_ids[i]; i++)
         {
           digest_chain (i ? chain : NULL, img->diff_ids[i], chain);
-          img->chain_ids = strv_append (img->chain_ids, chain);
+          strv_builder_add (&chains, chain);
         }
+      img->chain_ids = strv_builder_finish (&chains);
     }
   const char *created = json_get_str (config, "created");
   if (created == NULL || time_parse_rfc3339 (created, &img->created_ns) < 0)
     img->created_ns = 0;
   img->size = json_get_int (data, "Size", 0);
+  const char *parent = json_get_str (data, "Parent");
+  img->parent = parent && *parent ? xstrdup (parent) : NULL;
 
   _cleanup_json_ json_t *rows = NULL;
   const char *p[] = { id };
@@ -127,15 +130,17 @@ store_image_load (arca_image_store_t *s, const char *id, arca_image_t **out, arc
     }
   size_t i;
   json_t *row;
+  arca_strv_builder_t digests = { 0 }, tags = { 0 };
   json_array_foreach (rows, i, row)
     {
-      _cleanup_free_ char *f = image_ref_familiar (json_string_value (json_array_get (row, 0)));
+      char *f = image_ref_familiar (json_string_value (json_array_get (row, 0)));
       const char *kind = json_string_value (json_array_get (row, 1));
-      if (kind && strcmp (kind, "digest") == 0)
-        img->repo_digests = strv_append (img->repo_digests, f);
-      else
-        img->repo_tags = strv_append (img->repo_tags, f);
+      strv_builder_take (kind && strcmp (kind, "digest") == 0 ? &digests : &tags, f);
     }
+  strv_free (img->repo_digests);
+  strv_free (img->repo_tags);
+  img->repo_digests = strv_builder_finish (&digests);
+  img->repo_tags = strv_builder_finish (&tags);
   *out = img;
   return 0;
 }
@@ -151,6 +156,7 @@ image_free (arca_image_t *img)
   strv_free (img->repo_digests);
   strv_free (img->diff_ids);
   strv_free (img->chain_ids);
+  free (img->parent);
   free (img);
 }
 
@@ -284,7 +290,7 @@ image_inspect_json (arca_image_store_t *s, const char *ref, json_t **out, arca_e
   json_object_set_new (res, "Id", json_string (img->id));
   json_object_set_new (res, "RepoTags", json_from_strv (img->repo_tags));
   json_object_set_new (res, "RepoDigests", json_from_strv (img->repo_digests));
-  json_object_set_new (res, "Parent", json_string (""));
+  json_object_set_new (res, "Parent", json_string (img->parent ? img->parent : ""));
   json_object_set_new (res, "Comment", json_string (str_or_empty (c, "comment")));
   if (img->created_ns)
     {
@@ -343,14 +349,14 @@ static char **
 filter_values (json_t *filters, const char *key)
 {
   json_t *f = json_object_get (filters, key);
-  char **v = xmalloc0 (sizeof (char *));
+  arca_strv_builder_t v = { 0 };
   if (json_is_object (f))
     {
       const char *k;
       json_t *val;
       json_object_foreach (f, k, val)
         if (json_is_true (val))
-          v = strv_append (v, k);
+          strv_builder_add (&v, k);
     }
   else if (json_is_array (f))
     {
@@ -358,9 +364,9 @@ filter_values (json_t *filters, const char *key)
       json_t *val;
       json_array_foreach (f, i, val)
         if (json_is_string (val))
-          v = strv_append (v, json_string_value (val));
+          strv_builder_add (&v, json_string_value (val));
     }
-  return v;
+  return strv_builder_finish (&v);
 }
 
 /* MatchKVList: every "k" / "k=v" must be in labels. */
@@ -456,6 +462,10 @@ image_list_json (arca_image_store_t *s, json_t *filters, bool all, json_t **out,
   _cleanup_json_ json_t *rows = NULL;
   if (store_sql (s, "SELECT id FROM images", NULL, 0, &rows, err) < 0)
     return -1;
+  /* How many child images each image has (moby imageStore.Children). */
+  _cleanup_json_ json_t *children = NULL;
+  if (store_children_counts (s, &children, err) < 0)
+    return -1;
   json_t *result = json_array ();
   size_t i;
   json_t *row;
@@ -466,7 +476,11 @@ image_list_json (arca_image_store_t *s, json_t *filters, bool all, json_t **out,
       if (store_image_load (s, id, &img, NULL) < 0)
         continue; /* removed meanwhile */
       json_t *cfg_labels = json_object_get (json_object_get (img->config, "config"), "Labels");
+      bool has_children = json_integer_value (json_object_get (children, id)) > 0;
       bool keep = true;
+      /* dangling=true lists the heads only (images without children) */
+      if (dangling_only && has_children)
+        keep = false;
       if (has_before > 0 && !(img->created_ns < before))
         keep = false;
       if (has_since > 0 && !(img->created_ns > since))
@@ -496,7 +510,11 @@ image_list_json (arca_image_store_t *s, json_t *filters, bool all, json_t **out,
               json_array_append_new (kind && strcmp (kind, "digest") == 0 ? digests : tags, json_string (f));
             }
           bool untagged = json_array_size (tags) == 0 && json_array_size (digests) == 0;
-          if (untagged && ((has_dangling && !dangling_only) || refs[0]))
+          /* an untagged image with children is an intermediate image:
+           * listed with all=true only */
+          if (untagged && !all && has_children)
+            keep = false;
+          else if (untagged && ((has_dangling && !dangling_only) || refs[0]))
             keep = false;
           else if (!untagged && dangling_only && json_array_size (tags) > 0)
             keep = false;
@@ -508,7 +526,7 @@ image_list_json (arca_image_store_t *s, json_t *filters, bool all, json_t **out,
           json_object_set_new (sum, "Created", json_integer (img->created_ns / ARCA_NSEC_PER_SEC));
           json_object_set_new (sum, "Id", json_string (img->id));
           json_object_set_new (sum, "Labels", json_is_object (cfg_labels) ? json_incref (cfg_labels) : json_null ());
-          json_object_set_new (sum, "ParentId", json_string (""));
+          json_object_set_new (sum, "ParentId", json_string (img->parent ? img->parent : ""));
           json_object_set_new (sum, "RepoDigests", json_incref (digests));
           json_object_set_new (sum, "RepoTags", json_incref (tags));
           json_object_set_new (sum, "SharedSize", json_integer (-1));
@@ -519,7 +537,6 @@ image_list_json (arca_image_store_t *s, json_t *filters, bool all, json_t **out,
       json_decref (digests);
       image_free (img);
     }
-  (void) all; /* no intermediate (parent) images exist in this store */
 
   size_t n = json_array_size (result);
   json_t **items = xmalloc0 ((n + 1) * sizeof (json_t *));

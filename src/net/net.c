@@ -246,6 +246,9 @@ bridge_up (arca_net_t *net, arca_network_t *n, arca_error_t *err)
 {
   if (strcmp (n->driver, "bridge") != 0)
     return 0;
+  /* records written before names were checked */
+  if (net_bridge_name_check (n->bridge, err) < 0)
+    return -1;
   if (nl_bridge_ensure (n->bridge, n->mtu, n->gateway, n->prefix, err) < 0)
     return -1;
   return nft_network_add (net, n, err);
@@ -262,8 +265,10 @@ net_open (const arca_net_options_t *opts, arca_db_t *db, arca_net_t **out, arca_
   net->bridge_name = xstrdup (opts->bridge_name && *opts->bridge_name ? opts->bridge_name : "arca0");
   net->nft_table = xstrdup (opts->nft_table && *opts->nft_table ? opts->nft_table : "arca");
   net->default_pools = opts->default_pools ? json_incref (opts->default_pools) : NULL;
+  net->ip_forward_no_drop = opts->ip_forward_no_drop;
+  net->proxy_max_connections = opts->proxy_max_connections;
   *out = net;
-  if (fs_mkdir_p (net->netns_dir, 0711, err) < 0)
+  if (fs_mkdir_mode (net->netns_dir, 0700, err) < 0) /* exec root: 0700 throughout */
     return -1;
 
   _cleanup_json_ json_t *rows = NULL;
@@ -347,6 +352,8 @@ net_open (const arca_net_options_t *opts, arca_db_t *db, arca_net_t **out, arca_
   for (arca_network_t *n = net->networks; n; n = n->next)
     if (bridge_up (net, n, err) < 0)
       log_warn ("network %s: %s", n->name, err->msg);
+  if (nft_start (net, err) < 0)
+    return -1;
   if (portmap_init (net, err) < 0 || dns_init (net, err) < 0)
     return -1;
   return 0;
@@ -430,13 +437,28 @@ net_network_create (arca_net_t *net, json_t *body, char **id_out, arca_error_t *
           return arca_error_set (err, ARCA_ERR_INVALID, "invalid MTU number: %s", mtu);
         }
     }
+  /* dockerd 28's gateway modes: only "nat" (the default, and Arca's only
+   * behaviour: NAT, container addresses unreachable from outside) */
+  const char *gwmode = json_get_str (options, "com.docker.network.bridge.gateway_mode_ipv4");
+  if (gwmode && strcmp (gwmode, "nat") != 0)
+    {
+      bool known = strcmp (gwmode, "nat-unprotected") == 0 || strcmp (gwmode, "routed") == 0
+                   || strcmp (gwmode, "isolated") == 0;
+      network_free (n);
+      if (!known) /* moby bridge fromLabels/newGwMode */
+        return arca_error_set (err, ARCA_ERR_INVALID,
+                               "failed to parse com.docker.network.bridge.gateway_mode_ipv4 value: %s (unknown "
+                               "gateway mode %s)",
+                               gwmode, gwmode);
+      return arca_error_set (err, ARCA_ERR_INVALID, "gateway mode %s is not supported (only nat)", gwmode);
+    }
   const char *brname = json_get_str (options, "com.docker.network.bridge.name");
   if (brname && *brname)
     {
-      if (strlen (brname) > 15)
+      if (net_bridge_name_check (brname, err) < 0)
         {
           network_free (n);
-          return arca_error_set (err, ARCA_ERR_INVALID, "bridge name %s is too long", brname);
+          return -1;
         }
       snprintf (n->bridge, sizeof n->bridge, "%s", brname);
     }
@@ -867,6 +889,23 @@ net_container_configure (arca_net_t *net, const char *cid, const char *cname, co
   return 0;
 }
 
+/* The names the embedded DNS answers for an endpoint on a user network
+ * (moby: container name, aliases, short ID, hostname). */
+static char **
+endpoint_dns_names (const arca_endpoint_t *ep, const char *cid, const char *hostname)
+{
+  arca_strv_builder_t v = { 0 };
+  strv_builder_add (&v, ep->container_name);
+  for (size_t i = 0; ep->aliases && ep->aliases[i]; i++)
+    strv_builder_add (&v, ep->aliases[i]);
+  char shortid[13];
+  snprintf (shortid, sizeof shortid, "%.12s", cid);
+  strv_builder_add (&v, shortid);
+  if (hostname && *hostname && strcmp (hostname, shortid) != 0)
+    strv_builder_add (&v, hostname);
+  return strv_builder_finish (&v);
+}
+
 /* Bring one configured endpoint up in netns_path.  dns_names from hostname. */
 static int
 endpoint_activate (arca_net_t *net, arca_endpoint_t *ep, const char *netns_path, const char *hostname, int index,
@@ -919,16 +958,7 @@ endpoint_activate (arca_net_t *net, arca_endpoint_t *ep, const char *netns_path,
   ep->dns_names = NULL;
   if (user)
     {
-      char **v = xmalloc0 (sizeof *v);
-      v = strv_append (v, ep->container_name);
-      for (size_t i = 0; ep->aliases && ep->aliases[i]; i++)
-        v = strv_append (v, ep->aliases[i]);
-      char shortid[13];
-      snprintf (shortid, sizeof shortid, "%.12s", ep->container_id);
-      v = strv_append (v, shortid);
-      if (hostname && *hostname && strcmp (hostname, shortid) != 0)
-        v = strv_append (v, hostname);
-      ep->dns_names = v;
+      ep->dns_names = endpoint_dns_names (ep, ep->container_id, hostname);
     }
   pthread_mutex_unlock (&net->lock);
   return endpoint_save (net, ep, err);
@@ -1046,17 +1076,8 @@ net_container_restore (arca_net_t *net, const char *cid, bool running, const cha
           ep->gateway = nw->gateway;
           if (!nw->is_default_bridge)
             {
-              char **v = xmalloc0 (sizeof *v);
-              v = strv_append (v, ep->container_name);
-              for (size_t k = 0; ep->aliases && ep->aliases[k]; k++)
-                v = strv_append (v, ep->aliases[k]);
-              char shortid[13];
-              snprintf (shortid, sizeof shortid, "%.12s", cid);
-              v = strv_append (v, shortid);
-              if (hostname && *hostname && strcmp (hostname, shortid) != 0)
-                v = strv_append (v, hostname);
               strv_free (ep->dns_names);
-              ep->dns_names = v;
+              ep->dns_names = endpoint_dns_names (ep, cid, hostname);
             }
         }
       pthread_mutex_unlock (&net->lock);

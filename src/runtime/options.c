@@ -94,7 +94,8 @@ options_parse_resources (json_t *o, arca_resources_t *r, arca_error_t *err)
         }
     }
   r->device_cgroup_rules = json_get_strv (o, "DeviceCgroupRules");
-  r->n_device_requests = json_array_size (json_object_get (o, "DeviceRequests"));
+  r->device_requests = json_object_get (o, "DeviceRequests");
+  r->n_device_requests = json_array_size (r->device_requests);
   r->kernel_memory = json_get_int (o, "KernelMemory", 0);
   r->kernel_memory_tcp = json_get_int (o, "KernelMemoryTCP", 0);
   r->memory_reservation = json_get_int (o, "MemoryReservation", 0);
@@ -310,11 +311,12 @@ parse_modes (json_t *hc, arca_container_options_t *o, arca_error_t *err)
       || parse_ns_mode (json_get_str (hc, "UTSMode"), uts, false, NS_MODE_PRIVATE, &o->uts, "UTS mode", err) < 0
       || parse_ns_mode (json_get_str (hc, "CgroupnsMode"), cgroupns, false, NS_MODE_HOST, &o->cgroupns,
                         "cgroup namespace mode", err)
-             < 0
-      || parse_ns_mode (json_get_str (hc, "UsernsMode"), userns, false, NS_MODE_PRIVATE, &o->userns, "userns mode",
-                        err)
              < 0)
     return -1;
+  /* UsernsMode: dockerd does not check it; without userns-remap every
+   * value but "host" is the (absent) private user namespace. */
+  const char *un = json_get_str (hc, "UsernsMode");
+  parse_ns_mode (un && strcmp (un, "host") == 0 ? un : NULL, userns, false, NS_MODE_PRIVATE, &o->userns, "", err);
   if (o->cgroupns.mode == NS_MODE_HOST && json_get_str (hc, "CgroupnsMode")
       && strcmp (json_get_str (hc, "CgroupnsMode"), "private") == 0)
     o->cgroupns.mode = NS_MODE_PRIVATE;

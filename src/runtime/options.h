@@ -74,6 +74,7 @@ typedef struct
   size_t n_devices;
   char **device_cgroup_rules;
   size_t n_device_requests;
+  json_t *device_requests;          /* DeviceRequests (borrowed) */
   int64_t kernel_memory, kernel_memory_tcp, memory_reservation, memory_swap;
   bool has_memory_swappiness, has_oom_kill_disable, has_pids_limit;
   int64_t memory_swappiness;

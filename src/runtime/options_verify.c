@@ -489,17 +489,6 @@ options_check_isolation (const char *isolation, arca_error_t *err)
                          isolation);
 }
 
-/* runconfig validateNetMode / validateNetContainerMode: conflicts that
- * need no engine state are checked by the engine's networking at create;
- * the UTS one is here. */
-static int
-validate_uts (arca_container_options_t *o, bool hostname_given, arca_error_t *err)
-{
-  if (o->uts.mode == NS_MODE_HOST && hostname_given)
-    return arca_error_set (err, ARCA_ERR_INVALID, "conflicting options: hostname and the UTS mode");
-  return 0;
-}
-
 /* runconfig validateResources */
 static int
 validate_rt (arca_resources_t *r, const arca_sysinfo_t *si, arca_error_t *err)
@@ -521,7 +510,9 @@ options_verify (arca_container_options_t *o, const arca_sysinfo_t *si, bool upda
   /* runconfig decode-time checks, in its order */
   if (!update)
     {
-      if (validate_uts (o, false, err) < 0 || options_check_isolation (o->isolation, err) < 0)
+      /* validateNetMode's UTS conflict needs the request's own Hostname:
+       * the engine checks it (engine/options.c). */
+      if (options_check_isolation (o->isolation, err) < 0)
         return -1;
       if (o->resources.io_maximum_bandwidth != 0)
         return arca_error_set (err, ARCA_ERR_INVALID,

@@ -42,6 +42,7 @@ shim_argv (const arca_shim_options_t *o, int ready_fd)
   ARG ("--bundle", o->bundle);
   ARG ("--state-dir", o->state_dir);
   ARG ("--log-path", o->log_path);
+  ARG ("--log-config", o->log_config);
   ARG ("--exit-file", o->exit_file);
   ARG ("--runtime", o->runtime_path);
   ARG ("--runtime-root", o->runtime_root);
@@ -106,7 +107,7 @@ read_ready (int fd, arca_buf_t *b, arca_error_t *err)
 int
 shim_spawn (const arca_shim_options_t *opts, pid_t *pid, arca_error_t *err)
 {
-  if (fs_mkdir_p (opts->state_dir, 0711, err) < 0)
+  if (fs_mkdir_p (opts->state_dir, 0700, err) < 0)
     return -1;
   int p[2];
   if (pipe2 (p, O_CLOEXEC) < 0)
@@ -315,7 +316,7 @@ shim_attach (const char *state_dir, bool in, bool out, bool errs, const char *de
 }
 
 int
-shim_read_exit_file (const char *exit_file, int *exit_code, int64_t *finished_ns, arca_error_t *err)
+shim_read_exit_file (const char *exit_file, int *exit_code, int64_t *finished_ns, bool *oom_killed, arca_error_t *err)
 {
   _cleanup_free_ char *data = NULL;
   arca_error_t local = { 0 };
@@ -334,5 +335,7 @@ shim_read_exit_file (const char *exit_file, int *exit_code, int64_t *finished_ns
     *exit_code = (int) json_get_int (j, "ExitCode", 0);
   if (finished_ns)
     *finished_ns = json_get_int (j, "FinishedAt", 0);
+  if (oom_killed)
+    *oom_killed = json_get_bool (j, "OOMKilled", false);
   return 0;
 }

@@ -1,6 +1,8 @@
 /* config.json for a container, as dockerd builds it: moby oci.DefaultSpec
- * then the option functions of daemon/oci_linux.go createSpec
- * (shared/spec/runtime-defaults.md §1-§5, §7). */
+ * then the option functions of daemon/oci_linux.go createSpec (common
+ * options, cgroups, resources, sysctls, devices, rlimits, namespaces,
+ * capabilities, seccomp, mounts, OOM score, annotations, user), all from
+ * the container's typed options (runtime/options.h). */
 #include "runtime/spec.h"
 
 #include <ctype.h>
@@ -16,6 +18,7 @@
 
 #include "runtime/spec_internal.h"
 #include "util/cleanup.h"
+#include "util/env.h"
 #include "util/json.h"
 #include "util/strutil.h"
 
@@ -222,109 +225,17 @@ masked_thermal_paths (json_t *masked)
     }
 }
 
-static json_t *
-device_rule (bool allow, const char *type, long major, long minor)
-{
-  json_t *r = json_pack ("{s:b}", "allow", allow);
-  if (type)
-    json_object_set_new (r, "type", json_string (type));
-  if (major >= 0)
-    json_object_set_new (r, "major", json_integer (major));
-  if (minor >= 0)
-    json_object_set_new (r, "minor", json_integer (minor));
-  json_object_set_new (r, "access", json_string ("rwm"));
-  return r;
-}
-
-/* oci/defaults.go: deny all, allow the few devices every container gets,
- * explicitly deny fuse. */
-static json_t *
-default_device_rules (void)
-{
-  json_t *d = json_array ();
-  json_array_append_new (d, device_rule (false, NULL, -1, -1));
-  static const int allowed[][2] = { { 1, 5 }, { 1, 3 }, { 1, 9 }, { 1, 8 }, { 5, 0 }, { 5, 1 } };
-  for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
-    json_array_append_new (d, device_rule (true, "c", allowed[i][0], allowed[i][1]));
-  json_array_append_new (d, device_rule (false, "c", 10, 229));
-  return d;
-}
-
-/* Privileged: every host device node (runc devices.HostDevices skips these). */
-static void
-host_devices_walk (const char *dir, json_t *out, int depth)
-{
-  static const char *const skip[] = { "pts", "shm", "fd", "mqueue", ".lxc", ".lxd-mounts", ".udev", NULL };
-  _cleanup_closedir_ DIR *d = opendir (dir);
-  if (d == NULL || depth > 8)
-    return;
-  struct dirent *de;
-  while ((de = readdir (d)))
-    {
-      if (de->d_name[0] == '.' && (de->d_name[1] == '\0' || (de->d_name[1] == '.' && de->d_name[2] == '\0')))
-        continue;
-      _cleanup_free_ char *p = xasprintf ("%s/%s", dir, de->d_name);
-      struct stat st;
-      if (lstat (p, &st) < 0)
-        continue;
-      if (S_ISDIR (st.st_mode))
-        {
-          bool skipped = false;
-          for (const char *const *s = skip; *s && !skipped; s++)
-            skipped = strcmp (de->d_name, *s) == 0;
-          if (!skipped)
-            host_devices_walk (p, out, depth + 1);
-          continue;
-        }
-      if (strcmp (p, "/dev/console") == 0)
-        continue;
-      if (!S_ISCHR (st.st_mode) && !S_ISBLK (st.st_mode))
-        continue;
-      json_array_append_new (out, json_pack ("{s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "path", p, "type",
-                                             S_ISCHR (st.st_mode) ? "c" : "b", "major",
-                                             (json_int_t) major (st.st_rdev), "minor", (json_int_t) minor (st.st_rdev),
-                                             "fileMode", (json_int_t) (st.st_mode & 07777), "uid",
-                                             (json_int_t) st.st_uid, "gid", (json_int_t) st.st_gid));
-    }
-}
-
-/* CreateDaemonEnvironment + ReplaceOrAppendEnvValues. */
+/* CreateDaemonEnvironment + ReplaceOrAppendEnvValues (util/env.h). */
 static json_t *
 build_env (const arca_container_options_t *o)
 {
-  _cleanup_strv_ char **env = strv_append (NULL, DEFAULT_PATH_ENV);
-  _cleanup_free_ char *hn = xasprintf ("HOSTNAME=%s", o->hostname ? o->hostname : "");
-  env = strv_append (env, hn);
+  char **base = xmalloc0 (4 * sizeof *base);
+  base[0] = xstrdup (DEFAULT_PATH_ENV);
+  base[1] = xasprintf ("HOSTNAME=%s", o->hostname ? o->hostname : "");
   if (o->tty)
-    env = strv_append (env, "TERM=xterm");
-  for (char **e = o->env; e && *e; e++)
-    {
-      const char *eq = strchr (*e, '=');
-      size_t klen = eq ? (size_t) (eq - *e) : strlen (*e);
-      bool replaced = false;
-      for (size_t i = 0; env[i]; i++)
-        {
-          if (env[i][0] == '\0')
-            continue;
-          const char *eq2 = strchr (env[i], '=');
-          size_t k2 = eq2 ? (size_t) (eq2 - env[i]) : strlen (env[i]);
-          if (k2 == klen && strncmp (env[i], *e, klen) == 0)
-            {
-              free (env[i]);
-              /* "" marks a removal, dropped below. */
-              env[i] = xstrdup (eq ? *e : "");
-              replaced = true;
-              break;
-            }
-        }
-      if (!replaced && eq)
-        env = strv_append (env, *e);
-    }
-  json_t *a = json_array ();
-  for (size_t i = 0; env[i]; i++)
-    if (env[i][0] != '\0')
-      json_array_append_new (a, json_string (env[i]));
-  return a;
+    base[2] = xstrdup ("TERM=xterm");
+  _cleanup_strv_ char **env = env_replace_or_append (base, o->env);
+  return json_from_strv (env);
 }
 
 static void
@@ -505,34 +416,48 @@ build_namespaces (const arca_spec_options_t *s)
 }
 
 static int
-build_devices (const arca_spec_options_t *s, json_t *lnx, json_t *res)
+build_devices (const arca_spec_options_t *s, json_t *lnx, json_t *res, arca_error_t *err)
 {
-  if (s->opts->privileged)
-    {
-      json_t *rules = json_array ();
-      json_array_append_new (rules, device_rule (true, NULL, -1, -1));
-      json_object_set_new (res, "devices", rules);
-      json_t *devs = json_array ();
-      host_devices_walk ("/dev", devs, 0);
-      json_object_set_new (lnx, "devices", devs);
-    }
+  json_t *devices = NULL, *rules = NULL;
+  if (spec_devices (s->opts, &devices, &rules, err) < 0)
+    return -1;
+  if (json_array_size (devices) > 0)
+    json_object_set_new (lnx, "devices", devices);
   else
-    json_object_set_new (res, "devices", default_device_rules ());
+    json_decref (devices);
+  json_object_set_new (res, "devices", rules);
   return 0;
 }
 
 /* Seccomp (WithSeccomp): none for unconfined and for privileged containers
- * without an explicit profile; else the default profile compiled for the
- * container's bounding set. */
+ * without an explicit profile; else the container's profile, the daemon's
+ * (seccomp-profile), or the built-in default, compiled for the container's
+ * bounding set.  A profile that does not decode fails the start as
+ * dockerd's LoadProfile: "Decoding seccomp profile failed: ...". */
 static int
 build_seccomp (const arca_spec_options_t *s, char **caps, json_t *lnx, arca_error_t *err)
 {
   const arca_container_options_t *o = s->opts;
   if (o->security.seccomp_unconfined || (o->privileged && o->security.seccomp_profile == NULL))
     return 0;
+  const char *text = o->security.seccomp_profile ? o->security.seccomp_profile : s->default_seccomp_profile;
+  if (text && strcmp (text, "unconfined") == 0)
+    return 0;
   json_t *seccomp = NULL;
-  if (spec_seccomp_default (caps, &seccomp, err) < 0)
-    return -1;
+  if (text == NULL || strcmp (text, "builtin") == 0)
+    {
+      if (spec_seccomp_default (caps, &seccomp, err) < 0)
+        return -1;
+    }
+  else
+    {
+      json_error_t jerr;
+      _cleanup_json_ json_t *profile = json_loads (text, 0, &jerr);
+      if (profile == NULL)
+        return arca_error_set (err, ARCA_ERR_INTERNAL, "Decoding seccomp profile failed: %s", jerr.text);
+      if (spec_seccomp_compile (profile, caps, &seccomp, err) < 0)
+        return -1;
+    }
   json_object_set_new (lnx, "seccomp", seccomp);
   return 0;
 }
@@ -566,8 +491,9 @@ build_linux (const arca_spec_options_t *s, char **caps, json_t **out, arca_error
   json_t *res = NULL;
   if (spec_resources (&o->resources, false, &res, err) < 0)
     return -1;
-  build_devices (s, lnx, res);
   json_object_set_new (lnx, "resources", res);
+  if (build_devices (s, lnx, res, err) < 0)
+    return -1;
   /* withCgroups (cgroupfs driver): <CgroupParent or the daemon's>/<id> */
   const char *parent = *o->resources.cgroup_parent ? o->resources.cgroup_parent
                                                    : (s->cgroup_parent ? s->cgroup_parent : "/arca");

@@ -1,6 +1,6 @@
-/* OCI runtime spec (config.json) generation with dockerd's defaults
- * (shared/spec/runtime-defaults.md: capabilities, namespaces, default mounts,
- * masked and read-only paths, devices, sysctls, seccomp), and the container's
+/* OCI runtime spec (config.json) generation with dockerd's defaults (moby
+ * oci/defaults.go, daemon/oci_linux.go: capabilities, namespaces, default
+ * mounts, masked and read-only paths, devices, sysctls, seccomp), and the container's
  * /etc files.  Docker's default seccomp profile (src/runtime/seccomp-default.json,
  * from moby/profiles, Apache-2.0) is embedded at build time. */
 #ifndef ARCA_RUNTIME_SPEC_H
@@ -51,6 +51,9 @@ typedef struct
    * user and /etc file mounts are ordered by destination depth.  NULL: none. */
   json_t *extra_mounts;
   int64_t default_shm_size;  /* the daemon's default for ShmSize 0 (bytes; 0 = 64 MiB) */
+  /* The daemon's seccomp-profile: a profile's JSON text, "builtin" or
+   * "unconfined"; NULL = the built-in default. */
+  const char *default_seccomp_profile;
   const char *cgroup_parent; /* cgroup parent without CgroupParent ("/arca" if NULL) */
 } arca_spec_options_t;
 

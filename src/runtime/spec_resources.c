@@ -67,7 +67,7 @@ device_numbers (const char *path, json_t *entry, arca_error_t *err)
 {
   struct stat st;
   if (stat (path, &st) < 0)
-    return arca_error_set (err, ARCA_ERR_INVALID, "stat %s: %s", path, strerror (errno));
+    return arca_error_set (err, ARCA_ERR_INVALID, "stat %s: %s", path, arca_go_strerror (errno));
   json_object_set_new (entry, "major", json_integer (major (st.st_rdev)));
   json_object_set_new (entry, "minor", json_integer (minor (st.st_rdev)));
   return 0;

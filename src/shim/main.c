@@ -40,6 +40,7 @@ usage (void)
                    "                 [--log-path FILE] [--exit-file FILE] [--tty] [--open-stdin] [--stdin-once]\n"
                    "                 [--console-height H] [--console-width W] [--ready-fd N]\n"
                    "                 [--exec-process FILE (instead of --bundle: exec into container ID)]\n"
+                   "                 [--log-config FILE (logging driver settings)]\n"
                    "                 [--vm FILE (run the container in a VM, runtime/vm.h)]\n"
                    "                 [--vm-container DIR (with --exec-process: exec into the VM container whose\n"
                    "                  shim serves DIR)]\n");
@@ -50,12 +51,13 @@ static void
 parse_args (shim_t *s, int argc, char **argv)
 {
   enum { O_ID = 256, O_BUNDLE, O_STATE, O_LOG, O_EXIT, O_RUNTIME, O_ROOT, O_TTY, O_STDIN, O_ONCE, O_H, O_W, O_READY, O_EXEC,
-         O_VM, O_VM_CONTAINER };
+         O_LOGCFG, O_VM, O_VM_CONTAINER };
   static const struct option opts[] = {
     { "id", required_argument, NULL, O_ID },
     { "bundle", required_argument, NULL, O_BUNDLE },
     { "state-dir", required_argument, NULL, O_STATE },
     { "log-path", required_argument, NULL, O_LOG },
+    { "log-config", required_argument, NULL, O_LOGCFG },
     { "exit-file", required_argument, NULL, O_EXIT },
     { "runtime", required_argument, NULL, O_RUNTIME },
     { "runtime-root", required_argument, NULL, O_ROOT },
@@ -88,6 +90,7 @@ parse_args (shim_t *s, int argc, char **argv)
       case O_W: s->width = (unsigned) strtoul (optarg, NULL, 10); break;
       case O_READY: s->ready_fd = atoi (optarg); break;
       case O_EXEC: s->exec_process = optarg; break;
+      case O_LOGCFG: s->log_config = optarg; break;
       case O_VM: s->vm_config = optarg; break;
       case O_VM_CONTAINER: s->vm_container = optarg; break;
       default: usage ();
@@ -245,8 +248,8 @@ write_exit_file (shim_t *s)
 {
   if (s->exit_file == NULL || *s->exit_file == '\0')
     return;
-  json_t *j = json_pack ("{s:i,s:I,s:i}", "ExitCode", s->exit_code, "FinishedAt", (json_int_t) s->finished_ns, "Pid",
-                         (int) (s->state_pid ? s->state_pid : s->init_pid));
+  json_t *j = json_pack ("{s:i,s:I,s:i,s:b}", "ExitCode", s->exit_code, "FinishedAt", (json_int_t) s->finished_ns,
+                         "Pid", (int) (s->state_pid ? s->state_pid : s->init_pid), "OOMKilled", s->oom_killed);
   _cleanup_free_ char *data = json_dumps (j, JSON_COMPACT);
   json_decref (j);
   arca_error_t err = { 0 };
@@ -268,9 +271,7 @@ shim_finish (shim_t *s)
           shim_output_eof (s, stream);
         }
     }
-  if (s->log_fd >= 0)
-    close (s->log_fd);
-  s->log_fd = -1;
+  shim_log_close (s);
 
   /* Attach streams end after the last output byte (moby CopyStreams). */
   for (shim_conn_t *c = s->conns; c; c = c->next)
@@ -302,6 +303,10 @@ shim_finish (shim_t *s)
         shim_conn_end (s, c);
       }
 
+  /* (a VM's guest may already have said so: its container's cgroup is in
+   * the guest, QEMU's on the host) */
+  if (!s->start_failed && !s->exec_process)
+    s->oom_killed = s->oom_killed || shim_oom_killed (s);
   if (!s->start_failed)
     write_exit_file (s);
   /* Answer waiters first (docker run --rm is waiting), then delete the
@@ -439,7 +444,7 @@ close_inherited_fds (int keep)
 int
 main (int argc, char **argv)
 {
-  shim_t s = { .ready_fd = -1, .out_fd = -1, .err_fd = -1, .in_fd = -1, .listen_fd = -1, .log_fd = -1,
+  shim_t s = { .ready_fd = -1, .out_fd = -1, .err_fd = -1, .in_fd = -1, .listen_fd = -1,
                .child_fds = { -1, -1, -1 } };
   parse_args (&s, argc, argv);
   close_inherited_fds (s.ready_fd);
@@ -469,15 +474,8 @@ main (int argc, char **argv)
     }
   if (s.exit_file && *s.exit_file)
     unlink (s.exit_file); /* a previous run's status must not be taken for this one's */
-  if (s.log_path && *s.log_path)
-    {
-      s.log_fd = open (s.log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-      if (s.log_fd < 0)
-        {
-          err_msg = xasprintf ("open log %s: %s", s.log_path, strerror (errno));
-          goto fail;
-        }
-    }
+  if (!s.exec_process && shim_log_open (&s, &err_msg) < 0)
+    goto fail;
   if (shim_stdio_setup (&s, child_fds, &err_msg) < 0)
     goto fail;
   /* The process runs only at "start", once its attach sessions are in. */

@@ -92,6 +92,7 @@ struct shim
 
   /* options */
   const char *id, *bundle, *state_dir, *log_path, *exit_file, *runtime, *runtime_root;
+  const char *log_config;   /* --log-config: the logging driver's settings (engine/logdrivers.c) */
   const char *exec_process; /* exec mode: process.json for `runtime exec` */
   const char *vm_config;    /* VM mode: vm.json written by the daemon (runtime/vm.h) */
   const char *vm_container; /* exec into a VM container: that container's state dir */
@@ -110,15 +111,16 @@ struct shim
   bool start_failed;    /* exec mode: the runtime could not start it */
   bool start_requested; /* the daemon sent "start" (a VM may take a while to boot) */
 
-  int listen_fd, sig_fd, log_fd;
+  int listen_fd, sig_fd;
   jsonlog_splitter_t split[2];
-  arca_buf_t logbuf;
+  struct shim_log *log;   /* logdrv.c */
 
   pid_t init_pid;       /* our child to reap (runtime: the container's init; VM: QEMU) */
   pid_t state_pid;      /* reported Pid when it differs (an exec's PID in the guest) */
   shim_status_t status;
   bool exited;
   int exit_code;
+  bool oom_killed;        /* the OOM killer killed a process of the container */
   int64_t finished_ns;
   int64_t drain_deadline; /* monotonic ns */
 
@@ -146,7 +148,17 @@ int shim_run_runtime (shim_t *s, char *const args[], int fds[3]);
 int shim_runtime_create (shim_t *s, int child_fds[3], char **err_msg);
 int shim_runtime_kill_all (shim_t *s, int sig, char **err_msg);
 void shim_runtime_delete (shim_t *s);
+/* Whether the OOM killer struck in the container's cgroup (its
+ * linux.cgroupsPath in the bundle's config.json); read before the runtime
+ * deletes the cgroup. */
+bool shim_oom_killed (shim_t *s);
 char *shim_path (shim_t *s, const char *name);
+
+/* logdrv.c: open the log (--log-config, or --log-path as plain json-file),
+ * write one message (a line with its newline, or a partial piece), close. */
+int shim_log_open (shim_t *s, char **err_msg);
+void shim_log_entry (shim_t *s, const char *stream, const char *data, size_t len, int64_t now_ns);
+void shim_log_close (shim_t *s);
 
 /* output.c */
 void shim_handle_output (shim_t *s, int stream, const char *data, size_t len);

@@ -354,6 +354,7 @@ on_exit_frame (shim_t *s, vm_t *vm, uint32_t id, json_t *j)
     {
       vm->init_exited = true;
       vm->init_code = x->exit_code;
+      s->oom_killed = json_get_bool (j, "oom", false);
       /* The guest syncs and powers off; QEMU's exit ends the container. */
       vm_send (vm, VMPROTO_SESSION_VM, VM_SHUTDOWN, "{}", 2);
       vm->phase = VM_PHASE_STOPPING;

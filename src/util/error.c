@@ -65,6 +65,7 @@ arca_error_http_status (arca_error_kind_t kind)
     case ARCA_ERR_NOT_MODIFIED: return 304;
     case ARCA_ERR_NOT_IMPLEMENTED: return 501;
     case ARCA_ERR_UNAVAILABLE: return 503;
+    case ARCA_ERR_TOO_LARGE: return 413;
     case ARCA_ERR_INTERNAL:
     default: return 500;
     }
@@ -79,4 +80,14 @@ arca_error_clear (arca_error_t *err)
       err->errno_value = 0;
       err->msg[0] = '\0';
     }
+}
+
+const char *
+arca_go_strerror (int e)
+{
+  static __thread char buf[128];
+  snprintf (buf, sizeof buf, "%s", strerror (e));
+  if (buf[0] >= 'A' && buf[0] <= 'Z')
+    buf[0] = (char) (buf[0] - 'A' + 'a');
+  return buf;
 }

@@ -18,6 +18,7 @@ typedef enum {
   ARCA_ERR_UNAUTHORIZED,  /* 401 */
   ARCA_ERR_UNAVAILABLE,   /* 503 */
   ARCA_ERR_NOT_IMPLEMENTED, /* 501 */
+  ARCA_ERR_TOO_LARGE,     /* 413: a request body over its route's limit */
 } arca_error_kind_t;
 
 typedef struct {
@@ -42,5 +43,9 @@ int arca_error_wrap (arca_error_t *err, const char *fmt, ...)
 int arca_error_http_status (arca_error_kind_t kind);
 
 void arca_error_clear (arca_error_t *err);
+
+/* strerror as Go's syscall.Errno prints it ("no such file or directory"),
+ * for dockerd's texts.  Thread-local buffer. */
+const char *arca_go_strerror (int errno_value);
 
 #endif

@@ -136,3 +136,14 @@ create_body() {
   id=$(echo "${lines[0]}" | sed 's/.*"Id":"\([0-9a-f]*\)".*/\1/')
   docker rm "$id" >/dev/null
 }
+
+@test "Config checks at create: relative WorkingDir, empty env names" {
+  before=$(count_containers)
+  run create_body '{"Image":"busybox","WorkingDir":"rel"}'
+  assert_output '{"message":"the working directory '"'"'rel'"'"' is invalid, it needs to be an absolute path"}
+400'
+  run create_body '{"Image":"busybox","Env":["=foo"]}'
+  assert_output '{"message":"invalid environment variable: =foo"}
+400'
+  [ "$(count_containers)" = "$before" ]
+}

@@ -72,6 +72,13 @@ teardown() {
   run docker create --isolation vm --pid host busybox true
   assert_failure
   assert_output_contains 'isolation "vm" cannot be used with --pid host'
+  # ... and no container joins a VM's namespaces (QEMU's, on the host).
+  run docker create --network container:vmweb busybox true
+  assert_failure
+  assert_output_contains 'cannot join the network namespace of container vmweb: it runs in a VM'
+  run docker create --pid container:vmweb busybox true
+  assert_failure
+  assert_output_contains 'cannot join the pid namespace of container vmweb: it runs in a VM'
   # Nothing was made.
   run docker ps -aq --filter status=created
   assert_output ""

@@ -20,7 +20,11 @@
 #include "runtime/spec.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/cgroupfs.h"
 #include "util/godecode.h"
+#include "util/locallog.h"
+#include "util/logfile.h"
+#include <zlib.h>
 #include "util/json.h"
 #include "util/strutil.h"
 
@@ -326,7 +330,7 @@ test_spec_resources (void **state)
   o = parse ("{}", "{\"BlkioDeviceReadBps\":[{\"Path\":\"/nonexistent\",\"Rate\":1}]}", &err);
   json_t *res3 = NULL;
   assert_int_equal (spec_resources (&o->resources, false, &res3, &err), -1);
-  assert_string_equal (err.msg, "stat /nonexistent: No such file or directory");
+  assert_string_equal (err.msg, "stat /nonexistent: no such file or directory");
   options_free (o);
 }
 
@@ -432,6 +436,109 @@ test_runtimes (void **state)
                              "no such file or directory: unknown");
 }
 
+static void
+test_locallog (void **state)
+{
+  (void) state;
+  arca_buf_t b = { 0 };
+  locallog_encode (&b, "stderr", "hello", 5, false, 1234567890123LL);
+  /* length word, message, length word */
+  assert_true (b.len > 8);
+  const unsigned char *p = (const unsigned char *) b.data;
+  uint32_t len = ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16) | ((uint32_t) p[2] << 8) | p[3];
+  assert_int_equal (len + 8, b.len);
+  assert_memory_equal (p, p + 4 + len, 4);
+  /* protobuf: 0a 06 "stderr" 10 <varint> 1a 05 "hello" */
+  assert_int_equal (p[4], 0x0a);
+  assert_int_equal (p[5], 6);
+  const char *src, *line;
+  size_t src_len, line_len;
+  bool partial;
+  int64_t t;
+  assert_int_equal (locallog_decode (p + 4, len, &src, &src_len, &line, &line_len, &partial, &t), 0);
+  assert_int_equal (src_len, 6);
+  assert_memory_equal (src, "stderr", 6);
+  assert_int_equal (line_len, 5);
+  assert_memory_equal (line, "hello", 5);
+  assert_false (partial);
+  assert_int_equal (t, 1234567890123LL);
+  b.len = 0;
+  locallog_encode (&b, "stdout", "abc", 3, true, 1);
+  p = (const unsigned char *) b.data;
+  assert_int_equal (locallog_decode (p + 4, b.len - 8, &src, &src_len, &line, &line_len, &partial, &t), 0);
+  assert_true (partial);
+  /* truncated input is refused */
+  assert_int_equal (locallog_decode (p + 4, 3, &src, &src_len, &line, &line_len, &partial, &t), -1);
+  buf_free (&b);
+}
+
+static void
+test_logfile_rotation (void **state)
+{
+  (void) state;
+  char tmpl[] = "/tmp/arca-logfile-XXXXXX";
+  char *dir = mkdtemp (tmpl);
+  _cleanup_free_ char *path = xasprintf ("%s/c.log", dir);
+  logfile_t lf;
+  arca_error_t err;
+  assert_int_equal (logfile_open (&lf, path, 100, 3, true, &err), 0);
+  char line[41];
+  memset (line, 'x', 39);
+  line[39] = '\n';
+  line[40] = '\0';
+  for (int i = 0; i < 20; i++)
+    assert_int_equal (logfile_write (&lf, line, 40, 1000 + i), 0);
+  logfile_close (&lf);
+  /* rotated before a write once at 100 bytes: files of 120 bytes */
+  struct stat st;
+  assert_int_equal (stat (path, &st), 0);
+  assert_true (st.st_size <= 120);
+  _cleanup_free_ char *g1 = xasprintf ("%s.1.gz", path);
+  _cleanup_free_ char *g2 = xasprintf ("%s.2.gz", path);
+  _cleanup_free_ char *g3 = xasprintf ("%s.3.gz", path);
+  assert_int_equal (access (g1, F_OK), 0);
+  assert_int_equal (access (g2, F_OK), 0);
+  assert_int_equal (access (g3, F_OK), -1);
+  /* the gzip holds the entries and the lastTime header */
+  gzFile gz = gzopen (g1, "rb");
+  char buf[256];
+  int n = gzread (gz, buf, sizeof buf);
+  gzclose (gz);
+  assert_int_equal (n, 120);
+  _cleanup_strv_ char **rot = logfile_rotated (path);
+  assert_int_equal (strv_len (rot), 2);
+  assert_string_equal (rot[0], g2);
+  assert_string_equal (rot[1], g1);
+  fs_remove_all (dir, &err);
+}
+
+static void
+test_cgroupfs_oom (void **state)
+{
+  (void) state;
+  char tmpl[] = "/tmp/arca-cgoom-XXXXXX";
+  char *root = mkdtemp (tmpl);
+  arca_error_t err;
+  /* v1: <root>/memory/<path>/memory.oom_control */
+  _cleanup_free_ char *v1 = xasprintf ("%s/memory/arca/x", root);
+  fs_mkdir_p (v1, 0755, &err);
+  _cleanup_free_ char *f1 = xasprintf ("%s/memory.oom_control", v1);
+  const char *oc = "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n";
+  fs_write_atomic (f1, oc, strlen (oc), 0644, &err);
+  assert_int_equal (cgroupfs_oom_kills (root, "/arca/x"), 2);
+  assert_int_equal (cgroupfs_oom_kills (root, "/arca/none"), -1);
+  /* v2: cgroup.controllers at the root, memory.events in the group */
+  _cleanup_free_ char *ctl = xasprintf ("%s/cgroup.controllers", root);
+  fs_write_atomic (ctl, "memory pids\n", 12, 0644, &err);
+  _cleanup_free_ char *v2 = xasprintf ("%s/arca/y", root);
+  fs_mkdir_p (v2, 0755, &err);
+  _cleanup_free_ char *f2 = xasprintf ("%s/memory.events", v2);
+  const char *ev = "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\noom_group_kill 0\n";
+  fs_write_atomic (f2, ev, strlen (ev), 0644, &err);
+  assert_int_equal (cgroupfs_oom_kills (root, "/arca/y"), 1);
+  fs_remove_all (root, &err);
+}
+
 int
 main (void)
 {
@@ -440,6 +547,8 @@ main (void)
     cmocka_unit_test (test_parse_modes_and_security), cmocka_unit_test (test_verify_resources),
     cmocka_unit_test (test_spec_resources), cmocka_unit_test (test_exec_process),
     cmocka_unit_test (test_sysinfo_probe), cmocka_unit_test (test_runtimes),
+    cmocka_unit_test (test_locallog),      cmocka_unit_test (test_logfile_rotation),
+    cmocka_unit_test (test_cgroupfs_oom),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
