@@ -12,6 +12,7 @@ PKGS=(
   runc tini nftables
   bats busybox-static docker-registry jq util-linux procps iproute2 tmux
   python3 curl zstd
+  qemu-system-x86
   docker-compose
 )
 
@@ -26,14 +27,15 @@ if ! command -v docker >/dev/null 2>&1; then
   missing+=(docker.io)
 fi
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: need root to install packages" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-echo "setup: installing ${missing[*]}" >&2
-if [ "$(id -u)" -ne 0 ]; then
-  echo "setup: need root to install packages" >&2
-  exit 1
-fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+"$(dirname "$0")/setup-vm-kernel.sh"

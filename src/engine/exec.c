@@ -7,6 +7,7 @@
  * unref once unlinked. */
 #include "engine/exec.h"
 #include "engine/internal.h"
+#include "engine/isolation.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -531,6 +532,7 @@ exec_start (arca_engine_t *e, arca_exec_t *x, json_t *console_size, int client_f
     .console_height = x->tty ? h : 0,
     .console_width = x->tty ? w : 0,
     .exec_process = proc_path,
+    .vm_container = container_is_vm (x->c) ? csdir : NULL, /* VM isolation: the guest runs it */
   };
   pid_t pid = 0;
   if (shim_spawn (&sh, &pid, err) < 0)

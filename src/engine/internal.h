@@ -109,6 +109,9 @@ struct arca_engine
 
   /* networking (src/net/net.h) */
   struct arca_net *net;
+
+  /* VM isolation (runtime/vm.h, engine/isolation.c) */
+  struct arca_vm *vm;
 };
 
 /* Paths (malloc'd). */
