@@ -82,7 +82,7 @@ build_context_hash (build_context_t *c, const char *rel)
 static int
 read_in_root (int rootfd, const char *name, char **data, size_t *len)
 {
-  _cleanup_close_ int fd = root_open (rootfd, name, O_RDONLY, 0);
+  _cleanup_close_ int fd = fs_openat_in_root (rootfd, name, O_RDONLY, 0);
   if (fd < 0)
     return -1;
   struct stat st;

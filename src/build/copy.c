@@ -171,7 +171,7 @@ static char *
 rel_clean (const char *p)
 {
   _cleanup_free_ char *a = xasprintf ("/%s", p);
-  _cleanup_free_ char *c = go_path_clean (a);
+  _cleanup_free_ char *c = path_clean (a);
   return xstrdup (c + 1);
 }
 
@@ -418,7 +418,7 @@ calc_copy_info (copier_t *c, const char *orig, bool wildcards, arca_error_t *err
       return walk (c->rootfd, "", wild_fn, &w, 0);
     }
   _cleanup_free_ char *rel = rel_clean (p);
-  _cleanup_close_ int fd = root_open (c->rootfd, rel, O_PATH, 0);
+  _cleanup_close_ int fd = fs_openat_in_root (c->rootfd, rel, O_PATH, 0);
   struct stat st;
   if (fd < 0 || fstat (fd, &st) < 0)
     {
@@ -750,7 +750,7 @@ lookup_id (int rootfd, const char *file, const char *name, unsigned *out, arca_e
       *out = (unsigned) n;
       return 0;
     }
-  _cleanup_close_ int fd = root_open (rootfd, file, O_RDONLY, 0);
+  _cleanup_close_ int fd = fs_openat_in_root (rootfd, file, O_RDONLY, 0);
   if (fd < 0)
     return arca_error_set (err, ARCA_ERR_INTERNAL, "open %s: %s", file, strerror (errno));
   FILE *f = fdopen (fd, "r");
@@ -813,7 +813,7 @@ parse_chown (int rootfd, const char *chown, copy_opts_t *o, arca_error_t *err)
 static bool
 is_dir_in_root (int rootfd, const char *path)
 {
-  _cleanup_close_ int fd = root_open (rootfd, path, O_PATH, 0);
+  _cleanup_close_ int fd = fs_openat_in_root (rootfd, path, O_PATH, 0);
   struct stat st;
   return fd >= 0 && fstat (fd, &st) == 0 && S_ISDIR (st.st_mode);
 }
@@ -1027,7 +1027,7 @@ dispatch_copy (build_t *b, instr_t *ins, char **envs, arca_error_t *err)
   else
     {
       _cleanup_free_ char *j = xasprintf ("/%s/%s", json_get_str (s->run_config, "WorkingDir") ?: "", dst);
-      _cleanup_free_ char *cl = go_path_clean (j);
+      _cleanup_free_ char *cl = path_clean (j);
       dest_path = xasprintf ("%s%s", cl, str_has_suffix (dst, "/") && strcmp (cl, "/") != 0 ? "/" : "");
     }
   copy_opts_t o = { .links = json_object (), .dest_rootfd = dest.rootfd };

@@ -163,7 +163,7 @@ d_workdir (build_t *b, instr_t *ins, arca_error_t *err)
   else
     {
       _cleanup_free_ char *joined = xasprintf ("/%s/%s", json_get_str (s->run_config, "WorkingDir") ?: "", ins->str);
-      wd = go_path_clean (joined);
+      wd = path_clean (joined);
     }
   json_object_set_new (s->run_config, "WorkingDir", json_string (wd));
   _cleanup_free_ char *comment = xasprintf ("#(nop) WORKDIR %s", wd);

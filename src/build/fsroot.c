@@ -9,12 +9,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -22,35 +20,17 @@
 #include "build/ignore.h"
 #include "image/digest.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/strutil.h"
 
-int
-root_open (int rootfd, const char *path, int flags, mode_t mode)
-{
-  struct open_how how = {
-    .flags = (uint64_t) (flags | O_CLOEXEC),
-    .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
-    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-  };
-  if (path == NULL || *path == '\0')
-    path = "/";
-  for (int i = 0; i < 16; i++)
-    {
-      long fd = syscall (SYS_openat2, rootfd, path, &how, sizeof how);
-      /* EAGAIN: a rename raced with a ".." step; the kernel asks to retry */
-      if (fd >= 0 || errno != EAGAIN)
-        return (int) fd;
-    }
-  return -1;
-}
 
 /* "/" + path, cleaned. */
 static char *
 abs_clean (const char *path)
 {
   _cleanup_free_ char *p = xasprintf ("/%s", path ? path : "");
-  return go_path_clean (p);
+  return path_clean (p);
 }
 
 int
@@ -60,12 +40,12 @@ root_open_parent (int rootfd, const char *path, char **base)
   if (strcmp (p, "/") == 0)
     {
       *base = xstrdup (".");
-      return root_open (rootfd, "/", O_PATH | O_DIRECTORY, 0);
+      return fs_openat_in_root (rootfd, "/", O_PATH | O_DIRECTORY, 0);
     }
   char *slash = strrchr (p, '/');
   *base = xstrdup (slash + 1);
   *slash = '\0';
-  int fd = root_open (rootfd, *p ? p : "/", O_PATH | O_DIRECTORY, 0);
+  int fd = fs_openat_in_root (rootfd, *p ? p : "/", O_PATH | O_DIRECTORY, 0);
   if (fd < 0)
     {
       int e = errno;
@@ -80,7 +60,7 @@ int
 root_mkdir_all (int rootfd, const char *path, mode_t mode, const root_owner_t *own, arca_error_t *err)
 {
   _cleanup_free_ char *p = abs_clean (path);
-  int fd = root_open (rootfd, p, O_PATH | O_DIRECTORY, 0);
+  int fd = fs_openat_in_root (rootfd, p, O_PATH | O_DIRECTORY, 0);
   if (fd >= 0)
     return fd;
   if (errno == ENOTDIR)
@@ -95,7 +75,7 @@ root_mkdir_all (int rootfd, const char *path, mode_t mode, const root_owner_t *o
         continue;
       char saved = p[i];
       p[i] = '\0';
-      _cleanup_close_ int cur = root_open (rootfd, p, O_PATH | O_DIRECTORY, 0);
+      _cleanup_close_ int cur = fs_openat_in_root (rootfd, p, O_PATH | O_DIRECTORY, 0);
       if (cur < 0 && errno == ENOENT)
         {
           _cleanup_free_ char *base = NULL;
@@ -117,7 +97,7 @@ root_mkdir_all (int rootfd, const char *path, mode_t mode, const root_owner_t *o
               if (fchmod (d, mode) < 0 || fchown (d, own ? own->uid : 0, own ? own->gid : 0) < 0)
                 log_debug ("mkdir %s: chmod/chown: %s", p, strerror (errno));
             }
-          cur = root_open (rootfd, p, O_PATH | O_DIRECTORY, 0);
+          cur = fs_openat_in_root (rootfd, p, O_PATH | O_DIRECTORY, 0);
         }
       if (cur < 0)
         {
@@ -129,7 +109,7 @@ root_mkdir_all (int rootfd, const char *path, mode_t mode, const root_owner_t *o
         }
       p[i] = saved;
     }
-  fd = root_open (rootfd, p, O_PATH | O_DIRECTORY, 0);
+  fd = fs_openat_in_root (rootfd, p, O_PATH | O_DIRECTORY, 0);
   if (fd < 0)
     return arca_error_errno (err, errno, "mkdir %s", p);
   return fd;
@@ -155,7 +135,7 @@ root_resolve (int rootfd, const char *path)
   _cleanup_free_ char *root = fd_path (rootfd);
   if (root == NULL)
     return NULL;
-  _cleanup_close_ int fd = root_open (rootfd, p, O_PATH, 0);
+  _cleanup_close_ int fd = fs_openat_in_root (rootfd, p, O_PATH, 0);
   if (fd >= 0)
     {
       _cleanup_free_ char *host = fd_path (fd);

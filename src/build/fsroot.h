@@ -14,10 +14,9 @@
 #include <jansson.h>
 
 #include "util/error.h"
+#include "util/fs.h"
 
-/* openat2 in the root; path relative or absolute ("" and "/" are the
- * root).  Returns the fd or -1 with errno. */
-int root_open (int rootfd, const char *path, int flags, mode_t mode);
+/* Opening one file in the root: fs_openat_in_root (util/fs.h). */
 
 /* Open the parent directory of path in the root (O_PATH | O_DIRECTORY)
  * and give the last element in *base (malloc'd; "." for the root

@@ -13,58 +13,6 @@
 #include "util/cleanup.h"
 #include "util/strutil.h"
 
-char *
-go_path_clean (const char *p)
-{
-  if (p == NULL || *p == '\0')
-    return xstrdup (".");
-  bool rooted = p[0] == '/';
-  size_t n = strlen (p);
-  char *out = xmalloc0 (n + 2);
-  size_t w = 0, r = 0, dotdot = 0;
-  if (rooted)
-    {
-      out[w++] = '/';
-      r = 1;
-      dotdot = 1;
-    }
-  while (r < n)
-    {
-      if (p[r] == '/')
-        r++;
-      else if (p[r] == '.' && (r + 1 == n || p[r + 1] == '/'))
-        r++;
-      else if (p[r] == '.' && p[r + 1] == '.' && (r + 2 == n || p[r + 2] == '/'))
-        {
-          r += 2;
-          if (w > dotdot)
-            {
-              w--;
-              while (w > dotdot && out[w] != '/')
-                w--;
-            }
-          else if (!rooted)
-            {
-              if (w > 0)
-                out[w++] = '/';
-              out[w++] = '.';
-              out[w++] = '.';
-              dotdot = w;
-            }
-        }
-      else
-        {
-          if ((rooted && w != 1) || (!rooted && w != 0))
-            out[w++] = '/';
-          while (r < n && p[r] != '/')
-            out[w++] = p[r++];
-        }
-    }
-  if (w == 0)
-    out[w++] = '.';
-  out[w] = '\0';
-  return out;
-}
 
 char **
 dockerignore_read (const char *data, size_t len)
@@ -105,7 +53,7 @@ dockerignore_read (const char *data, size_t len)
       _cleanup_free_ char *clean = NULL;
       if (*pat)
         {
-          clean = go_path_clean (pat);
+          clean = path_clean (pat);
           if (strlen (clean) > 1 && clean[0] == '/')
             memmove (clean, clean + 1, strlen (clean));
         }
@@ -217,7 +165,7 @@ regex_match (const char *pattern, const char *path, arca_error_t *err)
 int
 dockerignore_matches (const char *file, char **patterns, arca_error_t *err)
 {
-  _cleanup_free_ char *f = go_path_clean (file);
+  _cleanup_free_ char *f = path_clean (file);
   if (strcmp (f, ".") == 0)
     return 0;
   /* NewPatternMatcher: clean, split off "!", validate */
@@ -240,7 +188,7 @@ dockerignore_matches (const char *file, char **patterns, arca_error_t *err)
           free (t);
           continue;
         }
-      char *c = go_path_clean (a);
+      char *c = path_clean (a);
       free (t);
       if (c[0] == '!')
         {

@@ -24,7 +24,4 @@ char **dockerignore_read (const char *data, size_t len);
  * pattern" / "illegal exclusion pattern: \"!\""). */
 int dockerignore_matches (const char *file, char **patterns, arca_error_t *err);
 
-/* Go's path.Clean. */
-char *go_path_clean (const char *p);
-
 #endif

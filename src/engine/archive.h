@@ -79,8 +79,6 @@ int container_archive_extract (arca_engine_t *e, arca_container_t *c, const char
 /* ---- fd-level helpers (engine/archive_fs.c), independent of containers;
  * rootfd is an O_PATH (or ordinary) directory fd that plays "/". ---- */
 
-/* Go's path.Clean ("" -> "."; "a/../../x" -> "../x"; "/../x" -> "/x"). */
-char *archive_path_clean (const char *p);
 /* The container path dockerd works with: Clean("/" + p) keeping a trailing
  * "/" or "/." of p (pkg/archive PreserveTrailingDotOrSeparator). */
 char *archive_abs_path (const char *p);

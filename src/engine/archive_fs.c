@@ -42,57 +42,6 @@ xstrndup (const char *s, size_t n)
 
 /* ---- path rules -------------------------------------------------------- */
 
-char *
-archive_path_clean (const char *p)
-{
-  size_t n = strlen (p);
-  if (n == 0)
-    return xstrdup (".");
-  bool rooted = p[0] == '/';
-  char *out = xmalloc0 (n + 2);
-  size_t w = 0, r = 0, dotdot = 0;
-  if (rooted)
-    {
-      out[w++] = '/';
-      r = dotdot = 1;
-    }
-  while (r < n)
-    {
-      if (p[r] == '/')
-        r++;
-      else if (p[r] == '.' && (r + 1 == n || p[r + 1] == '/'))
-        r++;
-      else if (p[r] == '.' && p[r + 1] == '.' && (r + 2 == n || p[r + 2] == '/'))
-        {
-          r += 2;
-          if (w > dotdot)
-            {
-              w--;
-              while (w > dotdot && out[w] != '/')
-                w--;
-            }
-          else if (!rooted)
-            {
-              if (w > 0)
-                out[w++] = '/';
-              out[w++] = '.';
-              out[w++] = '.';
-              dotdot = w;
-            }
-        }
-      else
-        {
-          if ((rooted && w != 1) || (!rooted && w != 0))
-            out[w++] = '/';
-          for (; r < n && p[r] != '/'; r++)
-            out[w++] = p[r];
-        }
-    }
-  if (w == 0)
-    out[w++] = '.';
-  out[w] = '\0';
-  return out;
-}
 
 char *
 archive_path_base (const char *p)
@@ -121,7 +70,7 @@ char *
 archive_abs_path (const char *p)
 {
   _cleanup_free_ char *joined = xasprintf ("/%s", p);
-  char *c = archive_path_clean (joined);
+  char *c = path_clean (joined);
   _cleanup_free_ char *ob = archive_path_base (p);
   if (strcmp (ob, ".") == 0)
     {
@@ -141,7 +90,7 @@ archive_abs_path (const char *p)
 int
 archive_entry_path_check (const char *name, const char *dest, char **rel, arca_error_t *err)
 {
-  _cleanup_free_ char *c = archive_path_clean (name);
+  _cleanup_free_ char *c = path_clean (name);
   if (strcmp (c, "..") == 0 || strncmp (c, "../", 3) == 0)
     return arca_error_set (err, ARCA_ERR_INTERNAL, "\"%s\" is outside of \"%s\"", c, dest);
   const char *s = c;
@@ -245,7 +194,7 @@ archive_resolve_in_root (int rootfd, const char *path)
       if (*p == '\0')
         continue;
       _cleanup_free_ char *joined = xasprintf ("/%s%s", b.data, p);
-      _cleanup_free_ char *clean_p = archive_path_clean (joined);
+      _cleanup_free_ char *clean_p = path_clean (joined);
       if (strcmp (clean_p, "/") == 0)
         {
           b.len = 0;
@@ -278,7 +227,7 @@ archive_resolve_in_root (int rootfd, const char *path)
   free (rest);
   _cleanup_free_ char *joined = xasprintf ("/%s", b.data);
   free (b.data);
-  return archive_path_clean (joined);
+  return path_clean (joined);
 }
 
 uint32_t
@@ -778,7 +727,7 @@ extract_entry (extractor_t *x, struct archive_entry *en, arca_error_t *err)
                              x->dest, x->dest);
     }
   _cleanup_free_ char *full_raw = xasprintf ("%s/%s", x->dest_real, rel);
-  _cleanup_free_ char *full = archive_path_clean (full_raw);
+  _cleanup_free_ char *full = path_clean (full_raw);
   _cleanup_free_ char *dir = NULL, *leaf = NULL;
   split_abs (full, &dir, &leaf);
 
@@ -819,7 +768,7 @@ extract_entry (extractor_t *x, struct archive_entry *en, arca_error_t *err)
       if (archive_entry_path_check (hardlink, x->dest, &trel, err) < 0)
         return -1;
       _cleanup_free_ char *traw = xasprintf ("%s/%s", x->dest_real, trel);
-      _cleanup_free_ char *target = archive_path_clean (traw);
+      _cleanup_free_ char *target = path_clean (traw);
       _cleanup_free_ char *tdir = NULL, *tleaf = NULL;
       split_abs (target, &tdir, &tleaf);
       _cleanup_close_ int tfd = archive_open_in_root (x->rootfd, tdir, O_PATH | O_DIRECTORY, 0);

@@ -300,7 +300,7 @@ make_workdir (arca_engine_t *e, arca_container_t *c, const char *id, arca_error_
   if (w == NULL || *w == '\0')
     return 0;
   _cleanup_free_ char *abs = xasprintf ("/%s", w);
-  _cleanup_free_ char *wd = archive_path_clean (abs);
+  _cleanup_free_ char *wd = path_clean (abs);
   /* the deepest element that is there, as a directory */
   _cleanup_free_ char *base = xstrdup (wd);
   const char *missing = NULL;

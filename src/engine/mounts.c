@@ -88,47 +88,6 @@ mode_find (const char *mode, const char *const *list)
   return NULL;
 }
 
-/* path.Clean for slash paths. */
-static char *
-path_clean (const char *p)
-{
-  bool abs = p[0] == '/';
-  _cleanup_free_ char *copy = xstrdup (p);
-  char **parts = NULL;
-  size_t n = 0;
-  char *save = NULL;
-  for (char *t = strtok_r (copy, "/", &save); t; t = strtok_r (NULL, "/", &save))
-    {
-      if (strcmp (t, ".") == 0)
-        continue;
-      if (strcmp (t, "..") == 0)
-        {
-          if (n > 0 && strcmp (parts[n - 1], "..") != 0)
-            {
-              n--;
-              continue;
-            }
-          if (abs)
-            continue;
-        }
-      parts = xrealloc (parts, (n + 1) * sizeof *parts);
-      parts[n++] = t;
-    }
-  arca_buf_t b = { 0 };
-  if (abs)
-    buf_append (&b, "/", 1);
-  for (size_t i = 0; i < n; i++)
-    {
-      if (i)
-        buf_append (&b, "/", 1);
-      buf_append (&b, parts[i], strlen (parts[i]));
-    }
-  if (b.len == 0)
-    buf_append (&b, ".", 1);
-  buf_append (&b, "", 1);
-  free (parts);
-  return b.data;
-}
 
 static bool
 is_root_path (const char *p)

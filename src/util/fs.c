@@ -201,13 +201,13 @@ fs_remove_all (const char *path, arca_error_t *err)
 
 #define IN_ROOT_MAX_SYMLINKS 40
 
-int
-fs_open_in_root_walk (const char *root, const char *path, int flags)
+static int
+openat_in_root_walk (int rootfd, const char *path, int flags, mode_t mode)
 {
   int stack[PATH_MAX / 2];
   int depth = 0;
   int links = 0;
-  stack[0] = open (root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  stack[0] = openat (rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (stack[0] < 0)
     return -1;
   _cleanup_free_ char *rest = xstrdup (path);
@@ -251,7 +251,7 @@ fs_open_in_root_walk (const char *root, const char *path, int flags)
         {
           if (errno == ENOENT && last && (flags & O_CREAT))
             {
-              result = openat (stack[depth], comp, flags | O_NOFOLLOW | O_CLOEXEC, 0644);
+              result = openat (stack[depth], comp, flags | O_NOFOLLOW | O_CLOEXEC, mode);
               saved = errno;
               break;
             }
@@ -283,7 +283,7 @@ fs_open_in_root_walk (const char *root, const char *path, int flags)
         }
       if (last)
         {
-          result = openat (stack[depth], comp, flags | O_NOFOLLOW | O_CLOEXEC, 0644);
+          result = openat (stack[depth], comp, flags | O_NOFOLLOW | O_CLOEXEC, mode);
           saved = errno;
           break;
         }
@@ -313,14 +313,23 @@ fs_open_in_root_walk (const char *root, const char *path, int flags)
 }
 
 int
-fs_open_in_root (const char *root_dir, const char *path, int flags)
+fs_open_in_root_walk (const char *root_dir, const char *path, int flags)
 {
   _cleanup_close_ int root = open (root_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root < 0)
     return -1;
+  return openat_in_root_walk (root, path, flags, 0644);
+}
+
+int
+fs_openat_in_root (int rootfd, const char *path, int flags, mode_t mode)
+{
+  if (path == NULL || *path == '\0')
+    path = "/";
   struct open_how how = {
-    .flags = (unsigned) (flags | O_CLOEXEC),
-    .mode = (flags & O_CREAT) ? 0644 : 0,
+    .flags = (uint64_t) (flags | O_CLOEXEC),
+    /* O_TMPFILE contains O_DIRECTORY's bit: test it whole */
+    .mode = ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) ? mode : 0,
     .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
   };
   /* EAGAIN: a rename anywhere on the host while ".." was resolved; the
@@ -328,12 +337,21 @@ fs_open_in_root (const char *root_dir, const char *path, int flags)
    * walk, which holds each directory open, then does the job. */
   for (int attempt = 0; attempt < 16; attempt++)
     {
-      int fd = (int) syscall (SYS_openat2, root, path, &how, sizeof how);
+      int fd = (int) syscall (SYS_openat2, rootfd, path, &how, sizeof how);
       if (fd >= 0 || (errno != ENOSYS && errno != EPERM && errno != EAGAIN))
         return fd;
       if (errno != EAGAIN)
         break;
     }
   /* ENOSYS: old kernel; EPERM: a seccomp filter that blocks openat2. */
-  return fs_open_in_root_walk (root_dir, path, flags);
+  return openat_in_root_walk (rootfd, path, flags, mode);
+}
+
+int
+fs_open_in_root (const char *root_dir, const char *path, int flags)
+{
+  _cleanup_close_ int root = open (root_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0)
+    return -1;
+  return fs_openat_in_root (root, path, flags, 0644);
 }

@@ -33,6 +33,9 @@ int fs_fsync_dir (const char *dir);
  * without it).  flags as open(2) (O_CREAT makes 0644 files).  Returns the
  * fd, or -1 with errno. */
 int fs_open_in_root (const char *root_dir, const char *path, int flags);
+/* The same with the root as a directory fd (O_PATH is enough) and the mode
+ * of files O_CREAT makes; NULL or "" opens the root itself. */
+int fs_openat_in_root (int rootfd, const char *path, int flags, mode_t mode);
 /* The walk alone (what fs_open_in_root falls back to), for tests. */
 int fs_open_in_root_walk (const char *root_dir, const char *path, int flags);
 /* Read at most max bytes of fd into a NUL-terminated buffer; *too_big set

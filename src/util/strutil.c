@@ -182,3 +182,58 @@ buf_free (arca_buf_t *b)
   b->data = NULL;
   b->len = b->cap = 0;
 }
+
+/* Go's path.Clean (lexical: "//", ".", ".." and a trailing "/" go; ".."
+ * above the root of a rooted path stays at the root).  NULL or "" -> ".". */
+char *
+path_clean (const char *p)
+{
+  if (p == NULL || *p == '\0')
+    return xstrdup (".");
+  bool rooted = p[0] == '/';
+  size_t n = strlen (p);
+  char *out = xmalloc0 (n + 2);
+  size_t w = 0, r = 0, dotdot = 0;
+  if (rooted)
+    {
+      out[w++] = '/';
+      r = 1;
+      dotdot = 1;
+    }
+  while (r < n)
+    {
+      if (p[r] == '/')
+        r++;
+      else if (p[r] == '.' && (r + 1 == n || p[r + 1] == '/'))
+        r++;
+      else if (p[r] == '.' && p[r + 1] == '.' && (r + 2 == n || p[r + 2] == '/'))
+        {
+          r += 2;
+          if (w > dotdot)
+            {
+              w--;
+              while (w > dotdot && out[w] != '/')
+                w--;
+            }
+          else if (!rooted)
+            {
+              if (w > 0)
+                out[w++] = '/';
+              out[w++] = '.';
+              out[w++] = '.';
+              dotdot = w;
+            }
+        }
+      else
+        {
+          if ((rooted && w != 1) || (!rooted && w != 0))
+            out[w++] = '/';
+          while (r < n && p[r] != '/')
+            out[w++] = p[r++];
+        }
+    }
+  if (w == 0)
+    out[w++] = '.';
+  out[w] = '\0';
+  return out;
+}

@@ -13,6 +13,8 @@ void *xrealloc (void *p, size_t n);
 bool str_has_prefix (const char *s, const char *prefix);
 bool str_has_suffix (const char *s, const char *suffix);
 bool str_is_hex (const char *s, size_t len);   /* len chars of [0-9a-f] */
+/* Go's path.Clean, lexically (no file system access); malloc'd. */
+char *path_clean (const char *p);
 
 /* NULL-terminated string vectors.  strv_append walks the vector to find
  * its end: O(n) per call, for short lists of a known bound only.  Lists

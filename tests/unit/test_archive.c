@@ -25,7 +25,7 @@
 static void
 check_clean (const char *in, const char *want)
 {
-  _cleanup_free_ char *got = archive_path_clean (in);
+  _cleanup_free_ char *got = path_clean (in);
   if (strcmp (got, want) != 0)
     fail_msg ("clean(%s) = %s, want %s", in, got, want);
 }

@@ -566,7 +566,7 @@ test_path_clean (void **state)
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
     {
-      _cleanup_free_ char *c = go_path_clean (cases[i][0]);
+      _cleanup_free_ char *c = path_clean (cases[i][0]);
       assert_string_equal (c, cases[i][1]);
     }
 }
