@@ -1,4 +1,6 @@
 /* Container records: lookup, persistence, create and destroy. */
+#include "engine/events.h"
+#include "engine/health.h"
 #include "engine/internal.h"
 #include "engine/restart.h"
 
@@ -66,6 +68,7 @@ container_free (arca_container_t *c)
   free (c->error);
   json_decref (c->mounts); /* volumes */
   json_decref (c->net_ports); /* networking */
+  health_free (c->health); /* healthchecks */
   free (c);
 }
 
@@ -101,6 +104,8 @@ container_to_record (arca_container_t *c)
     json_object_set (rec, "MountPoints", c->mounts);
   if (c->net_ports) /* networking: published ports while running */
     json_object_set (rec, "NetworkPorts", c->net_ports);
+  if (c->health) /* healthchecks: State.Health */
+    json_object_set_new (rec, "Health", health_to_record (c->health));
   return rec;
 }
 
@@ -137,6 +142,7 @@ container_from_record (const char *id, const char *name, json_t *rec)
   c->exit_generation = (uint64_t) json_get_int (rec, "ExitGeneration", 0);
   c->mounts = json_incref (json_object_get (rec, "MountPoints")); /* volumes */
   c->net_ports = json_incref (json_object_get (rec, "NetworkPorts")); /* networking */
+  c->health = health_from_record (json_object_get (rec, "Health")); /* healthchecks */
   return c;
 }
 
@@ -304,8 +310,7 @@ merge_image_config (json_t *cfg, json_t *img)
         if (json_object_get (uv, k) == NULL)
           json_object_set (uv, k, v);
     }
-  if (json_object_get (cfg, "Healthcheck") == NULL && json_object_get (img, "Healthcheck"))
-    json_object_set (cfg, "Healthcheck", json_object_get (img, "Healthcheck"));
+  health_config_merge (cfg, json_object_get (img, "Healthcheck")); /* healthchecks: field by field */
 }
 
 /* The Config object dockerd stores: the create body's Config fields. */
@@ -398,6 +403,8 @@ container_create (arca_engine_t *e, const char *name, json_t *body, char **id_ou
   const char *rp_name = json_get_str (rp, "Name");
   if (json_get_bool (hc, "AutoRemove", false) && rp_name && strcmp (rp_name, "no") != 0)
     return arca_error_set (err, ARCA_ERR_INVALID, "can't create 'AutoRemove' container with restart policy");
+  if (health_config_validate (json_object_get (body, "Healthcheck"), err) < 0) /* healthchecks */
+    return -1;
   /* networking (engine/networks.c): mode and endpoints checked before anything is made */
   if (networks_validate_create (e, hc, json_object_get (body, "NetworkingConfig"), err) < 0)
     return -1;
@@ -500,6 +507,7 @@ container_create (arca_engine_t *e, const char *name, json_t *body, char **id_ou
     }
   pthread_mutex_lock (&e->lock);
   c->starting = false;
+  events_container_locked (e, c, "create", NULL); /* events */
   pthread_mutex_unlock (&e->lock);
 
   *id_out = xstrdup (c->id);
@@ -597,6 +605,7 @@ containers_restore (arca_engine_t *e, arca_error_t *err)
           /* A policy restart was starting it when the daemon died. */
           pthread_mutex_lock (&e->lock);
           c->restarting = false;
+          health_update_locked (e, c); /* healthchecks: resume, keeping the recorded status */
           pthread_mutex_unlock (&e->lock);
           continue;
         }

@@ -10,6 +10,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 
+#include "engine/events.h"
 #include "engine/networks.h"
 #include "net/net.h"
 #include "image/registry.h"
@@ -82,9 +83,12 @@ arca_engine_open (const arca_engine_options_t *opts, arca_engine_t **out, arca_e
     goto fail;
   if (load_daemon_id (e, err) < 0)
     goto fail;
+  if (events_open (e, err) < 0) /* events: the history, before anything is published */
+    goto fail;
   if (image_store_open (e->data_root, e->db, &e->images, err) < 0)
     goto fail;
   image_store_set_in_use_cb (e->images, containers_image_in_use, e);
+  image_store_set_event_cb (e->images, events_image, e); /* events */
   if (networks_open (e, err) < 0) /* networking: before containers re-adopt their endpoints */
     goto fail;
   dns_set_servers_fn (e->net, container_dns_servers, e); /* embedded DNS: --dns upstreams (n3) */
@@ -111,6 +115,7 @@ arca_engine_close (arca_engine_t *e)
   /* Containers stay with their shims; monitor threads are detached and die
    * with the process.  Records are not freed: monitor threads may still hold
    * them until exit. */
+  events_close (e); /* events: flush the history, end the streams */
   if (e->images)
     image_store_close (e->images);
   e->images = NULL;

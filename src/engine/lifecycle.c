@@ -1,5 +1,7 @@
 /* Container lifecycle: start, stop, kill, restart, remove, resize, and the
  * monitor that learns of exits from the shim. */
+#include "engine/events.h"
+#include "engine/health.h"
 #include "engine/internal.h"
 #include "engine/restart.h"
 
@@ -147,8 +149,10 @@ container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int
     log_warn ("container %.12s: unmount rootfs: %s", c->id, err.msg);
   mounts_release (e, c); /* volumes: unmount option volumes no longer used */
   networks_container_stop (e, c); /* networking: veths, addresses, ports, DNS */
+  events_container_mounts (e, c, "unmount"); /* events: after the network's, as dockerd's Cleanup */
 
   pthread_mutex_lock (&e->lock);
+  health_stop_locked (e, c); /* healthchecks: restarted with the container */
   c->running = false;
   c->paused = false;
   c->restarting = false;
@@ -156,6 +160,7 @@ container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int
   c->exit_code = exit_code;
   c->finished_ns = finished_ns;
   c->exit_generation++;
+  int64_t ran_ns = c->started_ns > 0 ? time_now_ns () - c->started_ns : 0;
   /* Restart policy (restart.c): may put c back to Restarting. */
   bool restarting = restart_on_exit_locked (e, c);
   bool auto_remove = !restarting && json_get_bool (c->host_config, "AutoRemove", false) && !c->removing;
@@ -168,6 +173,7 @@ container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int
     }
   if (!c->removed && container_save (e, c, &err) < 0)
     log_error ("container %.12s: save state: %s", c->id, err.msg);
+  events_container_die_locked (e, c, exit_code, ran_ns); /* events: oom?, die */
   pthread_cond_broadcast (&e->changed);
   if (auto_remove)
     container_ref (c);
@@ -325,6 +331,7 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   _cleanup_free_ char *netns = NULL;
   if (networks_container_start (e, c, dir, &netns, err) < 0)
     return start_failed (e, c, err->msg, err);
+  events_container_mounts (e, c, "mount"); /* events: after the network's, as dockerd's start */
   arca_spec_options_t so = {
     .id = c->id,
     .rootfs = rootfs,
@@ -420,7 +427,9 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   c->finished_ns = 0;
   c->has_been_started = true;
   c->manually_stopped = false;
+  health_start_locked (e, c); /* healthchecks: "starting", monitor */
   int r2 = container_save (e, c, err);
+  events_container_locked (e, c, "start", NULL); /* events */
   pthread_cond_broadcast (&e->changed);
   pthread_mutex_unlock (&e->lock);
 
@@ -450,6 +459,8 @@ send_signal (arca_engine_t *e, arca_container_t *c, int sig, arca_error_t *err)
   /* A frozen process only takes the signal once thawed (ops.c). */
   if (r == 0)
     container_thaw_after_signal (e, c, sig);
+  if (r == 0)
+    events_container_signal (e, c, sig); /* events: kill */
   return r;
 }
 
@@ -537,6 +548,7 @@ container_stop (arca_engine_t *e, arca_container_t *c, int timeout_s, const char
   /* A container waiting to restart just stays down (restart.c). */
   if (c->restarting && restart_cancel_locked (e, c))
     {
+      events_container_locked (e, c, "stop", NULL); /* events */
       pthread_mutex_unlock (&e->lock);
       return 0;
     }
@@ -569,6 +581,7 @@ container_stop (arca_engine_t *e, arca_container_t *c, int timeout_s, const char
       if (!wait_exit (e, c, gen, 30000))
         return arca_error_set (err, ARCA_ERR_INTERNAL, "cannot stop container: %s: tried to kill container, but did not receive an exit event", c->name);
     }
+  events_container (e, c, "stop", NULL); /* events */
   return 0;
 }
 
@@ -579,6 +592,7 @@ container_restart (arca_engine_t *e, arca_container_t *c, int timeout_s, const c
     return -1;
   if (container_start (e, c, err) < 0)
     return -1;
+  events_container (e, c, "restart", NULL); /* events */
   return 0;
 }
 
@@ -650,6 +664,8 @@ container_remove (arca_engine_t *e, arca_container_t *c, bool force, bool volume
   /* rm -v, AutoRemove: the container's anonymous volumes go too. */
   if (volumes)
     mounts_remove_anonymous (e, c);
+  if (destroyed == 0)
+    events_container (e, c, "destroy", NULL); /* events */
   return destroyed;
 }
 
@@ -661,12 +677,16 @@ container_resize (arca_engine_t *e, arca_container_t *c, unsigned height, unsign
   pthread_mutex_unlock (&e->lock);
   if (!running)
     return arca_error_set (err, ARCA_ERR_CONFLICT, "Container %s is not running", c->id);
-  if (!container_tty (c))
-    return 0;
-  _cleanup_free_ char *sdir = container_state_dir (e, c->id);
-  _cleanup_json_ json_t *req = json_pack ("{s:s,s:i,s:i}", "op", "resize", "height", height, "width", width);
-  _cleanup_json_ json_t *reply = NULL;
-  return shim_request (sdir, req, &reply, err);
+  if (container_tty (c))
+    {
+      _cleanup_free_ char *sdir = container_state_dir (e, c->id);
+      _cleanup_json_ json_t *req = json_pack ("{s:s,s:i,s:i}", "op", "resize", "height", height, "width", width);
+      _cleanup_json_ json_t *reply = NULL;
+      if (shim_request (sdir, req, &reply, err) < 0)
+        return -1;
+    }
+  events_container_resize (e, c, height, width); /* events */
+  return 0;
 }
 
 /* ---- wait ---- */

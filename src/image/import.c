@@ -328,8 +328,18 @@ image_import (arca_image_store_t *s, const char *tar_path, const char *repo, con
 out:
   if (ret < 0)
     store_undo_rollback (&undo);
-  store_pending_clear (&p);
   pthread_mutex_unlock (&s->lock);
+  if (ret == 0)
+    {
+      /* events (moby image_import.go): the tag, then the import */
+      if (key)
+        {
+          _cleanup_free_ char *familiar = image_ref_familiar (key);
+          store_event (s, "tag", p.id, familiar);
+        }
+      store_event (s, "import", p.id, p.id);
+    }
+  store_pending_clear (&p);
   return ret;
 }
 

@@ -332,19 +332,47 @@ out:
   return ret;
 }
 
+/* events (moby image_delete.go): one "untag" per removed reference, then
+ * "delete" if the image went; both name the image by its ID. */
+static void
+remove_events (arca_image_store_t *s, const arca_image_t *img, json_t *records)
+{
+  json_t *labels = json_object_get (json_object_get (img->config, "config"), "Labels");
+  size_t i;
+  json_t *rec;
+  json_array_foreach (records, i, rec)
+    if (json_get_str (rec, "Untagged"))
+      store_event_labels (s, "untag", img->id, img->id, labels);
+  json_array_foreach (records, i, rec)
+    {
+      const char *d = json_get_str (rec, "Deleted");
+      if (d && strcmp (d, img->id) == 0)
+        store_event_labels (s, "delete", img->id, img->id, NULL);
+    }
+}
+
 int
 image_remove (arca_image_store_t *s, const char *ref, bool force, bool noprune, json_t **out, arca_error_t *err)
 {
   (void) noprune; /* images here have no parent images to prune */
   json_t *records = json_array ();
   pthread_mutex_lock (&s->lock);
+  /* events: who it is and its labels, before it may go */
+  arca_image_t *img = NULL;
+  arca_error_t ignored;
+  if (image_resolve (s, ref, &img, &ignored) < 0)
+    img = NULL;
   int ret = remove_locked (s, ref, force, records, err);
   pthread_mutex_unlock (&s->lock);
   if (ret < 0)
     {
+      image_free (img);
       json_decref (records);
       return -1;
     }
+  if (img)
+    remove_events (s, img, records);
+  image_free (img);
   *out = records;
   return 0;
 }
