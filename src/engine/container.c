@@ -90,10 +90,11 @@ container_ref (arca_container_t *c)
 json_t *
 container_to_record (arca_container_t *c)
 {
-  json_t *state = json_pack ("{s:b,s:b,s:b,s:b,s:I,s:i,s:s,s:I,s:I}", "Running", c->running, "Paused", c->paused,
+  json_t *state = json_pack ("{s:b,s:b,s:b,s:b,s:I,s:i,s:s,s:I,s:I,s:b}", "Running", c->running, "Paused", c->paused,
                              "Restarting", c->restarting, "Dead", c->dead, "Pid", (json_int_t) c->pid,
                              "ExitCode", c->exit_code, "Error", c->error ? c->error : "", "StartedAt",
-                             (json_int_t) c->started_ns, "FinishedAt", (json_int_t) c->finished_ns);
+                             (json_int_t) c->started_ns, "FinishedAt", (json_int_t) c->finished_ns, "OOMKilled",
+                             c->oom_killed);
   json_t *rec = json_pack ("{s:O,s:O,s:s,s:s,s:o,s:I,s:o,s:i,s:b,s:b,s:I}", "Config", c->config, "HostConfig",
                     c->host_config, "Image", c->image_id, "Path", c->path, "Args", json_from_strv (c->args),
                     "Created", (json_int_t) c->created_ns, "State", state, "RestartCount", c->restart_count,
@@ -130,6 +131,7 @@ container_from_record (const char *id, const char *name, json_t *rec)
   c->paused = json_get_bool (st, "Paused", false);
   c->restarting = json_get_bool (st, "Restarting", false);
   c->dead = json_get_bool (st, "Dead", false);
+  c->oom_killed = json_get_bool (st, "OOMKilled", false);
   c->pid = (pid_t) json_get_int (st, "Pid", 0);
   c->exit_code = (int) json_get_int (st, "ExitCode", 0);
   const char *e = json_get_str (st, "Error");
@@ -619,6 +621,9 @@ containers_restore (arca_engine_t *e, arca_error_t *err)
           code = 137;
           finished = time_now_ns ();
         }
+      pthread_mutex_lock (&e->lock);
+      c->oom_killed = shim_exit_file_oom (exit_file);
+      pthread_mutex_unlock (&e->lock);
       log_info ("container %.12s: shim gone, exited with %d while the daemon was down", c->id, code);
       container_handle_exit (e, c, code, finished);
     }

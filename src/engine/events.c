@@ -619,6 +619,8 @@ events_container_die_locked (arca_engine_t *e, arca_container_t *c, int exit_cod
   char code[16], dur[32];
   snprintf (code, sizeof code, "%d", exit_code);
   snprintf (dur, sizeof dur, "%lld", (long long) (ran_ns > 0 ? ran_ns / ARCA_NSEC_PER_SEC : 0));
+  if (c->oom_killed)
+    events_container_locked (e, c, "oom", NULL);
   events_container_locked (e, c, "die", "exitCode", code, "execDuration", dur, NULL);
 }
 

@@ -44,6 +44,7 @@ struct arca_container
   int64_t started_ns, finished_ns;
   int restart_count;
   bool has_been_started, manually_stopped;
+  bool oom_killed;           /* State.OOMKilled: the OOM killer struck this run */
   uint64_t exit_generation;  /* bumped at every exit */
 
   pending_attach_t *pending; /* attaches waiting for start */

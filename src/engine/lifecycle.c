@@ -61,6 +61,7 @@ monitor_thread (void *arg)
   monitor_ctx_t *m = arg;
   int code = 137;
   int64_t finished = 0;
+  bool oom = false;
   json_t *reply = NULL;
   arca_error_t err;
   json_t *req = json_pack ("{s:s}", "op", "wait");
@@ -68,6 +69,7 @@ monitor_thread (void *arg)
     {
       code = (int) json_get_int (reply, "ExitCode", 137);
       finished = json_get_int (reply, "FinishedAt", 0);
+      oom = json_get_bool (reply, "OOMKilled", false);
     }
   else
     {
@@ -75,6 +77,13 @@ monitor_thread (void *arg)
       _cleanup_free_ char *exit_file = container_exit_file (m->e, m->c->id);
       if (shim_read_exit_file (exit_file, &code, &finished, &err) < 0)
         code = 137;
+      oom = shim_exit_file_oom (exit_file);
+    }
+  if (oom)
+    {
+      pthread_mutex_lock (&m->e->lock);
+      m->c->oom_killed = true; /* State.OOMKilled, the "oom" event before "die" */
+      pthread_mutex_unlock (&m->e->lock);
     }
   json_decref (req);
   json_decref (reply);
@@ -427,6 +436,7 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   c->finished_ns = 0;
   c->has_been_started = true;
   c->manually_stopped = false;
+  c->oom_killed = false;
   health_start_locked (e, c); /* healthchecks: "starting", monitor */
   int r2 = container_save (e, c, err);
   events_container_locked (e, c, "start", NULL); /* events */

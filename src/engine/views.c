@@ -110,7 +110,7 @@ container_inspect_json (arca_engine_t *e, arca_container_t *c, bool size, json_t
   time_format_rfc3339nano (c->finished_ns, finished, sizeof finished);
   json_t *state = json_pack ("{s:s,s:b,s:b,s:b,s:b,s:b,s:I,s:i,s:s,s:s,s:s}", "Status",
                              container_state_string (c), "Running", c->running, "Paused", c->paused,
-                             "Restarting", c->restarting, "OOMKilled", false, "Dead", c->dead, "Pid",
+                             "Restarting", c->restarting, "OOMKilled", c->oom_killed, "Dead", c->dead, "Pid",
                              (json_int_t) (c->running ? c->pid : 0), "ExitCode", c->exit_code, "Error",
                              c->error ? c->error : "", "StartedAt", started, "FinishedAt", finished);
   json_t *health = health_view_locked (c); /* healthchecks: State.Health */

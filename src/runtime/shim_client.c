@@ -312,6 +312,16 @@ shim_attach (const char *state_dir, bool in, bool out, bool errs, const char *de
   return 0;
 }
 
+bool
+shim_exit_file_oom (const char *exit_file)
+{
+  _cleanup_free_ char *data = NULL;
+  if (fs_read_file (exit_file, &data, NULL, NULL) < 0)
+    return false;
+  _cleanup_json_ json_t *j = json_loads (data, 0, NULL);
+  return json_get_bool (j, "OOMKilled", false);
+}
+
 int
 shim_read_exit_file (const char *exit_file, int *exit_code, int64_t *finished_ns, arca_error_t *err)
 {

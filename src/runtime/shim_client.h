@@ -125,6 +125,9 @@ int shim_attach (const char *state_dir, bool in, bool out, bool errs, const char
 
 /* Read the exit file written by the shim: 0 and fields set, or -1 with
  * ARCA_ERR_NOT_FOUND when none was written. */
+/* The exit file's OOMKilled (the shim saw the OOM killer strike the
+ * container's cgroup); false when absent. */
+bool shim_exit_file_oom (const char *exit_file);
 int shim_read_exit_file (const char *exit_file, int *exit_code, int64_t *finished_ns, arca_error_t *err);
 
 #endif

@@ -221,8 +221,8 @@ write_exit_file (shim_t *s)
 {
   if (s->exit_file == NULL || *s->exit_file == '\0')
     return;
-  json_t *j = json_pack ("{s:i,s:I,s:i}", "ExitCode", s->exit_code, "FinishedAt", (json_int_t) s->finished_ns, "Pid",
-                         (int) s->init_pid);
+  json_t *j = json_pack ("{s:i,s:I,s:i,s:b}", "ExitCode", s->exit_code, "FinishedAt", (json_int_t) s->finished_ns,
+                         "Pid", (int) s->init_pid, "OOMKilled", s->oom_killed);
   _cleanup_free_ char *data = json_dumps (j, JSON_COMPACT);
   json_decref (j);
   arca_error_t err = { 0 };
@@ -278,6 +278,8 @@ shim_finish (shim_t *s)
         shim_conn_end (s, c);
       }
 
+  if (!s->start_failed && !s->exec_process)
+    s->oom_killed = shim_oom_killed (s);
   if (!s->start_failed)
     write_exit_file (s);
   /* Answer waiters first (docker run --rm is waiting), then delete the

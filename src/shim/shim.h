@@ -68,10 +68,15 @@ typedef struct
   bool exited;
   int exit_code;
   int64_t finished_ns;
+  bool oom_killed;      /* the OOM killer struck this run (oom.c) */
   int64_t drain_deadline; /* monotonic ns */
 
   shim_conn_t *conns;
 } shim_t;
+
+/* oom.c: the container's memory cgroup counted an OOM kill (read before
+ * the runtime deletes the cgroup). */
+bool shim_oom_killed (shim_t *s);
 
 /* stdio.c */
 int shim_stdio_setup (shim_t *s, int child_fds[3], char **err_msg);
