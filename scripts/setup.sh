@@ -12,6 +12,7 @@ PKGS=(
   runc tini nftables
   bats busybox-static docker-registry jq util-linux procps iproute2 tmux
   python3 curl zstd
+  docker-compose nodejs
 )
 
 missing=()
