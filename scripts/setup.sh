@@ -25,15 +25,31 @@ done
 if ! command -v docker >/dev/null 2>&1; then
   missing+=(docker.io)
 fi
+# npm installs the Node clients of the e2e tests (below); Debian ships it
+# apart from nodejs, a machine's own Node.js may carry it already.
+if ! command -v npm >/dev/null 2>&1; then
+  missing+=(npm)
+fi
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: need root to install packages" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-echo "setup: installing ${missing[*]}" >&2
-if [ "$(id -u)" -ne 0 ]; then
-  echo "setup: need root to install packages" >&2
-  exit 1
+
+# Node clients of the e2e tests (dockerode, testcontainers): installed from
+# the npm registry exactly as tests/node/package-lock.json pins them, once
+# per version of the lock file (a stamp in node_modules remembers it).
+# --ignore-scripts: no native add-on builds (ssh2's optional cpu-features).
+node_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tests/node" && pwd)
+lock_sum=$(sha256sum "$node_dir/package-lock.json" | cut -d' ' -f1)
+if [ "$(cat "$node_dir/node_modules/.arca-lock" 2>/dev/null)" != "$lock_sum" ]; then
+  echo "setup: npm ci in tests/node" >&2
+  (cd "$node_dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
+  echo "$lock_sum" >"$node_dir/node_modules/.arca-lock"
 fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
