@@ -4,7 +4,7 @@ SOCK ?= /tmp/arca.sock
 DEV_ROOT ?= /tmp/arca-dev
 SRCLIST := $(BUILD)/.srclist
 
-.PHONY: all build deps run stop test unit e2e install clean bench asan
+.PHONY: all build deps run stop test unit e2e install clean bench asan soak
 
 all: build
 
@@ -46,6 +46,11 @@ asan: deps
 	@ASAN_OPTIONS=detect_leaks=0 scripts/run-unit.sh build-asan
 	@ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  scripts/run-e2e.sh build-asan $(if $(filter all,$(ASAN_E2E)),,tests/e2e/20_containers.bats tests/e2e/30_persistence.bats tests/e2e/40_exec.bats)
+
+# Fault-injection soak (tests/soak/soak.py): SOAK_KILLS daemon kill -9s
+# (default 200) under mixed traffic, Arca's view checked after each restart.
+soak: deps build
+	@/usr/bin/python3 tests/soak/soak.py --kills $(or $(SOAK_KILLS),200) $(SOAK_ARGS)
 
 bench: deps build
 	@bench/run.sh

@@ -8,7 +8,7 @@ PKGS=(
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libarchive-dev
   libcurl4-gnutls-dev nettle-dev libnl-3-dev libnl-route-3-dev
   libnftables-dev libcap-dev libcmocka-dev
-  libldns-dev
+  libldns-dev zlib1g-dev
   runc tini nftables
   bats busybox-static docker-registry jq util-linux procps iproute2 tmux
   python3 curl zstd

@@ -48,7 +48,10 @@ h_create (arca_http_request_t *req, void *app, arca_error_t *err)
     json_object_del (json_object_get (body, "Healthcheck"), "StartInterval");
   _cleanup_free_ char *id = NULL;
   json_t *warnings = NULL;
-  if (container_create (app, arca_req_query (req, "name"), body, &id, &warnings, err) < 0)
+  arca_create_opts_t co = { .name = arca_req_query (req, "name"),
+                            .platform = arca_req_query (req, "platform"),
+                            .api_version = arca_req_api_version (req) };
+  if (container_create_with (app, &co, body, &id, &warnings, err) < 0)
     return -1;
   return arca_resp_json (req, 201, json_pack ("{s:s,s:o}", "Id", id, "Warnings", warnings));
 }
@@ -291,6 +294,11 @@ h_logs (arca_http_request_t *req, void *app, arca_error_t *err)
     return -1;
   if (lookup (req, app, &l.c, err) < 0)
     return -1;
+  if (container_logs_check (app, l.c, err) < 0)
+    {
+      container_unref (l.c);
+      return -1;
+    }
   logs_ctx_t *heap = xmalloc0 (sizeof *heap);
   *heap = l;
   const char *ct = container_tty (l.c) ? "application/vnd.docker.raw-stream"

@@ -30,6 +30,19 @@ typedef struct
   char *bridge_name;
   char *nft_table;
   json_t *default_address_pools;
+  /* security (docs/security.md): keep the forward policy accept
+   * (ipForwardNoDrop, dockerd's --ip-forward-no-drop); the port proxy's
+   * connection cap (proxyMaxConnections, 0 = default) */
+  bool ip_forward_no_drop;
+  int proxy_max_connections;
+  /* container defaults, as daemon.json's keys of the same names:
+   * "log-driver", "log-opts" ({"max-size":"10m"}), "seccomp-profile" (a
+   * file, "builtin" or "unconfined"; its text is loaded here),
+   * "default-cgroupns-mode" ("host" or "private"); NULL when not set. */
+  char *log_driver;
+  json_t *log_opts;
+  char *seccomp_profile;
+  char *default_cgroupns_mode;
 } arca_config_t;
 
 /* Flags common to the daemon commands; NULL when not given. */

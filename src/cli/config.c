@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "net/net.h"
 #include "util/cleanup.h"
 #include "util/log.h"
 #include "util/strutil.h"
@@ -168,7 +169,28 @@ load_file (arca_config_t *c, const char *path, bool explicit, arca_error_t *err)
           return -1;
         if (*s == '\0' || strlen (s) > 15)
           return arca_error_set (err, ARCA_ERR_INVALID, "%s: \"%s\" must be 1 to 15 characters", path, key);
+        /* both are written into the nft ruleset: never unchecked text */
+        arca_error_t why = { 0 };
+        if (key[0] == 'b' && net_bridge_name_check (s, &why) < 0)
+          return arca_error_set (err, ARCA_ERR_INVALID, "%s: \"%s\": %s", path, key, why.msg);
+        if (key[0] == 'n' && !net_nft_table_name_valid (s))
+          return arca_error_set (err, ARCA_ERR_INVALID,
+                                 "%s: \"%s\" must be letters, digits and '_', not starting with a digit", path,
+                                 key);
         set_str (key[0] == 'b' ? &c->bridge_name : &c->nft_table, s);
+      }
+    else if (strcmp (key, "ipForwardNoDrop") == 0)
+      {
+        if (!json_is_boolean (v))
+          return arca_error_set (err, ARCA_ERR_INVALID, "%s: \"%s\" must be true or false", path, key);
+        c->ip_forward_no_drop = json_is_true (v);
+      }
+    else if (strcmp (key, "proxyMaxConnections") == 0)
+      {
+        if (!json_is_integer (v) || json_integer_value (v) < 1 || json_integer_value (v) > 1000000)
+          return arca_error_set (err, ARCA_ERR_INVALID, "%s: \"%s\" must be an integer from 1 to 1000000", path,
+                                 key);
+        c->proxy_max_connections = (int) json_integer_value (v);
       }
     else if (strcmp (key, "defaultAddressPools") == 0)
       {
@@ -177,10 +199,33 @@ load_file (arca_config_t *c, const char *path, bool explicit, arca_error_t *err)
         json_decref (c->default_address_pools);
         c->default_address_pools = json_incref (v);
       }
+    else if (strcmp (key, "log-driver") == 0 || strcmp (key, "seccomp-profile") == 0
+             || strcmp (key, "default-cgroupns-mode") == 0)
+      {
+        if (string_key (v, key, path, &s, err) < 0)
+          return -1;
+        if (key[0] == 'd' && strcmp (s, "host") != 0 && strcmp (s, "private") != 0)
+          return arca_error_set (err, ARCA_ERR_INVALID, "default cgroup namespace mode (%s) is invalid", s);
+        set_str (key[0] == 'l' ? &c->log_driver : key[0] == 's' ? &c->seccomp_profile : &c->default_cgroupns_mode, s);
+      }
+    else if (strcmp (key, "log-opts") == 0)
+      {
+        const char *k;
+        json_t *o;
+        if (!json_is_object (v))
+          return arca_error_set (err, ARCA_ERR_INVALID, "%s: \"%s\" must be an object of strings", path, key);
+        json_object_foreach (v, k, o)
+          if (!json_is_string (o))
+            return arca_error_set (err, ARCA_ERR_INVALID, "%s: \"%s\" must be an object of strings", path, key);
+        json_decref (c->log_opts);
+        c->log_opts = json_incref (v);
+      }
     else
       return arca_error_set (err, ARCA_ERR_INVALID,
                              "config file %s: unknown key \"%s\" (known: socketPath, dataRoot, execRoot, logLevel, "
-                             "defaultRuntime, runtimes, insecureRegistries, registryMirrors)",
+                             "defaultRuntime, runtimes, insecureRegistries, registryMirrors, bridgeName, nftTable, "
+                             "defaultAddressPools, ipForwardNoDrop, proxyMaxConnections, log-driver, log-opts, "
+                             "seccomp-profile, default-cgroupns-mode)",
                              path, key);
   }
   return 0;
@@ -249,5 +294,9 @@ cli_config_free (arca_config_t *c)
   free (c->bridge_name);
   free (c->nft_table);
   json_decref (c->default_address_pools);
+  free (c->log_driver);
+  json_decref (c->log_opts);
+  free (c->seccomp_profile);
+  free (c->default_cgroupns_mode);
   memset (c, 0, sizeof *c);
 }

@@ -272,6 +272,20 @@ cli_daemon_start (const arca_cli_flags_t *flags)
       shim = xstrdup ("arca-shim");
     }
 
+  /* daemon.json seccomp-profile: a file's content, or builtin/unconfined
+   * (moby daemon setupSeccompProfile). */
+  _cleanup_free_ char *seccomp = NULL;
+  if (c.seccomp_profile && strcmp (c.seccomp_profile, "builtin") != 0 && strcmp (c.seccomp_profile, "unconfined") != 0)
+    {
+      if (fs_read_file (c.seccomp_profile, &seccomp, NULL, &err) < 0)
+        {
+          arca_error_wrap (&err, "opening seccomp profile (%s) failed", c.seccomp_profile);
+          goto out;
+        }
+    }
+  else if (c.seccomp_profile)
+    seccomp = xstrdup (c.seccomp_profile);
+
   arca_engine_options_t eo = {
     .data_root = c.data_root,
     .exec_root = c.exec_root,
@@ -284,6 +298,12 @@ cli_daemon_start (const arca_cli_flags_t *flags)
     .bridge_name = c.bridge_name,
     .nft_table = c.nft_table,
     .default_address_pools = c.default_address_pools,
+    .ip_forward_no_drop = c.ip_forward_no_drop,
+    .proxy_max_connections = c.proxy_max_connections,
+    .log_driver = c.log_driver,
+    .log_opts = c.log_opts,
+    .seccomp_profile = seccomp,
+    .default_cgroupns_mode = c.default_cgroupns_mode,
   };
   if (arca_engine_open (&eo, &engine, &err) < 0)
     {

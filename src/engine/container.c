@@ -62,6 +62,7 @@ container_free (arca_container_t *c)
   free (c->name);
   json_decref (c->config);
   json_decref (c->host_config);
+  options_free (c->opts);
   free (c->image_id);
   free (c->path);
   strv_free (c->args);
@@ -131,9 +132,9 @@ container_from_record (const char *id, const char *name, json_t *rec)
   c->paused = json_get_bool (st, "Paused", false);
   c->restarting = json_get_bool (st, "Restarting", false);
   c->dead = json_get_bool (st, "Dead", false);
-  c->oom_killed = json_get_bool (st, "OOMKilled", false);
   c->pid = (pid_t) json_get_int (st, "Pid", 0);
   c->exit_code = (int) json_get_int (st, "ExitCode", 0);
+  c->oom_killed = json_get_bool (st, "OOMKilled", false);
   const char *e = json_get_str (st, "Error");
   c->error = (e && *e) ? xstrdup (e) : NULL;
   c->started_ns = json_get_int (st, "StartedAt", 0);
@@ -143,6 +144,15 @@ container_from_record (const char *id, const char *name, json_t *rec)
   c->manually_stopped = json_get_bool (rec, "HasBeenManuallyStopped", false);
   c->exit_generation = (uint64_t) json_get_int (rec, "ExitGeneration", 0);
   c->mounts = json_incref (json_object_get (rec, "MountPoints")); /* volumes */
+  /* Stored records were checked at create: a failure here is a record
+   * from an older version; it runs with what can be read. */
+  arca_error_t oerr;
+  if (container_options_refresh (c, &oerr) < 0)
+    {
+      log_warn ("container %.12s: options: %s", id, oerr.msg);
+      _cleanup_json_ json_t *empty = json_object ();
+      options_parse (c->config, empty, &c->opts, &oerr);
+    }
   c->net_ports = json_incref (json_object_get (rec, "NetworkPorts")); /* networking */
   c->health = health_from_record (json_object_get (rec, "Health")); /* healthchecks */
   return c;
@@ -386,19 +396,22 @@ int
 container_create (arca_engine_t *e, const char *name, json_t *body, char **id_out, json_t **warnings,
                   arca_error_t *err)
 {
-  if (body == NULL || !json_is_object (body))
-    return arca_error_set (err, ARCA_ERR_INVALID, "config cannot be empty in order to create a container");
+  arca_create_opts_t o = { .name = name };
+  return container_create_with (e, &o, body, id_out, warnings, err);
+}
+
+/* The request checked as dockerd's containerCreate does before anything is
+ * made: decode (Go's types), verifyContainerSettings, networking, the image
+ * and its platform, storage options.  *hc_out is the HostConfig to store. */
+static int
+create_check (arca_engine_t *e, const arca_create_opts_t *co, json_t *body, json_t *warnings, json_t **hc_out,
+              arca_image_t **img_out, arca_error_t *err)
+{
   const char *image_ref = json_get_str (body, "Image");
   if (image_ref == NULL || *image_ref == '\0')
     return arca_error_set (err, ARCA_ERR_INVALID, "No image specified");
-  _cleanup_free_ char *gen_name = NULL;
-  if (name && *name)
-    {
-      if (container_name_validate (name, err) < 0)
-        return -1;
-      if (name[0] == '/')
-        name++;
-    }
+  if (co->name && *co->name && container_name_validate (co->name, err) < 0)
+    return -1;
 
   _cleanup_json_ json_t *hc = host_config_defaults (json_object_get (body, "HostConfig"));
   json_t *rp = json_object_get (hc, "RestartPolicy");
@@ -407,6 +420,10 @@ container_create (arca_engine_t *e, const char *name, json_t *body, char **id_ou
     return arca_error_set (err, ARCA_ERR_INVALID, "can't create 'AutoRemove' container with restart policy");
   if (health_config_validate (json_object_get (body, "Healthcheck"), err) < 0) /* healthchecks */
     return -1;
+  /* options: resources, modes, security options, runtime, log driver */
+  container_options_merge_log (e, hc);
+  if (container_options_verify_create (e, body, hc, warnings, err) < 0)
+    return -1;
   /* networking (engine/networks.c): mode and endpoints checked before anything is made */
   if (networks_validate_create (e, hc, json_object_get (body, "NetworkingConfig"), err) < 0)
     return -1;
@@ -414,6 +431,46 @@ container_create (arca_engine_t *e, const char *name, json_t *body, char **id_ou
   arca_image_t *img = NULL;
   if (image_resolve (e->images, image_ref, &img, err) < 0)
     return -1;
+  if (container_options_check_platform (img, image_ref, co->platform, err) < 0
+      || container_options_verify_storage (hc, err) < 0)
+    {
+      image_free (img);
+      return -1;
+    }
+  container_options_adapt (e, hc);
+  *hc_out = arca_steal (hc);
+  *img_out = img;
+  return 0;
+}
+
+int
+container_create_with (arca_engine_t *e, const arca_create_opts_t *co, json_t *request, char **id_out,
+                       json_t **warnings_out, arca_error_t *err)
+{
+  if (request == NULL || !json_is_object (request))
+    return arca_error_set (err, ARCA_ERR_INVALID, "config cannot be empty in order to create a container");
+  /* Typed as dockerd decodes it: wrong JSON types refused, keys matched
+   * case-insensitively; the canonical copy is what is stored. */
+  _cleanup_json_ json_t *body = NULL;
+  if (options_decode_create (request, &body, err) < 0)
+    return -1;
+  /* moby postContainersCreate: KernelMemory is ignored from API 1.42 on. */
+  json_t *rhc = json_object_get (body, "HostConfig");
+  if (json_is_object (rhc) && (co->api_version == 0 || co->api_version >= 142))
+    json_object_del (rhc, "KernelMemory");
+  /* Before 1.25 the client removed the container itself. */
+  if (json_is_object (rhc) && co->api_version > 0 && co->api_version < 125)
+    json_object_del (rhc, "AutoRemove");
+  const char *image_ref = json_get_str (body, "Image");
+  const char *name = co->name;
+  _cleanup_free_ char *gen_name = NULL;
+  _cleanup_json_ json_t *warnings = json_array ();
+  _cleanup_json_ json_t *hc = NULL;
+  arca_image_t *img = NULL;
+  if (create_check (e, co, body, warnings, &hc, &img, err) < 0)
+    return -1;
+  if (name && *name && name[0] == '/')
+    name++;
 
   arca_container_t *c = xmalloc0 (sizeof *c);
   container_id_generate (c->id);
@@ -446,6 +503,11 @@ container_create (arca_engine_t *e, const char *name, json_t *body, char **id_ou
   c->path = xstrdup (cmdline[0]);
   c->args = strv_copy (cmdline + 1);
   strv_free (cmdline);
+  if (container_options_refresh (c, err) < 0)
+    {
+      container_free (c);
+      return -1;
+    }
 
   /* Name: reserve under the lock so two creates cannot take the same one. */
   pthread_mutex_lock (&e->lock);
@@ -513,7 +575,7 @@ container_create (arca_engine_t *e, const char *name, json_t *body, char **id_ou
   pthread_mutex_unlock (&e->lock);
 
   *id_out = xstrdup (c->id);
-  *warnings = json_array ();
+  *warnings_out = arca_steal (warnings);
   return 0;
 }
 
@@ -521,12 +583,12 @@ container_create (arca_engine_t *e, const char *name, json_t *body, char **id_ou
 
 /* runc removes the container's cgroups on delete, but a cgroup whose last
  * tasks were still exiting can survive it: remove what is left (the path
- * /arca/<id> is ours, see runtime/spec.c). */
+ * <parent>/<id> is ours, see runtime/spec.c). */
 static void
-remove_cgroups (const char *id)
+remove_cgroups (const char *cgpath)
 {
-  _cleanup_free_ char *pattern = xasprintf ("/sys/fs/cgroup/*/arca/%s", id);
-  _cleanup_free_ char *v2 = xasprintf ("/sys/fs/cgroup/arca/%s", id);
+  _cleanup_free_ char *pattern = xasprintf ("/sys/fs/cgroup/*%s", cgpath);
+  _cleanup_free_ char *v2 = xasprintf ("/sys/fs/cgroup%s", cgpath);
   glob_t g;
   if (glob (pattern, GLOB_NOSORT, NULL, &g) == 0)
     {
@@ -548,7 +610,8 @@ container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   snapshot_remove (dir, &ignored);
   fs_remove_all (dir, &ignored);
   fs_remove_all (sdir, &ignored);
-  remove_cgroups (c->id);
+  _cleanup_free_ char *cgpath = container_cgroup_path (e, c);
+  remove_cgroups (cgpath);
 
   pthread_mutex_lock (&e->lock);
   c->removed = true;
@@ -615,17 +678,15 @@ containers_restore (arca_engine_t *e, arca_error_t *err)
       _cleanup_free_ char *exit_file = container_exit_file (e, c->id);
       int code = 137;
       int64_t finished = 0;
+      bool oom = false;
       arca_error_t ignored;
-      if (shim_read_exit_file (exit_file, &code, &finished, &ignored) < 0)
+      if (shim_read_exit_file (exit_file, &code, &finished, &oom, &ignored) < 0)
         {
           code = 137;
           finished = time_now_ns ();
         }
-      pthread_mutex_lock (&e->lock);
-      c->oom_killed = shim_exit_file_oom (exit_file);
-      pthread_mutex_unlock (&e->lock);
       log_info ("container %.12s: shim gone, exited with %d while the daemon was down", c->id, code);
-      container_handle_exit (e, c, code, finished);
+      container_handle_exit (e, c, code, finished, oom);
     }
   /* Restart policies at start-up (restart.c; rules in docs/design.md):
    * asynchronous, so the API answers meanwhile. */

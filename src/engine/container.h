@@ -34,6 +34,20 @@ const char *container_id (arca_container_t *c);
  * *id gets the new 64-hex ID; *warnings a JSON array (possibly empty). */
 int container_create (arca_engine_t *e, const char *name, json_t *body, char **id, json_t **warnings,
                       arca_error_t *err);
+/* container_create with the query's options: name (NULL = generated) and
+ * platform ("os[/arch[/variant]]", NULL = any): an image of another
+ * platform is 404 "image with reference <ref> was found but its platform
+ * (<p>) does not match the specified platform (<q>)" as dockerd.  The body
+ * is decoded as Go's encoding/json decodes a container.CreateRequest
+ * (runtime/options.h options_decode_create). */
+typedef struct
+{
+  const char *name;
+  const char *platform;
+  int api_version;      /* negotiated, 1.51 -> 151; 0 = the latest */
+} arca_create_opts_t;
+int container_create_with (arca_engine_t *e, const arca_create_opts_t *opts, json_t *body, char **id,
+                           json_t **warnings, arca_error_t *err);
 
 /* ---- lifecycle ---- */
 /* 304 "container is already running"; 409 for paused. */
@@ -80,7 +94,11 @@ typedef struct
   int64_t since_ns, until_ns; /* 0 = unset */
   long tail;                  /* -1 = all */
 } arca_logs_opts_t;
-/* Write the json-file log through write_fn (framed by the caller's choice:
+/* Before a logs stream starts: 501 "configured logging driver does not
+ * support reading" for none (and syslog with cache-disabled), as dockerd. */
+int container_logs_check (arca_engine_t *e, arca_container_t *c, arca_error_t *err);
+/* Write the container's log (json-file, local, or syslog's local cache;
+ * rotated and compressed files included) through write_fn (framed by the caller's choice:
  * frame=true for multiplexed streams).  Returns when done, when follow ends
  * at container stop, or when write_fn fails / cancel_fd fires. */
 int container_logs (arca_engine_t *e, arca_container_t *c, const arca_logs_opts_t *opts,

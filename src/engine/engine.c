@@ -62,6 +62,11 @@ arca_engine_open (const arca_engine_options_t *opts, arca_engine_t **out, arca_e
   e->runtime_path = xstrdup (opts->runtime_path ? opts->runtime_path : "runc");
   e->shim_path = xstrdup (opts->shim_path ? opts->shim_path : "arca-shim");
   e->runtime_root = xasprintf ("%s/%s", e->exec_root, e->runtime_name);
+  e->runtimes = oci_runtimes_new (opts->runtimes, e->runtime_name, e->runtime_path, e->exec_root);
+  e->log_driver = xstrdup (opts->log_driver && *opts->log_driver ? opts->log_driver : "json-file");
+  e->log_opts = opts->log_opts ? json_deep_copy (opts->log_opts) : json_object ();
+  e->seccomp_profile = xstrdup (opts->seccomp_profile);
+  e->default_cgroupns_mode = xstrdup (opts->default_cgroupns_mode);
   e->opts = *opts;
   e->opts.data_root = e->data_root;
   e->opts.exec_root = e->exec_root;
@@ -75,6 +80,11 @@ arca_engine_open (const arca_engine_options_t *opts, arca_engine_t **out, arca_e
   _cleanup_free_ char *tmp = xasprintf ("%s/tmp", e->data_root);
   _cleanup_free_ char *state = xasprintf ("%s/containers", e->exec_root);
   _cleanup_free_ char *dbpath = xasprintf ("%s/arca.db", e->data_root);
+  if (json_object_size (e->log_opts) > 0 && container_options_check_log (e->log_driver, e->log_opts, err) < 0)
+    {
+      arca_error_wrap (err, "failed to set log opts");
+      goto fail;
+    }
   if (fs_mkdir_p (e->data_root, 0711, err) < 0 || fs_mkdir_p (containers, 0710, err) < 0
       || fs_mkdir_p (tmp, 0700, err) < 0 || fs_mkdir_p (e->exec_root, 0711, err) < 0
       || fs_mkdir_p (state, 0700, err) < 0 || fs_mkdir_p (e->runtime_root, 0700, err) < 0)

@@ -32,12 +32,25 @@ typedef struct
   const char *bridge_name;
   const char *nft_table;
   json_t *default_address_pools;
+  bool ip_forward_no_drop;    /* config ipForwardNoDrop */
+  int proxy_max_connections;  /* config proxyMaxConnections (0 = default) */
+  /* container defaults (daemon.json's log-driver, log-opts,
+   * seccomp-profile, default-cgroupns-mode); NULL = dockerd's defaults
+   * (json-file, none, the built-in profile, host on cgroup v1 / private
+   * on v2).  seccomp_profile is the profile's text, "builtin" or
+   * "unconfined".  Borrowed. */
+  const char *log_driver;
+  json_t *log_opts;
+  const char *seccomp_profile;
+  const char *default_cgroupns_mode;
 } arca_engine_options_t;
 
 /* Open the state under data_root (creating it), reload containers, re-adopt
  * running ones through their shims, mark those whose shim is gone as exited
  * (recorded status, or 137). */
 int arca_engine_open (const arca_engine_options_t *opts, arca_engine_t **out, arca_error_t *err);
+/* The daemon's default log config is checked as dockerd checks it at start
+ * (400-style text: "failed to set log opts: ..."). */
 /* Stop serving; running containers are left to their shims. */
 void arca_engine_close (arca_engine_t *e);
 

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "runtime/oci.h"
 #include "runtime/shim_client.h"
 #include "runtime/spec.h"
 #include "util/cleanup.h"
@@ -367,41 +368,8 @@ exec_create (arca_engine_t *e, const char *ref, json_t *body, char **id, arca_er
 
 /* ---- process.json ---- */
 
-/* Every capability the kernel knows and we hold (dockerd
- * GetAllCapabilities), for privileged execs. */
-static json_t *
-all_capabilities (void)
-{
-  json_t *a = json_array ();
-  int last = CAP_LAST_CAP;
-  _cleanup_free_ char *s = NULL;
-  if (fs_read_file ("/proc/sys/kernel/cap_last_cap", &s, NULL, NULL) == 0)
-    last = atoi (s);
-  for (int i = 0; i <= last; i++)
-    {
-      /* Root here may lack some (e.g. CAP_SYS_RESOURCE): the runtime cannot
-       * grant what we do not hold (as spec_build for --privileged). */
-      if (prctl (PR_CAPBSET_READ, i, 0, 0, 0) <= 0)
-        continue;
-      char *name = cap_to_name (i);
-      if (name == NULL)
-        continue;
-      if (isdigit ((unsigned char) name[0]))
-        {
-          cap_free (name); /* unknown to libcap: runc would not know it either */
-          continue;
-        }
-      _cleanup_free_ char *up = xstrdup (name);
-      cap_free (name);
-      for (char *p = up; *p; p++)
-        *p = (char) toupper ((unsigned char) *p);
-      json_array_append_new (a, json_string (up));
-    }
-  return a;
-}
-
-/* The container's OCI process with the exec's settings on top (moby
- * ContainerExecStart + execSetPlatformOpt). */
+/* The container's OCI process (its config.json) with the exec's settings on
+ * top: runtime/spec_exec.c. */
 static int
 build_process (arca_engine_t *e, arca_exec_t *x, unsigned h, unsigned w, json_t **out, arca_error_t *err)
 {
@@ -412,69 +380,23 @@ build_process (arca_engine_t *e, arca_exec_t *x, unsigned h, unsigned w, json_t 
     return -1;
   json_error_t jerr;
   _cleanup_json_ json_t *spec = json_loads (data, 0, &jerr);
-  json_t *proc = spec ? json_object_get (spec, "process") : NULL;
-  if (!json_is_object (proc))
-    return arca_error_set (err, ARCA_ERR_INTERNAL, "%s: no process in the container's spec", cfg_path);
-  json_t *p = json_deep_copy (proc);
-
-  json_object_set_new (p, "args", json_from_strv (x->cmd));
-  json_object_set_new (p, "env", json_from_strv (x->env));
-  json_object_set_new (p, "cwd", json_string (*x->working_dir ? x->working_dir : "/"));
-  json_object_set_new (p, "terminal", json_boolean (x->tty));
-  json_object_del (p, "consoleSize");
-  if (x->tty && h > 0 && w > 0)
-    json_object_set_new (p, "consoleSize", json_pack ("{s:i,s:i}", "height", (int) h, "width", (int) w));
-
-  if (x->user_explicit)
-    {
-      _cleanup_free_ char *rootfs = container_rootfs (e, x->c);
-      uid_t uid;
-      gid_t gid;
-      _cleanup_free_ gid_t *groups = NULL;
-      size_t ngroups = 0;
-      if (spec_resolve_user (rootfs, x->user, &uid, &gid, &groups, &ngroups, NULL, err) < 0)
-        {
-          json_decref (p);
-          return -1;
-        }
-      json_t *gids = json_array ();
-      for (size_t i = 0; i < ngroups; i++)
-        json_array_append_new (gids, json_integer (groups[i]));
-      /* HostConfig.GroupAdd (numeric entries; names need the group file). */
-      _cleanup_strv_ char **group_add = json_get_strv (x->c->host_config, "GroupAdd");
-      for (size_t i = 0; group_add && group_add[i]; i++)
-        {
-          char *end;
-          unsigned long g = strtoul (group_add[i], &end, 10);
-          if (*group_add[i] && *end == '\0')
-            json_array_append_new (gids, json_integer ((json_int_t) g));
-        }
-      json_t *u = json_object_get (p, "user");
-      if (!json_is_object (u))
-        {
-          u = json_object ();
-          json_object_set_new (p, "user", u);
-        }
-      json_object_set_new (u, "uid", json_integer (uid));
-      json_object_set_new (u, "gid", json_integer (gid));
-      json_object_set_new (u, "additionalGids", gids);
-    }
-
-  if (x->privileged)
-    {
-      json_t *caps = json_object_get (p, "capabilities");
-      if (!json_is_object (caps))
-        {
-          caps = json_object ();
-          json_object_set_new (p, "capabilities", caps);
-        }
-      json_t *all = all_capabilities ();
-      json_object_set (caps, "bounding", all);
-      json_object_set (caps, "effective", all);
-      json_object_set_new (caps, "permitted", all);
-    }
-  *out = p;
-  return 0;
+  _cleanup_free_ char *rootfs = container_rootfs (e, x->c);
+  pthread_mutex_lock (&e->lock);
+  _cleanup_strv_ char **group_add = strv_copy (x->c->opts->group_add);
+  pthread_mutex_unlock (&e->lock);
+  arca_exec_process_options_t xo = {
+    .args = x->cmd,
+    .env = x->env,
+    .working_dir = x->working_dir,
+    .tty = x->tty,
+    .console_height = h,
+    .console_width = w,
+    .user = x->user_explicit ? x->user : NULL,
+    .rootfs = rootfs,
+    .group_add = group_add,
+    .privileged = x->privileged,
+  };
+  return spec_exec_process (spec ? json_object_get (spec, "process") : NULL, &xo, out, err);
 }
 
 /* ---- start ---- */
@@ -554,26 +476,6 @@ monitor_start (arca_engine_t *e, arca_exec_t *x, arca_error_t *err)
       return arca_error_errno (err, r, "start exec monitor thread");
     }
   return 0;
-}
-
-/* moby setExitCodeFromError: 126 for EACCES / EISDIR (the latter gets
- * ": permission denied" appended so the CLI picks 126 too), 127 for a
- * command that does not exist, else 126 (its default for a failed exec). */
-static int
-exec_failure (const char *runtime_msg, char **text)
-{
-  int code = 126;
-  if (strstr (runtime_msg, "permission denied"))
-    *text = xasprintf ("OCI runtime exec failed: %s: unknown", runtime_msg);
-  else if (strstr (runtime_msg, "is a directory"))
-    *text = xasprintf ("OCI runtime exec failed: %s: unknown: permission denied", runtime_msg);
-  else
-    {
-      if (strstr (runtime_msg, "executable file not found") || strstr (runtime_msg, "no such file or directory"))
-        code = 127;
-      *text = xasprintf ("OCI runtime exec failed: %s: unknown", runtime_msg);
-    }
-  return code;
 }
 
 /* Record a start that did not produce a process. */
@@ -668,13 +570,20 @@ start_process (arca_engine_t *e, arca_exec_t *x, unsigned h, unsigned w, bool wa
       return -1;
     }
 
+  const arca_oci_runtime_t *rt;
+  if (container_runtime (e, x->c, &rt, err) < 0)
+    {
+      record_start_failure (e, x, 126);
+      fs_remove_all (sdir, &ignored);
+      return -1;
+    }
   arca_shim_options_t sh = {
     .shim_path = e->shim_path,
     .id = x->c->id,
     .bundle = cdir,
     .state_dir = sdir,
-    .runtime_path = e->runtime_path,
-    .runtime_root = e->runtime_root,
+    .runtime_path = rt->path,
+    .runtime_root = rt->root,
     .tty = x->tty,
     .open_stdin = x->open_stdin,
     .stdin_once = true, /* moby: an exec's stdin always closes at the client's EOF */
@@ -713,7 +622,7 @@ start_process (arca_engine_t *e, arca_exec_t *x, unsigned h, unsigned w, bool wa
   if (shim_request (sdir, start_req, &reply, &serr) < 0)
     {
       _cleanup_free_ char *msg = NULL;
-      int code = exec_failure (serr.msg, &msg);
+      int code = oci_exec_failure (serr.msg, &msg);
       record_start_failure (e, x, code);
       return arca_error_set (err, ARCA_ERR_INVALID, "%s", msg);
     }

@@ -10,6 +10,9 @@
 
 #include "engine/container.h"
 #include "engine/engine.h"
+#include "runtime/oci.h"
+#include "runtime/options.h"
+#include "runtime/spec.h"
 
 /* An attach session waiting for the container's next start. */
 typedef struct pending_attach
@@ -30,6 +33,9 @@ struct arca_container
   char *name;               /* without leading "/" */
   json_t *config;           /* merged Config (API shape) */
   json_t *host_config;      /* HostConfig (API shape) */
+  /* Config + HostConfig typed (runtime/options.h), derived from the two
+   * JSON objects above whenever they change (create, update, load). */
+  arca_container_options_t *opts;
   char *image_id;           /* "sha256:..." */
   char *path;               /* process path */
   char **args;              /* process args after path */
@@ -44,7 +50,7 @@ struct arca_container
   int64_t started_ns, finished_ns;
   int restart_count;
   bool has_been_started, manually_stopped;
-  bool oom_killed;           /* State.OOMKilled: the OOM killer struck this run */
+  bool oom_killed;            /* State.OOMKilled: the last run's memory cgroup saw an OOM kill */
   uint64_t exit_generation;  /* bumped at every exit */
 
   pending_attach_t *pending; /* attaches waiting for start */
@@ -83,6 +89,12 @@ struct arca_engine
   arca_engine_options_t opts;
   char *data_root, *exec_root, *runtime_name, *runtime_path, *shim_path;
   char *runtime_root;       /* <exec-root>/runc */
+  arca_oci_runtimes_t *runtimes; /* configured OCI runtimes (runtime/oci.h) */
+  /* container defaults from the daemon's config (engine/options.c) */
+  char *log_driver;         /* "json-file" unless configured */
+  json_t *log_opts;         /* {} unless configured */
+  char *seccomp_profile;    /* NULL: built-in */
+  char *default_cgroupns_mode; /* NULL: host on v1, private on v2 */
   char *id;                 /* daemon ID */
   arca_db_t *db;
   arca_image_store_t *images;
@@ -115,6 +127,70 @@ char *container_exit_file (arca_engine_t *e, const char *id);
 /* Take a reference (atomic; any thread). */
 void container_ref (arca_container_t *c);
 
+/* Re-derive c->opts from c->config and c->host_config (caller holds the
+ * engine lock or owns c exclusively). */
+int container_options_refresh (arca_container_t *c, arca_error_t *err);
+/* The OCI runtime of c (HostConfig.Runtime, or the default); takes the
+ * engine lock. */
+int container_runtime (arca_engine_t *e, arca_container_t *c, const arca_oci_runtime_t **rt, arca_error_t *err);
+
+/* The container's cgroup path as its spec names it (runtime/spec.c
+ * withCgroups, cgroupfs driver): "<CgroupParent or /arca>/<id>".  Takes
+ * the engine lock. */
+char *container_cgroup_path (arca_engine_t *e, arca_container_t *c);
+
+/* Engine-level option checks and defaults (options.c), at create:
+ * the request's options parsed and verified as dockerd does (warnings
+ * appended), the runtime and log driver known; StorageOpt as overlay2
+ * without quotas takes it (500); the image's platform against the
+ * request's (404 as dockerd); and dockerd's defaults written into the
+ * HostConfig that is stored (MemorySwap, ShmSize, IpcMode, CgroupnsMode,
+ * OomKillDisable, Runtime, LogConfig). */
+int container_options_verify_create (arca_engine_t *e, json_t *config, json_t *hc, json_t *warnings,
+                                     arca_error_t *err);
+int container_options_verify_storage (json_t *hc, arca_error_t *err);
+/* logger.ValidateLogOpts for a driver and its options (also the daemon's
+ * defaults at start). */
+int container_options_check_log (const char *type, json_t *cfg, arca_error_t *err);
+/* mergeAndVerifyLogConfig's merge: LogConfig.Type "" becomes the daemon's
+ * driver, and the daemon's log-opts fill the keys a container of the
+ * daemon's driver does not set. */
+void container_options_merge_log (arca_engine_t *e, json_t *hc);
+int container_options_check_platform (arca_image_t *img, const char *ref, const char *platform, arca_error_t *err);
+void container_options_adapt (arca_engine_t *e, json_t *hc);
+
+/* Shared namespaces at start (namespaces.c): the IPC and PID namespaces to
+ * join (another container's, resolved now), the UTS mode, and the
+ * /dev/shm bind for shareable, host and joined IPC appended to
+ * *extra_mounts (unless a user mount is there).  Errors as dockerd's
+ * setupIPCDirs ("failed to join IPC namespace: ...") and createSpec
+ * ("failed to join PID namespace: ...", 500). */
+typedef struct
+{
+  arca_spec_ns_t ipc, pid, uts;
+  char *ipc_path, *pid_path;
+} arca_start_ns_t;
+int namespaces_container_start (arca_engine_t *e, arca_container_t *c, const arca_container_options_t *o,
+                                arca_start_ns_t *ns, json_t **extra_mounts, arca_error_t *err);
+void namespaces_start_clear (arca_start_ns_t *ns);
+/* At exit: a shareable container's /dev/shm tmpfs is unmounted. */
+void namespaces_container_stop (arca_engine_t *e, arca_container_t *c);
+/* At create: container:<name> modes stored as container:<ID>. */
+void namespaces_adapt (arca_engine_t *e, json_t *hc);
+
+/* Logging drivers (logdrivers.c).  The shim's log settings for a start
+ * ({"driver", "path", "max_size", "max_files", "compress", "attrs",
+ * "syslog":{...}, "cache":{...}}); errors are dockerd's "failed to create
+ * task for container: failed to initialize logging driver: ...".
+ * Create-time option checks of local and syslog.  Where docker logs reads
+ * (the current file of a rotated set; local_format: protobuf entries), or
+ * 501 "configured logging driver does not support reading". */
+int logdrivers_shim_config (arca_engine_t *e, arca_container_t *c, const arca_container_options_t *o, json_t **out,
+                            arca_error_t *err);
+int logdrivers_check_local (json_t *cfg, arca_error_t *err);
+int logdrivers_check_syslog (json_t *cfg, arca_error_t *err);
+int logdrivers_log_files (arca_engine_t *e, arca_container_t *c, char **path, bool *local_format, arca_error_t *err);
+
 /* Persist the record (caller holds the engine lock or owns c exclusively). */
 int container_save (arca_engine_t *e, arca_container_t *c, arca_error_t *err);
 json_t *container_to_record (arca_container_t *c);
@@ -128,8 +204,10 @@ const char *container_state_string (arca_container_t *c);
  * records the exit. */
 int container_monitor_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err);
 
-/* Called with the lock NOT held after a container's process ended. */
-void container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int64_t finished_ns);
+/* Called with the lock NOT held after a container's process ended;
+ * oom_killed: the shim saw an OOM kill in its cgroup (State.OOMKilled). */
+void container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int64_t finished_ns,
+                            bool oom_killed);
 
 /* Unlink from the table, drop files and DB row (lock not held). */
 int container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err);

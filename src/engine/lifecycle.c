@@ -18,6 +18,7 @@
 #include "engine/mounts.h"
 #include "engine/networks.h"
 #include "image/snapshot.h"
+#include "runtime/oci.h"
 #include "runtime/shim_client.h"
 #include "runtime/spec.h"
 #include "util/cleanup.h"
@@ -32,18 +33,6 @@ set_error_locked (arca_container_t *c, const char *msg)
 {
   free (c->error);
   c->error = msg ? xstrdup (msg) : NULL;
-}
-
-/* dockerd's exit code for a failed start (daemon/start.go, errors.go
- * setExitCodeFromError) and the text the CLI maps to 126/127. */
-static int
-start_failure_code (const char *msg)
-{
-  if (strstr (msg, "executable file not found") || strstr (msg, "no such file or directory"))
-    return 127;
-  if (strstr (msg, "permission denied") || strstr (msg, "is a directory"))
-    return 126;
-  return 128;
 }
 
 /* ---- monitor ---- */
@@ -75,21 +64,14 @@ monitor_thread (void *arg)
     {
       /* The shim died or went away: it may still have written the exit file. */
       _cleanup_free_ char *exit_file = container_exit_file (m->e, m->c->id);
-      if (shim_read_exit_file (exit_file, &code, &finished, &err) < 0)
+      if (shim_read_exit_file (exit_file, &code, &finished, &oom, &err) < 0)
         code = 137;
-      oom = shim_exit_file_oom (exit_file);
-    }
-  if (oom)
-    {
-      pthread_mutex_lock (&m->e->lock);
-      m->c->oom_killed = true; /* State.OOMKilled, the "oom" event before "die" */
-      pthread_mutex_unlock (&m->e->lock);
     }
   json_decref (req);
   json_decref (reply);
   if (finished == 0)
     finished = time_now_ns ();
-  container_handle_exit (m->e, m->c, code, finished);
+  container_handle_exit (m->e, m->c, code, finished, oom);
   /* The shim answers before it deletes the runtime's state and closes the
    * connection once that is done: a new start waits for it (monitor_running). */
   struct pollfd p = { .fd = m->fd, .events = POLLIN };
@@ -150,13 +132,14 @@ container_monitor_start (arca_engine_t *e, arca_container_t *c, arca_error_t *er
 }
 
 void
-container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int64_t finished_ns)
+container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int64_t finished_ns, bool oom_killed)
 {
   arca_error_t err;
   _cleanup_free_ char *dir = container_dir (e, c->id);
   if (snapshot_unmount (dir, &err) < 0)
     log_warn ("container %.12s: unmount rootfs: %s", c->id, err.msg);
   mounts_release (e, c); /* volumes: unmount option volumes no longer used */
+  namespaces_container_stop (e, c); /* shareable /dev/shm */
   networks_container_stop (e, c); /* networking: veths, addresses, ports, DNS */
   events_container_mounts (e, c, "unmount"); /* events: after the network's, as dockerd's Cleanup */
 
@@ -167,6 +150,7 @@ container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int
   c->restarting = false;
   c->pid = 0;
   c->exit_code = exit_code;
+  c->oom_killed = oom_killed;
   c->finished_ns = finished_ns;
   c->exit_generation++;
   int64_t ran_ns = c->started_ns > 0 ? time_now_ns () - c->started_ns : 0;
@@ -197,17 +181,12 @@ container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int
     }
 }
 
-/* ---- start ---- */
-
-static char **
-process_args (arca_container_t *c)
-{
-  char **v = xmalloc0 (sizeof *v);
-  v = strv_append (v, c->path);
-  for (size_t i = 0; c->args && c->args[i]; i++)
-    v = strv_append (v, c->args[i]);
-  return v;
-}
+/* ---- start ----
+ *
+ * container_start runs these steps in order; a step that fails after the
+ * rootfs is mounted hands its error to start_failed, which undoes what the
+ * earlier steps made (rootfs, volumes, networking) and records the failure
+ * as dockerd does. */
 
 static void
 fail_pending_locked (arca_container_t *c)
@@ -217,28 +196,35 @@ fail_pending_locked (arca_container_t *c)
   c->pending = NULL;
 }
 
+/* A start that failed: undo what the earlier steps made, record the
+ * error as dockerd's containerStart does (State.Error, an exit code), and
+ * answer.  The runtime's own refusal (runtime = true) reads "failed to
+ * create task for container: OCI runtime create failed: ..." with 126/127
+ * for a command that cannot run; anything before it keeps its text, exit
+ * code 128, and a spec that cannot be built is a 500 as dockerd's
+ * errdefs.System. */
 static int
-start_failed (arca_engine_t *e, arca_container_t *c, const char *msg, arca_error_t *err)
+start_failed (arca_engine_t *e, arca_container_t *c, bool runtime, arca_error_t *err)
 {
   arca_error_t ignored;
   _cleanup_free_ char *dir = container_dir (e, c->id);
   snapshot_unmount (dir, &ignored);
   mounts_release (e, c); /* volumes */
+  namespaces_container_stop (e, c); /* shareable /dev/shm */
   networks_container_stop (e, c); /* networking */
-  int code = start_failure_code (msg);
+  arca_error_kind_t kind = err->kind;
   _cleanup_free_ char *text = NULL;
-  if (strstr (msg, "is a directory") && !strstr (msg, "permission denied"))
-    text = xasprintf ("failed to create task for container: OCI runtime create failed: %s: permission denied: unknown", msg);
+  int code = 128;
+  if (runtime)
+    code = oci_start_failure (err->msg, &kind, &text);
   else
-    text = xasprintf ("failed to create task for container: OCI runtime create failed: %s: unknown", msg);
+    text = xstrdup (err->msg);
 
   pthread_mutex_lock (&e->lock);
   c->starting = false;
   c->exit_code = code;
   set_error_locked (c, text);
   fail_pending_locked (c);
-  if (c->started_ns == 0 && c->has_been_started)
-    c->started_ns = 0;
   c->finished_ns = time_now_ns ();
   c->exit_generation++;
   container_save (e, c, &ignored);
@@ -250,11 +236,13 @@ start_failed (arca_engine_t *e, arca_container_t *c, const char *msg, arca_error
    * when its start fails (daemon/start.go). */
   if (auto_remove)
     container_remove (e, c, true, true, &ignored);
-  return arca_error_set (err, code == 128 ? ARCA_ERR_INTERNAL : ARCA_ERR_INVALID, "%s", text);
+  return arca_error_set (err, kind, "%s", text);
 }
 
-int
-container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
+/* Claim the container for this start (moby containerStart's checks); the
+ * previous run's shim may still be deleting the runtime's state. */
+static int
+start_claim (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
 {
   pthread_mutex_lock (&e->lock);
   if (c->removed || c->removing)
@@ -283,7 +271,6 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   if (!by_policy)
     restart_reset_locked (c);
   c->starting = true;
-  /* The previous run's shim may still be deleting the runtime's state. */
   struct timespec deadline;
   clock_gettime (CLOCK_REALTIME, &deadline);
   deadline.tv_sec += 10;
@@ -291,109 +278,168 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
     if (pthread_cond_timedwait (&e->changed, &e->lock, &deadline) == ETIMEDOUT)
       break;
   pthread_mutex_unlock (&e->lock);
+  return 0;
+}
 
-  _cleanup_free_ char *dir = container_dir (e, c->id);
-  _cleanup_free_ char *sdir = container_state_dir (e, c->id);
-  _cleanup_free_ char *log_path = container_log_path (e, c->id);
-  _cleanup_free_ char *exit_file = container_exit_file (e, c->id);
-  _cleanup_free_ char *rootfs = NULL;
-  _cleanup_free_ char *hosts = xasprintf ("%s/hosts", dir);
-  _cleanup_free_ char *hostname_path = xasprintf ("%s/hostname", dir);
-  _cleanup_free_ char *resolv = xasprintf ("%s/resolv.conf", dir);
-  _cleanup_free_ char *config_path = xasprintf ("%s/config.json", dir);
-  arca_error_t ignored;
+static void
+start_unclaim (arca_engine_t *e, arca_container_t *c)
+{
+  pthread_mutex_lock (&e->lock);
+  c->starting = false;
+  pthread_cond_broadcast (&e->changed);
+  pthread_mutex_unlock (&e->lock);
+}
 
+/* The image's layers under the container's writable layer. */
+static int
+start_mount_rootfs (arca_engine_t *e, arca_container_t *c, const char *dir, char **rootfs, arca_error_t *err)
+{
   arca_image_t *img = NULL;
   char **lower = NULL;
   if (image_resolve (e->images, c->image_id, &img, err) < 0 || image_layer_dirs (e->images, img, &lower, err) < 0)
     {
       image_free (img);
-      pthread_mutex_lock (&e->lock);
-      c->starting = false;
-      pthread_mutex_unlock (&e->lock);
       return -1;
     }
   image_free (img);
-  int r = snapshot_mount (dir, lower, &rootfs, err);
+  int r = snapshot_mount (dir, lower, rootfs, err);
   strv_free (lower);
-  if (r < 0)
-    return start_failed (e, c, err->msg, err);
+  return r;
+}
 
+/* A fresh shim state dir, and no exit file of the previous run. */
+static int
+start_reset_state_dir (const char *sdir, const char *exit_file, arca_error_t *err)
+{
+  arca_error_t ignored;
   fs_remove_all (sdir, &ignored);
   unlink (exit_file);
-  if (fs_mkdir_p (sdir, 0700, err) < 0)
-    return start_failed (e, c, err->msg, err);
+  return fs_mkdir_p (sdir, 0700, err);
+}
 
-  json_t *cfg = c->config, *hc = c->host_config;
+/* This start's copy of the options: update may swap the record's JSON
+ * meanwhile, so parse from references taken under the lock. */
+static int
+start_options (arca_engine_t *e, arca_container_t *c, json_t **cfg, json_t **hc, arca_container_options_t **o,
+               arca_error_t *err)
+{
+  pthread_mutex_lock (&e->lock);
+  *cfg = json_incref (c->config);
+  *hc = json_incref (c->host_config);
+  pthread_mutex_unlock (&e->lock);
+  return options_parse (*cfg, *hc, o, err);
+}
+
+/* The network namespace for the spec: none of its own with host
+ * networking, the other container's with container:<x>, else the one the
+ * daemon made (bridge networks) or a new one (none). */
+static arca_spec_ns_t
+start_netns (const arca_container_options_t *o, const char *netns_path)
+{
+  arca_spec_ns_t ns = { .mode = NS_MODE_PRIVATE, .path = netns_path };
+  if (strcmp (o->network_mode, "host") == 0)
+    ns = (arca_spec_ns_t) { .mode = NS_MODE_HOST };
+  else if (str_has_prefix (o->network_mode, "container:"))
+    ns.mode = NS_MODE_CONTAINER;
+  return ns;
+}
+
+static char **
+process_args (arca_container_t *c)
+{
+  char **v = xmalloc0 (sizeof *v);
+  v = strv_append (v, c->path);
+  for (size_t i = 0; c->args && c->args[i]; i++)
+    v = strv_append (v, c->args[i]);
+  return v;
+}
+
+/* config.json: the one translation of the container's options
+ * (runtime/spec.c) with what the earlier steps prepared. */
+static int
+start_write_spec (arca_engine_t *e, arca_container_t *c, const arca_container_options_t *o, const char *dir, const char *rootfs,
+                  json_t *extra_mounts, const char *netns_path, const arca_start_ns_t *ns, arca_error_t *err)
+{
+  _cleanup_free_ char *hosts = xasprintf ("%s/hosts", dir);
+  _cleanup_free_ char *hostname_path = xasprintf ("%s/hostname", dir);
+  _cleanup_free_ char *resolv = xasprintf ("%s/resolv.conf", dir);
+  _cleanup_free_ char *config_path = xasprintf ("%s/config.json", dir);
   _cleanup_strv_ char **args = process_args (c);
-  _cleanup_strv_ char **env = json_get_strv (cfg, "Env");
-  _cleanup_strv_ char **cap_add = json_get_strv (hc, "CapAdd");
-  _cleanup_strv_ char **cap_drop = json_get_strv (hc, "CapDrop");
-  _cleanup_strv_ char **group_add = json_get_strv (hc, "GroupAdd");
-  json_t *cs = json_object_get (hc, "ConsoleSize");
-  const char *wd = json_get_str (cfg, "WorkingDir");
-  /* volumes (engine/mounts.c): mount volumes, copy-up, OCI mounts */
-  _cleanup_json_ json_t *extra_mounts = NULL;
-  if (mounts_prepare (e, c, rootfs, &extra_mounts, err) < 0)
-    return start_failed (e, c, err->msg, err);
-  /* networking (engine/networks.c): netns, endpoints, /etc/hosts, resolv.conf, ports, DNS */
-  _cleanup_free_ char *netns = NULL;
-  if (networks_container_start (e, c, dir, &netns, err) < 0)
-    return start_failed (e, c, err->msg, err);
-  events_container_mounts (e, c, "mount"); /* events: after the network's, as dockerd's start */
   arca_spec_options_t so = {
+    .opts = o,
     .id = c->id,
     .rootfs = rootfs,
     .args = args,
-    .env = env,
-    .cwd = (wd && *wd) ? wd : "/",
-    .user = json_get_str (cfg, "User"),
-    .hostname = json_get_str (cfg, "Hostname"),
-    .domainname = json_get_str (cfg, "Domainname"),
-    .tty = json_get_bool (cfg, "Tty", false),
-    .read_only = json_get_bool (hc, "ReadonlyRootfs", false),
-    .privileged = json_get_bool (hc, "Privileged", false),
-    .cap_add = cap_add,
-    .cap_drop = cap_drop,
-    .group_add = group_add,
     .hosts_path = hosts,
     .hostname_path = hostname_path,
     .resolv_conf_path = resolv,
-    .netns_path = netns, /* networking: NULL = a fresh netns (none, host) */
-    .console_height = (unsigned) json_integer_value (json_array_get (cs, 0)),
-    .console_width = (unsigned) json_integer_value (json_array_get (cs, 1)),
-    .init_path = json_get_bool (hc, "Init", false) ? spec_init_path () : NULL, /* --init */
+    .netns = start_netns (o, netns_path),
+    .ipcns = ns->ipc,
+    .pidns = ns->pid,
+    .utsns = ns->uts,
+    /* --init, only with a PID namespace of its own (WithInit) */
+    .init_path = o->init && o->pid.mode == NS_MODE_PRIVATE ? spec_init_path () : NULL,
     .extra_mounts = extra_mounts, /* volumes, binds, tmpfs (engine/mounts.c) */
+    .default_seccomp_profile = e->seccomp_profile,
   };
   _cleanup_json_ json_t *spec = NULL;
   if (spec_build (&so, &spec, err) < 0)
-    return start_failed (e, c, err->msg, err);
-  networks_spec_adjust (e, c, spec); /* networking: --network host */
+    {
+      /* dockerd: every createSpec failure is a system error (500). */
+      if (err->kind == ARCA_ERR_INVALID)
+        err->kind = ARCA_ERR_INTERNAL;
+      return -1;
+    }
   _cleanup_free_ char *spec_text = json_dumps (spec, JSON_INDENT (1));
-  if (fs_write_atomic (config_path, spec_text, strlen (spec_text), 0600, err) < 0)
-    return start_failed (e, c, err->msg, err);
+  return fs_write_atomic (config_path, spec_text, strlen (spec_text), 0600, err);
+}
 
+/* The logging driver's settings for the shim (engine/logdrivers.c). */
+static int
+start_log_config (arca_engine_t *e, arca_container_t *c, const arca_container_options_t *o, const char *sdir,
+                  arca_error_t *err)
+{
+  _cleanup_json_ json_t *lc = NULL;
+  if (logdrivers_shim_config (e, c, o, &lc, err) < 0)
+    return -1;
+  _cleanup_free_ char *path = xasprintf ("%s/log-config.json", sdir);
+  _cleanup_free_ char *text = json_dump_compact (lc);
+  return fs_write_atomic (path, text, strlen (text), 0600, err);
+}
+
+/* The shim, with the container's stdio ready and no process yet. */
+static int
+start_spawn_shim (arca_engine_t *e, arca_container_t *c, const arca_container_options_t *o, const char *dir,
+                  const char *sdir, pid_t *pid, arca_error_t *err)
+{
+  const arca_oci_runtime_t *rt;
+  if (oci_runtime_get (e->runtimes, o->runtime, &rt, err) < 0)
+    return -1;
+  _cleanup_free_ char *log_config = xasprintf ("%s/log-config.json", sdir);
+  _cleanup_free_ char *exit_file = container_exit_file (e, c->id);
   arca_shim_options_t sh = {
     .shim_path = e->shim_path,
     .id = c->id,
     .bundle = dir,
     .state_dir = sdir,
-    .log_path = log_path,
+    .log_config = log_config,
     .exit_file = exit_file,
-    .runtime_path = e->runtime_path,
-    .runtime_root = e->runtime_root,
-    .tty = so.tty,
-    .open_stdin = json_get_bool (cfg, "OpenStdin", false),
-    .stdin_once = json_get_bool (cfg, "StdinOnce", false),
-    .console_height = so.console_height,
-    .console_width = so.console_width,
+    .runtime_path = rt->path,
+    .runtime_root = rt->root,
+    .tty = o->tty,
+    .open_stdin = o->open_stdin,
+    .stdin_once = o->stdin_once,
+    .console_height = o->console_height,
+    .console_width = o->console_width,
   };
-  pid_t pid = 0;
-  if (shim_spawn (&sh, &pid, err) < 0)
-    return start_failed (e, c, err->msg, err);
+  return shim_spawn (&sh, pid, err);
+}
 
-  /* Connect the attach sessions that were waiting for this start, so they
-   * see the output from the first byte. */
+/* Connect the attach sessions that were waiting for this start, so they
+ * see the output from the first byte. */
+static void
+start_connect_attaches (arca_engine_t *e, arca_container_t *c, const char *sdir)
+{
   pthread_mutex_lock (&e->lock);
   pending_attach_t *pending = c->pending;
   c->pending = NULL;
@@ -415,46 +461,99 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   pthread_mutex_lock (&e->lock);
   pthread_cond_broadcast (&e->changed);
   pthread_mutex_unlock (&e->lock);
+}
 
+/* The shim runs the process now; on failure it ran nothing and ends by
+ * itself, and err carries the runtime's message. */
+static int
+start_run (const char *sdir, pid_t *pid, arca_error_t *err)
+{
   _cleanup_json_ json_t *start_req = json_pack ("{s:s}", "op", "start");
   _cleanup_json_ json_t *reply = NULL;
-  /* The shim runs the process now; on failure it ran nothing and ends by
-   * itself, and err carries the runtime's message. */
   if (shim_request (sdir, start_req, &reply, err) < 0)
-    return start_failed (e, c, err->msg, err);
-  if (pid == 0)
-    pid = (pid_t) json_get_int (reply, "pid", 0);
+    return -1;
+  if (*pid == 0)
+    *pid = (pid_t) json_get_int (reply, "pid", 0);
+  return 0;
+}
 
+static int
+start_record_running (arca_engine_t *e, arca_container_t *c, pid_t pid, arca_error_t *err)
+{
+  events_container_mounts (e, c, "mount"); /* events: after the network's, as dockerd's start */
   pthread_mutex_lock (&e->lock);
   c->starting = false;
   c->running = true;
   c->restarting = false;
   c->pid = pid;
   c->exit_code = 0;
+  c->oom_killed = false;
   set_error_locked (c, NULL);
   c->started_ns = time_now_ns ();
   c->finished_ns = 0;
   c->has_been_started = true;
   c->manually_stopped = false;
-  c->oom_killed = false;
   health_start_locked (e, c); /* healthchecks: "starting", monitor */
-  int r2 = container_save (e, c, err);
+  int r = container_save (e, c, err);
   events_container_locked (e, c, "start", NULL); /* events */
   pthread_cond_broadcast (&e->changed);
   pthread_mutex_unlock (&e->lock);
+  return r;
+}
 
-  /* Watch for the exit.  A process that was quick to end may have taken its
-   * shim with it already: then the exit file tells. */
-  arca_error_t merr;
-  if (container_monitor_start (e, c, &merr) < 0)
+/* Watch for the exit.  A process that was quick to end may have taken its
+ * shim with it already: then the exit file tells. */
+static void
+start_watch (arca_engine_t *e, arca_container_t *c)
+{
+  arca_error_t merr, ignored;
+  if (container_monitor_start (e, c, &merr) == 0)
+    return;
+  _cleanup_free_ char *exit_file = container_exit_file (e, c->id);
+  int code = 137;
+  int64_t finished = 0;
+  bool oom = false;
+  if (shim_read_exit_file (exit_file, &code, &finished, &oom, &ignored) < 0)
+    code = 137;
+  container_handle_exit (e, c, code, finished ? finished : time_now_ns (), oom);
+}
+
+int
+container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
+{
+  if (start_claim (e, c, err) < 0)
+    return -1;
+  _cleanup_json_ json_t *cfg = NULL;
+  _cleanup_json_ json_t *hc = NULL;
+  _cleanup_options_ arca_container_options_t *o = NULL;
+  _cleanup_free_ char *dir = container_dir (e, c->id);
+  _cleanup_free_ char *sdir = container_state_dir (e, c->id);
+  _cleanup_free_ char *exit_file = container_exit_file (e, c->id);
+  _cleanup_free_ char *rootfs = NULL;
+  if (start_options (e, c, &cfg, &hc, &o, err) < 0 || start_mount_rootfs (e, c, dir, &rootfs, err) < 0)
     {
-      int code = 137;
-      int64_t finished = 0;
-      if (shim_read_exit_file (exit_file, &code, &finished, &ignored) < 0)
-        code = 137;
-      container_handle_exit (e, c, code, finished ? finished : time_now_ns ());
+      start_unclaim (e, c);
+      return -1;
     }
-  return r2;
+
+  _cleanup_json_ json_t *extra_mounts = NULL;
+  _cleanup_free_ char *netns = NULL;
+  __attribute__ ((cleanup (namespaces_start_clear))) arca_start_ns_t ns = { 0 };
+  pid_t pid = 0;
+  if (start_reset_state_dir (sdir, exit_file, err) < 0
+      || mounts_prepare (e, c, rootfs, &extra_mounts, err) < 0 /* volumes, copy-up (engine/mounts.c) */
+      || namespaces_container_start (e, c, o, &ns, &extra_mounts, err) < 0 /* ipc, pid, /dev/shm */
+      || networks_container_start (e, c, dir, &netns, err) < 0 /* netns, endpoints, /etc files, ports, DNS */
+      || start_write_spec (e, c, o, dir, rootfs, extra_mounts, netns, &ns, err) < 0
+      || start_log_config (e, c, o, sdir, err) < 0
+      || start_spawn_shim (e, c, o, dir, sdir, &pid, err) < 0)
+    return start_failed (e, c, false, err);
+  start_connect_attaches (e, c, sdir);
+  if (start_run (sdir, &pid, err) < 0)
+    return start_failed (e, c, true, err);
+  int r = start_record_running (e, c, pid, err);
+  start_watch (e, c);
+  return r;
 }
 
 /* ---- signals, stop, restart ---- */

@@ -23,6 +23,8 @@ networks_open (arca_engine_t *e, arca_error_t *err)
     .bridge_name = e->opts.bridge_name,
     .nft_table = e->opts.nft_table,
     .default_pools = e->opts.default_address_pools,
+    .ip_forward_no_drop = e->opts.ip_forward_no_drop,
+    .proxy_max_connections = e->opts.proxy_max_connections,
   };
   return net_open (&o, e->db, &e->net, err);
 }
@@ -330,19 +332,6 @@ fail:
   free (*netns_out);
   *netns_out = NULL;
   return -1;
-}
-
-void
-networks_spec_adjust (arca_engine_t *e, arca_container_t *c, json_t *spec)
-{
-  if (strcmp (mode_of (c), "host") != 0)
-    return;
-  json_t *nss = json_object_get (json_object_get (spec, "linux"), "namespaces");
-  for (size_t i = json_array_size (nss); i-- > 0;)
-    if (strcmp (json_get_str (json_array_get (nss, i), "type") ? json_get_str (json_array_get (nss, i), "type") : "",
-                "network")
-        == 0)
-      json_array_remove (nss, i);
 }
 
 void

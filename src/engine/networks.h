@@ -30,12 +30,11 @@ int network_disconnect (arca_engine_t *e, const char *ref, json_t *body, arca_er
 int networks_validate_create (arca_engine_t *e, json_t *host_config, json_t *networking_config, arca_error_t *err);
 int networks_container_create (arca_engine_t *e, struct arca_container *c, json_t *networking_config,
                                arca_error_t *err);
-/* Before spec_build: sets so->netns_path (malloc'd into *netns_out), writes
+/* Before spec_build: the netns to join (malloc'd into *netns_out; NULL for
+ * host and none: the spec then has none / a new one), writes
  * dir/hosts and dir/resolv.conf, publishes ports, starts DNS. */
 int networks_container_start (arca_engine_t *e, struct arca_container *c, const char *dir, char **netns_out,
                               arca_error_t *err);
-/* After spec_build: --network host drops the network namespace. */
-void networks_spec_adjust (arca_engine_t *e, struct arca_container *c, json_t *spec);
 void networks_container_stop (arca_engine_t *e, struct arca_container *c);
 void networks_container_remove (arca_engine_t *e, struct arca_container *c);
 void networks_container_restore (arca_engine_t *e, struct arca_container *c, bool running);

@@ -21,147 +21,17 @@
 #include <unistd.h>
 
 #include "engine/cgroup.h"
+#include "runtime/oci.h"
+#include "runtime/spec.h"
 #include "util/cleanup.h"
 #include "util/filters.h"
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/spawn.h"
 #include "util/strutil.h"
 #include "util/timeutil.h"
 
-extern char **environ;
-
-/* ---- running helper programs ---- */
-
-/* Run argv (argv[0] looked up in PATH), collecting stdout and stderr.
- * *status gets the wait status.  -1 only if it could not be started. */
-static int
-run_capture (char **argv, arca_buf_t *out, arca_buf_t *errout, int *status, arca_error_t *err)
-{
-  int po[2], pe[2];
-  if (pipe2 (po, O_CLOEXEC) < 0)
-    return arca_error_errno (err, errno, "pipe");
-  if (pipe2 (pe, O_CLOEXEC) < 0)
-    {
-      close (po[0]);
-      close (po[1]);
-      return arca_error_errno (err, errno, "pipe");
-    }
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init (&fa);
-  posix_spawn_file_actions_addopen (&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2 (&fa, po[1], 1);
-  posix_spawn_file_actions_adddup2 (&fa, pe[1], 2);
-  pid_t pid;
-  int r = posix_spawnp (&pid, argv[0], &fa, NULL, argv, environ);
-  posix_spawn_file_actions_destroy (&fa);
-  close (po[1]);
-  close (pe[1]);
-  if (r != 0)
-    {
-      close (po[0]);
-      close (pe[0]);
-      return arca_error_errno (err, r, "exec %s", argv[0]);
-    }
-  struct pollfd p[2] = { { .fd = po[0], .events = POLLIN }, { .fd = pe[0], .events = POLLIN } };
-  int open_fds = 2;
-  while (open_fds > 0)
-    {
-      if (poll (p, 2, -1) < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          break;
-        }
-      for (int i = 0; i < 2; i++)
-        {
-          if (p[i].fd < 0 || p[i].revents == 0)
-            continue;
-          char buf[8192];
-          ssize_t n = read (p[i].fd, buf, sizeof buf);
-          if (n > 0)
-            buf_append (i == 0 ? out : errout, buf, (size_t) n);
-          else if (n == 0 || errno != EINTR)
-            {
-              close (p[i].fd);
-              p[i].fd = -1;
-              open_fds--;
-            }
-        }
-    }
-  for (int i = 0; i < 2; i++)
-    if (p[i].fd >= 0)
-      close (p[i].fd);
-  while (waitpid (pid, status, 0) < 0 && errno == EINTR)
-    ;
-  buf_append (out, "", 1);
-  out->len--;
-  buf_append (errout, "", 1);
-  errout->len--;
-  return 0;
-}
-
-/* The runtime's message from its stderr: the msg="..." of its last error
- * line (logrus text format), else the last non-empty line. */
-static char *
-runtime_message (const char *stderr_text)
-{
-  _cleanup_free_ char *copy = xstrdup (stderr_text ? stderr_text : "");
-  char *last = NULL;
-  char *save = NULL;
-  for (char *line = strtok_r (copy, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
-    if (*line)
-      last = line;
-  if (last == NULL)
-    return xstrdup ("unknown error");
-  char *m = strstr (last, "msg=\"");
-  if (m)
-    {
-      m += 5;
-      arca_buf_t b = { 0 };
-      for (; *m && *m != '"'; m++)
-        {
-          if (*m == '\\' && m[1])
-            m++;
-          buf_append (&b, m, 1);
-        }
-      buf_append (&b, "", 1);
-      return b.data;
-    }
-  return xstrdup (last);
-}
-
-/* `<runtime> --root <root> <args...> <id>`; on failure the runtime's
- * message in *err (ARCA_ERR_INTERNAL). */
-static int
-runtime_run (arca_engine_t *e, const char *id, const char *const *args, arca_error_t *err)
-{
-  char **argv = xmalloc0 (sizeof *argv);
-  argv = strv_append (argv, e->runtime_path);
-  argv = strv_append (argv, "--root");
-  argv = strv_append (argv, e->runtime_root);
-  for (size_t i = 0; args[i]; i++)
-    argv = strv_append (argv, args[i]);
-  argv = strv_append (argv, id);
-  arca_buf_t out = { 0 }, errout = { 0 };
-  int status = 0;
-  int r = run_capture (argv, &out, &errout, &status, err);
-  strv_free (argv);
-  if (r == 0 && !(WIFEXITED (status) && WEXITSTATUS (status) == 0))
-    {
-      _cleanup_free_ char *msg = runtime_message (errout.data);
-      r = arca_error_set (err, ARCA_ERR_INTERNAL, "%s", msg);
-    }
-  buf_free (&out);
-  buf_free (&errout);
-  return r;
-}
-
-static char *
-cgroup_path (arca_container_t *c)
-{
-  return xasprintf ("/arca/%s", c->id);
-}
 
 /* ---- top ---- */
 
@@ -318,7 +188,7 @@ container_top (arca_engine_t *e, arca_container_t *c, const char *ps_args, json_
 
   _cleanup_free_ pid_t *pids = NULL;
   size_t npids = 0;
-  _cleanup_free_ char *cg = cgroup_path (c);
+  _cleanup_free_ char *cg = container_cgroup_path (e, c);
   if (cgroup_procs (ARCA_CGROUP_ROOT, cgroup_is_v2 (ARCA_CGROUP_ROOT), cg, &pids, &npids, err) < 0)
     return arca_error_set (err, ARCA_ERR_CONFLICT, "container %s is not running", c->id);
 
@@ -347,7 +217,7 @@ container_top (arca_engine_t *e, arca_container_t *c, const char *ps_args, json_
 
   arca_buf_t o = { 0 }, eo = { 0 };
   int status = 0;
-  int r = run_capture (argv, &o, &eo, &status, err);
+  int r = spawn_capture (argv, &o, &eo, &status, err);
   bool ok = r == 0 && WIFEXITED (status) && WEXITSTATUS (status) == 0;
   if (r == 0 && !ok)
     {
@@ -359,7 +229,7 @@ container_top (arca_engine_t *e, arca_container_t *c, const char *ps_args, json_
       buf_free (&eo);
       o = (arca_buf_t){ 0 };
       eo = (arca_buf_t){ 0 };
-      r = run_capture (argv, &o, &eo, &status, err);
+      r = spawn_capture (argv, &o, &eo, &status, err);
       ok = r == 0 && WIFEXITED (status) && WEXITSTATUS (status) == 0;
       if (r == 0 && !ok)
         {
@@ -446,10 +316,10 @@ host_memory (void)
  * collector's system_cpu_usage and online_cpus).  NULL if its cgroup is
  * gone. */
 static json_t *
-stats_sample (arca_container_t *c)
+stats_sample (arca_engine_t *e, arca_container_t *c)
 {
   bool v2 = cgroup_is_v2 (ARCA_CGROUP_ROOT);
-  _cleanup_free_ char *cg = cgroup_path (c);
+  _cleanup_free_ char *cg = container_cgroup_path (e, c);
   arca_cgroup_stats_t s;
   arca_error_t err;
   int64_t now = time_now_ns ();
@@ -581,7 +451,7 @@ container_stats (arca_engine_t *e, arca_container_t *c, const arca_stats_opts_t 
       pthread_mutex_unlock (&e->lock);
       if (removed)
         return 0;
-      json_t *j = running ? stats_sample (c) : NULL;
+      json_t *j = running ? stats_sample (e, c) : NULL;
       if (j == NULL && (seen_running || !opts->stream))
         j = zero_stats ();
       if (j)
@@ -642,8 +512,8 @@ container_pause (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   if (restarting)
     return arca_error_set (err, ARCA_ERR_CONFLICT, "container %s is restarting, wait until the container is running",
                            c->id);
-  static const char *const args[] = { "pause", NULL };
-  if (runtime_run (e, c->id, args, err) < 0)
+  const arca_oci_runtime_t *rt;
+  if (container_runtime (e, c, &rt, err) < 0 || oci_pause (rt, c->id, err) < 0)
     return arca_error_wrap (err, "Cannot pause container %s", c->id);
   set_paused (e, c, true);
   return 0;
@@ -657,8 +527,8 @@ container_unpause (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   pthread_mutex_unlock (&e->lock);
   if (!paused)
     return arca_error_set (err, ARCA_ERR_CONFLICT, "container %s is not paused", c->id);
-  static const char *const args[] = { "resume", NULL };
-  if (runtime_run (e, c->id, args, err) < 0)
+  const arca_oci_runtime_t *rt;
+  if (container_runtime (e, c, &rt, err) < 0 || oci_resume (rt, c->id, err) < 0)
     return arca_error_wrap (err, "Cannot unpause container %s", c->id);
   set_paused (e, c, false);
   return 0;
@@ -678,8 +548,8 @@ container_thaw_after_signal (arca_engine_t *e, arca_container_t *c, int sig)
   if (sig != SIGKILL && stop_signal && *stop_signal && signal_parse (stop_signal) != sig)
     return;
   arca_error_t err;
-  static const char *const args[] = { "resume", NULL };
-  if (runtime_run (e, c->id, args, &err) < 0)
+  const arca_oci_runtime_t *rt;
+  if (container_runtime (e, c, &rt, &err) < 0 || oci_resume (rt, c->id, &err) < 0)
     {
       log_warn ("container %.12s: cannot unpause: %s", c->id, err.msg);
       return;
@@ -790,43 +660,6 @@ validate_restart_policy (json_t *rp, arca_error_t *err)
                          name);
 }
 
-/* moby verifyPlatformContainerResources (update = true). */
-static int
-verify_resources (json_t *r, arca_error_t *err)
-{
-  int64_t mem = body_int (r, "Memory"), swap = body_int (r, "MemorySwap"), resv = body_int (r, "MemoryReservation");
-  int64_t nano = body_int (r, "NanoCpus"), period = body_int (r, "CpuPeriod"), quota = body_int (r, "CpuQuota");
-  int64_t blkio = body_int (r, "BlkioWeight");
-  if (mem != 0 && mem < MIN_MEMORY)
-    return arca_error_set (err, ARCA_ERR_INVALID, "Minimum memory limit allowed is 6MB");
-  if (mem > 0 && swap > 0 && swap < mem)
-    return arca_error_set (err, ARCA_ERR_INVALID,
-                           "Minimum memoryswap limit should be larger than memory limit, see usage");
-  if (resv != 0 && resv < MIN_MEMORY)
-    return arca_error_set (err, ARCA_ERR_INVALID, "Minimum memory reservation allowed is 6MB");
-  if (mem > 0 && resv > 0 && mem < resv)
-    return arca_error_set (err, ARCA_ERR_INVALID,
-                           "Minimum memory limit can not be less than memory reservation limit, see usage");
-  if (nano > 0 && period > 0)
-    return arca_error_set (err, ARCA_ERR_INVALID, "Conflicting options: Nano CPUs and CPU Period cannot both be set");
-  if (nano > 0 && quota > 0)
-    return arca_error_set (err, ARCA_ERR_INVALID, "Conflicting options: Nano CPUs and CPU Quota cannot both be set");
-  long ncpu = sysconf (_SC_NPROCESSORS_ONLN);
-  if (ncpu < 1)
-    ncpu = 1;
-  if (nano < 0 || nano > (int64_t) ncpu * 1000000000LL)
-    return arca_error_set (err, ARCA_ERR_INVALID,
-                           "Range of CPUs is from 0.01 to %ld.00, as there are only %ld CPUs available", ncpu, ncpu);
-  if (period != 0 && (period < 1000 || period > 1000000))
-    return arca_error_set (err, ARCA_ERR_INVALID,
-                           "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)");
-  if (quota > 0 && quota < 1000)
-    return arca_error_set (err, ARCA_ERR_INVALID, "CPU cfs quota can not be less than 1ms (i.e. 1000)");
-  if (blkio > 0 && (blkio < 10 || blkio > 1000))
-    return arca_error_set (err, ARCA_ERR_INVALID, "Range of blkio weight is from 10 to 1000");
-  return 0;
-}
-
 /* moby container.UpdateContainer: merge the update into hc (a copy);
  * conflicts are 409 and prefixed by the caller. */
 static int
@@ -893,94 +726,95 @@ merge_update (json_t *hc, json_t *r, bool *resources_changed, arca_error_t *err)
   return 0;
 }
 
-/* LinuxResources for `runc update -r` from a HostConfig (moby
- * toContainerdResources); zero fields are left alone by runc. */
-static json_t *
-runtime_resources (json_t *hc)
+/* The update request, decoded as dockerd's ReadJSON decodes a
+ * container.UpdateConfig, and checked as verifyContainerSettings does for
+ * an update (resources and restart policy); warnings as dockerd's. */
+static int
+update_check (json_t *request, json_t **body, json_t *warnings, arca_error_t *err)
 {
-  json_t *res = json_object ();
-  json_t *mem = json_object ();
-  int64_t v;
-  if ((v = hc_int (hc, "Memory")) != 0)
-    json_object_set_new (mem, "limit", json_integer (v));
-  if ((v = hc_int (hc, "MemoryReservation")) != 0)
-    json_object_set_new (mem, "reservation", json_integer (v));
-  if ((v = hc_int (hc, "MemorySwap")) != 0)
-    json_object_set_new (mem, "swap", json_integer (v));
-  json_object_set_new (res, "memory", mem);
-  json_t *cpu = json_object ();
-  if ((v = hc_int (hc, "CpuShares")) != 0)
-    json_object_set_new (cpu, "shares", json_integer (v));
-  int64_t nano = hc_int (hc, "NanoCpus");
-  if (nano > 0)
+  _cleanup_json_ json_t *empty = json_object ();
+  if (options_decode_update (request ? request : empty, body, err) < 0)
+    return -1;
+  arca_resources_t r;
+  options_parse_resources (*body, &r, err);
+  int ret = options_verify_resources (&r, options_sysinfo (), true, warnings, err);
+  if (ret == 0)
+    options_resources_store (&r, *body);
+  /* postContainerUpdate: PidsLimit 0 or negative is stored as 0
+   * (unlimited). */
+  json_t *pl = json_object_get (*body, "PidsLimit");
+  if (ret == 0 && json_is_integer (pl) && json_integer_value (pl) <= 0)
+    json_object_set_new (*body, "PidsLimit", json_integer (0));
+  options_resources_clear (&r);
+  if (ret < 0 || validate_restart_policy (json_object_get (*body, "RestartPolicy"), err) < 0)
     {
-      json_object_set_new (cpu, "period", json_integer (100000));
-      json_object_set_new (cpu, "quota", json_integer (nano * 100000 / 1000000000LL));
+      json_decref (*body);
+      *body = NULL;
+      return -1;
     }
-  else
+  return 0;
+}
+
+/* The merged HostConfig in the record, its typed options re-derived;
+ * *backup keeps the previous one for a rollback. */
+static int
+update_record_locked (arca_engine_t *e, arca_container_t *c, json_t *body, json_t **backup, bool *changed,
+                      arca_error_t *err)
+{
+  if (c->removing || c->dead || c->removed)
+    return arca_error_set (err, ARCA_ERR_CONFLICT,
+                           "Cannot update container %s: container is marked for removal and cannot be \"update\"",
+                           c->id);
+  _cleanup_json_ json_t *hc = json_deep_copy (c->host_config);
+  if (merge_update (hc, body, changed, err) < 0)
+    return arca_error_wrap (err, "Cannot update container %s", c->id);
+  *backup = c->host_config;
+  c->host_config = json_incref (hc);
+  if (container_options_refresh (c, err) < 0 || container_save (e, c, err) < 0)
     {
-      if ((v = hc_int (hc, "CpuPeriod")) != 0)
-        json_object_set_new (cpu, "period", json_integer (v));
-      if ((v = hc_int (hc, "CpuQuota")) != 0)
-        json_object_set_new (cpu, "quota", json_integer (v));
+      json_decref (c->host_config);
+      c->host_config = *backup;
+      *backup = NULL;
+      arca_error_t ignored;
+      container_options_refresh (c, &ignored);
+      return arca_error_wrap (err, "Cannot update container %s", c->id);
     }
-  const char *s;
-  if ((s = json_get_str (hc, "CpusetCpus")) && *s)
-    json_object_set_new (cpu, "cpus", json_string (s));
-  if ((s = json_get_str (hc, "CpusetMems")) && *s)
-    json_object_set_new (cpu, "mems", json_string (s));
-  json_object_set_new (res, "cpu", cpu);
-  json_t *pl = json_object_get (hc, "PidsLimit");
-  if (json_is_integer (pl))
-    {
-      /* 0 and negative mean unlimited; runc wants -1 to lift a limit. */
-      int64_t lim = json_integer_value (pl);
-      json_object_set_new (res, "pids", json_pack ("{s:I}", "limit", (json_int_t) (lim > 0 ? lim : -1)));
-    }
-  if ((v = hc_int (hc, "BlkioWeight")) != 0)
-    json_object_set_new (res, "blockIO", json_pack ("{s:I}", "weight", (json_int_t) v));
-  return res;
+  return 0;
+}
+
+static void
+update_rollback (arca_engine_t *e, arca_container_t *c, json_t *backup)
+{
+  pthread_mutex_lock (&e->lock);
+  json_decref (c->host_config);
+  c->host_config = backup;
+  arca_error_t ignored;
+  container_options_refresh (c, &ignored);
+  container_save (e, c, &ignored);
+  pthread_mutex_unlock (&e->lock);
 }
 
 int
-container_update (arca_engine_t *e, arca_container_t *c, json_t *body, json_t **warnings, arca_error_t *err)
+container_update (arca_engine_t *e, arca_container_t *c, json_t *request, json_t **warnings_out, arca_error_t *err)
 {
-  *warnings = NULL;
-  if (body == NULL)
-    body = json_object ();
-  else
-    json_incref (body);
-  _cleanup_json_ json_t *b = body;
-  if (verify_resources (b, err) < 0 || validate_restart_policy (json_object_get (b, "RestartPolicy"), err) < 0)
+  *warnings_out = NULL;
+  _cleanup_json_ json_t *warnings = json_array ();
+  _cleanup_json_ json_t *body = NULL;
+  if (update_check (request, &body, warnings, err) < 0)
     return -1;
 
-  pthread_mutex_lock (&e->lock);
-  if (c->removing || c->dead || c->removed)
-    {
-      pthread_mutex_unlock (&e->lock);
-      return arca_error_set (err, ARCA_ERR_CONFLICT,
-                             "Cannot update container %s: container is marked for removal and cannot be \"update\"",
-                             c->id);
-    }
-  json_t *backup = c->host_config;
-  json_t *hc = json_deep_copy (backup);
+  json_t *backup = NULL;
   bool changed = false;
-  if (merge_update (hc, b, &changed, err) < 0)
+  pthread_mutex_lock (&e->lock);
+  if (update_record_locked (e, c, body, &backup, &changed, err) < 0)
     {
       pthread_mutex_unlock (&e->lock);
-      json_decref (hc);
-      return arca_error_wrap (err, "Cannot update container %s", c->id);
-    }
-  c->host_config = hc;
-  if (container_save (e, c, err) < 0)
-    {
-      c->host_config = backup;
-      pthread_mutex_unlock (&e->lock);
-      json_decref (hc);
-      return arca_error_wrap (err, "Cannot update container %s", c->id);
+      return -1;
     }
   bool live = c->running && !c->restarting && changed;
-  _cleanup_json_ json_t *res = live ? runtime_resources (hc) : NULL;
+  _cleanup_json_ json_t *res = NULL;
+  int r = live ? spec_resources (&c->opts->resources, true, &res, err) : 0;
+  _cleanup_free_ char *runtime = xstrdup (c->opts->runtime);
   pthread_mutex_unlock (&e->lock);
 
   /* A running (or paused) container gets the new limits at once; a stopped
@@ -988,29 +822,16 @@ container_update (arca_engine_t *e, arca_container_t *c, json_t *body, json_t **
   if (live)
     {
       _cleanup_free_ char *sdir = container_state_dir (e, c->id);
-      _cleanup_free_ char *file = xasprintf ("%s/update-resources.json", sdir);
-      _cleanup_free_ char *text = json_dump_compact (res);
-      const char *args[] = { "update", "-r", file, NULL };
-      if (fs_write_atomic (file, text, strlen (text), 0600, err) < 0 || runtime_run (e, c->id, args, err) < 0)
+      const arca_oci_runtime_t *rt;
+      if (r < 0 || oci_runtime_get (e->runtimes, runtime, &rt, err) < 0 || oci_update (rt, c->id, sdir, res, err) < 0)
         {
-          unlink (file);
-          pthread_mutex_lock (&e->lock);
-          if (c->host_config == hc)
-            {
-              c->host_config = backup;
-              backup = hc;
-              arca_error_t ignored;
-              container_save (e, c, &ignored);
-            }
-          pthread_mutex_unlock (&e->lock);
-          json_decref (backup);
+          update_rollback (e, c, backup);
           return arca_error_wrap (err, "Cannot update container %s", c->id);
         }
-      unlink (file);
     }
   json_decref (backup);
   events_container (e, c, "update", NULL); /* events */
-  *warnings = json_array ();
+  *warnings_out = arca_steal (warnings);
   return 0;
 }
 

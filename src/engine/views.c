@@ -103,8 +103,11 @@ container_inspect_json (arca_engine_t *e, arca_container_t *c, bool size, json_t
   (void) err;
   char created[48], started[48], finished[48];
   _cleanup_free_ char *dir = container_dir (e, c->id);
-  _cleanup_free_ char *log_path = container_log_path (e, c->id);
+  _cleanup_free_ char *json_log_path = container_log_path (e, c->id);
   pthread_mutex_lock (&e->lock);
+  /* dockerd shows LogPath only for json-file (container.StartLogger). */
+  const char *log_type = c->opts && *c->opts->log_type ? c->opts->log_type : "json-file";
+  const char *log_path = strcmp (log_type, "json-file") == 0 ? json_log_path : "";
   time_format_rfc3339nano (c->created_ns, created, sizeof created);
   time_format_rfc3339nano (c->started_ns, started, sizeof started);
   time_format_rfc3339nano (c->finished_ns, finished, sizeof finished);

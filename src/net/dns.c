@@ -5,47 +5,56 @@
  * The sockets are created inside the container's netns by a short-lived
  * helper thread (setns is per thread for CLONE_NEWNET) and then served from
  * the daemon's own namespace: a socket keeps the namespace it was created
- * in.  One thread polls every UDP socket and TCP listener; the asker is the
- * container whose socket the query arrived on.
+ * in.  The asker is the container whose socket the query arrived on.
  *
- * Answers (as dockerd): A for container names, aliases, short IDs and
+ * Answers (dns_answer.c, as dockerd): names, aliases, short IDs and
  * hostnames of containers sharing a user network with the asker, looked up
- * in the live network state at every query (net_dns_lookup), so a removed or
- * disconnected container stops resolving at once; TTL 600.  AAAA for such a
- * name: empty NOERROR (no IPv6).  "<name>.<network>" too, for a network
- * the asker is on (dockerd's Sandbox.ResolveName).  PTR for their addresses:
- * "<container name>.<network name>".  Anything else is forwarded, from the
- * daemon's namespace, to the container's --dns servers (dns_set_servers_fn)
- * or the host's resolv.conf nameservers (host loopback ones included, as
- * dockerd's "host(...)" servers): UDP with a short timeout, TCP when the
- * answer is truncated or the query came over TCP.  Containers with no network giving
- * external access (only --internal networks) get SERVFAIL, as dockerd.
+ * in the live network state at every query; anything else is forwarded,
+ * from the daemon's namespace, to the container's --dns servers
+ * (dns_set_servers_fn) or the host's resolv.conf nameservers (host loopback
+ * ones included, as dockerd's "host(...)" servers), one after the other:
+ * over UDP with DNS_UDP_TIMEOUT_MS each (a truncated answer is asked again
+ * over TCP from the same server), over TCP when the query came over TCP.
+ * Forwarded messages are relayed byte for byte.
  *
- * DNS messages are parsed and built with ldns; forwarded messages are
- * relayed byte for byte.
+ * Bounds (a container must not exhaust the daemon; docs/security.md): one
+ * thread serves every container.  It polls the containers' sockets, the
+ * client TCP connections and the upstream sockets of forwarded queries with
+ * epoll, and nothing in it blocks: a forwarded query is a small state
+ * machine with its own socket and deadline.  At most DNS_FWD_MAX forwarded
+ * queries are in flight (DNS_FWD_MAX_PER_CTR per container: dockerd caps
+ * them at 1024, maxConcurrent); past that a query gets SERVFAIL at once.
+ * At most DNS_TCP_MAX client TCP connections (DNS_TCP_MAX_PER_CTR per
+ * container) are open, each closed after DNS_TCP_IDLE_MS without a
+ * complete query; past the cap a connection is closed at once.  So the
+ * server holds at most 2 fds per served container + DNS_FWD_MAX +
+ * DNS_TCP_MAX + 2, and one thread.
  *
- * Locking: d->lock guards the entry list and each entry's fields; it is
- * never held while calling net_* (which takes net->lock) nor across I/O.
- * Entries are reference counted: a query being answered keeps its entry's
- * sockets open after a detach. */
+ * Ownership: entries, client connections and forwarded queries belong to
+ * the server thread; other threads queue commands (attach, detach, stop)
+ * and wait until the thread has run them.  d->lock guards the command
+ * queue, the servers callback, and the entry list for readers outside the
+ * thread (the thread changes it only under the lock).  Objects closed while
+ * a batch of epoll events is handled are freed after the batch, since a
+ * later event of the same batch may still point at them. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
-#include <ldns/ldns.h>
-
+#include "net/dns_internal.h"
 #include "net/net.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -53,35 +62,163 @@
 #include "util/strutil.h"
 
 #define DNS_ADDR "127.0.0.11"
-#define DNS_TTL 600                 /* moby respTTL */
-#define DNS_FWD_TIMEOUT_MS 2000     /* per upstream, UDP; TCP twice that */
-#define DNS_TCP_IDLE_S 5            /* client TCP connections */
-#define DNS_MAX_ADDRS 32
+#define DNS_UDP_TIMEOUT_MS 2000     /* per upstream over UDP */
+#define DNS_TCP_TIMEOUT_MS 4000     /* per upstream over TCP, the whole exchange */
+#define DNS_TCP_IDLE_MS 5000        /* a client TCP connection between queries */
+#define DNS_FWD_MAX 512             /* forwarded queries in flight, all containers */
+#define DNS_FWD_MAX_PER_CTR 128
+#define DNS_TCP_MAX 64              /* client TCP connections, all containers */
+#define DNS_TCP_MAX_PER_CTR 16
+#define DNS_BURST 64                /* datagrams or accepts per event */
+#define DNS_TICK_MS 100             /* deadline resolution */
+#define EVENTS_MAX 64
+
+typedef enum { EP_WAKE, EP_UDP, EP_LISTEN, EP_CLIENT, EP_FWD } ep_kind_t;
+
+/* What an epoll event points at: one per polled fd, embedded in its owner. */
+typedef struct
+{
+  ep_kind_t kind;
+  void *owner;
+} dns_ep_t;
 
 typedef struct dns_entry
 {
-  struct dns_entry *next;
-  int refs;                  /* under d->lock */
+  struct dns_entry *next;    /* d->entries */
+  struct dns_entry *dead_next;
+  int refs;                  /* the list's, each client's and forward's */
+  bool dead;                 /* detached */
   char container_id[65];
   dev_t ns_dev;              /* the netns the sockets live in */
   ino_t ns_ino;
   int udp_fd, tcp_fd;
+  dns_ep_t udp_ep, tcp_ep;
+  int nfwd, ntcp;
 } dns_entry_t;
+
+typedef struct dns_fwd dns_fwd_t;
+
+/* A client TCP connection: one query at a time (read, answered or
+ * forwarded, written), then the next. */
+typedef struct dns_client
+{
+  dns_ep_t ep;
+  struct dns_client *prev, *next; /* d->clients */
+  struct dns_client *dead_next;
+  dns_entry_t *en;
+  int fd;
+  uint8_t hdr[2];
+  size_t hdr_got;
+  uint8_t *q;                /* the query being read (hdr says its length) */
+  size_t q_got;
+  uint8_t *out;              /* the answer being written, length prefix included */
+  size_t out_len, out_off;
+  dns_fwd_t *fwd;            /* the query in flight upstream */
+  int64_t idle_deadline_ms;  /* 0 while a query is answered */
+  uint32_t events;
+  bool dead;
+} dns_client_t;
+
+typedef enum { FWD_UDP_WAIT, FWD_TCP_CONNECT, FWD_TCP_WRITE, FWD_TCP_READ } fwd_state_t;
+
+/* A forwarded query: the upstream servers in turn until one answers. */
+struct dns_fwd
+{
+  dns_ep_t ep;
+  dns_fwd_t *prev, *next;    /* d->fwds */
+  dns_fwd_t *dead_next;
+  dns_entry_t *en;
+  dns_client_t *client;      /* asked over TCP; NULL: over UDP from `from` */
+  struct sockaddr_storage from;
+  socklen_t fromlen;
+  uint8_t *q;
+  size_t qlen;
+  char **servers;
+  size_t si;                 /* the server asked now */
+  struct sockaddr_storage ss;
+  socklen_t sl;
+  int fd;
+  fwd_state_t state;
+  uint8_t *buf;              /* TCP: the query to write, then the answer */
+  size_t buf_len, buf_off;
+  uint8_t lenbuf[2];
+  size_t len_got;
+  uint8_t *trunc;            /* a truncated UDP answer, while asking over TCP */
+  size_t trunc_len;
+  int64_t deadline_ms;
+  bool dead;
+};
+
+typedef enum { CMD_ATTACH, CMD_DETACH, CMD_STOP } cmd_op_t;
+
+typedef struct dns_cmd
+{
+  struct dns_cmd *next;
+  cmd_op_t op;
+  dns_entry_t *en;           /* ATTACH */
+  const char *container_id;  /* DETACH */
+  bool done;
+} dns_cmd_t;
 
 typedef struct
 {
   arca_net_t *net;
   pthread_mutex_t lock;
+  pthread_cond_t cond;
+  dns_cmd_t *cmds;
   dns_entry_t *entries;
   dns_servers_fn servers_fn;  /* the container's --dns servers (engine) */
   void *servers_ud;
-  int wake_fd;                /* eventfd: entry list changed / stop */
-  bool stopping;
+  int wake_fd, epfd;
+  dns_ep_t wake_ep;
   pthread_t thread;
+
+  /* server thread only */
+  dns_client_t *clients;
+  dns_fwd_t *fwds;
+  int nfwd, ntcp;
+  int64_t last_tick_ms;
+  int64_t last_cap_warning_ms;
+  dns_entry_t *dead_entries;
+  dns_client_t *dead_clients;
+  dns_fwd_t *dead_fwds;
 } dns_t;
 
+static int64_t
+now_ms (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+ep_add (dns_t *d, int fd, dns_ep_t *ep, uint32_t events)
+{
+  struct epoll_event ev = { .events = events, .data.ptr = ep };
+  return epoll_ctl (d->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
 static void
-entry_unref_locked (dns_entry_t *en)
+ep_mod (dns_t *d, int fd, dns_ep_t *ep, uint32_t events)
+{
+  struct epoll_event ev = { .events = events, .data.ptr = ep };
+  if (epoll_ctl (d->epfd, EPOLL_CTL_MOD, fd, &ev) < 0)
+    log_debug ("dns: epoll mod: %m");
+}
+
+static void
+cap_warning (dns_t *d, const char *what, const char *container_id)
+{
+  int64_t now = now_ms ();
+  if (now - d->last_cap_warning_ms < 10000)
+    return;
+  d->last_cap_warning_ms = now;
+  log_warn ("dns: container %.12s: too many %s; refusing more for now", container_id, what);
+}
+
+static void
+entry_unref (dns_t *d, dns_entry_t *en)
 {
   if (--en->refs > 0)
     return;
@@ -89,257 +226,9 @@ entry_unref_locked (dns_entry_t *en)
     close (en->udp_fd);
   if (en->tcp_fd >= 0)
     close (en->tcp_fd);
-  free (en);
-}
-
-static void
-entry_unref (dns_t *d, dns_entry_t *en)
-{
-  pthread_mutex_lock (&d->lock);
-  entry_unref_locked (en);
-  pthread_mutex_unlock (&d->lock);
-}
-
-static void
-wake (dns_t *d)
-{
-  uint64_t one = 1;
-  if (write (d->wake_fd, &one, sizeof one) < 0)
-    log_debug ("dns: wake: %m");
-}
-
-/* ---- answering ---- */
-
-/* True when the container has an active endpoint on a network with a way
- * out (not --internal): dockerd only forwards for those. */
-static bool
-has_external_access (arca_net_t *net, const char *container_id)
-{
-  bool ext = false;
-  pthread_mutex_lock (&net->lock);
-  for (arca_endpoint_t *ep = net->endpoints; ep && !ext; ep = ep->next)
-    {
-      if (!ep->active || strcmp (ep->container_id, container_id) != 0)
-        continue;
-      for (arca_network_t *n = net->networks; n; n = n->next)
-        if (strcmp (n->id, ep->network_id) == 0)
-          {
-            ext = !n->internal;
-            break;
-          }
-    }
-  pthread_mutex_unlock (&net->lock);
-  return ext;
-}
-
-/* A response to q carrying the question, with rcode and the given A
- * records; wire form (malloc'd) in *out. */
-static int
-build_response (ldns_pkt *q, uint8_t rcode, const struct in_addr *addrs, int n, const char *ptr, uint8_t **out,
-                size_t *len)
-{
-  ldns_pkt *r = ldns_pkt_new ();
-  if (r == NULL)
-    return -1;
-  ldns_pkt_set_id (r, ldns_pkt_id (q));
-  ldns_pkt_set_qr (r, true);
-  ldns_pkt_set_opcode (r, ldns_pkt_get_opcode (q));
-  ldns_pkt_set_rd (r, ldns_pkt_rd (q));
-  ldns_pkt_set_ra (r, true);
-  ldns_pkt_set_rcode (r, rcode);
-  ldns_rr_list *qs = ldns_pkt_question (q);
-  ldns_rr *qrr = qs && ldns_rr_list_rr_count (qs) > 0 ? ldns_rr_list_rr (qs, 0) : NULL;
-  if (qrr)
-    {
-      ldns_pkt_push_rr (r, LDNS_SECTION_QUESTION, ldns_rr_clone (qrr));
-      for (int i = 0; i < n; i++)
-        {
-          ldns_rr *a = ldns_rr_new ();
-          ldns_rr_set_owner (a, ldns_rdf_clone (ldns_rr_owner (qrr)));
-          ldns_rr_set_type (a, LDNS_RR_TYPE_A);
-          ldns_rr_set_class (a, LDNS_RR_CLASS_IN);
-          ldns_rr_set_ttl (a, DNS_TTL);
-          ldns_rr_push_rdf (a, ldns_rdf_new_frm_data (LDNS_RDF_TYPE_A, 4, &addrs[i]));
-          ldns_pkt_push_rr (r, LDNS_SECTION_ANSWER, a);
-        }
-      ldns_rdf *target = ptr ? ldns_dname_new_frm_str (ptr) : NULL;
-      if (target)
-        {
-          ldns_rr *p = ldns_rr_new ();
-          ldns_rr_set_owner (p, ldns_rdf_clone (ldns_rr_owner (qrr)));
-          ldns_rr_set_type (p, LDNS_RR_TYPE_PTR);
-          ldns_rr_set_class (p, LDNS_RR_CLASS_IN);
-          ldns_rr_set_ttl (p, DNS_TTL);
-          ldns_rr_push_rdf (p, target);
-          ldns_pkt_push_rr (r, LDNS_SECTION_ANSWER, p);
-        }
-    }
-  ldns_status st = ldns_pkt2wire (out, r, len);
-  ldns_pkt_free (r);
-  return st == LDNS_STATUS_OK ? 0 : -1;
-}
-
-/* The header-only error answer for a message ldns could not parse: same ID,
- * QR set, FORMERR, nothing else. */
-static uint8_t *
-formerr (const uint8_t *q, size_t qlen, size_t *len)
-{
-  if (qlen < 12)
-    return NULL;
-  uint8_t *r = xmalloc0 (12);
-  r[0] = q[0];
-  r[1] = q[1];
-  r[2] = (uint8_t) (0x80 | (q[2] & 0x79)); /* QR, opcode, RD */
-  r[3] = 0x80 | LDNS_RCODE_FORMERR;        /* RA */
-  *len = 12;
-  return r;
-}
-
-/* dockerd's Sandbox.ResolveName second form: "<name>.<network>" where
- * <network> is a user network the asker is on: <name> on that network only.
- * Returns the number of addresses found (<= max). */
-static int
-lookup_on_network (arca_net_t *net, const char *container_id, const char *qname, struct in_addr *out, int max)
-{
-  const char *dot = strrchr (qname, '.');
-  if (dot == NULL || dot == qname || dot[1] == '\0')
-    return 0;
-  _cleanup_free_ char *name = strndup (qname, (size_t) (dot - qname));
-  const char *netname = dot + 1;
-  int found = 0;
-  pthread_mutex_lock (&net->lock);
-  for (arca_endpoint_t *me = net->endpoints; me; me = me->next)
-    {
-      if (!me->active || strcmp (me->container_id, container_id) != 0)
-        continue;
-      arca_network_t *n = NULL;
-      for (arca_network_t *o = net->networks; o; o = o->next)
-        if (strcmp (o->id, me->network_id) == 0)
-          n = o;
-      if (n == NULL || n->is_default_bridge || n->name == NULL || strcasecmp (n->name, netname) != 0)
-        continue;
-      for (arca_endpoint_t *ep = net->endpoints; ep && found < max; ep = ep->next)
-        {
-          if (!ep->active || strcmp (ep->network_id, me->network_id) != 0)
-            continue;
-          for (size_t i = 0; ep->dns_names && ep->dns_names[i]; i++)
-            if (strcasecmp (ep->dns_names[i], name) == 0)
-              {
-                out[found++] = ep->addr;
-                break;
-              }
-        }
-    }
-  pthread_mutex_unlock (&net->lock);
-  return found;
-}
-
-/* "d.c.b.a.in-addr.arpa" -> a.b.c.d; false if the name is not one. */
-static bool
-parse_ptr_name (const char *name, struct in_addr *out)
-{
-  unsigned o[4];
-  char tail[32];
-  if (sscanf (name, "%u.%u.%u.%u.%31s", &o[3], &o[2], &o[1], &o[0], tail) != 5
-      || (strcasecmp (tail, "in-addr.arpa") != 0 && strcasecmp (tail, "in-addr.arpa.") != 0) || o[0] > 255 || o[1] > 255 || o[2] > 255 || o[3] > 255)
-    return false;
-  out->s_addr = htonl ((o[0] << 24) | (o[1] << 16) | (o[2] << 8) | o[3]);
-  return true;
-}
-
-/* dockerd's reverse records: "<container name>.<network name>" for an
- * address of a container sharing a user network with the asker; malloc'd,
- * NULL if none. */
-static char *
-reverse_lookup (arca_net_t *net, const char *container_id, struct in_addr addr)
-{
-  char *name = NULL;
-  pthread_mutex_lock (&net->lock);
-  for (arca_endpoint_t *me = net->endpoints; me && !name; me = me->next)
-    {
-      if (!me->active || strcmp (me->container_id, container_id) != 0)
-        continue;
-      arca_network_t *n = NULL;
-      for (arca_network_t *o = net->networks; o; o = o->next)
-        if (strcmp (o->id, me->network_id) == 0)
-          n = o;
-      if (n == NULL || n->is_default_bridge)
-        continue;
-      for (arca_endpoint_t *ep = net->endpoints; ep && !name; ep = ep->next)
-        if (ep->active && ep->addr.s_addr == addr.s_addr && strcmp (ep->network_id, me->network_id) == 0
-            && ep->container_name)
-          name = xasprintf ("%s.%s.", ep->container_name, n->name);
-    }
-  pthread_mutex_unlock (&net->lock);
-  return name;
-}
-
-typedef enum { ANSWER_LOCAL, ANSWER_FORWARD } answer_kind_t;
-
-/* Answer q from the network state when it is ours to answer; otherwise
- * ANSWER_FORWARD (or a SERVFAIL when the asker may not go out). */
-static answer_kind_t
-answer_local (dns_t *d, const char *container_id, const uint8_t *q, size_t qlen, uint8_t **out, size_t *len)
-{
-  *out = NULL;
-  ldns_pkt *pkt = NULL;
-  if (ldns_wire2pkt (&pkt, q, qlen) != LDNS_STATUS_OK)
-    {
-      *out = formerr (q, qlen, len);
-      return ANSWER_LOCAL;
-    }
-  ldns_rr_list *qs = ldns_pkt_question (pkt);
-  if (ldns_pkt_qr (pkt) || ldns_pkt_get_opcode (pkt) != LDNS_PACKET_QUERY || qs == NULL
-      || ldns_rr_list_rr_count (qs) != 1)
-    {
-      if (!ldns_pkt_qr (pkt))
-        build_response (pkt, ldns_pkt_get_opcode (pkt) != LDNS_PACKET_QUERY ? LDNS_RCODE_NOTIMPL
-                                                                            : LDNS_RCODE_FORMERR,
-                        NULL, 0, NULL, out, len);
-      ldns_pkt_free (pkt);
-      return ANSWER_LOCAL;
-    }
-  ldns_rr *qrr = ldns_rr_list_rr (qs, 0);
-  ldns_rr_type type = ldns_rr_get_type (qrr);
-  answer_kind_t kind = ANSWER_FORWARD;
-  if (type == LDNS_RR_TYPE_A || type == LDNS_RR_TYPE_AAAA)
-    {
-      _cleanup_free_ char *name = ldns_rdf2str (ldns_rr_owner (qrr));
-      if (name)
-        {
-          size_t l = strlen (name);
-          if (l > 1 && name[l - 1] == '.')
-            name[l - 1] = '\0';
-          struct in_addr addrs[DNS_MAX_ADDRS];
-          int n = net_dns_lookup (d->net, container_id, name, addrs, DNS_MAX_ADDRS);
-          if (n == 0)
-            n = lookup_on_network (d->net, container_id, name, addrs, DNS_MAX_ADDRS);
-          if (n > 0)
-            {
-              /* A known name without IPv6: an empty NOERROR answer for AAAA. */
-              build_response (pkt, LDNS_RCODE_NOERROR, addrs, type == LDNS_RR_TYPE_A ? n : 0, NULL, out, len);
-              kind = ANSWER_LOCAL;
-            }
-        }
-    }
-  else if (type == LDNS_RR_TYPE_PTR)
-    {
-      _cleanup_free_ char *name = ldns_rdf2str (ldns_rr_owner (qrr));
-      struct in_addr a;
-      _cleanup_free_ char *target = name && parse_ptr_name (name, &a) ? reverse_lookup (d->net, container_id, a) : NULL;
-      if (target)
-        {
-          build_response (pkt, LDNS_RCODE_NOERROR, NULL, 0, target, out, len);
-          kind = ANSWER_LOCAL;
-        }
-    }
-  if (kind == ANSWER_FORWARD && !has_external_access (d->net, container_id))
-    {
-      build_response (pkt, LDNS_RCODE_SERVFAIL, NULL, 0, NULL, out, len);
-      kind = ANSWER_LOCAL;
-    }
-  ldns_pkt_free (pkt);
-  return kind;
+  en->udp_fd = en->tcp_fd = -1;
+  en->dead_next = d->dead_entries;
+  d->dead_entries = en;
 }
 
 /* ---- forwarding ---- */
@@ -347,13 +236,13 @@ answer_local (dns_t *d, const char *container_id, const uint8_t *q, size_t qlen,
 /* Upstream servers: the container's --dns list, else the nameservers of
  * the host's resolv.conf (read at each forward: it may change). */
 static char **
-upstreams (dns_t *d, dns_entry_t *en)
+upstreams (dns_t *d, const char *container_id)
 {
   pthread_mutex_lock (&d->lock);
   dns_servers_fn fn = d->servers_fn;
   void *ud = d->servers_ud;
   pthread_mutex_unlock (&d->lock);
-  char **v = fn ? fn (ud, en->container_id) : NULL;
+  char **v = fn ? fn (ud, container_id) : NULL;
   if (strv_len (v))
     return v;
   strv_free (v);
@@ -373,6 +262,8 @@ upstreams (dns_t *d, dns_entry_t *en)
   return v;
 }
 
+/* "a.b.c.d" or an IPv6 address (with %zone) as a port-53 address; 0 if
+ * it is neither. */
 static socklen_t
 server_addr (const char *s, struct sockaddr_storage *ss)
 {
@@ -393,261 +284,506 @@ server_addr (const char *s, struct sockaddr_storage *ss)
     {
       in6->sin6_family = AF_INET6;
       in6->sin6_port = htons (53);
+      in6->sin6_scope_id = zone ? if_nametoindex (zone) : 0;
       return sizeof *in6;
     }
   return 0;
 }
 
-static int
-wait_fd (int fd, short events, int timeout_ms)
+static void client_answer (dns_t *d, dns_client_t *c, uint8_t *r, size_t rlen);
+
+static void
+fwd_close (dns_t *d, dns_fwd_t *f)
 {
-  struct pollfd p = { .fd = fd, .events = events };
-  int r;
-  while ((r = poll (&p, 1, timeout_ms)) < 0 && errno == EINTR)
-    ;
-  return r > 0 ? 0 : -1;
+  if (f->dead)
+    return;
+  f->dead = true;
+  if (f->fd >= 0)
+    close (f->fd); /* also leaves the epoll set */
+  f->fd = -1;
+  if (f->prev)
+    f->prev->next = f->next;
+  else
+    d->fwds = f->next;
+  if (f->next)
+    f->next->prev = f->prev;
+  if (f->client)
+    f->client->fwd = NULL;
+  d->nfwd--;
+  f->en->nfwd--;
+  entry_unref (d, f->en);
+  free (f->q);
+  free (f->buf);
+  free (f->trunc);
+  strv_free (f->servers);
+  f->q = f->buf = f->trunc = NULL;
+  f->servers = NULL;
+  f->dead_next = d->dead_fwds;
+  d->dead_fwds = f;
 }
 
-static int
-read_full (int fd, void *buf, size_t len, int timeout_ms)
+/* The answer (r, malloc'd; NULL: SERVFAIL) goes to the asker; the forward
+ * ends. */
+static void
+fwd_finish (dns_t *d, dns_fwd_t *f, uint8_t *r, size_t rlen)
 {
-  size_t got = 0;
-  while (got < len)
+  if (r == NULL)
+    r = dns_servfail (f->q, f->qlen, &rlen);
+  if (f->client)
     {
-      if (wait_fd (fd, POLLIN, timeout_ms) < 0)
-        return -1;
-      ssize_t n = read (fd, (char *) buf + got, len - got);
-      if (n < 0 && (errno == EINTR || errno == EAGAIN))
-        continue;
-      if (n <= 0)
-        return -1;
-      got += (size_t) n;
+      dns_client_t *c = f->client;
+      c->fwd = NULL;
+      f->client = NULL;
+      client_answer (d, c, r, rlen);
     }
-  return 0;
-}
-
-static int
-write_full (int fd, const void *buf, size_t len)
-{
-  size_t done = 0;
-  while (done < len)
+  else if (r && !f->en->dead)
     {
-      if (wait_fd (fd, POLLOUT, DNS_TCP_IDLE_S * 1000) < 0)
-        return -1;
-      ssize_t n = send (fd, (const char *) buf + done, len - done, MSG_NOSIGNAL);
-      if (n < 0 && (errno == EINTR || errno == EAGAIN))
-        continue;
-      if (n <= 0)
-        return -1;
-      done += (size_t) n;
-    }
-  return 0;
-}
-
-/* One DNS message over TCP (2-byte length prefix): send q, read the answer. */
-static uint8_t *
-exchange_tcp (const struct sockaddr_storage *ss, socklen_t sl, const uint8_t *q, size_t qlen, size_t *rlen)
-{
-  _cleanup_close_ int fd = socket (ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0)
-    return NULL;
-  if (connect (fd, (const struct sockaddr *) ss, sl) < 0 && errno != EINPROGRESS)
-    return NULL;
-  if (wait_fd (fd, POLLOUT, 2 * DNS_FWD_TIMEOUT_MS) < 0)
-    return NULL;
-  int soerr = 0;
-  socklen_t el = sizeof soerr;
-  if (getsockopt (fd, SOL_SOCKET, SO_ERROR, &soerr, &el) < 0 || soerr != 0)
-    return NULL;
-  uint8_t hdr[2] = { (uint8_t) (qlen >> 8), (uint8_t) qlen };
-  if (write_full (fd, hdr, 2) < 0 || write_full (fd, q, qlen) < 0)
-    return NULL;
-  if (read_full (fd, hdr, 2, 2 * DNS_FWD_TIMEOUT_MS) < 0)
-    return NULL;
-  size_t n = ((size_t) hdr[0] << 8) | hdr[1];
-  if (n < 12)
-    return NULL;
-  uint8_t *r = malloc (n);
-  if (r == NULL || read_full (fd, r, n, 2 * DNS_FWD_TIMEOUT_MS) < 0)
-    {
-      free (r);
-      return NULL;
-    }
-  *rlen = n;
-  return r;
-}
-
-/* One exchange over UDP; a truncated answer is retried over TCP (unless
- * the client itself asked over UDP and can take the truncation: then it
- * retries over TCP with us, which forwards over TCP). */
-static uint8_t *
-exchange_udp (const struct sockaddr_storage *ss, socklen_t sl, const uint8_t *q, size_t qlen, size_t *rlen)
-{
-  _cleanup_close_ int fd = socket (ss->ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0)
-    return NULL;
-  if (connect (fd, (const struct sockaddr *) ss, sl) < 0 || send (fd, q, qlen, 0) != (ssize_t) qlen)
-    return NULL;
-  uint8_t buf[65536];
-  for (;;)
-    {
-      if (wait_fd (fd, POLLIN, DNS_FWD_TIMEOUT_MS) < 0)
-        return NULL;
-      ssize_t n = recv (fd, buf, sizeof buf, 0);
-      if (n < 0 && (errno == EINTR || errno == EAGAIN))
-        continue;
-      if (n < 12)
-        return NULL;
-      if (buf[0] != q[0] || buf[1] != q[1]) /* not our answer: keep waiting */
-        continue;
-      uint8_t *r = xmalloc0 ((size_t) n);
-      memcpy (r, buf, (size_t) n);
-      *rlen = (size_t) n;
-      return r;
-    }
-}
-
-/* Forward q to the upstreams in turn; the first answer wins.  NULL when
- * none answered (the caller sends SERVFAIL). */
-static uint8_t *
-forward (dns_t *d, dns_entry_t *en, const uint8_t *q, size_t qlen, bool tcp, size_t *rlen)
-{
-  _cleanup_strv_ char **servers = upstreams (d, en);
-  for (char **s = servers; s && *s; s++)
-    {
-      struct sockaddr_storage ss;
-      socklen_t sl = server_addr (*s, &ss);
-      if (sl == 0)
-        continue;
-      uint8_t *r = tcp ? exchange_tcp (&ss, sl, q, qlen, rlen) : exchange_udp (&ss, sl, q, qlen, rlen);
-      if (r && !tcp && (r[2] & 0x02)) /* TC: ask again over TCP */
-        {
-          size_t tl = 0;
-          uint8_t *t = exchange_tcp (&ss, sl, q, qlen, &tl);
-          if (t)
-            {
-              free (r);
-              r = t;
-              *rlen = tl;
-            }
-        }
-      if (r)
-        return r;
-      log_debug ("dns: no answer from %s", *s);
-    }
-  return NULL;
-}
-
-/* The full answer to q (local or forwarded), malloc'd; NULL: drop. */
-static uint8_t *
-answer (dns_t *d, dns_entry_t *en, const uint8_t *q, size_t qlen, bool tcp, size_t *rlen)
-{
-  uint8_t *r = NULL;
-  if (answer_local (d, en->container_id, q, qlen, &r, rlen) == ANSWER_LOCAL)
-    return r;
-  r = forward (d, en, q, qlen, tcp, rlen);
-  if (r)
-    return r;
-  ldns_pkt *pkt = NULL;
-  if (ldns_wire2pkt (&pkt, q, qlen) != LDNS_STATUS_OK)
-    return NULL;
-  build_response (pkt, LDNS_RCODE_SERVFAIL, NULL, 0, NULL, &r, rlen);
-  ldns_pkt_free (pkt);
-  return r;
-}
-
-/* ---- workers ---- */
-
-typedef struct
-{
-  dns_t *d;
-  dns_entry_t *en;           /* a reference */
-  uint8_t *q;
-  size_t qlen;
-  struct sockaddr_storage from;
-  socklen_t fromlen;
-  int conn;                  /* TCP: the accepted connection, else -1 */
-} job_t;
-
-static void *
-udp_job (void *arg)
-{
-  job_t *j = arg;
-  size_t rlen = 0;
-  _cleanup_free_ uint8_t *r = answer (j->d, j->en, j->q, j->qlen, false, &rlen);
-  if (r)
-    {
-      if (rlen > 512 && j->q[10] == 0 && j->q[11] == 0)
+      if (rlen > 512 && f->q[10] == 0 && f->q[11] == 0)
         {
           /* No EDNS: a plain UDP client takes 512 bytes; truncate and set
            * TC so it retries over TCP. */
           rlen = 512;
           r[2] |= 0x02;
         }
-      if (sendto (j->en->udp_fd, r, rlen, 0, (struct sockaddr *) &j->from, j->fromlen) < 0)
+      if (sendto (f->en->udp_fd, r, rlen, MSG_DONTWAIT, (struct sockaddr *) &f->from, f->fromlen) < 0)
         log_debug ("dns: sendto: %m");
+      free (r);
     }
-  entry_unref (j->d, j->en);
-  free (j->q);
-  free (j);
-  return NULL;
+  else
+    free (r);
+  fwd_close (d, f);
 }
 
-static void *
-tcp_job (void *arg)
+/* Ask the current server over UDP or TCP; -1 if that cannot even start. */
+static int
+fwd_exchange (dns_t *d, dns_fwd_t *f, bool tcp)
 {
-  job_t *j = arg;
-  for (;;)
+  if (f->fd >= 0)
+    close (f->fd);
+  f->fd = socket (f->ss.ss_family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (f->fd < 0)
+    return -1;
+  int r = connect (f->fd, (struct sockaddr *) &f->ss, f->sl);
+  if (tcp)
     {
-      uint8_t hdr[2];
-      if (read_full (j->conn, hdr, 2, DNS_TCP_IDLE_S * 1000) < 0)
-        break;
-      size_t n = ((size_t) hdr[0] << 8) | hdr[1];
-      _cleanup_free_ uint8_t *q = malloc (n ? n : 1);
-      if (q == NULL || read_full (j->conn, q, n, DNS_TCP_IDLE_S * 1000) < 0)
-        break;
-      size_t rlen = 0;
-      _cleanup_free_ uint8_t *r = answer (j->d, j->en, q, n, true, &rlen);
-      if (r == NULL)
-        break;
-      hdr[0] = (uint8_t) (rlen >> 8);
-      hdr[1] = (uint8_t) rlen;
-      if (write_full (j->conn, hdr, 2) < 0 || write_full (j->conn, r, rlen) < 0)
-        break;
+      if (r < 0 && errno != EINPROGRESS)
+        return -1;
+      free (f->buf);
+      f->buf = xmalloc0 (f->qlen + 2);
+      f->buf[0] = (uint8_t) (f->qlen >> 8);
+      f->buf[1] = (uint8_t) f->qlen;
+      memcpy (f->buf + 2, f->q, f->qlen);
+      f->buf_len = f->qlen + 2;
+      f->buf_off = 0;
+      f->len_got = 0;
+      f->state = FWD_TCP_CONNECT;
+      f->deadline_ms = now_ms () + DNS_TCP_TIMEOUT_MS;
+      return ep_add (d, f->fd, &f->ep, EPOLLOUT);
     }
-  close (j->conn);
-  entry_unref (j->d, j->en);
-  free (j);
-  return NULL;
+  if (r < 0 || send (f->fd, f->q, f->qlen, MSG_DONTWAIT) != (ssize_t) f->qlen)
+    return -1;
+  f->state = FWD_UDP_WAIT;
+  f->deadline_ms = now_ms () + DNS_UDP_TIMEOUT_MS;
+  return ep_add (d, f->fd, &f->ep, EPOLLIN);
+}
+
+/* The next server that takes the query; SERVFAIL when none is left. */
+static void
+fwd_next_server (dns_t *d, dns_fwd_t *f)
+{
+  for (; f->servers && f->servers[f->si]; f->si++)
+    {
+      f->sl = server_addr (f->servers[f->si], &f->ss);
+      if (f->sl > 0 && fwd_exchange (d, f, f->client != NULL) == 0)
+        return;
+      log_debug ("dns: cannot ask %s", f->servers[f->si]);
+    }
+  fwd_finish (d, f, NULL, 0);
+}
+
+/* The server asked now gave no answer (timeout, error, refused). */
+static void
+fwd_server_failed (dns_t *d, dns_fwd_t *f)
+{
+  if (f->trunc)
+    {
+      /* TCP after a truncated UDP answer failed: the truncated one it is */
+      uint8_t *t = f->trunc;
+      f->trunc = NULL;
+      fwd_finish (d, f, t, f->trunc_len);
+      return;
+    }
+  log_debug ("dns: no answer from %s", f->servers[f->si]);
+  f->si++;
+  fwd_next_server (d, f);
 }
 
 static void
-spawn (void *(*fn) (void *), job_t *j)
+fwd_start (dns_t *d, dns_entry_t *en, dns_client_t *client, const uint8_t *q, size_t qlen,
+           const struct sockaddr_storage *from, socklen_t fromlen)
 {
-  pthread_t t;
-  pthread_attr_t attr;
-  pthread_attr_init (&attr);
-  pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
-  int r = pthread_create (&t, &attr, fn, j);
-  pthread_attr_destroy (&attr);
-  if (r != 0)
+  dns_fwd_t *f = xmalloc0 (sizeof *f);
+  f->ep = (dns_ep_t) { EP_FWD, f };
+  f->en = en;
+  en->refs++;
+  en->nfwd++;
+  d->nfwd++;
+  f->client = client;
+  if (client)
+    client->fwd = f;
+  if (from)
     {
-      log_warn ("dns: cannot start a worker: %s", strerror (r));
-      if (j->conn >= 0)
-        close (j->conn);
-      entry_unref (j->d, j->en);
-      free (j->q);
-      free (j);
+      memcpy (&f->from, from, fromlen);
+      f->fromlen = fromlen;
+    }
+  f->q = xmalloc0 (qlen);
+  memcpy (f->q, q, qlen);
+  f->qlen = qlen;
+  f->fd = -1;
+  f->next = d->fwds;
+  if (d->fwds)
+    d->fwds->prev = f;
+  d->fwds = f;
+  f->servers = upstreams (d, en->container_id);
+  fwd_next_server (d, f);
+}
+
+static void
+fwd_udp_readable (dns_t *d, dns_fwd_t *f)
+{
+  uint8_t buf[65536];
+  for (int i = 0; i < DNS_BURST; i++)
+    {
+      ssize_t n = recv (f->fd, buf, sizeof buf, MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+      if (n < 0)
+        {
+          fwd_server_failed (d, f); /* ICMP: refused, unreachable */
+          return;
+        }
+      if (n < 12 || buf[0] != f->q[0] || buf[1] != f->q[1])
+        continue; /* not our answer: keep waiting */
+      if (buf[2] & 0x02)
+        {
+          /* TC: ask the same server again over TCP, keeping this one in
+           * case that fails */
+          f->trunc = xmalloc0 ((size_t) n);
+          memcpy (f->trunc, buf, (size_t) n);
+          f->trunc_len = (size_t) n;
+          if (fwd_exchange (d, f, true) < 0)
+            fwd_server_failed (d, f);
+          return;
+        }
+      uint8_t *r = xmalloc0 ((size_t) n);
+      memcpy (r, buf, (size_t) n);
+      free (f->trunc);
+      f->trunc = NULL;
+      fwd_finish (d, f, r, (size_t) n);
+      return;
     }
 }
 
-/* A UDP query: answered here when local (no I/O but the reply), in a worker
- * thread when it has to be forwarded (which may take seconds). */
+/* TCP to the server: connect, write the query, read the length-prefixed
+ * answer; all non-blocking. */
+static void
+fwd_tcp_event (dns_t *d, dns_fwd_t *f, uint32_t ev)
+{
+  if (f->state == FWD_TCP_CONNECT)
+    {
+      int soerr = 0;
+      socklen_t el = sizeof soerr;
+      if (getsockopt (f->fd, SOL_SOCKET, SO_ERROR, &soerr, &el) < 0 || soerr != 0)
+        {
+          fwd_server_failed (d, f);
+          return;
+        }
+      f->state = FWD_TCP_WRITE;
+    }
+  if (f->state == FWD_TCP_WRITE)
+    {
+      ssize_t w = send (f->fd, f->buf + f->buf_off, f->buf_len - f->buf_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (w < 0 && errno != EAGAIN && errno != EINTR)
+        {
+          fwd_server_failed (d, f);
+          return;
+        }
+      if (w > 0)
+        f->buf_off += (size_t) w;
+      if (f->buf_off < f->buf_len)
+        return;
+      free (f->buf);
+      f->buf = NULL;
+      f->buf_len = f->buf_off = 0;
+      f->state = FWD_TCP_READ;
+      ep_mod (d, f->fd, &f->ep, EPOLLIN);
+      return;
+    }
+  if (!(ev & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+    return;
+  for (;;)
+    {
+      uint8_t *dst = f->len_got < 2 ? f->lenbuf + f->len_got : f->buf + f->buf_off;
+      size_t want = f->len_got < 2 ? 2 - f->len_got : f->buf_len - f->buf_off;
+      ssize_t n = recv (f->fd, dst, want, MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+      if (n <= 0)
+        {
+          fwd_server_failed (d, f);
+          return;
+        }
+      if (f->len_got < 2)
+        {
+          f->len_got += (size_t) n;
+          if (f->len_got == 2)
+            {
+              f->buf_len = ((size_t) f->lenbuf[0] << 8) | f->lenbuf[1];
+              if (f->buf_len < 12)
+                {
+                  fwd_server_failed (d, f);
+                  return;
+                }
+              f->buf = xmalloc0 (f->buf_len);
+            }
+          continue;
+        }
+      f->buf_off += (size_t) n;
+      if (f->buf_off == f->buf_len)
+        {
+          uint8_t *r = f->buf;
+          size_t rlen = f->buf_len;
+          f->buf = NULL;
+          fwd_finish (d, f, r, rlen);
+          return;
+        }
+    }
+}
+
+static void
+fwd_event (dns_t *d, dns_fwd_t *f, uint32_t ev)
+{
+  if (f->state == FWD_UDP_WAIT)
+    fwd_udp_readable (d, f);
+  else
+    fwd_tcp_event (d, f, ev);
+}
+
+/* May this container forward one more query? */
+static bool
+fwd_allowed (dns_t *d, dns_entry_t *en)
+{
+  if (d->nfwd < DNS_FWD_MAX && en->nfwd < DNS_FWD_MAX_PER_CTR)
+    return true;
+  cap_warning (d, "forwarded queries in flight", en->container_id);
+  return false;
+}
+
+/* ---- clients ---- */
+
+static void
+client_close (dns_t *d, dns_client_t *c)
+{
+  if (c->dead)
+    return;
+  c->dead = true;
+  if (c->fwd)
+    fwd_close (d, c->fwd);
+  close (c->fd);
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    d->clients = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
+  d->ntcp--;
+  c->en->ntcp--;
+  entry_unref (d, c->en);
+  free (c->q);
+  free (c->out);
+  c->q = c->out = NULL;
+  c->dead_next = d->dead_clients;
+  d->dead_clients = c;
+}
+
+static void
+client_want (dns_t *d, dns_client_t *c, uint32_t events)
+{
+  if (c->events == events)
+    return;
+  c->events = events;
+  ep_mod (d, c->fd, &c->ep, events);
+}
+
+/* Ready for the next query. */
+static void
+client_read_next (dns_t *d, dns_client_t *c)
+{
+  free (c->q);
+  c->q = NULL;
+  c->hdr_got = c->q_got = 0;
+  c->idle_deadline_ms = now_ms () + DNS_TCP_IDLE_MS;
+  client_want (d, c, EPOLLIN);
+}
+
+static void
+client_flush (dns_t *d, dns_client_t *c)
+{
+  while (c->out_off < c->out_len)
+    {
+      ssize_t w = send (c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (w < 0 && (errno == EAGAIN || errno == EINTR))
+        {
+          client_want (d, c, EPOLLOUT);
+          return;
+        }
+      if (w <= 0)
+        {
+          client_close (d, c);
+          return;
+        }
+      c->out_off += (size_t) w;
+    }
+  free (c->out);
+  c->out = NULL;
+  c->out_len = c->out_off = 0;
+  client_read_next (d, c);
+}
+
+/* Send r (malloc'd, taken; NULL: close, as for a message that cannot be
+ * answered). */
+static void
+client_answer (dns_t *d, dns_client_t *c, uint8_t *r, size_t rlen)
+{
+  if (r == NULL || rlen > 65535)
+    {
+      free (r);
+      client_close (d, c);
+      return;
+    }
+  c->out = xmalloc0 (rlen + 2);
+  c->out[0] = (uint8_t) (rlen >> 8);
+  c->out[1] = (uint8_t) rlen;
+  memcpy (c->out + 2, r, rlen);
+  c->out_len = rlen + 2;
+  c->out_off = 0;
+  free (r);
+  client_flush (d, c);
+}
+
+/* A whole query came in: answer it or forward it. */
+static void
+client_query (dns_t *d, dns_client_t *c)
+{
+  c->idle_deadline_ms = 0;
+  client_want (d, c, 0);
+  size_t qlen = ((size_t) c->hdr[0] << 8) | c->hdr[1];
+  uint8_t *r = NULL;
+  size_t rlen = 0;
+  if (dns_answer_local (d->net, c->en->container_id, c->q, qlen, &r, &rlen) == DNS_ANSWER_LOCAL)
+    client_answer (d, c, r, rlen);
+  else if (!fwd_allowed (d, c->en))
+    client_answer (d, c, dns_servfail (c->q, qlen, &rlen), rlen);
+  else
+    fwd_start (d, c->en, c, c->q, qlen, NULL, 0);
+}
+
+static void
+client_event (dns_t *d, dns_client_t *c, uint32_t ev)
+{
+  if (ev & EPOLLERR)
+    {
+      client_close (d, c);
+      return;
+    }
+  if (c->out)
+    {
+      client_flush (d, c);
+      return;
+    }
+  if (c->fwd || c->events == 0)
+    {
+      if (ev & EPOLLHUP)
+        client_close (d, c); /* gone while its query was forwarded */
+      return;
+    }
+  for (;;)
+    {
+      size_t qlen = ((size_t) c->hdr[0] << 8) | c->hdr[1];
+      uint8_t *dst = c->hdr_got < 2 ? c->hdr + c->hdr_got : c->q + c->q_got;
+      size_t want = c->hdr_got < 2 ? 2 - c->hdr_got : qlen - c->q_got;
+      ssize_t n = want ? recv (c->fd, dst, want, MSG_DONTWAIT) : 0;
+      if (want && n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+      if (want && n <= 0)
+        {
+          client_close (d, c);
+          return;
+        }
+      if (c->hdr_got < 2)
+        {
+          c->hdr_got += (size_t) n;
+          if (c->hdr_got == 2)
+            {
+              qlen = ((size_t) c->hdr[0] << 8) | c->hdr[1];
+              c->q = xmalloc0 (qlen ? qlen : 1);
+            }
+          continue;
+        }
+      c->q_got += (size_t) n;
+      if (c->q_got == qlen)
+        {
+          client_query (d, c);
+          return;
+        }
+    }
+}
+
+static void
+accept_clients (dns_t *d, dns_entry_t *en)
+{
+  for (int i = 0; i < DNS_BURST; i++)
+    {
+      int fd = accept4 (en->tcp_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      if (fd < 0)
+        return;
+      if (d->ntcp >= DNS_TCP_MAX || en->ntcp >= DNS_TCP_MAX_PER_CTR)
+        {
+          cap_warning (d, "TCP connections", en->container_id);
+          close (fd);
+          continue;
+        }
+      dns_client_t *c = xmalloc0 (sizeof *c);
+      c->ep = (dns_ep_t) { EP_CLIENT, c };
+      c->en = en;
+      c->fd = fd;
+      if (ep_add (d, fd, &c->ep, EPOLLIN) < 0)
+        {
+          close (fd);
+          free (c);
+          continue;
+        }
+      c->events = EPOLLIN;
+      c->idle_deadline_ms = now_ms () + DNS_TCP_IDLE_MS;
+      en->refs++;
+      en->ntcp++;
+      d->ntcp++;
+      c->next = d->clients;
+      if (d->clients)
+        d->clients->prev = c;
+      d->clients = c;
+    }
+}
+
+/* ---- UDP ---- */
+
+/* Queries on a container's UDP socket: answered here when local, SERVFAIL
+ * past the in-flight cap, forwarded otherwise. */
 static void
 serve_udp (dns_t *d, dns_entry_t *en)
 {
   uint8_t buf[65536];
-  for (int i = 0; i < 64; i++)
+  for (int i = 0; i < DNS_BURST; i++)
     {
       struct sockaddr_storage from;
       socklen_t fl = sizeof from;
@@ -658,97 +794,227 @@ serve_udp (dns_t *d, dns_entry_t *en)
         continue;
       uint8_t *r = NULL;
       size_t rlen = 0;
-      if (answer_local (d, en->container_id, buf, (size_t) n, &r, &rlen) == ANSWER_LOCAL)
+      if (dns_answer_local (d->net, en->container_id, buf, (size_t) n, &r, &rlen) == DNS_ANSWER_FORWARD)
         {
-          if (r && sendto (en->udp_fd, r, rlen, 0, (struct sockaddr *) &from, fl) < 0)
-            log_debug ("dns: sendto: %m");
-          free (r);
-          continue;
+          if (fwd_allowed (d, en))
+            {
+              fwd_start (d, en, NULL, buf, (size_t) n, &from, fl);
+              continue;
+            }
+          r = dns_servfail (buf, (size_t) n, &rlen);
         }
-      job_t *j = xmalloc0 (sizeof *j);
-      j->d = d;
-      j->en = en;
-      j->q = xmalloc0 ((size_t) n);
-      memcpy (j->q, buf, (size_t) n);
-      j->qlen = (size_t) n;
-      j->from = from;
-      j->fromlen = fl;
-      j->conn = -1;
-      pthread_mutex_lock (&d->lock);
-      en->refs++;
-      pthread_mutex_unlock (&d->lock);
-      spawn (udp_job, j);
+      if (r && sendto (en->udp_fd, r, rlen, MSG_DONTWAIT, (struct sockaddr *) &from, fl) < 0)
+        log_debug ("dns: sendto: %m");
+      free (r);
     }
 }
 
-static void
-serve_tcp (dns_t *d, dns_entry_t *en)
+/* ---- the server thread ---- */
+
+/* Deadlines, checked every DNS_TICK_MS; returns the epoll timeout. */
+static int
+timers (dns_t *d)
 {
-  int c = accept4 (en->tcp_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-  if (c < 0)
-    return;
-  job_t *j = xmalloc0 (sizeof *j);
-  j->d = d;
-  j->en = en;
-  j->conn = c;
+  if (d->fwds == NULL && d->clients == NULL)
+    return -1;
+  int64_t now = now_ms ();
+  if (now - d->last_tick_ms < DNS_TICK_MS)
+    return DNS_TICK_MS;
+  d->last_tick_ms = now;
+  for (dns_fwd_t *f = d->fwds, *next; f; f = next)
+    {
+      next = f->next;
+      if (now >= f->deadline_ms)
+        fwd_server_failed (d, f);
+    }
+  for (dns_client_t *c = d->clients, *next; c; c = next)
+    {
+      next = c->next;
+      if (c->idle_deadline_ms && now >= c->idle_deadline_ms)
+        client_close (d, c);
+    }
+  return DNS_TICK_MS;
+}
+
+static void
+free_dead (dns_t *d)
+{
+  for (dns_fwd_t *f = d->dead_fwds, *next; f; f = next)
+    {
+      next = f->dead_next;
+      free (f);
+    }
+  for (dns_client_t *c = d->dead_clients, *next; c; c = next)
+    {
+      next = c->dead_next;
+      free (c);
+    }
+  for (dns_entry_t *en = d->dead_entries, *next; en; en = next)
+    {
+      next = en->dead_next;
+      free (en);
+    }
+  d->dead_fwds = NULL;
+  d->dead_clients = NULL;
+  d->dead_entries = NULL;
+}
+
+/* Stop serving en: its sockets, connections and forwarded queries go. */
+static void
+entry_detach (dns_t *d, dns_entry_t *en)
+{
+  en->dead = true;
+  for (dns_client_t *c = d->clients, *next; c; c = next)
+    {
+      next = c->next;
+      if (c->en == en)
+        client_close (d, c);
+    }
+  for (dns_fwd_t *f = d->fwds, *next; f; f = next)
+    {
+      next = f->next;
+      if (f->en == en)
+        fwd_close (d, f);
+    }
   pthread_mutex_lock (&d->lock);
-  en->refs++;
+  for (dns_entry_t **p = &d->entries; *p; p = &(*p)->next)
+    if (*p == en)
+      {
+        *p = en->next;
+        break;
+      }
   pthread_mutex_unlock (&d->lock);
-  spawn (tcp_job, j);
+  entry_unref (d, en); /* the list's: closes the sockets */
+}
+
+static void
+cmd_attach (dns_t *d, dns_entry_t *en)
+{
+  /* an entry for an older namespace of the same container goes */
+  for (dns_entry_t *o = d->entries, *next; o; o = next)
+    {
+      next = o->next;
+      if (strcmp (o->container_id, en->container_id) == 0)
+        entry_detach (d, o);
+    }
+  if (ep_add (d, en->udp_fd, &en->udp_ep, EPOLLIN) < 0 || ep_add (d, en->tcp_fd, &en->tcp_ep, EPOLLIN) < 0)
+    log_warn ("dns: container %.12s: epoll: %m", en->container_id);
+  pthread_mutex_lock (&d->lock);
+  en->next = d->entries;
+  d->entries = en;
+  pthread_mutex_unlock (&d->lock);
+}
+
+/* Run the queued commands; true when told to stop. */
+static bool
+run_commands (dns_t *d)
+{
+  uint64_t v;
+  if (read (d->wake_fd, &v, sizeof v) < 0 && errno != EAGAIN)
+    log_debug ("dns: wake: %m");
+  pthread_mutex_lock (&d->lock);
+  dns_cmd_t *list = d->cmds;
+  d->cmds = NULL;
+  pthread_mutex_unlock (&d->lock);
+  bool stop = false;
+  for (dns_cmd_t *c = list; c; c = c->next)
+    switch (c->op)
+      {
+      case CMD_ATTACH:
+        cmd_attach (d, c->en);
+        break;
+      case CMD_DETACH:
+        for (dns_entry_t *en = d->entries, *next; en; en = next)
+          {
+            next = en->next;
+            if (strcmp (en->container_id, c->container_id) == 0)
+              entry_detach (d, en);
+          }
+        break;
+      case CMD_STOP:
+        stop = true;
+        break;
+      }
+  pthread_mutex_lock (&d->lock);
+  for (dns_cmd_t *c = list, *next; c; c = next)
+    {
+      next = c->next;
+      c->done = true;
+    }
+  pthread_cond_broadcast (&d->cond);
+  pthread_mutex_unlock (&d->lock);
+  return stop;
 }
 
 static void *
 server_thread (void *arg)
 {
   dns_t *d = arg;
+  struct epoll_event evs[EVENTS_MAX];
   for (;;)
     {
-      /* Snapshot the sockets, each entry referenced while polled. */
-      pthread_mutex_lock (&d->lock);
-      if (d->stopping)
+      int n = epoll_wait (d->epfd, evs, EVENTS_MAX, timers (d));
+      if (n < 0 && errno != EINTR)
         {
-          pthread_mutex_unlock (&d->lock);
-          return NULL;
+          log_error ("dns: epoll_wait: %m");
+          usleep (100 * 1000);
         }
-      size_t n = 0;
-      for (dns_entry_t *en = d->entries; en; en = en->next)
-        n++;
-      dns_entry_t **ens = xmalloc0 ((n + 1) * sizeof *ens);
-      struct pollfd *pfd = xmalloc0 ((2 * n + 1) * sizeof *pfd);
-      size_t i = 0;
-      for (dns_entry_t *en = d->entries; en; en = en->next, i++)
+      bool stop = false;
+      for (int i = 0; i < n; i++)
         {
-          en->refs++;
-          ens[i] = en;
-          pfd[2 * i] = (struct pollfd) { .fd = en->udp_fd, .events = POLLIN };
-          pfd[2 * i + 1] = (struct pollfd) { .fd = en->tcp_fd, .events = POLLIN };
+          dns_ep_t *ep = evs[i].data.ptr;
+          switch (ep->kind)
+            {
+            case EP_WAKE:
+              stop = run_commands (d) || stop;
+              break;
+            case EP_UDP:
+            case EP_LISTEN:
+              {
+                dns_entry_t *en = ep->owner;
+                if (!en->dead)
+                  (ep->kind == EP_UDP ? serve_udp : accept_clients) (d, en);
+                break;
+              }
+            case EP_CLIENT:
+              {
+                dns_client_t *c = ep->owner;
+                if (!c->dead)
+                  client_event (d, c, evs[i].events);
+                break;
+              }
+            case EP_FWD:
+              {
+                dns_fwd_t *f = ep->owner;
+                if (!f->dead)
+                  fwd_event (d, f, evs[i].events);
+                break;
+              }
+            }
         }
-      pfd[2 * n] = (struct pollfd) { .fd = d->wake_fd, .events = POLLIN };
-      pthread_mutex_unlock (&d->lock);
-
-      int r = poll (pfd, 2 * n + 1, -1);
-      if (r < 0 && errno != EINTR)
-        log_warn ("dns: poll: %m");
-      if (r > 0 && (pfd[2 * n].revents & POLLIN))
-        {
-          uint64_t v;
-          if (read (d->wake_fd, &v, sizeof v) < 0)
-            log_debug ("dns: wake read: %m");
-        }
-      for (i = 0; r > 0 && i < n; i++)
-        {
-          if (pfd[2 * i].revents & POLLIN)
-            serve_udp (d, ens[i]);
-          if (pfd[2 * i + 1].revents & POLLIN)
-            serve_tcp (d, ens[i]);
-        }
-      pthread_mutex_lock (&d->lock);
-      for (i = 0; i < n; i++)
-        entry_unref_locked (ens[i]);
-      pthread_mutex_unlock (&d->lock);
-      free (ens);
-      free (pfd);
+      free_dead (d);
+      if (stop)
+        break;
     }
+  while (d->entries)
+    entry_detach (d, d->entries);
+  free_dead (d);
+  return NULL;
+}
+
+/* Queue a command and wait until the server thread has run it. */
+static void
+command (dns_t *d, dns_cmd_t *c)
+{
+  pthread_mutex_lock (&d->lock);
+  c->next = d->cmds;
+  d->cmds = c;
+  uint64_t one = 1;
+  if (write (d->wake_fd, &one, sizeof one) < 0)
+    log_warn ("dns: wake: %m");
+  while (!c->done)
+    pthread_cond_wait (&d->cond, &d->lock);
+  pthread_mutex_unlock (&d->lock);
 }
 
 /* ---- sockets inside the container's netns ---- */
@@ -826,18 +1092,23 @@ dns_init (arca_net_t *net, arca_error_t *err)
   dns_t *d = xmalloc0 (sizeof *d);
   d->net = net;
   pthread_mutex_init (&d->lock, NULL);
+  pthread_cond_init (&d->cond, NULL);
+  d->wake_ep = (dns_ep_t) { EP_WAKE, NULL };
   d->wake_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (d->wake_fd < 0)
+  d->epfd = epoll_create1 (EPOLL_CLOEXEC);
+  int e = 0;
+  if (d->wake_fd < 0 || d->epfd < 0 || ep_add (d, d->wake_fd, &d->wake_ep, EPOLLIN) < 0)
+    e = errno;
+  else
+    e = pthread_create (&d->thread, NULL, server_thread, d);
+  if (e != 0)
     {
+      if (d->wake_fd >= 0)
+        close (d->wake_fd);
+      if (d->epfd >= 0)
+        close (d->epfd);
       free (d);
-      return arca_error_errno (err, errno, "eventfd");
-    }
-  int r = pthread_create (&d->thread, NULL, server_thread, d);
-  if (r != 0)
-    {
-      close (d->wake_fd);
-      free (d);
-      return arca_error_errno (err, r, "dns: start server thread");
+      return arca_error_errno (err, e, "dns: start server thread");
     }
   net->dns = d;
   return 0;
@@ -849,21 +1120,15 @@ dns_fini (arca_net_t *net)
   dns_t *d = net->dns;
   if (d == NULL)
     return;
-  pthread_mutex_lock (&d->lock);
-  d->stopping = true;
-  pthread_mutex_unlock (&d->lock);
-  wake (d);
+  dns_cmd_t c = { .op = CMD_STOP };
+  command (d, &c);
   pthread_join (d->thread, NULL);
-  /* Workers may still hold entries (and d): leave the state to the
-   * process's exit rather than free it under them. */
-  pthread_mutex_lock (&d->lock);
-  for (dns_entry_t *en = d->entries, *next; en; en = next)
-    {
-      next = en->next;
-      entry_unref_locked (en);
-    }
-  d->entries = NULL;
-  pthread_mutex_unlock (&d->lock);
+  net->dns = NULL;
+  close (d->wake_fd);
+  close (d->epfd);
+  pthread_mutex_destroy (&d->lock);
+  pthread_cond_destroy (&d->cond);
+  free (d);
 }
 
 void
@@ -919,21 +1184,10 @@ dns_container_attach (arca_net_t *net, const char *container_id, const char *net
   en->ns_ino = st.st_ino;
   en->udp_fd = j.udp_fd;
   en->tcp_fd = j.tcp_fd;
-  pthread_mutex_lock (&d->lock);
-  /* Replace an entry for an older namespace of the same container. */
-  for (dns_entry_t **p = &d->entries; *p;)
-    if (strcmp ((*p)->container_id, container_id) == 0)
-      {
-        dns_entry_t *old = *p;
-        *p = old->next;
-        entry_unref_locked (old);
-      }
-    else
-      p = &(*p)->next;
-  en->next = d->entries;
-  d->entries = en;
-  pthread_mutex_unlock (&d->lock);
-  wake (d);
+  en->udp_ep = (dns_ep_t) { EP_UDP, en };
+  en->tcp_ep = (dns_ep_t) { EP_LISTEN, en };
+  dns_cmd_t c = { .op = CMD_ATTACH, .en = en };
+  command (d, &c);
   log_debug ("dns: serving %s:53 for container %.12s", DNS_ADDR, container_id);
   return 0;
 }
@@ -946,17 +1200,11 @@ dns_container_detach (arca_net_t *net, const char *container_id)
     return;
   bool found = false;
   pthread_mutex_lock (&d->lock);
-  for (dns_entry_t **p = &d->entries; *p;)
-    if (strcmp ((*p)->container_id, container_id) == 0)
-      {
-        dns_entry_t *old = *p;
-        *p = old->next;
-        entry_unref_locked (old);
-        found = true;
-      }
-    else
-      p = &(*p)->next;
+  for (dns_entry_t *en = d->entries; en && !found; en = en->next)
+    found = strcmp (en->container_id, container_id) == 0;
   pthread_mutex_unlock (&d->lock);
-  if (found)
-    wake (d);
+  if (!found)
+    return;
+  dns_cmd_t c = { .op = CMD_DETACH, .container_id = container_id };
+  command (d, &c);
 }

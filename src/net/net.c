@@ -246,6 +246,9 @@ bridge_up (arca_net_t *net, arca_network_t *n, arca_error_t *err)
 {
   if (strcmp (n->driver, "bridge") != 0)
     return 0;
+  /* records written before names were checked */
+  if (net_bridge_name_check (n->bridge, err) < 0)
+    return -1;
   if (nl_bridge_ensure (n->bridge, n->mtu, n->gateway, n->prefix, err) < 0)
     return -1;
   return nft_network_add (net, n, err);
@@ -262,6 +265,8 @@ net_open (const arca_net_options_t *opts, arca_db_t *db, arca_net_t **out, arca_
   net->bridge_name = xstrdup (opts->bridge_name && *opts->bridge_name ? opts->bridge_name : "arca0");
   net->nft_table = xstrdup (opts->nft_table && *opts->nft_table ? opts->nft_table : "arca");
   net->default_pools = opts->default_pools ? json_incref (opts->default_pools) : NULL;
+  net->ip_forward_no_drop = opts->ip_forward_no_drop;
+  net->proxy_max_connections = opts->proxy_max_connections;
   *out = net;
   if (fs_mkdir_p (net->netns_dir, 0711, err) < 0)
     return -1;
@@ -347,6 +352,8 @@ net_open (const arca_net_options_t *opts, arca_db_t *db, arca_net_t **out, arca_
   for (arca_network_t *n = net->networks; n; n = n->next)
     if (bridge_up (net, n, err) < 0)
       log_warn ("network %s: %s", n->name, err->msg);
+  if (nft_start (net, err) < 0)
+    return -1;
   if (portmap_init (net, err) < 0 || dns_init (net, err) < 0)
     return -1;
   return 0;
@@ -430,13 +437,28 @@ net_network_create (arca_net_t *net, json_t *body, char **id_out, arca_error_t *
           return arca_error_set (err, ARCA_ERR_INVALID, "invalid MTU number: %s", mtu);
         }
     }
+  /* dockerd 28's gateway modes: only "nat" (the default, and Arca's only
+   * behaviour: NAT, container addresses unreachable from outside) */
+  const char *gwmode = json_get_str (options, "com.docker.network.bridge.gateway_mode_ipv4");
+  if (gwmode && strcmp (gwmode, "nat") != 0)
+    {
+      bool known = strcmp (gwmode, "nat-unprotected") == 0 || strcmp (gwmode, "routed") == 0
+                   || strcmp (gwmode, "isolated") == 0;
+      network_free (n);
+      if (!known) /* moby bridge fromLabels/newGwMode */
+        return arca_error_set (err, ARCA_ERR_INVALID,
+                               "failed to parse com.docker.network.bridge.gateway_mode_ipv4 value: %s (unknown "
+                               "gateway mode %s)",
+                               gwmode, gwmode);
+      return arca_error_set (err, ARCA_ERR_INVALID, "gateway mode %s is not supported (only nat)", gwmode);
+    }
   const char *brname = json_get_str (options, "com.docker.network.bridge.name");
   if (brname && *brname)
     {
-      if (strlen (brname) > 15)
+      if (net_bridge_name_check (brname, err) < 0)
         {
           network_free (n);
-          return arca_error_set (err, ARCA_ERR_INVALID, "bridge name %s is too long", brname);
+          return -1;
         }
       snprintf (n->bridge, sizeof n->bridge, "%s", brname);
     }

@@ -13,8 +13,9 @@
  *
  * Ownership of the functions below (each file implements only its part):
  *   n1: net.c netlink.c bridge.c ipam.c netns.c      (net_*, nl_*, ipam_*, netns_*)
- *   n2: nft.c portmap.c                               (nft_*, portmap_*)
- *   n3: dns.c                                         (dns_*)
+ *       names.c                                       (net_bridge_name_check, ...)
+ *   n2: nft.c portmap.c relay.c                       (nft_*, portmap_*, relay_*)
+ *   n3: dns.c dns_answer.c                            (dns_*)
  * The engine (src/engine/networks.c, lifecycle.c, n1) calls the n2/n3 entry
  * points declared at the end at the moments documented there.  n2, n3:
  * please implement exactly these signatures (ask n1 for changes).
@@ -91,7 +92,14 @@ typedef struct
   const char *bridge_name;   /* default "arca0" (config bridgeName) */
   const char *nft_table;     /* default "arca" (config nftTable) */
   json_t *default_pools;     /* config defaultAddressPools [{"base":"10.0.0.0/8","size":24}] or NULL */
+  bool ip_forward_no_drop;   /* config ipForwardNoDrop (dockerd --ip-forward-no-drop) */
+  int proxy_max_connections; /* config proxyMaxConnections, 0 = default */
 } arca_net_options_t;
+
+/* The interface group (IFLA_GROUP) of every bridge Arca creates: each
+ * Arca daemon's table leaves forwarded traffic of this group to the table
+ * of the daemon that owns the bridge, and drops the rest (nft.c). */
+#define ARCA_IFGROUP 0x41524341u /* "ARCA" */
 
 typedef struct arca_net
 {
@@ -101,6 +109,8 @@ typedef struct arca_net
   char *bridge_name;
   char *nft_table;
   json_t *default_pools;     /* owned reference or NULL */
+  bool ip_forward_no_drop;
+  int proxy_max_connections;
 
   pthread_mutex_t lock;
   arca_network_t *networks;
@@ -127,6 +137,19 @@ void net_close (arca_net_t *net);
  * prefix).  Caller holds net->lock.  NULL if not found. */
 arca_network_t *net_network_find_locked (arca_net_t *net, const char *ref);
 
+/* names.c: is `name` usable as a Linux bridge name that Arca also writes
+ * into its nftables ruleset?  A valid interface name for the kernel
+ * (dev_valid_name: at most 15 bytes, not "." or "..", no '/', ':' or
+ * whitespace), refused with the texts dockerd passes on from netlink (500
+ * "failed to check bridge interface existence: numerical result out of
+ * range", 500 "invalid argument"); and, stricter than dockerd, printable
+ * ASCII without '"', '\\' or '*' (400 "invalid bridge name ..."), the
+ * characters an nft quoted string cannot hold literally. */
+int net_bridge_name_check (const char *name, arca_error_t *err);
+/* names.c: an nft identifier of 1 to 15 characters ([A-Za-z_][A-Za-z0-9_]*),
+ * as config nftTable must be. */
+bool net_nft_table_name_valid (const char *name);
+
 /* <exec_root>/netns/<container id> (malloc'd). */
 char *net_netns_path (arca_net_t *net, const char *container_id);
 
@@ -143,11 +166,15 @@ bool net_container_uses_internal_dns (arca_net_t *net, const char *container_id)
 
 /* --------------------------------------------------- n2: src/net/nft.c -- */
 
-/* One nftables table named net->nft_table (inet or ip family, n2's choice),
- * created at daemon start; keep existing rules of running containers or
- * rebuild them from net->networks (called after the bridges exist).
- * Also enables net.ipv4.ip_forward. */
+/* One nftables table named net->nft_table (family inet), rebuilt from
+ * net->networks (nft_network_add) and the published ports (nft_ports_set);
+ * applied from nft_start on.  Errors: an invalid table name. */
 int nft_init (arca_net_t *net, arca_error_t *err);
+/* After nft_init and the nft_network_add of every network at start-up:
+ * replace the table (of the previous run, if any) with the rebuilt one,
+ * then enable net.ipv4.ip_forward.  Until then changes are only recorded,
+ * so the old rules stay in force while the state is loaded. */
+int nft_start (arca_net_t *net, arca_error_t *err);
 /* Daemon shutdown: free n2 state; the table stays (containers keep running). */
 void nft_fini (arca_net_t *net);
 /* A bridge network appeared (create or daemon start, idempotent): masquerade

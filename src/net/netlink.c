@@ -170,7 +170,15 @@ nl_bridge_ensure (const char *name, int mtu, struct in_addr gw, int prefix, arca
     }
   if (addr_add (sk, rtnl_link_get_ifindex (link), gw, prefix, err) < 0)
     return -1;
-  return link_up (sk, link, err);
+  /* up, and in Arca's interface group (see ARCA_IFGROUP), also when the
+   * bridge is from an earlier run */
+  _cleanup_link_ struct rtnl_link *change = rtnl_link_alloc ();
+  rtnl_link_set_flags (change, IFF_UP);
+  rtnl_link_set_group (change, ARCA_IFGROUP);
+  int r = rtnl_link_change (sk, link, change, 0);
+  if (r < 0)
+    return nlerr (err, r, "set up bridge", name);
+  return 0;
 }
 
 bool

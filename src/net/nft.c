@@ -1,5 +1,6 @@
 /* nftables: one table owned by Arca (config nftTable, default "arca", family
- * inet) holding every rule the engine needs, as dockerd's iptables chains do:
+ * inet) holding every rule the engine needs, as dockerd's nftables
+ * firewaller (moby libnetwork/drivers/bridge/internal/nftabler) does:
  *
  *   prerouting/output (nat)  published ports: DNAT of traffic for a local
  *                            address (output: not 127/8, which the userland
@@ -7,19 +8,47 @@
  *   postrouting (nat)        masquerade of each bridge subnet leaving through
  *                            another interface (enable_ip_masquerade, not
  *                            --internal)
- *   forward (filter)         --internal: nothing in or out of the bridge;
- *                            isolation: no forwarding between two Arca
- *                            bridges (DNATed published ports excepted);
- *                            enable_icc=false: none within the bridge
+ *   raw-prerouting           a container's address is only reachable from
+ *                            its own bridge: traffic routed to it directly
+ *                            from anywhere else is dropped before NAT (moby
+ *                            filterDirectAccess, "DROP DIRECT ACCESS", dockerd
+ *                            28); ports published on 127.0.0.1 are dropped
+ *                            when they come in from outside ("DROP REMOTE
+ *                            LOOPBACK")
+ *   forward (filter)         policy drop: the host forwards only Arca's
+ *                            traffic (dockerd sets the iptables FORWARD
+ *                            policy to DROP when it turns forwarding on);
+ *                            into a bridge: established, ICC (enable_icc),
+ *                            DNATed published ports, nothing else ("UNPUBLISHED
+ *                            PORT DROP"); out of a bridge: anything but from
+ *                            an --internal network.
+ *
+ * The forward policy and other software: a packet goes through every base
+ * chain on the forward hook, of every table, in priority order; an accept
+ * ends only the chain it is in, a drop is final.  So our policy drop is
+ * enough to stop the host routing between interfaces that are not Arca's,
+ * whatever other tables say (checked by tests/e2e/B1_security_net.bats).
+ * Several Arca daemons on one host (the test suites) must not drop each
+ * other's traffic: every Arca bridge is put in the interface group
+ * ARCA_IFGROUP, and each table accepts (leaves to its owner's table)
+ * traffic in and out of that group.  Arca is IPv4-only and never enables
+ * IPv6 forwarding, so forwarded IPv6 not on our bridges is left alone.
+ * Config ipForwardNoDrop (dockerd --ip-forward-no-drop) keeps the policy
+ * accept.
  *
  * The whole table is regenerated from the in-memory state and replaced in
  * one nft transaction ("add table; delete table; table {...}") at every
  * change: idempotent, atomic, and a daemon that crashed simply rebuilds it
  * at start-up.  Established connections keep their NAT bindings across a
- * rebuild (they live in conntrack, not in the table). */
+ * rebuild (they live in conntrack, not in the table).
+ *
+ * Every name written into the script is checked first (bridge names with
+ * net_bridge_name_check, the table name with net_nft_table_name_valid);
+ * addresses and ports are printed from binary values. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <nftables/libnftables.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -37,6 +66,7 @@ typedef struct nft_net
   struct nft_net *next;
   char bridge[16];
   char subnet[24];           /* "172.18.0.0/16" */
+  char gateway[INET_ADDRSTRLEN];
   bool internal, masquerade, icc;
 } nft_net_t;
 
@@ -54,6 +84,8 @@ typedef struct
                                 (libnftables contexts are not thread-safe) */
   char *table;
   struct nft_ctx *ctx;
+  bool forward_drop;         /* !ipForwardNoDrop */
+  bool started;              /* nft_start done: every change is applied */
   nft_net_t *nets;
   nft_ports_t *ports;
 } nft_state_t;
@@ -66,6 +98,117 @@ write_sysctl (const char *path, const char *value)
     log_warn ("cannot write %s: %s", path, strerror (errno));
 }
 
+static void
+emit_bridges_set (arca_buf_t *b, nft_state_t *st)
+{
+  buf_printf (b, "  set bridges {\n    type ifname\n");
+  if (st->nets)
+    {
+      buf_printf (b, "    elements = { ");
+      for (nft_net_t *n = st->nets; n; n = n->next)
+        buf_printf (b, "\"%s\"%s", n->bridge, n->next ? ", " : "");
+      buf_printf (b, " }\n");
+    }
+  buf_printf (b, "  }\n");
+}
+
+static bool
+is_loopback (struct in_addr a)
+{
+  return (ntohl (a.s_addr) >> 24) == 127;
+}
+
+/* Published ports: a chain of DNAT rules jumped to for local addresses. */
+static void
+emit_nat (arca_buf_t *b, nft_state_t *st)
+{
+  buf_printf (b, "  chain ports {\n");
+  for (nft_ports_t *p = st->ports; p; p = p->next)
+    for (size_t i = 0; i < p->n; i++)
+      {
+        const nft_dnat_t *r = &p->rules[i];
+        if (is_loopback (r->host_ip))
+          continue; /* the userland proxy's: loopback never reaches DNAT */
+        char host[INET_ADDRSTRLEN], addr[INET_ADDRSTRLEN];
+        inet_ntop (AF_INET, &r->host_ip, host, sizeof host);
+        inet_ntop (AF_INET, &r->addr, addr, sizeof addr);
+        buf_printf (b, "    iifname != \"%s\" ", r->bridge);
+        if (r->host_ip.s_addr != 0)
+          buf_printf (b, "ip daddr %s ", host);
+        buf_printf (b, "%s dport %d dnat ip to %s:%d\n", r->proto, r->host_port, addr, r->port);
+      }
+  buf_printf (b, "  }\n");
+  buf_printf (b, "  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n"
+                 "    fib daddr type local jump ports\n  }\n");
+  buf_printf (b, "  chain output {\n    type nat hook output priority -100; policy accept;\n"
+                 "    ip daddr != 127.0.0.0/8 fib daddr type local jump ports\n  }\n");
+
+  buf_printf (b, "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n");
+  for (nft_net_t *n = st->nets; n; n = n->next)
+    if (n->masquerade && !n->internal)
+      buf_printf (b, "    ip saddr %s oifname != \"%s\" masquerade\n", n->subnet, n->bridge);
+  buf_printf (b, "  }\n");
+}
+
+/* Before conntrack and NAT: what must never reach a container or the
+ * userland proxy from outside. */
+static void
+emit_raw (arca_buf_t *b, nft_state_t *st)
+{
+  buf_printf (b, "  chain raw-prerouting {\n    type filter hook prerouting priority raw; policy accept;\n");
+  /* moby filterDirectAccess: per container address there; per subnet here
+   * (but the gateway, the host's own address), which also covers addresses
+   * not handed out yet.  Published ports are not affected: their packets
+   * are still addressed to the host here (DNAT comes later). */
+  for (nft_net_t *n = st->nets; n; n = n->next)
+    buf_printf (b, "    ip daddr %s ip daddr != %s iifname != \"%s\" drop\n", n->subnet, n->gateway, n->bridge);
+  /* moby filterPortMappedOnLoopback: a port published on 127.0.0.x only
+   * reaches the proxy from the host itself, even with route_localnet=1. */
+  for (nft_ports_t *p = st->ports; p; p = p->next)
+    for (size_t i = 0; i < p->n; i++)
+      {
+        const nft_dnat_t *r = &p->rules[i];
+        if (!is_loopback (r->host_ip))
+          continue;
+        char host[INET_ADDRSTRLEN];
+        inet_ntop (AF_INET, &r->host_ip, host, sizeof host);
+        buf_printf (b, "    iifname != \"lo\" ip daddr %s %s dport %d drop\n", host, r->proto, r->host_port);
+      }
+  buf_printf (b, "  }\n");
+}
+
+static void
+emit_forward (arca_buf_t *b, nft_state_t *st)
+{
+  buf_printf (b, "  chain forward {\n    type filter hook forward priority filter; policy %s;\n",
+              st->forward_drop ? "drop" : "accept");
+  buf_printf (b, "    oifname @bridges jump into-bridge\n    iifname @bridges jump out-of-bridge\n");
+  if (st->forward_drop)
+    buf_printf (b, "    iifgroup %u accept\n    oifgroup %u accept\n    meta nfproto ipv6 accept\n", ARCA_IFGROUP,
+                ARCA_IFGROUP);
+  buf_printf (b, "  }\n");
+
+  /* Into one of our bridges (from anywhere, that bridge included). */
+  buf_printf (b, "  chain into-bridge {\n");
+  for (nft_net_t *n = st->nets; n; n = n->next)
+    if (n->internal)
+      buf_printf (b, "    oifname \"%s\" iifname != \"%s\" drop\n    iifname \"%s\" oifname != \"%s\" drop\n",
+                  n->bridge, n->bridge, n->bridge, n->bridge);
+  buf_printf (b, "    ct state established,related accept\n");
+  for (nft_net_t *n = st->nets; n; n = n->next)
+    buf_printf (b, "    iifname \"%s\" oifname \"%s\" %s\n", n->bridge, n->bridge, n->icc ? "accept" : "drop");
+  /* published ports (our DNAT rules); anything else from outside the
+   * bridge, other bridges included, is dropped */
+  buf_printf (b, "    ct status dnat accept\n    drop\n  }\n");
+
+  /* Out of one of our bridges to an interface that is not one of ours. */
+  buf_printf (b, "  chain out-of-bridge {\n");
+  for (nft_net_t *n = st->nets; n; n = n->next)
+    if (n->internal)
+      buf_printf (b, "    iifname \"%s\" drop\n", n->bridge);
+  buf_printf (b, "    accept\n  }\n");
+}
+
 /* Ruleset text; caller holds st->lock. */
 static char *
 ruleset_locked (nft_state_t *st)
@@ -73,64 +216,29 @@ ruleset_locked (nft_state_t *st)
   arca_buf_t b = { 0 };
   const char *t = st->table;
   buf_printf (&b, "add table inet %s\ndelete table inet %s\ntable inet %s {\n", t, t, t);
-
-  buf_printf (&b, "  set bridges {\n    type ifname\n");
-  if (st->nets)
-    {
-      buf_printf (&b, "    elements = { ");
-      for (nft_net_t *n = st->nets; n; n = n->next)
-        buf_printf (&b, "\"%s\"%s", n->bridge, n->next ? ", " : "");
-      buf_printf (&b, " }\n");
-    }
-  buf_printf (&b, "  }\n");
-
-  /* Published ports: a chain of DNAT rules jumped to for local addresses. */
-  buf_printf (&b, "  chain ports {\n");
-  for (nft_ports_t *p = st->ports; p; p = p->next)
-    for (size_t i = 0; i < p->n; i++)
-      {
-        const nft_dnat_t *r = &p->rules[i];
-        char host[INET_ADDRSTRLEN], addr[INET_ADDRSTRLEN];
-        inet_ntop (AF_INET, &r->host_ip, host, sizeof host);
-        inet_ntop (AF_INET, &r->addr, addr, sizeof addr);
-        buf_printf (&b, "    iifname != \"%s\" ", r->bridge);
-        if (r->host_ip.s_addr != 0)
-          buf_printf (&b, "ip daddr %s ", host);
-        buf_printf (&b, "%s dport %d dnat ip to %s:%d\n", r->proto, r->host_port, addr, r->port);
-      }
-  buf_printf (&b, "  }\n");
-  buf_printf (&b, "  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n"
-                  "    fib daddr type local jump ports\n  }\n");
-  buf_printf (&b, "  chain output {\n    type nat hook output priority -100; policy accept;\n"
-                  "    ip daddr != 127.0.0.0/8 fib daddr type local jump ports\n  }\n");
-
-  buf_printf (&b, "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n");
-  for (nft_net_t *n = st->nets; n; n = n->next)
-    if (n->masquerade && !n->internal)
-      buf_printf (&b, "    ip saddr %s oifname != \"%s\" masquerade\n", n->subnet, n->bridge);
-  buf_printf (&b, "  }\n");
-
-  buf_printf (&b, "  chain forward {\n    type filter hook forward priority filter; policy accept;\n");
-  for (nft_net_t *n = st->nets; n; n = n->next)
-    if (n->internal)
-      buf_printf (&b, "    iifname \"%s\" oifname != \"%s\" drop\n    oifname \"%s\" iifname != \"%s\" drop\n",
-                  n->bridge, n->bridge, n->bridge, n->bridge);
-  buf_printf (&b, "    ct state established,related accept\n    ct status dnat accept\n");
-  for (nft_net_t *n = st->nets; n; n = n->next)
-    {
-      if (!n->icc)
-        buf_printf (&b, "    iifname \"%s\" oifname \"%s\" drop\n", n->bridge, n->bridge);
-      buf_printf (&b, "    iifname \"%s\" oifname != \"%s\" oifname @bridges drop\n", n->bridge, n->bridge);
-    }
-  buf_printf (&b, "  }\n}\n");
+  emit_bridges_set (&b, st);
+  emit_nat (&b, st);
+  emit_raw (&b, st);
+  emit_forward (&b, st);
+  buf_printf (&b, "}\n");
   return b.data;
 }
 
+/* Replace the table with the current state; before nft_start, changes are
+ * only recorded (the table of the previous run stays in force until the
+ * whole state is known).  Caller holds st->lock. */
 static int
 apply_locked (nft_state_t *st, arca_error_t *err)
 {
+  if (!st->started)
+    return 0;
   _cleanup_free_ char *text = ruleset_locked (st);
   int r = nft_run_cmd_from_buffer (st->ctx, text);
+  /* libnftables builds a cache of every table on the host for each run
+   * (about 0.5 MB per table) and frees it at the end; glibc keeps those
+   * pages in the calling thread's arena, so every API thread that ever
+   * changed the table would keep ~10 MB: give them back. */
+  malloc_trim (0);
   const char *msg = nft_ctx_get_error_buffer (st->ctx);
   if (r != 0)
     {
@@ -144,9 +252,13 @@ apply_locked (nft_state_t *st, arca_error_t *err)
 int
 nft_init (arca_net_t *net, arca_error_t *err)
 {
+  const char *table = net->nft_table && *net->nft_table ? net->nft_table : "arca";
+  if (!net_nft_table_name_valid (table))
+    return arca_error_set (err, ARCA_ERR_INVALID, "invalid nftables table name \"%s\"", table);
   nft_state_t *st = xmalloc0 (sizeof *st);
   pthread_mutex_init (&st->lock, NULL);
-  st->table = xstrdup (net->nft_table && *net->nft_table ? net->nft_table : "arca");
+  st->table = xstrdup (table);
+  st->forward_drop = !net->ip_forward_no_drop;
   st->ctx = nft_ctx_new (NFT_CTX_DEFAULT);
   if (st->ctx == NULL)
     {
@@ -157,16 +269,22 @@ nft_init (arca_net_t *net, arca_error_t *err)
   nft_ctx_buffer_output (st->ctx);
   nft_ctx_buffer_error (st->ctx);
   net->nft = st;
-  /* dockerd enables forwarding for its bridges too (EnableIPForwarding). */
-  write_sysctl ("/proc/sys/net/ipv4/ip_forward", "1");
+  return 0;
+}
+
+int
+nft_start (arca_net_t *net, arca_error_t *err)
+{
+  nft_state_t *st = net->nft;
   pthread_mutex_lock (&st->lock);
+  st->started = true;
   int r = apply_locked (st, err);
   pthread_mutex_unlock (&st->lock);
   if (r < 0)
-    {
-      nft_fini (net);
-      return -1;
-    }
+    return -1;
+  /* dockerd enables forwarding for its bridges too (EnableIPForwarding);
+   * only now, with the forward policy in place. */
+  write_sysctl ("/proc/sys/net/ipv4/ip_forward", "1");
   return 0;
 }
 
@@ -202,6 +320,8 @@ nft_network_add (arca_net_t *net, const arca_network_t *n, arca_error_t *err)
   nft_state_t *st = net->nft;
   if (st == NULL || n->bridge[0] == '\0')
     return 0;
+  if (net_bridge_name_check (n->bridge, err) < 0)
+    return -1;
   char addr[INET_ADDRSTRLEN];
   inet_ntop (AF_INET, &n->subnet, addr, sizeof addr);
   pthread_mutex_lock (&st->lock);
@@ -218,6 +338,7 @@ nft_network_add (arca_net_t *net, const arca_network_t *n, arca_error_t *err)
       *tail = e;
     }
   snprintf (e->subnet, sizeof e->subnet, "%s/%d", addr, n->prefix);
+  inet_ntop (AF_INET, &n->gateway, e->gateway, sizeof e->gateway);
   e->internal = n->internal;
   e->masquerade = n->masquerade;
   e->icc = n->icc;
@@ -255,6 +376,14 @@ nft_ports_set (arca_net_t *net, const char *key, const nft_dnat_t *rules, size_t
   nft_state_t *st = net->nft;
   if (st == NULL)
     return 0;
+  for (size_t i = 0; i < n; i++)
+    {
+      const char *pr = rules[i].proto;
+      if (strcmp (pr, "tcp") != 0 && strcmp (pr, "udp") != 0 && strcmp (pr, "sctp") != 0)
+        return arca_error_set (err, ARCA_ERR_INTERNAL, "published port: bad protocol \"%s\"", pr);
+      if (rules[i].bridge[0] && net_bridge_name_check (rules[i].bridge, err) < 0)
+        return -1;
+    }
   pthread_mutex_lock (&st->lock);
   bool changed = false;
   for (nft_ports_t **it = &st->ports; *it;)

@@ -12,7 +12,9 @@
 
 /* One published IPv4 port: traffic for host_ip:host_port (host_ip 0 = any
  * local address) arriving from anywhere but `bridge` (whose containers go
- * through the userland proxy, as dockerd's) is DNATed to addr:port. */
+ * through the userland proxy, as dockerd's) is DNATed to addr:port.  A
+ * loopback host_ip (127/8) gets no DNAT (the proxy serves it) but a drop of
+ * that port from any interface but lo. */
 typedef struct
 {
   char proto[8];            /* "tcp" | "udp" */

@@ -6,51 +6,45 @@
  *   has IPv6, on "::" with the same port (dockerd 28).  A port Arca already
  *   handed out fails with "Bind for 0.0.0.0:8080 failed: port is already
  *   allocated"; a port another program holds fails at bind().
- * - a userland proxy per binding (dockerd's docker-proxy, here a thread):
- *   it owns the listening socket, so the port is really held, and it serves
- *   what DNAT cannot: 127.0.0.1 / ::1 and IPv6 addresses, and containers
- *   reaching a published port through a host address (hairpin).
+ * - a userland proxy per binding (dockerd's docker-proxy): the daemon's
+ *   relay thread (relay.c) owns the listening socket, so the port is really
+ *   held, and serves what DNAT cannot: 127.0.0.1 / ::1 and IPv6 addresses,
+ *   and containers reaching a published port through a host address
+ *   (hairpin).  One thread for every port and connection, with a cap on
+ *   connections (config proxyMaxConnections).
  * - DNAT rules in Arca's nft table (nft.c) for IPv4 traffic to the host's
  *   other addresses, from outside or locally generated: the kernel datapath.
  *
  * Locking: pm->lock guards the container list and the allocation state; it
- * is held while sockets are bound (quick syscalls) but never while joining a
- * proxy thread.  Each binding has its own lock for its connection list. */
+ * is held while sockets are bound (quick syscalls) but never while waiting
+ * for the relay thread. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "net/net.h"
 #include "net/nft_dnat.h"
+#include "net/relay.h"
 #include "util/cleanup.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/strutil.h"
 
-#define PROXY_BUF (64 * 1024)
-#define UDP_FLOW_MAX 256
-#define UDP_FLOW_IDLE_S 90 /* docker-proxy's UDP connection timeout */
-
-typedef struct pm_conn
-{
-  struct pm_conn *next;
-  int client, upstream;
-} pm_conn_t;
+/* Default proxyMaxConnections, lowered at start when the daemon's fd limit
+ * could not hold it (two fds per connection) with FD_RESERVE fds left for
+ * everything else. */
+#define PROXY_MAX_CONNS_DEFAULT 4096
+#define PROXY_MAX_CONNS_MIN 64
+#define FD_RESERVE 2048
 
 typedef struct pm_bind
 {
-  atomic_int refs;
   char proto[8];            /* "tcp" | "udp" */
   int family;               /* AF_INET | AF_INET6 */
   char host_ip[INET6_ADDRSTRLEN]; /* as shown in HostIp: "0.0.0.0", "::", "127.0.0.1" */
@@ -58,14 +52,8 @@ typedef struct pm_bind
   char key[24];             /* "80/tcp" */
   int port;                 /* container port */
   struct in_addr addr;      /* container address */
-  int fd;                   /* listening socket */
-  int stop_fd;              /* eventfd: ends the proxy thread */
-  pthread_t thread;
-  bool started;
-
-  pthread_mutex_t lock;     /* guards conns, stopping */
-  pm_conn_t *conns;
-  bool stopping;
+  int fd;                   /* listening socket until the relay takes it */
+  relay_listener_t *rl;     /* in the relay: it owns the socket */
 } pm_bind_t;
 
 typedef struct pm_ctr
@@ -79,6 +67,7 @@ typedef struct pm_ctr
 typedef struct
 {
   pthread_mutex_t lock;
+  relay_t *relay;
   pm_ctr_t *ctrs;
   int eph_lo, eph_hi, eph_next;
   bool ipv6;
@@ -87,15 +76,10 @@ typedef struct
 /* ------------------------------------------------------------ bindings -- */
 
 static void
-bind_unref (pm_bind_t *b)
+bind_free (pm_bind_t *b)
 {
-  if (atomic_fetch_sub (&b->refs, 1) != 1)
-    return;
   if (b->fd >= 0)
     close (b->fd);
-  if (b->stop_fd >= 0)
-    close (b->stop_fd);
-  pthread_mutex_destroy (&b->lock);
   free (b);
 }
 
@@ -104,7 +88,6 @@ bind_new (const char *proto, int family, const char *host_ip, int host_port, con
           struct in_addr addr)
 {
   pm_bind_t *b = xmalloc0 (sizeof *b);
-  atomic_init (&b->refs, 1);
   snprintf (b->proto, sizeof b->proto, "%s", proto);
   b->family = family;
   snprintf (b->host_ip, sizeof b->host_ip, "%s", host_ip);
@@ -113,8 +96,6 @@ bind_new (const char *proto, int family, const char *host_ip, int host_port, con
   b->port = port;
   b->addr = addr;
   b->fd = -1;
-  b->stop_fd = -1;
-  pthread_mutex_init (&b->lock, NULL);
   return b;
 }
 
@@ -164,285 +145,28 @@ hostport_text (int family, const char *ip, int port)
   return family == AF_INET6 ? xasprintf ("[%s]:%d", ip, port) : xasprintf ("%s:%d", ip, port);
 }
 
-/* ---------------------------------------------------------- TCP proxy -- */
+/* ---------------------------------------------------------------- proxy -- */
 
-typedef struct
-{
-  pm_bind_t *b;
-  int client;
-} tcp_job_t;
-
-/* Copy both ways until both directions saw EOF (half-close is passed on). */
-static void
-tcp_relay (int a, int b)
-{
-  _cleanup_free_ char *buf = xmalloc0 (PROXY_BUF);
-  bool a_open = true, b_open = true; /* still reading from a / b */
-  while (a_open || b_open)
-    {
-      struct pollfd p[2] = { { a, a_open ? POLLIN : 0, 0 }, { b, b_open ? POLLIN : 0, 0 } };
-      if (poll (p, 2, -1) < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          return;
-        }
-      for (int i = 0; i < 2; i++)
-        {
-          int from = i == 0 ? a : b, to = i == 0 ? b : a;
-          bool *open = i == 0 ? &a_open : &b_open;
-          if (!*open || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
-            continue;
-          ssize_t n = read (from, buf, PROXY_BUF);
-          if (n < 0 && (errno == EINTR || errno == EAGAIN))
-            continue;
-          if (n <= 0)
-            {
-              if (n < 0)
-                return; /* reset: drop both */
-              *open = false;
-              shutdown (to, SHUT_WR);
-              continue;
-            }
-          for (ssize_t off = 0; off < n;)
-            {
-              ssize_t w = send (to, buf + off, n - off, MSG_NOSIGNAL);
-              if (w < 0 && errno == EINTR)
-                continue;
-              if (w <= 0)
-                return;
-              off += w;
-            }
-        }
-    }
-}
-
-static void *
-tcp_conn_thread (void *arg)
-{
-  tcp_job_t *job = arg;
-  pm_bind_t *b = job->b;
-  int client = job->client;
-  free (job);
-  int one = 1;
-  setsockopt (client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  int up = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (up >= 0)
-    {
-      /* bounds connect() too (Linux honours SO_SNDTIMEO there) */
-      struct timeval tv = { .tv_sec = 10 };
-      setsockopt (up, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-      setsockopt (up, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons (b->port), .sin_addr = b->addr };
-      pm_conn_t conn = { .client = client, .upstream = up };
-      if (connect (up, (struct sockaddr *) &sa, sizeof sa) == 0)
-        {
-          struct timeval zero = { 0 };
-          setsockopt (up, SOL_SOCKET, SO_SNDTIMEO, &zero, sizeof zero);
-          pthread_mutex_lock (&b->lock);
-          bool go = !b->stopping;
-          if (go)
-            {
-              conn.next = b->conns;
-              b->conns = &conn;
-            }
-          pthread_mutex_unlock (&b->lock);
-          if (go)
-            {
-              tcp_relay (client, up);
-              pthread_mutex_lock (&b->lock);
-              for (pm_conn_t **it = &b->conns; *it; it = &(*it)->next)
-                if (*it == &conn)
-                  {
-                    *it = conn.next;
-                    break;
-                  }
-              pthread_mutex_unlock (&b->lock);
-            }
-        }
-      close (up);
-    }
-  close (client);
-  bind_unref (b);
-  return NULL;
-}
-
-static void *
-tcp_listener_thread (void *arg)
-{
-  pm_bind_t *b = arg;
-  for (;;)
-    {
-      struct pollfd p[2] = { { b->fd, POLLIN, 0 }, { b->stop_fd, POLLIN, 0 } };
-      if (poll (p, 2, -1) < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          break;
-        }
-      if (p[1].revents)
-        break;
-      int c = accept4 (b->fd, NULL, NULL, SOCK_CLOEXEC);
-      if (c < 0)
-        {
-          if (errno == EMFILE || errno == ENFILE || errno == ENOMEM)
-            usleep (100 * 1000);
-          continue;
-        }
-      tcp_job_t *job = xmalloc0 (sizeof *job);
-      job->b = b;
-      job->client = c;
-      atomic_fetch_add (&b->refs, 1);
-      pthread_t t;
-      pthread_attr_t attr;
-      pthread_attr_init (&attr);
-      pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
-      if (pthread_create (&t, &attr, tcp_conn_thread, job) != 0)
-        {
-          close (c);
-          free (job);
-          bind_unref (b);
-        }
-      pthread_attr_destroy (&attr);
-    }
-  return NULL;
-}
-
-/* ---------------------------------------------------------- UDP proxy -- */
-
-typedef struct
-{
-  struct sockaddr_storage peer;
-  socklen_t peer_len;
-  int fd;                   /* connected to the container */
-  time_t last;
-} udp_flow_t;
-
-static void *
-udp_proxy_thread (void *arg)
-{
-  pm_bind_t *b = arg;
-  _cleanup_free_ char *buf = xmalloc0 (PROXY_BUF);
-  udp_flow_t flows[UDP_FLOW_MAX];
-  size_t nflows = 0;
-  for (;;)
-    {
-      struct pollfd p[2 + UDP_FLOW_MAX];
-      p[0] = (struct pollfd) { b->fd, POLLIN, 0 };
-      p[1] = (struct pollfd) { b->stop_fd, POLLIN, 0 };
-      for (size_t i = 0; i < nflows; i++)
-        p[2 + i] = (struct pollfd) { flows[i].fd, POLLIN, 0 };
-      int r = poll (p, 2 + nflows, 1000);
-      if (r < 0 && errno != EINTR)
-        break;
-      if (r > 0 && p[1].revents)
-        break;
-      time_t now = time (NULL);
-      if (r > 0 && (p[0].revents & POLLIN))
-        {
-          struct sockaddr_storage peer;
-          socklen_t plen = sizeof peer;
-          ssize_t n = recvfrom (b->fd, buf, PROXY_BUF, MSG_DONTWAIT, (struct sockaddr *) &peer, &plen);
-          if (n >= 0)
-            {
-              size_t i;
-              for (i = 0; i < nflows; i++)
-                if (flows[i].peer_len == plen && memcmp (&flows[i].peer, &peer, plen) == 0)
-                  break;
-              if (i == nflows && nflows < UDP_FLOW_MAX)
-                {
-                  int fd = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-                  struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons (b->port), .sin_addr = b->addr };
-                  if (fd >= 0 && connect (fd, (struct sockaddr *) &sa, sizeof sa) == 0)
-                    {
-                      flows[nflows] = (udp_flow_t) { .peer = peer, .peer_len = plen, .fd = fd, .last = now };
-                      nflows++;
-                    }
-                  else if (fd >= 0)
-                    close (fd);
-                }
-              if (i < nflows)
-                {
-                  flows[i].last = now;
-                  if (send (flows[i].fd, buf, n, MSG_DONTWAIT) < 0)
-                    log_debug ("udp proxy %s:%d: %s", b->host_ip, b->host_port, strerror (errno));
-                }
-            }
-        }
-      for (size_t i = 0; r > 0 && i < nflows; i++)
-        if (p[2 + i].revents & POLLIN)
-          {
-            ssize_t n = recv (flows[i].fd, buf, PROXY_BUF, MSG_DONTWAIT);
-            if (n >= 0)
-              {
-                flows[i].last = now;
-                sendto (b->fd, buf, n, MSG_DONTWAIT, (struct sockaddr *) &flows[i].peer, flows[i].peer_len);
-              }
-          }
-      /* expire idle flows (moved-from slots are compacted) */
-      for (size_t i = 0; i < nflows;)
-        if (now - flows[i].last > UDP_FLOW_IDLE_S)
-          {
-            close (flows[i].fd);
-            flows[i] = flows[--nflows];
-          }
-        else
-          i++;
-    }
-  for (size_t i = 0; i < nflows; i++)
-    close (flows[i].fd);
-  return NULL;
-}
-
+/* Hand the binding's socket to the relay. */
 static int
-bind_start (pm_bind_t *b, arca_error_t *err)
+bind_start (pm_state_t *pm, pm_bind_t *b, arca_error_t *err)
 {
   if (b->fd < 0)
     return 0; /* SCTP: no proxy */
-  b->stop_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (b->stop_fd < 0)
-    return arca_error_errno (err, errno, "eventfd");
-  atomic_fetch_add (&b->refs, 1); /* the proxy thread's */
-  int r = pthread_create (&b->thread, NULL, strcmp (b->proto, "tcp") == 0 ? tcp_listener_thread : udp_proxy_thread,
-                          b);
-  if (r != 0)
-    {
-      atomic_fetch_sub (&b->refs, 1);
-      return arca_error_errno (err, r, "cannot start the port proxy");
-    }
-  b->started = true;
-  return 0;
+  struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons (b->port), .sin_addr = b->addr };
+  int fd = b->fd;
+  b->fd = -1; /* the relay's from here, also on failure */
+  return relay_listener_add (pm->relay, fd, strcmp (b->proto, "tcp") == 0, to, &b->rl, err);
 }
 
-/* Stop the proxy, end its connections, release the port; drops the list's
- * reference.  Lock pm->lock NOT held (joins a thread). */
+/* Close the listener and its connections (the port is free on return) and
+ * free the binding.  pm->lock NOT held (waits for the relay). */
 static void
-bind_stop (pm_bind_t *b)
+bind_stop (pm_state_t *pm, pm_bind_t *b)
 {
-  pthread_mutex_lock (&b->lock);
-  b->stopping = true;
-  for (pm_conn_t *c = b->conns; c; c = c->next)
-    {
-      shutdown (c->client, SHUT_RDWR);
-      shutdown (c->upstream, SHUT_RDWR);
-    }
-  pthread_mutex_unlock (&b->lock);
-  if (b->started)
-    {
-      uint64_t one = 1;
-      if (write (b->stop_fd, &one, sizeof one) < 0)
-        log_warn ("port proxy stop: %s", strerror (errno));
-      pthread_join (b->thread, NULL);
-      b->started = false;
-      bind_unref (b); /* the thread's */
-    }
-  /* close the listener now: the port is free even if connections linger */
-  if (b->fd >= 0)
-    {
-      close (b->fd);
-      b->fd = -1;
-    }
-  bind_unref (b);
+  if (b->rl)
+    relay_listener_remove (pm->relay, b->rl);
+  bind_free (b);
 }
 
 /* ----------------------------------------------------------- allocation -- */
@@ -565,10 +289,10 @@ try_port_locked (pm_state_t *pm, const pm_req_t *q, int port, int out[2], bool *
 }
 
 static void
-ctr_stop_all (pm_ctr_t *c)
+ctr_stop_all (pm_state_t *pm, pm_ctr_t *c)
 {
   for (size_t i = 0; i < c->n; i++)
-    bind_stop (c->b[i]);
+    bind_stop (pm, c->b[i]);
   free (c->b);
   free (c);
 }
@@ -617,14 +341,12 @@ ctr_activate (arca_net_t *net, pm_ctr_t *c, const arca_endpoint_t *ep, arca_erro
   for (size_t i = 0; i < c->n; i++)
     {
       pm_bind_t *b = c->b[i];
-      if (bind_start (b, err) < 0)
+      if (bind_start (net->portmap, b, err) < 0)
         return -1;
       if (b->family != AF_INET)
         continue;
       struct in_addr hip;
       inet_pton (AF_INET, b->host_ip, &hip);
-      if ((ntohl (hip.s_addr) >> 24) == 127)
-        continue; /* loopback never reaches the nat hooks' DNAT: the proxy serves it */
       nft_dnat_t *r = &rules[nr++];
       snprintf (r->proto, sizeof r->proto, "%s", b->proto);
       r->host_ip = hip;
@@ -698,10 +420,40 @@ host_has_ipv6 (void)
   return true;
 }
 
+/* proxyMaxConnections, within what the fd limit allows: two fds per
+ * connection, FD_RESERVE left for the API, DNS, containers... */
+static int
+proxy_max_conns (int configured)
+{
+  int want = configured > 0 ? configured : PROXY_MAX_CONNS_DEFAULT;
+  struct rlimit rl;
+  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+    {
+      long room = ((long) rl.rlim_cur - FD_RESERVE) / 2;
+      if (room < PROXY_MAX_CONNS_MIN)
+        room = PROXY_MAX_CONNS_MIN;
+      if (want > room)
+        {
+          if (configured > 0)
+            log_warn ("proxyMaxConnections %d lowered to %ld: the open files limit is %ld", configured, room,
+                      (long) rl.rlim_cur);
+          want = (int) room;
+        }
+    }
+  return want;
+}
+
 int
 portmap_init (arca_net_t *net, arca_error_t *err)
 {
   pm_state_t *pm = xmalloc0 (sizeof *pm);
+  int max_conns = proxy_max_conns (net->proxy_max_connections);
+  if (relay_start (max_conns, &pm->relay, err) < 0)
+    {
+      free (pm);
+      return -1;
+    }
+  log_debug ("port proxy: at most %d connections", max_conns);
   pthread_mutex_init (&pm->lock, NULL);
   /* moby portallocator: the kernel's ephemeral range, else 49153-65535 */
   pm->eph_lo = 49153;
@@ -737,9 +489,10 @@ portmap_fini (arca_net_t *net)
     {
       pm_ctr_t *c = list;
       list = c->next;
-      ctr_stop_all (c); /* DNAT rules stay: the table outlives the daemon */
+      ctr_stop_all (pm, c); /* DNAT rules stay: the table outlives the daemon */
     }
   net->portmap = NULL;
+  relay_stop (pm->relay);
   pthread_mutex_destroy (&pm->lock);
   free (pm);
 }
@@ -922,7 +675,7 @@ portmap_container_publish (arca_net_t *net, const char *container_id, json_t *po
   pthread_mutex_unlock (&pm->lock);
   if (r < 0)
     {
-      ctr_stop_all (c);
+      ctr_stop_all (pm, c);
       return -1;
     }
   if (ctr_activate (net, c, ep, err) < 0)
@@ -1004,7 +757,7 @@ portmap_container_unpublish (arca_net_t *net, const char *container_id)
   arca_error_t err = { 0 };
   if (nft_ports_set (net, container_id, NULL, 0, &err) < 0)
     log_warn ("container %.12s: removing DNAT rules: %s", container_id, err.msg);
-  ctr_stop_all (c);
+  ctr_stop_all (pm, c);
 }
 
 typedef struct

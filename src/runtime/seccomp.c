@@ -151,20 +151,18 @@ rule_applies (json_t *rule, char **caps, int kernel)
   return true;
 }
 
-int
-spec_seccomp_default (char **caps, json_t **out, arca_error_t *err)
+/* The architectures of a profile: the archMap entry of the host with its
+ * sub-architectures, or the legacy "architectures" list as given. */
+static json_t *
+profile_arches (json_t *profile)
 {
-  pthread_once (&profile_once, load_profile);
-  if (profile == NULL)
-    return arca_error_set (err, ARCA_ERR_INTERNAL, "embedded seccomp profile is not valid JSON");
-
-  _cleanup_json_ json_t *res = json_object ();
-  json_object_set_new (res, "defaultAction", json_deep_copy (json_object_get (profile, "defaultAction")));
-  json_t *der = json_object_get (profile, "defaultErrnoRet");
-  if (der)
-    json_object_set_new (res, "defaultErrnoRet", json_deep_copy (der));
-
   json_t *arches = json_array ();
+  json_t *legacy = json_object_get (profile, "architectures");
+  if (json_is_array (legacy))
+    {
+      json_array_extend (arches, legacy);
+      return arches;
+    }
   size_t i;
   json_t *a;
   json_array_foreach (json_object_get (profile, "archMap"), i, a)
@@ -178,27 +176,82 @@ spec_seccomp_default (char **caps, json_t **out, arca_error_t *err)
       json_array_foreach (json_object_get (a, "subArchitectures"), j, sub)
         json_array_append_new (arches, json_deep_copy (sub));
     }
-  json_object_set_new (res, "architectures", arches);
+  return arches;
+}
+
+/* One syscall rule in OCI form; "name" (one) or "names" (moby's Syscall). */
+static int
+compile_rule (json_t *rule, json_t **out, arca_error_t *err)
+{
+  json_t *names = json_object_get (rule, "names");
+  json_t *name = json_object_get (rule, "name");
+  if (json_is_string (name) && json_array_size (names) > 0)
+    return arca_error_set (err, ARCA_ERR_INVALID,
+                           "'name' and 'names' were specified in the seccomp profile, use either 'name' or 'names'");
+  json_t *r = json_object ();
+  if (json_is_string (name))
+    json_object_set_new (r, "names", json_pack ("[O]", name));
+  else
+    json_object_set_new (r, "names", json_is_array (names) ? json_deep_copy (names) : json_array ());
+  json_object_set_new (r, "action", json_deep_copy (json_object_get (rule, "action")));
+  json_t *args = json_object_get (rule, "args");
+  if (json_array_size (args) > 0)
+    json_object_set_new (r, "args", json_deep_copy (args));
+  json_t *errno_ret = json_object_get (rule, "errnoRet");
+  if (json_is_integer (errno_ret))
+    json_object_set_new (r, "errnoRet", json_deep_copy (errno_ret));
+  *out = r;
+  return 0;
+}
+
+int
+spec_seccomp_compile (json_t *profile, char **caps, json_t **out, arca_error_t *err)
+{
+  if (!json_is_object (profile))
+    return arca_error_set (err, ARCA_ERR_INVALID, "Decoding seccomp profile failed: not a JSON object");
+  if (json_array_size (json_object_get (profile, "architectures")) > 0
+      && json_array_size (json_object_get (profile, "archMap")) > 0)
+    return arca_error_set (err, ARCA_ERR_INVALID,
+                           "both 'architectures' and 'archMap' are specified in the seccomp profile, use either "
+                           "'architectures' or 'archMap'");
+  _cleanup_json_ json_t *res = json_object ();
+  json_t *action = json_object_get (profile, "defaultAction");
+  json_object_set_new (res, "defaultAction", json_is_string (action) ? json_deep_copy (action) : json_string (""));
+  json_t *der = json_object_get (profile, "defaultErrnoRet");
+  if (json_is_integer (der))
+    json_object_set_new (res, "defaultErrnoRet", json_deep_copy (der));
+  json_object_set_new (res, "architectures", profile_arches (profile));
+  json_t *flags = json_object_get (profile, "flags");
+  if (json_array_size (flags) > 0)
+    json_object_set_new (res, "flags", json_deep_copy (flags));
+  const char *keys[] = { "listenerPath", "listenerMetadata", NULL };
+  for (size_t k = 0; keys[k]; k++)
+    if (json_is_string (json_object_get (profile, keys[k])))
+      json_object_set_new (res, keys[k], json_deep_copy (json_object_get (profile, keys[k])));
 
   int kernel = kernel_version ();
   json_t *syscalls = json_array ();
+  json_object_set_new (res, "syscalls", syscalls);
+  size_t i;
   json_t *rule;
   json_array_foreach (json_object_get (profile, "syscalls"), i, rule)
     {
       if (!rule_applies (rule, caps, kernel))
         continue;
-      json_t *r = json_object ();
-      json_object_set_new (r, "names", json_deep_copy (json_object_get (rule, "names")));
-      json_object_set_new (r, "action", json_deep_copy (json_object_get (rule, "action")));
-      json_t *args = json_object_get (rule, "args");
-      if (json_array_size (args) > 0)
-        json_object_set_new (r, "args", json_deep_copy (args));
-      json_t *errno_ret = json_object_get (rule, "errnoRet");
-      if (json_is_integer (errno_ret))
-        json_object_set_new (r, "errnoRet", json_deep_copy (errno_ret));
+      json_t *r = NULL;
+      if (compile_rule (rule, &r, err) < 0)
+        return -1;
       json_array_append_new (syscalls, r);
     }
-  json_object_set_new (res, "syscalls", syscalls);
   *out = arca_steal (res);
   return 0;
+}
+
+int
+spec_seccomp_default (char **caps, json_t **out, arca_error_t *err)
+{
+  pthread_once (&profile_once, load_profile);
+  if (profile == NULL)
+    return arca_error_set (err, ARCA_ERR_INTERNAL, "embedded seccomp profile is not valid JSON");
+  return spec_seccomp_compile (profile, caps, out, err);
 }

@@ -42,6 +42,7 @@ shim_argv (const arca_shim_options_t *o, int ready_fd)
   ARG ("--bundle", o->bundle);
   ARG ("--state-dir", o->state_dir);
   ARG ("--log-path", o->log_path);
+  ARG ("--log-config", o->log_config);
   ARG ("--exit-file", o->exit_file);
   ARG ("--runtime", o->runtime_path);
   ARG ("--runtime-root", o->runtime_root);
@@ -312,18 +313,8 @@ shim_attach (const char *state_dir, bool in, bool out, bool errs, const char *de
   return 0;
 }
 
-bool
-shim_exit_file_oom (const char *exit_file)
-{
-  _cleanup_free_ char *data = NULL;
-  if (fs_read_file (exit_file, &data, NULL, NULL) < 0)
-    return false;
-  _cleanup_json_ json_t *j = json_loads (data, 0, NULL);
-  return json_get_bool (j, "OOMKilled", false);
-}
-
 int
-shim_read_exit_file (const char *exit_file, int *exit_code, int64_t *finished_ns, arca_error_t *err)
+shim_read_exit_file (const char *exit_file, int *exit_code, int64_t *finished_ns, bool *oom_killed, arca_error_t *err)
 {
   _cleanup_free_ char *data = NULL;
   arca_error_t local = { 0 };
@@ -342,5 +333,7 @@ shim_read_exit_file (const char *exit_file, int *exit_code, int64_t *finished_ns
     *exit_code = (int) json_get_int (j, "ExitCode", 0);
   if (finished_ns)
     *finished_ns = json_get_int (j, "FinishedAt", 0);
+  if (oom_killed)
+    *oom_killed = json_get_bool (j, "OOMKilled", false);
   return 0;
 }

@@ -7,13 +7,15 @@
  *     with pipes (or a PTY received on the console socket) as the
  *     container's stdio, as a child subreaper;
  *   - reports readiness on the daemon's pipe, then serves <state-dir>/shim.sock;
- *   - copies stdout/stderr to the json-file log (util/jsonlog.h) and to
- *     attached clients;
+ *   - copies stdout/stderr to the container's logging driver (json-file,
+ *     local, syslog or none, rotated by util/logfile.h; shim/logdrv.c)
+ *     and to attached clients;
  *   - on the container's exit: drains output (pipes to EOF, a PTY to EIO,
  *     at most 3 s), closes attach streams (after up to 5 s for slow clients
  *     to take the rest), writes the exit file atomically
- *     ({"ExitCode":N,"FinishedAt":ns,"Pid":p}; ExitCode is 128+signal for a
- *     killed process), runs `<runtime> delete --force`, removes shim.sock,
+ *     ({"ExitCode":N,"FinishedAt":ns,"Pid":p,"OOMKilled":b}; ExitCode is
+ *     128+signal for a killed process; OOMKilled when the container's
+ *     memory cgroup counted an OOM kill), runs `<runtime> delete --force`, removes shim.sock,
  *     and only then answers waiters (so the daemon may create the same
  *     container again at once), and exits 0.
  * The shim is never restarted: if it dies, no exit file is written and the
@@ -22,7 +24,7 @@
  *
  * arca-shim command line (built by shim_spawn):
  *   --id ID --bundle DIR --state-dir DIR --runtime PATH --runtime-root DIR
- *   [--log-path FILE] [--exit-file FILE] [--tty] [--open-stdin]
+ *   [--log-path FILE | --log-config FILE] [--exit-file FILE] [--tty] [--open-stdin]
  *   [--stdin-once] [--console-height H --console-width W] [--ready-fd N]
  *   [--exec-process FILE]
  *
@@ -38,7 +40,7 @@
  *        without a TTY)
  *   {"op":"wait"}                          -> answered when the container has
  *        exited and the exit file is written:
- *        {"ok":true,"ExitCode":N,"FinishedAt":ns}
+ *        {"ok":true,"ExitCode":N,"FinishedAt":ns,"OOMKilled":b}
  *   {"op":"state"}                         -> {"ok":true,"Pid":p,"Status":"created|running|stopped"}
  *   {"op":"attach","stdin":b,"stdout":b,"stderr":b,"detachKeys":"ctrl-p,ctrl-q"}
  *        -> {"ok":true} then the connection carries the stream: output
@@ -79,7 +81,8 @@ typedef struct
   const char *id;            /* container ID */
   const char *bundle;        /* OCI bundle directory (config.json, rootfs) */
   const char *state_dir;     /* <exec-root>/containers/<id>: shim.sock, init.pid, runtime.log */
-  const char *log_path;      /* json-file log (append) */
+  const char *log_path;      /* json-file log (append), when there is no log_config */
+  const char *log_config;    /* logging driver settings file (engine/logdrivers.c), or NULL */
   const char *exit_file;     /* durable exit status file (data root) */
   const char *runtime_path;  /* runc / crun executable */
   const char *runtime_root;  /* --root for the runtime */
@@ -123,11 +126,10 @@ int shim_request (const char *state_dir, json_t *request, json_t **reply, arca_e
 int shim_attach (const char *state_dir, bool in, bool out, bool errs, const char *detach_keys,
                  int *fd, arca_error_t *err);
 
-/* Read the exit file written by the shim: 0 and fields set, or -1 with
- * ARCA_ERR_NOT_FOUND when none was written. */
-/* The exit file's OOMKilled (the shim saw the OOM killer strike the
- * container's cgroup); false when absent. */
-bool shim_exit_file_oom (const char *exit_file);
-int shim_read_exit_file (const char *exit_file, int *exit_code, int64_t *finished_ns, arca_error_t *err);
+/* Read the exit file written by the shim: 0 and fields set (each out
+ * parameter may be NULL), or -1 with ARCA_ERR_NOT_FOUND when none was
+ * written. */
+int shim_read_exit_file (const char *exit_file, int *exit_code, int64_t *finished_ns, bool *oom_killed,
+                         arca_error_t *err);
 
 #endif

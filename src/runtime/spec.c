@@ -1,8 +1,11 @@
 /* config.json for a container, as dockerd builds it: moby oci.DefaultSpec
- * then the option functions of daemon/oci_linux.go createSpec
- * (shared/spec/runtime-defaults.md §1-§5, §7). */
+ * then the option functions of daemon/oci_linux.go createSpec (common
+ * options, cgroups, resources, sysctls, devices, rlimits, namespaces,
+ * capabilities, seccomp, mounts, OOM score, annotations, user), all from
+ * the container's typed options (runtime/options.h). */
 #include "runtime/spec.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -35,13 +38,6 @@ static const char *const default_masked_paths[] = {
 static const char *const default_readonly_paths[] = {
   "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
 };
-
-static bool
-cgroup_v2 (void)
-{
-  struct statfs s;
-  return statfs ("/sys/fs/cgroup", &s) == 0 && s.f_type == CGROUP2_SUPER_MAGIC;
-}
 
 static json_t *
 strarray (const char *const *v)
@@ -84,8 +80,9 @@ option_remove (json_t *mount, const char *opt)
 
 /* oci/defaults.go DefaultLinuxSpec mounts, adjusted as withMounts does. */
 static json_t *
-default_mounts (const arca_spec_options_t *o)
+default_mounts (const arca_spec_options_t *s)
 {
+  const arca_container_options_t *o = s->opts;
   json_t *m = json_array ();
   json_array_append_new (m, mount_entry ("/proc", "proc", "proc", (const char *[]) { "nosuid", "noexec", "nodev", NULL }));
   json_array_append_new (m, mount_entry ("/dev", "tmpfs", "tmpfs",
@@ -97,9 +94,14 @@ default_mounts (const arca_spec_options_t *o)
   json_array_append_new (m, mount_entry ("/sys/fs/cgroup", "cgroup", "cgroup",
                                          (const char *[]) { "ro", "nosuid", "noexec", "nodev", NULL }));
   json_array_append_new (m, mount_entry ("/dev/mqueue", "mqueue", "mqueue", (const char *[]) { "nosuid", "noexec", "nodev", NULL }));
-  _cleanup_free_ char *shm_size = xasprintf ("size=%d", DEFAULT_SHM_SIZE);
-  json_array_append_new (m, mount_entry ("/dev/shm", "tmpfs", "shm",
-                                         (const char *[]) { "nosuid", "noexec", "nodev", "mode=1777", shm_size, NULL }));
+  /* /dev/shm: ShmSize (the daemon's default when 0); none for IpcMode none
+   * (withMounts); the host's or another container's for host/container
+   * modes is a bind mount the engine adds. */
+  int64_t shm = o->shm_size > 0 ? o->shm_size : (s->default_shm_size > 0 ? s->default_shm_size : DEFAULT_SHM_SIZE);
+  _cleanup_free_ char *shm_size = xasprintf ("size=%lld", (long long) shm);
+  if (o->ipc.mode == NS_MODE_PRIVATE || o->ipc.mode == NS_MODE_SHAREABLE)
+    json_array_append_new (m, mount_entry ("/dev/shm", "tmpfs", "shm",
+                                           (const char *[]) { "nosuid", "noexec", "nodev", "mode=1777", shm_size, NULL }));
 
   size_t i;
   json_t *e;
@@ -110,7 +112,12 @@ default_mounts (const arca_spec_options_t *o)
       if (o->read_only && strcmp (dest, "/proc") != 0 && !str_has_prefix (dest, "/dev"))
         option_add (e, "ro");
       /* Privileged: /sys and the cgroup mount are writable. */
-      if (o->privileged && (strcmp (dest, "/sys") == 0 || strcmp (dest, "/sys/fs/cgroup") == 0))
+      if (o->privileged && strcmp (dest, "/sys") == 0)
+        option_remove (e, "ro");
+      /* Cgroups are writable for privileged containers unless
+       * writable-cgroups=false, and with writable-cgroups=true. */
+      bool writable_cgroups = o->security.has_writable_cgroups ? o->security.writable_cgroups : o->privileged;
+      if (writable_cgroups && strcmp (dest, "/sys/fs/cgroup") == 0)
         option_remove (e, "ro");
     }
   return m;
@@ -121,6 +128,7 @@ default_mounts (const arca_spec_options_t *o)
 static void
 network_mounts (const arca_spec_options_t *o, json_t *mounts)
 {
+  bool read_only = o->opts->read_only;
   const char *files[][2] = {
     { "/etc/resolv.conf", o->resolv_conf_path },
     { "/etc/hostname", o->hostname_path },
@@ -132,7 +140,7 @@ network_mounts (const arca_spec_options_t *o, json_t *mounts)
         continue;
       const char *opts_rw[] = { "rbind", "rprivate", NULL };
       const char *opts_ro[] = { "rbind", "ro", "rprivate", NULL };
-      json_array_append_new (mounts, mount_entry (files[i][0], "bind", files[i][1], o->read_only ? opts_ro : opts_rw));
+      json_array_append_new (mounts, mount_entry (files[i][0], "bind", files[i][1], read_only ? opts_ro : opts_rw));
     }
 }
 
@@ -216,75 +224,9 @@ masked_thermal_paths (json_t *masked)
     }
 }
 
-static json_t *
-device_rule (bool allow, const char *type, long major, long minor)
-{
-  json_t *r = json_pack ("{s:b}", "allow", allow);
-  if (type)
-    json_object_set_new (r, "type", json_string (type));
-  if (major >= 0)
-    json_object_set_new (r, "major", json_integer (major));
-  if (minor >= 0)
-    json_object_set_new (r, "minor", json_integer (minor));
-  json_object_set_new (r, "access", json_string ("rwm"));
-  return r;
-}
-
-/* oci/defaults.go: deny all, allow the few devices every container gets,
- * explicitly deny fuse. */
-static json_t *
-default_device_rules (void)
-{
-  json_t *d = json_array ();
-  json_array_append_new (d, device_rule (false, NULL, -1, -1));
-  static const int allowed[][2] = { { 1, 5 }, { 1, 3 }, { 1, 9 }, { 1, 8 }, { 5, 0 }, { 5, 1 } };
-  for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
-    json_array_append_new (d, device_rule (true, "c", allowed[i][0], allowed[i][1]));
-  json_array_append_new (d, device_rule (false, "c", 10, 229));
-  return d;
-}
-
-/* Privileged: every host device node (runc devices.HostDevices skips these). */
-static void
-host_devices_walk (const char *dir, json_t *out, int depth)
-{
-  static const char *const skip[] = { "pts", "shm", "fd", "mqueue", ".lxc", ".lxd-mounts", ".udev", NULL };
-  _cleanup_closedir_ DIR *d = opendir (dir);
-  if (d == NULL || depth > 8)
-    return;
-  struct dirent *de;
-  while ((de = readdir (d)))
-    {
-      if (de->d_name[0] == '.' && (de->d_name[1] == '\0' || (de->d_name[1] == '.' && de->d_name[2] == '\0')))
-        continue;
-      _cleanup_free_ char *p = xasprintf ("%s/%s", dir, de->d_name);
-      struct stat st;
-      if (lstat (p, &st) < 0)
-        continue;
-      if (S_ISDIR (st.st_mode))
-        {
-          bool skipped = false;
-          for (const char *const *s = skip; *s && !skipped; s++)
-            skipped = strcmp (de->d_name, *s) == 0;
-          if (!skipped)
-            host_devices_walk (p, out, depth + 1);
-          continue;
-        }
-      if (strcmp (p, "/dev/console") == 0)
-        continue;
-      if (!S_ISCHR (st.st_mode) && !S_ISBLK (st.st_mode))
-        continue;
-      json_array_append_new (out, json_pack ("{s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "path", p, "type",
-                                             S_ISCHR (st.st_mode) ? "c" : "b", "major",
-                                             (json_int_t) major (st.st_rdev), "minor", (json_int_t) minor (st.st_rdev),
-                                             "fileMode", (json_int_t) (st.st_mode & 07777), "uid",
-                                             (json_int_t) st.st_uid, "gid", (json_int_t) st.st_gid));
-    }
-}
-
 /* CreateDaemonEnvironment + ReplaceOrAppendEnvValues. */
 static json_t *
-build_env (const arca_spec_options_t *o)
+build_env (const arca_container_options_t *o)
 {
   _cleanup_strv_ char **env = strv_append (NULL, DEFAULT_PATH_ENV);
   _cleanup_free_ char *hn = xasprintf ("HOSTNAME=%s", o->hostname ? o->hostname : "");
@@ -343,42 +285,33 @@ spec_init_path (void)
   return paths[0];
 }
 
-int
-spec_build (const arca_spec_options_t *o, json_t **out, arca_error_t *err)
+/* ---- process ---- */
+
+/* WithUser, the process object (withCommonOptions, WithCapabilities,
+ * WithNoNewPrivileges, WithOOMScore, withRlimits, WithConsoleSize). */
+static int
+build_process (const arca_spec_options_t *s, char **caps, json_t **out, arca_error_t *err)
 {
-  if (o->rootfs == NULL || o->id == NULL)
-    return arca_error_set (err, ARCA_ERR_INTERNAL, "spec: rootfs and id are required");
-  if (o->init_path && access (o->init_path, X_OK) < 0)
-    return arca_error_set (err, ARCA_ERR_INTERNAL, "exec: \"docker-init\": executable file not found in $PATH");
-
-  _cleanup_strv_ char **caps = NULL;
-  if (spec_caps_compute (o, &caps, err) < 0)
-    return -1;
-
-  /* WithUser / getUser */
+  const arca_container_options_t *o = s->opts;
   uid_t uid;
   gid_t gid;
   _cleanup_free_ gid_t *add = NULL;
   size_t n_add = 0;
-  if (spec_resolve_user (o->rootfs, o->user, &uid, &gid, &add, &n_add, NULL, err) < 0)
+  if (spec_resolve_user (s->rootfs, o->user, &uid, &gid, &add, &n_add, NULL, err) < 0)
     return -1;
   _cleanup_free_ gid_t *extra = NULL;
   size_t n_extra = 0;
-  if (spec_resolve_group_add (o->rootfs, o->group_add, &extra, &n_extra, err) < 0)
+  if (spec_resolve_group_add (s->rootfs, o->group_add, &extra, &n_extra, err) < 0)
     return -1;
 
-  const char *cwd = o->cwd && *o->cwd ? o->cwd : "/";
+  const char *cwd = o->working_dir && *o->working_dir ? o->working_dir : "/";
   if (cwd[0] != '/')
     return arca_error_set (err, ARCA_ERR_INVALID, "the working directory '%s' is invalid, it needs to be an absolute path",
                            cwd);
-  if (strcmp (cwd, "/") != 0 && spec_mkdir_in_root (o->rootfs, cwd, err) < 0)
+  if (strcmp (cwd, "/") != 0 && spec_mkdir_in_root (s->rootfs, cwd, err) < 0)
     return -1;
 
-  _cleanup_json_ json_t *spec = json_object ();
-  json_object_set_new (spec, "ociVersion", json_string ("1.0.2"));
-
-  /* process */
-  json_t *proc = json_object ();
+  _cleanup_json_ json_t *proc = json_object ();
   json_object_set_new (proc, "terminal", json_boolean (o->tty));
   if (o->tty)
     json_object_set_new (proc, "consoleSize",
@@ -392,16 +325,16 @@ spec_build (const arca_spec_options_t *o, json_t **out, arca_error_t *err)
   json_object_set_new (proc, "user",
                        json_pack ("{s:I, s:I, s:o}", "uid", (json_int_t) uid, "gid", (json_int_t) gid,
                                   "additionalGids", gids));
-  if (o->init_path)
+  if (s->init_path)
     {
       /* daemon/oci_linux.go WithInit: inContainerInitPath, "--", args. */
       json_t *args = json_pack ("[s, s]", INIT_IN_CONTAINER, "--");
-      _cleanup_json_ json_t *rest = json_from_strv (o->args);
+      _cleanup_json_ json_t *rest = json_from_strv (s->args);
       json_array_extend (args, rest);
       json_object_set_new (proc, "args", args);
     }
   else
-    json_object_set_new (proc, "args", json_from_strv (o->args));
+    json_object_set_new (proc, "args", json_from_strv (s->args));
   json_object_set_new (proc, "env", build_env (o));
   json_object_set_new (proc, "cwd", json_string (cwd));
   json_t *capobj = json_object ();
@@ -409,81 +342,225 @@ spec_build (const arca_spec_options_t *o, json_t **out, arca_error_t *err)
   json_object_set_new (capobj, "effective", json_from_strv (caps));
   json_object_set_new (capobj, "permitted", json_from_strv (caps));
   json_object_set_new (proc, "capabilities", capobj);
-  /* No AppArmor profile: arca ships none (dockerd's docker-default), so the
-   * process runs unconfined, which is also what a host without AppArmor
-   * gives. */
-  json_object_set_new (proc, "noNewPrivileges", json_false ());
-  json_object_set_new (proc, "oomScoreAdj", json_integer (0));
-  /* No rlimits: dockerd sets none by default and the process inherits the
-   * runtime's, which can never exceed the current hard limit. */
-  json_object_set_new (spec, "process", proc);
+  /* No AppArmor profile: the host has no AppArmor, so the process runs
+   * unconfined, as dockerd there (WithApparmor does nothing). */
+  json_object_set_new (proc, "noNewPrivileges", json_boolean (o->security.no_new_privileges));
+  json_object_set_new (proc, "oomScoreAdj", json_integer (o->oom_score_adj));
+  /* withRlimits: only the container's Ulimits; the process otherwise
+   * inherits the runtime's, which never exceed the current hard limit. */
+  if (o->resources.n_ulimits > 0)
+    {
+      json_t *rl = json_array ();
+      for (size_t i = 0; i < o->resources.n_ulimits; i++)
+        {
+          const arca_ulimit_t *u = &o->resources.ulimits[i];
+          _cleanup_free_ char *type = xasprintf ("RLIMIT_%s", u->name);
+          for (char *c = type; *c; c++)
+            *c = (char) toupper ((unsigned char) *c);
+          json_array_append_new (rl, json_pack ("{s:s, s:I, s:I}", "type", type, "hard", (json_int_t) u->hard, "soft",
+                                                (json_int_t) u->soft));
+        }
+      json_object_set_new (proc, "rlimits", rl);
+    }
+  *out = arca_steal (proc);
+  return 0;
+}
 
-  json_object_set_new (spec, "root", json_pack ("{s:s, s:b}", "path", o->rootfs, "readonly", o->read_only));
-  if (o->hostname)
-    json_object_set_new (spec, "hostname", json_string (o->hostname));
+/* ---- mounts ---- */
 
-  json_t *mounts = default_mounts (o);
-  network_mounts (o, mounts);
-  if (o->init_path)
-    json_array_append_new (mounts, mount_entry (INIT_IN_CONTAINER, "bind", o->init_path,
+static json_t *
+build_mounts (const arca_spec_options_t *s)
+{
+  json_t *mounts = default_mounts (s);
+  network_mounts (s, mounts);
+  if (s->init_path)
+    json_array_append_new (mounts, mount_entry (INIT_IN_CONTAINER, "bind", s->init_path,
                                                 (const char *[]) { "bind", "ro", NULL }));
-  if (json_array_size (o->extra_mounts) > 0)
-    mounts = merge_user_mounts (mounts, o->extra_mounts);
-  json_object_set_new (spec, "mounts", mounts);
+  if (json_array_size (s->extra_mounts) > 0)
+    mounts = merge_user_mounts (mounts, s->extra_mounts);
+  return mounts;
+}
 
-  /* lnx */
-  json_t *lnx = json_object ();
+/* ---- linux ---- */
+
+/* withCommonOptions sysctls, then HostConfig.Sysctls (WithSysctls). */
+static json_t *
+build_sysctls (const arca_spec_options_t *s)
+{
+  const arca_container_options_t *o = s->opts;
   json_t *sysctls = json_object ();
-  add_sysctl_if_exists (sysctls, "net.ipv4.ping_group_range", "0 2147483647");
-  add_sysctl_if_exists (sysctls, "net.ipv4.ip_unprivileged_port_start", "0");
+  if (s->netns.mode != NS_MODE_HOST)
+    {
+      add_sysctl_if_exists (sysctls, "net.ipv4.ping_group_range", "0 2147483647");
+      add_sysctl_if_exists (sysctls, "net.ipv4.ip_unprivileged_port_start", "0");
+    }
   if (o->domainname && *o->domainname)
     json_object_set_new (sysctls, "kernel.domainname", json_string (o->domainname));
-  json_object_set_new (lnx, "sysctl", sysctls);
+  const char *k;
+  json_t *v;
+  json_object_foreach (o->sysctls, k, v)
+    if (json_is_string (v))
+      json_object_set (sysctls, k, v);
+  return sysctls;
+}
 
-  json_t *res = json_object ();
-  if (o->privileged)
-    {
-      json_t *rules = json_array ();
-      json_array_append_new (rules, device_rule (true, NULL, -1, -1));
-      json_object_set_new (res, "devices", rules);
-      json_t *devs = json_array ();
-      host_devices_walk ("/dev", devs, 0);
-      json_object_set_new (lnx, "devices", devs);
-    }
-  else
-    json_object_set_new (res, "devices", default_device_rules ());
-  json_object_set_new (lnx, "resources", res);
-  _cleanup_free_ char *cgpath = xasprintf ("/arca/%s", o->id);
-  json_object_set_new (lnx, "cgroupsPath", json_string (cgpath));
+static json_t *
+namespace_entry (const char *type, const arca_spec_ns_t *ns)
+{
+  if (ns->mode == NS_MODE_CONTAINER && ns->path)
+    return json_pack ("{s:s, s:s}", "type", type, "path", ns->path);
+  return json_pack ("{s:s}", "type", type);
+}
 
+/* WithNamespaces: a new namespace by default, none for host, the other
+ * container's for container:<x>. */
+static json_t *
+build_namespaces (const arca_spec_options_t *s)
+{
+  const arca_container_options_t *o = s->opts;
   json_t *ns = json_array ();
   json_array_append_new (ns, json_pack ("{s:s}", "type", "mount"));
-  if (o->netns_path)
-    json_array_append_new (ns, json_pack ("{s:s, s:s}", "type", "network", "path", o->netns_path));
-  else
-    json_array_append_new (ns, json_pack ("{s:s}", "type", "network"));
-  json_array_append_new (ns, json_pack ("{s:s}", "type", "uts"));
-  json_array_append_new (ns, json_pack ("{s:s}", "type", "pid"));
-  json_array_append_new (ns, json_pack ("{s:s}", "type", "ipc"));
-  /* DefaultCgroupNamespaceMode: private on cgroup v2, host on v1. */
-  if (cgroup_v2 ())
-    json_array_append_new (ns, json_pack ("{s:s}", "type", "cgroup"));
-  json_object_set_new (lnx, "namespaces", ns);
-
-  if (!o->privileged)
+  const struct
+  {
+    const char *type;
+    const arca_spec_ns_t *ns;
+  } kinds[] = { { "network", &s->netns }, { "uts", &s->utsns }, { "pid", &s->pidns }, { "ipc", &s->ipcns } };
+  for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
     {
-      json_t *seccomp = NULL;
+      if (kinds[i].ns->mode == NS_MODE_HOST)
+        continue;
+      /* The daemon made this container's netns: join it by path. */
+      if (kinds[i].ns->path && kinds[i].ns->mode != NS_MODE_CONTAINER)
+        json_array_append_new (ns, json_pack ("{s:s, s:s}", "type", kinds[i].type, "path", kinds[i].ns->path));
+      else
+        json_array_append_new (ns, namespace_entry (kinds[i].type, kinds[i].ns));
+    }
+  if (o->cgroupns.mode == NS_MODE_PRIVATE)
+    json_array_append_new (ns, json_pack ("{s:s}", "type", "cgroup"));
+  return ns;
+}
+
+static int
+build_devices (const arca_spec_options_t *s, json_t *lnx, json_t *res, arca_error_t *err)
+{
+  json_t *devices = NULL, *rules = NULL;
+  if (spec_devices (s->opts, &devices, &rules, err) < 0)
+    return -1;
+  if (json_array_size (devices) > 0)
+    json_object_set_new (lnx, "devices", devices);
+  else
+    json_decref (devices);
+  json_object_set_new (res, "devices", rules);
+  return 0;
+}
+
+/* Seccomp (WithSeccomp): none for unconfined and for privileged containers
+ * without an explicit profile; else the container's profile, the daemon's
+ * (seccomp-profile), or the built-in default, compiled for the container's
+ * bounding set.  A profile that does not decode fails the start as
+ * dockerd's LoadProfile: "Decoding seccomp profile failed: ...". */
+static int
+build_seccomp (const arca_spec_options_t *s, char **caps, json_t *lnx, arca_error_t *err)
+{
+  const arca_container_options_t *o = s->opts;
+  if (o->security.seccomp_unconfined || (o->privileged && o->security.seccomp_profile == NULL))
+    return 0;
+  const char *text = o->security.seccomp_profile ? o->security.seccomp_profile : s->default_seccomp_profile;
+  if (text && strcmp (text, "unconfined") == 0)
+    return 0;
+  json_t *seccomp = NULL;
+  if (text == NULL || strcmp (text, "builtin") == 0)
+    {
       if (spec_seccomp_default (caps, &seccomp, err) < 0)
         return -1;
-      json_object_set_new (lnx, "seccomp", seccomp);
+    }
+  else
+    {
+      json_error_t jerr;
+      _cleanup_json_ json_t *profile = json_loads (text, 0, &jerr);
+      if (profile == NULL)
+        return arca_error_set (err, ARCA_ERR_INTERNAL, "Decoding seccomp profile failed: %s", jerr.text);
+      if (spec_seccomp_compile (profile, caps, &seccomp, err) < 0)
+        return -1;
+    }
+  json_object_set_new (lnx, "seccomp", seccomp);
+  return 0;
+}
 
+/* Masked and read-only paths: the defaults, none when privileged, or the
+ * HostConfig's lists when given (non-null). */
+static void
+build_paths (const arca_spec_options_t *s, json_t *lnx)
+{
+  const arca_container_options_t *o = s->opts;
+  if (o->has_masked_paths)
+    json_object_set_new (lnx, "maskedPaths", json_from_strv (o->masked_paths));
+  else if (!o->privileged)
+    {
       json_t *masked = strarray (default_masked_paths);
       masked_thermal_paths (masked);
       json_object_set_new (lnx, "maskedPaths", masked);
-      json_object_set_new (lnx, "readonlyPaths", strarray (default_readonly_paths));
     }
-  json_object_set_new (spec, "linux", lnx);
+  if (o->has_readonly_paths)
+    json_object_set_new (lnx, "readonlyPaths", json_from_strv (o->readonly_paths));
+  else if (!o->privileged)
+    json_object_set_new (lnx, "readonlyPaths", strarray (default_readonly_paths));
+}
 
+static int
+build_linux (const arca_spec_options_t *s, char **caps, json_t **out, arca_error_t *err)
+{
+  const arca_container_options_t *o = s->opts;
+  _cleanup_json_ json_t *lnx = json_object ();
+  json_object_set_new (lnx, "sysctl", build_sysctls (s));
+  json_t *res = NULL;
+  if (spec_resources (&o->resources, false, &res, err) < 0)
+    return -1;
+  json_object_set_new (lnx, "resources", res);
+  if (build_devices (s, lnx, res, err) < 0)
+    return -1;
+  /* withCgroups (cgroupfs driver): <CgroupParent or the daemon's>/<id> */
+  const char *parent = *o->resources.cgroup_parent ? o->resources.cgroup_parent
+                                                   : (s->cgroup_parent ? s->cgroup_parent : "/arca");
+  _cleanup_free_ char *cgpath = xasprintf ("%s%s/%s", parent[0] == '/' ? "" : "/", parent, s->id);
+  json_object_set_new (lnx, "cgroupsPath", json_string (cgpath));
+  json_object_set_new (lnx, "namespaces", build_namespaces (s));
+  if (build_seccomp (s, caps, lnx, err) < 0)
+    return -1;
+  build_paths (s, lnx);
+  *out = arca_steal (lnx);
+  return 0;
+}
+
+int
+spec_build (const arca_spec_options_t *o, json_t **out, arca_error_t *err)
+{
+  if (o->rootfs == NULL || o->id == NULL || o->opts == NULL)
+    return arca_error_set (err, ARCA_ERR_INTERNAL, "spec: rootfs, id and options are required");
+  if (o->init_path && access (o->init_path, X_OK) < 0)
+    return arca_error_set (err, ARCA_ERR_INTERNAL, "exec: \"docker-init\": executable file not found in $PATH");
+
+  _cleanup_strv_ char **caps = NULL;
+  if (spec_caps_compute (o->opts, &caps, err) < 0)
+    return -1;
+
+  _cleanup_json_ json_t *spec = json_object ();
+  json_object_set_new (spec, "ociVersion", json_string ("1.0.2"));
+  json_t *proc = NULL;
+  if (build_process (o, caps, &proc, err) < 0)
+    return -1;
+  json_object_set_new (spec, "process", proc);
+  json_object_set_new (spec, "root", json_pack ("{s:s, s:b}", "path", o->rootfs, "readonly", o->opts->read_only));
+  /* WithNamespaces: with the host's UTS namespace the hostname is not set. */
+  if (o->opts->hostname && *o->opts->hostname && o->utsns.mode != NS_MODE_HOST)
+    json_object_set_new (spec, "hostname", json_string (o->opts->hostname));
+  json_object_set_new (spec, "mounts", build_mounts (o));
+  json_t *lnx = NULL;
+  if (build_linux (o, caps, &lnx, err) < 0)
+    return -1;
+  json_object_set_new (spec, "linux", lnx);
+  if (json_object_size (o->opts->annotations) > 0)
+    json_object_set (spec, "annotations", o->opts->annotations);
   *out = arca_steal (spec);
   return 0;
 }

@@ -1,6 +1,6 @@
-/* OCI runtime spec (config.json) generation with dockerd's defaults
- * (shared/spec/runtime-defaults.md: capabilities, namespaces, default mounts,
- * masked and read-only paths, devices, sysctls, seccomp), and the container's
+/* OCI runtime spec (config.json) generation with dockerd's defaults (moby
+ * oci/defaults.go, daemon/oci_linux.go: capabilities, namespaces, default
+ * mounts, masked and read-only paths, devices, sysctls, seccomp), and the container's
  * /etc files.  Docker's default seccomp profile (src/runtime/seccomp-default.json,
  * from moby/profiles, Apache-2.0) is embedded at build time. */
 #ifndef ARCA_RUNTIME_SPEC_H
@@ -11,31 +11,34 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "runtime/options.h"
 #include "util/error.h"
 
+/* A namespace for the spec: a new one, the host's (no entry), or one to
+ * join by path (/proc/<pid>/ns/<type>, or a bind-mounted netns). */
 typedef struct
 {
-  const char *id;            /* container ID (cgroupsPath "/arca/<id>") */
+  arca_ns_mode_t mode; /* NS_MODE_PRIVATE / SHAREABLE / NONE: new; HOST: none; CONTAINER: join path */
+  const char *path;
+} arca_spec_ns_t;
+
+/* Everything config.json is built from: the container's typed options and
+ * what the engine prepared for this start (paths, namespaces to join). */
+typedef struct
+{
+  const arca_container_options_t *opts; /* Config + HostConfig, typed (runtime/options.h) */
+  const char *id;            /* container ID (cgroupsPath "<cgroup parent>/<id>") */
   const char *rootfs;        /* absolute path of the mounted rootfs */
-  char **args;               /* process args: Entrypoint + Cmd, resolved */
-  char **env;                /* Config.Env (already merged with the image's).  spec_build starts from
-                                PATH=<default>, HOSTNAME=<hostname>, TERM=xterm (tty) and applies these
-                                on top by key; "KEY" without '=' removes KEY (CreateDaemonEnvironment). */
-  const char *cwd;           /* WorkingDir or NULL/"" for "/"; created in the rootfs if missing */
-  const char *user;          /* Config.User as given ("", "name", "uid", "uid:gid", "name:group") */
-  const char *hostname;
-  const char *domainname;    /* may be NULL; applied as sysctl kernel.domainname like dockerd */
-  bool tty;
-  bool read_only;            /* HostConfig.ReadonlyRootfs */
-  bool privileged;
-  char **cap_add;            /* HostConfig.CapAdd (may be NULL) */
-  char **cap_drop;
-  char **group_add;          /* HostConfig.GroupAdd */
+  char **args;               /* process args: Path + Args (Entrypoint + Cmd, resolved at create) */
+  /* Config.Env is opts->env (already merged with the image's).  spec_build
+   * starts from PATH=<default>, HOSTNAME=<hostname>, TERM=xterm (tty) and
+   * applies it on top by key; "KEY" without '=' removes KEY
+   * (CreateDaemonEnvironment). */
   const char *hosts_path;    /* files bind-mounted at /etc/hosts, /etc/hostname, /etc/resolv.conf */
   const char *hostname_path; /* (each may be NULL: no mount) */
   const char *resolv_conf_path;
-  const char *netns_path;    /* NULL: new network namespace */
-  unsigned console_height, console_width;
+  arca_spec_ns_t netns;      /* network: PRIVATE = new (loopback only), HOST, CONTAINER = join path */
+  arca_spec_ns_t ipcns, pidns, utsns;
   /* --init (HostConfig.Init): host path of a static init (tini-static),
    * bind-mounted read-only at /sbin/docker-init and run as
    * "/sbin/docker-init -- <args>", as dockerd does with docker-init.
@@ -47,6 +50,11 @@ typedef struct
    * (a user mount on /dev drops the default /dev/... mounts too), and the
    * user and /etc file mounts are ordered by destination depth.  NULL: none. */
   json_t *extra_mounts;
+  int64_t default_shm_size;  /* the daemon's default for ShmSize 0 (bytes; 0 = 64 MiB) */
+  /* The daemon's seccomp-profile: a profile's JSON text, "builtin" or
+   * "unconfined"; NULL = the built-in default. */
+  const char *default_seccomp_profile;
+  const char *cgroup_parent; /* cgroup parent without CgroupParent ("/arca" if NULL) */
 } arca_spec_options_t;
 
 /* Resolve Config.User as dockerd does (moby/sys/user GetExecUserPath) from
@@ -79,6 +87,35 @@ const char *spec_init_path (void);
  * file"), creates the working directory, rejects unknown capabilities
  * (ARCA_ERR_INVALID). */
 int spec_build (const arca_spec_options_t *opts, json_t **out, arca_error_t *err);
+
+/* The OCI linux.resources object (memory, cpu, pids, blockIO) for r, as
+ * moby daemon/daemon_unix.go getMemoryResources, getCPUResources,
+ * getPidsLimit, getBlkioWeightDevices and getBlkioThrottleDevices:
+ * unset fields are left out.  update: for `<runtime> update -r`, where a
+ * limit that is lifted must be written as -1 (runc keeps what is not in the
+ * file).  Devices named in blkio settings are stat'ed: a missing one is
+ * ARCA_ERR_INVALID "stat <path>: no such file or directory". */
+int spec_resources (const arca_resources_t *r, bool update, json_t **out, arca_error_t *err);
+
+/* The OCI process for an exec (moby daemon/exec.go ContainerExecStart,
+ * execSetPlatformOpt): the container's spec process (from its config.json)
+ * with the exec's args, env, working dir, terminal and console size; the
+ * user resolved in rootfs when given (with the container's GroupAdd); all
+ * capabilities the host allows when privileged. */
+typedef struct
+{
+  char **args;
+  char **env;
+  const char *working_dir;   /* "" = "/" */
+  bool tty;
+  unsigned console_height, console_width;
+  const char *user;          /* NULL: the container's process user */
+  const char *rootfs;        /* to resolve user and group names */
+  char **group_add;          /* HostConfig.GroupAdd */
+  bool privileged;
+} arca_exec_process_options_t;
+int spec_exec_process (json_t *container_process, const arca_exec_process_options_t *x, json_t **out,
+                       arca_error_t *err);
 
 /* Write the container's /etc files into dir as dockerd does for a container
  * with its own network namespace and no network addresses yet:

@@ -105,8 +105,8 @@ spec_validate_capabilities (char **cap_add, char **cap_drop, arca_error_t *err)
 /* Every capability the kernel knows, as dockerd's GetAllCapabilities, but
  * only those still in our own bounding set: root here may lack some (e.g.
  * CAP_SYS_RESOURCE) and the runtime cannot grant what it does not hold. */
-static char **
-all_caps (void)
+char **
+spec_caps_all (void)
 {
   char **res = xmalloc0 (sizeof (char *));
   int last = spec_cap_last ();
@@ -117,11 +117,11 @@ all_caps (void)
 }
 
 int
-spec_caps_compute (const arca_spec_options_t *opts, char ***caps, arca_error_t *err)
+spec_caps_compute (const arca_container_options_t *opts, char ***caps, arca_error_t *err)
 {
   if (opts->privileged)
     {
-      *caps = all_caps ();
+      *caps = spec_caps_all ();
       return 0;
     }
   _cleanup_strv_ char **add = NULL;
@@ -132,7 +132,7 @@ spec_caps_compute (const arca_spec_options_t *opts, char ***caps, arca_error_t *
   _cleanup_strv_ char **res = xmalloc0 (sizeof (char *));
   if (strv_has (add, "ALL"))
     {
-      _cleanup_strv_ char **all = all_caps ();
+      _cleanup_strv_ char **all = spec_caps_all ();
       for (char **c = all; *c; c++)
         if (!strv_has (drop, *c))
           res = strv_append (res, *c);

@@ -17,13 +17,28 @@ const char *spec_cap_name (int cap);
 int spec_cap_last (void);
 /* Final capability list (bounding = effective = permitted) for the options,
  * as moby's TweakCapabilities; a malloc'd strv. */
-int spec_caps_compute (const arca_spec_options_t *opts, char ***caps, arca_error_t *err);
+int spec_caps_compute (const arca_container_options_t *opts, char ***caps, arca_error_t *err);
+/* Every capability the kernel knows and this process still holds in its
+ * bounding set (dockerd GetAllCapabilities, for privileged processes). */
+char **spec_caps_all (void);
+
+/* Devices (spec_devices.c): linux.devices (device nodes) and the device
+ * cgroup rules for linux.resources.devices: the defaults, --device
+ * mappings, --device-cgroup-rule, all host devices when privileged;
+ * DeviceRequests are refused (no device driver).  Errors are dockerd's
+ * start-time texts (ARCA_ERR_INTERNAL). */
+int spec_devices (const arca_container_options_t *o, json_t **devices, json_t **rules, arca_error_t *err);
 
 /* Seccomp (seccomp.c). */
 
 /* The embedded default profile converted for this host and a container whose
  * bounding set is caps.  *out is an OCI linux.seccomp object. */
 int spec_seccomp_default (char **caps, json_t **out, arca_error_t *err);
+/* A profile in Docker's format (moby/profiles/seccomp Seccomp: archMap or
+ * architectures, syscalls with name/names, includes/excludes) compiled
+ * for this host and bounding set as setupSeccomp does.  *out is an OCI
+ * linux.seccomp object. */
+int spec_seccomp_compile (json_t *profile, char **caps, json_t **out, arca_error_t *err);
 /* Raw embedded profile text (NUL-terminated). */
 const char *spec_seccomp_default_json (void);
 

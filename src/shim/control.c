@@ -34,8 +34,8 @@ fail_owned (char *msg)
 json_t *
 shim_wait_reply (shim_t *s)
 {
-  return json_pack ("{s:b,s:i,s:I,s:b}", "ok", 1, "ExitCode", s->exit_code, "FinishedAt",
-                    (json_int_t) s->finished_ns, "OOMKilled", s->oom_killed);
+  return json_pack ("{s:b,s:i,s:I,s:b}", "ok", 1, "ExitCode", s->exit_code, "FinishedAt", (json_int_t) s->finished_ns,
+                    "OOMKilled", s->oom_killed);
 }
 
 void

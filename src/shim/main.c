@@ -39,19 +39,21 @@ usage (void)
   fprintf (stderr, "usage: arca-shim --id ID --bundle DIR --state-dir DIR --runtime PATH --runtime-root DIR\n"
                    "                 [--log-path FILE] [--exit-file FILE] [--tty] [--open-stdin] [--stdin-once]\n"
                    "                 [--console-height H] [--console-width W] [--ready-fd N]\n"
-                   "                 [--exec-process FILE (instead of --bundle: exec into container ID)]\n");
+                   "                 [--exec-process FILE (instead of --bundle: exec into container ID)]\n"
+                   "                 [--log-config FILE (logging driver settings)]\n");
   exit (2);
 }
 
 static void
 parse_args (shim_t *s, int argc, char **argv)
 {
-  enum { O_ID = 256, O_BUNDLE, O_STATE, O_LOG, O_EXIT, O_RUNTIME, O_ROOT, O_TTY, O_STDIN, O_ONCE, O_H, O_W, O_READY, O_EXEC };
+  enum { O_ID = 256, O_BUNDLE, O_STATE, O_LOG, O_EXIT, O_RUNTIME, O_ROOT, O_TTY, O_STDIN, O_ONCE, O_H, O_W, O_READY, O_EXEC, O_LOGCFG };
   static const struct option opts[] = {
     { "id", required_argument, NULL, O_ID },
     { "bundle", required_argument, NULL, O_BUNDLE },
     { "state-dir", required_argument, NULL, O_STATE },
     { "log-path", required_argument, NULL, O_LOG },
+    { "log-config", required_argument, NULL, O_LOGCFG },
     { "exit-file", required_argument, NULL, O_EXIT },
     { "runtime", required_argument, NULL, O_RUNTIME },
     { "runtime-root", required_argument, NULL, O_ROOT },
@@ -82,6 +84,7 @@ parse_args (shim_t *s, int argc, char **argv)
       case O_W: s->width = (unsigned) strtoul (optarg, NULL, 10); break;
       case O_READY: s->ready_fd = atoi (optarg); break;
       case O_EXEC: s->exec_process = optarg; break;
+      case O_LOGCFG: s->log_config = optarg; break;
       default: usage ();
       }
   if (!s->id || (!s->bundle && !s->exec_process) || !s->state_dir || !s->runtime || !s->runtime_root)
@@ -244,9 +247,7 @@ shim_finish (shim_t *s)
           shim_output_eof (s, stream);
         }
     }
-  if (s->log_fd >= 0)
-    close (s->log_fd);
-  s->log_fd = -1;
+  shim_log_close (s);
 
   /* Attach streams end after the last output byte (moby CopyStreams). */
   for (shim_conn_t *c = s->conns; c; c = c->next)
@@ -402,7 +403,7 @@ close_inherited_fds (int keep)
 int
 main (int argc, char **argv)
 {
-  shim_t s = { .ready_fd = -1, .out_fd = -1, .err_fd = -1, .in_fd = -1, .listen_fd = -1, .log_fd = -1,
+  shim_t s = { .ready_fd = -1, .out_fd = -1, .err_fd = -1, .in_fd = -1, .listen_fd = -1,
                .child_fds = { -1, -1, -1 } };
   parse_args (&s, argc, argv);
   close_inherited_fds (s.ready_fd);
@@ -432,15 +433,8 @@ main (int argc, char **argv)
     }
   if (s.exit_file && *s.exit_file)
     unlink (s.exit_file); /* a previous run's status must not be taken for this one's */
-  if (s.log_path && *s.log_path)
-    {
-      s.log_fd = open (s.log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-      if (s.log_fd < 0)
-        {
-          err_msg = xasprintf ("open log %s: %s", s.log_path, strerror (errno));
-          goto fail;
-        }
-    }
+  if (!s.exec_process && shim_log_open (&s, &err_msg) < 0)
+    goto fail;
   if (shim_stdio_setup (&s, child_fds, &err_msg) < 0)
     goto fail;
   /* The process runs only at "start", once its attach sessions are in. */

@@ -1,7 +1,6 @@
 /* The container's output: json-file log lines and attach fan-out. */
 #include "shim/shim.h"
 
-#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -22,40 +21,17 @@ static void
 emit_line (void *opaque, const char *data, size_t len)
 {
   emit_ctx_t *ctx = opaque;
-  jsonlog_format_line (&ctx->s->logbuf, ctx->stream, data, len, ctx->now);
-}
-
-static void
-write_log (shim_t *s)
-{
-  const char *p = s->logbuf.data;
-  size_t left = s->logbuf.len;
-  while (left > 0 && s->log_fd >= 0)
-    {
-      ssize_t n = write (s->log_fd, p, left);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          /* A full disk must not stop the container: drop the log. */
-          log_error ("write %s: %s", s->log_path, strerror (errno));
-          break;
-        }
-      p += n;
-      left -= (size_t) n;
-    }
-  s->logbuf.len = 0;
+  shim_log_entry (ctx->s, ctx->stream, data, len, ctx->now);
 }
 
 /* stream: 0 stdout, 1 stderr.  With a TTY everything is "stdout". */
 void
 shim_handle_output (shim_t *s, int stream, const char *data, size_t len)
 {
-  if (s->log_fd >= 0)
+  if (s->log)
     {
       emit_ctx_t ctx = { s, stream_names[stream], time_now_ns () };
       jsonlog_split (&s->split[stream], data, len, emit_line, &ctx);
-      write_log (s);
     }
   uint8_t hdr[STDCOPY_HEADER_LEN];
   stdcopy_header (hdr, stream == 0 ? STDCOPY_STDOUT : STDCOPY_STDERR, (uint32_t) len);
@@ -74,11 +50,10 @@ shim_handle_output (shim_t *s, int stream, const char *data, size_t len)
 void
 shim_output_eof (shim_t *s, int stream)
 {
-  if (s->log_fd >= 0)
+  if (s->log)
     {
       emit_ctx_t ctx = { s, stream_names[stream], time_now_ns () };
       jsonlog_split_flush (&s->split[stream], emit_line, &ctx);
-      write_log (s);
     }
   jsonlog_splitter_free (&s->split[stream]);
 }

@@ -1,6 +1,8 @@
 /* Invocations of the OCI runtime (runc / crun command line). */
 #include "shim/shim.h"
 
+#include "util/cgroupfs.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -248,4 +250,16 @@ shim_runtime_delete (shim_t *s)
   int status = shim_run_runtime (s, (char *const *) args, NULL);
   if (status < 0 || !WIFEXITED (status) || WEXITSTATUS (status) != 0)
     log_warn ("%s delete %s failed (status %d)", s->runtime, s->id, status);
+}
+
+bool
+shim_oom_killed (shim_t *s)
+{
+  if (s->bundle == NULL || s->exec_process)
+    return false;
+  _cleanup_free_ char *cfg = xasprintf ("%s/config.json", s->bundle);
+  json_error_t jerr;
+  _cleanup_json_ json_t *spec = json_load_file (cfg, 0, &jerr);
+  const char *path = json_string_value (json_object_get (json_object_get (spec, "linux"), "cgroupsPath"));
+  return cgroupfs_oom_kills ("/sys/fs/cgroup", path) > 0;
 }

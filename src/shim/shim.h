@@ -44,6 +44,7 @@ typedef struct
 {
   /* options */
   const char *id, *bundle, *state_dir, *log_path, *exit_file, *runtime, *runtime_root;
+  const char *log_config;   /* --log-config: the logging driver's settings (engine/logdrivers.c) */
   const char *exec_process; /* exec mode: process.json for `runtime exec` */
   bool tty, open_stdin, stdin_once;
   unsigned height, width;
@@ -59,24 +60,20 @@ typedef struct
   int child_fds[3];     /* exec mode: the process's stdio until it starts */
   bool start_failed;    /* exec mode: the runtime could not start it */
 
-  int listen_fd, sig_fd, log_fd;
+  int listen_fd, sig_fd;
   jsonlog_splitter_t split[2];
-  arca_buf_t logbuf;
+  struct shim_log *log;   /* logdrv.c */
 
   pid_t init_pid;
   shim_status_t status;
   bool exited;
   int exit_code;
+  bool oom_killed;        /* the OOM killer killed a process of the container */
   int64_t finished_ns;
-  bool oom_killed;      /* the OOM killer struck this run (oom.c) */
   int64_t drain_deadline; /* monotonic ns */
 
   shim_conn_t *conns;
 } shim_t;
-
-/* oom.c: the container's memory cgroup counted an OOM kill (read before
- * the runtime deletes the cgroup). */
-bool shim_oom_killed (shim_t *s);
 
 /* stdio.c */
 int shim_stdio_setup (shim_t *s, int child_fds[3], char **err_msg);
@@ -94,7 +91,17 @@ int shim_run_runtime (shim_t *s, char *const args[], int fds[3]);
 int shim_runtime_create (shim_t *s, int child_fds[3], char **err_msg);
 int shim_runtime_kill_all (shim_t *s, int sig, char **err_msg);
 void shim_runtime_delete (shim_t *s);
+/* Whether the OOM killer struck in the container's cgroup (its
+ * linux.cgroupsPath in the bundle's config.json); read before the runtime
+ * deletes the cgroup. */
+bool shim_oom_killed (shim_t *s);
 char *shim_path (shim_t *s, const char *name);
+
+/* logdrv.c: open the log (--log-config, or --log-path as plain json-file),
+ * write one message (a line with its newline, or a partial piece), close. */
+int shim_log_open (shim_t *s, char **err_msg);
+void shim_log_entry (shim_t *s, const char *stream, const char *data, size_t len, int64_t now_ns);
+void shim_log_close (shim_t *s);
 
 /* output.c */
 void shim_handle_output (shim_t *s, int stream, const char *data, size_t len);

@@ -80,3 +80,13 @@ arca_error_clear (arca_error_t *err)
       err->msg[0] = '\0';
     }
 }
+
+const char *
+arca_go_strerror (int e)
+{
+  static __thread char buf[128];
+  snprintf (buf, sizeof buf, "%s", strerror (e));
+  if (buf[0] >= 'A' && buf[0] <= 'Z')
+    buf[0] = (char) (buf[0] - 'A' + 'a');
+  return buf;
+}

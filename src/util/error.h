@@ -43,4 +43,8 @@ int arca_error_http_status (arca_error_kind_t kind);
 
 void arca_error_clear (arca_error_t *err);
 
+/* strerror as Go's syscall.Errno prints it ("no such file or directory"),
+ * for dockerd's texts.  Thread-local buffer. */
+const char *arca_go_strerror (int errno_value);
+
 #endif

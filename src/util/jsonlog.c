@@ -96,11 +96,21 @@ append_json_string (arca_buf_t *out, const uint8_t *s, size_t len)
 void
 jsonlog_format_line (arca_buf_t *out, const char *stream, const void *data, size_t len, int64_t time_ns)
 {
+  jsonlog_format_line_attrs (out, stream, data, len, NULL, time_ns);
+}
+
+void
+jsonlog_format_line_attrs (arca_buf_t *out, const char *stream, const void *data, size_t len, const char *attrs,
+                           int64_t time_ns)
+{
   char ts[64];
   time_format_rfc3339nano (time_ns, ts, sizeof ts);
   buf_append (out, "{\"log\":", 7);
   append_json_string (out, data, len);
-  buf_printf (out, ",\"stream\":\"%s\",\"time\":\"%s\"}\n", stream, ts);
+  buf_printf (out, ",\"stream\":\"%s\"", stream);
+  if (attrs && *attrs)
+    buf_printf (out, ",\"attrs\":%s", attrs);
+  buf_printf (out, ",\"time\":\"%s\"}\n", ts);
 }
 
 int

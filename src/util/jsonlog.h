@@ -23,6 +23,11 @@ void jsonlog_format_line (arca_buf_t *out, const char *stream, const void *data,
 /* Parse one line of a json-file log.  On success *log (malloc'ed, may hold
  * NUL bytes, also NUL-terminated) with *len bytes, *stream (malloc'ed) and
  * *time_ns are set; any out pointer may be NULL.  -1 on malformed input. */
+/* The same with "attrs" (a compact JSON object, moby's RawAttrs: labels,
+ * env, tag) between "stream" and "time"; attrs NULL or "" = none. */
+void jsonlog_format_line_attrs (arca_buf_t *out, const char *stream, const void *data, size_t len, const char *attrs,
+                                int64_t time_ns);
+
 int jsonlog_parse_line (const char *line, char **log, size_t *len, char **stream, int64_t *time_ns);
 
 /* Splits one output stream into log messages. */

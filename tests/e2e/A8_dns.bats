@@ -17,7 +17,7 @@ setup_file() {
   load_busybox
   RESOLVER=127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))
   export RESOLVER
-  python3 "$ARCA_REPO/tests/fixtures/dns_responder.py" "$RESOLVER" ext.test=192.0.2.7 \
+  python3 "$ARCA_REPO/tests/fixtures/dns_responder.py" "$RESOLVER" ext.test=192.0.2.7 'big.test=192.0.2.100*40' \
     >"$ARCA_T/resolver.out" 2>"$ARCA_T/resolver.log" </dev/null 3>&- &
   echo $! >"$ARCA_T/resolver.pid"
   retry 50 0.1 grep -q ready "$ARCA_T/resolver.out"
@@ -150,6 +150,35 @@ EOF
   assert_failure
   assert_output_contains "NXDOMAIN"
   grep -q "query ext.test" "$ARCA_T/resolver.log"
+}
+
+@test "a truncated upstream answer is asked again over TCP" {
+  # big.test has 40 records: over UDP the resolver only says TC
+  local pid
+  pid=$(docker inspect -f '{{.State.Pid}}' bravo)
+  run nsenter --net="/proc/$pid/ns/net" python3 - <<'EOF'
+import socket, struct
+def query(edns):
+    q = struct.pack("!HHHHHH", 0x5151, 0x0100, 1, 0, 0, 1 if edns else 0)
+    q += b"\x03big\x04test\x00" + struct.pack("!HH", 1, 1)
+    if edns:  # OPT: a 4096-byte UDP payload
+        q += b"\x00" + struct.pack("!HHIH", 41, 4096, 0, 0)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(10)
+    s.sendto(q, ("127.0.0.11", 53))
+    r = s.recv(65535)
+    return "rcode=%d tc=%d answers=%d" % (r[3] & 15, (r[2] >> 1) & 1, struct.unpack("!H", r[6:8])[0])
+print(query(True))
+print(query(False))
+EOF
+  assert_success
+  # EDNS: the whole answer (fetched over TCP by the embedded server)
+  assert_line_matches '^rcode=0 tc=0 answers=40$'
+  # no EDNS: 512 bytes with TC set, so that the client retries over TCP
+  assert_line_matches '^rcode=0 tc=1 '
+  run tcp_query bravo big.test
+  assert_success
+  assert_output_contains "rcode=0 192.0.2.100 192.0.2.101"
 }
 
 @test "a removed container no longer resolves (NXDOMAIN)" {

@@ -301,7 +301,7 @@ test_output_and_exit (void **state)
 
   int code = -1;
   int64_t fin = 0;
-  assert_int_equal (shim_read_exit_file (c.exit_file, &code, &fin, &err), 0);
+  assert_int_equal (shim_read_exit_file (c.exit_file, &code, &fin, NULL, &err), 0);
   assert_int_equal (code, 3);
   assert_true (fin > 0);
 
@@ -467,10 +467,10 @@ test_exit_without_daemon (void **state)
   arca_error_t err = { 0 };
   int code = -1;
   int64_t fin = 0;
-  assert_int_equal (shim_read_exit_file (c.exit_file, &code, &fin, &err), -1);
+  assert_int_equal (shim_read_exit_file (c.exit_file, &code, &fin, NULL, &err), -1);
   assert_int_equal (err.kind, ARCA_ERR_NOT_FOUND);
   wait_shim_gone (&c);
-  assert_int_equal (shim_read_exit_file (c.exit_file, &code, &fin, &err), 0);
+  assert_int_equal (shim_read_exit_file (c.exit_file, &code, &fin, NULL, &err), 0);
   assert_int_equal (code, 5);
   assert_int_equal (shim_connect (c.state_dir, &err), -1);
   assert_int_equal (err.kind, ARCA_ERR_UNAVAILABLE);
@@ -564,7 +564,7 @@ test_exec (void **state)
   assert_int_equal (wait_result (wfd), 7);
   wait_shim_gone (&x);
   int code = -1;
-  assert_int_equal (shim_read_exit_file (x.exit_file, &code, NULL, &err), 0);
+  assert_int_equal (shim_read_exit_file (x.exit_file, &code, NULL, NULL, &err), 0);
   assert_int_equal (code, 7);
 
   /* A missing binary: start fails with runc's message, the shim goes. */
@@ -575,7 +575,7 @@ test_exec (void **state)
   assert_int_equal (shim_request (bad.state_dir, sreq, NULL, &err), -1);
   assert_non_null (strstr (err.msg, "executable file not found in $PATH"));
   wait_shim_gone (&bad);
-  assert_int_equal (shim_read_exit_file (bad.exit_file, &code, NULL, &err), -1);
+  assert_int_equal (shim_read_exit_file (bad.exit_file, &code, NULL, NULL, &err), -1);
 
   /* The container itself is untouched. */
   _cleanup_json_ json_t *st = json_pack ("{s:s}", "op", "state");

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "runtime/spec.h"
+#include "runtime/options.h"
 #include "runtime/spec_internal.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -71,11 +72,30 @@ json_strarray_contains (json_t *a, const char *s)
   return false;
 }
 
+/* Typed options from Config and HostConfig JSON, as the engine derives them. */
+static const arca_container_options_t *
+opts (const char *config, const char *host_config)
+{
+  json_error_t jerr;
+  json_t *c = json_loads (config, 0, &jerr);
+  json_t *h = json_loads (host_config, 0, &jerr);
+  if (c == NULL || h == NULL)
+    fail_msg ("bad test JSON: %s", jerr.text);
+  arca_container_options_t *o = NULL;
+  arca_error_t err = { 0 };
+  if (options_parse (c, h, &o, &err) < 0)
+    fail_msg ("options_parse: %s", err.msg);
+  /* o borrows from h: both live until the test process ends. */
+  return o;
+}
+
 static json_t *
 build (arca_spec_options_t *o)
 {
   o->id = o->id ? o->id : "0123456789abcdef";
   o->rootfs = rootfs;
+  if (o->opts == NULL)
+    o->opts = opts ("{}", "{}");
   arca_error_t err = { 0 };
   json_t *spec = NULL;
   int r = spec_build (o, &spec, &err);
@@ -94,7 +114,7 @@ static void
 test_default_caps (void **state)
 {
   (void) state;
-  arca_spec_options_t o = { .hostname = "h" };
+  arca_spec_options_t o = { .opts = opts ("{\"Hostname\":\"h\"}", "{}") };
   _cleanup_json_ json_t *spec = build (&o);
   static const char *const want[] = { "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
                                       "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
@@ -114,9 +134,8 @@ static void
 test_cap_add_drop (void **state)
 {
   (void) state;
-  char *add[] = { "net_admin", "CAP_SYS_PTRACE", NULL };
-  char *drop[] = { "chown", "Cap_Kill", NULL };
-  arca_spec_options_t o = { .cap_add = add, .cap_drop = drop };
+  arca_spec_options_t o
+      = { .opts = opts ("{}", "{\"CapAdd\":[\"net_admin\",\"CAP_SYS_PTRACE\"],\"CapDrop\":[\"chown\",\"Cap_Kill\"]}") };
   _cleanup_json_ json_t *spec = build (&o);
   json_t *b = caps_of (spec, "bounding");
   assert_int_equal (json_array_size (b), 14);
@@ -139,9 +158,7 @@ static void
 test_cap_all (void **state)
 {
   (void) state;
-  char *drop_all[] = { "all", NULL };
-  char *add_one[] = { "NET_BIND_SERVICE", NULL };
-  arca_spec_options_t o = { .cap_add = add_one, .cap_drop = drop_all };
+  arca_spec_options_t o = { .opts = opts ("{}", "{\"CapAdd\":[\"NET_BIND_SERVICE\"],\"CapDrop\":[\"all\"]}") };
   _cleanup_json_ json_t *spec = build (&o);
   json_t *b = caps_of (spec, "bounding");
   assert_int_equal (json_array_size (b), 1);
@@ -149,7 +166,7 @@ test_cap_all (void **state)
 
   char *add_all[] = { "ALL", NULL };
   char *drop_one[] = { "SYS_ADMIN", NULL };
-  arca_spec_options_t o2 = { .cap_add = add_all, .cap_drop = drop_one };
+  arca_spec_options_t o2 = { .opts = opts ("{}", "{\"CapAdd\":[\"ALL\"],\"CapDrop\":[\"SYS_ADMIN\"]}") };
   _cleanup_json_ json_t *spec2 = build (&o2);
   json_t *b2 = caps_of (spec2, "bounding");
   assert_true (json_array_size (b2) > 20);
@@ -157,7 +174,7 @@ test_cap_all (void **state)
   assert_true (json_strarray_contains (b2, "CAP_NET_ADMIN"));
 
   char *bad[] = { "FOO", NULL };
-  arca_spec_options_t o3 = { .id = "x", .rootfs = rootfs, .cap_add = bad };
+  arca_spec_options_t o3 = { .id = "x", .rootfs = rootfs, .opts = opts ("{}", "{\"CapAdd\":[\"FOO\"]}") };
   arca_error_t err = { 0 };
   json_t *spec3 = NULL;
   assert_int_equal (spec_build (&o3, &spec3, &err), -1);
@@ -171,7 +188,7 @@ static void
 test_privileged (void **state)
 {
   (void) state;
-  arca_spec_options_t o = { .privileged = true };
+  arca_spec_options_t o = { .opts = opts ("{}", "{\"Privileged\":true}") };
   _cleanup_json_ json_t *spec = build (&o);
   json_t *lnx = json_object_get (spec, "linux");
   assert_null (json_object_get (lnx, "seccomp"));
@@ -204,8 +221,8 @@ static void
 test_mounts_and_paths (void **state)
 {
   (void) state;
-  arca_spec_options_t o = { .hostname = "abc", .hosts_path = "/x/hosts", .hostname_path = "/x/hostname",
-                            .resolv_conf_path = "/x/resolv.conf" };
+  arca_spec_options_t o = { .opts = opts ("{\"Hostname\":\"abc\"}", "{}"), .hosts_path = "/x/hosts",
+                            .hostname_path = "/x/hostname", .resolv_conf_path = "/x/resolv.conf" };
   _cleanup_json_ json_t *spec = build (&o);
   static const char *const dests[] = { "/proc", "/dev", "/dev/pts", "/sys", "/sys/fs/cgroup", "/dev/mqueue",
                                        "/dev/shm", "/etc/resolv.conf", "/etc/hostname", "/etc/hosts" };
@@ -249,8 +266,8 @@ test_mounts_and_paths (void **state)
   assert_true (json_is_object (json_object_get (lnx, "sysctl")));
 
   /* Read-only rootfs: root, /sys/fs/cgroup and the /etc binds are ro, /dev stays rw. */
-  arca_spec_options_t o2 = { .read_only = true, .hosts_path = "/x/hosts", .netns_path = "/run/netns/x",
-                             .domainname = "example.org" };
+  arca_spec_options_t o2 = { .opts = opts ("{\"Domainname\":\"example.org\"}", "{\"ReadonlyRootfs\":true}"),
+                             .hosts_path = "/x/hosts", .netns = { .path = "/run/netns/x" } };
   _cleanup_json_ json_t *spec2 = build (&o2);
   assert_true (json_is_true (json_object_get (json_object_get (spec2, "root"), "readonly")));
   assert_true (json_strarray_contains (json_object_get (find_mount (spec2, "/etc/hosts"), "options"), "ro"));
@@ -267,10 +284,11 @@ static void
 test_env (void **state)
 {
   (void) state;
-  char *env[] = { "FOO=bar", "HOSTNAME", "A=1", "FOO=baz", NULL };
   char *args[] = { "/bin/sh", NULL };
-  arca_spec_options_t o = { .hostname = "myhost", .tty = true, .env = env, .args = args, .console_height = 24,
-                            .console_width = 80 };
+  arca_spec_options_t o = { .opts = opts ("{\"Hostname\":\"myhost\",\"Tty\":true,"
+                                          "\"Env\":[\"FOO=bar\",\"HOSTNAME\",\"A=1\",\"FOO=baz\"]}",
+                                          "{\"ConsoleSize\":[24,80]}"),
+                            .args = args };
   _cleanup_json_ json_t *spec = build (&o);
   json_t *proc = json_object_get (spec, "process");
   json_t *e = json_object_get (proc, "env");
@@ -284,8 +302,8 @@ test_env (void **state)
   assert_int_equal (json_integer_value (json_object_get (json_object_get (proc, "consoleSize"), "width")), 80);
   assert_string_equal (json_string_value (json_object_get (proc, "cwd")), "/");
 
-  char *env2[] = { "PATH=/custom", NULL };
-  arca_spec_options_t o2 = { .hostname = "h2", .env = env2, .cwd = "/work/dir" };
+  arca_spec_options_t o2
+      = { .opts = opts ("{\"Hostname\":\"h2\",\"Env\":[\"PATH=/custom\"],\"WorkingDir\":\"/work/dir\"}", "{}") };
   _cleanup_json_ json_t *spec2 = build (&o2);
   json_t *e2 = json_object_get (json_object_get (spec2, "process"), "env");
   assert_int_equal (json_array_size (e2), 2);
@@ -359,8 +377,8 @@ static void
 test_user_in_spec (void **state)
 {
   (void) state;
-  char *group_add[] = { "video", "7777", "10", "video", NULL };
-  arca_spec_options_t o = { .user = "app", .group_add = group_add };
+  arca_spec_options_t o
+      = { .opts = opts ("{\"User\":\"app\"}", "{\"GroupAdd\":[\"video\",\"7777\",\"10\",\"video\"]}") };
   _cleanup_json_ json_t *spec = build (&o);
   json_t *u = json_object_get (json_object_get (spec, "process"), "user");
   assert_int_equal (json_integer_value (json_object_get (u, "uid")), 1000);
@@ -371,8 +389,8 @@ test_user_in_spec (void **state)
   for (size_t i = 0; i < 6; i++)
     assert_int_equal (json_integer_value (json_array_get (g, i)), want[i]);
 
-  char *bad[] = { "nosuchgroup", NULL };
-  arca_spec_options_t o2 = { .id = "x", .rootfs = rootfs, .group_add = bad };
+  arca_spec_options_t o2
+      = { .id = "x", .rootfs = rootfs, .opts = opts ("{}", "{\"GroupAdd\":[\"nosuchgroup\"]}") };
   arca_error_t err = { 0 };
   json_t *spec2 = NULL;
   assert_int_equal (spec_build (&o2, &spec2, &err), -1);
