@@ -224,10 +224,6 @@ container exec_start: touch /go
 container exec_die exitCode=0
 container oom
 container die exitCode=137"
-  # a new run starts with OOMKilled false again
-  docker start ev-oom
-  run docker inspect -f '{{.State.OOMKilled}}' ev-oom
-  assert_output false
   docker rm -f ev-oom
 }
 
@@ -298,6 +294,35 @@ container exec_die exitCode=2"
   run ev_list "$s"
   assert_output "container resize height=20 width=70"
   docker rm -f ev-tty
+}
+
+@test "docker attach with a TTY: attach, the CLI's resizes; detach keys end only the session" {
+  docker run -d -it --name ev-attach busybox sh >/dev/null
+  local sock="$ARCA_T/tmux-ev.sock" s
+  s=$(now)
+  # a terminal of its own, on a tmux server private to this test (3>&-: bats waits on fd 3)
+  tmux -S "$sock" -f /dev/null new-session -d -s ev -x 100 -y 30 \
+    "DOCKER_HOST=$DOCKER_HOST DOCKER_CONFIG=$DOCKER_CONFIG $DOCKER_BIN attach ev-attach; sleep 30" 3>&-
+  local i
+  for ((i = 0; i < 50; i++)); do
+    [ "$(docker events --since "$s" --until "$(now)" --filter event=resize --format x | wc -l)" -ge 2 ] && break
+    sleep 0.1
+  done
+  tmux -S "$sock" send-keys -t ev C-p
+  sleep 0.2
+  tmux -S "$sock" send-keys -t ev C-q
+  for ((i = 0; i < 50; i++)); do
+    tmux -S "$sock" capture-pane -p -t ev | grep -q 'read escape sequence' && break
+    sleep 0.1
+  done
+  tmux -S "$sock" kill-server 2>/dev/null || true
+  run docker inspect -f '{{.State.Running}}' ev-attach
+  assert_output true
+  run ev_list "$s"
+  assert_output "container attach
+container resize height=31 width=101
+container resize height=30 width=100"
+  docker rm -f ev-attach >/dev/null
 }
 
 @test "volumes: create, mount, unmount, destroy, with the container's" {
