@@ -17,6 +17,7 @@ extern const arca_route_t arca_registry_routes[];   /* api/images_registry.c: pu
 int arca_api_image_pull (arca_http_request_t *req, void *app, arca_error_t *err);
 extern const arca_route_t arca_images_more_routes[]; /* api/images_more.c: save, history, prune, search, system df */
 
+extern const arca_route_t arca_build_routes[];      /* api/build.c: /build, /build/prune */
 extern const arca_route_t arca_volume_routes[];     /* api/volumes.c: /volumes */
 extern const arca_route_t arca_network_routes[];    /* api/networks.c: /networks */
 extern const arca_route_t arca_events_routes[];     /* api/events.c: /events */

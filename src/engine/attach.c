@@ -118,6 +118,9 @@ container_attach (arca_engine_t *e, arca_container_t *c, int client_fd, const ch
       pa->shim_fd = -1;
       pa->next = c->pending;
       c->pending = pa;
+      pa->opts.ready = NULL; /* the copy never signals; the caller's opts do, once */
+      if (opts->ready)
+        opts->ready (opts->ready_ctx);
       /* Wait for the next start to connect us (or for removal). */
       while (pa->shim_fd < 0 && !pa->failed && !c->removed && !e->closing)
         {
@@ -141,6 +144,8 @@ container_attach (arca_engine_t *e, arca_container_t *c, int client_fd, const ch
       free ((char *) pa->opts.detach_keys);
       free (pa);
     }
+  if (running && opts->ready)
+    opts->ready (opts->ready_ctx);
   pthread_mutex_unlock (&e->lock);
 
   if (running

@@ -369,6 +369,29 @@ tar_marker (walk_t *w, const char *dir, const char *marker, const struct stat *s
 
 /* ---- the walk ---- */
 
+/* A directory of the writable layer that holds nothing but the runtime's
+ * mount points for /etc/hosts, /etc/hostname and /etc/resolv.conf is only
+ * there because of them (overlay copied it up): dockerd keeps those in
+ * its init layer, so a layer made from it leaves the directory out. */
+static bool
+only_init_files (int dirfd, const char *name, const char *path)
+{
+  if (strcmp (path, "/etc") != 0)
+    return false;
+  _cleanup_close_ int fd = openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  _cleanup_strv_ char **names = read_names (fd);
+  for (size_t i = 0; names[i]; i++)
+    {
+      struct stat st;
+      _cleanup_free_ char *p = xasprintf ("%s/%s", path, names[i]);
+      if (fstatat (fd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0 || !init_layer_path (p, &st))
+        return false;
+    }
+  return true;
+}
+
 /* rel: "" for the root, else "/a/b". */
 static int
 walk_dir (walk_t *w, int dirfd, const char *rel)
@@ -385,6 +408,9 @@ walk_dir (walk_t *w, int dirfd, const char *rel)
         }
       _cleanup_free_ char *path = xasprintf ("%s/%s", rel, names[i]);
       if (w->mode != WALK_EXPORT && init_layer_path (path, &st))
+        continue;
+      if (w->mode == WALK_LAYER && S_ISDIR (st.st_mode) && !is_opaque (dirfd, names[i])
+          && only_init_files (dirfd, names[i], path))
         continue;
       switch (w->mode)
         {
@@ -714,6 +740,40 @@ commit_ref_familiar (const char *repo, const char *tag)
   if (image_ref_repo_tag_key (repo, tag, "", &key, &ignored) < 0 || key == NULL)
     return NULL;
   return image_ref_familiar (key);
+}
+
+int
+layer_tar_write_upper (const char *upper, int fd, arca_error_t *err)
+{
+  layer_ctx_t lc = { .upper = upper };
+  return write_layer (&lc, fd, err);
+}
+
+int
+container_commit_build (arca_engine_t *e, arca_container_t *c, json_t *config, json_t *container_config,
+                        const char *author, char **image_id, arca_error_t *err)
+{
+  _cleanup_free_ char *parent = NULL;
+  _cleanup_json_ json_t *ccfg = NULL;
+  bool removing, dead;
+  snapshot_record (e, c, &parent, &ccfg, &removing, &dead);
+  if (removing || dead)
+    return arca_error_set (err, ARCA_ERR_CONFLICT, "You cannot commit container %s which is %s", c->id,
+                           removing ? "being removed" : "dead");
+  _cleanup_free_ char *dir = container_dir (e, c->id);
+  _cleanup_free_ char *upper = xasprintf ("%s/upper", dir);
+  layer_ctx_t lc = { .upper = upper };
+  arca_image_commit_t ic = {
+    .parent_id = parent,
+    .config = config,
+    .container_config = container_config ? container_config : ccfg,
+    .container_id = c->id,
+    .author = author,
+    .write_layer = write_layer,
+    .ctx = &lc,
+    .build_step = true,
+  };
+  return image_commit (e->images, &ic, image_id, err);
 }
 
 int

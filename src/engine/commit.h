@@ -56,4 +56,17 @@ typedef struct
 int container_commit (arca_engine_t *e, arca_container_t *c, const arca_commit_opts_t *o, char **image_id,
                       arca_error_t *err);
 
+/* The classic builder's CommitBuildStep (moby daemon/commit.go): the
+ * writable layer on the container's image, with the builder's config and
+ * container_config (NULL: the container's own Config) and author; the
+ * image is a build step (image.h build cache).  409 as container_commit. */
+int container_commit_build (arca_engine_t *e, arca_container_t *c, json_t *config, json_t *container_config,
+                            const char *author, char **image_id, arca_error_t *err);
+
+/* The Docker layer tar (whiteouts as ".wh.<name>", opaque directories as
+ * ".wh..wh..opq") of any overlay upper directory, written to fd: what a
+ * commit makes of a writable layer, for layers the builder writes itself
+ * (COPY, ADD). */
+int layer_tar_write_upper (const char *upper, int fd, arca_error_t *err);
+
 #endif

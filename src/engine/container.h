@@ -76,6 +76,13 @@ typedef struct
 {
   bool in, out, err;
   const char *detach_keys;
+  /* Called once the session is set to receive the output (queued for the
+   * next start, or about to connect to a running container), so that a
+   * caller in another thread may start the container knowing no byte
+   * will be missed.  Runs with the engine lock held: it must only signal
+   * (write an eventfd), never block or call the engine.  May be NULL. */
+  void (*ready) (void *ctx);
+  void *ready_ctx;
 } arca_attach_opts_t;
 /* Runs an attach session on a hijacked client socket until the container's
  * output ends, the client leaves or detaches.  If the container is not
@@ -175,8 +182,9 @@ int containers_prune (arca_engine_t *e, json_t *filters, json_t **out, arca_erro
  * [ImageSummary with Containers = how many containers use it and
  * SharedSize], "Containers": [container summaries with SizeRw = bytes of
  * regular files in the writable layer and SizeRootFs = SizeRw + image
- * size], "Volumes": [volumes_df's list], "BuildCache": [],
- * "BuilderSize": 0}.  types
+ * size], "Volumes": [volumes_df's list], "BuildCache": [the
+ * classic builder's cache records, image.h image_build_cache_json],
+ * "BuilderSize": bytes of the records not shared with images}.  types
  * (NULL or empty = all): "container", "image", "volume", "build-cache"
  * select the parts; another value is 400 "unknown object type: <t>". */
 int system_df_json (arca_engine_t *e, char **types, json_t **out, arca_error_t *err);

@@ -148,8 +148,16 @@ system_df_json (arca_engine_t *e, char **types, json_t **out, arca_error_t *err)
     }
   if (wanted (types, "build-cache"))
     {
-      json_object_set_new (res, "BuildCache", json_array ());
-      json_object_set_new (res, "BuilderSize", json_integer (0));
+      /* the classic builder's cache records (image/buildcache.c) */
+      json_t *cache = NULL;
+      int64_t size = 0;
+      if (image_build_cache_json (e->images, &cache, &size, err) < 0)
+        {
+          json_decref (res);
+          return -1;
+        }
+      json_object_set_new (res, "BuildCache", cache);
+      json_object_set_new (res, "BuilderSize", json_integer (size));
     }
   *out = res;
   return 0;

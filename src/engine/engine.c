@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "engine/events.h"
+#include "build/build.h"
 #include "engine/networks.h"
 #include "net/net.h"
 #include "image/registry.h"
@@ -99,6 +100,11 @@ arca_engine_open (const arca_engine_options_t *opts, arca_engine_t **out, arca_e
     goto fail;
   image_store_set_in_use_cb (e->images, containers_image_in_use, e);
   image_store_set_event_cb (e->images, events_image, e); /* events */
+  {
+    /* builds a dead daemon left behind (src/build) */
+    _cleanup_free_ char *tmp = xasprintf ("%s/tmp", e->data_root);
+    build_sweep (tmp);
+  }
   if (networks_open (e, err) < 0) /* networking: before containers re-adopt their endpoints */
     goto fail;
   dns_set_servers_fn (e->net, container_dns_servers, e); /* embedded DNS: --dns upstreams (n3) */

@@ -4,6 +4,7 @@
 #include "image/store_internal.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,10 +19,10 @@
 /* repo/tag -> canonical store key, as moby httputils.RepoTagReference. */
 
 /* The parent's layers as store records (chain/diff IDs, blob, size), from
- * its manifest and the layers table. */
-static int
-parent_layers (arca_image_store_t *s, const arca_image_t *parent, store_layer_t *out, size_t n, char ***blobs,
-               arca_error_t *err)
+ * its manifest and the layers table (store_internal.h). */
+int
+store_image_layers (arca_image_store_t *s, const arca_image_t *parent, store_layer_t *out, size_t n, char ***blobs,
+                    arca_error_t *err)
 {
   _cleanup_json_ json_t *data = NULL;
   if (store_image_data (s, parent->id, &data, err) < 0)
@@ -83,6 +84,50 @@ tar_is_empty (const char *path)
   return true;
 }
 
+static int
+cmp_key (const void *a, const void *b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+json_t *
+store_sort_keys (json_t *o)
+{
+  size_t n = json_object_size (o);
+  const char **keys = xmalloc0 ((n + 1) * sizeof (char *));
+  size_t k = 0;
+  const char *key;
+  json_t *v;
+  json_object_foreach (o, key, v)
+    keys[k++] = key;
+  qsort (keys, k, sizeof (char *), cmp_key);
+  json_t *out = json_object ();
+  for (size_t i = 0; i < k; i++)
+    json_object_set (out, keys[i], json_object_get (o, keys[i]));
+  free (keys);
+  return out;
+}
+
+/* FROM scratch: no layers, a config with this host's platform (moby
+ * dispatchers.go getImageOrStage builds an image.Image with only OS set;
+ * NewChildImage then takes the architecture from the platform). */
+static arca_image_t *
+scratch_image (void)
+{
+  arca_image_t *img = xmalloc0 (sizeof *img);
+  img->id = xstrdup ("");
+  const char *variant = NULL;
+  const char *arch = store_go_arch (&variant);
+  img->config = json_pack ("{s:s, s:s}", "architecture", arch, "os", "linux");
+  if (variant)
+    json_object_set_new (img->config, "variant", json_string (variant));
+  img->repo_tags = xmalloc0 (sizeof (char *));
+  img->repo_digests = xmalloc0 (sizeof (char *));
+  img->diff_ids = xmalloc0 (sizeof (char *));
+  img->chain_ids = xmalloc0 (sizeof (char *));
+  return img;
+}
+
 static char *
 join_cmd (json_t *container_config)
 {
@@ -108,7 +153,9 @@ image_commit (arca_image_store_t *s, const arca_image_commit_t *c, char **image_
     return -1;
 
   arca_image_t *parent = NULL;
-  if (image_resolve (s, c->parent_id, &parent, err) < 0)
+  if (c->parent_id == NULL || *c->parent_id == '\0')
+    parent = scratch_image ();
+  else if (image_resolve (s, c->parent_id, &parent, err) < 0)
     return -1;
 
   /* The layer tar goes to a temp file first (outside the writer lock: the
@@ -147,7 +194,7 @@ image_commit (arca_image_store_t *s, const arca_image_commit_t *c, char **image_
   p.layers = xmalloc0 ((n_parent + 2) * sizeof *p.layers);
   p.blobs = xmalloc0 (sizeof (char *));
   p.tags = xmalloc0 (sizeof (char *));
-  if (parent_layers (s, parent, p.layers, n_parent, &p.blobs, err) < 0)
+  if (store_image_layers (s, parent, p.layers, n_parent, &p.blobs, err) < 0)
     goto out;
   p.n_layers = n_parent;
 
@@ -172,7 +219,10 @@ image_commit (arca_image_store_t *s, const arca_image_commit_t *c, char **image_
     }
   json_object_set (config, "config", c->config);
   json_object_set (config, "container_config", c->container_config);
-  json_object_set_new (config, "container", json_string (c->container_id ?: ""));
+  if (c->container_id)
+    json_object_set_new (config, "container", json_string (c->container_id));
+  else
+    json_object_del (config, "container"); /* an image made without a container (COPY) */
   json_object_set_new (config, "created", json_string (created));
   if (c->author && *c->author)
     json_object_set_new (config, "author", json_string (c->author));
@@ -204,7 +254,11 @@ image_commit (arca_image_store_t *s, const arca_image_commit_t *c, char **image_
     json_object_set_new (h, "empty_layer", json_true ());
   json_array_append_new (history, h);
 
-  config_text = json_dumps (config, JSON_COMPACT);
+  /* moby image.Image.MarshalJSON goes through a map: top-level keys
+   * sorted, nested objects in their own order */
+  json_t *sorted = store_sort_keys (config);
+  config_text = json_dumps (sorted, JSON_COMPACT);
+  json_decref (sorted);
   if (store_blob_put_data (s, config_text, strlen (config_text), p.id, &undo, err) < 0)
     goto out;
   p.blobs = strv_append (p.blobs, p.id);
@@ -228,6 +282,8 @@ image_commit (arca_image_store_t *s, const arca_image_commit_t *c, char **image_
       p.tags = strv_append (p.tags, key);
       p.set_last_tag_time = true;
     }
+  p.parent = *parent->id ? parent->id : NULL;
+  p.build_step = c->build_step;
   if (store_commit (s, &p, 1, err) < 0)
     goto out;
   store_undo_forget (&undo);

@@ -57,15 +57,25 @@ image_history_json (arca_image_store_t *s, const char *ref, json_t **out, arca_e
                                 comment ? comment : "");
       json_array_insert_new (result, 0, item);
     }
-  /* The newest entry is the image itself (no parent chain here: every
-   * older entry stays "<missing>", as for a pulled image in dockerd). */
-  json_t *top = json_array_get (result, 0);
-  if (top)
+  /* IDs and tags walking the local parent chain from the image itself,
+   * one image per entry, newest first; entries older than the first
+   * image without a local parent stay "<missing>" (moby ImageHistory). */
+  arca_image_t *cur = img;
+  for (size_t k = 0; k < json_array_size (result) && cur; k++)
     {
-      json_object_set_new (top, "Id", json_string (img->id));
-      if (img->repo_tags[0])
-        json_object_set_new (top, "Tags", json_from_strv (img->repo_tags));
+      json_t *item = json_array_get (result, k);
+      json_object_set_new (item, "Id", json_string (cur->id));
+      if (cur->repo_tags[0])
+        json_object_set_new (item, "Tags", json_from_strv (cur->repo_tags));
+      arca_image_t *next = NULL;
+      if (cur->parent == NULL || store_image_load (s, cur->parent, &next, NULL) < 0)
+        next = NULL;
+      if (cur != img)
+        image_free (cur);
+      cur = next;
     }
+  if (cur && cur != img)
+    image_free (cur);
   image_free (img);
   *out = result;
   return 0;

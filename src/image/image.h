@@ -33,6 +33,8 @@ typedef struct
   char **chain_ids;    /* same order */
   int64_t created_ns;  /* from config "created" (0 if none) */
   int64_t size;        /* uncompressed size of all layers, bytes */
+  char *parent;        /* the local parent image ("sha256:..."): the image a commit or a
+                          build step was made on (moby image store SetParent); NULL if none */
 } arca_image_t;
 
 /* Asked before an image is deleted: 0 when no container uses image_id, 1 when
@@ -124,7 +126,8 @@ typedef int (*arca_layer_writer_fn) (void *ctx, int fd, arca_error_t *err);
 
 typedef struct
 {
-  const char *parent_id;     /* image the container was created from ("sha256:...") */
+  const char *parent_id;     /* image the container was created from ("sha256:...");
+                                NULL: no parent (a build step on FROM scratch) */
   json_t *config;            /* the new image's "config" (merged, changes applied) */
   json_t *container_config;  /* the container's Config ("container_config") */
   const char *container_id;  /* "container" */
@@ -132,6 +135,7 @@ typedef struct
   const char *comment, *author;
   arca_layer_writer_fn write_layer;
   void *ctx;
+  bool build_step;           /* made by the classic builder: a build cache record (image/buildcache.c) */
 } arca_image_commit_t;
 
 /* docker commit (moby image.NewChildImage): the layer written by
@@ -139,8 +143,11 @@ typedef struct
  * "empty_layer", when it is the empty tar); the config is the parent's with
  * config, container_config, container, author, created replaced, the diff ID
  * appended and a history entry (created_by = the container's Cmd joined
- * by spaces).  Tags repo:tag (default tag "latest").  *image_id gets
- * "sha256:<hex>".  400 for a bad reference ("invalid reference format"). */
+ * by spaces).  Tags repo:tag (default tag "latest").  The parent is
+ * recorded as the new image's local parent (inspect "Parent").  Without a
+ * parent the config starts empty (architecture and os of this host).
+ * *image_id gets "sha256:<hex>".  400 for a bad reference ("invalid
+ * reference format"). */
 int image_commit (arca_image_store_t *s, const arca_image_commit_t *c, char **image_id, arca_error_t *err);
 
 /* ---- save, history, prune, garbage collection (save.c, history.c,
@@ -194,5 +201,63 @@ int image_gc_blobs_locked (arca_image_store_t *s, arca_error_t *err);
  * and Containers 0 (the caller counts containers); *layers_size = bytes
  * of all unpacked layers. */
 int image_disk_usage_json (arca_image_store_t *s, json_t **images, int64_t *layers_size, arca_error_t *err);
+
+/* ---- the classic builder's cache (buildcache.c) ----
+ *
+ * Every image a build step makes (arca_image_commit_t.build_step) is a
+ * build cache record: its row keeps the local parent, when it was last
+ * used and how often.  A step is reused when a record made on the same
+ * parent has a container_config equal to the step's as moby's
+ * image/cache compare() judges it.  Untagged records are what `docker
+ * builder prune` removes and `docker system df` lists as build cache. */
+
+/* moby image/cache LocalImageCache.GetCache: the newest record whose
+ * parent is parent_id (NULL or "": FROM scratch) and whose
+ * container_config matches; *hit = its ID or NULL. */
+int image_cache_lookup (arca_image_store_t *s, const char *parent_id, json_t *container_config, char **hit,
+                        arca_error_t *err);
+/* moby image/cache ImageCache.GetCache with --cache-from images (sources:
+ * image IDs): a local record is used only if it is an ancestor of a
+ * source; otherwise a source whose history continues parent_id's with an
+ * entry created by the step's command gives the hit (the source itself
+ * when that entry is its last, else a new image restored from that entry
+ * on top of parent_id).  On a restore *sources is narrowed to that one
+ * source, as moby does.  *hit = ID or NULL. */
+int image_cache_from_lookup (arca_image_store_t *s, char ***sources, const char *parent_id, json_t *container_config,
+                             char **hit, arca_error_t *err);
+/* Record that the builder used these records (LastUsed = now,
+ * UsageCount + 1). */
+int image_cache_touch (arca_image_store_t *s, char **ids, arca_error_t *err);
+/* A running build holds the images it builds on, so that a concurrent
+ * prune leaves them (and their layers) alone until released. */
+void image_cache_hold (arca_image_store_t *s, const char *id);
+void image_cache_release (arca_image_store_t *s, const char *id);
+
+/* GET /system/df BuildCache (types.BuildCache): one record per untagged
+ * build step image: ID (hex), Parent/Parents, Type "regular", Description
+ * (the step's created_by), InUse (a container or a build uses it), Shared
+ * (its layer is part of another image), Size (bytes of the layer the step
+ * added), CreatedAt, LastUsedAt, UsageCount.  *builder_size = bytes of the
+ * records that are not shared. */
+int image_build_cache_json (arca_image_store_t *s, json_t **records, int64_t *builder_size, arca_error_t *err);
+
+typedef struct
+{
+  json_t *filters;       /* parsed filters or NULL */
+  bool all;              /* also records an image still builds on */
+  int64_t keep_storage;  /* bytes of cache to keep, 0 = none */
+} arca_build_prune_opts_t;
+/* POST /build/prune: removes records no container or build uses: without
+ * all only those no kept image (tagged, not built, or used by a
+ * container) descends from; with all every one (a kept image built on a
+ * removed record loses its local parent, as after a pull).  Filters
+ * (moby builder-next toBuildkitPruneInfo): until / unused-for (Go
+ * duration: last used before now minus it), id (prefix), parent, type,
+ * description, inuse, shared, private, label, label!; others 400
+ * "invalid filter '<k>'"; "filters expect only one value", "conflicting
+ * filters: \"until\" and \"unused-for\"".  keep_storage: least recently
+ * used first, until the cache is no bigger.  *out = {"CachesDeleted":
+ * [ids] or null, "SpaceReclaimed": bytes of the layers removed}. */
+int image_build_cache_prune (arca_image_store_t *s, const arca_build_prune_opts_t *o, json_t **out, arca_error_t *err);
 
 #endif

@@ -190,6 +190,22 @@ apply (arca_image_store_t *s, char **to_delete, const arca_image_t *img, bool de
   return 0;
 }
 
+int
+store_image_delete_locked (arca_image_store_t *s, const arca_image_t *img, json_t *records, arca_error_t *err)
+{
+  _cleanup_strv_ char **refs = NULL;
+  _cleanup_json_ json_t *rows = NULL;
+  const char *p[] = { img->id };
+  if (store_sql (s, "SELECT ref FROM image_refs WHERE image_id = ?1", p, 1, &rows, err) < 0)
+    return -1;
+  refs = xmalloc0 (sizeof (char *));
+  size_t i;
+  json_t *row;
+  json_array_foreach (rows, i, row)
+    refs = strv_append (refs, json_string_value (json_array_get (row, 0)));
+  return apply (s, refs, img, true, false, records, err);
+}
+
 static int
 conflict (const char *id, bool hard, const char *what, arca_error_t *err)
 {
@@ -197,8 +213,48 @@ conflict (const char *id, bool hard, const char *what, arca_error_t *err)
                          hard ? "cannot be forced" : "must be forced", what);
 }
 
+static size_t
+children_of (arca_image_store_t *s, const char *id)
+{
+  _cleanup_strv_ char **kids = NULL;
+  if (store_children (s, id, &kids, NULL) < 0)
+    return 0;
+  return strv_len (kids);
+}
+
+/* imageDeleteHelper with prune: after an image went, its parent goes too
+ * when nothing holds it (no reference, no other child, no container),
+ * and so on up the chain; the first parent something holds ends it
+ * quietly. */
 static int
-remove_locked (arca_image_store_t *s, const char *ref, bool force, json_t *records, arca_error_t *err)
+prune_parents (arca_image_store_t *s, const char *parent_id, json_t *records, arca_error_t *err)
+{
+  _cleanup_free_ char *id = xstrdup (parent_id);
+  while (id)
+    {
+      arca_image_t *img = NULL;
+      if (store_image_load (s, id, &img, NULL) < 0)
+        return 0;
+      char cid[128];
+      bool held = img->repo_tags[0] || img->repo_digests[0] || children_of (s, id) > 0 || in_use (s, id, cid) != 0;
+      if (held)
+        {
+          image_free (img);
+          return 0;
+        }
+      _cleanup_strv_ char **none = xmalloc0 (sizeof (char *));
+      int r = apply (s, none, img, true, false, records, err);
+      free (id);
+      id = img->parent ? xstrdup (img->parent) : NULL;
+      image_free (img);
+      if (r < 0)
+        return -1;
+    }
+  return 0;
+}
+
+static int
+remove_locked (arca_image_store_t *s, const char *ref, bool force, bool prune, json_t *records, arca_error_t *err)
 {
   arca_image_t *img = NULL;
   if (image_resolve (s, ref, &img, err) < 0)
@@ -280,6 +336,11 @@ remove_locked (arca_image_store_t *s, const char *ref, bool force, json_t *recor
   else if (single_reference (&refs))
     {
       int u = in_use (s, img->id, cid);
+      if (children_of (s, img->id) > 0)
+        {
+          conflict (img->id, true, "image has dependent child images", err);
+          goto out;
+        }
       if (u == 2)
         {
           _cleanup_free_ char *msg = xasprintf ("image is being used by running container %.12s", cid);
@@ -299,9 +360,15 @@ remove_locked (arca_image_store_t *s, const char *ref, bool force, json_t *recor
 
   /* imageDeleteHelper */
   int u = in_use (s, img->id, cid);
+  bool has_children = children_of (s, img->id) > 0;
   const char *why = NULL;
   bool hard = false, used = false;
-  if (u == 2)
+  if (has_children)
+    {
+      what = xstrdup ("image has dependent child images");
+      hard = true;
+    }
+  else if (u == 2)
     {
       what = xasprintf ("image is being used by running container %.12s", cid);
       hard = used = true;
@@ -316,7 +383,9 @@ remove_locked (arca_image_store_t *s, const char *ref, bool force, json_t *recor
   why = what;
   if (why)
     {
-      if (quiet && (refs_left (&refs) > 0 || used))
+      /* quiet (the last reference went): an image that is not dangling
+       * or that a container uses just stays, untagged */
+      if (quiet && (refs_left (&refs) > 0 || has_children || used))
         ret = apply (s, to_delete, img, false, false, records, err);
       else
         conflict (img->id, hard, why, err);
@@ -326,16 +395,38 @@ remove_locked (arca_image_store_t *s, const char *ref, bool force, json_t *recor
     if (!refs.v[k].gone)
       untag (&refs, k, &to_delete, records);
   ret = apply (s, to_delete, img, true, u != 0, records, err);
+  if (ret == 0 && prune && img->parent)
+    ret = prune_parents (s, img->parent, records, err);
 out:
   refs_free (&refs);
   image_free (img);
   return ret;
 }
 
+/* events: the image's parent chain, which a prune may remove with it. */
+static char **
+ancestors (arca_image_store_t *s, const arca_image_t *img)
+{
+  char **v = xmalloc0 (sizeof *v);
+  _cleanup_free_ char *id = img->parent ? xstrdup (img->parent) : NULL;
+  for (int depth = 0; id && depth < 256; depth++)
+    {
+      arca_image_t *p = NULL;
+      if (store_image_load (s, id, &p, NULL) < 0)
+        break;
+      v = strv_append (v, id);
+      free (id);
+      id = p->parent ? xstrdup (p->parent) : NULL;
+      image_free (p);
+    }
+  return v;
+}
+
 /* events (moby image_delete.go): one "untag" per removed reference, then
- * "delete" if the image went; both name the image by its ID. */
+ * "delete" for the image and each pruned parent that went; both name the
+ * image by its ID. */
 static void
-remove_events (arca_image_store_t *s, const arca_image_t *img, json_t *records)
+remove_events (arca_image_store_t *s, const arca_image_t *img, char **parents, json_t *records)
 {
   json_t *labels = json_object_get (json_object_get (img->config, "config"), "Labels");
   size_t i;
@@ -346,15 +437,17 @@ remove_events (arca_image_store_t *s, const arca_image_t *img, json_t *records)
   json_array_foreach (records, i, rec)
     {
       const char *d = json_get_str (rec, "Deleted");
-      if (d && strcmp (d, img->id) == 0)
-        store_event_labels (s, "delete", img->id, img->id, NULL);
+      bool image = d && strcmp (d, img->id) == 0;
+      for (size_t k = 0; d && !image && parents && parents[k]; k++)
+        image = strcmp (d, parents[k]) == 0;
+      if (image)
+        store_event_labels (s, "delete", d, d, NULL);
     }
 }
 
 int
 image_remove (arca_image_store_t *s, const char *ref, bool force, bool noprune, json_t **out, arca_error_t *err)
 {
-  (void) noprune; /* images here have no parent images to prune */
   json_t *records = json_array ();
   pthread_mutex_lock (&s->lock);
   /* events: who it is and its labels, before it may go */
@@ -362,7 +455,8 @@ image_remove (arca_image_store_t *s, const char *ref, bool force, bool noprune, 
   arca_error_t ignored;
   if (image_resolve (s, ref, &img, &ignored) < 0)
     img = NULL;
-  int ret = remove_locked (s, ref, force, records, err);
+  _cleanup_strv_ char **parents = img && !noprune ? ancestors (s, img) : NULL;
+  int ret = remove_locked (s, ref, force, !noprune, records, err);
   pthread_mutex_unlock (&s->lock);
   if (ret < 0)
     {
@@ -371,7 +465,7 @@ image_remove (arca_image_store_t *s, const char *ref, bool force, bool noprune, 
       return -1;
     }
   if (img)
-    remove_events (s, img, records);
+    remove_events (s, img, parents, records);
   image_free (img);
   *out = records;
   return 0;

@@ -117,6 +117,8 @@ store_image_load (arca_image_store_t *s, const char *id, arca_image_t **out, arc
   if (created == NULL || time_parse_rfc3339 (created, &img->created_ns) < 0)
     img->created_ns = 0;
   img->size = json_get_int (data, "Size", 0);
+  const char *parent = json_get_str (data, "Parent");
+  img->parent = parent && *parent ? xstrdup (parent) : NULL;
 
   _cleanup_json_ json_t *rows = NULL;
   const char *p[] = { id };
@@ -151,6 +153,7 @@ image_free (arca_image_t *img)
   strv_free (img->repo_digests);
   strv_free (img->diff_ids);
   strv_free (img->chain_ids);
+  free (img->parent);
   free (img);
 }
 
@@ -284,7 +287,7 @@ image_inspect_json (arca_image_store_t *s, const char *ref, json_t **out, arca_e
   json_object_set_new (res, "Id", json_string (img->id));
   json_object_set_new (res, "RepoTags", json_from_strv (img->repo_tags));
   json_object_set_new (res, "RepoDigests", json_from_strv (img->repo_digests));
-  json_object_set_new (res, "Parent", json_string (""));
+  json_object_set_new (res, "Parent", json_string (img->parent ? img->parent : ""));
   json_object_set_new (res, "Comment", json_string (str_or_empty (c, "comment")));
   if (img->created_ns)
     {
@@ -463,6 +466,10 @@ image_list_json (arca_image_store_t *s, json_t *filters, bool all, json_t **out,
   _cleanup_json_ json_t *rows = NULL;
   if (store_sql (s, "SELECT id FROM images", NULL, 0, &rows, err) < 0)
     return -1;
+  /* How many child images each image has (moby imageStore.Children). */
+  _cleanup_json_ json_t *children = NULL;
+  if (store_children_counts (s, &children, err) < 0)
+    return -1;
   json_t *result = json_array ();
   size_t i;
   json_t *row;
@@ -473,7 +480,11 @@ image_list_json (arca_image_store_t *s, json_t *filters, bool all, json_t **out,
       if (store_image_load (s, id, &img, NULL) < 0)
         continue; /* removed meanwhile */
       json_t *cfg_labels = json_object_get (json_object_get (img->config, "config"), "Labels");
+      bool has_children = json_integer_value (json_object_get (children, id)) > 0;
       bool keep = true;
+      /* dangling=true lists the heads only (images without children) */
+      if (dangling_only && has_children)
+        keep = false;
       if (has_before > 0 && !(img->created_ns < before))
         keep = false;
       if (has_since > 0 && !(img->created_ns > since))
@@ -503,7 +514,11 @@ image_list_json (arca_image_store_t *s, json_t *filters, bool all, json_t **out,
               json_array_append_new (kind && strcmp (kind, "digest") == 0 ? digests : tags, json_string (f));
             }
           bool untagged = json_array_size (tags) == 0 && json_array_size (digests) == 0;
-          if (untagged && ((has_dangling && !dangling_only) || refs[0]))
+          /* an untagged image with children is an intermediate image:
+           * listed with all=true only */
+          if (untagged && !all && has_children)
+            keep = false;
+          else if (untagged && ((has_dangling && !dangling_only) || refs[0]))
             keep = false;
           else if (!untagged && dangling_only && json_array_size (tags) > 0)
             keep = false;
@@ -515,7 +530,7 @@ image_list_json (arca_image_store_t *s, json_t *filters, bool all, json_t **out,
           json_object_set_new (sum, "Created", json_integer (img->created_ns / ARCA_NSEC_PER_SEC));
           json_object_set_new (sum, "Id", json_string (img->id));
           json_object_set_new (sum, "Labels", json_is_object (cfg_labels) ? json_incref (cfg_labels) : json_null ());
-          json_object_set_new (sum, "ParentId", json_string (""));
+          json_object_set_new (sum, "ParentId", json_string (img->parent ? img->parent : ""));
           json_object_set_new (sum, "RepoDigests", json_incref (digests));
           json_object_set_new (sum, "RepoTags", json_incref (tags));
           json_object_set_new (sum, "SharedSize", json_integer (-1));
@@ -526,7 +541,6 @@ image_list_json (arca_image_store_t *s, json_t *filters, bool all, json_t **out,
       json_decref (digests);
       image_free (img);
     }
-  (void) all; /* no intermediate (parent) images exist in this store */
 
   size_t n = json_array_size (result);
   json_t **items = xmalloc0 ((n + 1) * sizeof (json_t *));

@@ -352,7 +352,7 @@ store_pending_clear (store_pending_t *p)
 }
 
 static json_t *
-image_record (store_pending_t *p, int64_t last_tag_time)
+image_record (store_pending_t *p, int64_t last_tag_time, int64_t now)
 {
   json_t *chains = json_array ();
   for (size_t i = 0; i < p->n_layers; i++)
@@ -360,10 +360,20 @@ image_record (store_pending_t *p, int64_t last_tag_time)
   int64_t size = 0;
   for (size_t i = 0; i < p->n_layers; i++)
     size += p->layers[i].size;
-  return json_pack ("{s:I, s:I, s:s, s:s, s:I, s:o, s:o}", "Size", (json_int_t) size, "LastTagTime",
-                    (json_int_t) last_tag_time, "Manifest", p->manifest, "ManifestMediaType",
-                    p->manifest_media_type, "ManifestSize", (json_int_t) p->manifest_size, "ChainIDs", chains,
-                    "Blobs", json_from_strv (p->blobs));
+  json_t *rec = json_pack ("{s:I, s:I, s:s, s:s, s:I, s:o, s:o}", "Size", (json_int_t) size, "LastTagTime",
+                           (json_int_t) last_tag_time, "Manifest", p->manifest, "ManifestMediaType",
+                           p->manifest_media_type, "ManifestSize", (json_int_t) p->manifest_size, "ChainIDs", chains,
+                           "Blobs", json_from_strv (p->blobs));
+  if (p->parent && *p->parent)
+    json_object_set_new (rec, "Parent", json_string (p->parent));
+  if (p->build_step)
+    {
+      /* build cache record fields (image/buildcache.c) */
+      json_object_set_new (rec, "BuildStep", json_true ());
+      json_object_set_new (rec, "LastUsed", json_integer (now));
+      json_object_set_new (rec, "UsageCount", json_integer (1));
+    }
+  return rec;
 }
 
 static int
@@ -388,7 +398,7 @@ commit_one (sqlite3 *h, store_pending_t *p, int64_t now, arca_error_t *err)
   if (old == NULL || p->set_last_tag_time)
     {
       int64_t ltt = p->set_last_tag_time ? now : 0;
-      _cleanup_json_ json_t *data = image_record (p, ltt);
+      _cleanup_json_ json_t *data = image_record (p, ltt, now);
       _cleanup_free_ char *text = json_dump_compact (data);
       const char *params[] = { p->id, text };
       if (sql_locked (h, "INSERT INTO images (id, data) VALUES (?1, ?2) "

@@ -96,6 +96,8 @@ typedef struct
   store_layer_t *layers;
   size_t n_layers;
   char **tags;       /* canonical "name:tag" keys */
+  const char *parent; /* local parent image ID (commit, build step) or NULL */
+  bool build_step;   /* made by the classic builder (image/buildcache.c) */
   char **prev_ids;   /* out: previous image of each tag or NULL (parallel to tags) */
   bool set_last_tag_time;
 } store_pending_t;
@@ -120,6 +122,30 @@ int store_sql (arca_image_store_t *s, const char *sql, const char *const *params
 int store_index_rewrite (arca_image_store_t *s, arca_error_t *err);
 /* The image row's data object (NULL if no such image). */
 int store_image_data (arca_image_store_t *s, const char *id, json_t **data, arca_error_t *err);
+
+/* Child image counts: {"sha256:<parent>": n} over every image whose
+ * local parent is set (parent.c). */
+int store_children_counts (arca_image_store_t *s, json_t **out, arca_error_t *err);
+/* The IDs of the images whose local parent is id ("" or NULL: images
+ * without a parent). */
+int store_children (arca_image_store_t *s, const char *id, char ***out, arca_error_t *err);
+/* Rewrite fields of an image row's data object in one statement:
+ * every key of patch replaces the row's (json null deletes it). */
+int store_image_data_patch (arca_image_store_t *s, const char *id, json_t *patch, arca_error_t *err);
+/* The layers of an image as store records (chain/diff IDs, blob, size)
+ * from its manifest and the layers table (commit.c); n = its layer
+ * count; the blob digests are appended to *blobs. */
+int store_image_layers (arca_image_store_t *s, const arca_image_t *img, store_layer_t *out, size_t n, char ***blobs,
+                        arca_error_t *err);
+
+/* Delete an image row with its references, and its layers and blobs no
+ * other image uses; {"Deleted": id} and {"Deleted": chain} records are
+ * appended.  Caller holds the writer lock (remove.c). */
+int store_image_delete_locked (arca_image_store_t *s, const arca_image_t *img, json_t *records, arca_error_t *err);
+
+/* A copy of o with its top-level keys in sorted order (what Go's
+ * json.Marshal of a map gives; image configs are written that way). */
+json_t *store_sort_keys (json_t *o);
 
 /* resolve.c */
 int store_image_load (arca_image_store_t *s, const char *id, arca_image_t **out, arca_error_t *err);

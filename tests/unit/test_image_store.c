@@ -287,8 +287,12 @@ test_unsafe_tar (void **state)
   (void) state;
   if (geteuid () != 0)
     skip ();
-  static const entry_t evil[] = {
-    { "link", 'l', "/tmp", NULL },
+  /* the symlinks point at a directory of the test's own (not the shared
+   * /tmp, where other processes may have made an "x") */
+  _cleanup_free_ char *outside = xasprintf ("%s/outside", root);
+  assert_int_equal (mkdir (outside, 0755), 0);
+  const entry_t evil[] = {
+    { "link", 'l', outside, NULL },
     { "link/.wh.x", 'f', "", NULL },
     { NULL, 0, NULL, NULL },
   };
@@ -296,8 +300,8 @@ test_unsafe_tar (void **state)
     { "../escape", 'f', "x", NULL },
     { NULL, 0, NULL, NULL },
   };
-  static const entry_t evil3[] = {
-    { "link", 'l', "/tmp", NULL },
+  const entry_t evil3[] = {
+    { "link", 'l', outside, NULL },
     { "link/escape3", 'f', "x", NULL },
     { NULL, 0, NULL, NULL },
   };
@@ -321,8 +325,10 @@ test_unsafe_tar (void **state)
           assert_int_equal (access (inside, F_OK), 0);
         }
     }
-  assert_int_equal (access ("/tmp/x", F_OK), -1);
-  assert_int_equal (access ("/tmp/escape3", F_OK), -1);
+  _cleanup_free_ char *ox = xasprintf ("%s/x", outside);
+  _cleanup_free_ char *oe = xasprintf ("%s/escape3", outside);
+  assert_int_equal (access (ox, F_OK), -1);
+  assert_int_equal (access (oe, F_OK), -1);
   _cleanup_free_ char *esc = xasprintf ("%s/escape", root);
   assert_int_equal (access (esc, F_OK), -1);
 }
