@@ -104,6 +104,6 @@ h_commit (arca_http_request_t *req, void *app, arca_error_t *err)
 const arca_route_t arca_commit_routes[] = {
   { "GET", "/containers/{id}/changes", h_changes, 0 },
   { "GET", "/containers/{id}/export", h_export, 0 },
-  { "POST", "/commit", h_commit, 0 },
+  { "POST", "/commit", h_commit, ARCA_ROUTE_BODY_JSON },
   { NULL, NULL, NULL, 0 },
 };

@@ -158,7 +158,7 @@ const arca_route_t arca_container_ops_routes[] = {
   { "POST", "/containers/{id}/pause", h_pause, 0 },
   { "POST", "/containers/{id}/unpause", h_unpause, 0 },
   { "POST", "/containers/{id}/rename", h_rename, 0 },
-  { "POST", "/containers/{id}/update", h_update, 0 },
+  { "POST", "/containers/{id}/update", h_update, ARCA_ROUTE_BODY_JSON },
   { "POST", "/containers/prune", h_prune, 0 },
   { NULL, NULL, NULL, 0 },
 };

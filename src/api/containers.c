@@ -383,7 +383,7 @@ h_attach (arca_http_request_t *req, void *app, arca_error_t *err)
 }
 
 const arca_route_t arca_container_routes[] = {
-  { "POST", "/containers/create", h_create, 0 },
+  { "POST", "/containers/create", h_create, ARCA_ROUTE_BODY_JSON },
   { "GET", "/containers/json", h_list, 0 },
   { "GET", "/containers/{id}/json", h_inspect, 0 },
   { "POST", "/containers/{id}/start", h_start, 0 },

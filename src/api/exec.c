@@ -160,8 +160,8 @@ h_exec_inspect (arca_http_request_t *req, void *app, arca_error_t *err)
 }
 
 const arca_route_t arca_exec_routes[] = {
-  { "POST", "/containers/{id}/exec", h_exec_create, 0 },
-  { "POST", "/exec/{id}/start", h_exec_start, 0 },
+  { "POST", "/containers/{id}/exec", h_exec_create, ARCA_ROUTE_BODY_JSON },
+  { "POST", "/exec/{id}/start", h_exec_start, ARCA_ROUTE_BODY_JSON },
   { "POST", "/exec/{id}/resize", h_exec_resize, 0 },
   { "GET", "/exec/{id}/json", h_exec_inspect, 0 },
   { NULL, NULL, NULL, 0 },

@@ -140,6 +140,6 @@ post_auth (arca_http_request_t *req, void *app, arca_error_t *err)
 
 const arca_route_t arca_registry_routes[] = {
   { "POST", "/images/{name}/push", push_image, 0 },
-  { "POST", "/auth", post_auth, 0 },
+  { "POST", "/auth", post_auth, ARCA_ROUTE_BODY_JSON },
   { 0 },
 };

@@ -86,12 +86,12 @@ h_disconnect (arca_http_request_t *req, void *app, arca_error_t *err)
 }
 
 const arca_route_t arca_network_routes[] = {
-  { "POST", "/networks/create", h_create, 0 },
+  { "POST", "/networks/create", h_create, ARCA_ROUTE_BODY_JSON },
   { "GET", "/networks", h_list, 0 },
   { "POST", "/networks/prune", h_prune, 0 },
   { "GET", "/networks/{id}", h_inspect, 0 },
   { "DELETE", "/networks/{id}", h_remove, 0 },
-  { "POST", "/networks/{id}/connect", h_connect, 0 },
-  { "POST", "/networks/{id}/disconnect", h_disconnect, 0 },
+  { "POST", "/networks/{id}/connect", h_connect, ARCA_ROUTE_BODY_JSON },
+  { "POST", "/networks/{id}/disconnect", h_disconnect, ARCA_ROUTE_BODY_JSON },
   { NULL, NULL, NULL, 0 },
 };

@@ -66,7 +66,7 @@ h_prune (arca_http_request_t *req, void *app, arca_error_t *err)
 }
 
 const arca_route_t arca_volume_routes[] = {
-  { "POST", "/volumes/create", h_create, 0 },
+  { "POST", "/volumes/create", h_create, ARCA_ROUTE_BODY_JSON },
   { "GET", "/volumes", h_list, 0 },
   { "POST", "/volumes/prune", h_prune, 0 },
   { "GET", "/volumes/{name}", h_inspect, 0 },

@@ -43,6 +43,11 @@ typedef struct
   json_t *log_opts;
   char *seccomp_profile;
   char *default_cgroupns_mode;
+  /* API connections (http/http.h arca_http_limits_t): seconds a connection
+   * may idle or spend on its request headers, and how many may be open;
+   * 0 = the HTTP layer's defaults */
+  unsigned api_idle_timeout;
+  unsigned api_max_connections;
 } arca_config_t;
 
 /* Flags common to the daemon commands; NULL when not given. */

@@ -192,6 +192,13 @@ load_file (arca_config_t *c, const char *path, bool explicit, arca_error_t *err)
                                  key);
         c->proxy_max_connections = (int) json_integer_value (v);
       }
+    else if (strcmp (key, "apiIdleTimeout") == 0 || strcmp (key, "apiMaxConnections") == 0)
+      {
+        json_int_t n = json_integer_value (v);
+        if (!json_is_integer (v) || n < 1 || n > 1000000)
+          return arca_error_set (err, ARCA_ERR_INVALID, "%s: \"%s\" must be an integer from 1 to 1000000", path, key);
+        *(key[3] == 'I' ? &c->api_idle_timeout : &c->api_max_connections) = (unsigned) n;
+      }
     else if (strcmp (key, "defaultAddressPools") == 0)
       {
         if (!json_is_array (v))
@@ -225,7 +232,7 @@ load_file (arca_config_t *c, const char *path, bool explicit, arca_error_t *err)
                              "config file %s: unknown key \"%s\" (known: socketPath, dataRoot, execRoot, logLevel, "
                              "defaultRuntime, runtimes, insecureRegistries, registryMirrors, bridgeName, nftTable, "
                              "defaultAddressPools, ipForwardNoDrop, proxyMaxConnections, log-driver, log-opts, "
-                             "seccomp-profile, default-cgroupns-mode)",
+                             "seccomp-profile, default-cgroupns-mode, apiIdleTimeout, apiMaxConnections)",
                              path, key);
   }
   return 0;

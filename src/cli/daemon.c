@@ -247,8 +247,10 @@ cli_daemon_start (const arca_cli_flags_t *flags)
   _cleanup_free_ char *shim = NULL;
   bool own_socket = false;
 
-  if (fs_mkdir_p (c.data_root, 0711, &err) < 0 || fs_mkdir_p (c.exec_root, 0711, &err) < 0
-      || fs_mkdir_p (tmp_dir, 0700, &err) < 0)
+  /* as dockerd (cmd/dockerd setDefaultUmask): files made without an
+   * explicit mode are 0644/0755, never group- or world-writable */
+  umask (022);
+  if (arca_engine_prepare_roots (c.data_root, c.exec_root, &err) < 0)
     goto out;
   if ((pid_fd = pidfile_take (pidfile, &err)) < 0)
     goto out;
@@ -310,7 +312,8 @@ cli_daemon_start (const arca_cli_flags_t *flags)
       arca_error_wrap (&err, "opening the engine state in %s", c.data_root);
       goto out;
     }
-  if (arca_http_server_start (listen_fd, arca_api_routes (), engine, tmp_dir, &srv, &err) < 0)
+  arca_http_limits_t limits = { .idle_timeout_s = c.api_idle_timeout, .max_connections = c.api_max_connections };
+  if (arca_http_server_start (listen_fd, arca_api_routes (), engine, tmp_dir, &limits, &srv, &err) < 0)
     goto out;
   listen_fd = -1; /* the server owns it */
 

@@ -567,16 +567,16 @@ tw_walk (tar_writer_t *t, int dirfd, const char *prefix, arca_error_t *err)
       close (dup_fd);
       return arca_error_errno (err, errno, "opendir %s", prefix);
     }
-  _cleanup_strv_ char **names = xmalloc0 (sizeof *names);
-  size_t n = 0;
+  arca_strv_builder_t b = { 0 };
   struct dirent *de;
   while ((de = readdir (d)) != NULL)
     {
       if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
         continue;
-      names = strv_append (names, de->d_name);
-      n++;
+      strv_builder_add (&b, de->d_name);
     }
+  size_t n = b.len;
+  _cleanup_strv_ char **names = strv_builder_finish (&b);
   /* Lexical order, like Go's filepath.Walk. */
   qsort (names, n, sizeof *names, cmp_str);
   for (size_t i = 0; i < n; i++)

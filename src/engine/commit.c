@@ -23,6 +23,7 @@
 #include "image/ref.h"
 #include "engine/internal.h"
 #include "util/cleanup.h"
+#include "util/env.h"
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -103,22 +104,24 @@ cmp_names (const void *a, const void *b)
 static char **
 read_names (int dirfd)
 {
-  char **v = xmalloc0 (sizeof (char *));
+  arca_strv_builder_t b = { 0 };
   int fd = openat (dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
-    return v;
+    return strv_builder_finish (&b);
   DIR *d = fdopendir (fd);
   if (d == NULL)
     {
       close (fd);
-      return v;
+      return strv_builder_finish (&b);
     }
   struct dirent *de;
   while ((de = readdir (d)))
     if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
-      v = strv_append (v, de->d_name);
+      strv_builder_add (&b, de->d_name);
   closedir (d);
-  qsort (v, strv_len (v), sizeof (char *), cmp_names);
+  size_t n = b.len;
+  char **v = strv_builder_finish (&b);
+  qsort (v, n, sizeof (char *), cmp_names);
   return v;
 }
 
@@ -644,28 +647,6 @@ write_layer (void *ctx, int out_fd, arca_error_t *err)
   return tar_close (&w);
 }
 
-static const char *
-env_key_end (const char *s)
-{
-  const char *eq = strchr (s, '=');
-  return eq ? eq : s + strlen (s);
-}
-
-static bool
-env_has_key (json_t *env, const char *entry)
-{
-  size_t klen = (size_t) (env_key_end (entry) - entry);
-  size_t i;
-  json_t *v;
-  json_array_foreach (env, i, v)
-    {
-      const char *s = json_string_value (v);
-      if (s && (size_t) (env_key_end (s) - s) == klen && strncmp (s, entry, klen) == 0)
-        return true;
-    }
-  return false;
-}
-
 static bool
 empty_field (json_t *o, const char *key)
 {
@@ -712,12 +693,7 @@ merge_config (json_t *user, json_t *image)
     }
   else
     {
-      json_t *uenv = json_object_get (user, "Env");
-      size_t i;
-      json_t *v;
-      json_array_foreach (ienv, i, v)
-        if (json_is_string (v) && !env_has_key (uenv, json_string_value (v)))
-          json_array_append (uenv, v);
+      env_json_append_missing (json_object_get (user, "Env"), ienv);
     }
   if (empty_field (user, "Entrypoint"))
     {

@@ -20,6 +20,7 @@
 #include "runtime/shim_client.h"
 #include "runtime/spec.h"
 #include "util/cleanup.h"
+#include "util/env.h"
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -161,6 +162,10 @@ container_from_record (const char *id, const char *name, json_t *rec)
 int
 container_save (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
 {
+  /* A removed container stays removed: a writer that raced the removal (an
+   * exit, a failing start) must not insert its row again. */
+  if (c->removed)
+    return 0;
   _cleanup_json_ json_t *rec = container_to_record (c);
   _cleanup_free_ char *data = json_dump_compact (rec);
   const char *p[] = { c->id, c->name, data };
@@ -253,25 +258,7 @@ merge_image_config (json_t *cfg, json_t *img)
   if (json_is_array (img_env))
     {
       json_t *merged = json_is_array (user_env) ? json_deep_copy (user_env) : json_array ();
-      size_t i;
-      json_t *v;
-      json_array_foreach (img_env, i, v)
-        {
-          const char *s = json_string_value (v);
-          if (s == NULL)
-            continue;
-          const char *eq = strchr (s, '=');
-          size_t klen = eq ? (size_t) (eq - s) : strlen (s);
-          bool overridden = false;
-          for (size_t j = 0; j < json_array_size (user_env); j++)
-            {
-              const char *u = json_string_value (json_array_get (user_env, j));
-              if (u && strncmp (u, s, klen) == 0 && (u[klen] == '=' || u[klen] == '\0'))
-                overridden = true;
-            }
-          if (!overridden)
-            json_array_append (merged, v);
-        }
+      env_json_append_missing (merged, img_env);
       json_object_set_new (cfg, "Env", merged);
     }
   bool has_cmd = json_array_size (json_object_get (cfg, "Cmd")) > 0;
@@ -484,17 +471,15 @@ container_create_with (arca_engine_t *e, const arca_create_opts_t *co, json_t *r
   image_free (img);
 
   /* Path and Args: Entrypoint + Cmd (moby daemon/create.go getEntrypointAndArgs). */
-  char **cmdline = NULL;
+  arca_strv_builder_t words = { 0 };
   json_t *ep = json_object_get (c->config, "Entrypoint");
   json_t *cmd = json_object_get (c->config, "Cmd");
   size_t i;
   json_t *v;
-  cmdline = xmalloc0 (sizeof *cmdline);
-  if (json_is_array (ep))
-    json_array_foreach (ep, i, v) if (json_is_string (v)) cmdline = strv_append (cmdline, json_string_value (v));
-  if (json_is_array (cmd))
-    json_array_foreach (cmd, i, v) if (json_is_string (v)) cmdline = strv_append (cmdline, json_string_value (v));
-  if (strv_len (cmdline) == 0)
+  json_array_foreach (ep, i, v) if (json_is_string (v)) strv_builder_add (&words, json_string_value (v));
+  json_array_foreach (cmd, i, v) if (json_is_string (v)) strv_builder_add (&words, json_string_value (v));
+  char **cmdline = strv_builder_finish (&words);
+  if (cmdline[0] == NULL)
     {
       strv_free (cmdline);
       container_free (c);
@@ -572,6 +557,7 @@ container_create_with (arca_engine_t *e, const arca_create_opts_t *co, json_t *r
   pthread_mutex_lock (&e->lock);
   c->starting = false;
   events_container_locked (e, c, "create", NULL); /* events */
+  pthread_cond_broadcast (&e->changed); /* a removal may wait for the create */
   pthread_mutex_unlock (&e->lock);
 
   *id_out = xstrdup (c->id);
@@ -603,6 +589,9 @@ int
 container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
 {
   arca_error_t ignored;
+  pthread_mutex_lock (&e->lock);
+  c->removed = true; /* before the row goes: container_save writes no more */
+  pthread_mutex_unlock (&e->lock);
   const char *p[] = { c->id };
   int ret = arca_db_exec (e->db, "DELETE FROM containers WHERE id = ?1", p, 1, err);
   _cleanup_free_ char *dir = container_dir (e, c->id);
@@ -614,7 +603,6 @@ container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   remove_cgroups (cgpath);
 
   pthread_mutex_lock (&e->lock);
-  c->removed = true;
   for (arca_container_t **pp = &e->containers; *pp; pp = &(*pp)->next)
     if (*pp == c)
       {

@@ -51,6 +51,36 @@ load_daemon_id (arca_engine_t *e, arca_error_t *err)
   return 0;
 }
 
+/* dockerd's modes: data root 0710 (daemon/daemon_unix.go setupDaemonRoot:
+ * root's group may traverse, nobody else), containers/ 0710
+ * (daemon/daemon.go), tmp/ 0700 (prepareTempDir), volumes/ 0701
+ * (volume/local New: a volume's path stays reachable for root's group
+ * through the data root only); exec root 0700 (daemon/command/daemon.go)
+ * and everything in it.  image/ is the image store's (image/store.c). */
+static const struct
+{
+  bool exec_root;
+  const char *dir; /* "" = the root itself */
+  mode_t mode;
+} root_layout[] = {
+  { false, "", 0710 }, { false, "containers", 0710 }, { false, "tmp", 0700 }, { false, "volumes", 0701 },
+  { true, "", 0700 },  { true, "containers", 0700 },
+};
+
+int
+arca_engine_prepare_roots (const char *data_root, const char *exec_root, arca_error_t *err)
+{
+  for (size_t i = 0; i < sizeof root_layout / sizeof *root_layout; i++)
+    {
+      const char *root = root_layout[i].exec_root ? exec_root : data_root;
+      _cleanup_free_ char *path
+          = root_layout[i].dir[0] ? xasprintf ("%s/%s", root, root_layout[i].dir) : xstrdup (root);
+      if (fs_mkdir_mode (path, root_layout[i].mode, err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
 int
 arca_engine_open (const arca_engine_options_t *opts, arca_engine_t **out, arca_error_t *err)
 {
@@ -77,18 +107,14 @@ arca_engine_open (const arca_engine_options_t *opts, arca_engine_t **out, arca_e
   /* Registry settings are process-wide in the registry client (copied). */
   registry_configure (opts->insecure_registries, opts->registry_mirrors);
 
-  _cleanup_free_ char *containers = xasprintf ("%s/containers", e->data_root);
-  _cleanup_free_ char *tmp = xasprintf ("%s/tmp", e->data_root);
-  _cleanup_free_ char *state = xasprintf ("%s/containers", e->exec_root);
   _cleanup_free_ char *dbpath = xasprintf ("%s/arca.db", e->data_root);
   if (json_object_size (e->log_opts) > 0 && container_options_check_log (e->log_driver, e->log_opts, err) < 0)
     {
       arca_error_wrap (err, "failed to set log opts");
       goto fail;
     }
-  if (fs_mkdir_p (e->data_root, 0711, err) < 0 || fs_mkdir_p (containers, 0710, err) < 0
-      || fs_mkdir_p (tmp, 0700, err) < 0 || fs_mkdir_p (e->exec_root, 0711, err) < 0
-      || fs_mkdir_p (state, 0700, err) < 0 || fs_mkdir_p (e->runtime_root, 0700, err) < 0)
+  if (arca_engine_prepare_roots (e->data_root, e->exec_root, err) < 0
+      || fs_mkdir_mode (e->runtime_root, 0700, err) < 0)
     goto fail;
   if (arca_db_open (dbpath, &e->db, err) < 0)
     goto fail;

@@ -45,6 +45,13 @@ typedef struct
   const char *default_cgroupns_mode;
 } arca_engine_options_t;
 
+/* Create the data and exec roots and their top directories with dockerd's
+ * modes, or tighten them when they exist (start-up on a data root an older
+ * Arca made): local users other than root get nothing from either root
+ * (docs/security.md lists every mode).  Called by arca_engine_open, and by
+ * the daemon before it takes its pid file in the exec root. */
+int arca_engine_prepare_roots (const char *data_root, const char *exec_root, arca_error_t *err);
+
 /* Open the state under data_root (creating it), reload containers, re-adopt
  * running ones through their shims, mark those whose shim is gone as exited
  * (recorded status, or 137). */

@@ -26,6 +26,7 @@
 #include "runtime/shim_client.h"
 #include "runtime/spec.h"
 #include "util/cleanup.h"
+#include "util/env.h"
 #include "util/detachkeys.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -225,47 +226,19 @@ exec_event_locked (arca_engine_t *e, arca_exec_t *x, const char *what)
 
 /* ---- create ---- */
 
-/* moby ReplaceOrAppendEnvValues for one entry: "K=V" replaces K or is
- * appended; "K" without "=" removes K. */
-static char **
-env_apply (char **env, const char *kv)
-{
-  const char *eq = strchr (kv, '=');
-  size_t klen = eq ? (size_t) (eq - kv) : strlen (kv);
-  size_t n = strv_len (env);
-  for (size_t i = 0; i < n; i++)
-    {
-      if (strncmp (env[i], kv, klen) == 0 && (env[i][klen] == '=' || env[i][klen] == '\0'))
-        {
-          free (env[i]);
-          if (eq)
-            {
-              env[i] = xstrdup (kv);
-              return env;
-            }
-          memmove (&env[i], &env[i + 1], (n - i) * sizeof *env);
-          return env;
-        }
-    }
-  return eq ? strv_append (env, kv) : env;
-}
-
-/* moby Container.CreateDaemonEnvironment + the exec's Env. */
+/* moby Container.CreateDaemonEnvironment + the exec's Env (daemon/exec.go:
+ * ReplaceOrAppendEnvValues twice, util/env.h). */
 static char **
 exec_env (arca_container_t *c, bool tty, char **exec_env_v)
 {
-  char **env = xmalloc0 (sizeof *env);
-  env = strv_append (env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-  _cleanup_free_ char *host = xasprintf ("HOSTNAME=%s", json_get_str (c->config, "Hostname") ?: "");
-  env = strv_append (env, host);
+  char **base = xmalloc0 (4 * sizeof *base);
+  base[0] = xstrdup ("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  base[1] = xasprintf ("HOSTNAME=%s", json_get_str (c->config, "Hostname") ?: "");
   if (tty)
-    env = strv_append (env, "TERM=xterm");
+    base[2] = xstrdup ("TERM=xterm");
   _cleanup_strv_ char **cenv = json_get_strv (c->config, "Env");
-  for (size_t i = 0; cenv && cenv[i]; i++)
-    env = env_apply (env, cenv[i]);
-  for (size_t i = 0; exec_env_v && exec_env_v[i]; i++)
-    env = env_apply (env, exec_env_v[i]);
-  return env;
+  char **env = env_replace_or_append (base, cenv);
+  return env_replace_or_append (env, exec_env_v);
 }
 
 static char *

@@ -191,7 +191,8 @@ int logdrivers_check_local (json_t *cfg, arca_error_t *err);
 int logdrivers_check_syslog (json_t *cfg, arca_error_t *err);
 int logdrivers_log_files (arca_engine_t *e, arca_container_t *c, char **path, bool *local_format, arca_error_t *err);
 
-/* Persist the record (caller holds the engine lock or owns c exclusively). */
+/* Persist the record (caller holds the engine lock or owns c exclusively);
+ * a no-op once the container is removed (container_destroy). */
 int container_save (arca_engine_t *e, arca_container_t *c, arca_error_t *err);
 json_t *container_to_record (arca_container_t *c);
 arca_container_t *container_from_record (const char *id, const char *name, json_t *rec);

@@ -347,11 +347,11 @@ start_netns (const arca_container_options_t *o, const char *netns_path)
 static char **
 process_args (arca_container_t *c)
 {
-  char **v = xmalloc0 (sizeof *v);
-  v = strv_append (v, c->path);
+  arca_strv_builder_t v = { 0 };
+  strv_builder_add (&v, c->path);
   for (size_t i = 0; c->args && c->args[i]; i++)
-    v = strv_append (v, c->args[i]);
-  return v;
+    strv_builder_add (&v, c->args[i]);
+  return strv_builder_finish (&v);
 }
 
 /* config.json: the one translation of the container's options
@@ -705,10 +705,24 @@ container_restart (arca_engine_t *e, arca_container_t *c, int timeout_s, const c
   return 0;
 }
 
+/* moby holds the container's lock for a whole start (daemon/start.go), so
+ * `rm -f` during a start (or a create) waits for it to end and then removes
+ * what it made.  Removing the record under a start would let the start save
+ * it back, and the container would come back after a daemon restart.
+ * Lock held. */
+static void
+wait_start_done_locked (arca_engine_t *e, arca_container_t *c)
+{
+  while (c->starting && !c->removed)
+    pthread_cond_wait (&e->changed, &e->lock);
+}
+
 int
 container_remove (arca_engine_t *e, arca_container_t *c, bool force, bool volumes, arca_error_t *err)
 {
   pthread_mutex_lock (&e->lock);
+  if (force)
+    wait_start_done_locked (e, c);
   if (c->removed)
     {
       pthread_mutex_unlock (&e->lock);

@@ -65,7 +65,7 @@ validate_ps_args (const char *ps_args, arca_error_t *err)
 static char **
 fields_ascii (const char *line)
 {
-  char **v = xmalloc0 (sizeof *v);
+  arca_strv_builder_t v = { 0 };
   const char *ws = " \t\n\v\f\r";
   const char *p = line;
   while (*p)
@@ -74,11 +74,10 @@ fields_ascii (const char *line)
       if (*p == '\0')
         break;
       size_t n = strcspn (p, ws);
-      _cleanup_free_ char *f = strndup (p, n);
-      v = strv_append (v, f);
+      strv_builder_take (&v, strndup (p, n));
       p += n;
     }
-  return v;
+  return strv_builder_finish (&v);
 }
 
 static void
@@ -194,18 +193,19 @@ container_top (arca_engine_t *e, arca_container_t *c, const char *ps_args, json_
 
   /* ps ARGS -q PID,PID...; some options (f) refuse -q: then plain ps ARGS,
    * filtered below. ARGS are split on single spaces, as dockerd does. */
-  char **argv = xmalloc0 (sizeof *argv);
-  argv = strv_append (argv, "ps");
+  arca_strv_builder_t words = { 0 };
+  strv_builder_add (&words, "ps");
   _cleanup_free_ char *copy = xstrdup (ps_args);
   for (char *s = copy, *sp;; s = sp + 1)
     {
       sp = strchr (s, ' ');
       if (sp)
         *sp = '\0';
-      argv = strv_append (argv, s);
+      strv_builder_add (&words, s);
       if (sp == NULL)
         break;
     }
+  char **argv = strv_builder_finish (&words);
   size_t nargs = strv_len (argv);
   arca_buf_t list = { 0 };
   for (size_t i = 0; i < npids; i++)

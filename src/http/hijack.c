@@ -126,6 +126,7 @@ arca_resp_hijack (arca_http_request_t *req, const char *content_type, arca_hijac
   if (content_type)
     MHD_add_response_header (resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
   arca_req_ref (req);
+  req->long_response = true; /* attach, exec: never timed out */
   if (arca_http_queue (req, MHD_HTTP_SWITCHING_PROTOCOLS, resp) < 0)
     {
       if (ctx_free)

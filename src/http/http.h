@@ -14,6 +14,15 @@
  * Versions: a "/vX.Y" prefix is stripped; X.Y outside [1.24, 1.51] is
  * answered 400 with moby's texts before any handler runs.  Every request is
  * logged at debug level (method, URI, status, duration).
+ *
+ * Limits (docs/security.md): a URL holding %00 is answered 400 before
+ * routing (a NUL would cut an ID or name short); each route declares what
+ * body it takes (ARCA_ROUTE_BODY_* below), so no request body is ever held
+ * in memory beyond its route's cap; a connection may spend at most the
+ * idle timeout sending its request line and headers, or idle between
+ * requests (dockerd: ReadHeaderTimeout, IdleTimeout), while request
+ * bodies, handlers and responses (streams, hijacks) have no time limit;
+ * at most max_connections connections (one thread each) at a time.
  */
 #ifndef ARCA_HTTP_HTTP_H
 #define ARCA_HTTP_HTTP_H
@@ -46,12 +55,14 @@ char **arca_req_query_all (arca_http_request_t *req, const char *key);
  * "", "0", "no", "false", "none" (case-insensitive) -> false; else true. */
 bool arca_req_query_bool (arca_http_request_t *req, const char *key, bool def);
 const char *arca_req_header (arca_http_request_t *req, const char *name);
-/* In-memory body (NUL-terminated) for ordinary routes; NULL/0 if none. */
+/* In-memory body (NUL-terminated) of an ARCA_ROUTE_BODY_JSON route;
+ * NULL/0 if none.  On another route: logs an error, NULL/0. */
 const char *arca_req_body (arca_http_request_t *req, size_t *len);
 /* Parse the body as a JSON object (moby httputils.ReadJSON): empty body ->
  * *out = NULL and 0; a Content-Type other than application/json -> 400
  * "unsupported Content-Type header (<ct>): must be 'application/json'";
- * bad JSON -> 400. */
+ * bad JSON -> 400.  Only for ARCA_ROUTE_BODY_JSON routes (500 elsewhere:
+ * a route that reads a body must say so in its table). */
 int arca_req_json (arca_http_request_t *req, json_t **out, arca_error_t *err);
 /* For routes registered with ARCA_ROUTE_BODY_FILE: path of the file the
  * body was spooled to (removed after the response), NULL if no body. */
@@ -98,10 +109,23 @@ int arca_resp_hijack (arca_http_request_t *req, const char *content_type, arca_h
 /* ---- routing and server ------------------------------------------------ */
 typedef int (*arca_handler_fn) (arca_http_request_t *req, void *app, arca_error_t *err);
 
+/* What a route does with a request body, declared in its table entry:
+ * - neither flag: the route takes no body; one sent anyway is read and
+ *   dropped, never stored (dockerd ignores it too);
+ * - ARCA_ROUTE_BODY_JSON: kept in memory for arca_req_json/arca_req_body,
+ *   at most ARCA_HTTP_JSON_BODY_MAX bytes: a larger Content-Length is
+ *   answered 413 before any byte is read, a larger chunked body closes the
+ *   connection;
+ * - ARCA_ROUTE_BODY_FILE: streamed to a 0600 temp file in the server's
+ *   tmp_dir (under the data root) as it arrives, any size (image load and
+ *   import, archive PUT, build contexts): arca_req_body_file. */
 enum
 {
-  ARCA_ROUTE_BODY_FILE = 1 << 0, /* spool the request body to a temp file */
+  ARCA_ROUTE_BODY_FILE = 1 << 0,
+  ARCA_ROUTE_BODY_JSON = 1 << 1,
 };
+/* 32 MiB: a create with a million Env entries is 19 MB of JSON. */
+#define ARCA_HTTP_JSON_BODY_MAX ((size_t) 32 << 20)
 
 typedef struct
 {
@@ -119,12 +143,22 @@ typedef struct
 
 typedef struct arca_http_server arca_http_server_t;
 
+/* Connection limits; 0 fields take the defaults. */
+typedef struct
+{
+  unsigned idle_timeout_s;  /* headers and keep-alive idling; default 300 (dockerd's ReadHeaderTimeout) */
+  unsigned max_connections; /* default 2048 */
+} arca_http_limits_t;
+#define ARCA_HTTP_IDLE_TIMEOUT_DEFAULT 300
+#define ARCA_HTTP_MAX_CONNECTIONS_DEFAULT 2048
+
 /* Start serving routes (NULL-handler-terminated array) on an already bound
  * and listening AF_UNIX socket fd (the server owns it from now on and
  * closes it on stop); app is passed to every handler; tmp_dir receives
- * spooled bodies.  Unknown route or method -> 404 "page not found". */
+ * spooled bodies; limits may be NULL (defaults).  Unknown route or method
+ * -> 404 "page not found". */
 int arca_http_server_start (int listen_fd, const arca_route_t *routes, void *app, const char *tmp_dir,
-                            arca_http_server_t **out, arca_error_t *err);
+                            const arca_http_limits_t *limits, arca_http_server_t **out, arca_error_t *err);
 /* Stop: shuts hijacked connections down, cancels streams (their
  * cancel fds become readable), stops MHD, and waits (up to ~5 s each) for
  * session and producer threads to return. */

@@ -90,6 +90,7 @@ struct arca_http_server
   const arca_route_t *routes;
   void *app;
   char *tmp_dir;
+  unsigned idle_timeout_s;    /* arca_http_limits_t */
   atomic_bool stopping;
 
   /* live streams and hijacks, so that stop can end them */
@@ -129,11 +130,14 @@ struct arca_http_request
   arca_hdr_t *headers;        /* request headers, copied */
   arca_hdr_t *resp_headers;   /* extra headers for the response */
 
+  bool uri_nul;               /* %00 in the URL: 400 */
   arca_buf_t body;
   int body_fd;
   char *body_path;
   bool body_failed;
+  bool body_too_large;        /* over the route's limit: 413 */
   uint64_t body_len;
+  bool long_response;         /* a stream or hijack: no idle timeout until it ends */
 
   void *hijack;               /* pending hijack, see hijack.c */
   bool started, dispatched, responded;
@@ -143,6 +147,10 @@ struct arca_http_request
 
 void arca_req_ref (arca_http_request_t *req);
 void arca_req_unref (arca_http_request_t *req);
+
+/* The connection's idle timeout from now on: its next request's headers
+ * (or idling) are timed again.  Connection thread only. */
+void arca_http_rearm_idle_timeout (arca_http_request_t *req);
 
 /* Add the common middleware headers and the handler's extra headers, queue
  * the response, mark the request answered.  Destroys resp.  */

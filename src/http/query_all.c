@@ -7,9 +7,9 @@
 char **
 arca_req_query_all (arca_http_request_t *req, const char *key)
 {
-  char **v = xmalloc0 (sizeof (char *));
+  arca_strv_builder_t v = { 0 };
   for (char **it = req->query; it && it[0] && it[1]; it += 2)
     if (strcmp (it[0], key) == 0)
-      v = strv_append (v, it[1]);
-  return v;
+      strv_builder_add (&v, it[1]);
+  return strv_builder_finish (&v);
 }

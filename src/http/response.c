@@ -49,6 +49,9 @@ arca_http_queue (arca_http_request_t *req, int status, struct MHD_Response *resp
   MHD_destroy_response (resp);
   req->responded = true;
   req->status = status;
+  /* A plain response is written at once; a stream re-arms when it ends. */
+  if (!req->long_response)
+    arca_http_rearm_idle_timeout (req);
   if (r != MHD_YES)
     {
       log_error ("%s %s: failed to queue response %d", req->method, req->path, status);

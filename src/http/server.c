@@ -86,6 +86,36 @@ collect_header (void *cls, enum MHD_ValueKind kind, const char *key, const char 
   return MHD_YES;
 }
 
+/* MHD decodes %00 into a NUL that would end the path (or a query value)
+ * early: "/volumes/x%00y" would name volume "x".  Refused instead. */
+static bool
+uri_has_nul (const char *raw)
+{
+  for (const char *p = raw; (p = strchr (p, '%')) != NULL; p++)
+    if (p[1] == '0' && p[2] == '0')
+      return true;
+  return false;
+}
+
+/* Content-Length as announced, or -1 (none, or chunked). */
+static int64_t
+content_length (arca_http_request_t *req)
+{
+  const char *v = arca_req_header (req, "Content-Length");
+  if (v == NULL || *v == '\0')
+    return -1;
+  char *end;
+  unsigned long long n = strtoull (v, &end, 10);
+  return *end == '\0' && n <= INT64_MAX ? (int64_t) n : -1;
+}
+
+static bool
+body_announced (arca_http_request_t *req)
+{
+  const char *te = arca_req_header (req, "Transfer-Encoding");
+  return content_length (req) > 0 || (te && strcasestr (te, "chunked"));
+}
+
 /* First call for a request: headers are complete; parse everything the
  * handler may ask for so that accessors never touch the MHD connection. */
 static void
@@ -93,7 +123,11 @@ request_begin (arca_http_request_t *req, struct MHD_Connection *conn, const char
 {
   req->conn = conn;
   req->method = xstrdup (method);
+  req->uri_nul = uri_has_nul (req->raw_uri);
   MHD_get_connection_values (conn, MHD_HEADER_KIND, collect_header, req);
+  /* The headers are in: no time limit for the body, the handler and the
+   * response (dockerd times only headers and idling, not bodies). */
+  MHD_set_connection_option (conn, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
 
   const char *q = strchr (req->raw_uri, '?');
   req->query = arca_query_parse (q ? q + 1 : NULL);
@@ -106,19 +140,51 @@ request_begin (arca_http_request_t *req, struct MHD_Connection *conn, const char
     req->version_bad = true;
   else
     req->route = arca_route_find (req->srv->routes, method, req->path, req->params, &req->nparams);
+  if (req->route && (req->route->flags & ARCA_ROUTE_BODY_JSON)
+      && content_length (req) > (int64_t) ARCA_HTTP_JSON_BODY_MAX)
+    req->body_too_large = true;
 }
 
-static void
+/* A request that will be refused whatever its body holds, and has one:
+ * answered before the body is read (MHD then drops the body and closes
+ * the connection), so nobody waits for, or stores, a body nobody reads. */
+static bool
+refused_before_body (arca_http_request_t *req)
+{
+  return (req->uri_nul || req->version_bad || req->route == NULL || req->body_too_large) && body_announced (req);
+}
+
+void
+arca_http_rearm_idle_timeout (arca_http_request_t *req)
+{
+  MHD_set_connection_option (req->conn, MHD_CONNECTION_OPTION_TIMEOUT, req->srv->idle_timeout_s);
+}
+
+/* Take a piece of the body as the route declared (http.h ARCA_ROUTE_BODY_*).
+ * Returns false when the connection must be closed (a chunked body over
+ * the route's limit). */
+static bool
 request_consume (arca_http_request_t *req, const char *data, size_t len)
 {
   req->body_len += len;
-  if (req->route == NULL || req->version_bad || req->body_failed)
-    return; /* answered with an error; the body is drained and dropped */
-  if (!(req->route->flags & ARCA_ROUTE_BODY_FILE))
+  if (req->route == NULL || req->version_bad || req->uri_nul || req->body_failed || req->body_too_large)
+    return true; /* answered with an error; the body is drained and dropped */
+  if (req->route->flags & ARCA_ROUTE_BODY_JSON)
     {
+      if (req->body.len + len > ARCA_HTTP_JSON_BODY_MAX)
+        {
+          log_warn ("http: %s %s: request body over %zu bytes; closing the connection", req->method, req->path,
+                    ARCA_HTTP_JSON_BODY_MAX);
+          req->body_too_large = true;
+          buf_free (&req->body);
+          req->body = (arca_buf_t) { 0 };
+          return false;
+        }
       buf_append (&req->body, data, len);
-      return;
+      return true;
     }
+  if (!(req->route->flags & ARCA_ROUTE_BODY_FILE))
+    return true; /* the route takes no body: read and dropped */
   if (req->body_fd < 0)
     {
       char *path = xasprintf ("%s/body-XXXXXX", req->srv->tmp_dir);
@@ -128,7 +194,7 @@ request_consume (arca_http_request_t *req, const char *data, size_t len)
           log_error ("spooling request body: mkostemp %s: %s", path, strerror (errno));
           free (path);
           req->body_failed = true;
-          return;
+          return true;
         }
       req->body_path = path;
     }
@@ -141,17 +207,24 @@ request_consume (arca_http_request_t *req, const char *data, size_t len)
         {
           log_error ("spooling request body to %s: %s", req->body_path, strerror (errno));
           req->body_failed = true;
-          return;
+          return true;
         }
       data += n;
       len -= (size_t) n;
     }
+  return true;
 }
 
 static void
 dispatch (arca_http_request_t *req)
 {
   arca_error_t err = { 0 };
+  if (req->uri_nul)
+    {
+      arca_error_set (&err, ARCA_ERR_INVALID, "invalid request: the URL holds an encoded NUL byte (%%00)");
+      arca_resp_error (req, &err);
+      return;
+    }
   if (req->version_bad)
     {
       if (req->version_plain)
@@ -171,6 +244,13 @@ dispatch (arca_http_request_t *req)
   if (req->route == NULL)
     {
       arca_error_set (&err, ARCA_ERR_NOT_FOUND, "page not found");
+      arca_resp_error (req, &err);
+      return;
+    }
+  if (req->body_too_large)
+    {
+      arca_error_set (&err, ARCA_ERR_TOO_LARGE, "request body too large: the limit for %s %s is %zu bytes",
+                      req->method, req->route->pattern, ARCA_HTTP_JSON_BODY_MAX);
       arca_resp_error (req, &err);
       return;
     }
@@ -226,13 +306,18 @@ access_cb (void *cls, struct MHD_Connection *conn, const char *url, const char *
     {
       req->started = true;
       request_begin (req, conn, url, method);
+      if (refused_before_body (req))
+        {
+          req->dispatched = true;
+          dispatch (req);
+        }
       return MHD_YES;
     }
   if (*upload_data_size > 0)
     {
-      request_consume (req, upload_data, *upload_data_size);
+      bool keep = request_consume (req, upload_data, *upload_data_size);
       *upload_data_size = 0;
-      return MHD_YES;
+      return keep ? MHD_YES : MHD_NO;
     }
   if (req->dispatched)
     return MHD_YES;
@@ -277,12 +362,15 @@ mhd_logger (void *cls, const char *fmt, va_list ap)
 
 int
 arca_http_server_start (int listen_fd, const arca_route_t *routes, void *app, const char *tmp_dir,
-                        arca_http_server_t **out, arca_error_t *err)
+                        const arca_http_limits_t *limits, arca_http_server_t **out, arca_error_t *err)
 {
   arca_http_server_t *srv = xmalloc0 (sizeof *srv);
   srv->routes = routes;
   srv->app = app;
   srv->tmp_dir = xstrdup (tmp_dir ? tmp_dir : "/tmp");
+  srv->idle_timeout_s = limits && limits->idle_timeout_s ? limits->idle_timeout_s : ARCA_HTTP_IDLE_TIMEOUT_DEFAULT;
+  unsigned max_conn
+      = limits && limits->max_connections ? limits->max_connections : ARCA_HTTP_MAX_CONNECTIONS_DEFAULT;
   pthread_mutex_init (&srv->lock, NULL);
   pthread_cond_init (&srv->cond, NULL);
 
@@ -292,8 +380,10 @@ arca_http_server_start (int listen_fd, const arca_route_t *routes, void *app, co
                                   /* must come first so start-up errors are logged through it */
                                   MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, srv,
                                   MHD_OPTION_LISTEN_SOCKET, (MHD_socket) listen_fd,
-                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 0,
-                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned int) 8192,
+                                  /* headers and idling; lifted per request (request_begin) */
+                                  MHD_OPTION_CONNECTION_TIMEOUT, srv->idle_timeout_s,
+                                  /* a thread each: the bound on threads too */
+                                  MHD_OPTION_CONNECTION_LIMIT, max_conn,
                                   /* X-Registry-Auth and big filters need room */
                                   MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) (256 * 1024),
                                   MHD_OPTION_URI_LOG_CALLBACK, uri_log_cb, srv,
@@ -465,12 +555,25 @@ arca_req_header (arca_http_request_t *req, const char *name)
   return NULL;
 }
 
+/* A handler reading a body its route does not declare would silently see
+ * none: say so loudly instead. */
+static bool
+route_takes_json (arca_http_request_t *req)
+{
+  if (req->route && (req->route->flags & ARCA_ROUTE_BODY_JSON))
+    return true;
+  log_error ("http: %s %s reads a request body but its route does not declare ARCA_ROUTE_BODY_JSON", req->method,
+             req->route ? req->route->pattern : req->path);
+  return false;
+}
+
 const char *
 arca_req_body (arca_http_request_t *req, size_t *len)
 {
+  bool ok = route_takes_json (req);
   if (len)
-    *len = req->body.len;
-  return req->body.len > 0 ? req->body.data : NULL;
+    *len = ok ? req->body.len : 0;
+  return ok && req->body.len > 0 ? req->body.data : NULL;
 }
 
 const char *
@@ -501,6 +604,9 @@ int
 arca_req_json (arca_http_request_t *req, json_t **out, arca_error_t *err)
 {
   *out = NULL;
+  if (!route_takes_json (req))
+    return arca_error_set (err, ARCA_ERR_INTERNAL, "internal error: %s %s takes no request body", req->method,
+                           req->route ? req->route->pattern : req->path);
   const char *ct = arca_req_header (req, "Content-Type");
   size_t len = req->body.len;
   /* moby CheckForJSON: no Content-Type is fine only without a body */

@@ -119,7 +119,10 @@ stream_reader (void *cls, uint64_t pos, char *buf, size_t max)
           if (n > 0)
             return n;
           if (n == 0)
-            return MHD_CONTENT_READER_END_OF_STREAM;
+            {
+              arca_http_rearm_idle_timeout (s->req); /* keep-alive: the next request is timed */
+              return MHD_CONTENT_READER_END_OF_STREAM;
+            }
           if (errno == EINTR || errno == EAGAIN)
             continue;
           arca_stream_cancel (s);
@@ -225,6 +228,7 @@ stream_start (arca_http_request_t *req, int status, const char *content_type, ar
     }
   if (content_type)
     MHD_add_response_header (resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+  req->long_response = true; /* /events, logs -f, wait: never timed out */
   if (arca_http_queue (req, status, resp) < 0)
     {
       /* the response (and its reference) is gone already */

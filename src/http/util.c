@@ -166,9 +166,9 @@ query_unescape (const char *s, size_t n)
 char **
 arca_query_parse (const char *raw)
 {
-  char **v = xmalloc0 (sizeof (char *));
+  arca_strv_builder_t v = { 0 };
   if (raw == NULL)
-    return v;
+    return strv_builder_finish (&v);
   const char *p = raw;
   while (*p)
     {
@@ -181,17 +181,20 @@ arca_query_parse (const char *raw)
           char *val = eq ? query_unescape (eq + 1, n - kn - 1) : xstrdup ("");
           if (k && val)
             {
-              v = strv_append (v, k);
-              v = strv_append (v, val);
+              strv_builder_take (&v, k);
+              strv_builder_take (&v, val);
             }
-          free (k);
-          free (val);
+          else
+            {
+              free (k);
+              free (val);
+            }
         }
       p += n;
       if (*p == '&')
         p++;
     }
-  return v;
+  return strv_builder_finish (&v);
 }
 
 const char *

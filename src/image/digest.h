@@ -27,6 +27,14 @@ int digest_file (const char *path, char out[DIGEST_BUF], arca_error_t *err);
 void digest_chain (const char *parent, const char *diff_id, char out[DIGEST_BUF]);
 /* "sha256:" followed by exactly 64 lowercase hex digits. */
 bool digest_valid (const char *d);
+
+/* The algorithms a reference may name and a pull verifies (go-digest's
+ * sha256, sha384, sha512, as dockerd builds it): true for "<alg>:<hex>"
+ * with one of them and the right number of lowercase hex digits. */
+bool digest_supported (const char *d);
+/* True if data hashes to d with d's own algorithm (digest_supported
+ * algorithms only; false for any other): distribution's Verifier. */
+bool digest_matches (const char *d, const void *data, size_t len);
 /* The hex part of a valid digest (pointer into d). */
 static inline const char *digest_hex (const char *d) { return d + 7; }
 

@@ -28,7 +28,7 @@ image_history_json (arca_image_store_t *s, const char *ref, json_t **out, arca_e
   arca_image_t *img;
   if (image_resolve (s, ref, &img, err) < 0)
     return -1;
-  json_t *result = json_array ();
+  json_t *oldest_first = json_array ();
   size_t layer = 0, n_layers = strv_len (img->chain_ids);
   size_t i;
   json_t *h;
@@ -39,7 +39,7 @@ image_history_json (arca_image_store_t *s, const char *ref, json_t **out, arca_e
         {
           if (layer >= n_layers)
             {
-              json_decref (result);
+              json_decref (oldest_first);
               image_free (img);
               return arca_error_set (err, ARCA_ERR_INTERNAL, "too many non-empty layers in History section");
             }
@@ -55,8 +55,14 @@ image_history_json (arca_image_store_t *s, const char *ref, json_t **out, arca_e
       json_t *item = json_pack ("{s:s, s:I, s:s, s:n, s:I, s:s}", "Id", "<missing>", "Created", (json_int_t) created,
                                 "CreatedBy", by ? by : "", "Tags", "Size", (json_int_t) size, "Comment",
                                 comment ? comment : "");
-      json_array_insert_new (result, 0, item);
+      json_array_append_new (oldest_first, item);
     }
+  /* Newest first; reversed once (inserting each at the front would cost
+   * O(n) per entry of a config that an archive or registry wrote). */
+  json_t *result = json_array ();
+  for (size_t k = json_array_size (oldest_first); k-- > 0;)
+    json_array_append (result, json_array_get (oldest_first, k));
+  json_decref (oldest_first);
   /* IDs and tags walking the local parent chain from the image itself,
    * one image per entry, newest first; entries older than the first
    * image without a local parent stay "<missing>" (moby ImageHistory). */

@@ -17,7 +17,7 @@
 static char **
 split_words (const char *s)
 {
-  char **v = xmalloc0 (sizeof (char *));
+  arca_strv_builder_t v = { 0 };
   arca_buf_t b = { 0 };
   bool in_word = false;
   char quote = 0;
@@ -29,7 +29,7 @@ split_words (const char *s)
           if (in_word)
             {
               buf_append (&b, "", 1);
-              v = strv_append (v, b.data);
+              strv_builder_add (&v, b.data);
               b.len = 0;
               in_word = false;
             }
@@ -55,7 +55,7 @@ split_words (const char *s)
         buf_append (&b, &c, 1);
     }
   buf_free (&b);
-  return v;
+  return strv_builder_finish (&v);
 }
 
 /* A JSON array of strings, or NULL if s is not one (shell form). */

@@ -6,6 +6,7 @@
 #include "image/store_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,41 +29,94 @@ typedef struct
   size_t n_pending;
 } load_t;
 
-/* moby safePath: a path inside the archive, symlinks followed but never
- * out of it. */
+/* The largest JSON document taken from an archive (manifest.json,
+ * index.json, configs, manifests): 4 MiB, the bound containerd puts on a
+ * manifest (remotes/docker MaxManifestSize), so a crafted archive cannot
+ * make the daemon hold or parse more. */
+#define ARCHIVE_JSON_MAX ((size_t) 4 << 20)
+
+/* moby safePath + os.Open: a regular file of the extracted archive, with
+ * symlinks followed as if the archive were "/" (symlink.
+ * FollowSymlinkInScope), so no path leads out of it.  Anything but a
+ * regular file is refused without being opened for reading (no FIFO to
+ * block on, no device to read from).  *fd_out (read-only) and *path_out
+ * (its path inside l->dir, for the store) are optional.  A missing file:
+ * 400 with err->errno_value ENOENT. */
 static int
-safe_path (load_t *l, const char *rel, char **out, arca_error_t *err)
+archive_open (load_t *l, const char *rel, int *fd_out, char **path_out, arca_error_t *err)
 {
   if (rel == NULL || *rel == '\0')
     return arca_error_set (err, ARCA_ERR_INVALID, "invalid manifest: empty path");
-  _cleanup_free_ char *joined = xasprintf ("%s/%s", l->dir, rel);
-  char *real = realpath (joined, NULL);
-  if (real == NULL)
-    return arca_error_set (err, ARCA_ERR_INVALID, "open %s: %s", rel, strerror (errno));
-  size_t n = strlen (l->realdir);
-  if (strncmp (real, l->realdir, n) != 0 || real[n] != '/')
+  _cleanup_close_ int pfd = fs_open_in_root (l->dir, rel, O_PATH);
+  if (pfd < 0)
     {
-      free (real);
-      return arca_error_set (err, ARCA_ERR_INVALID, "invalid path %s: outside the archive", rel);
+      int e = errno;
+      arca_error_set (err, ARCA_ERR_INVALID, "invalid archive: open %s: %s", rel, strerror (e));
+      err->errno_value = e;
+      return -1;
     }
-  *out = real;
+  struct stat st;
+  if (fstat (pfd, &st) < 0)
+    return arca_error_errno (err, errno, "stat %s", rel);
+  if (!S_ISREG (st.st_mode))
+    return arca_error_set (err, ARCA_ERR_INVALID, "invalid archive: %s is not a regular file", rel);
+  char proc[64];
+  snprintf (proc, sizeof proc, "/proc/self/fd/%d", pfd);
+  if (path_out)
+    {
+      char real[PATH_MAX];
+      ssize_t n = readlink (proc, real, sizeof real - 1);
+      size_t dl = strlen (l->realdir);
+      if (n < 0)
+        return arca_error_errno (err, errno, "resolve %s", rel);
+      real[n] = '\0';
+      if (strncmp (real, l->realdir, dl) != 0 || real[dl] != '/')
+        return arca_error_set (err, ARCA_ERR_INVALID, "invalid path %s: outside the archive", rel);
+      *path_out = xstrdup (real);
+    }
+  if (fd_out)
+    {
+      *fd_out = open (proc, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+      if (*fd_out < 0)
+        {
+          int e = errno;
+          if (path_out)
+            {
+              free (*path_out);
+              *path_out = NULL;
+            }
+          return arca_error_errno (err, e, "open %s", rel);
+        }
+    }
   return 0;
 }
 
 static int
-read_json_file (const char *path, json_t **out, char **raw, size_t *raw_len, arca_error_t *err)
+safe_path (load_t *l, const char *rel, char **out, arca_error_t *err)
 {
+  return archive_open (l, rel, NULL, out, err);
+}
+
+/* A JSON document of the archive (at most ARCHIVE_JSON_MAX bytes); errors
+ * name the file as the archive does, never a path of the host. */
+static int
+read_json_file (load_t *l, const char *rel, json_t **out, char **raw, size_t *raw_len, arca_error_t *err)
+{
+  _cleanup_close_ int fd = -1;
+  if (archive_open (l, rel, &fd, NULL, err) < 0)
+    return -1;
   _cleanup_free_ char *data = NULL;
   size_t len;
-  if (fs_read_file (path, &data, &len, err) < 0)
-    {
-      err->kind = ARCA_ERR_INVALID;
-      return -1;
-    }
+  bool too_big;
+  if (fs_read_fd_max (fd, ARCHIVE_JSON_MAX, &data, &len, &too_big, err) < 0)
+    return -1;
+  if (too_big)
+    return arca_error_set (err, ARCA_ERR_INVALID, "invalid archive: %s is larger than %zu bytes", rel,
+                           ARCHIVE_JSON_MAX);
   json_error_t jerr;
   *out = json_loadb (data, len, 0, &jerr);
   if (*out == NULL)
-    return arca_error_set (err, ARCA_ERR_INVALID, "invalid JSON in %s: %s", path, jerr.text);
+    return arca_error_set (err, ARCA_ERR_INVALID, "invalid archive: failed to decode %s: %s", rel, jerr.text);
   if (raw)
     {
       *raw = arca_steal (data);
@@ -100,6 +154,7 @@ load_image (load_t *l, store_pending_t *p, const char *config_raw, size_t config
                            strv_len (diff_ids));
   p->layers = xmalloc0 ((n + 1) * sizeof *p->layers);
   p->n_layers = n;
+  _cleanup_strv_builder_ arca_strv_builder_t blobs = { 0 };
   for (size_t i = 0; i < n; i++)
     {
       if (!digest_valid (diff_ids[i]))
@@ -114,14 +169,14 @@ load_image (load_t *l, store_pending_t *p, const char *config_raw, size_t config
                                layer_digests[i], ly->blob_digest);
       if (store_blob_put_file (s, layer_paths[i], ly->blob_digest, &l->undo, err) < 0)
         return -1;
-      p->blobs = strv_append (p->blobs, ly->blob_digest);
+      strv_builder_add (&blobs, ly->blob_digest);
     }
 
   char cdigest[DIGEST_BUF];
   if (store_blob_put_data (s, config_raw, config_len, cdigest, &l->undo, err) < 0)
     return -1;
   snprintf (p->id, sizeof p->id, "%s", cdigest);
-  p->blobs = strv_append (p->blobs, cdigest);
+  strv_builder_add (&blobs, cdigest);
 
   if (manifest_path)
     {
@@ -153,18 +208,17 @@ load_image (load_t *l, store_pending_t *p, const char *config_raw, size_t config
       p->manifest_media_type = MT_DOCKER_MANIFEST;
       p->manifest_size = (int64_t) strlen (text);
     }
-  p->blobs = strv_append (p->blobs, p->manifest);
+  strv_builder_add (&blobs, p->manifest);
+  strv_free (p->blobs);
+  p->blobs = strv_builder_finish (&blobs);
   return 0;
 }
 
 /* ---- docker save format --------------------------------------------------- */
 
 static int
-load_docker (load_t *l, const char *manifest_path, arca_error_t *err)
+load_docker (load_t *l, json_t *manifest, arca_error_t *err)
 {
-  _cleanup_json_ json_t *manifest = NULL;
-  if (read_json_file (manifest_path, &manifest, NULL, NULL, err) < 0)
-    return -1;
   if (json_is_null (manifest))
     return arca_error_set (err, ARCA_ERR_INVALID, "invalid manifest, manifest cannot be null (but can be [])");
   if (!json_is_array (manifest))
@@ -174,43 +228,42 @@ load_docker (load_t *l, const char *manifest_path, arca_error_t *err)
   json_array_foreach (manifest, i, m)
     {
       store_pending_t *p = new_pending (l);
-      _cleanup_free_ char *config_path = NULL;
-      if (safe_path (l, json_get_str (m, "Config"), &config_path, err) < 0)
-        return -1;
       _cleanup_json_ json_t *config = NULL;
       _cleanup_free_ char *raw = NULL;
       size_t raw_len;
-      if (read_json_file (config_path, &config, &raw, &raw_len, err) < 0)
+      if (read_json_file (l, json_get_str (m, "Config"), &config, &raw, &raw_len, err) < 0)
         return -1;
 
-      _cleanup_strv_ char **layers = xmalloc0 (sizeof (char *));
-      _cleanup_strv_ char **digests = xmalloc0 (sizeof (char *));
+      _cleanup_strv_builder_ arca_strv_builder_t lb = { 0 };
       _cleanup_strv_ char **names = json_get_strv (m, "Layers");
       for (size_t k = 0; names && names[k]; k++)
         {
-          _cleanup_free_ char *lp = NULL;
+          char *lp = NULL;
           if (safe_path (l, names[k], &lp, err) < 0)
             return -1;
-          layers = strv_append (layers, lp);
+          strv_builder_take (&lb, lp);
         }
+      _cleanup_strv_ char **layers = strv_builder_finish (&lb);
       /* Layers named blobs/sha256/<hex> (docker save >= 25) are checked
-       * against their names; legacy <v1 id>/layer.tar only by diff ID. */
-      _cleanup_free_ char **dv = xmalloc0 ((strv_len (layers) + 1) * sizeof (char *));
-      for (size_t k = 0; names && names[k]; k++)
+       * against their names; legacy <v1 id>/layer.tar only by diff ID.
+       * dv[k] is layer k's expected digest or NULL (a sparse vector, freed
+       * element by element below). */
+      size_t nl = strv_len (layers);
+      _cleanup_free_ char **dv = xmalloc0 ((nl + 1) * sizeof (char *));
+      for (size_t k = 0; k < nl; k++)
         {
           const char *base = str_has_prefix (names[k], "blobs/sha256/") ? names[k] + strlen ("blobs/sha256/") : NULL;
           if (base && strlen (base) == 64 && str_is_hex (base, 64))
-            {
-              char *d = xasprintf ("sha256:%s", base);
-              digests = strv_append (digests, d);
-              dv[k] = digests[strv_len (digests) - 1];
-              free (d);
-            }
+            dv[k] = xasprintf ("sha256:%s", base);
         }
-      if (load_image (l, p, raw, raw_len, config, layers, dv, NULL, NULL, NULL, err) < 0)
+      int r = load_image (l, p, raw, raw_len, config, layers, dv, NULL, NULL, NULL, err);
+      for (size_t k = 0; k < nl; k++)
+        free (dv[k]);
+      if (r < 0)
         return -1;
 
       _cleanup_strv_ char **tags = json_get_strv (m, "RepoTags");
+      _cleanup_strv_builder_ arca_strv_builder_t keys = { 0 };
       for (size_t k = 0; tags && tags[k]; k++)
         {
           image_ref_t r;
@@ -221,23 +274,33 @@ load_docker (load_t *l, const char *manifest_path, arca_error_t *err)
               image_ref_clear (&r);
               return arca_error_set (err, ARCA_ERR_INVALID, "invalid tag \"%s\"", tags[k]);
             }
-          char *key = image_ref_store_key (&r);
-          p->tags = strv_append (p->tags, key);
-          free (key);
+          strv_builder_take (&keys, image_ref_store_key (&r));
           image_ref_clear (&r);
         }
+      strv_free (p->tags);
+      p->tags = strv_builder_finish (&keys);
     }
   return 0;
 }
 
 /* ---- OCI image layout ----------------------------------------------------- */
 
+/* The archive path of an OCI layout blob. */
 static int
-blob_in_archive (load_t *l, const char *digest, char **path, arca_error_t *err)
+blob_rel (const char *digest, char **rel, arca_error_t *err)
 {
   if (!digest_valid (digest))
     return arca_error_set (err, ARCA_ERR_INVALID, "unsupported digest %s", digest ? digest : "(none)");
-  _cleanup_free_ char *rel = xasprintf ("blobs/sha256/%s", digest_hex (digest));
+  *rel = xasprintf ("blobs/sha256/%s", digest_hex (digest));
+  return 0;
+}
+
+static int
+blob_in_archive (load_t *l, const char *digest, char **path, arca_error_t *err)
+{
+  _cleanup_free_ char *rel = NULL;
+  if (blob_rel (digest, &rel, err) < 0)
+    return -1;
   return safe_path (l, rel, path, err);
 }
 
@@ -251,6 +314,18 @@ verify_blob (const char *path, const char *digest, arca_error_t *err)
     return arca_error_set (err, ARCA_ERR_INVALID, "invalid digest for blob: expected %s, got %s", digest, got);
   return 0;
 }
+
+/* A JSON blob of the layout, checked against its digest. */
+static int
+read_json_blob (load_t *l, const char *digest, char **path, json_t **out, char **raw, size_t *raw_len,
+                arca_error_t *err)
+{
+  _cleanup_free_ char *rel = NULL;
+  if (blob_rel (digest, &rel, err) < 0 || safe_path (l, rel, path, err) < 0 || verify_blob (*path, digest, err) < 0)
+    return -1;
+  return read_json_file (l, rel, out, raw, raw_len, err);
+}
+
 
 static bool
 platform_matches (json_t *desc)
@@ -303,10 +378,8 @@ load_oci_desc (load_t *l, json_t *desc, const char *name, int depth, arca_error_
     }
   const char *digest = json_get_str (desc, "digest");
   _cleanup_free_ char *path = NULL;
-  if (blob_in_archive (l, digest, &path, err) < 0 || verify_blob (path, digest, err) < 0)
-    return -1;
   _cleanup_json_ json_t *obj = NULL;
-  if (read_json_file (path, &obj, NULL, NULL, err) < 0)
+  if (read_json_blob (l, digest, &path, &obj, NULL, NULL, err) < 0)
     return -1;
   const char *mt = json_get_str (desc, "mediaType");
   if (mt == NULL)
@@ -317,26 +390,25 @@ load_oci_desc (load_t *l, json_t *desc, const char *name, int depth, arca_error_
   /* An image manifest. */
   const char *cdigest = json_get_str (json_object_get (obj, "config"), "digest");
   _cleanup_free_ char *cpath = NULL;
-  if (blob_in_archive (l, cdigest, &cpath, err) < 0 || verify_blob (cpath, cdigest, err) < 0)
-    return -1;
   _cleanup_json_ json_t *config = NULL;
   _cleanup_free_ char *raw = NULL;
   size_t raw_len;
-  if (read_json_file (cpath, &config, &raw, &raw_len, err) < 0)
+  if (read_json_blob (l, cdigest, &cpath, &config, &raw, &raw_len, err) < 0)
     return -1;
-  _cleanup_strv_ char **layers = xmalloc0 (sizeof (char *));
-  _cleanup_strv_ char **digests = xmalloc0 (sizeof (char *));
+  _cleanup_strv_builder_ arca_strv_builder_t lb = { 0 }, db = { 0 };
   size_t i;
   json_t *ld;
   json_array_foreach (json_object_get (obj, "layers"), i, ld)
     {
       const char *dg = json_get_str (ld, "digest");
-      _cleanup_free_ char *lp = NULL;
+      char *lp = NULL;
       if (blob_in_archive (l, dg, &lp, err) < 0)
         return -1;
-      layers = strv_append (layers, lp);
-      digests = strv_append (digests, dg);
+      strv_builder_take (&lb, lp);
+      strv_builder_add (&db, dg);
     }
+  _cleanup_strv_ char **layers = strv_builder_finish (&lb);
+  _cleanup_strv_ char **digests = strv_builder_finish (&db);
   store_pending_t *p = new_pending (l);
   if (load_image (l, p, raw, raw_len, config, layers, digests, path, digest, mt, err) < 0)
     return -1;
@@ -357,13 +429,22 @@ load_oci_desc (load_t *l, json_t *desc, const char *name, int depth, arca_error_
   return 0;
 }
 
+/* Which format: manifest.json (docker save), else index.json (an OCI
+ * layout), each read as any other file of the archive. */
 static int
-load_oci (load_t *l, const char *index_path, arca_error_t *err)
+load_any (load_t *l, arca_error_t *err)
 {
-  _cleanup_json_ json_t *index = NULL;
-  if (read_json_file (index_path, &index, NULL, NULL, err) < 0)
+  _cleanup_json_ json_t *doc = NULL;
+  if (read_json_file (l, "manifest.json", &doc, NULL, NULL, err) == 0)
+    return load_docker (l, doc, err);
+  if (err->errno_value != ENOENT)
     return -1;
-  return load_oci_index (l, index, NULL, 0, err);
+  if (read_json_file (l, "index.json", &doc, NULL, NULL, err) == 0)
+    return load_oci_index (l, doc, NULL, 0, err);
+  if (err->errno_value != ENOENT)
+    return -1;
+  return arca_error_set (err, ARCA_ERR_INVALID,
+                         "invalid archive: no manifest.json or index.json (not a docker save or OCI layout tarball)");
 }
 
 /* ---- entry point ------------------------------------------------------------- */
@@ -375,8 +456,6 @@ image_load (arca_image_store_t *s, const char *tar_path, void (*emit) (void *ctx
   load_t l = { .s = s };
   int ret = -1;
   bool loaded = false;
-  _cleanup_free_ char *manifest = NULL;
-  _cleanup_free_ char *index = NULL;
   pthread_mutex_lock (&s->lock);
   if (store_mkdtemp (s, &l.dir, err) < 0)
     goto out;
@@ -389,15 +468,7 @@ image_load (arca_image_store_t *s, const char *tar_path, void (*emit) (void *ctx
   if (archive_extract_secure (tar_path, l.dir, err) < 0)
     goto out;
 
-  manifest = xasprintf ("%s/manifest.json", l.dir);
-  index = xasprintf ("%s/index.json", l.dir);
-  if (access (manifest, F_OK) == 0)
-    ret = load_docker (&l, manifest, err);
-  else if (access (index, F_OK) == 0)
-    ret = load_oci (&l, index, err);
-  else
-    ret = arca_error_set (err, ARCA_ERR_INVALID,
-                          "invalid archive: no manifest.json or index.json (not a docker save or OCI layout tarball)");
+  ret = load_any (&l, err);
   if (ret == 0)
     ret = store_commit (s, l.pending, l.n_pending, err);
   if (ret < 0)

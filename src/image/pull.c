@@ -223,7 +223,7 @@ image_pull_prepare (arca_image_store_t *s, const char *ref, const char *platform
           goto fail;
         }
       const char *dg = json_get_str (d, "digest");
-      if (dg == NULL || !digest_valid (dg))
+      if (dg == NULL || !digest_supported (dg)) /* fetched by digest: verified whatever its algorithm */
         {
           arca_error_set (err, ARCA_ERR_INVALID, "invalid manifest list entry digest");
           goto fail;
@@ -491,7 +491,10 @@ image_pull_run (image_pull_t *p, registry_emit_fn emit, void *ctx, arca_error_t 
   _cleanup_free_ char *tag_key = NULL;
   if (p->ref.tag && p->ref.digest == NULL)
     tag_key = image_ref_store_key (&p->ref);
-  _cleanup_free_ char *digest_key = xasprintf ("%s@%s", p->name, p->top_digest);
+  /* A pull by digest is known under the digest asked for, whatever its
+   * algorithm (moby: the reference's own digest). */
+  const char *repo_digest = p->ref.digest ? p->ref.digest : p->top_digest;
+  _cleanup_free_ char *digest_key = xasprintf ("%s@%s", p->name, repo_digest);
   store_pending_t pend = { 0 };
   store_undo_t undo = { 0 };
   pend.blobs = xmalloc0 (sizeof (char *));
@@ -566,7 +569,7 @@ out:
       if (store_index_rewrite (s, &ierr) < 0)
         log_warn ("image store: rewrite index.json: %s", ierr.msg);
     }
-  _cleanup_free_ char *dline = xasprintf ("Digest: %s", p->top_digest);
+  _cleanup_free_ char *dline = xasprintf ("Digest: %s", repo_digest);
   emit_status (p, dline, NULL);
   _cleanup_free_ char *f = image_ref_familiar_string (&p->ref);
   _cleanup_free_ char *sline

@@ -10,6 +10,8 @@
  * error messages differ by which piece failed. */
 #include "image/ref.h"
 
+#include "image/digest.h"
+
 #include <ctype.h>
 #include <string.h>
 
@@ -149,25 +151,55 @@ image_ref_valid_tag (const char *t)
   return true;
 }
 
-/* go-digest Parse + Validate for the algorithms Docker knows. */
-static bool
-valid_digest (const char *d)
+static int
+invalid (arca_error_t *err)
 {
+  return arca_error_set (err, ARCA_ERR_INVALID, "invalid reference format");
+}
+
+/* distribution/reference's digest grammar:
+ * [A-Za-z][A-Za-z0-9]*([-_+.][A-Za-z][A-Za-z0-9]*)* ':' [[:xdigit:]]{32,} */
+static bool
+digest_grammar (const char *d)
+{
+  const char *p = d;
+  for (;;)
+    {
+      if (!isalpha ((unsigned char) *p))
+        return false;
+      while (isalnum ((unsigned char) *p))
+        p++;
+      if (*p == ':')
+        break;
+      if (!strchr ("-_+.", *p) || *p == '\0')
+        return false;
+      p++;
+    }
+  size_t n = strlen (++p);
+  for (size_t i = 0; i < n; i++)
+    if (!isxdigit ((unsigned char) p[i]))
+      return false;
+  return n >= 32;
+}
+
+/* reference.Parse then go-digest Parse/Validate, with dockerd's
+ * algorithms (sha256, sha384, sha512) and its messages. */
+static int
+check_digest (const char *d, arca_error_t *err)
+{
+  if (!digest_grammar (d))
+    return invalid (err);
+  if (digest_supported (d))
+    return 0;
   const char *colon = strchr (d, ':');
-  if (colon == NULL)
-    return false;
-  size_t alen = (size_t) (colon - d);
-  size_t hlen = strlen (colon + 1);
-  size_t want;
-  if (alen == 6 && strncmp (d, "sha256", 6) == 0)
-    want = 64;
-  else if (alen == 6 && strncmp (d, "sha384", 6) == 0)
-    want = 96;
-  else if (alen == 6 && strncmp (d, "sha512", 6) == 0)
-    want = 128;
-  else
-    return false;
-  return hlen == want && str_is_hex (colon + 1, hlen);
+  size_t alen = (size_t) (colon - d), hlen = strlen (colon + 1);
+  bool known = alen == 6 && (strncmp (d, "sha256", 6) == 0 || strncmp (d, "sha384", 6) == 0 || strncmp (d, "sha512", 6) == 0);
+  if (!known)
+    return arca_error_set (err, ARCA_ERR_INVALID, "unsupported digest algorithm");
+  size_t want = d[3] == '2' ? 64 : d[3] == '3' ? 96 : 128;
+  if (hlen != want)
+    return arca_error_set (err, ARCA_ERR_INVALID, "invalid checksum digest length");
+  return arca_error_set (err, ARCA_ERR_INVALID, "invalid checksum digest format"); /* upper-case hex */
 }
 
 bool
@@ -186,11 +218,6 @@ image_ref_clear (image_ref_t *r)
   memset (r, 0, sizeof *r);
 }
 
-static int
-invalid (arca_error_t *err)
-{
-  return arca_error_set (err, ARCA_ERR_INVALID, "invalid reference format");
-}
 
 /* Split "path[:tag][@digest]" (the part after the domain) and validate. */
 static int
@@ -203,8 +230,8 @@ parse_remainder (const char *domain, const char *rem, image_ref_t *r, arca_error
     {
       *at = '\0';
       digest = at + 1;
-      if (!valid_digest (digest))
-        return invalid (err);
+      if (check_digest (digest, err) < 0)
+        return -1;
     }
   char *slash = strrchr (copy, '/');
   char *colon = strrchr (slash ? slash : copy, ':');

@@ -686,7 +686,10 @@ registry_get_manifest (registry_client_t *c, const char *reference, char **data,
   if (ret == 0)
     {
       digest_buf (r.resp.data ? r.resp.data : "", r.resp.len, digest);
-      if (str_has_prefix (reference, "sha256:") && strcmp (reference, digest) != 0)
+      /* moby distribution pull_v2 schema2ManifestDigest: a manifest asked
+       * for by digest is checked with that digest's own algorithm (a
+       * reference names only algorithms digest_supported knows). */
+      if (strchr (reference, ':') && !digest_matches (reference, r.resp.data ? r.resp.data : "", r.resp.len))
         ret = arca_error_set (err, ARCA_ERR_INVALID, "manifest verification failed for digest %s", reference);
     }
   if (ret == 0)

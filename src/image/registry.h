@@ -105,8 +105,10 @@ const char *registry_client_base (registry_client_t *c);
 int registry_ping (registry_client_t *c, arca_error_t *err);
 
 /* GET a manifest by tag or digest.  data/len: the raw bytes; media_type
- * from Content-Type (or the document's mediaType); digest: the digest of
- * the bytes, checked against reference when it is a digest.  404 with
+ * from Content-Type (or the document's mediaType); digest: the sha256
+ * digest of the bytes (their key in the store).  A reference that is a
+ * digest (sha256, sha384 or sha512) is verified with its own algorithm:
+ * 400 "manifest verification failed for digest <ref>" otherwise.  404 with
  * "manifest unknown: ..." style registry texts (the caller words the
  * final message). */
 int registry_get_manifest (registry_client_t *c, const char *reference, char **data, size_t *len,

@@ -105,13 +105,14 @@ store_image_load (arca_image_store_t *s, const char *id, arca_image_t **out, arc
   if (img->chain_ids == NULL || strv_len (img->chain_ids) != strv_len (img->diff_ids))
     {
       strv_free (img->chain_ids);
-      img->chain_ids = xmalloc0 (sizeof (char *));
+      arca_strv_builder_t chains = { 0 };
       char chain[DIGEST_BUF] = "";
       for (size_t i = 0; img->diff_ids[i]; i++)
         {
           digest_chain (i ? chain : NULL, img->diff_ids[i], chain);
-          img->chain_ids = strv_append (img->chain_ids, chain);
+          strv_builder_add (&chains, chain);
         }
+      img->chain_ids = strv_builder_finish (&chains);
     }
   const char *created = json_get_str (config, "created");
   if (created == NULL || time_parse_rfc3339 (created, &img->created_ns) < 0)
@@ -129,15 +130,17 @@ store_image_load (arca_image_store_t *s, const char *id, arca_image_t **out, arc
     }
   size_t i;
   json_t *row;
+  arca_strv_builder_t digests = { 0 }, tags = { 0 };
   json_array_foreach (rows, i, row)
     {
-      _cleanup_free_ char *f = image_ref_familiar (json_string_value (json_array_get (row, 0)));
+      char *f = image_ref_familiar (json_string_value (json_array_get (row, 0)));
       const char *kind = json_string_value (json_array_get (row, 1));
-      if (kind && strcmp (kind, "digest") == 0)
-        img->repo_digests = strv_append (img->repo_digests, f);
-      else
-        img->repo_tags = strv_append (img->repo_tags, f);
+      strv_builder_take (kind && strcmp (kind, "digest") == 0 ? &digests : &tags, f);
     }
+  strv_free (img->repo_digests);
+  strv_free (img->repo_tags);
+  img->repo_digests = strv_builder_finish (&digests);
+  img->repo_tags = strv_builder_finish (&tags);
   *out = img;
   return 0;
 }
@@ -353,14 +356,14 @@ static char **
 filter_values (json_t *filters, const char *key)
 {
   json_t *f = json_object_get (filters, key);
-  char **v = xmalloc0 (sizeof (char *));
+  arca_strv_builder_t v = { 0 };
   if (json_is_object (f))
     {
       const char *k;
       json_t *val;
       json_object_foreach (f, k, val)
         if (json_is_true (val))
-          v = strv_append (v, k);
+          strv_builder_add (&v, k);
     }
   else if (json_is_array (f))
     {
@@ -368,9 +371,9 @@ filter_values (json_t *filters, const char *key)
       json_t *val;
       json_array_foreach (f, i, val)
         if (json_is_string (val))
-          v = strv_append (v, json_string_value (val));
+          strv_builder_add (&v, json_string_value (val));
     }
-  return v;
+  return strv_builder_finish (&v);
 }
 
 /* MatchKVList: every "k" / "k=v" must be in labels. */

@@ -309,7 +309,7 @@ static char **
 layer_blobs (arca_image_store_t *s, const char *id, size_t n)
 {
   _cleanup_json_ json_t *data = NULL, *m = NULL;
-  char **v = xmalloc0 (sizeof (char *));
+  arca_strv_builder_t v = { 0 };
   if (store_image_data (s, id, &data, NULL) == 0 && json_get_str (data, "Manifest")
       && store_blob_read_json (s, json_get_str (data, "Manifest"), &m, NULL) == 0
       && json_array_size (json_object_get (m, "layers")) == n)
@@ -317,9 +317,9 @@ layer_blobs (arca_image_store_t *s, const char *id, size_t n)
       size_t i;
       json_t *l;
       json_array_foreach (json_object_get (m, "layers"), i, l)
-        v = strv_append (v, json_get_str (l, "digest") ?: "");
+        strv_builder_add (&v, json_get_str (l, "digest") ?: "");
     }
-  return v;
+  return strv_builder_finish (&v);
 }
 
 /* Put layer diff_id (blob as stored: blob) in the archive once; *size gets

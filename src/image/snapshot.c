@@ -57,7 +57,7 @@ snapshot_create (const char *container_dir, arca_error_t *err)
   {
     const char *name;
     mode_t mode;
-  } dirs[] = { { "upper", 0755 }, { "work", 0700 }, { "rootfs", 0755 } };
+  } dirs[] = { { "upper", 0755 }, { "work", 0700 }, { "rootfs", 0700 } /* the mount point: the mounted root shows upper's mode */ };
   if (fs_mkdir_p (container_dir, 0710, err) < 0)
     return -1;
   for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)

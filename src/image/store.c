@@ -16,27 +16,32 @@
 #include "util/strutil.h"
 #include "util/timeutil.h"
 
+/* Modes of the store's directories and files (store_dirs_private). */
+#define STORE_DIR_MODE 0700
+#define STORE_FILE_MODE 0600
+
 /* ---- undo -------------------------------------------------------------- */
 
 void
 store_undo_add (store_undo_t *u, const char *path)
 {
   if (u)
-    u->paths = strv_append (u->paths ? u->paths : xmalloc0 (sizeof (char *)), path);
+    strv_builder_add (&u->paths, path);
 }
 
 void
 store_undo_rollback (store_undo_t *u)
 {
-  for (size_t i = 0; u && u->paths && u->paths[i]; i++)
+  for (size_t i = 0; u && i < u->paths.len; i++)
     {
+      const char *path = u->paths.v[i];
       struct stat st;
-      if (lstat (u->paths[i], &st) < 0)
+      if (lstat (path, &st) < 0)
         continue;
       if (S_ISDIR (st.st_mode))
-        fs_remove_all (u->paths[i], NULL);
+        fs_remove_all (path, NULL);
       else
-        unlink (u->paths[i]);
+        unlink (path);
     }
   store_undo_forget (u);
 }
@@ -46,8 +51,7 @@ store_undo_forget (store_undo_t *u)
 {
   if (u == NULL)
     return;
-  strv_free (u->paths);
-  u->paths = NULL;
+  strv_builder_clear (&u->paths);
 }
 
 /* ---- SQL ----------------------------------------------------------------- */
@@ -183,7 +187,7 @@ copy_file (const char *src, const char *dst, arca_error_t *err)
           off += w;
         }
     }
-  if (fchmod (out, 0644) < 0 || fsync (out) < 0 || rename (tmp, dst) < 0)
+  if (fchmod (out, STORE_FILE_MODE) < 0 || fsync (out) < 0 || rename (tmp, dst) < 0)
     goto fail;
   return 0;
 fail:
@@ -200,7 +204,7 @@ store_blob_put_file (arca_image_store_t *s, const char *src, const char *digest,
   if (access (dst, F_OK) == 0)
     return 0;
   fsync_path (src);
-  chmod (src, 0644);
+  chmod (src, STORE_FILE_MODE);
   /* A hard link, not a rename: a docker-save archive may reach one layer
    * file through several (symlinked) paths. */
   if (link (src, dst) < 0)
@@ -223,7 +227,7 @@ store_blob_put_data (arca_image_store_t *s, const void *data, size_t len, char d
   _cleanup_free_ char *dst = store_blob_path (s, digest);
   if (access (dst, F_OK) == 0)
     return 0;
-  if (fs_write_atomic (dst, data, len, 0644, err) < 0)
+  if (fs_write_atomic (dst, data, len, STORE_FILE_MODE, err) < 0)
     return -1;
   store_undo_add (u, dst);
   return 0;
@@ -321,7 +325,7 @@ store_layer_ensure (arca_image_store_t *s, const char *blob_path, const char *pa
       fs_remove_all (tmp, NULL); /* same content already there */
       return 0;
     }
-  chmod (tmp, 0755);
+  chmod (tmp, STORE_DIR_MODE);
   fsync_path (tmp_diff);
   if (rename (tmp, final) < 0)
     {
@@ -491,7 +495,7 @@ store_index_rewrite (arca_image_store_t *s, arca_error_t *err)
                                             "manifests", manifests);
   _cleanup_free_ char *text = json_dumps (index, JSON_INDENT (0) | JSON_COMPACT);
   _cleanup_free_ char *path = xasprintf ("%s/index.json", s->oci_dir);
-  return fs_write_atomic (path, text, strlen (text), 0644, err);
+  return fs_write_atomic (path, text, strlen (text), STORE_FILE_MODE, err);
 }
 
 /* ---- open / close / garbage ------------------------------------------------ */
@@ -553,6 +557,34 @@ collect_garbage (arca_image_store_t *s)
     }
 }
 
+/* Every directory of the store 0700 and every file 0600, as moby's image
+ * and layer stores (daemon/internal/image/fs.go, layer/filestore.go):
+ * images pulled with credentials are nobody else's to read.  Entries an
+ * older Arca made 0755/0644 are tightened here; the directories alone
+ * already make them unreachable. */
+static int
+store_dirs_private (arca_image_store_t *s, arca_error_t *err)
+{
+  _cleanup_free_ char *image_dir = xasprintf ("%s/image", s->data_root);
+  _cleanup_free_ char *blobs_parent = xasprintf ("%s/blobs", s->oci_dir);
+  const char *dirs[] = { image_dir, s->oci_dir, blobs_parent, s->blobs_dir, s->layers_dir };
+  for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++)
+    if (fs_mkdir_mode (dirs[i], STORE_DIR_MODE, err) < 0)
+      return -1;
+  if (fs_mkdir_mode (s->tmp_dir, 0700, err) < 0)
+    return -1;
+  fs_chmod_entries (s->blobs_dir, S_IFREG, STORE_FILE_MODE);
+  fs_chmod_entries (s->layers_dir, S_IFDIR, STORE_DIR_MODE);
+  static const char *const files[] = { "index.json", "oci-layout" };
+  for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+    {
+      _cleanup_free_ char *f = xasprintf ("%s/%s", s->oci_dir, files[i]);
+      if (chmod (f, STORE_FILE_MODE) < 0 && errno != ENOENT)
+        return arca_error_errno (err, errno, "chmod %s", f);
+    }
+  return 0;
+}
+
 int
 image_store_open (const char *data_root, arca_db_t *db, arca_image_store_t **out, arca_error_t *err)
 {
@@ -565,14 +597,13 @@ image_store_open (const char *data_root, arca_db_t *db, arca_image_store_t **out
   s->tmp_dir = xasprintf ("%s/tmp", data_root);
   s->db = db;
   pthread_mutex_init (&s->lock, NULL);
-  if (fs_mkdir_p (s->blobs_dir, 0755, err) < 0 || fs_mkdir_p (s->layers_dir, 0700, err) < 0
-      || fs_mkdir_p (s->tmp_dir, 0700, err) < 0)
+  if (store_dirs_private (s, err) < 0)
     goto fail;
   layout = xasprintf ("%s/oci-layout", s->oci_dir);
   if (access (layout, F_OK) != 0)
     {
       static const char text[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
-      if (fs_write_atomic (layout, text, strlen (text), 0644, err) < 0)
+      if (fs_write_atomic (layout, text, strlen (text), STORE_FILE_MODE, err) < 0)
         goto fail;
     }
   collect_garbage (s);

@@ -10,6 +10,7 @@
 #include "image/image.h"
 #include "image/ref.h"
 #include "image/unpack.h"
+#include "util/strutil.h"
 
 #define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
 #define MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
@@ -46,7 +47,7 @@ void store_event_labels (arca_image_store_t *s, const char *action, const char *
  * failure so nothing is left half-imported. */
 typedef struct
 {
-  char **paths;
+  arca_strv_builder_t paths; /* one per blob and layer of an archive: any number */
 } store_undo_t;
 void store_undo_add (store_undo_t *u, const char *path);
 void store_undo_rollback (store_undo_t *u); /* remove everything, then forget */

@@ -205,6 +205,23 @@ copy_data (struct archive *in, struct archive *out, arca_error_t *err)
     }
 }
 
+/* An image archive (docker load) holds files, directories and links only:
+ * a FIFO would block whoever reads it, a device node would read as the
+ * host's device, and a sparse entry makes a huge file from a small
+ * upload.  Layers are not checked here: a root filesystem may hold all of
+ * them. */
+static int
+archive_entry_allowed (struct archive_entry *e, const char *path, arca_error_t *err)
+{
+  mode_t t = archive_entry_filetype (e);
+  if (archive_entry_hardlink (e) == NULL && t != AE_IFREG && t != AE_IFDIR && t != AE_IFLNK)
+    return arca_error_set (err, ARCA_ERR_INVALID,
+                           "invalid archive: %s is not a regular file, a directory or a link", path);
+  if (archive_entry_sparse_count (e) > 0)
+    return arca_error_set (err, ARCA_ERR_INVALID, "invalid archive: %s is a sparse file", path);
+  return 0;
+}
+
 static int
 run_job (job_t *j)
 {
@@ -301,6 +318,8 @@ run_job (job_t *j)
         size += (int64_t) strlen (archive_entry_symlink (e));
       if (out == NULL)
         continue; /* hash only: the data is skipped (and still hashed) */
+      if (!j->layer && archive_entry_allowed (e, path, err) < 0)
+        goto out;
       if (j->layer)
         {
           int w = handle_whiteout (path, err);
@@ -312,7 +331,8 @@ run_job (job_t *j)
       r = archive_write_header (out, e);
       if (r < ARCHIVE_WARN)
         {
-          arca_error_set (err, ARCA_ERR_INVALID, "extract %s: %s", path, archive_error_string (out));
+          arca_error_set (err, ARCA_ERR_INVALID, "%sextract %s: %s", j->layer ? "" : "invalid archive: ", path,
+                          archive_error_string (out));
           goto out;
         }
       if (r == ARCHIVE_WARN)

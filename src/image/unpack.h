@@ -30,7 +30,11 @@ typedef struct
 int layer_unpack (const char *tar_path, const char *dest, layer_stat_t *st, arca_error_t *err);
 
 /* Extract a (maybe compressed) tarball such as a `docker save` archive
- * into the existing directory dest; no owners, no whiteout conversion. */
+ * into the existing directory dest; no owners, no whiteout conversion.
+ * Only regular files, directories, symlinks and hard links are taken:
+ * anything else (FIFO, device, socket) or a sparse entry is a 400
+ * "invalid archive: ...".  Links never point out of dest (libarchive's
+ * secure flags), but symlinks may: read the result with fs_open_in_root. */
 int archive_extract_secure (const char *tar_path, const char *dest, arca_error_t *err);
 
 #endif

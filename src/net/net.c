@@ -268,7 +268,7 @@ net_open (const arca_net_options_t *opts, arca_db_t *db, arca_net_t **out, arca_
   net->ip_forward_no_drop = opts->ip_forward_no_drop;
   net->proxy_max_connections = opts->proxy_max_connections;
   *out = net;
-  if (fs_mkdir_p (net->netns_dir, 0711, err) < 0)
+  if (fs_mkdir_mode (net->netns_dir, 0700, err) < 0) /* exec root: 0700 throughout */
     return -1;
 
   _cleanup_json_ json_t *rows = NULL;
@@ -889,6 +889,23 @@ net_container_configure (arca_net_t *net, const char *cid, const char *cname, co
   return 0;
 }
 
+/* The names the embedded DNS answers for an endpoint on a user network
+ * (moby: container name, aliases, short ID, hostname). */
+static char **
+endpoint_dns_names (const arca_endpoint_t *ep, const char *cid, const char *hostname)
+{
+  arca_strv_builder_t v = { 0 };
+  strv_builder_add (&v, ep->container_name);
+  for (size_t i = 0; ep->aliases && ep->aliases[i]; i++)
+    strv_builder_add (&v, ep->aliases[i]);
+  char shortid[13];
+  snprintf (shortid, sizeof shortid, "%.12s", cid);
+  strv_builder_add (&v, shortid);
+  if (hostname && *hostname && strcmp (hostname, shortid) != 0)
+    strv_builder_add (&v, hostname);
+  return strv_builder_finish (&v);
+}
+
 /* Bring one configured endpoint up in netns_path.  dns_names from hostname. */
 static int
 endpoint_activate (arca_net_t *net, arca_endpoint_t *ep, const char *netns_path, const char *hostname, int index,
@@ -941,16 +958,7 @@ endpoint_activate (arca_net_t *net, arca_endpoint_t *ep, const char *netns_path,
   ep->dns_names = NULL;
   if (user)
     {
-      char **v = xmalloc0 (sizeof *v);
-      v = strv_append (v, ep->container_name);
-      for (size_t i = 0; ep->aliases && ep->aliases[i]; i++)
-        v = strv_append (v, ep->aliases[i]);
-      char shortid[13];
-      snprintf (shortid, sizeof shortid, "%.12s", ep->container_id);
-      v = strv_append (v, shortid);
-      if (hostname && *hostname && strcmp (hostname, shortid) != 0)
-        v = strv_append (v, hostname);
-      ep->dns_names = v;
+      ep->dns_names = endpoint_dns_names (ep, ep->container_id, hostname);
     }
   pthread_mutex_unlock (&net->lock);
   return endpoint_save (net, ep, err);
@@ -1068,17 +1076,8 @@ net_container_restore (arca_net_t *net, const char *cid, bool running, const cha
           ep->gateway = nw->gateway;
           if (!nw->is_default_bridge)
             {
-              char **v = xmalloc0 (sizeof *v);
-              v = strv_append (v, ep->container_name);
-              for (size_t k = 0; ep->aliases && ep->aliases[k]; k++)
-                v = strv_append (v, ep->aliases[k]);
-              char shortid[13];
-              snprintf (shortid, sizeof shortid, "%.12s", cid);
-              v = strv_append (v, shortid);
-              if (hostname && *hostname && strcmp (hostname, shortid) != 0)
-                v = strv_append (v, hostname);
               strv_free (ep->dns_names);
-              ep->dns_names = v;
+              ep->dns_names = endpoint_dns_names (ep, cid, hostname);
             }
         }
       pthread_mutex_unlock (&net->lock);

@@ -105,7 +105,7 @@ read_ready (int fd, arca_buf_t *b, arca_error_t *err)
 int
 shim_spawn (const arca_shim_options_t *opts, pid_t *pid, arca_error_t *err)
 {
-  if (fs_mkdir_p (opts->state_dir, 0711, err) < 0)
+  if (fs_mkdir_p (opts->state_dir, 0700, err) < 0)
     return -1;
   int p[2];
   if (pipe2 (p, O_CLOEXEC) < 0)

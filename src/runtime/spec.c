@@ -18,6 +18,7 @@
 
 #include "runtime/spec_internal.h"
 #include "util/cleanup.h"
+#include "util/env.h"
 #include "util/json.h"
 #include "util/strutil.h"
 
@@ -224,43 +225,17 @@ masked_thermal_paths (json_t *masked)
     }
 }
 
-/* CreateDaemonEnvironment + ReplaceOrAppendEnvValues. */
+/* CreateDaemonEnvironment + ReplaceOrAppendEnvValues (util/env.h). */
 static json_t *
 build_env (const arca_container_options_t *o)
 {
-  _cleanup_strv_ char **env = strv_append (NULL, DEFAULT_PATH_ENV);
-  _cleanup_free_ char *hn = xasprintf ("HOSTNAME=%s", o->hostname ? o->hostname : "");
-  env = strv_append (env, hn);
+  char **base = xmalloc0 (4 * sizeof *base);
+  base[0] = xstrdup (DEFAULT_PATH_ENV);
+  base[1] = xasprintf ("HOSTNAME=%s", o->hostname ? o->hostname : "");
   if (o->tty)
-    env = strv_append (env, "TERM=xterm");
-  for (char **e = o->env; e && *e; e++)
-    {
-      const char *eq = strchr (*e, '=');
-      size_t klen = eq ? (size_t) (eq - *e) : strlen (*e);
-      bool replaced = false;
-      for (size_t i = 0; env[i]; i++)
-        {
-          if (env[i][0] == '\0')
-            continue;
-          const char *eq2 = strchr (env[i], '=');
-          size_t k2 = eq2 ? (size_t) (eq2 - env[i]) : strlen (env[i]);
-          if (k2 == klen && strncmp (env[i], *e, klen) == 0)
-            {
-              free (env[i]);
-              /* "" marks a removal, dropped below. */
-              env[i] = xstrdup (eq ? *e : "");
-              replaced = true;
-              break;
-            }
-        }
-      if (!replaced && eq)
-        env = strv_append (env, *e);
-    }
-  json_t *a = json_array ();
-  for (size_t i = 0; env[i]; i++)
-    if (env[i][0] != '\0')
-      json_array_append_new (a, json_string (env[i]));
-  return a;
+    base[2] = xstrdup ("TERM=xterm");
+  _cleanup_strv_ char **env = env_replace_or_append (base, o->env);
+  return json_from_strv (env);
 }
 
 static void

@@ -306,23 +306,25 @@ spec_write_resolv_conf (const char *dir, const arca_resolv_options_t *o, arca_er
   if (strv_len (o->dns))
     {
       strv_free (rc.nameservers);
-      rc.nameservers = strv_new ();
+      arca_strv_builder_t ns = { 0 };
       for (char **d = o->dns; *d; d++)
         {
           int af;
-          _cleanup_free_ char *c = canon_addr (*d, &af);
+          char *c = canon_addr (*d, &af);
           if (c)
-            rc.nameservers = strv_append (rc.nameservers, c);
+            strv_builder_take (&ns, c);
         }
+      rc.nameservers = strv_builder_finish (&ns);
       rc.ns_override = true;
     }
   if (strv_len (o->dns_search))
     {
       strv_free (rc.search);
-      rc.search = strv_new ();
+      arca_strv_builder_t search = { 0 };
       for (char **s = o->dns_search; *s; s++)
         if (strcmp (*s, ".") != 0)
-          rc.search = strv_append (rc.search, *s);
+          strv_builder_add (&search, *s);
+      rc.search = strv_builder_finish (&search);
       rc.search_override = true;
     }
   if (strv_len (o->dns_options))
@@ -340,13 +342,14 @@ spec_write_resolv_conf (const char *dir, const arca_resolv_options_t *o, arca_er
       rc.transform = "legacy";
       if (!rc.ns_override)
         {
-          char **kept = strv_new ();
+          arca_strv_builder_t keep = { 0 };
           for (char **n = rc.nameservers; n && *n; n++)
             {
               if (is_loopback (*n) || (strchr (*n, ':') && !o->ipv6))
                 continue;
-              kept = strv_append (kept, *n);
+              strv_builder_add (&keep, *n);
             }
+          char **kept = strv_builder_finish (&keep);
           strv_free (rc.nameservers);
           rc.nameservers = kept;
           if (strv_len (kept) == 0)
@@ -368,15 +371,13 @@ spec_write_resolv_conf (const char *dir, const arca_resolv_options_t *o, arca_er
        * its upstreams (reached from the host namespace unless given with
        * --dns); ndots:0 unless the user set a valid ndots. */
       rc.transform = "internal resolver";
-      rc.ext = strv_new ();
+      arca_strv_builder_t ext = { 0 };
       for (char **n = rc.nameservers; n && *n; n++)
-        {
-          _cleanup_free_ char *e = rc.ns_override ? xstrdup (*n) : xasprintf ("host(%s)", *n);
-          rc.ext = strv_append (rc.ext, e);
-        }
+        strv_builder_take (&ext, rc.ns_override ? xstrdup (*n) : xasprintf ("host(%s)", *n));
+      rc.ext = strv_builder_finish (&ext);
       strv_free (rc.nameservers);
       rc.nameservers = strv_append (NULL, o->internal_ns);
-      char **opts = strv_new ();
+      arca_strv_builder_t opts = { 0 };
       for (char **p = rc.options; p && *p; p++)
         {
           if (str_has_prefix (*p, "ndots:"))
@@ -386,10 +387,10 @@ spec_write_resolv_conf (const char *dir, const arca_resolv_options_t *o, arca_er
               if (*end != '\0' || end == *p + 6 || v < 0)
                 continue;
             }
-          opts = strv_append (opts, *p);
+          strv_builder_add (&opts, *p);
         }
       strv_free (rc.options);
-      rc.options = opts;
+      rc.options = strv_builder_finish (&opts);
       if (!has_option (rc.options, "ndots"))
         {
           rc.options = strv_append (rc.options, "ndots:0");

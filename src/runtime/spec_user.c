@@ -7,155 +7,34 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/strutil.h"
 
 #define ID_MAX 2147483647L
-#define MAX_SYMLINKS 40
 
 /* ---- opening files inside a rootfs ---- */
 
-/* Component-by-component resolution treating rootfs as "/": used where
- * openat2 is missing (kernels before 5.6).  Each step opens with
- * O_NOFOLLOW; symlinks are read and spliced into the remaining path, and
- * ".." never climbs above the root. */
+/* Component-by-component resolution treating rootfs as "/" (util/fs.h
+ * fs_open_in_root_walk); kept under this name for the unit tests. */
 int spec_open_in_root_walk (const char *rootfs, const char *path, int flags);
 
 int
 spec_open_in_root_walk (const char *rootfs, const char *path, int flags)
 {
-  int stack[PATH_MAX / 2];
-  int depth = 0;
-  int links = 0;
-  stack[0] = open (rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (stack[0] < 0)
-    return -1;
-  _cleanup_free_ char *rest = xstrdup (path);
-  int result = -1;
-  int saved = 0;
-
-  for (;;)
-    {
-      char *p = rest;
-      while (*p == '/')
-        p++;
-      if (*p == '\0')
-        {
-          /* Path named a directory we already hold. */
-          result = openat (stack[depth], ".", (flags & ~(O_CREAT | O_EXCL)) | O_CLOEXEC);
-          saved = errno;
-          break;
-        }
-      char *slash = strchr (p, '/');
-      char *next = slash ? slash + 1 : p + strlen (p);
-      size_t len = slash ? (size_t) (slash - p) : strlen (p);
-      _cleanup_free_ char *comp = strndup (p, len);
-      bool last = true;
-      for (char *q = next; *q; q++)
-        if (*q != '/')
-          {
-            last = false;
-            break;
-          }
-
-      if (strcmp (comp, ".") == 0 || strcmp (comp, "..") == 0)
-        {
-          if (comp[1] == '.' && depth > 0)
-            close (stack[depth--]);
-          memmove (rest, next, strlen (next) + 1);
-          continue;
-        }
-
-      struct stat st;
-      if (fstatat (stack[depth], comp, &st, AT_SYMLINK_NOFOLLOW) < 0)
-        {
-          if (errno == ENOENT && last && (flags & O_CREAT))
-            {
-              result = openat (stack[depth], comp, flags | O_NOFOLLOW | O_CLOEXEC, 0644);
-              saved = errno;
-              break;
-            }
-          saved = errno;
-          break;
-        }
-      if (S_ISLNK (st.st_mode))
-        {
-          if (++links > MAX_SYMLINKS)
-            {
-              saved = ELOOP;
-              break;
-            }
-          char target[PATH_MAX];
-          ssize_t n = readlinkat (stack[depth], comp, target, sizeof target - 1);
-          if (n < 0)
-            {
-              saved = errno;
-              break;
-            }
-          target[n] = '\0';
-          if (target[0] == '/')
-            while (depth > 0)
-              close (stack[depth--]);
-          char *spliced = xasprintf ("%s/%s", target, next);
-          free (rest);
-          rest = spliced;
-          continue;
-        }
-      if (last)
-        {
-          result = openat (stack[depth], comp, flags | O_NOFOLLOW | O_CLOEXEC, 0644);
-          saved = errno;
-          break;
-        }
-      if (!S_ISDIR (st.st_mode))
-        {
-          saved = ENOTDIR;
-          break;
-        }
-      if (depth + 1 >= (int) (sizeof stack / sizeof stack[0]))
-        {
-          saved = ENAMETOOLONG;
-          break;
-        }
-      int fd = openat (stack[depth], comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (fd < 0)
-        {
-          saved = errno;
-          break;
-        }
-      stack[++depth] = fd;
-      memmove (rest, next, strlen (next) + 1);
-    }
-  while (depth >= 0)
-    close (stack[depth--]);
-  errno = saved;
-  return result;
+  return fs_open_in_root_walk (rootfs, path, flags);
 }
 
 int
 spec_open_in_root (const char *rootfs, const char *path, int flags)
 {
-  _cleanup_close_ int root = open (rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (root < 0)
-    return -1;
-  struct open_how how = {
-    .flags = (unsigned) (flags | O_CLOEXEC),
-    .mode = (flags & O_CREAT) ? 0644 : 0,
-    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-  };
-  int fd = (int) syscall (SYS_openat2, root, path, &how, sizeof how);
-  if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
-    return fd;
-  /* ENOSYS: old kernel; EPERM: a seccomp filter that blocks openat2. */
-  return spec_open_in_root_walk (rootfs, path, flags);
+  return fs_open_in_root (rootfs, path, flags);
 }
 
 int

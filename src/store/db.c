@@ -1,8 +1,12 @@
 #include "store/db.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/log.h"
 #include "util/strutil.h"
@@ -77,9 +81,42 @@ migrate (arca_db_t *db, arca_error_t *err)
   return 0;
 }
 
+/* The database holds every container's Env, Cmd, Labels and Binds:
+ * readable by root only.  SQLite creates a database 0644 and gives its
+ * -wal and -shm files the database's own mode, so the database is made
+ * 0600 before SQLite opens it; files an older Arca left 0644 are
+ * tightened. */
+static int
+db_files_private (const char *path, arca_error_t *err)
+{
+  int fd = open (path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return arca_error_errno (err, errno, "open %s", path);
+  int r = fchmod (fd, 0600);
+  int e = errno;
+  close (fd);
+  if (r < 0)
+    return arca_error_errno (err, e, "chmod %s", path);
+  static const char *const suffixes[] = { "-wal", "-shm", "-journal" };
+  for (size_t i = 0; i < sizeof suffixes / sizeof *suffixes; i++)
+    {
+      char *side = xasprintf ("%s%s", path, suffixes[i]);
+      if (chmod (side, 0600) < 0 && errno != ENOENT)
+        {
+          arca_error_errno (err, errno, "chmod %s", side);
+          free (side);
+          return -1;
+        }
+      free (side);
+    }
+  return 0;
+}
+
 int
 arca_db_open (const char *path, arca_db_t **out, arca_error_t *err)
 {
+  if (db_files_private (path, err) < 0)
+    return -1;
   arca_db_t *db = xmalloc0 (sizeof *db);
   pthread_mutex_init (&db->lock, NULL);
   if (sqlite3_open_v2 (path, &db->handle,

@@ -65,6 +65,7 @@ arca_error_http_status (arca_error_kind_t kind)
     case ARCA_ERR_NOT_MODIFIED: return 304;
     case ARCA_ERR_NOT_IMPLEMENTED: return 501;
     case ARCA_ERR_UNAVAILABLE: return 503;
+    case ARCA_ERR_TOO_LARGE: return 413;
     case ARCA_ERR_INTERNAL:
     default: return 500;
     }

@@ -18,6 +18,7 @@ typedef enum {
   ARCA_ERR_UNAUTHORIZED,  /* 401 */
   ARCA_ERR_UNAVAILABLE,   /* 503 */
   ARCA_ERR_NOT_IMPLEMENTED, /* 501 */
+  ARCA_ERR_TOO_LARGE,     /* 413: a request body over its route's limit */
 } arca_error_kind_t;
 
 typedef struct {

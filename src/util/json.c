@@ -33,12 +33,12 @@ json_get_strv (json_t *obj, const char *key)
   json_t *arr = json_object_get (obj, key);
   if (!json_is_array (arr))
     return NULL;
-  char **r = xmalloc0 (sizeof *r);
-  size_t i;
+  char **r = xmalloc0 ((json_array_size (arr) + 1) * sizeof *r);
+  size_t i, n = 0;
   json_t *v;
   json_array_foreach (arr, i, v)
     if (json_is_string (v))
-      r = strv_append (r, json_string_value (v));
+      r[n++] = xstrdup (json_string_value (v));
   return r;
 }
 

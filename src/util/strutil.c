@@ -97,10 +97,44 @@ strv_append (char **v, const char *s)
 char **
 strv_copy (char **v)
 {
-  char **r = xmalloc0 (sizeof *r);
-  for (size_t i = 0; v && v[i]; i++)
-    r = strv_append (r, v[i]);
+  size_t n = strv_len (v);
+  char **r = xmalloc0 ((n + 1) * sizeof *r);
+  for (size_t i = 0; i < n; i++)
+    r[i] = xstrdup (v[i]);
   return r;
+}
+
+void
+strv_builder_take (arca_strv_builder_t *b, char *s)
+{
+  if (b->len + 2 > b->cap)
+    {
+      b->cap = b->cap ? b->cap * 2 : 8;
+      b->v = xrealloc (b->v, b->cap * sizeof *b->v);
+    }
+  b->v[b->len++] = s;
+  b->v[b->len] = NULL;
+}
+
+void
+strv_builder_add (arca_strv_builder_t *b, const char *s)
+{
+  strv_builder_take (b, xstrdup (s));
+}
+
+char **
+strv_builder_finish (arca_strv_builder_t *b)
+{
+  char **v = b->v ? b->v : xmalloc0 (sizeof *v);
+  *b = (arca_strv_builder_t) { 0 };
+  return v;
+}
+
+void
+strv_builder_clear (arca_strv_builder_t *b)
+{
+  strv_free (b->v);
+  *b = (arca_strv_builder_t) { 0 };
 }
 
 void

@@ -121,11 +121,28 @@ h_notmod (arca_http_request_t *req, void *app, arca_error_t *err)
   return arca_error_set (err, ARCA_ERR_NOT_MODIFIED, "container is already running");
 }
 
+/* A plain (not streamed) answer after 2.5 s: longer than the idle timeout. */
+static int
+h_sleepy (arca_http_request_t *req, void *app, arca_error_t *err)
+{
+  usleep (2500 * 1000);
+  return arca_resp_json (req, 200, json_pack ("{s:b}", "slept", true));
+}
+
+static int
+h_bodyless (arca_http_request_t *req, void *app, arca_error_t *err)
+{
+  return arca_resp_json (req, 200, json_pack ("{s:s}", "path", arca_req_path (req)));
+}
+
 static const arca_route_t routes[] = {
+  { "GET", "/sleepy", h_sleepy, 0 },
+  { "POST", "/bodyless", h_bodyless, 0 },
+  { "POST", "/json-undeclared", h_json, 0 },
   { "GET", "/slow", h_slow, 0 },
   { "GET", "/wait", h_wait, 0 },
   { "POST", "/hijack", h_hijack, 0 },
-  { "POST", "/json", h_json, 0 },
+  { "POST", "/json", h_json, ARCA_ROUTE_BODY_JSON },
   { "POST", "/load", h_load, ARCA_ROUTE_BODY_FILE },
   { "GET", "/images/{name}/json", h_param, 0 },
   { "POST", "/conflict", h_conflict, 0 },
@@ -380,6 +397,107 @@ test_keepalive (void **state)
   close (fd);
 }
 
+/* ---- limits (the server runs with a 1 s idle timeout) ---------------------- */
+
+static void
+test_nul_in_url (void **state)
+{
+  char *r = roundtrip ("GET /images/x%00y/json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  assert_non_null (strstr (r, "HTTP/1.1 400"));
+  assert_non_null (strstr (r, "%00"));
+  assert_null (strstr (r, "\"name\":\"x\""));
+  free (r);
+  r = roundtrip ("GET /images/x/json?all=1%00 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  assert_non_null (strstr (r, "HTTP/1.1 400"));
+  free (r);
+}
+
+/* A route that takes no body reads and drops one: 8 MiB in, nothing kept. */
+static void
+test_body_dropped_on_bodyless_route (void **state)
+{
+  int fd = dial ();
+  enum { SIZE = 8 << 20 };
+  char hdr[256];
+  snprintf (hdr, sizeof hdr, "POST /bodyless HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n\r\n",
+            SIZE);
+  send_all (fd, hdr, strlen (hdr));
+  static char block[65536];
+  for (int i = 0; i < SIZE / (int) sizeof block; i++)
+    send_all (fd, block, sizeof block);
+  char *r = read_until (fd, NULL);
+  close (fd);
+  assert_non_null (strstr (r, "HTTP/1.1 200"));
+  assert_non_null (strstr (r, "{\"path\":\"/bodyless\"}"));
+  free (r);
+}
+
+static void
+test_json_body_limits (void **state)
+{
+  /* Over the limit by Content-Length: 413 before a byte of body is sent. */
+  int fd = dial ();
+  char hdr[256];
+  snprintf (hdr, sizeof hdr,
+            "POST /json HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+            ARCA_HTTP_JSON_BODY_MAX + 1);
+  send_all (fd, hdr, strlen (hdr));
+  char *r = read_until (fd, NULL);
+  close (fd);
+  assert_non_null (strstr (r, "HTTP/1.1 413"));
+  assert_non_null (strstr (r, "request body too large"));
+  free (r);
+  /* A route that does not declare a JSON body cannot read one. */
+  r = roundtrip ("POST /json-undeclared HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: "
+                 "application/json\r\nContent-Length: 2\r\n\r\n{}");
+  assert_non_null (strstr (r, "HTTP/1.1 500"));
+  assert_non_null (strstr (r, "takes no request body"));
+  free (r);
+}
+
+/* Read until EOF or the socket's 10 s receive timeout; true on EOF. */
+static bool
+closed_by_server (int fd)
+{
+  char buf[4096];
+  for (;;)
+    {
+      ssize_t n = read (fd, buf, sizeof buf);
+      if (n == 0)
+        return true;
+      if (n < 0)
+        return false;
+    }
+}
+
+static void
+test_idle_and_header_timeouts (void **state)
+{
+  /* Headers never finished: closed after the idle timeout (1 s here). */
+  int fd = dial ();
+  const char *partial = "GET /images/a/json HTTP/1.1\r\nHost: x\r\n";
+  send_all (fd, partial, strlen (partial));
+  int64_t t0 = time_mono_ns ();
+  assert_true (closed_by_server (fd));
+  assert_true (time_mono_ns () - t0 < 8 * ARCA_NSEC_PER_SEC);
+  close (fd);
+  /* A kept-alive connection left idle after its answer: closed too. */
+  fd = dial ();
+  const char *req = "GET /images/a/json HTTP/1.1\r\nHost: x\r\n\r\n";
+  send_all (fd, req, strlen (req));
+  free (read_until (fd, "\"v\":151}\n"));
+  assert_true (closed_by_server (fd));
+  close (fd);
+  /* A handler busy for longer than the timeout still answers, and so
+   * does a stream silent for longer (/slow: 1.5 s). */
+  char *r = roundtrip ("GET /sleepy HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  assert_non_null (strstr (r, "{\"slept\":true}"));
+  free (r);
+  r = roundtrip ("GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  assert_non_null (strstr (r, "done"));
+  free (r);
+}
+
 /* Runs last: stop while a stream waits and a hijacked session reads. */
 static void
 test_stop_with_busy_connections (void **state)
@@ -416,7 +534,8 @@ setup (void **state)
   if (fd < 0 || bind (fd, (struct sockaddr *) &sa, sizeof sa) < 0 || listen (fd, 64) < 0)
     return -1;
   arca_error_t err;
-  if (arca_http_server_start (fd, routes, NULL, tmp_dir, &srv, &err) < 0)
+  arca_http_limits_t limits = { .idle_timeout_s = 1, .max_connections = 64 };
+  if (arca_http_server_start (fd, routes, NULL, tmp_dir, &limits, &srv, &err) < 0)
     return -1;
   return 0;
 }
@@ -440,6 +559,8 @@ main (void)
     cmocka_unit_test (test_hijack_half_close),     cmocka_unit_test (test_hijack_without_upgrade),
     cmocka_unit_test (test_json_body),             cmocka_unit_test (test_body_file_chunked),
     cmocka_unit_test (test_routing_and_errors),    cmocka_unit_test (test_keepalive),
+    cmocka_unit_test (test_nul_in_url),            cmocka_unit_test (test_body_dropped_on_bodyless_route),
+    cmocka_unit_test (test_json_body_limits),      cmocka_unit_test (test_idle_and_header_timeouts),
     cmocka_unit_test (test_stop_with_busy_connections),
   };
   return cmocka_run_group_tests (tests, setup, teardown);

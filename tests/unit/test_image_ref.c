@@ -124,6 +124,44 @@ test_digests (void **state)
   assert_string_equal (c2, want);
 }
 
+/* Pull by digest verifies with the digest's own algorithm (go-digest's
+ * sha256, sha384, sha512); references naming others are refused as
+ * distribution/reference + go-digest do. */
+static void
+test_digest_algorithms (void **state)
+{
+  (void) state;
+  const char *s384 = "sha384:38b060a751ac96384cd9327eb1b1e36a21fdb71114be07434c0cc7bf63f6e1da274edebfe76f65fbd51ad2f14898b95b";
+  const char *s512 = "sha512:ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd"
+                     "454d4423643ce80e2a9ac94fa54ca49f";
+  assert_true (digest_supported (s384));
+  assert_true (digest_matches (s384, "", 0));
+  assert_false (digest_matches (s384, "x", 1));
+  assert_true (digest_matches (s512, "abc", 3));
+  assert_false (digest_matches (s512, "abd", 3));
+  assert_true (digest_matches ("sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "", 0));
+  assert_false (digest_matches ("md5:d41d8cd98f00b204e9800998ecf8427e", "", 0));
+  assert_false (digest_supported ("sha512:abc"));
+
+  image_ref_t r;
+  arca_error_t err;
+  assert_int_equal (image_ref_parse ("busybox@md5:d41d8cd98f00b204e9800998ecf8427e", &r, &err), -1);
+  assert_string_equal (err.msg, "unsupported digest algorithm");
+  assert_int_equal (image_ref_parse ("busybox@sha256:d41d8cd98f00b204e9800998ecf8427e", &r, &err), -1);
+  assert_string_equal (err.msg, "invalid checksum digest length");
+  assert_int_equal (image_ref_parse ("busybox@sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855",
+                                     &r, &err),
+                    -1);
+  assert_string_equal (err.msg, "invalid checksum digest format");
+  assert_int_equal (image_ref_parse ("busybox@sha256:abc", &r, &err), -1);
+  assert_string_equal (err.msg, "invalid reference format");
+  assert_int_equal (image_ref_parse ("busybox@sha512:ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a219"
+                                     "2992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f",
+                                     &r, &err),
+                    0);
+  image_ref_clear (&r);
+}
+
 int
 main (void)
 {
@@ -132,6 +170,7 @@ main (void)
     cmocka_unit_test (test_bad_refs),
     cmocka_unit_test (test_store_key),
     cmocka_unit_test (test_digests),
+    cmocka_unit_test (test_digest_algorithms),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -292,12 +292,15 @@ test_env (void **state)
   _cleanup_json_ json_t *spec = build (&o);
   json_t *proc = json_object_get (spec, "process");
   json_t *e = json_object_get (proc, "env");
-  assert_int_equal (json_array_size (e), 4);
+  /* moby ReplaceOrAppendEnvValues: a key new to the defaults is appended
+   * each time it comes (the runtime's setenv keeps the last value). */
+  assert_int_equal (json_array_size (e), 5);
   assert_string_equal (json_string_value (json_array_get (e, 0)),
                        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
   assert_string_equal (json_string_value (json_array_get (e, 1)), "TERM=xterm");
-  assert_string_equal (json_string_value (json_array_get (e, 2)), "FOO=baz");
+  assert_string_equal (json_string_value (json_array_get (e, 2)), "FOO=bar");
   assert_string_equal (json_string_value (json_array_get (e, 3)), "A=1");
+  assert_string_equal (json_string_value (json_array_get (e, 4)), "FOO=baz");
   assert_true (json_is_true (json_object_get (proc, "terminal")));
   assert_int_equal (json_integer_value (json_object_get (json_object_get (proc, "consoleSize"), "width")), 80);
   assert_string_equal (json_string_value (json_object_get (proc, "cwd")), "/");
