@@ -12,6 +12,7 @@ PKGS=(
   runc tini nftables
   bats busybox-static docker-registry jq util-linux procps iproute2 tmux
   python3 curl zstd
+  qemu-system-x86
   docker-compose nodejs
 )
 
@@ -41,6 +42,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+"$(dirname "$0")/setup-vm-kernel.sh"
 
 # Node clients of the e2e tests (dockerode, testcontainers): installed from
 # the npm registry exactly as tests/node/package-lock.json pins them, once

@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "runtime/vm.h"
 #include "util/error.h"
 
 #define ARCA_DEFAULT_CONFIG "/etc/arca/config.json"
@@ -30,6 +31,10 @@ typedef struct
   char *bridge_name;
   char *nft_table;
   json_t *default_address_pools;
+  /* VM isolation (runtime/vm.h): "vm" settings, and the default isolation
+   * from "exec-opts": ["isolation=process|vm"] (dockerd's daemon.json key) */
+  arca_vm_options_t vm;
+  char *default_isolation;
   /* security (docs/security.md): keep the forward policy accept
    * (ipForwardNoDrop, dockerd's --ip-forward-no-drop); the port proxy's
    * connection cap (proxyMaxConnections, 0 = default) */

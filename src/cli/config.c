@@ -100,6 +100,37 @@ load_runtimes (arca_config_t *c, json_t *v, const char *path, arca_error_t *err)
   return 0;
 }
 
+/* dockerd's "exec-opts": ["key=value", ...]; arca knows isolation=
+ * (process, vm, or default = process), the default of HostConfig.Isolation
+ * as dockerd's on Windows. */
+static int
+load_exec_opts (arca_config_t *c, json_t *v, const char *path, arca_error_t *err)
+{
+  if (!json_is_array (v))
+    return arca_error_set (err, ARCA_ERR_INVALID, "%s: \"exec-opts\" must be an array of strings", path);
+  size_t i;
+  json_t *e;
+  json_array_foreach (v, i, e)
+  {
+    const char *s = json_string_value (e);
+    const char *eq = s ? strchr (s, '=') : NULL;
+    if (eq == NULL)
+      return arca_error_set (err, ARCA_ERR_INVALID, "%s: \"exec-opts\": invalid option \"%s\" (want key=value)", path,
+                             s ? s : "");
+    if (strncmp (s, "isolation", (size_t) (eq - s)) != 0 || eq - s != 9)
+      return arca_error_set (err, ARCA_ERR_INVALID, "%s: \"exec-opts\": unknown option %.*s (known: isolation)", path,
+                             (int) (eq - s), s);
+    const char *val = eq + 1;
+    if (strcmp (val, "default") == 0)
+      val = "process";
+    if (strcmp (val, "process") != 0 && strcmp (val, "vm") != 0)
+      return arca_error_set (err, ARCA_ERR_INVALID,
+                             "%s: \"exec-opts\": invalid isolation \"%s\" (want default, process or vm)", path, eq + 1);
+    set_str (&c->default_isolation, val);
+  }
+  return 0;
+}
+
 static int
 load_file (arca_config_t *c, const char *path, bool explicit, arca_error_t *err)
 {
@@ -206,6 +237,16 @@ load_file (arca_config_t *c, const char *path, bool explicit, arca_error_t *err)
         json_decref (c->default_address_pools);
         c->default_address_pools = json_incref (v);
       }
+    else if (strcmp (key, "vm") == 0)
+      {
+        if (vm_options_load (&c->vm, v, path, err) < 0)
+          return -1;
+      }
+    else if (strcmp (key, "exec-opts") == 0)
+      {
+        if (load_exec_opts (c, v, path, err) < 0)
+          return -1;
+      }
     else if (strcmp (key, "log-driver") == 0 || strcmp (key, "seccomp-profile") == 0
              || strcmp (key, "default-cgroupns-mode") == 0)
       {
@@ -232,7 +273,8 @@ load_file (arca_config_t *c, const char *path, bool explicit, arca_error_t *err)
                              "config file %s: unknown key \"%s\" (known: socketPath, dataRoot, execRoot, logLevel, "
                              "defaultRuntime, runtimes, insecureRegistries, registryMirrors, bridgeName, nftTable, "
                              "defaultAddressPools, ipForwardNoDrop, proxyMaxConnections, log-driver, log-opts, "
-                             "seccomp-profile, default-cgroupns-mode, apiIdleTimeout, apiMaxConnections)",
+                             "seccomp-profile, default-cgroupns-mode, apiIdleTimeout, apiMaxConnections, vm, "
+                             "exec-opts)",
                              path, key);
   }
   return 0;
@@ -252,6 +294,8 @@ cli_config_load (arca_config_t *c, const arca_cli_flags_t *flags, arca_error_t *
   _cleanup_free_ char *crun = cli_find_executable ("crun");
   if (crun)
     json_object_set_new (c->runtimes, "crun", json_pack ("{s:s}", "path", "crun"));
+  vm_options_defaults (&c->vm);
+  c->default_isolation = xstrdup ("process");
 
   if (load_file (c, flags->config ? flags->config : ARCA_DEFAULT_CONFIG, flags->config != NULL, err) < 0)
     return -1;
@@ -305,5 +349,7 @@ cli_config_free (arca_config_t *c)
   json_decref (c->log_opts);
   free (c->seccomp_profile);
   free (c->default_cgroupns_mode);
+  vm_options_free (&c->vm);
+  free (c->default_isolation);
   memset (c, 0, sizeof *c);
 }

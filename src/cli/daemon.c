@@ -208,20 +208,27 @@ install_signals (arca_error_t *err)
 
 /* ---- start ----------------------------------------------------------------- */
 
+/* A companion executable: next to arca, else in PATH. */
 static char *
-shim_path (void)
+sibling_path (const char *name)
 {
   char self[4096];
   ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
   if (n > 0)
     {
       self[n] = '\0';
-      char *cand = xasprintf ("%s/arca-shim", dirname (self));
+      char *cand = xasprintf ("%s/%s", dirname (self), name);
       if (access (cand, X_OK) == 0)
         return cand;
       free (cand);
     }
-  return cli_find_executable ("arca-shim");
+  return cli_find_executable (name);
+}
+
+static char *
+shim_path (void)
+{
+  return sibling_path ("arca-shim");
 }
 
 int
@@ -274,6 +281,9 @@ cli_daemon_start (const arca_cli_flags_t *flags)
       shim = xstrdup ("arca-shim");
     }
 
+  /* VM isolation: the guest agent goes into the guest's initramfs. */
+  free (c.vm.agent);
+  c.vm.agent = sibling_path ("arca-guest");
   /* daemon.json seccomp-profile: a file's content, or builtin/unconfined
    * (moby daemon setupSeccompProfile). */
   _cleanup_free_ char *seccomp = NULL;
@@ -300,6 +310,8 @@ cli_daemon_start (const arca_cli_flags_t *flags)
     .bridge_name = c.bridge_name,
     .nft_table = c.nft_table,
     .default_address_pools = c.default_address_pools,
+    .vm = &c.vm,
+    .default_isolation = c.default_isolation,
     .ip_forward_no_drop = c.ip_forward_no_drop,
     .proxy_max_connections = c.proxy_max_connections,
     .log_driver = c.log_driver,

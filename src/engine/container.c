@@ -2,6 +2,7 @@
 #include "engine/events.h"
 #include "engine/health.h"
 #include "engine/internal.h"
+#include "engine/isolation.h"
 #include "engine/restart.h"
 
 #include <errno.h>
@@ -413,6 +414,9 @@ create_check (arca_engine_t *e, const arca_create_opts_t *co, json_t *body, json
     return -1;
   /* networking (engine/networks.c): mode and endpoints checked before anything is made */
   if (networks_validate_create (e, hc, json_object_get (body, "NetworkingConfig"), err) < 0)
+    return -1;
+  /* VM isolation: the mode, and what a VM cannot do */
+  if (isolation_validate_create (e, hc, err) < 0)
     return -1;
 
   arca_image_t *img = NULL;

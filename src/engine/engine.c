@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "engine/events.h"
+#include "engine/isolation.h"
 #include "build/build.h"
 #include "engine/networks.h"
 #include "net/net.h"
@@ -134,6 +135,8 @@ arca_engine_open (const arca_engine_options_t *opts, arca_engine_t **out, arca_e
   if (networks_open (e, err) < 0) /* networking: before containers re-adopt their endpoints */
     goto fail;
   dns_set_servers_fn (e->net, container_dns_servers, e); /* embedded DNS: --dns upstreams (n3) */
+  if (isolation_open (e, err) < 0) /* VM isolation */
+    goto fail;
   if (containers_restore (e, err) < 0)
     goto fail;
   containers_reconcile (e);

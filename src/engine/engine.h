@@ -32,6 +32,11 @@ typedef struct
   const char *bridge_name;
   const char *nft_table;
   json_t *default_address_pools;
+  /* VM isolation (runtime/vm.h, engine/isolation.h): the config file's
+   * "vm" settings (borrowed; NULL = defaults) and the default isolation
+   * ("process" or "vm"; NULL = "process"). */
+  const struct arca_vm_options *vm;
+  const char *default_isolation;
   bool ip_forward_no_drop;    /* config ipForwardNoDrop */
   int proxy_max_connections;  /* config proxyMaxConnections (0 = default) */
   /* container defaults (daemon.json's log-driver, log-opts,
@@ -66,6 +71,13 @@ arca_image_store_t *arca_engine_images (arca_engine_t *e);
 arca_db_t *arca_engine_db (arca_engine_t *e);
 /* Persistent daemon ID (a UUID created on first start, kept in meta). */
 const char *arca_engine_id (arca_engine_t *e);
+
+/* VM isolation (engine/isolation.c), for docker info: the default mode
+ * ("process" or "vm"), and the SecurityOptions entry
+ * "name=vm,accelerator=<kvm|tcg|auto>,kernel=<guest release>" (malloc'd;
+ * NULL when VM isolation is not available here). */
+const char *arca_engine_default_isolation (arca_engine_t *e);
+char *arca_engine_vm_security_option (arca_engine_t *e);
 
 typedef struct
 {

@@ -8,6 +8,7 @@
 #include "engine/exec.h"
 #include "engine/internal.h"
 #include "engine/events.h"
+#include "engine/isolation.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -563,6 +564,7 @@ start_process (arca_engine_t *e, arca_exec_t *x, unsigned h, unsigned w, bool wa
     .console_height = x->tty ? h : 0,
     .console_width = x->tty ? w : 0,
     .exec_process = proc_path,
+    .vm_container = container_is_vm (x->c) ? csdir : NULL, /* VM isolation: the guest runs it */
   };
   pid_t pid = 0;
   if (shim_spawn (&sh, &pid, err) < 0)

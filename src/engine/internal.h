@@ -116,6 +116,9 @@ struct arca_engine
 
   /* events (engine/events.c): the bus, private to events.c */
   struct arca_events *events;
+
+  /* VM isolation (runtime/vm.h, engine/isolation.c) */
+  struct arca_vm *vm;
 };
 
 /* Paths (malloc'd). */

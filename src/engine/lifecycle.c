@@ -3,6 +3,7 @@
 #include "engine/events.h"
 #include "engine/health.h"
 #include "engine/internal.h"
+#include "engine/isolation.h"
 #include "engine/restart.h"
 
 #include <errno.h>
@@ -410,7 +411,7 @@ start_log_config (arca_engine_t *e, arca_container_t *c, const arca_container_op
 /* The shim, with the container's stdio ready and no process yet. */
 static int
 start_spawn_shim (arca_engine_t *e, arca_container_t *c, const arca_container_options_t *o, const char *dir,
-                  const char *sdir, pid_t *pid, arca_error_t *err)
+                  const char *sdir, const char *vm_config, pid_t *pid, arca_error_t *err)
 {
   const arca_oci_runtime_t *rt;
   if (oci_runtime_get (e->runtimes, o->runtime, &rt, err) < 0)
@@ -431,6 +432,7 @@ start_spawn_shim (arca_engine_t *e, arca_container_t *c, const arca_container_op
     .stdin_once = o->stdin_once,
     .console_height = o->console_height,
     .console_width = o->console_width,
+    .vm_config = vm_config, /* VM isolation: QEMU instead of the runtime */
   };
   return shim_spawn (&sh, pid, err);
 }
@@ -539,14 +541,18 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   _cleanup_json_ json_t *extra_mounts = NULL;
   _cleanup_free_ char *netns = NULL;
   __attribute__ ((cleanup (namespaces_start_clear))) arca_start_ns_t ns = { 0 };
+  _cleanup_free_ char *vm_config = NULL;
   pid_t pid = 0;
   if (start_reset_state_dir (sdir, exit_file, err) < 0
+      || isolation_check_start (e, c, err) < 0 /* VM isolation: no joining a VM's namespaces */
       || mounts_prepare (e, c, rootfs, &extra_mounts, err) < 0 /* volumes, copy-up (engine/mounts.c) */
       || namespaces_container_start (e, c, o, &ns, &extra_mounts, err) < 0 /* ipc, pid, /dev/shm */
       || networks_container_start (e, c, dir, &netns, err) < 0 /* netns, endpoints, /etc files, ports, DNS */
       || start_write_spec (e, c, o, dir, rootfs, extra_mounts, netns, &ns, err) < 0
+      /* VM isolation (engine/isolation.c): the guest's NICs and the shim's vm.json */
+      || (container_is_vm (c) && isolation_vm_prepare (e, c, sdir, netns, &vm_config, err) < 0)
       || start_log_config (e, c, o, sdir, err) < 0
-      || start_spawn_shim (e, c, o, dir, sdir, &pid, err) < 0)
+      || start_spawn_shim (e, c, o, dir, sdir, vm_config, &pid, err) < 0)
     return start_failed (e, c, false, err);
   start_connect_attaches (e, c, sdir);
   if (start_run (sdir, &pid, err) < 0)

@@ -7,6 +7,7 @@
 
 #include "engine/events.h"
 #include "engine/internal.h"
+#include "engine/isolation.h"
 #include "engine/networks.h"
 #include "net/net.h"
 #include "util/cleanup.h"
@@ -143,7 +144,13 @@ network_connect (arca_engine_t *e, const char *ref, json_t *body, arca_error_t *
   bool running = c->running;
   _cleanup_free_ char *name = xstrdup (c->name);
   _cleanup_free_ char *hostname = xstrdup (json_get_str (c->config, "Hostname"));
+  bool vm = container_is_vm (c);
   pthread_mutex_unlock (&e->lock);
+  if (running && vm && isolation_vm_network_change (c->id, err) < 0) /* VM isolation: no hot-plug */
+    {
+      container_unref (c);
+      return -1;
+    }
   int r = net_container_connect (e->net, c->id, name, ref, json_object_get (body, "EndpointConfig"), running,
                                  hostname, err);
   if (r == 0 && running)
@@ -168,7 +175,13 @@ network_disconnect (arca_engine_t *e, const char *ref, json_t *body, arca_error_
     return -1;
   pthread_mutex_lock (&e->lock);
   _cleanup_free_ char *name = xstrdup (c->name);
+  bool running_vm = c->running && container_is_vm (c);
   pthread_mutex_unlock (&e->lock);
+  if (running_vm && isolation_vm_network_change (c->id, err) < 0) /* VM isolation: no hot-plug */
+    {
+      container_unref (c);
+      return -1;
+    }
   char id[65];
   _cleanup_free_ char *nname = NULL, *driver = NULL;
   bool known = network_identity (e, ref, id, &nname, &driver);

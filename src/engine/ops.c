@@ -4,6 +4,7 @@
 #include "engine/events.h"
 #include "engine/health.h"
 #include "engine/internal.h"
+#include "engine/isolation.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -184,6 +185,8 @@ container_top (arca_engine_t *e, arca_container_t *c, const char *ps_args, json_
   if (restarting)
     return arca_error_set (err, ARCA_ERR_CONFLICT, "container %s is restarting, wait until the container is running",
                            c->id);
+  if (container_is_vm (c)) /* VM isolation: the processes are the guest's */
+    return isolation_vm_top (e, c, ps_args, out, err);
 
   _cleanup_free_ pid_t *pids = NULL;
   size_t npids = 0;
@@ -483,6 +486,18 @@ container_stats (arca_engine_t *e, arca_container_t *c, const arca_stats_opts_t 
 
 /* ---- pause / unpause ---- */
 
+/* `<runtime> pause|resume`, or for a VM its vCPUs (engine/isolation.c). */
+static int
+freeze (arca_engine_t *e, arca_container_t *c, bool pause, arca_error_t *err)
+{
+  if (container_is_vm (c))
+    return isolation_vm_pause (e, c, pause, err);
+  const arca_oci_runtime_t *rt;
+  if (container_runtime (e, c, &rt, err) < 0)
+    return -1;
+  return pause ? oci_pause (rt, c->id, err) : oci_resume (rt, c->id, err);
+}
+
 static int
 set_paused (arca_engine_t *e, arca_container_t *c, bool paused)
 {
@@ -512,8 +527,7 @@ container_pause (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   if (restarting)
     return arca_error_set (err, ARCA_ERR_CONFLICT, "container %s is restarting, wait until the container is running",
                            c->id);
-  const arca_oci_runtime_t *rt;
-  if (container_runtime (e, c, &rt, err) < 0 || oci_pause (rt, c->id, err) < 0)
+  if (freeze (e, c, true, err) < 0)
     return arca_error_wrap (err, "Cannot pause container %s", c->id);
   set_paused (e, c, true);
   return 0;
@@ -527,8 +541,7 @@ container_unpause (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   pthread_mutex_unlock (&e->lock);
   if (!paused)
     return arca_error_set (err, ARCA_ERR_CONFLICT, "container %s is not paused", c->id);
-  const arca_oci_runtime_t *rt;
-  if (container_runtime (e, c, &rt, err) < 0 || oci_resume (rt, c->id, err) < 0)
+  if (freeze (e, c, false, err) < 0)
     return arca_error_wrap (err, "Cannot unpause container %s", c->id);
   set_paused (e, c, false);
   return 0;
@@ -548,8 +561,7 @@ container_thaw_after_signal (arca_engine_t *e, arca_container_t *c, int sig)
   if (sig != SIGKILL && stop_signal && *stop_signal && signal_parse (stop_signal) != sig)
     return;
   arca_error_t err;
-  const arca_oci_runtime_t *rt;
-  if (container_runtime (e, c, &rt, &err) < 0 || oci_resume (rt, c->id, &err) < 0)
+  if (freeze (e, c, false, &err) < 0)
     {
       log_warn ("container %.12s: cannot unpause: %s", c->id, err.msg);
       return;
@@ -812,10 +824,20 @@ container_update (arca_engine_t *e, arca_container_t *c, json_t *request, json_t
       return -1;
     }
   bool live = c->running && !c->restarting && changed;
+  bool vm = container_is_vm (c);
   _cleanup_json_ json_t *res = NULL;
-  int r = live ? spec_resources (&c->opts->resources, true, &res, err) : 0;
+  int r = live && !vm ? spec_resources (&c->opts->resources, true, &res, err) : 0;
   _cleanup_free_ char *runtime = xstrdup (c->opts->runtime);
   pthread_mutex_unlock (&e->lock);
+  if (live && vm)
+    {
+      /* VM isolation: the limits sized the VM when it started. */
+      update_rollback (e, c, backup);
+      return arca_error_set (err, ARCA_ERR_CONFLICT,
+                             "Cannot update container %s: the resources of a running VM container are fixed at its "
+                             "start; stop it first",
+                             c->id);
+    }
 
   /* A running (or paused) container gets the new limits at once; a stopped
    * one at its next start. */

@@ -279,4 +279,15 @@ char *net_default_gateway (arca_net_t *net);
 /* Fill NetworkSettings.Networks and the legacy top-level fields in ns. */
 void net_container_settings (arca_net_t *net, const char *cid, json_t *ns);
 
+/* ---- VM isolation (src/net/vmtap.c) ---- */
+
+/* After net_container_start, for a container whose process runs in a VM:
+ * a persistent tap "tapN" next to each active endpoint's ethN in the netns,
+ * spliced to it by tc redirects, for QEMU to open from inside the netns.
+ * *interfaces (new reference) describes what the guest must configure:
+ * [{"tap","ifname","mac","addr","prefix","gateway","default_route","mtu"}]
+ * (the endpoint's values; default_route as nl_veth_setup decides).  The
+ * taps go with the netns. */
+int net_vm_attach (arca_net_t *net, const char *cid, const char *netns_path, json_t **interfaces, arca_error_t *err);
+
 #endif

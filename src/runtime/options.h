@@ -199,8 +199,10 @@ int options_verify_resources (arca_resources_t *r, const arca_sysinfo_t *si, boo
 void options_resources_store (const arca_resources_t *r, json_t *obj);
 
 /* HostConfig.Isolation on Linux (runconfig validateIsolation): "" and
- * "default" (any case) pass; anything else is 400 "invalid isolation
- * (<v>): linux only supports 'default'". */
+ * "default" (any case) pass, and Arca's "process" and "vm"
+ * (engine/isolation.h); anything else is 400 "invalid isolation (<v>):
+ * linux supports 'default', 'process' and 'vm'" (dockerd: "... linux only
+ * supports 'default'"). */
 int options_check_isolation (const char *isolation, arca_error_t *err);
 
 /* The checks of runconfig (validateNetMode, validateIsolation, validateQoS,

@@ -482,7 +482,11 @@ options_check_isolation (const char *isolation, arca_error_t *err)
 {
   if (isolation == NULL || *isolation == '\0' || strcasecmp (isolation, "default") == 0)
     return 0;
-  return arca_error_set (err, ARCA_ERR_INVALID, "invalid isolation (%s): linux only supports 'default'", isolation);
+  /* Arca's modes on Linux (engine/isolation.h): namespaces and VMs. */
+  if (strcasecmp (isolation, "process") == 0 || strcasecmp (isolation, "vm") == 0)
+    return 0;
+  return arca_error_set (err, ARCA_ERR_INVALID, "invalid isolation (%s): linux supports 'default', 'process' and 'vm'",
+                         isolation);
 }
 
 /* runconfig validateResources */

@@ -47,6 +47,8 @@ shim_argv (const arca_shim_options_t *o, int ready_fd)
   ARG ("--runtime", o->runtime_path);
   ARG ("--runtime-root", o->runtime_root);
   ARG ("--exec-process", o->exec_process);
+  ARG ("--vm", o->vm_config);
+  ARG ("--vm-container", o->vm_container);
 #undef ARG
   if (o->tty)
     v = strv_append (v, "--tty");

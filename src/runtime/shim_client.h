@@ -56,6 +56,20 @@
  *        "Invalid detach keys (<v>) provided").  A session that ends while
  *        "state" still says running was detached.
  *
+ * VM mode (vm_config set, `--vm FILE`): the shim runs QEMU with the
+ * container's guest instead of the runtime (src/shim/vm.h); "start"
+ * answers once the container's process runs in the guest, and its pid is
+ * QEMU's.  More ops: {"op":"top"} -> {"ok":true,"Titles":..,"Processes":..}
+ * (the guest's process list); {"op":"pause"} / {"op":"resume"} (the VM's
+ * vCPUs); and, for exec shims, {"op":"vm-exec","process":{..},"tty":b,
+ * "stdin":b} with the exec's stdio fds (SCM_RIGHTS) -> {"ok":true,"pid":p,
+ * "session":n} once it runs; {"op":"vm-exec-wait","session":n} ->
+ * {"ok":true,"ExitCode":N} at its exit; {"op":"vm-signal","session":n,
+ * "signal":s}; {"op":"vm-resize","session":n,"height":h,"width":w}.
+ * An exec shim with vm_container (`--vm-container DIR`) starts its process
+ * through those ops instead of `runtime exec`; its "state" Pid is the
+ * process's PID in the guest.
+ *
  * Exec mode (exec_process set): the shim supervises `<runtime> exec
  * --process <exec_process> --detach --pid-file <state-dir>/exec.pid
  * [--console-socket ..] <id>` instead of the container.  shim_spawn returns
@@ -91,6 +105,12 @@ typedef struct
   bool stdin_once;
   unsigned console_height, console_width; /* initial PTY size, 0 = unset */
   const char *exec_process;  /* exec mode: OCI process.json for `runtime exec`; NULL = the container */
+  /* VM isolation (src/shim/vm.h): the container runs in a VM described by
+   * vm_config (runtime/vm.h vm_container_write) instead of under the
+   * runtime; an exec into such a container names the container's state
+   * dir in vm_container (its shim runs the process in the guest). */
+  const char *vm_config;
+  const char *vm_container;
 } arca_shim_options_t;
 
 /* Start a shim and wait (at most 60 s) until it serves its socket, with the

@@ -98,6 +98,8 @@ shim_conn_reap (shim_t *s)
       *pp = c->next;
       if (c->fd >= 0)
         close (c->fd);
+      for (int i = 0; i < c->nfds; i++)
+        close (c->fds[i]);
       buf_free (&c->rbuf);
       buf_free (&c->out);
       free (c);
@@ -244,11 +246,44 @@ process_requests (shim_t *s, shim_conn_t *c)
     conn_close_now (c);
 }
 
+/* read(), keeping descriptors sent along with a request (an exec into a VM
+ * container hands over its stdio that way); beyond four, they are closed. */
+static ssize_t
+conn_read (shim_conn_t *c, uint8_t *buf, size_t size)
+{
+  struct iovec iov = { .iov_base = buf, .iov_len = size };
+  union
+  {
+    char buf[CMSG_SPACE (8 * sizeof (int))];
+    struct cmsghdr align;
+  } u;
+  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+  ssize_t n = recvmsg (c->fd, &msg, MSG_CMSG_CLOEXEC);
+  if (n < 0)
+    return n;
+  for (struct cmsghdr *cm = CMSG_FIRSTHDR (&msg); cm; cm = CMSG_NXTHDR (&msg, cm))
+    {
+      if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+        continue;
+      size_t nfd = (cm->cmsg_len - CMSG_LEN (0)) / sizeof (int);
+      for (size_t i = 0; i < nfd; i++)
+        {
+          int fd;
+          memcpy (&fd, CMSG_DATA (cm) + i * sizeof (int), sizeof fd);
+          if (c->nfds < (int) (sizeof c->fds / sizeof c->fds[0]) && !c->attached)
+            c->fds[c->nfds++] = fd;
+          else
+            close (fd);
+        }
+    }
+  return n;
+}
+
 void
 shim_conn_readable (shim_t *s, shim_conn_t *c)
 {
   uint8_t buf[SHIM_READ_CHUNK];
-  ssize_t n = read (c->fd, buf, sizeof buf);
+  ssize_t n = conn_read (c, buf, sizeof buf);
   if (n < 0 && (errno == EAGAIN || errno == EINTR))
     return;
   if (n < 0)

@@ -17,19 +17,22 @@ ok (void)
   return json_pack ("{s:b}", "ok", 1);
 }
 
-static json_t *
-fail (const char *msg)
+json_t *
+shim_fail (const char *msg)
 {
   return json_pack ("{s:b,s:s}", "ok", 0, "error", msg);
 }
 
-static json_t *
-fail_owned (char *msg)
+json_t *
+shim_fail_owned (char *msg)
 {
-  json_t *j = fail (msg);
+  json_t *j = shim_fail (msg ? msg : "failed");
   free (msg);
   return j;
 }
+
+#define fail shim_fail
+#define fail_owned shim_fail_owned
 
 json_t *
 shim_wait_reply (shim_t *s)
@@ -49,32 +52,46 @@ shim_reply (shim_t *s, shim_conn_t *c, json_t *reply)
   shim_conn_send (s, c, "\n", 1);
 }
 
-static json_t *
-op_start (shim_t *s)
+void
+shim_close_child_fds (shim_t *s)
 {
-  if (s->status != SHIM_CREATED)
-    return fail (s->status == SHIM_RUNNING ? "container already started" : "container is not running");
-  char *msg = NULL;
-  int r = shim_runtime_create (s, s->child_fds, &msg);
   for (int i = 0; i < 3; i++)
     if (s->child_fds[i] >= 0)
       close (s->child_fds[i]);
   s->child_fds[0] = s->child_fds[1] = s->child_fds[2] = -1;
-  if (r < 0)
-    {
-      /* Nothing ran: end the shim without an exit file; the daemon
-       * records 126/127 from the message as dockerd does. */
-      s->start_failed = s->exited = true;
-      s->status = SHIM_STOPPED;
-      s->exit_code = 126;
-      s->finished_ns = time_now_ns ();
-      s->drain_deadline = time_mono_ns ();
-      return fail_owned (msg);
-    }
+}
+
+json_t *
+shim_start_failed (shim_t *s, char *msg)
+{
+  /* Nothing ran: end the shim without an exit file; the daemon records
+   * 126/127 from the message as dockerd does. */
+  s->start_failed = s->exited = true;
+  s->status = SHIM_STOPPED;
+  s->exit_code = 126;
+  s->finished_ns = time_now_ns ();
+  s->drain_deadline = time_mono_ns ();
+  return fail_owned (msg);
+}
+
+json_t *
+shim_start_ok (shim_t *s)
+{
   /* The process may already have exited and been reaped meanwhile. */
   if (s->status == SHIM_CREATED)
     s->status = SHIM_RUNNING;
-  return json_pack ("{s:b,s:i}", "ok", 1, "pid", (int) s->init_pid);
+  return json_pack ("{s:b,s:i}", "ok", 1, "pid", (int) (s->state_pid ? s->state_pid : s->init_pid));
+}
+
+static json_t *
+op_start (shim_t *s, shim_conn_t *c)
+{
+  if (s->status != SHIM_CREATED)
+    return fail (s->status == SHIM_RUNNING ? "container already started" : "container is not running");
+  if (s->start_requested)
+    return fail ("container is starting");
+  s->start_requested = true;
+  return s->backend->start (s, c);
 }
 
 static json_t *
@@ -86,17 +103,9 @@ op_kill (shim_t *s, json_t *req)
     return fail ("invalid signal");
   if (s->exited)
     return fail ("container not running");
-  if (all)
-    {
-      char *msg = NULL;
-      if (shim_runtime_kill_all (s, sig, &msg) < 0)
-        return fail_owned (msg);
-      return ok ();
-    }
-  /* The init process is our child until we reap it, so its PID cannot have
-   * been reused: signalling it directly is safe and spares a runtime run. */
-  if (kill (s->init_pid, sig) < 0)
-    return fail_owned (xasprintf ("kill: %s", strerror (errno)));
+  char *msg = NULL;
+  if (s->backend->kill (s, sig, all, &msg) < 0)
+    return fail_owned (msg);
   return ok ();
 }
 
@@ -106,8 +115,8 @@ op_resize (shim_t *s, json_t *req)
   int64_t h = json_get_int (req, "height", 0), w = json_get_int (req, "width", 0);
   if (h < 0 || w < 0 || h > 65535 || w > 65535)
     return fail ("invalid size");
-  if (s->tty && s->out_fd >= 0)
-    shim_set_winsize (s->out_fd, (unsigned) h, (unsigned) w);
+  if (s->tty && s->status == SHIM_RUNNING && s->backend->resize)
+    s->backend->resize (s, (unsigned) h, (unsigned) w);
   else if (s->tty)
     s->height = (unsigned) h, s->width = (unsigned) w; /* exec not started: applied at start */
   return ok ();
@@ -117,7 +126,8 @@ static json_t *
 op_state (shim_t *s)
 {
   static const char *names[] = { "created", "running", "stopped" };
-  return json_pack ("{s:b,s:i,s:s}", "ok", 1, "Pid", (int) s->init_pid, "Status", names[s->status]);
+  return json_pack ("{s:b,s:i,s:s}", "ok", 1, "Pid", (int) (s->state_pid ? s->state_pid : s->init_pid), "Status",
+                    names[s->status]);
 }
 
 static json_t *
@@ -144,7 +154,7 @@ shim_control_dispatch (shim_t *s, shim_conn_t *c, json_t *req)
   if (op == NULL)
     return fail ("missing op");
   if (strcmp (op, "start") == 0)
-    return op_start (s);
+    return op_start (s, c);
   if (strcmp (op, "kill") == 0)
     return op_kill (s, req);
   if (strcmp (op, "resize") == 0)
@@ -159,5 +169,9 @@ shim_control_dispatch (shim_t *s, shim_conn_t *c, json_t *req)
       c->waiting = true;
       return NULL;
     }
+  bool handled = false;
+  json_t *reply = s->backend->op ? s->backend->op (s, c, op, req, &handled) : NULL;
+  if (handled)
+    return reply;
   return fail_owned (xasprintf ("unknown op %s", op));
 }

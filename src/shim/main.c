@@ -40,14 +40,18 @@ usage (void)
                    "                 [--log-path FILE] [--exit-file FILE] [--tty] [--open-stdin] [--stdin-once]\n"
                    "                 [--console-height H] [--console-width W] [--ready-fd N]\n"
                    "                 [--exec-process FILE (instead of --bundle: exec into container ID)]\n"
-                   "                 [--log-config FILE (logging driver settings)]\n");
+                   "                 [--log-config FILE (logging driver settings)]\n"
+                   "                 [--vm FILE (run the container in a VM, runtime/vm.h)]\n"
+                   "                 [--vm-container DIR (with --exec-process: exec into the VM container whose\n"
+                   "                  shim serves DIR)]\n");
   exit (2);
 }
 
 static void
 parse_args (shim_t *s, int argc, char **argv)
 {
-  enum { O_ID = 256, O_BUNDLE, O_STATE, O_LOG, O_EXIT, O_RUNTIME, O_ROOT, O_TTY, O_STDIN, O_ONCE, O_H, O_W, O_READY, O_EXEC, O_LOGCFG };
+  enum { O_ID = 256, O_BUNDLE, O_STATE, O_LOG, O_EXIT, O_RUNTIME, O_ROOT, O_TTY, O_STDIN, O_ONCE, O_H, O_W, O_READY, O_EXEC,
+         O_LOGCFG, O_VM, O_VM_CONTAINER };
   static const struct option opts[] = {
     { "id", required_argument, NULL, O_ID },
     { "bundle", required_argument, NULL, O_BUNDLE },
@@ -64,6 +68,8 @@ parse_args (shim_t *s, int argc, char **argv)
     { "console-width", required_argument, NULL, O_W },
     { "ready-fd", required_argument, NULL, O_READY },
     { "exec-process", required_argument, NULL, O_EXEC },
+    { "vm", required_argument, NULL, O_VM },
+    { "vm-container", required_argument, NULL, O_VM_CONTAINER },
     { NULL, 0, NULL, 0 },
   };
   int c;
@@ -85,9 +91,21 @@ parse_args (shim_t *s, int argc, char **argv)
       case O_READY: s->ready_fd = atoi (optarg); break;
       case O_EXEC: s->exec_process = optarg; break;
       case O_LOGCFG: s->log_config = optarg; break;
+      case O_VM: s->vm_config = optarg; break;
+      case O_VM_CONTAINER: s->vm_container = optarg; break;
       default: usage ();
       }
-  if (!s->id || (!s->bundle && !s->exec_process) || !s->state_dir || !s->runtime || !s->runtime_root)
+  if (!s->id || (!s->bundle && !s->exec_process) || !s->state_dir)
+    usage ();
+  if (s->vm_container && !s->exec_process)
+    usage ();
+  if (s->vm_config)
+    s->backend = &shim_vm_backend;
+  else if (s->vm_container)
+    s->backend = &shim_vm_exec_backend;
+  else if (s->runtime && s->runtime_root)
+    s->backend = &shim_runtime_backend;
+  else
     usage ();
 }
 
@@ -130,6 +148,24 @@ listen_control (shim_t *s)
   return fd;
 }
 
+void
+shim_mark_exited (shim_t *s, int code)
+{
+  if (s->exited)
+    return;
+  s->exited = true;
+  s->status = SHIM_STOPPED;
+  s->exit_code = code;
+  s->finished_ns = time_now_ns ();
+  s->drain_deadline = time_mono_ns () + SHIM_DRAIN_NS;
+  if (!s->tty && s->in_fd >= 0)
+    {
+      close (s->in_fd);
+      s->in_fd = -1;
+    }
+  log_info ("container %s exited with %d", s->id, s->exit_code);
+}
+
 static void
 reap (shim_t *s)
 {
@@ -140,19 +176,13 @@ reap (shim_t *s)
   pid_t pid;
   while ((pid = waitpid (-1, &status, WNOHANG)) > 0)
     {
+      if (s->backend->child_exited && s->backend->child_exited (s, pid, status))
+        continue;
       if (pid != s->init_pid || s->exited)
         continue; /* an orphan re-parented to us, or a runtime leftover */
-      s->exited = true;
-      s->status = SHIM_STOPPED;
-      s->exit_code = WIFEXITED (status) ? WEXITSTATUS (status) : WIFSIGNALED (status) ? 128 + WTERMSIG (status) : 255;
-      s->finished_ns = time_now_ns ();
-      s->drain_deadline = time_mono_ns () + SHIM_DRAIN_NS;
-      if (!s->tty && s->in_fd >= 0)
-        {
-          close (s->in_fd);
-          s->in_fd = -1;
-        }
-      log_info ("container %s exited with %d", s->id, s->exit_code);
+      shim_mark_exited (s, WIFEXITED (status)     ? WEXITSTATUS (status)
+                           : WIFSIGNALED (status) ? 128 + WTERMSIG (status)
+                                                  : 255);
     }
 }
 
@@ -183,13 +213,7 @@ read_output (shim_t *s, int stream)
     }
 }
 
-typedef struct
-{
-  struct pollfd *v;
-  size_t n, cap;
-} pollset_t;
-
-static void
+void
 pollset_add (pollset_t *p, int fd, short events)
 {
   if (fd < 0)
@@ -208,7 +232,7 @@ pollset_add (pollset_t *p, int fd, short events)
   p->v[p->n++] = (struct pollfd){ .fd = fd, .events = events };
 }
 
-static short
+short
 pollset_revents (pollset_t *p, int fd)
 {
   if (fd < 0)
@@ -225,7 +249,7 @@ write_exit_file (shim_t *s)
   if (s->exit_file == NULL || *s->exit_file == '\0')
     return;
   json_t *j = json_pack ("{s:i,s:I,s:i,s:b}", "ExitCode", s->exit_code, "FinishedAt", (json_int_t) s->finished_ns,
-                         "Pid", (int) s->init_pid, "OOMKilled", s->oom_killed);
+                         "Pid", (int) (s->state_pid ? s->state_pid : s->init_pid), "OOMKilled", s->oom_killed);
   _cleanup_free_ char *data = json_dumps (j, JSON_COMPACT);
   json_decref (j);
   arca_error_t err = { 0 };
@@ -279,8 +303,10 @@ shim_finish (shim_t *s)
         shim_conn_end (s, c);
       }
 
+  /* (a VM's guest may already have said so: its container's cgroup is in
+   * the guest, QEMU's on the host) */
   if (!s->start_failed && !s->exec_process)
-    s->oom_killed = shim_oom_killed (s);
+    s->oom_killed = s->oom_killed || shim_oom_killed (s);
   if (!s->start_failed)
     write_exit_file (s);
   /* Answer waiters first (docker run --rm is waiting), then delete the
@@ -290,8 +316,8 @@ shim_finish (shim_t *s)
   for (shim_conn_t *c = s->conns; c; c = c->next)
     if (!c->dead && c->waiting)
       shim_reply (s, c, shim_wait_reply (s));
-  if (!s->exec_process)
-    shim_runtime_delete (s);
+  if (s->backend->cleanup)
+    s->backend->cleanup (s);
   if (s->listen_fd >= 0)
     close (s->listen_fd);
   unlink ("shim.sock");
@@ -315,7 +341,7 @@ loop (shim_t *s)
     {
       if (s->exited && ((s->out_fd < 0 && s->err_fd < 0) || time_mono_ns () >= s->drain_deadline))
         shim_finish (s);
-      if (s->status == SHIM_CREATED && time_mono_ns () >= start_deadline)
+      if (s->status == SHIM_CREATED && !s->start_requested && time_mono_ns () >= start_deadline)
         {
           log_error ("no start request within 120 s; exiting");
           unlink ("shim.sock");
@@ -334,6 +360,9 @@ loop (shim_t *s)
       bool stdin_pending = s->in_fd >= 0 && s->in_off < s->in_buf.len;
       if (stdin_pending)
         pollset_add (&ps, s->in_fd, POLLOUT);
+      int64_t backend_deadline = 0;
+      if (s->backend->poll_add)
+        s->backend->poll_add (s, &ps, &backend_deadline);
       for (shim_conn_t *c = s->conns; c; c = c->next)
         {
           short ev = 0;
@@ -347,8 +376,16 @@ loop (shim_t *s)
       int timeout = -1;
       if (s->exited)
         timeout = (int) ((s->drain_deadline - time_mono_ns ()) / 1000000) + 1;
-      else if (s->status == SHIM_CREATED)
+      else if (s->status == SHIM_CREATED && !s->start_requested)
         timeout = (int) ((start_deadline - time_mono_ns ()) / 1000000) + 1;
+      if (backend_deadline > 0)
+        {
+          int bt = (int) ((backend_deadline - time_mono_ns ()) / 1000000) + 1;
+          if (bt < 0)
+            bt = 0;
+          if (timeout < 0 || bt < timeout)
+            timeout = bt;
+        }
       int r = poll (ps.v, ps.n, timeout < 0 ? -1 : timeout);
       if (r < 0 && errno != EINTR)
         {
@@ -356,7 +393,11 @@ loop (shim_t *s)
           sleep (1);
           continue;
         }
-      if (r <= 0)
+      if (r < 0)
+        continue;
+      if (s->backend->poll_handle)
+        s->backend->poll_handle (s, &ps);
+      if (r == 0)
         continue;
 
       if (pollset_revents (&ps, s->sig_fd))
@@ -439,6 +480,10 @@ main (int argc, char **argv)
     goto fail;
   /* The process runs only at "start", once its attach sessions are in. */
   memcpy (s.child_fds, child_fds, sizeof child_fds);
+  if (s.backend == &shim_vm_backend && shim_vm_setup (&s, &err_msg) < 0)
+    goto fail;
+  if (s.backend == &shim_vm_exec_backend && shim_vm_exec_setup (&s, &err_msg) < 0)
+    goto fail;
   s.status = SHIM_CREATED;
   s.listen_fd = listen_control (&s);
   if (s.listen_fd < 0)
@@ -455,8 +500,8 @@ fail:
   report_ready (&s, err_msg);
   if (s.init_pid > 0)
     kill (s.init_pid, SIGKILL);
-  if (!s.exec_process)
-    shim_runtime_delete (&s);
+  if (s.backend->cleanup)
+    s.backend->cleanup (&s);
   free (err_msg);
   return 1;
 }

@@ -5,6 +5,7 @@
 #ifndef ARCA_SHIM_SHIM_H
 #define ARCA_SHIM_SHIM_H
 
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -24,6 +25,42 @@
 typedef enum { SHIM_CREATED, SHIM_RUNNING, SHIM_STOPPED } shim_status_t;
 
 typedef struct shim_conn shim_conn_t;
+typedef struct shim shim_t;
+
+/* The poll set of one loop iteration. */
+typedef struct
+{
+  struct pollfd *v;
+  size_t n, cap;
+} pollset_t;
+void pollset_add (pollset_t *p, int fd, short events);
+short pollset_revents (pollset_t *p, int fd);
+
+/* What runs the container's process: the OCI runtime (runtime.c), a VM
+ * (vm.c), or, for an exec into a VM container, that container's shim
+ * (vm_exec.c).  The loop, the stdio, the logs and the attach sessions are
+ * the same for all. */
+typedef struct
+{
+  /* The "start" op: run the process.  Returns the reply, or NULL when the
+   * backend answers on c later (shim_reply with shim_start_ok/failed). */
+  json_t *(*start) (shim_t *s, shim_conn_t *c);
+  /* Signal the process (all: every process of the container). */
+  int (*kill) (shim_t *s, int sig, bool all, char **err_msg);
+  /* A TTY's new size, once the process runs. */
+  void (*resize) (shim_t *s, unsigned height, unsigned width);
+  /* Ops beyond the common ones: NULL with *handled false if unknown; NULL
+   * with *handled true when answered later. */
+  json_t *(*op) (shim_t *s, shim_conn_t *c, const char *op, json_t *req, bool *handled);
+  /* Optional: more fds to poll, and the earliest monotonic ns it must run
+   * again at (lower *deadline; 0 = no need). */
+  void (*poll_add) (shim_t *s, pollset_t *ps, int64_t *deadline);
+  void (*poll_handle) (shim_t *s, pollset_t *ps);
+  /* Optional: a child was reaped; true if it was the backend's. */
+  bool (*child_exited) (shim_t *s, pid_t pid, int status);
+  /* At the end (the process is gone): release what the backend made. */
+  void (*cleanup) (shim_t *s);
+} shim_backend_t;
 struct shim_conn
 {
   shim_conn_t *next;
@@ -38,14 +75,27 @@ struct shim_conn
   bool closing;         /* close once `out` is sent */
   bool dead;            /* to be freed */
   detachkeys_matcher_t detach;
+  int fds[4];           /* descriptors received with the request (SCM_RIGHTS) */
+  int nfds;
+  /* VM backends: this connection waits for the start of a process (the
+   * "start" or "vm-exec" answer) or for an exec session's exit. */
+  bool start_pending;
+  uint32_t vm_session;
+  bool vm_waiting;
+  uint32_t vm_query;    /* a "top" waiting for the guest's process list */
 };
 
-typedef struct
+struct shim
 {
+  const shim_backend_t *backend;
+  void *vm;             /* the VM backends' state */
+
   /* options */
   const char *id, *bundle, *state_dir, *log_path, *exit_file, *runtime, *runtime_root;
   const char *log_config;   /* --log-config: the logging driver's settings (engine/logdrivers.c) */
   const char *exec_process; /* exec mode: process.json for `runtime exec` */
+  const char *vm_config;    /* VM mode: vm.json written by the daemon (runtime/vm.h) */
+  const char *vm_container; /* exec into a VM container: that container's state dir */
   bool tty, open_stdin, stdin_once;
   unsigned height, width;
   int ready_fd;
@@ -59,12 +109,14 @@ typedef struct
   size_t in_off;
   int child_fds[3];     /* exec mode: the process's stdio until it starts */
   bool start_failed;    /* exec mode: the runtime could not start it */
+  bool start_requested; /* the daemon sent "start" (a VM may take a while to boot) */
 
   int listen_fd, sig_fd;
   jsonlog_splitter_t split[2];
   struct shim_log *log;   /* logdrv.c */
 
-  pid_t init_pid;
+  pid_t init_pid;       /* our child to reap (runtime: the container's init; VM: QEMU) */
+  pid_t state_pid;      /* reported Pid when it differs (an exec's PID in the guest) */
   shim_status_t status;
   bool exited;
   int exit_code;
@@ -73,7 +125,7 @@ typedef struct
   int64_t drain_deadline; /* monotonic ns */
 
   shim_conn_t *conns;
-} shim_t;
+};
 
 /* stdio.c */
 int shim_stdio_setup (shim_t *s, int child_fds[3], char **err_msg);
@@ -81,7 +133,12 @@ void shim_set_winsize (int fd, unsigned height, unsigned width);
 int shim_console_listen (const char *path);
 int shim_console_recv (int listen_fd, int timeout_ms);
 
-/* runtime.c */
+/* main.c */
+/* The process ended with code (128+N for a signal): drain, then finish. */
+void shim_mark_exited (shim_t *s, int code);
+
+/* runtime.c: the OCI runtime backend */
+extern const shim_backend_t shim_runtime_backend;
 /* Run `<runtime> --root R [--log L --log-format json] args...` with the
  * given stdio (-1 = /dev/null) and wait for it; returns the wait status or
  * -1 if it could not be started. */
@@ -121,5 +178,18 @@ void shim_stdin_flush (shim_t *s);
 json_t *shim_control_dispatch (shim_t *s, shim_conn_t *c, json_t *req);
 void shim_reply (shim_t *s, shim_conn_t *c, json_t *reply);
 json_t *shim_wait_reply (shim_t *s);
+json_t *shim_fail (const char *msg);
+json_t *shim_fail_owned (char *msg);
+/* The start op's answers: the process runs (status RUNNING), or nothing
+ * ran (the shim ends without an exit file; msg is taken). */
+json_t *shim_start_ok (shim_t *s);
+json_t *shim_start_failed (shim_t *s, char *msg);
+void shim_close_child_fds (shim_t *s);
+
+/* vm.c: a container in its own VM; vm_exec.c: an exec into one */
+extern const shim_backend_t shim_vm_backend;
+extern const shim_backend_t shim_vm_exec_backend;
+int shim_vm_setup (shim_t *s, char **err_msg);
+int shim_vm_exec_setup (shim_t *s, char **err_msg);
 
 #endif

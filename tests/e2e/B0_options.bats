@@ -68,11 +68,11 @@ create_body() {
   docker rm "$id" >/dev/null
 }
 
-@test "--isolation other than default is refused as on Linux dockerd" {
+@test "--isolation other than default, process or vm is refused as dockerd refuses non-default ones" {
   before=$(count_containers)
   run docker run --rm --isolation hyperv busybox true
   assert_failure 125
-  assert_output_contains "Error response from daemon: invalid isolation (hyperv): linux only supports 'default'"
+  assert_output_contains "Error response from daemon: invalid isolation (hyperv): linux supports 'default', 'process' and 'vm'"
   [ "$(count_containers)" = "$before" ]
   run docker run --rm --isolation default busybox echo ok
   assert_success

@@ -389,6 +389,12 @@ arca_cleanup() {
         kill -TERM "$pid" 2>/dev/null || true
         wait_pid_gone "$pid" 3 || kill -KILL "$pid" 2>/dev/null || true
         ;;
+      # VM isolation: QEMU dies with its shim; one whose shim was killed
+      # above may still be on its way out
+      *qemu-system*"$ARCA_T"/*)
+        kill -KILL "$pid" 2>/dev/null || true
+        wait_pid_gone "$pid" 3 || true
+        ;;
     esac
   done
   # 5. Mounts under $ARCA_T, deepest first.

@@ -270,7 +270,7 @@ test_verify_resources (void **state)
                  "invalid option: QoS maximum bandwidth configuration is not supported on linux");
   expect_verify ("{\"ShmSize\":-1}", "SHM size can not be less than 0");
   expect_verify ("{\"OomScoreAdj\":1001}", "Invalid value 1001, range for oom score adj is [-1000, 1000]");
-  expect_verify ("{\"Isolation\":\"hyperv\"}", "invalid isolation (hyperv): linux only supports 'default'");
+  expect_verify ("{\"Isolation\":\"hyperv\"}", "invalid isolation (hyperv): linux supports 'default', 'process' and 'vm'");
   expect_verify ("{\"Isolation\":\"Default\"}", NULL);
 
   /* Without swap accounting: a warning and the swap limit dropped. */

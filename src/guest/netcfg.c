@@ -1,0 +1,196 @@
+/* The guest's network interfaces: each virtio-net device the host gave the
+ * VM carries the MAC of one of the container's endpoints; it gets that
+ * endpoint's name (eth0, eth1..), MTU, IPv4 address and, for the first
+ * network, the default route: what runc's container would have in its
+ * netns.  Plain ioctls: enough for IPv4 and no netlink code in the agent. */
+#include "guest/guest.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+#include "util/json.h"
+
+static int
+sock (void)
+{
+  return socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+}
+
+static int
+if_set_flags (int s, const char *name, short set)
+{
+  struct ifreq ifr = { 0 };
+  snprintf (ifr.ifr_name, IFNAMSIZ, "%s", name);
+  if (ioctl (s, SIOCGIFFLAGS, &ifr) < 0)
+    return -1;
+  ifr.ifr_flags |= set;
+  return ioctl (s, SIOCSIFFLAGS, &ifr);
+}
+
+int
+net_lo_up (void)
+{
+  _cleanup_close_ int s = sock ();
+  return s < 0 ? -1 : if_set_flags (s, "lo", IFF_UP);
+}
+
+/* The interface whose MAC is mac ("02:42:ac:11:00:02"), by reading
+ * /sys/class/net/<name>/address. */
+static int
+find_by_mac (const char *mac, char *name, size_t size)
+{
+  _cleanup_closedir_ DIR *d = opendir ("/sys/class/net");
+  struct dirent *de;
+  while (d && (de = readdir (d)))
+    {
+      if (de->d_name[0] == '.')
+        continue;
+      char path[300], addr[64] = "";
+      snprintf (path, sizeof path, "/sys/class/net/%s/address", de->d_name);
+      _cleanup_fclose_ FILE *f = fopen (path, "re");
+      if (f == NULL || fgets (addr, sizeof addr, f) == NULL)
+        continue;
+      addr[strcspn (addr, "\n")] = '\0';
+      if (strcasecmp (addr, mac) == 0)
+        {
+          if (strlen (de->d_name) >= size)
+            continue;
+          memcpy (name, de->d_name, strlen (de->d_name) + 1);
+          return 0;
+        }
+    }
+  return -1;
+}
+
+static void
+sin_set (struct sockaddr *sa, struct in_addr a)
+{
+  struct sockaddr_in *sin = (struct sockaddr_in *) sa;
+  memset (sin, 0, sizeof *sin);
+  sin->sin_family = AF_INET;
+  sin->sin_addr = a;
+}
+
+static int
+configure_one (int s, json_t *itf, char **err_msg)
+{
+  const char *mac = json_get_str (itf, "mac");
+  const char *want = json_get_str (itf, "ifname");
+  const char *addr = json_get_str (itf, "addr");
+  int prefix = (int) json_get_int (itf, "prefix", 0);
+  int mtu = (int) json_get_int (itf, "mtu", 0);
+  if (mac == NULL || want == NULL || strlen (want) >= IFNAMSIZ)
+    {
+      *err_msg = xstrdup ("interface without mac or name");
+      return -1;
+    }
+  /* The device may still be probing. */
+  char name[IFNAMSIZ] = "";
+  for (int tries = 0; tries < 300 && find_by_mac (mac, name, sizeof name) < 0; tries++)
+    usleep (10000);
+  if (name[0] == '\0')
+    {
+      *err_msg = xasprintf ("no network device with MAC %s", mac);
+      return -1;
+    }
+  struct ifreq ifr = { 0 };
+  if (strcmp (name, want) != 0)
+    {
+      snprintf (ifr.ifr_name, IFNAMSIZ, "%s", name);
+      snprintf (ifr.ifr_newname, IFNAMSIZ, "%s", want);
+      if (ioctl (s, SIOCSIFNAME, &ifr) < 0)
+        {
+          *err_msg = xasprintf ("rename %s to %s: %s", name, want, strerror (errno));
+          return -1;
+        }
+    }
+  memset (&ifr, 0, sizeof ifr);
+  snprintf (ifr.ifr_name, IFNAMSIZ, "%s", want);
+  if (mtu > 0)
+    {
+      ifr.ifr_mtu = mtu;
+      if (ioctl (s, SIOCSIFMTU, &ifr) < 0)
+        guest_log ("mtu %d on %s: %s", mtu, want, strerror (errno));
+    }
+  struct in_addr a, mask = { .s_addr = prefix > 0 ? htonl (~0U << (32 - prefix)) : 0 };
+  if (addr && inet_pton (AF_INET, addr, &a) == 1)
+    {
+      sin_set (&ifr.ifr_addr, a);
+      if (ioctl (s, SIOCSIFADDR, &ifr) < 0)
+        {
+          *err_msg = xasprintf ("address %s on %s: %s", addr, want, strerror (errno));
+          return -1;
+        }
+      sin_set (&ifr.ifr_netmask, mask);
+      if (ioctl (s, SIOCSIFNETMASK, &ifr) < 0)
+        {
+          *err_msg = xasprintf ("netmask /%d on %s: %s", prefix, want, strerror (errno));
+          return -1;
+        }
+    }
+  if (if_set_flags (s, want, IFF_UP) < 0)
+    {
+      *err_msg = xasprintf ("set %s up: %s", want, strerror (errno));
+      return -1;
+    }
+  const char *gw = json_get_str (itf, "gateway");
+  struct in_addr g;
+  if (json_get_bool (itf, "default_route", false) && gw && inet_pton (AF_INET, gw, &g) == 1)
+    {
+      struct rtentry rt = { 0 };
+      struct in_addr any = { 0 };
+      sin_set (&rt.rt_dst, any);
+      sin_set (&rt.rt_genmask, any);
+      sin_set (&rt.rt_gateway, g);
+      rt.rt_flags = RTF_UP | RTF_GATEWAY;
+      rt.rt_dev = (char *) want;
+      if (ioctl (s, SIOCADDRT, &rt) < 0 && errno != EEXIST)
+        {
+          *err_msg = xasprintf ("default route via %s: %s", gw, strerror (errno));
+          return -1;
+        }
+    }
+  return 0;
+}
+
+int
+net_configure (json_t *interfaces, char **err_msg)
+{
+  if (json_array_size (interfaces) == 0)
+    return 0;
+  _cleanup_close_ int s = sock ();
+  if (s < 0)
+    {
+      *err_msg = xasprintf ("socket: %s", strerror (errno));
+      return -1;
+    }
+  /* Free the names first: a device probed as eth0 may have to become eth1. */
+  size_t i;
+  json_t *itf;
+  json_array_foreach (interfaces, i, itf)
+  {
+    char name[IFNAMSIZ];
+    const char *mac = json_get_str (itf, "mac");
+    if (mac && find_by_mac (mac, name, sizeof name) == 0)
+      {
+        struct ifreq ifr = { 0 };
+        snprintf (ifr.ifr_name, IFNAMSIZ, "%s", name);
+        snprintf (ifr.ifr_newname, IFNAMSIZ, "arca%u", (unsigned) (i % 1000));
+        ioctl (s, SIOCSIFNAME, &ifr);
+      }
+  }
+  json_array_foreach (interfaces, i, itf)
+    if (configure_one (s, itf, err_msg) < 0)
+      return -1;
+  return 0;
+}
