@@ -13,7 +13,7 @@ PKGS=(
   bats busybox-static docker-registry jq util-linux procps iproute2 tmux
   python3 curl zstd
   qemu-system-x86
-  docker-compose
+  docker-compose nodejs
 )
 
 missing=()
@@ -25,6 +25,11 @@ done
 # preferred, Debian's docker.io client is the fallback.
 if ! command -v docker >/dev/null 2>&1; then
   missing+=(docker.io)
+fi
+# npm installs the Node clients of the e2e tests (below); Debian ships it
+# apart from nodejs, a machine's own Node.js may carry it already.
+if ! command -v npm >/dev/null 2>&1; then
+  missing+=(npm)
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then
@@ -39,3 +44,15 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 "$(dirname "$0")/setup-vm-kernel.sh"
+
+# Node clients of the e2e tests (dockerode, testcontainers): installed from
+# the npm registry exactly as tests/node/package-lock.json pins them, once
+# per version of the lock file (a stamp in node_modules remembers it).
+# --ignore-scripts: no native add-on builds (ssh2's optional cpu-features).
+node_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tests/node" && pwd)
+lock_sum=$(sha256sum "$node_dir/package-lock.json" | cut -d' ' -f1)
+if [ "$(cat "$node_dir/node_modules/.arca-lock" 2>/dev/null)" != "$lock_sum" ]; then
+  echo "setup: npm ci in tests/node" >&2
+  (cd "$node_dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
+  echo "$lock_sum" >"$node_dir/node_modules/.arca-lock"
+fi

@@ -43,6 +43,9 @@ h_create (arca_http_request_t *req, void *app, arca_error_t *err)
     return -1;
   if (body == NULL)
     return arca_error_set (err, ARCA_ERR_INVALID, "config cannot be empty in order to create a container");
+  /* Healthcheck.StartInterval came with API 1.44 (moby postContainersCreate). */
+  if (arca_req_api_version (req) < 144 && json_is_object (json_object_get (body, "Healthcheck")))
+    json_object_del (json_object_get (body, "Healthcheck"), "StartInterval");
   _cleanup_free_ char *id = NULL;
   json_t *warnings = NULL;
   arca_create_opts_t co = { .name = arca_req_query (req, "name"),

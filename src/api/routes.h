@@ -20,6 +20,7 @@ extern const arca_route_t arca_images_more_routes[]; /* api/images_more.c: save,
 extern const arca_route_t arca_build_routes[];      /* api/build.c: /build, /build/prune */
 extern const arca_route_t arca_volume_routes[];     /* api/volumes.c: /volumes */
 extern const arca_route_t arca_network_routes[];    /* api/networks.c: /networks */
+extern const arca_route_t arca_events_routes[];     /* api/events.c: /events */
 
 /* NULL-handler-terminated table of all routes. */
 const arca_route_t *arca_api_routes (void);

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/events.h"
 #include "engine/internal.h"
 #include "image/snapshot.h"
 #include "runtime/spec.h"
@@ -236,6 +237,7 @@ container_archive_open (arca_engine_t *e, arca_container_t *c, const char *ref, 
       container_archive_close (r);
       return not_found (err, saved, path, ref);
     }
+  events_container (e, c, "archive-path", NULL); /* events */
   *out = r;
   return 0;
 }
@@ -295,5 +297,7 @@ container_archive_extract (arca_engine_t *e, arca_container_t *c, const char *re
   arca_extract_opts_t o = { .no_overwrite_dir_non_dir = no_overwrite_dir_non_dir, .ref = ref };
   int r = extract_in (e, c, &h, abs, tar_path, copy_uidgid, &o, err);
   rootfs_release (&h);
+  if (r == 0)
+    events_container (e, c, "extract-to-dir", NULL); /* events */
   return r;
 }

@@ -2,6 +2,7 @@
  * attach stream (client-flows.md 4.1).  The shim does the framing, stdin
  * semantics and detach keys; the daemon only copies bytes and carries
  * half-closes across. */
+#include "engine/events.h"
 #include "engine/internal.h"
 
 #include <errno.h>
@@ -103,6 +104,7 @@ container_attach (arca_engine_t *e, arca_container_t *c, int client_fd, const ch
   bool stdin_wanted = opts->in && json_get_bool (c->config, "OpenStdin", false);
   int shim_fd = -1;
   arca_error_t err;
+  events_container (e, c, "attach", NULL); /* events: dockerd's, as the session begins */
 
   pthread_mutex_lock (&e->lock);
   bool running = c->running && !c->starting;

@@ -19,6 +19,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "engine/events.h"
+#include "image/ref.h"
 #include "engine/internal.h"
 #include "util/cleanup.h"
 #include "util/env.h"
@@ -523,6 +525,8 @@ struct arca_export
   char *mnt;   /* tmp/mnt */
   bool mounted;
   arca_error_t *err;
+  arca_engine_t *e;     /* events: "export" once written */
+  arca_container_t *c;  /* our reference */
 };
 
 void
@@ -537,6 +541,7 @@ container_export_close (arca_export_t *x)
     fs_remove_all (x->tmp, &ignored);
   free (x->tmp);
   free (x->mnt);
+  container_unref (x->c);
   free (x);
 }
 
@@ -551,6 +556,9 @@ container_export_open (arca_engine_t *e, arca_container_t *c, arca_export_t **ou
     return -1;
   _cleanup_free_ char *dir = container_dir (e, c->id);
   arca_export_t *x = xmalloc0 (sizeof *x);
+  container_ref (c);
+  x->e = e;
+  x->c = c;
   x->tmp = xasprintf ("%s/export-XXXXXX", dir);
   if (mkdtemp (x->tmp) == NULL)
     {
@@ -607,7 +615,10 @@ container_export_write (arca_export_t *x, int (*write_fn) (void *ctx, const void
       archive_write_free (w.a);
       return -1;
     }
-  return tar_close (&w);
+  if (tar_close (&w) < 0)
+    return -1;
+  events_container (x->e, x->c, "export", NULL); /* events */
+  return 0;
 }
 
 /* ---- commit ---- */
@@ -696,6 +707,17 @@ merge_config (json_t *user, json_t *image)
     json_object_set (user, "Healthcheck", json_object_get (image, "Healthcheck"));
 }
 
+/* events: the tag a commit gave, as dockerd prints it ("img:c"), or NULL. */
+static char *
+commit_ref_familiar (const char *repo, const char *tag)
+{
+  _cleanup_free_ char *key = NULL;
+  arca_error_t ignored;
+  if (image_ref_repo_tag_key (repo, tag, "", &key, &ignored) < 0 || key == NULL)
+    return NULL;
+  return image_ref_familiar (key);
+}
+
 int
 layer_tar_write_upper (const char *upper, int fd, arca_error_t *err)
 {
@@ -765,5 +787,12 @@ container_commit (arca_engine_t *e, arca_container_t *c, const arca_commit_opts_
     .write_layer = write_layer,
     .ctx = &lc,
   };
-  return image_commit (e->images, &ic, image_id, err);
+  if (image_commit (e->images, &ic, image_id, err) < 0)
+    return -1;
+  /* events (moby daemon/commit.go): the image's "create" and "tag" came
+   * from the image store; then the container's "commit". */
+  _cleanup_free_ char *ref = commit_ref_familiar (o->repo, o->tag);
+  events_container (e, c, "commit", "comment", o->comment ? o->comment : "", "imageID", *image_id, "imageRef",
+                    ref ? ref : "", NULL);
+  return 0;
 }

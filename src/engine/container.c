@@ -1,4 +1,6 @@
 /* Container records: lookup, persistence, create and destroy. */
+#include "engine/events.h"
+#include "engine/health.h"
 #include "engine/internal.h"
 #include "engine/isolation.h"
 #include "engine/restart.h"
@@ -69,6 +71,7 @@ container_free (arca_container_t *c)
   free (c->error);
   json_decref (c->mounts); /* volumes */
   json_decref (c->net_ports); /* networking */
+  health_free (c->health); /* healthchecks */
   free (c);
 }
 
@@ -105,6 +108,8 @@ container_to_record (arca_container_t *c)
     json_object_set (rec, "MountPoints", c->mounts);
   if (c->net_ports) /* networking: published ports while running */
     json_object_set (rec, "NetworkPorts", c->net_ports);
+  if (c->health) /* healthchecks: State.Health */
+    json_object_set_new (rec, "Health", health_to_record (c->health));
   return rec;
 }
 
@@ -151,6 +156,7 @@ container_from_record (const char *id, const char *name, json_t *rec)
       options_parse (c->config, empty, &c->opts, &oerr);
     }
   c->net_ports = json_incref (json_object_get (rec, "NetworkPorts")); /* networking */
+  c->health = health_from_record (json_object_get (rec, "Health")); /* healthchecks */
   return c;
 }
 
@@ -304,8 +310,7 @@ merge_image_config (json_t *cfg, json_t *img)
         if (json_object_get (uv, k) == NULL)
           json_object_set (uv, k, v);
     }
-  if (json_object_get (cfg, "Healthcheck") == NULL && json_object_get (img, "Healthcheck"))
-    json_object_set (cfg, "Healthcheck", json_object_get (img, "Healthcheck"));
+  health_config_merge (cfg, json_object_get (img, "Healthcheck")); /* healthchecks: field by field */
 }
 
 /* The Config object dockerd stores: the create body's Config fields. */
@@ -401,6 +406,8 @@ create_check (arca_engine_t *e, const arca_create_opts_t *co, json_t *body, json
   const char *rp_name = json_get_str (rp, "Name");
   if (json_get_bool (hc, "AutoRemove", false) && rp_name && strcmp (rp_name, "no") != 0)
     return arca_error_set (err, ARCA_ERR_INVALID, "can't create 'AutoRemove' container with restart policy");
+  if (health_config_validate (json_object_get (body, "Healthcheck"), err) < 0) /* healthchecks */
+    return -1;
   /* options: resources, modes, security options, runtime, log driver */
   container_options_merge_log (e, hc);
   if (container_options_verify_create (e, body, hc, warnings, err) < 0)
@@ -553,6 +560,7 @@ container_create_with (arca_engine_t *e, const arca_create_opts_t *co, json_t *r
     }
   pthread_mutex_lock (&e->lock);
   c->starting = false;
+  events_container_locked (e, c, "create", NULL); /* events */
   pthread_cond_broadcast (&e->changed); /* a removal may wait for the create */
   pthread_mutex_unlock (&e->lock);
 
@@ -654,6 +662,7 @@ containers_restore (arca_engine_t *e, arca_error_t *err)
           /* A policy restart was starting it when the daemon died. */
           pthread_mutex_lock (&e->lock);
           c->restarting = false;
+          health_update_locked (e, c); /* healthchecks: resume, keeping the recorded status */
           pthread_mutex_unlock (&e->lock);
           continue;
         }

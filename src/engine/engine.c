@@ -10,6 +10,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 
+#include "engine/events.h"
 #include "engine/isolation.h"
 #include "build/build.h"
 #include "engine/networks.h"
@@ -120,9 +121,12 @@ arca_engine_open (const arca_engine_options_t *opts, arca_engine_t **out, arca_e
     goto fail;
   if (load_daemon_id (e, err) < 0)
     goto fail;
+  if (events_open (e, err) < 0) /* events: the history, before anything is published */
+    goto fail;
   if (image_store_open (e->data_root, e->db, &e->images, err) < 0)
     goto fail;
   image_store_set_in_use_cb (e->images, containers_image_in_use, e);
+  image_store_set_event_cb (e->images, events_image, e); /* events */
   {
     /* builds a dead daemon left behind (src/build) */
     _cleanup_free_ char *tmp = xasprintf ("%s/tmp", e->data_root);
@@ -156,6 +160,7 @@ arca_engine_close (arca_engine_t *e)
   /* Containers stay with their shims; monitor threads are detached and die
    * with the process.  Records are not freed: monitor threads may still hold
    * them until exit. */
+  events_close (e); /* events: flush the history, end the streams */
   if (e->images)
     image_store_close (e->images);
   e->images = NULL;

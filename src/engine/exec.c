@@ -7,10 +7,12 @@
  * unref once unlinked. */
 #include "engine/exec.h"
 #include "engine/internal.h"
+#include "engine/events.h"
 #include "engine/isolation.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <poll.h>
 #include <nettle/base64.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,7 +32,9 @@
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/stdcopy.h"
 #include "util/strutil.h"
+#include "util/timeutil.h"
 
 /* Finished execs kept for inspection at most (oldest dropped first), on top
  * of the removal with their container. */
@@ -207,6 +211,20 @@ exec_start_check (arca_engine_t *e, arca_exec_t *x, arca_error_t *err)
   return r;
 }
 
+/* events: "exec_create: <entrypoint> <args>" / "exec_start: ..." with the
+ * execID (moby daemon/exec.go: Entrypoint + " " + the joined args, so an
+ * exec without arguments ends in a space).  Caller holds e->lock. */
+static void
+exec_event_locked (arca_engine_t *e, arca_exec_t *x, const char *what)
+{
+  arca_buf_t b = { 0 };
+  buf_printf (&b, "%s: %s ", what, x->cmd[0]);
+  for (size_t i = 1; x->cmd[i]; i++)
+    buf_printf (&b, i > 1 ? " %s" : "%s", x->cmd[i]);
+  events_container_locked (e, x->c, b.data, "execID", x->id, NULL);
+  buf_free (&b);
+}
+
 /* ---- create ---- */
 
 /* moby Container.CreateDaemonEnvironment + the exec's Env (daemon/exec.go:
@@ -229,6 +247,17 @@ container_rootfs (arca_engine_t *e, arca_container_t *c)
 {
   _cleanup_free_ char *dir = container_dir (e, c->id);
   return xasprintf ("%s/rootfs", dir);
+}
+
+/* Link a new record (the list's reference) and announce it. */
+static arca_exec_t *
+register_locked (arca_engine_t *e, arca_exec_t *x)
+{
+  x->next = e->execs;
+  e->execs = x;
+  arca_exec_t *dropped = prune_locked (e);
+  exec_event_locked (e, x, "exec_create"); /* events */
+  return dropped;
 }
 
 int
@@ -304,10 +333,8 @@ exec_create (arca_engine_t *e, const char *ref, json_t *body, char **id, arca_er
 
   pthread_mutex_lock (&e->lock);
   x->env = exec_env (c, x->tty, benv);
-  x->next = e->execs;
-  e->execs = x;
-  arca_exec_t *dropped = prune_locked (e);
   *id = xstrdup (x->id);
+  arca_exec_t *dropped = register_locked (e, x);
   pthread_mutex_unlock (&e->lock);
   unref_chain (dropped);
   return 0;
@@ -382,6 +409,9 @@ exec_monitor (void *arg)
       x->has_exit = true;
       x->running = false;
       x->finished_seq = ++exec_finish_counter;
+      char ec[16];
+      snprintf (ec, sizeof ec, "%d", code);
+      events_container_locked (e, x->c, "exec_die", "execID", x->id, "exitCode", ec, NULL); /* events */
     }
   pthread_cond_broadcast (&e->changed);
   pthread_mutex_unlock (&e->lock);
@@ -465,9 +495,9 @@ wait_recorded (arca_engine_t *e, arca_exec_t *x)
   pthread_mutex_unlock (&e->lock);
 }
 
-int
-exec_start (arca_engine_t *e, arca_exec_t *x, json_t *console_size, int client_fd, const char *extra,
-            size_t extra_len, arca_error_t *err)
+/* moby ContainerExecStart's checks; marks x running.  */
+static int
+claim_start (arca_engine_t *e, arca_exec_t *x, arca_error_t *err)
 {
   pthread_mutex_lock (&e->lock);
   int r = 0;
@@ -480,18 +510,20 @@ exec_start (arca_engine_t *e, arca_exec_t *x, json_t *console_size, int client_f
   else if (x->running)
     r = arca_error_set (err, ARCA_ERR_CONFLICT, "exec command %s is already running", x->id);
   else
-    x->running = true;
-  pthread_mutex_unlock (&e->lock);
-  if (r < 0)
-    return -1;
-
-  unsigned h = x->console_h, w = x->console_w;
-  if (json_is_array (console_size) && json_array_size (console_size) == 2)
     {
-      h = (unsigned) json_integer_value (json_array_get (console_size, 0));
-      w = (unsigned) json_integer_value (json_array_get (console_size, 1));
+      x->running = true;
+      exec_event_locked (e, x, "exec_start"); /* events */
     }
+  pthread_mutex_unlock (&e->lock);
+  return r;
+}
 
+/* Spawn the exec's shim, attach (want_attach: *afd gets the shim's attach
+ * stream) and start the process.  Failures are recorded on x. */
+static int
+start_process (arca_engine_t *e, arca_exec_t *x, unsigned h, unsigned w, bool want_attach, int *afd,
+               arca_error_t *err)
+{
   _cleanup_free_ char *cdir = container_dir (e, x->c->id);
   _cleanup_free_ char *csdir = container_state_dir (e, x->c->id);
   _cleanup_free_ char *sdir = xasprintf ("%s/exec/%s", csdir, x->id);
@@ -543,13 +575,13 @@ exec_start (arca_engine_t *e, arca_exec_t *x, json_t *console_size, int client_f
     }
 
   /* Attach before start so the session sees all output. */
-  bool attached = client_fd >= 0;
-  _cleanup_close_ int afd = -1;
-  if (attached
-      && shim_attach (sdir, x->open_stdin, x->open_stdout, x->open_stderr, x->detach_keys, &afd, err) < 0)
-    attached = false;
-  if (client_fd >= 0 && !attached)
-    log_warn ("exec %.12s: attach: %s", x->id, err->msg);
+  *afd = -1;
+  if (want_attach
+      && shim_attach (sdir, x->open_stdin, x->open_stdout, x->open_stderr, x->detach_keys, afd, err) < 0)
+    {
+      log_warn ("exec %.12s: attach: %s", x->id, err->msg);
+      *afd = -1;
+    }
 
   _cleanup_json_ json_t *start_req = json_pack ("{s:s}", "op", "start");
   _cleanup_json_ json_t *reply = NULL;
@@ -580,10 +612,27 @@ exec_start (arca_engine_t *e, arca_exec_t *x, json_t *console_size, int client_f
   x->start_done = true;
   pthread_cond_broadcast (&e->changed);
   pthread_mutex_unlock (&e->lock);
+  return 0;
+}
 
+int
+exec_start (arca_engine_t *e, arca_exec_t *x, json_t *console_size, int client_fd, const char *extra,
+            size_t extra_len, arca_error_t *err)
+{
+  if (claim_start (e, x, err) < 0)
+    return -1;
+  unsigned h = x->console_h, w = x->console_w;
+  if (json_is_array (console_size) && json_array_size (console_size) == 2)
+    {
+      h = (unsigned) json_integer_value (json_array_get (console_size, 0));
+      w = (unsigned) json_integer_value (json_array_get (console_size, 1));
+    }
+  _cleanup_close_ int afd = -1;
+  if (start_process (e, x, h, w, client_fd >= 0, &afd, err) < 0)
+    return -1;
   if (client_fd < 0)
     return 0;
-  if (attached)
+  if (afd >= 0)
     attach_relay (client_fd, afd, extra, extra_len, x->open_stdin);
   wait_recorded (e, x);
   return 0;
@@ -652,5 +701,187 @@ exec_inspect_json (arca_engine_t *e, arca_exec_t *x, json_t **out, arca_error_t 
                          detach_keys_json (x->detach_keys), "Pid", (int) x->pid);
   pthread_mutex_unlock (&e->lock);
   *out = o;
+  return 0;
+}
+
+/* ---- healthcheck probes (engine/health.c) ---- */
+
+/* Output of a probe: stdout and stderr frames together, at most max bytes
+ * kept (moby limitedBuffer). */
+typedef struct
+{
+  uint8_t hdr[STDCOPY_HEADER_LEN];
+  size_t hdr_len;
+  uint32_t left; /* payload bytes of the current frame still to come */
+  arca_buf_t out;
+  size_t max;
+  bool truncated;
+} probe_output_t;
+
+static void
+probe_output_feed (probe_output_t *po, const uint8_t *data, size_t len)
+{
+  while (len > 0)
+    {
+      if (po->left == 0)
+        {
+          size_t take = STDCOPY_HEADER_LEN - po->hdr_len;
+          if (take > len)
+            take = len;
+          memcpy (po->hdr + po->hdr_len, data, take);
+          po->hdr_len += take;
+          data += take;
+          len -= take;
+          if (po->hdr_len == STDCOPY_HEADER_LEN)
+            {
+              stdcopy_stream_t st;
+              if (stdcopy_parse_header (po->hdr, &st, &po->left) < 0)
+                po->left = 0;
+              po->hdr_len = 0;
+            }
+          continue;
+        }
+      size_t take = po->left < len ? po->left : len;
+      size_t room = po->max > po->out.len ? po->max - po->out.len : 0;
+      size_t keep = take < room ? take : room;
+      if (keep > 0)
+        buf_append (&po->out, data, keep);
+      if (keep < take)
+        po->truncated = true;
+      po->left -= (uint32_t) take;
+      data += take;
+      len -= take;
+    }
+}
+
+static void
+probe_kill (arca_exec_t *x)
+{
+  _cleanup_json_ json_t *req = json_pack ("{s:s,s:i}", "op", "kill", "signal", SIGKILL);
+  arca_error_t ignored;
+  shim_request (x->state_dir, req, NULL, &ignored);
+}
+
+/* Read the probe's output until it ends; kill it at deadline_ns (monotonic)
+ * or when cancel_fd fires. */
+static void
+probe_read (arca_exec_t *x, int afd, int64_t deadline_ns, int cancel_fd, probe_output_t *po, bool *timed_out,
+            bool *canceled)
+{
+  bool killed = false;
+  int64_t give_up = 0;
+  for (;;)
+    {
+      int64_t now = time_mono_ns ();
+      int64_t until = killed ? give_up : deadline_ns;
+      int timeout = until > now ? (int) ((until - now + 999999) / 1000000) : 0;
+      struct pollfd p[2] = { { .fd = afd, .events = POLLIN }, { .fd = cancel_fd, .events = POLLIN } };
+      int n = poll (p, cancel_fd >= 0 && !killed ? 2 : 1, timeout);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n > 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR)))
+        {
+          uint8_t buf[4096];
+          ssize_t r = read (afd, buf, sizeof buf);
+          if (r < 0 && errno == EINTR)
+            continue;
+          if (r <= 0)
+            return;
+          probe_output_feed (po, buf, (size_t) r);
+          continue;
+        }
+      if (killed)
+        return; /* the shim did not end the stream in time: give up */
+      if (n > 0 && cancel_fd >= 0 && (p[1].revents & POLLIN))
+        *canceled = true;
+      else
+        *timed_out = true;
+      probe_kill (x);
+      killed = true;
+      give_up = time_mono_ns () + 10 * ARCA_NSEC_PER_SEC;
+    }
+}
+
+int
+exec_probe (arca_engine_t *e, arca_container_t *c, char **argv, int64_t timeout_ns, size_t max_output,
+            int cancel_fd, int *exit_code, bool *timed_out, char **output, arca_error_t *err)
+{
+  *timed_out = false;
+  *output = NULL;
+  arca_exec_t *x = xmalloc0 (sizeof *x);
+  x->refs = 1; /* the engine's list */
+  container_id_generate (x->id);
+  x->cmd = strv_copy (argv);
+  x->open_stdout = x->open_stderr = true;
+  arca_exec_t *dropped = NULL;
+  pthread_mutex_lock (&e->lock);
+  int r = check_active_locked (c, c->id, err);
+  if (r == 0)
+    {
+      container_ref (c);
+      x->c = c;
+      /* moby cmdProbe: the container's User and WorkingDir, its env */
+      x->user = xstrdup (json_get_str (c->config, "User") ?: "");
+      x->working_dir = xstrdup (json_get_str (c->config, "WorkingDir") ?: "");
+      x->env = exec_env (c, false, NULL);
+      exec_ref (x); /* ours */
+      dropped = register_locked (e, x);
+    }
+  pthread_mutex_unlock (&e->lock);
+  unref_chain (dropped);
+  if (r < 0)
+    {
+      strv_free (x->cmd);
+      free (x);
+      return -1;
+    }
+
+  _cleanup_close_ int afd = -1;
+  if (claim_start (e, x, err) < 0 || start_process (e, x, 0, 0, true, &afd, err) < 0)
+    {
+      exec_unref (x);
+      return -1;
+    }
+  probe_output_t po = { .max = max_output };
+  bool canceled = false;
+  int64_t probe_deadline = time_mono_ns () + timeout_ns;
+  if (afd >= 0)
+    probe_read (x, afd, probe_deadline, cancel_fd, &po, timed_out, &canceled);
+  /* The stream ends with the process; its exit code follows from the
+   * monitor.  A probe that closed its output early still has its timeout. */
+  int64_t left = probe_deadline - time_mono_ns ();
+  struct timespec deadline;
+  clock_gettime (CLOCK_REALTIME, &deadline);
+  left = left > 0 ? left : 0;
+  deadline.tv_sec += left / ARCA_NSEC_PER_SEC + 1;
+  pthread_mutex_lock (&e->lock);
+  while (!x->has_exit)
+    if (pthread_cond_timedwait (&e->changed, &e->lock, &deadline) == ETIMEDOUT)
+      break;
+  if (!x->has_exit)
+    {
+      pthread_mutex_unlock (&e->lock);
+      if (!canceled)
+        *timed_out = true;
+      probe_kill (x);
+      pthread_mutex_lock (&e->lock);
+      clock_gettime (CLOCK_REALTIME, &deadline);
+      deadline.tv_sec += 5;
+      while (!x->has_exit)
+        if (pthread_cond_timedwait (&e->changed, &e->lock, &deadline) == ETIMEDOUT)
+          break;
+    }
+  bool has_exit = x->has_exit;
+  *exit_code = x->exit_code;
+  pthread_mutex_unlock (&e->lock);
+  exec_unref (x);
+  if (po.truncated)
+    buf_append (&po.out, "...", 3);
+  buf_append (&po.out, "", 1);
+  *output = po.out.data;
+  if (canceled)
+    return arca_error_set (err, ARCA_ERR_UNAVAILABLE, "context canceled");
+  if (!has_exit && !*timed_out)
+    return arca_error_set (err, ARCA_ERR_INTERNAL, "healthcheck for container %s has no exit code", c->id);
   return 0;
 }

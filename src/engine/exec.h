@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "engine/container.h"
 #include "engine/engine.h"
 #include "util/error.h"
 
@@ -74,5 +75,18 @@ int exec_resize (arca_engine_t *e, arca_exec_t *x, unsigned height, unsigned wid
  * user (omitted when empty)}, OpenStdin, OpenStderr, OpenStdout, CanRemove,
  * ContainerID, DetachKeys (base64 of the key bytes, as moby's []byte), Pid). */
 int exec_inspect_json (arca_engine_t *e, arca_exec_t *x, json_t **out, arca_error_t *err);
+
+/* A healthcheck probe (moby daemon/health.go cmdProbe): argv run as an
+ * exec in c with the container's User, WorkingDir and environment, no
+ * TTY, stdout and stderr captured together (*output, malloc'd: at most
+ * max_output bytes, "..." appended when more came).  The process is killed
+ * (SIGKILL) once timeout_ns passed since it started (*timed_out), or when
+ * cancel_fd (or -1) becomes readable (-1, "context canceled").  It is an
+ * exec like the others: it has an ID, shows in ExecIDs while it runs and
+ * is announced by exec_create, exec_start and exec_die events.
+ * *exit_code: its exit status.  Errors: the container checks of
+ * exec_create (409), a process that could not start (the runtime's text). */
+int exec_probe (arca_engine_t *e, arca_container_t *c, char **argv, int64_t timeout_ns, size_t max_output,
+                int cancel_fd, int *exit_code, bool *timed_out, char **output, arca_error_t *err);
 
 #endif

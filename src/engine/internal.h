@@ -78,6 +78,10 @@ struct arca_container
    * portmap_container_publish while running (persisted as "NetworkPorts"),
    * NULL otherwise; netns joined for container:<id> mode, NULL otherwise. */
   json_t *net_ports;
+
+  /* healthchecks (engine/health.c): State.Health and its monitor, NULL
+   * until the first start with a probe. */
+  struct arca_health *health;
 };
 
 struct arca_engine
@@ -109,6 +113,9 @@ struct arca_engine
 
   /* networking (src/net/net.h) */
   struct arca_net *net;
+
+  /* events (engine/events.c): the bus, private to events.c */
+  struct arca_events *events;
 
   /* VM isolation (runtime/vm.h, engine/isolation.c) */
   struct arca_vm *vm;

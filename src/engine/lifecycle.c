@@ -1,5 +1,7 @@
 /* Container lifecycle: start, stop, kill, restart, remove, resize, and the
  * monitor that learns of exits from the shim. */
+#include "engine/events.h"
+#include "engine/health.h"
 #include "engine/internal.h"
 #include "engine/isolation.h"
 #include "engine/restart.h"
@@ -140,8 +142,10 @@ container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int
   mounts_release (e, c); /* volumes: unmount option volumes no longer used */
   namespaces_container_stop (e, c); /* shareable /dev/shm */
   networks_container_stop (e, c); /* networking: veths, addresses, ports, DNS */
+  events_container_mounts (e, c, "unmount"); /* events: after the network's, as dockerd's Cleanup */
 
   pthread_mutex_lock (&e->lock);
+  health_stop_locked (e, c); /* healthchecks: restarted with the container */
   c->running = false;
   c->paused = false;
   c->restarting = false;
@@ -150,6 +154,7 @@ container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int
   c->oom_killed = oom_killed;
   c->finished_ns = finished_ns;
   c->exit_generation++;
+  int64_t ran_ns = c->started_ns > 0 ? time_now_ns () - c->started_ns : 0;
   /* Restart policy (restart.c): may put c back to Restarting. */
   bool restarting = restart_on_exit_locked (e, c);
   bool auto_remove = !restarting && json_get_bool (c->host_config, "AutoRemove", false) && !c->removing;
@@ -162,6 +167,7 @@ container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int
     }
   if (!c->removed && container_save (e, c, &err) < 0)
     log_error ("container %.12s: save state: %s", c->id, err.msg);
+  events_container_die_locked (e, c, exit_code, ran_ns); /* events: oom?, die */
   pthread_cond_broadcast (&e->changed);
   if (auto_remove)
     container_ref (c);
@@ -476,6 +482,7 @@ start_run (const char *sdir, pid_t *pid, arca_error_t *err)
 static int
 start_record_running (arca_engine_t *e, arca_container_t *c, pid_t pid, arca_error_t *err)
 {
+  events_container_mounts (e, c, "mount"); /* events: after the network's, as dockerd's start */
   pthread_mutex_lock (&e->lock);
   c->starting = false;
   c->running = true;
@@ -488,7 +495,9 @@ start_record_running (arca_engine_t *e, arca_container_t *c, pid_t pid, arca_err
   c->finished_ns = 0;
   c->has_been_started = true;
   c->manually_stopped = false;
+  health_start_locked (e, c); /* healthchecks: "starting", monitor */
   int r = container_save (e, c, err);
+  events_container_locked (e, c, "start", NULL); /* events */
   pthread_cond_broadcast (&e->changed);
   pthread_mutex_unlock (&e->lock);
   return r;
@@ -565,6 +574,8 @@ send_signal (arca_engine_t *e, arca_container_t *c, int sig, arca_error_t *err)
   /* A frozen process only takes the signal once thawed (ops.c). */
   if (r == 0)
     container_thaw_after_signal (e, c, sig);
+  if (r == 0)
+    events_container_signal (e, c, sig); /* events: kill */
   return r;
 }
 
@@ -652,6 +663,7 @@ container_stop (arca_engine_t *e, arca_container_t *c, int timeout_s, const char
   /* A container waiting to restart just stays down (restart.c). */
   if (c->restarting && restart_cancel_locked (e, c))
     {
+      events_container_locked (e, c, "stop", NULL); /* events */
       pthread_mutex_unlock (&e->lock);
       return 0;
     }
@@ -684,6 +696,7 @@ container_stop (arca_engine_t *e, arca_container_t *c, int timeout_s, const char
       if (!wait_exit (e, c, gen, 30000))
         return arca_error_set (err, ARCA_ERR_INTERNAL, "cannot stop container: %s: tried to kill container, but did not receive an exit event", c->name);
     }
+  events_container (e, c, "stop", NULL); /* events */
   return 0;
 }
 
@@ -694,6 +707,7 @@ container_restart (arca_engine_t *e, arca_container_t *c, int timeout_s, const c
     return -1;
   if (container_start (e, c, err) < 0)
     return -1;
+  events_container (e, c, "restart", NULL); /* events */
   return 0;
 }
 
@@ -779,6 +793,8 @@ container_remove (arca_engine_t *e, arca_container_t *c, bool force, bool volume
   /* rm -v, AutoRemove: the container's anonymous volumes go too. */
   if (volumes)
     mounts_remove_anonymous (e, c);
+  if (destroyed == 0)
+    events_container (e, c, "destroy", NULL); /* events */
   return destroyed;
 }
 
@@ -790,12 +806,16 @@ container_resize (arca_engine_t *e, arca_container_t *c, unsigned height, unsign
   pthread_mutex_unlock (&e->lock);
   if (!running)
     return arca_error_set (err, ARCA_ERR_CONFLICT, "Container %s is not running", c->id);
-  if (!container_tty (c))
-    return 0;
-  _cleanup_free_ char *sdir = container_state_dir (e, c->id);
-  _cleanup_json_ json_t *req = json_pack ("{s:s,s:i,s:i}", "op", "resize", "height", height, "width", width);
-  _cleanup_json_ json_t *reply = NULL;
-  return shim_request (sdir, req, &reply, err);
+  if (container_tty (c))
+    {
+      _cleanup_free_ char *sdir = container_state_dir (e, c->id);
+      _cleanup_json_ json_t *req = json_pack ("{s:s,s:i,s:i}", "op", "resize", "height", height, "width", width);
+      _cleanup_json_ json_t *reply = NULL;
+      if (shim_request (sdir, req, &reply, err) < 0)
+        return -1;
+    }
+  events_container_resize (e, c, height, width); /* events */
+  return 0;
 }
 
 /* ---- wait ---- */

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine/events.h"
 #include "engine/internal.h"
 #include "engine/isolation.h"
 #include "engine/networks.h"
@@ -29,10 +30,40 @@ networks_open (arca_engine_t *e, arca_error_t *err)
   return net_open (&o, e->db, &e->net, err);
 }
 
+/* events: a network's ID, name and driver, looked up by ID or name
+ * (false if unknown). */
+static bool
+network_identity (arca_engine_t *e, const char *ref, char id[65], char **name, char **driver)
+{
+  pthread_mutex_lock (&e->net->lock);
+  arca_network_t *n = net_network_find_locked (e->net, ref);
+  if (n)
+    {
+      snprintf (id, 65, "%s", n->id);
+      *name = xstrdup (n->name);
+      *driver = xstrdup (n->driver);
+    }
+  pthread_mutex_unlock (&e->net->lock);
+  return n != NULL;
+}
+
+/* events: a network event for the network ref names now. */
+static void
+network_event (arca_engine_t *e, const char *action, const char *ref, const char *container_id)
+{
+  char id[65];
+  _cleanup_free_ char *name = NULL, *driver = NULL;
+  if (network_identity (e, ref, id, &name, &driver))
+    events_network (e, action, id, name, driver, container_id);
+}
+
 int
 network_create (arca_engine_t *e, json_t *body, char **id_out, arca_error_t *err)
 {
-  return net_network_create (e->net, body, id_out, err);
+  if (net_network_create (e->net, body, id_out, err) < 0)
+    return -1;
+  network_event (e, "create", *id_out, NULL); /* events */
+  return 0;
 }
 
 int
@@ -50,13 +81,38 @@ network_list (arca_engine_t *e, json_t *filters, json_t **out, arca_error_t *err
 int
 network_remove (arca_engine_t *e, const char *ref, arca_error_t *err)
 {
-  return net_network_remove (e->net, ref, err);
+  char id[65];
+  _cleanup_free_ char *name = NULL, *driver = NULL;
+  bool known = network_identity (e, ref, id, &name, &driver);
+  if (net_network_remove (e->net, ref, err) < 0)
+    return -1;
+  if (known)
+    events_network (e, "destroy", id, name, driver, NULL); /* events */
+  return 0;
 }
 
 int
 networks_prune (arca_engine_t *e, json_t *filters, json_t **deleted, arca_error_t *err)
 {
-  return net_network_prune (e->net, filters, deleted, err);
+  /* events: who is who, before they go */
+  _cleanup_json_ json_t *known = json_object ();
+  pthread_mutex_lock (&e->net->lock);
+  for (arca_network_t *n = e->net->networks; n; n = n->next)
+    json_object_set_new (known, n->name, json_pack ("[s,s]", n->id, n->driver));
+  pthread_mutex_unlock (&e->net->lock);
+  if (net_network_prune (e->net, filters, deleted, err) < 0)
+    return -1;
+  size_t i;
+  json_t *v;
+  json_array_foreach (*deleted, i, v)
+    {
+      json_t *who = json_object_get (known, json_string_value (v));
+      if (who)
+        events_network (e, "destroy", json_string_value (json_array_get (who, 0)), json_string_value (v),
+                        json_string_value (json_array_get (who, 1)), NULL);
+    }
+  events_prune (e, "network", 0); /* events: moby reports reclaimed 0 */
+  return 0;
 }
 
 static const char *
@@ -97,6 +153,8 @@ network_connect (arca_engine_t *e, const char *ref, json_t *body, arca_error_t *
     }
   int r = net_container_connect (e->net, c->id, name, ref, json_object_get (body, "EndpointConfig"), running,
                                  hostname, err);
+  if (r == 0 && running)
+    network_event (e, "connect", ref, c->id); /* events: dockerd announces live connections only */
   if (r == 0 && running && net_container_uses_internal_dns (e->net, c->id))
     {
       _cleanup_free_ char *ns = net_netns_path (e->net, c->id);
@@ -124,7 +182,12 @@ network_disconnect (arca_engine_t *e, const char *ref, json_t *body, arca_error_
       container_unref (c);
       return -1;
     }
+  char id[65];
+  _cleanup_free_ char *nname = NULL, *driver = NULL;
+  bool known = network_identity (e, ref, id, &nname, &driver);
   int r = net_container_disconnect (e->net, c->id, name, ref, json_get_bool (body, "Force", false), err);
+  if (r == 0 && known)
+    events_network (e, "disconnect", id, nname, driver, c->id); /* events */
   container_unref (c);
   return r;
 }
@@ -274,6 +337,7 @@ networks_container_start (arca_engine_t *e, arca_container_t *c, const char *dir
     }
   if (internal && dns_container_attach (e->net, c->id, *netns_out, err) < 0)
     goto fail;
+  events_container_networks (e, c->id, "connect"); /* events */
   return 0;
 
 fail:
@@ -294,6 +358,7 @@ networks_container_stop (arca_engine_t *e, arca_container_t *c)
   json_decref (c->net_ports);
   c->net_ports = NULL;
   pthread_mutex_unlock (&e->lock);
+  events_container_networks (e, c->id, "disconnect"); /* events: while the endpoints are listed */
   net_container_stop (e->net, c->id);
 }
 

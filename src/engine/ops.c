@@ -1,6 +1,8 @@
 /* Container operations besides the lifecycle: top, stats, pause/unpause,
  * rename, update and prune (moby daemon/top_unix.go, stats.go, pause.go,
  * unpause.go, rename.go, update.go, prune.go). */
+#include "engine/events.h"
+#include "engine/health.h"
 #include "engine/internal.h"
 #include "engine/isolation.h"
 
@@ -248,6 +250,8 @@ container_top (arca_engine_t *e, arca_container_t *c, const char *ps_args, json_
     r = parse_ps_output (o.data ? o.data : "", pids, npids, out, err);
   buf_free (&o);
   buf_free (&eo);
+  if (r == 0)
+    events_container (e, c, "top", NULL); /* events */
   return r;
 }
 
@@ -501,6 +505,8 @@ set_paused (arca_engine_t *e, arca_container_t *c, bool paused)
   pthread_mutex_lock (&e->lock);
   c->paused = paused;
   int r = c->removed ? 0 : container_save (e, c, &err);
+  health_update_locked (e, c); /* healthchecks: not while frozen (moby updateHealthMonitor) */
+  events_container_locked (e, c, paused ? "pause" : "unpause", NULL); /* events */
   pthread_cond_broadcast (&e->changed);
   pthread_mutex_unlock (&e->lock);
   if (r < 0)
@@ -607,7 +613,11 @@ container_rename (arca_engine_t *e, arca_container_t *c, const char *new_name, a
       c->name = old;
     }
   else
-    free (old);
+    {
+      _cleanup_free_ char *old_name = xasprintf ("/%s", old);
+      events_container_locked (e, c, "rename", "oldName", old_name, NULL); /* events */
+      free (old);
+    }
   pthread_cond_broadcast (&e->changed);
   pthread_mutex_unlock (&e->lock);
   return r;
@@ -842,6 +852,7 @@ container_update (arca_engine_t *e, arca_container_t *c, json_t *request, json_t
         }
     }
   json_decref (backup);
+  events_container (e, c, "update", NULL); /* events */
   *warnings_out = arca_steal (warnings);
   return 0;
 }
@@ -939,6 +950,7 @@ containers_prune (arca_engine_t *e, json_t *filters, json_t **out, arca_error_t 
       json_decref (deleted);
       deleted = json_null ();
     }
+  events_prune (e, "container", reclaimed); /* events */
   *out = json_pack ("{s:o,s:I}", "ContainersDeleted", deleted, "SpaceReclaimed", (json_int_t) reclaimed);
   return 0;
 }

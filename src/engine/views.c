@@ -2,6 +2,7 @@
  * ContainerInspectResponse, ContainerSummary; moby daemon/inspect.go,
  * daemon/list.go, container/state.go String). */
 #include "engine/internal.h"
+#include "engine/health.h"
 #include "engine/mounts.h"
 #include "engine/networks.h"
 #include "net/net.h"
@@ -115,6 +116,9 @@ container_inspect_json (arca_engine_t *e, arca_container_t *c, bool size, json_t
                              "Restarting", c->restarting, "OOMKilled", c->oom_killed, "Dead", c->dead, "Pid",
                              (json_int_t) (c->running ? c->pid : 0), "ExitCode", c->exit_code, "Error",
                              c->error ? c->error : "", "StartedAt", started, "FinishedAt", finished);
+  json_t *health = health_view_locked (c); /* healthchecks: State.Health */
+  if (health)
+    json_object_set_new (state, "Health", health);
   _cleanup_free_ char *name = xasprintf ("/%s", c->name);
   _cleanup_free_ char *resolv = xasprintf ("%s/resolv.conf", dir);
   _cleanup_free_ char *hostname = xasprintf ("%s/hostname", dir);
@@ -156,6 +160,10 @@ status_text (arca_container_t *c, int64_t now)
           time_human_duration (now - c->finished_ns, d, sizeof d);
           return xasprintf ("Restarting (%d) %s ago", c->exit_code, d);
         }
+      /* healthchecks (moby container/health.go String) */
+      const char *health = health_status_locked (c);
+      if (strcmp (health, "none") != 0)
+        return xasprintf ("Up %s (%s%s)", d, strcmp (health, "starting") == 0 ? "health: " : "", health);
       return xasprintf ("Up %s", d);
     }
   if (c->removing)
@@ -279,6 +287,17 @@ match_volume (arca_container_t *c, const char *v, void *ctx)
   return match;
 }
 
+/* health=<starting|healthy|unhealthy|none> (moby daemon/list.go). */
+static bool
+match_health (arca_container_t *c, const char *v, void *ctx)
+{
+  arca_engine_t *e = ctx;
+  pthread_mutex_lock (&e->lock);
+  bool match = strcmp (health_status_locked (c), v) == 0;
+  pthread_mutex_unlock (&e->lock);
+  return match;
+}
+
 static int
 cmp_created_desc (const void *a, const void *b)
 {
@@ -300,6 +319,14 @@ container_list_json (arca_engine_t *e, bool all, long limit, json_t *filters, js
   _cleanup_strv_ char **exited = filters_values (filters, "exited");
   _cleanup_strv_ char **ancestors = filters_values (filters, "ancestor");
   _cleanup_strv_ char **volumes = filters_values (filters, "volume");
+  _cleanup_strv_ char **healths = filters_values (filters, "health");
+  for (size_t i = 0; healths && healths[i]; i++)
+    if (strcmp (healths[i], "starting") != 0 && strcmp (healths[i], "healthy") != 0
+        && strcmp (healths[i], "unhealthy") != 0 && strcmp (healths[i], "none") != 0)
+      return arca_error_set (err, ARCA_ERR_INVALID,
+                             "invalid filter 'health=%s': invalid value for health (%s): must be one of none, "
+                             "starting, healthy, unhealthy",
+                             healths[i], healths[i]);
   static const char *const valid_status[]
       = { "created", "restarting", "running", "removing", "paused", "exited", "dead", NULL };
   for (size_t i = 0; statuses && statuses[i]; i++)
@@ -347,7 +374,8 @@ container_list_json (arca_engine_t *e, bool all, long limit, json_t *filters, js
                   && any_matches (exited, match_exited, c, NULL)
                   && filters_match_labels (filters, json_object_get (c->config, "Labels"))
                   && any_matches (ancestors, match_ancestor, c, e)
-                  && any_matches (volumes, match_volume, c, e);
+                  && any_matches (volumes, match_volume, c, e)
+                  && any_matches (healths, match_health, c, e);
       if (keep && (limit <= 0 || (long) json_array_size (arr) < limit))
         {
           pthread_mutex_lock (&e->lock);

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/events.h"
 #include "engine/internal.h"
 #include "util/cleanup.h"
 #include "util/filters.h"
@@ -228,6 +229,7 @@ volume_create_locked (arca_engine_t *e, const char *name, const char *driver, js
       return -1;
     }
   log_debug ("volume %s created", name);
+  events_volume (e, "create", name, "driver", "local", NULL); /* events */
   if (out)
     *out = record_view (e, rec);
   if (name_out)
@@ -460,6 +462,7 @@ volume_remove_locked (arca_engine_t *e, const char *name, bool force, arca_error
   if (fs_remove_all (dir, &ignored) < 0)
     log_warn ("volume %s: remove %s: %s", name, dir, ignored.msg);
   log_debug ("volume %s removed", name);
+  events_volume (e, "destroy", name, "driver", "local", NULL); /* events */
   return 0;
 }
 
@@ -647,6 +650,7 @@ volumes_prune (arca_engine_t *e, json_t *filters, json_t **out, arca_error_t *er
       json_array_append_new (deleted, json_string (name));
     }
   volume_store_unlock ();
+  events_prune (e, "volume", reclaimed); /* events */
   *out = json_pack ("{s:o,s:I}", "VolumesDeleted", deleted, "SpaceReclaimed", (json_int_t) reclaimed);
   return 0;
 }

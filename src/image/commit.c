@@ -292,8 +292,18 @@ image_commit (arca_image_store_t *s, const arca_image_commit_t *c, char **image_
 out:
   if (ret < 0)
     store_undo_rollback (&undo);
-  store_pending_clear (&p);
   pthread_mutex_unlock (&s->lock);
+  if (ret == 0)
+    {
+      /* events (moby image_commit.go, then TagImage) */
+      store_event (s, "create", p.id, p.id);
+      if (key)
+        {
+          _cleanup_free_ char *familiar = image_ref_familiar (key);
+          store_event (s, "tag", p.id, familiar);
+        }
+    }
+  store_pending_clear (&p);
   fs_remove_all (tmpdir, NULL);
   image_free (parent);
   return ret;

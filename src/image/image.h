@@ -42,9 +42,20 @@ typedef struct
  * ID is copied to container_id_out. */
 typedef int (*arca_image_in_use_fn) (void *ctx, const char *image_id, char *container_id_out, size_t len);
 
+/* Told of every image event as dockerd logs them (moby
+ * ImageService.LogImageEvent): action "tag", "untag", "delete", "import",
+ * "load", "save", "pull", "push", "create" (commit), "prune"; image_id is
+ * the Actor ID (for pull and push the reference, as moby's distribution
+ * package), name the "name" attribute (NULL for none), labels the image's
+ * labels while it exists (borrowed, may be NULL).  Called without the
+ * store's lock. */
+typedef void (*arca_image_event_fn) (void *ctx, const char *action, const char *image_id, const char *name,
+                                     json_t *labels);
+
 int image_store_open (const char *data_root, arca_db_t *db, arca_image_store_t **out, arca_error_t *err);
 void image_store_close (arca_image_store_t *s);
 void image_store_set_in_use_cb (arca_image_store_t *s, arca_image_in_use_fn fn, void *ctx);
+void image_store_set_event_cb (arca_image_store_t *s, arca_image_event_fn fn, void *ctx);
 
 /* Reference normalisation as Docker (distribution/reference
  * ParseNormalizedNamed): "busybox" -> "docker.io/library/busybox:latest",

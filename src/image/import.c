@@ -175,6 +175,114 @@ add_set_member (json_t *config, const char *field, const char *key)
   json_object_set_new (o, key, json_object ());
 }
 
+/* HEALTHCHECK [--interval=D] [--timeout=D] [--start-period=D]
+ * [--start-interval=D] [--retries=N] CMD command | NONE, as buildkit's
+ * dockerfile parser reads it (instructions/parse.go parseHealthcheck). */
+static int
+healthcheck_duration (const char *flag, const char *value, json_t *hc, const char *field, arca_error_t *err)
+{
+  int64_t d = 0;
+  if (strcmp (value, "0") != 0 && time_parse_go_duration (value, &d) < 0)
+    return arca_error_set (err, ARCA_ERR_INVALID, "time: invalid duration \"%s\"", value);
+  if (d != 0 && d < 1000000)
+    return arca_error_set (err, ARCA_ERR_INVALID, "Interval \"%s\" cannot be less than 1ms", flag);
+  if (d != 0)
+    json_object_set_new (hc, field, json_integer (d));
+  return 0;
+}
+
+static int
+healthcheck_change (json_t *config, const char *rest, arca_error_t *err)
+{
+  static const struct
+  {
+    const char *flag, *field;
+  } durations[] = { { "interval", "Interval" },
+                    { "timeout", "Timeout" },
+                    { "start-period", "StartPeriod" },
+                    { "start-interval", "StartInterval" } };
+  _cleanup_json_ json_t *hc = json_object ();
+  const char *p = rest;
+  while (strncmp (p, "--", 2) == 0)
+    {
+      size_t len = strcspn (p, " \t");
+      _cleanup_free_ char *arg = strndup (p + 2, len - 2);
+      p += len;
+      while (isspace ((unsigned char) *p))
+        p++;
+      char *eq = strchr (arg, '=');
+      if (eq == NULL)
+        return arca_error_set (err, ARCA_ERR_INVALID, "Missing a value on flag: %s", arg);
+      *eq = '\0';
+      const char *value = eq + 1;
+      bool known = false;
+      for (size_t i = 0; i < sizeof durations / sizeof durations[0]; i++)
+        if (strcmp (arg, durations[i].flag) == 0)
+          {
+            known = true;
+            if (healthcheck_duration (arg, value, hc, durations[i].field, err) < 0)
+              return -1;
+          }
+      if (strcmp (arg, "retries") == 0)
+        {
+          known = true;
+          char *end;
+          long long n = strtoll (value, &end, 10);
+          if (*value == '\0' || *end)
+            return arca_error_set (err, ARCA_ERR_INVALID, "strconv.ParseInt: parsing \"%s\": invalid syntax", value);
+          if (n < 0)
+            return arca_error_set (err, ARCA_ERR_INVALID, "--retries cannot be negative (%lld)", n);
+          if (n > 0)
+            json_object_set_new (hc, "Retries", json_integer (n));
+        }
+      if (!known)
+        return arca_error_set (err, ARCA_ERR_INVALID, "Unknown flag: %s", arg);
+    }
+  if (*p == '\0')
+    return arca_error_set (err, ARCA_ERR_INVALID, "HEALTHCHECK requires at least one argument");
+  size_t tlen = strcspn (p, " \t");
+  _cleanup_free_ char *type = strndup (p, tlen);
+  for (char *c = type; *c; c++)
+    *c = (char) toupper ((unsigned char) *c);
+  const char *args = p + tlen;
+  while (isspace ((unsigned char) *args))
+    args++;
+  if (strcmp (type, "NONE") == 0)
+    {
+      if (*args)
+        return arca_error_set (err, ARCA_ERR_INVALID, "HEALTHCHECK NONE takes no arguments");
+      json_object_set_new (config, "Healthcheck", json_pack ("{s:[s]}", "Test", "NONE"));
+      return 0;
+    }
+  if (strcmp (type, "CMD") != 0)
+    return arca_error_set (err, ARCA_ERR_INVALID, "Unknown type \"%s\" in HEALTHCHECK (try CMD)", type);
+  json_t *test = json_array ();
+  _cleanup_json_ json_t *exec_form = json_form (args);
+  if (exec_form)
+    {
+      json_array_append_new (test, json_string ("CMD"));
+      json_array_extend (test, exec_form);
+    }
+  else if (*args)
+    {
+      json_array_append_new (test, json_string ("CMD-SHELL"));
+      json_array_append_new (test, json_string (args));
+    }
+  if (json_array_size (test) < 2)
+    {
+      json_decref (test);
+      return arca_error_set (err, ARCA_ERR_INVALID, "Missing command after HEALTHCHECK CMD");
+    }
+  /* in the field order of moby's HealthConfig */
+  json_t *ordered = json_pack ("{s:o}", "Test", test);
+  static const char *const order[] = { "Interval", "Timeout", "StartPeriod", "StartInterval", "Retries", NULL };
+  for (int i = 0; order[i]; i++)
+    if (json_object_get (hc, order[i]))
+      json_object_set (ordered, order[i], json_object_get (hc, order[i]));
+  json_object_set_new (config, "Healthcheck", ordered);
+  return 0;
+}
+
 static int
 apply_change (json_t *config, const char *line, arca_error_t *err)
 {
@@ -238,6 +346,8 @@ apply_change (json_t *config, const char *line, arca_error_t *err)
             add_set_member (config, "Volumes", vols[i]);
         }
     }
+  else if (strcmp (instr, "HEALTHCHECK") == 0)
+    return healthcheck_change (config, trimmed, err);
   else if (strcmp (instr, "ONBUILD") == 0)
     {
       json_t *ob = json_object_get (config, "OnBuild");
@@ -328,8 +438,18 @@ image_import (arca_image_store_t *s, const char *tar_path, const char *repo, con
 out:
   if (ret < 0)
     store_undo_rollback (&undo);
-  store_pending_clear (&p);
   pthread_mutex_unlock (&s->lock);
+  if (ret == 0)
+    {
+      /* events (moby image_import.go): the tag, then the import */
+      if (key)
+        {
+          _cleanup_free_ char *familiar = image_ref_familiar (key);
+          store_event (s, "tag", p.id, familiar);
+        }
+      store_event (s, "import", p.id, p.id);
+    }
+  store_pending_clear (&p);
   return ret;
 }
 

@@ -455,6 +455,7 @@ image_load (arca_image_store_t *s, const char *tar_path, void (*emit) (void *ctx
 {
   load_t l = { .s = s };
   int ret = -1;
+  bool loaded = false;
   pthread_mutex_lock (&s->lock);
   if (store_mkdtemp (s, &l.dir, err) < 0)
     goto out;
@@ -510,6 +511,9 @@ image_load (arca_image_store_t *s, const char *tar_path, void (*emit) (void *ctx
         emit (ctx, line);
     }
   buf_free (&ids);
+  /* events (moby tarexport Load): one "load" per image, after the store
+   * lock (below) */
+  loaded = true;
 out:
   if (l.dir)
     {
@@ -517,11 +521,13 @@ out:
       if (fs_remove_all (l.dir, &rerr) < 0)
         log_warn ("remove %s: %s", l.dir, rerr.msg);
     }
+  pthread_mutex_unlock (&s->lock);
+  for (size_t i = 0; loaded && i < l.n_pending; i++)
+    store_event (s, "load", l.pending[i].id, l.pending[i].id);
   for (size_t i = 0; i < l.n_pending; i++)
     store_pending_clear (&l.pending[i]);
   free (l.pending);
   free (l.dir);
   free (l.realdir);
-  pthread_mutex_unlock (&s->lock);
   return ret;
 }

@@ -152,6 +152,13 @@ image_prune (arca_image_store_t *s, json_t *filters, json_t **out, arca_error_t 
       deleted = json_null ();
     }
   *out = json_pack ("{s:o, s:I}", "ImagesDeleted", deleted, "SpaceReclaimed", (json_int_t) reclaimed);
+  char rbuf[32];
+  snprintf (rbuf, sizeof rbuf, "%lld", (long long) reclaimed);
+  if (s->event)
+    {
+      _cleanup_json_ json_t *a = json_pack ("{s:s}", "reclaimed", rbuf);
+      s->event (s->event_ctx, "prune", "", NULL, a);
+    }
   return 0;
 }
 

@@ -575,5 +575,18 @@ out:
   _cleanup_free_ char *sline
       = xasprintf ("Status: %s for %s", up_to_date ? "Image is up to date" : "Downloaded newer image", f);
   emit_status (p, sline, NULL);
+  /* events (moby distribution.Pull): the reference as ID, the repository
+   * as name, the labels of what it names now */
+  _cleanup_free_ char *fname = image_ref_familiar_name (&p->ref);
+  if (s->event)
+    {
+      arca_image_t *img = NULL;
+      arca_error_t ignored;
+      json_t *labels = NULL;
+      if (image_resolve (s, p->config_digest, &img, &ignored) == 0)
+        labels = json_object_get (json_object_get (img->config, "config"), "Labels");
+      store_event_labels (s, "pull", f, fname, labels);
+      image_free (img);
+    }
   return 0;
 }

@@ -267,8 +267,15 @@ image_push (arca_image_store_t *s, const char *name, const char *tag, const regi
   if (registry_client_new (r.domain, r.path, auth, true, &c, err) < 0)
     goto out;
   for (size_t i = 0; tags[i]; i++)
-    if (push_tag (s, c, &r, canon, tags[i], &o, err) < 0)
-      goto out;
+    {
+      if (push_tag (s, c, &r, canon, tags[i], &o, err) < 0)
+        goto out;
+      /* events (moby distribution.Push): per pushed reference */
+      _cleanup_free_ char *key = xasprintf ("%s:%s", canon, tags[i]);
+      _cleanup_free_ char *ref = image_ref_familiar (key);
+      _cleanup_free_ char *fname = image_ref_familiar_name (&r);
+      store_event (s, "push", ref, fname);
+    }
   ret = 0;
 out:
   registry_client_free (c);

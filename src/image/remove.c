@@ -403,18 +403,70 @@ out:
   return ret;
 }
 
+/* events: the image's parent chain, which a prune may remove with it. */
+static char **
+ancestors (arca_image_store_t *s, const arca_image_t *img)
+{
+  char **v = xmalloc0 (sizeof *v);
+  _cleanup_free_ char *id = img->parent ? xstrdup (img->parent) : NULL;
+  for (int depth = 0; id && depth < 256; depth++)
+    {
+      arca_image_t *p = NULL;
+      if (store_image_load (s, id, &p, NULL) < 0)
+        break;
+      v = strv_append (v, id);
+      free (id);
+      id = p->parent ? xstrdup (p->parent) : NULL;
+      image_free (p);
+    }
+  return v;
+}
+
+/* events (moby image_delete.go): one "untag" per removed reference, then
+ * "delete" for the image and each pruned parent that went; both name the
+ * image by its ID. */
+static void
+remove_events (arca_image_store_t *s, const arca_image_t *img, char **parents, json_t *records)
+{
+  json_t *labels = json_object_get (json_object_get (img->config, "config"), "Labels");
+  size_t i;
+  json_t *rec;
+  json_array_foreach (records, i, rec)
+    if (json_get_str (rec, "Untagged"))
+      store_event_labels (s, "untag", img->id, img->id, labels);
+  json_array_foreach (records, i, rec)
+    {
+      const char *d = json_get_str (rec, "Deleted");
+      bool image = d && strcmp (d, img->id) == 0;
+      for (size_t k = 0; d && !image && parents && parents[k]; k++)
+        image = strcmp (d, parents[k]) == 0;
+      if (image)
+        store_event_labels (s, "delete", d, d, NULL);
+    }
+}
+
 int
 image_remove (arca_image_store_t *s, const char *ref, bool force, bool noprune, json_t **out, arca_error_t *err)
 {
   json_t *records = json_array ();
   pthread_mutex_lock (&s->lock);
+  /* events: who it is and its labels, before it may go */
+  arca_image_t *img = NULL;
+  arca_error_t ignored;
+  if (image_resolve (s, ref, &img, &ignored) < 0)
+    img = NULL;
+  _cleanup_strv_ char **parents = img && !noprune ? ancestors (s, img) : NULL;
   int ret = remove_locked (s, ref, force, !noprune, records, err);
   pthread_mutex_unlock (&s->lock);
   if (ret < 0)
     {
+      image_free (img);
       json_decref (records);
       return -1;
     }
+  if (img)
+    remove_events (s, img, parents, records);
+  image_free (img);
   *out = records;
   return 0;
 }

@@ -331,14 +331,21 @@ image_tag (arca_image_store_t *s, const char *src, const char *repo, const char 
 
   pthread_mutex_lock (&s->lock);
   arca_image_t *img;
+  _cleanup_free_ char *id = NULL;
   int ret = image_resolve (s, src, &img, err);
   if (ret == 0)
     {
       _cleanup_free_ char *prev = NULL;
       ret = store_set_tag (s, key, img->id, &prev, err);
+      id = xstrdup (img->id);
       image_free (img);
     }
   pthread_mutex_unlock (&s->lock);
+  if (ret == 0)
+    {
+      _cleanup_free_ char *familiar = image_ref_familiar (key);
+      store_event (s, "tag", id, familiar); /* events */
+    }
   return ret;
 }
 

@@ -500,5 +500,7 @@ image_save_write (arca_image_save_t *sv, arca_image_save_sink_fn sink, void *ctx
     ret = arca_error_set (err, ARCA_ERR_INTERNAL, "write archive: %s", archive_error_string (w.a));
   archive_write_free (w.a);
   json_decref (w.written);
+  for (size_t i = 0; ret == 0 && i < sv->n; i++)
+    store_event (sv->s, "save", sv->v[i].id, sv->v[i].id); /* events (moby tarexport save) */
   return ret;
 }

@@ -637,6 +637,35 @@ image_store_set_in_use_cb (arca_image_store_t *s, arca_image_in_use_fn fn, void 
   s->in_use_ctx = ctx;
 }
 
+void
+image_store_set_event_cb (arca_image_store_t *s, arca_image_event_fn fn, void *ctx)
+{
+  s->event = fn;
+  s->event_ctx = ctx;
+}
+
+void
+store_event_labels (arca_image_store_t *s, const char *action, const char *image_id, const char *name,
+                    json_t *labels)
+{
+  if (s->event)
+    s->event (s->event_ctx, action, image_id, name, labels);
+}
+
+void
+store_event (arca_image_store_t *s, const char *action, const char *image_id, const char *name)
+{
+  if (s->event == NULL)
+    return;
+  arca_image_t *img = NULL;
+  arca_error_t ignored;
+  json_t *labels = NULL;
+  if (image_resolve (s, image_id, &img, &ignored) == 0)
+    labels = json_object_get (json_object_get (img->config, "config"), "Labels");
+  s->event (s->event_ctx, action, image_id, name, labels);
+  image_free (img);
+}
+
 /* ---- small transactions ---------------------------------------------------- */
 
 int

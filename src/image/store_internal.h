@@ -32,7 +32,16 @@ struct arca_image_store
   pthread_mutex_t lock;
   arca_image_in_use_fn in_use;
   void *in_use_ctx;
+  arca_image_event_fn event;   /* events (engine/events.c) */
+  void *event_ctx;
 };
+
+/* Report an image event (see arca_image_event_fn); the labels are read
+ * from the image image_id names, if it exists.  Call without s->lock. */
+void store_event (arca_image_store_t *s, const char *action, const char *image_id, const char *name);
+/* The same with the labels given (an image about to go). */
+void store_event_labels (arca_image_store_t *s, const char *action, const char *image_id, const char *name,
+                         json_t *labels);
 
 /* Paths created by an operation that has not committed yet; removed on
  * failure so nothing is left half-imported. */

@@ -37,6 +37,11 @@ static const char *const migrations[] = {
   "                        PRIMARY KEY (container_id, network_id));"
   "CREATE TABLE ip_allocations (network_id TEXT NOT NULL, address TEXT NOT NULL, container_id TEXT NOT NULL,"
   "                             PRIMARY KEY (network_id, address));",
+  /* v4: the event history (engine/events.c, store/events.h): the last
+   * events in publication order; data is the Docker event message JSON.
+   * IF NOT EXISTS: safe whatever order migrations of parallel branches
+   * end up in. */
+  "CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL, data TEXT NOT NULL);",
 };
 
 static int

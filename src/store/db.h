@@ -15,6 +15,9 @@
  *                                                        -- ref: "docker.io/library/busybox:latest" or "...@sha256:..";
  *                                                        -- kind "tag" | "digest"
  *   layers(chain_id TEXT PRIMARY KEY, diff_id TEXT NOT NULL, parent TEXT, size INTEGER NOT NULL)
+ * v2 volumes, v3 networks/endpoints/ip_allocations (see db.c), v4:
+ *   events(seq INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL, data TEXT NOT NULL)
+ *                                                        -- event history (store/events.h)
  */
 #ifndef ARCA_STORE_DB_H
 #define ARCA_STORE_DB_H

@@ -208,3 +208,91 @@ time_parse_go_duration (const char *s, int64_t *ns)
   *ns = (int64_t) (neg ? -total : total);
   return 0;
 }
+
+/* Go's time.Duration.String (src/time/time.go): "0s", "1.5µs", "250ms",
+ * "1.5s", "1m30s", "1h0m0s"; fractions without trailing zeros. */
+static size_t
+fmt_frac (char *out, uint64_t v, int prec, uint64_t *rest)
+{
+  /* digits of v below 10^prec, trailing zeros dropped, with a dot */
+  char digits[24];
+  int n = 0;
+  bool print = false;
+  for (int i = 0; i < prec; i++)
+    {
+      int d = (int) (v % 10);
+      print = print || d != 0;
+      if (print)
+        digits[n++] = (char) ('0' + d);
+      v /= 10;
+    }
+  size_t len = 0;
+  if (print)
+    {
+      out[len++] = '.';
+      while (n > 0)
+        out[len++] = digits[--n];
+    }
+  *rest = v;
+  return len;
+}
+
+void
+time_format_go_duration (int64_t ns, char *buf, size_t len)
+{
+  char out[64];
+  size_t at = 0;
+  bool neg = ns < 0;
+  uint64_t u = neg ? (uint64_t) (-(ns + 1)) + 1 : (uint64_t) ns;
+  if (u == 0)
+    {
+      snprintf (buf, len, "0s");
+      return;
+    }
+  char tmp[64];
+  size_t t = 0;
+  if (u < (uint64_t) ARCA_NSEC_PER_SEC)
+    {
+      /* ns, µs or ms with a fraction */
+      int prec;
+      const char *unit;
+      if (u < 1000)
+        {
+          prec = 0;
+          unit = "ns";
+        }
+      else if (u < 1000000)
+        {
+          prec = 3;
+          unit = "µs";
+        }
+      else
+        {
+          prec = 6;
+          unit = "ms";
+        }
+      uint64_t whole;
+      char frac[24];
+      size_t fl = fmt_frac (frac, u, prec, &whole);
+      t = (size_t) snprintf (tmp, sizeof tmp, "%llu%.*s%s", (unsigned long long) whole, (int) fl, frac, unit);
+    }
+  else
+    {
+      uint64_t secs;
+      char frac[24];
+      size_t fl = fmt_frac (frac, u, 9, &secs);
+      uint64_t h = secs / 3600, m = (secs / 60) % 60, s = secs % 60;
+      if (h > 0)
+        t = (size_t) snprintf (tmp, sizeof tmp, "%lluh%llum%llu%.*ss", (unsigned long long) h,
+                               (unsigned long long) m, (unsigned long long) s, (int) fl, frac);
+      else if (secs >= 60)
+        t = (size_t) snprintf (tmp, sizeof tmp, "%llum%llu%.*ss", (unsigned long long) m, (unsigned long long) s,
+                               (int) fl, frac);
+      else
+        t = (size_t) snprintf (tmp, sizeof tmp, "%llu%.*ss", (unsigned long long) s, (int) fl, frac);
+    }
+  if (neg)
+    out[at++] = '-';
+  memcpy (out + at, tmp, t + 1);
+  snprintf (buf, len, "%s", out);
+}
