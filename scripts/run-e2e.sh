@@ -3,7 +3,7 @@
 # Usage: scripts/run-e2e.sh [BUILD] [FILE.bats ...]   (default: build, all of tests/e2e)
 # Each file runs in its own bats process (one daemon per file), time-boxed per
 # file (ARCA_E2E_FILE_TIMEOUT, default 600 s) and in total (ARCA_E2E_TIMEOUT,
-# default 1500 s).  Tests of a file that did not report (timeout, crash)
+# default 3000 s).  Tests of a file that did not report (timeout, crash)
 # count as failed.  Prints the TAP output, then one machine-readable line that
 # scripts/run-tests.sh reads:  e2e totals: passed=N failed=N skipped=N
 set -uo pipefail
@@ -26,7 +26,7 @@ else
   echo "e2e totals: passed=0 failed=1 skipped=0"
   exit 1
 fi
-total_budget=${ARCA_E2E_TIMEOUT:-1500}
+total_budget=${ARCA_E2E_TIMEOUT:-3000}
 file_budget=${ARCA_E2E_FILE_TIMEOUT:-600}
 
 if [ $# -gt 0 ]; then files=("$@"); else files=(tests/e2e/*.bats); fi
