@@ -369,9 +369,18 @@ h_attach (arca_http_request_t *req, void *app, arca_error_t *err)
       container_unref (c);
       return -1;
     }
+  /* moby postContainersAttach: logs and stream default to false. */
+  bool logs = arca_req_query_bool (req, "logs", false);
+  if (logs && container_logs_check (app, c, err) < 0)
+    {
+      container_unref (c);
+      return -1;
+    }
   attach_ctx_t *a = xmalloc0 (sizeof *a);
   a->e = app;
   a->c = c;
+  a->opts.logs = logs;
+  a->opts.stream = arca_req_query_bool (req, "stream", false);
   a->opts.in = arca_req_query_bool (req, "stdin", false);
   a->opts.out = arca_req_query_bool (req, "stdout", false);
   a->opts.err = arca_req_query_bool (req, "stderr", false);

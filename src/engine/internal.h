@@ -231,6 +231,15 @@ int signal_parse (const char *s);
  * stream until the shim ends the stream; the caller then ends the client
  * (shutdown SHUT_WR). */
 void attach_relay (int client, int shim, const char *extra, size_t extra_len, bool stdin_wanted);
+/* How attach_relay_framed passes the shim's output on. */
+typedef enum
+{
+  ATTACH_FRAMING_AS_IS,         /* as the shim framed it (the process's TTY) */
+  ATTACH_FRAMING_FRAME_STDOUT,  /* raw TTY output -> stdout frames */
+  ATTACH_FRAMING_UNFRAME,       /* multiplexed frames -> raw bytes */
+} attach_framing_t;
+void attach_relay_framed (int client, int shim, const char *extra, size_t extra_len, bool stdin_wanted,
+                          attach_framing_t framing);
 
 /* exec (exec.c): IDs of the container's running execs as a JSON array, or
  * JSON null when there are none (inspect's ExecIDs).  Caller holds e->lock. */
