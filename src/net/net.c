@@ -66,6 +66,7 @@ network_free (arca_network_t *n)
   free (n->driver);
   json_decref (n->labels);
   json_decref (n->options);
+  json_decref (n->aux_addresses);
   free (n);
 }
 
@@ -78,6 +79,9 @@ endpoint_free (arca_endpoint_t *ep)
   strv_free (ep->aliases);
   strv_free (ep->dns_names);
   free (ep->req_mac);
+  strv_free (ep->links);
+  strv_free (ep->ll_ips);
+  json_decref (ep->driver_opts);
   free (ep);
 }
 
@@ -87,11 +91,15 @@ network_record (arca_network_t *n)
   _cleanup_free_ char *subnet = n->prefix ? cidr_str (n->subnet, n->prefix) : xstrdup ("");
   _cleanup_free_ char *gw = n->prefix ? ip_str (n->gateway) : xstrdup ("");
   _cleanup_free_ char *range = n->has_range ? cidr_str (n->range, n->range_prefix) : xstrdup ("");
-  return json_pack ("{s:s,s:s,s:I,s:b,s:b,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:b,s:i,s:O,s:O}", "Name", n->name,
-                    "Driver", n->driver, "Created", (json_int_t) n->created_ns, "Builtin", n->builtin, "Default",
-                    n->is_default_bridge, "Bridge", n->bridge, "Subnet", subnet, "Gateway", gw, "IPRange", range,
-                    "UserGateway", n->user_gateway, "Internal", n->internal, "Attachable", n->attachable, "ICC",
-                    n->icc, "Masquerade", n->masquerade, "MTU", n->mtu, "Labels", n->labels, "Options", n->options);
+  json_t *r = json_pack ("{s:s,s:s,s:I,s:b,s:b,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:b,s:i,s:O,s:O}", "Name", n->name,
+                         "Driver", n->driver, "Created", (json_int_t) n->created_ns, "Builtin", n->builtin, "Default",
+                         n->is_default_bridge, "Bridge", n->bridge, "Subnet", subnet, "Gateway", gw, "IPRange", range,
+                         "UserGateway", n->user_gateway, "Internal", n->internal, "Attachable", n->attachable, "ICC",
+                         n->icc, "Masquerade", n->masquerade, "MTU", n->mtu, "Labels", n->labels, "Options",
+                         n->options);
+  if (n->aux_addresses)
+    json_object_set (r, "AuxiliaryAddresses", n->aux_addresses);
+  return r;
 }
 
 static arca_network_t *
@@ -122,6 +130,8 @@ network_from_record (const char *id, json_t *r)
   json_t *l = json_object_get (r, "Labels"), *o = json_object_get (r, "Options");
   n->labels = json_is_object (l) ? json_deep_copy (l) : json_object ();
   n->options = json_is_object (o) ? json_deep_copy (o) : json_object ();
+  json_t *aux = json_object_get (r, "AuxiliaryAddresses");
+  n->aux_addresses = json_is_object (aux) ? json_deep_copy (aux) : NULL;
   return n;
 }
 
@@ -134,15 +144,49 @@ network_save (arca_net_t *net, arca_network_t *n, arca_error_t *err)
   return arca_db_exec (net->db, "INSERT OR REPLACE INTO networks (id, name, data) VALUES (?1, ?2, ?3)", p, 3, err);
 }
 
+/* The endpoint settings kept as given: Links, IPAMConfig.LinkLocalIPs,
+ * DriverOpts (moby network.EndpointSettings). */
+static void
+endpoint_record_extras (const arca_endpoint_t *ep, json_t *r)
+{
+  if (ep->links)
+    json_object_set_new (r, "Links", json_from_strv (ep->links));
+  if (ep->ll_ips)
+    json_object_set_new (r, "LinkLocalIPs", json_from_strv (ep->ll_ips));
+  if (ep->driver_opts)
+    json_object_set (r, "DriverOpts", ep->driver_opts);
+}
+
+static char **
+strv_of_array (json_t *arr)
+{
+  if (json_array_size (arr) == 0)
+    return NULL;
+  _cleanup_json_ json_t *holder = json_pack ("{s:O}", "v", arr);
+  return json_get_strv (holder, "v");
+}
+
+static void
+endpoint_extras_from (arca_endpoint_t *ep, json_t *links, json_t *ll_ips, json_t *driver_opts)
+{
+  ep->links = strv_of_array (links);
+  ep->ll_ips = strv_of_array (ll_ips);
+  ep->driver_opts = json_is_object (driver_opts) && json_object_size (driver_opts) ? json_deep_copy (driver_opts)
+                                                                                    : NULL;
+}
+
 static json_t *
 endpoint_record (arca_endpoint_t *ep, int order)
 {
   _cleanup_free_ char *addr = ep->addr.s_addr ? ip_str (ep->addr) : xstrdup ("");
   _cleanup_free_ char *req = ep->req_addr.s_addr ? ip_str (ep->req_addr) : xstrdup ("");
-  return json_pack ("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s?,s:o,s:b,s:i}", "EndpointID", ep->id, "ContainerName",
-                    ep->container_name ? ep->container_name : "", "IfName", ep->ifname, "HostIfName",
-                    ep->host_ifname, "IPAddress", addr, "MacAddress", ep->mac, "RequestedIP", req, "RequestedMac",
-                    ep->req_mac, "Aliases", json_from_strv (ep->aliases), "Active", ep->active, "Order", order);
+  json_t *r = json_pack ("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s?,s:o,s:b,s:i}", "EndpointID", ep->id, "ContainerName",
+                         ep->container_name ? ep->container_name : "", "IfName", ep->ifname, "HostIfName",
+                         ep->host_ifname, "IPAddress", addr, "MacAddress", ep->mac, "RequestedIP", req,
+                         "RequestedMac", ep->req_mac, "Aliases", json_from_strv (ep->aliases), "Active", ep->active,
+                         "Order", order);
+  endpoint_record_extras (ep, r);
+  return r;
 }
 
 static int
@@ -343,6 +387,8 @@ net_open (const arca_net_options_t *opts, arca_db_t *db, arca_net_t **out, arca_
       snprintf (ep->mac, sizeof ep->mac, "%s", json_get_str (r, "MacAddress") ? json_get_str (r, "MacAddress") : "");
       ep->req_mac = xstrdup (json_get_str (r, "RequestedMac"));
       ep->aliases = json_get_strv (r, "Aliases");
+      endpoint_extras_from (ep, json_object_get (r, "Links"), json_object_get (r, "LinkLocalIPs"),
+                            json_object_get (r, "DriverOpts"));
       ep->active = json_get_bool (r, "Active", false);
       endpoint_link_locked (net, ep);
     }
@@ -395,6 +441,48 @@ opt_bool (json_t *options, const char *key, bool def)
   if (v == NULL)
     return def;
   return strcasecmp (v, "true") == 0 || strcmp (v, "1") == 0;
+}
+
+/* IPAM Config AuxiliaryAddresses {"name": "a.b.c.d"}: addresses the
+ * network's IPAM never hands out (libnetwork ipam reserves them); each
+ * must lie in the subnet (libnetwork network.go ipamAllocateVersion). */
+static int
+aux_addresses_parse (arca_network_t *n, json_t *aux, arca_error_t *err)
+{
+  if (!json_is_object (aux) || json_object_size (aux) == 0)
+    return 0;
+  const char *k;
+  json_t *v;
+  json_object_foreach (aux, k, v)
+  {
+    const char *s = json_string_value (v);
+    struct in_addr a;
+    if (s == NULL || inet_pton (AF_INET, s, &a) != 1)
+      return arca_error_set (err, ARCA_ERR_INVALID, "invalid auxiliary address %s: %s", k, s ? s : "");
+    if ((ntohl (a.s_addr) & prefix_mask (n->prefix)) != (ntohl (n->subnet.s_addr) & prefix_mask (n->prefix)))
+      {
+        _cleanup_free_ char *sub = cidr_str (n->subnet, n->prefix);
+        return arca_error_set (err, ARCA_ERR_FORBIDDEN,
+                               "auxiliary address: (%s:%s) must belong to the master pool: %s", k, s, sub);
+      }
+  }
+  n->aux_addresses = json_deep_copy (aux);
+  return 0;
+}
+
+static int
+aux_addresses_reserve (arca_net_t *net, arca_network_t *n, arca_error_t *err)
+{
+  const char *k;
+  json_t *v;
+  json_object_foreach (n->aux_addresses, k, v)
+  {
+    struct in_addr a;
+    inet_pton (AF_INET, json_string_value (v), &a);
+    if (ipam_reserve_aux (net, n->id, k, a, err) < 0)
+      return -1;
+  }
+  return 0;
 }
 
 int
@@ -508,6 +596,11 @@ net_network_create (arca_net_t *net, json_t *body, char **id_out, arca_error_t *
       n->range = n->subnet;
       n->range_prefix = n->prefix;
     }
+  if (aux_addresses_parse (n, json_object_get (cfg, "AuxiliaryAddresses"), err) < 0)
+    {
+      network_free (n);
+      return -1;
+    }
 
   pthread_mutex_lock (&net->lock);
   for (arca_network_t *o = net->networks; o; o = o->next)
@@ -538,7 +631,7 @@ net_network_create (arca_net_t *net, json_t *body, char **id_out, arca_error_t *
   *pp = n;
   pthread_mutex_unlock (&net->lock);
 
-  if (network_save (net, n, err) < 0 || bridge_up (net, n, err) < 0)
+  if (network_save (net, n, err) < 0 || aux_addresses_reserve (net, n, err) < 0 || bridge_up (net, n, err) < 0)
     {
       arca_error_t ignored;
       pthread_mutex_lock (&net->lock);
@@ -551,6 +644,7 @@ net_network_create (arca_net_t *net, json_t *body, char **id_out, arca_error_t *
       pthread_mutex_unlock (&net->lock);
       const char *p[] = { n->id };
       arca_db_exec (net->db, "DELETE FROM networks WHERE id = ?1", p, 1, &ignored);
+      ipam_release_network (net, n->id);
       nl_link_delete (NULL, n->bridge, &ignored);
       network_free (n);
       return -1;
@@ -576,6 +670,8 @@ network_view_locked (arca_net_t *net, arca_network_t *n, bool verbose_containers
           _cleanup_free_ char *r = cidr_str (n->range, n->range_prefix);
           json_object_set_new (c, "IPRange", json_string (r));
         }
+      if (n->aux_addresses)
+        json_object_set (c, "AuxiliaryAddresses", n->aux_addresses);
       json_array_append_new (config, c);
     }
   json_t *containers = json_object ();
@@ -800,6 +896,28 @@ mac_from_ip (struct in_addr a, char out[18])
   snprintf (out, 18, "02:42:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3]);
 }
 
+/* The first entry of LinkLocalIPs that is not an IPv4 (169.254.0.0/16) or
+ * IPv6 (fe80::/10) link-local address, or NULL (libnetwork
+ * endpoint.go: link-local IPs must be link-local). */
+static const char *
+link_local_invalid (json_t *ll)
+{
+  size_t i;
+  json_t *v;
+  json_array_foreach (ll, i, v)
+    {
+      const char *s = json_string_value (v);
+      struct in_addr a4;
+      struct in6_addr a6;
+      if (s && inet_pton (AF_INET, s, &a4) == 1 && (ntohl (a4.s_addr) >> 16) == 0xa9fe)
+        continue;
+      if (s && inet_pton (AF_INET6, s, &a6) == 1 && a6.s6_addr[0] == 0xfe && (a6.s6_addr[1] & 0xc0) == 0x80)
+        continue;
+      return s ? s : "";
+    }
+  return NULL;
+}
+
 /* Add an endpoint configuration (create, connect); the network must exist
  * and be a bridge network. */
 static int
@@ -821,6 +939,13 @@ endpoint_add (arca_net_t *net, const char *cid, const char *cname, const char *r
                                n->name);
       }
   const char *ip = json_get_str (json_object_get (epc, "IPAMConfig"), "IPv4Address");
+  json_t *ll = json_object_get (json_object_get (epc, "IPAMConfig"), "LinkLocalIPs");
+  const char *bad_ll = link_local_invalid (ll);
+  if (bad_ll)
+    {
+      pthread_mutex_unlock (&net->lock);
+      return arca_error_set (err, ARCA_ERR_INVALID, "invalid link local IP address: %s", bad_ll);
+    }
   arca_endpoint_t *ep = xmalloc0 (sizeof *ep);
   if (ip && *ip)
     {
@@ -841,6 +966,7 @@ endpoint_add (arca_net_t *net, const char *cid, const char *cname, const char *r
   snprintf (ep->network_id, sizeof ep->network_id, "%s", n->id);
   ep->container_name = xstrdup (cname);
   ep->aliases = json_get_strv (epc, "Aliases");
+  endpoint_extras_from (ep, json_object_get (epc, "Links"), ll, json_object_get (epc, "DriverOpts"));
   const char *mac = json_get_str (epc, "MacAddress");
   ep->req_mac = mac && *mac ? xstrdup (mac) : NULL;
   endpoint_link_locked (net, ep);
@@ -906,6 +1032,17 @@ endpoint_dns_names (const arca_endpoint_t *ep, const char *cid, const char *host
   return strv_builder_finish (&v);
 }
 
+/* IPAMConfig.LinkLocalIPs on the interface, /16 (IPv4) or /64 (IPv6) as
+ * libnetwork's linkLocalMask. */
+static int
+endpoint_add_link_local (const arca_endpoint_t *ep, const char *netns_path, const char *ifname, arca_error_t *err)
+{
+  for (size_t i = 0; ep->ll_ips && ep->ll_ips[i]; i++)
+    if (nl_addr_add_named (netns_path, ifname, ep->ll_ips[i], strchr (ep->ll_ips[i], ':') ? 64 : 16, err) < 0)
+      return -1;
+  return 0;
+}
+
 /* Bring one configured endpoint up in netns_path.  dns_names from hostname. */
 static int
 endpoint_activate (arca_net_t *net, arca_endpoint_t *ep, const char *netns_path, const char *hostname, int index,
@@ -938,7 +1075,8 @@ endpoint_activate (arca_net_t *net, arca_endpoint_t *ep, const char *netns_path,
     mac_from_ip (addr, mac);
   if (nl_veth_setup (nc.bridge, host, netns_path, ifname, mac, nc.mtu, addr, nc.prefix, nc.gateway,
                      default_route && !nc.internal, err)
-      < 0)
+          < 0
+      || endpoint_add_link_local (ep, netns_path, ifname, err) < 0)
     {
       arca_error_t ignored;
       nl_link_delete (NULL, host, &ignored);
@@ -1223,9 +1361,19 @@ net_container_settings (arca_net_t *net, const char *cid, json_t *ns)
       _cleanup_free_ char *gw = ep->active ? ip_str (ep->gateway) : xstrdup ("");
       _cleanup_free_ char *req = ep->req_addr.s_addr ? ip_str (ep->req_addr) : NULL;
       json_t *ipam = req ? json_pack ("{s:s}", "IPv4Address", req) : json_null ();
-      json_t *o = json_pack ("{s:o,s:n,s:o,s:s,s:n,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:i,s:o}", "IPAMConfig", ipam, "Links",
-                             "Aliases", ep->aliases ? json_from_strv (ep->aliases) : json_null (), "MacAddress",
-                             ep->active ? ep->mac : "", "DriverOpts", "NetworkID", n->id, "EndpointID",
+      if (ep->ll_ips)
+        {
+          if (json_is_null (ipam))
+            ipam = json_object ();
+          json_object_set_new (ipam, "LinkLocalIPs", json_from_strv (ep->ll_ips));
+        }
+      /* Before the first start dockerd shows the requested MAC address. */
+      const char *mac = ep->active ? ep->mac : (ep->req_mac ? ep->req_mac : "");
+      json_t *o = json_pack ("{s:o,s:o,s:o,s:s,s:o,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:i,s:o}", "IPAMConfig", ipam, "Links",
+                             ep->links ? json_from_strv (ep->links) : json_null (), "Aliases",
+                             ep->aliases ? json_from_strv (ep->aliases) : json_null (), "MacAddress", mac,
+                             "DriverOpts", ep->driver_opts ? json_deep_copy (ep->driver_opts) : json_null (),
+                             "NetworkID", n->id, "EndpointID",
                              ep->active ? ep->id : "", "Gateway", gw, "IPAddress", ip, "IPPrefixLen",
                              ep->active ? ep->prefix : 0, "IPv6Gateway", "", "GlobalIPv6Address", "",
                              "GlobalIPv6PrefixLen", 0, "DNSNames",
@@ -1259,6 +1407,29 @@ name_eq (const char *a, const char *q)
   return strlen (a) == lq && strncasecmp (a, q, lq) == 0;
 }
 
+/* Links on a user network ("container:alias" in EndpointsConfig.Links):
+ * the alias names the linked container for the linking container only
+ * (libnetwork sandbox-scoped service aliases). */
+static bool
+endpoint_link_matches (const arca_endpoint_t *me, const arca_endpoint_t *ep, const char *name)
+{
+  for (size_t i = 0; me->links && me->links[i]; i++)
+    {
+      const char *l = me->links[i];
+      if (*l == '/')
+        l++;
+      const char *colon = strchr (l, ':');
+      const char *alias = colon ? colon + 1 : l;
+      size_t target_len = colon ? (size_t) (colon - l) : strlen (l);
+      if (*alias == '/')
+        alias++;
+      if (name_eq (alias, name) && ep->container_name && strlen (ep->container_name) == target_len
+          && strncmp (ep->container_name, l, target_len) == 0)
+        return true;
+    }
+  return false;
+}
+
 int
 net_dns_lookup (arca_net_t *net, const char *container_id, const char *name, struct in_addr *out, int max)
 {
@@ -1290,6 +1461,8 @@ net_dns_lookup (arca_net_t *net, const char *container_id, const char *name, str
                 if (name_eq (ep->dns_names[i], head))
                   match = true;
             }
+          if (!match && endpoint_link_matches (me, ep, name))
+            match = true;
           if (match)
             {
               bool dup = false;

@@ -63,6 +63,7 @@ typedef struct arca_network
   int mtu;                   /* com.docker.network.driver.mtu, 0 = default 1500 */
   json_t *labels;            /* object string->string */
   json_t *options;           /* object string->string (Options as given) */
+  json_t *aux_addresses;     /* IPAM AuxiliaryAddresses: object name->IPv4 (reserved), or NULL */
 } arca_network_t;
 
 typedef struct arca_endpoint
@@ -83,6 +84,10 @@ typedef struct arca_endpoint
                                 container name, aliases, short id, hostname */
   struct in_addr req_addr;   /* --ip / IPAMConfig.IPv4Address (0 = none) */
   char *req_mac;             /* --mac-address, NULL = generated from the address */
+  char **links;              /* EndpointsConfig.Links "container:alias" (user networks: DNS
+                                aliases seen by this container only), may be NULL */
+  char **ll_ips;             /* IPAMConfig.LinkLocalIPs, added to the interface, may be NULL */
+  json_t *driver_opts;       /* EndpointsConfig.DriverOpts as given (object), or NULL */
   bool active;               /* veth exists, address allocated */
 } arca_endpoint_t;
 
