@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/routes.h"
+#include "engine/links.h"
 #include "engine/container.h"
 #include "util/cleanup.h"
 #include "util/filters.h"
@@ -134,6 +135,13 @@ h_kill (arca_http_request_t *req, void *app, arca_error_t *err)
 static int
 h_remove (arca_http_request_t *req, void *app, arca_error_t *err)
 {
+  /* ?link=1: remove the legacy link "parent/alias" (moby rmLink) */
+  if (arca_req_query_bool (req, "link", false))
+    {
+      if (links_remove (app, arca_req_param (req, "id"), err) < 0)
+        return -1;
+      return arca_resp_status (req, 204);
+    }
   arca_container_t *c;
   if (lookup (req, app, &c, err) < 0)
     return -1;

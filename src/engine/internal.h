@@ -78,6 +78,12 @@ struct arca_container
    * portmap_container_publish while running (persisted as "NetworkPorts"),
    * NULL otherwise; netns joined for container:<id> mode, NULL otherwise. */
   json_t *net_ports;
+  /* EndpointsConfig entries whose network did not exist at create
+   * ({"name": EndpointSettings}, persisted as "PendingEndpoints"): dockerd
+   * accepts the create and fails the start while the network is missing,
+   * so the CLI never takes a 404 from create for a missing image and pulls
+   * (moby daemon/container_operations.go connectToNetwork at start). */
+  json_t *pending_endpoints;
 
   /* healthchecks (engine/health.c): State.Health and its monitor, NULL
    * until the first start with a probe. */

@@ -541,7 +541,13 @@ add_volumes_from (arca_engine_t *e, arca_container_t *c, json_t *list, arca_erro
       bool rw = ro == NULL || strcmp (ro, "rw") == 0;
       arca_container_t *src;
       if (container_lookup (e, id, &src, err) < 0)
-        return -1;
+        {
+          /* 400, not 404, as dockerd 20.10 answers create (measured): a
+           * 404 would make the CLI pull the image. */
+          if (err->kind == ARCA_ERR_NOT_FOUND)
+            err->kind = ARCA_ERR_INVALID;
+          return -1;
+        }
       pthread_mutex_lock (&e->lock);
       json_t *copy = json_deep_copy (src->mounts);
       pthread_mutex_unlock (&e->lock);

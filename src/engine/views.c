@@ -2,6 +2,7 @@
  * ContainerInspectResponse, ContainerSummary; moby daemon/inspect.go,
  * daemon/list.go, container/state.go String). */
 #include "engine/internal.h"
+#include "engine/links.h"
 #include "engine/health.h"
 #include "engine/mounts.h"
 #include "engine/networks.h"
@@ -64,7 +65,7 @@ host_config_view (arca_engine_t *e, arca_container_t *c)
   set_default (hc, "GroupAdd", json_null ());
   set_default (hc, "IpcMode", json_string ("private"));
   set_default (hc, "Cgroup", json_string (""));
-  set_default (hc, "Links", json_null ());
+  json_object_set_new (hc, "Links", links_inspect_view (c->name, json_object_get (hc, "Links"))); /* links */
   set_default (hc, "OomScoreAdj", json_integer (0));
   set_default (hc, "PidMode", json_string (""));
   set_default (hc, "Privileged", json_false ());
@@ -394,6 +395,7 @@ container_list_json (arca_engine_t *e, bool all, long limit, json_t *filters, js
                                                    : "none",
               "NetworkSettings", "Networks", "Mounts");
           json_object_set_new (item, "Mounts", mounts_view (c->mounts)); /* engine/mounts.c */
+          links_names_locked (e, c, json_object_get (item, "Names")); /* links: "/parent/alias" */
           /* networking: Ports (n2's summary) and NetworkSettings.Networks */
           json_object_set_new (item, "Ports", portmap_summary (c->net_ports, json_object_get (c->config, "ExposedPorts")));
           {
