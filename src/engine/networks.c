@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "engine/events.h"
@@ -225,6 +226,23 @@ networks_container_create (arca_engine_t *e, arca_container_t *c, json_t *netcfg
   json_t *eps = json_object_get (netcfg, "EndpointsConfig");
   if (!has_bridge_endpoints (mode))
     return net_container_configure (e->net, c->id, c->name, mode, eps, err);
+  /* Config.MacAddress (deprecated in API 1.44): the main network's
+   * endpoint takes it unless it has its own (moby handleMACAddressBC). */
+  _cleanup_json_ json_t *eps_copy = json_is_object (eps) ? json_deep_copy (eps) : json_object ();
+  const char *cmac = json_get_str (c->config, "MacAddress");
+  if (cmac && *cmac)
+    {
+      json_t *main_ep = json_object_get (eps_copy, mode);
+      if (main_ep == NULL)
+        json_object_set_new (eps_copy, mode, main_ep = json_object ());
+      const char *emac = json_get_str (main_ep, "MacAddress");
+      if (emac && *emac && strcasecmp (emac, cmac) != 0)
+        return arca_error_set (err, ARCA_ERR_INVALID, "the container-wide MAC address must match the "
+                                                      "endpoint-specific MAC address for the main network, or be "
+                                                      "left empty");
+      json_object_set_new (main_ep, "MacAddress", json_string (cmac));
+    }
+  eps = eps_copy;
   _cleanup_json_ json_t *present = json_object (), *pending = json_object ();
   bool mode_missing = !network_exists (e, mode);
   const char *k;
