@@ -216,24 +216,9 @@ static bool
 match_name (arca_container_t *c, const char *v, void *ctx)
 {
   (void) ctx;
-  /* dockerd matches the name filter as a regular expression against
-   * "/name"; a substring match covers the common uses. */
-  const char *n = v[0] == '/' ? v + 1 : v;
-  if (v[0] == '^' || strchr (v, '$'))
-    {
-      _cleanup_free_ char *pat = xstrdup (n[0] == '^' ? n + 1 : n);
-      size_t l = strlen (pat);
-      bool anchored_end = l && pat[l - 1] == '$';
-      if (anchored_end)
-        pat[l - 1] = '\0';
-      const char *nm = c->name;
-      if (*pat == '/')
-        memmove (pat, pat + 1, strlen (pat));
-      if (anchored_end)
-        return strcmp (nm, pat) == 0 || (v[0] != '^' && str_has_suffix (nm, pat));
-      return str_has_prefix (nm, pat);
-    }
-  return strstr (c->name, n) != NULL;
+  /* moby list.go: a regular expression against "/name" or "name" */
+  _cleanup_free_ char *slashed = xasprintf ("/%s", c->name);
+  return filters_regex_match (v, slashed) || filters_regex_match (v, c->name);
 }
 
 static bool

@@ -241,6 +241,15 @@ int
 volume_create (arca_engine_t *e, const char *name, const char *driver, json_t *driver_opts, json_t *labels,
                json_t **out, arca_error_t *err)
 {
+  /* A volume created without a name is anonymous (moby volume service
+   * Create adds AnonymousLabel), so a plain `volume prune` removes it. */
+  _cleanup_json_ json_t *anon_labels = NULL;
+  if (name == NULL || *name == '\0')
+    {
+      anon_labels = json_is_object (labels) ? json_deep_copy (labels) : json_object ();
+      json_object_set_new (anon_labels, ARCA_VOLUME_ANON_LABEL, json_string (""));
+      labels = anon_labels;
+    }
   volume_store_lock ();
   int r = volume_create_locked (e, name, driver, driver_opts, labels, out, NULL, err);
   volume_store_unlock ();
@@ -536,7 +545,7 @@ volume_list (arca_engine_t *e, json_t *filters, json_t **out, arca_error_t *err)
         {
           bool any = false;
           for (size_t j = 0; names[j] && !any; j++)
-            any = strstr (name, names[j]) != NULL;
+            any = filters_regex_match (names[j], name); /* moby filters.Args.Match */
           if (!any)
             continue;
         }

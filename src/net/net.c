@@ -724,7 +724,7 @@ network_matches_locked (arca_net_t *net, arca_network_t *n, json_t *filters)
     {
       bool ok = false;
       for (size_t i = 0; names[i]; i++)
-        if (strstr (n->name, names[i]))
+        if (filters_regex_match (names[i], n->name)) /* moby filters.Args.Match */
           ok = true;
       if (!ok)
         return false;
