@@ -9,6 +9,8 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -163,6 +165,26 @@ replay_write (void *ctx, const void *data, size_t len)
   return write_all (*(int *) ctx, data, len);
 }
 
+/* Wait (at most ~1 s) until the client has read what was sent so far,
+ * i.e. the 101 answer.  Clients such as docker-py read the answer's head
+ * through a buffered reader and then switch to the raw socket: bytes that
+ * arrived together with the head would sit in that buffer and be lost.
+ * The log replay is ready at once, so it must not race the head.
+ * SIOCOUTQ on a unix socket: bytes not yet read by the peer. */
+static void
+wait_client_read_head (int fd)
+{
+  for (int i = 0; i < 200; i++)
+    {
+      int queued = 0;
+      if (ioctl (fd, SIOCOUTQ, &queued) < 0 || queued == 0)
+        return;
+      struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+      if (poll (&p, 1, 5) > 0 && (p.revents & (POLLHUP | POLLERR | POLLRDHUP)))
+        return;
+    }
+}
+
 /* attach?logs=1: the whole log so far, framed as the live stream would be
  * (moby containerAttach reads it with Tail -1 before attaching). */
 static void
@@ -170,6 +192,7 @@ replay_logs (arca_engine_t *e, arca_container_t *c, int client_fd, const arca_at
 {
   if (!opts->out && !opts->err)
     return;
+  wait_client_read_head (client_fd);
   arca_logs_opts_t lo = { .stdout_ = opts->out, .stderr_ = opts->err, .tail = -1 };
   arca_error_t err;
   if (container_logs (e, c, &lo, replay_write, &client_fd, -1, &err) < 0)
