@@ -855,7 +855,14 @@ net_network_prune (arca_net_t *net, json_t *filters, json_t **deleted, arca_erro
   static const char *const allowed[] = { "label", "label!", "until", NULL };
   if (filters && filters_validate (filters, allowed, err) < 0)
     return -1;
+  /* moby network prune: until (created before), label, label! */
+  int64_t until = 0;
+  if (filters_until (filters, &until, err) < 0)
+    return -1;
+  json_t *label_not = json_object_get (filters, "label!");
+  _cleanup_json_ json_t *not_filter = label_not ? json_pack ("{s:O}", "label", label_not) : NULL;
   json_t *out = json_array ();
+  _cleanup_json_ json_t *tried = json_object ();
   for (;;)
     {
       arca_network_t *victim = NULL;
@@ -870,7 +877,13 @@ net_network_prune (arca_net_t *net, json_t *filters, json_t **deleted, arca_erro
               configured = true;
           if (configured)
             continue;
-          if (json_object_get (filters, "label") && !filters_match_labels (filters, n->labels))
+          if (!filters_match_labels (filters, n->labels))
+            continue;
+          if (not_filter && filters_match_labels (not_filter, n->labels))
+            continue;
+          if (until && n->created_ns > until)
+            continue;
+          if (json_object_get (tried, n->id)) /* its removal failed: not again */
             continue;
           victim = n;
         }
@@ -878,9 +891,13 @@ net_network_prune (arca_net_t *net, json_t *filters, json_t **deleted, arca_erro
       if (victim == NULL)
         break;
       _cleanup_free_ char *name = xstrdup (victim->name);
+      json_object_set_new (tried, victim->id, json_true ());
       arca_error_t e2;
       if (network_remove_one (net, victim, &e2) < 0)
-        log_warn ("prune network %s: %s", name, e2.msg);
+        {
+          log_warn ("prune network %s: %s", name, e2.msg);
+          continue;
+        }
       json_array_append_new (out, json_string (name));
     }
   *deleted = out;
