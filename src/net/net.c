@@ -458,7 +458,8 @@ aux_addresses_parse (arca_network_t *n, json_t *aux, arca_error_t *err)
     const char *s = json_string_value (v);
     struct in_addr a;
     if (s == NULL || inet_pton (AF_INET, s, &a) != 1)
-      return arca_error_set (err, ARCA_ERR_INVALID, "invalid auxiliary address %s: %s", k, s ? s : "");
+      return arca_error_set (err, ARCA_ERR_INTERNAL, "non parsable secondary ip address (%s:%s) passed for network %s",
+                             k, s ? s : "", n->name);
     if ((ntohl (a.s_addr) & prefix_mask (n->prefix)) != (ntohl (n->subnet.s_addr) & prefix_mask (n->prefix)))
       {
         _cleanup_free_ char *sub = cidr_str (n->subnet, n->prefix);
