@@ -420,6 +420,9 @@ create_check (arca_engine_t *e, const arca_create_opts_t *co, json_t *body, json
   /* networking (engine/networks.c): mode and endpoints checked before anything is made */
   if (networks_validate_create (e, hc, json_object_get (body, "NetworkingConfig"), err) < 0)
     return -1;
+  /* pid/ipc container:<x> targets exist (engine/namespaces.c) */
+  if (namespaces_validate_create (e, hc, err) < 0)
+    return -1;
   /* legacy links (engine/links.c): children exist, stored by name */
   if (links_validate_create (e, hc, err) < 0)
     return -1;

@@ -193,6 +193,10 @@ void namespaces_start_clear (arca_start_ns_t *ns);
 void namespaces_container_stop (arca_engine_t *e, arca_container_t *c);
 /* At create: container:<name> modes stored as container:<ID>. */
 void namespaces_adapt (arca_engine_t *e, json_t *hc);
+/* At create: PidMode/IpcMode "container:<x>" must name an existing
+ * container (dockerd 20.10 answers 400 "No such container: x", so the CLI
+ * does not pull; NetworkMode's target is checked at start instead). */
+int namespaces_validate_create (arca_engine_t *e, json_t *hc, arca_error_t *err);
 
 /* Logging drivers (logdrivers.c).  The shim's log settings for a start
  * ({"driver", "path", "max_size", "max_files", "compress", "attrs",

@@ -186,7 +186,9 @@ volume_create_locked (arca_engine_t *e, const char *name, const char *driver, js
   else if (validate_name (name, err) < 0)
     return -1;
   if (driver && *driver && strcmp (driver, "local") != 0)
-    return arca_error_set (err, ARCA_ERR_NOT_FOUND, "create %s: plugin \"%s\" not found", name, driver);
+    return arca_error_set (err, ARCA_ERR_NOT_FOUND,
+                           "create %s: error looking up volume plugin %s: plugin \"%s\" not found", name, driver,
+                           driver);
 
   _cleanup_json_ json_t *existing = record_load (e, name);
   if (existing)

@@ -127,6 +127,21 @@ header_of() { od -An -tx1 -N8 "$1" | tr -d ' \n'; }
   run -125 docker run --network container:nosuch busybox true
   assert_output_contains "No such container: nosuch"
   assert_output_not_contains "Unable to find image"
+  # pid/ipc container: targets and volumes-from are checked at create: 400
+  run -125 docker run --ipc container:nosuch busybox true
+  assert_output_contains "No such container: nosuch"
+  assert_output_not_contains "Unable to find image"
+  run -125 docker run --pid container:nosuch busybox true
+  assert_output_contains "No such container: nosuch"
+  run -0 api POST /containers/create -H 'Content-Type: application/json' -w ' %{http_code}' \
+    -d '{"Image":"busybox","HostConfig":{"VolumesFrom":["nosuch"]}}'
+  assert_output_contains ' 400'
+  # HostConfig.VolumeDriver applies to Binds' named volumes: 404 as dockerd
+  run -0 api POST /containers/create -H 'Content-Type: application/json' -w ' %{http_code}' \
+    -d '{"Image":"busybox","HostConfig":{"VolumeDriver":"nosuchdrv","Binds":["b6vd:/v"]}}'
+  assert_output_contains 'create b6vd: error looking up volume plugin nosuchdrv: plugin \"nosuchdrv\" not found'
+  assert_output_contains ' 404'
+  run -1 docker volume inspect b6vd
 }
 
 @test "endpoint settings: MAC before start, driver options, link-local IPs, links on a user network" {
