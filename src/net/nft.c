@@ -134,6 +134,19 @@ emit_nat (arca_buf_t *b, nft_state_t *st)
     for (size_t i = 0; i < p->n; i++)
       {
         const nft_dnat_t *r = &p->rules[i];
+        if (r->family == AF_INET6)
+          {
+            if (IN6_IS_ADDR_LOOPBACK (&r->host_ip6))
+              continue;
+            char host6[INET6_ADDRSTRLEN], addr6[INET6_ADDRSTRLEN];
+            inet_ntop (AF_INET6, &r->host_ip6, host6, sizeof host6);
+            inet_ntop (AF_INET6, &r->addr6, addr6, sizeof addr6);
+            buf_printf (b, "    iifname != \"%s\" ", r->bridge);
+            if (!IN6_IS_ADDR_UNSPECIFIED (&r->host_ip6))
+              buf_printf (b, "ip6 daddr %s ", host6);
+            buf_printf (b, "%s dport %d dnat ip6 to [%s]:%d\n", r->proto, r->host_port, addr6, r->port);
+            continue;
+          }
         if (is_loopback (r->host_ip))
           continue; /* the userland proxy's: loopback never reaches DNAT */
         char host[INET_ADDRSTRLEN], addr[INET_ADDRSTRLEN];
@@ -148,7 +161,8 @@ emit_nat (arca_buf_t *b, nft_state_t *st)
   buf_printf (b, "  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n"
                  "    fib daddr type local jump ports\n  }\n");
   buf_printf (b, "  chain output {\n    type nat hook output priority -100; policy accept;\n"
-                 "    ip daddr != 127.0.0.0/8 fib daddr type local jump ports\n  }\n");
+                 "    ip daddr != 127.0.0.0/8 fib daddr type local jump ports\n"
+                 "    ip6 daddr != ::1 fib daddr type local jump ports\n  }\n");
 
   buf_printf (b, "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n");
   for (nft_net_t *n = st->nets; n; n = n->next)
@@ -184,8 +198,8 @@ emit_raw (arca_buf_t *b, nft_state_t *st)
     for (size_t i = 0; i < p->n; i++)
       {
         const nft_dnat_t *r = &p->rules[i];
-        if (!is_loopback (r->host_ip))
-          continue;
+        if (r->family == AF_INET6 || !is_loopback (r->host_ip))
+          continue; /* ::1 cannot come in from outside (the kernel drops it) */
         char host[INET_ADDRSTRLEN];
         inet_ntop (AF_INET, &r->host_ip, host, sizeof host);
         buf_printf (b, "    iifname != \"lo\" ip daddr %s %s dport %d drop\n", host, r->proto, r->host_port);
