@@ -25,6 +25,8 @@ networks_open (arca_engine_t *e, arca_error_t *err)
     .nft_table = e->opts.nft_table,
     .default_pools = e->opts.default_address_pools,
     .ip_forward_no_drop = e->opts.ip_forward_no_drop,
+    .ipv6 = e->opts.ipv6,
+    .fixed_cidr_v6 = e->opts.fixed_cidr_v6,
     .proxy_max_connections = e->opts.proxy_max_connections,
   };
   return net_open (&o, e->db, &e->net, err);

@@ -318,6 +318,34 @@ bridge_up (arca_net_t *net, arca_network_t *n, arca_error_t *err)
   return nft_network_add (net, n, err);
 }
 
+/* The default bridge's IPv6 follows the daemon's options at every start
+ * (config ipv6, fixed-cidr-v6; dockerd recreates its default network so):
+ * the gateway is the first address of the subnet. */
+static int
+default_bridge_ipv6 (arca_net_t *net, const arca_net_options_t *opts, arca_error_t *err)
+{
+  arca_network_t *br = default_bridge_locked (net);
+  if (br == NULL)
+    return 0;
+  const char *cidr = opts->fixed_cidr_v6 && *opts->fixed_cidr_v6 ? opts->fixed_cidr_v6 : NULL;
+  struct in6_addr sub = { 0 };
+  int prefix = 0;
+  if (cidr && cidr6_parse (cidr, &sub, &prefix, true) < 0)
+    return arca_error_set (err, ARCA_ERR_INVALID, "invalid fixed-cidr-v6 %s: not an IPv6 CIDR", cidr);
+  in6_mask (&sub, prefix);
+  bool had = br->has_v6, was = br->enable_ipv6;
+  if (was == opts->ipv6 && had == (cidr != NULL) && (!had || (br->prefix6 == prefix && in6_overlaps (&br->subnet6, 128, &sub, 128))))
+    return 0;
+  br->enable_ipv6 = opts->ipv6;
+  br->has_v6 = cidr != NULL;
+  br->subnet6 = br->range6 = sub;
+  br->prefix6 = br->range_prefix6 = prefix;
+  br->gateway6 = sub;
+  br->gateway6.s6_addr[15] |= 1;
+  br->has_range6 = br->user_gateway6 = false;
+  return network_save (net, br, err);
+}
+
 int
 net_open (const arca_net_options_t *opts, arca_db_t *db, arca_net_t **out, arca_error_t *err)
 {
@@ -381,6 +409,9 @@ net_open (const arca_net_options_t *opts, arca_db_t *db, arca_net_t **out, arca_
         if (network_save (net, n, err) < 0)
           return -1;
     }
+
+  if (default_bridge_ipv6 (net, opts, err) < 0)
+    return -1;
 
   /* endpoints: loaded inactive except for their recorded state, which
    * net_container_restore confirms or tears down. */
@@ -1094,6 +1125,24 @@ endpoint_dns_names (const arca_endpoint_t *ep, const char *cid, const char *host
   return strv_builder_finish (&v);
 }
 
+/* dockerd's default bridge with a fixed-cidr-v6 of at least 48 host bits
+ * (daemon_unix.go initBridgeDriver deferIPv6Alloc): a container's IPv6
+ * address is the subnet with the MAC address in its last 48 bits
+ * (fd00:ab::242:ac11:2 for 02:42:ac:11:00:02). */
+static bool
+default_bridge_v6_from_mac (const arca_network_t *n, const char *mac, struct in6_addr *out)
+{
+  unsigned int b[6];
+  if (!n->is_default_bridge || n->prefix6 > 80
+      || sscanf (mac, "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6)
+    return false;
+  *out = n->subnet6;
+  in6_mask (out, n->prefix6);
+  for (int i = 0; i < 6; i++)
+    out->s6_addr[10 + i] |= (uint8_t) b[i];
+  return true;
+}
+
 /* Bring one configured endpoint up in netns_path.  dns_names from hostname. */
 static int
 endpoint_activate (arca_net_t *net, arca_endpoint_t *ep, const char *netns_path, const char *hostname, int index,
@@ -1121,15 +1170,6 @@ endpoint_activate (arca_net_t *net, arca_endpoint_t *ep, const char *netns_path,
   struct in_addr pref = ep->req_addr.s_addr ? ep->req_addr : ep->addr;
   if (ipam_allocate (net, &nc, ep->container_id, pref, ep->req_addr.s_addr != 0, &addr, err) < 0)
     return -1;
-  /* IPv6 only on networks with EnableIPv6 (a v6 pool alone hands out
-   * nothing, as dockerd 20.10; --ip6 is then only recorded) */
-  struct in6_addr addr6 = { 0 };
-  if (network_v6 (&nc)
-      && ipam_allocate6 (net, &nc, ep->container_id, want6 ? &ep->req_addr6 : &ep->addr6, want6, &addr6, err) < 0)
-    {
-      ipam_release (net, ep->network_id, ep->container_id);
-      return -1;
-    }
   char host[16], hex[8];
   random_hex (hex, 7);
   snprintf (host, sizeof host, "veth%s", hex);
@@ -1140,6 +1180,20 @@ endpoint_activate (arca_net_t *net, arca_endpoint_t *ep, const char *netns_path,
     snprintf (mac, sizeof mac, "%s", ep->req_mac);
   else
     mac_from_ip (addr, mac);
+  /* IPv6 only on networks with EnableIPv6 (a v6 pool alone hands out
+   * nothing, as dockerd 20.10; --ip6 is then only recorded) */
+  struct in6_addr addr6 = { 0 };
+  if (network_v6 (&nc))
+    {
+      struct in6_addr from_mac;
+      bool by_mac = !want6 && default_bridge_v6_from_mac (&nc, mac, &from_mac);
+      const struct in6_addr *pref6 = want6 ? &ep->req_addr6 : by_mac ? &from_mac : &ep->addr6;
+      if (ipam_allocate6 (net, &nc, ep->container_id, pref6, want6 || by_mac, &addr6, err) < 0)
+        {
+          ipam_release (net, ep->network_id, ep->container_id);
+          return -1;
+        }
+    }
   if (nl_veth_setup (nc.bridge, host, netns_path, ifname, mac, nc.mtu, addr, nc.prefix, nc.gateway,
                      default_route && !nc.internal, err)
           < 0

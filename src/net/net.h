@@ -109,6 +109,8 @@ typedef struct
   json_t *default_pools;     /* config defaultAddressPools [{"base":"10.0.0.0/8","size":24}] or NULL */
   bool ip_forward_no_drop;   /* config ipForwardNoDrop (dockerd --ip-forward-no-drop) */
   int proxy_max_connections; /* config proxyMaxConnections, 0 = default */
+  bool ipv6;                 /* config ipv6 (dockerd --ipv6): the default bridge's EnableIPv6 */
+  const char *fixed_cidr_v6; /* config fixed-cidr-v6: its IPv6 pool (NULL = none) */
 } arca_net_options_t;
 
 /* The interface group (IFLA_GROUP) of every bridge Arca creates: each
