@@ -284,9 +284,19 @@ cidr6_parse (const char *s, struct in6_addr *addr, int *prefix, bool need_prefix
  * allocator: the subnet-router anycast address (all zeros) and the gateway
  * are never handed out.  Scans at most 64k candidates (a /64 is never full
  * in practice; the bound keeps a pathological table from spinning). */
+static bool
+is_reserved (u128 a, const struct in6_addr *reserved, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (in6_to_u128 (&reserved[i]) == a)
+      return true;
+  return false;
+}
+
 int
 ipam_allocate6 (arca_net_t *net, const arca_network_t *n, const char *container_id, const struct in6_addr *pref,
-                bool required, struct in6_addr *out, arca_error_t *err)
+                bool required, const struct in6_addr *reserved, size_t nreserved, struct in6_addr *out,
+                arca_error_t *err)
 {
   u128 sub = in6_to_u128 (&n->subnet6) & mask128 (n->prefix6);
   u128 gw = in6_to_u128 (&n->gateway6);
@@ -301,7 +311,7 @@ ipam_allocate6 (arca_net_t *net, const arca_network_t *n, const char *container_
       if (required && !in_subnet)
         return arca_error_set (err, ARCA_ERR_INVALID, "Address %s does not belong to any of this network's subnets",
                                text);
-      if (in_subnet && p != sub && p != gw && try_claim_text (net, n->id, text, container_id) == 0)
+      if (in_subnet && p != sub && p != gw && !is_reserved (p, reserved, nreserved) && try_claim_text (net, n->id, text, container_id) == 0)
         {
           *out = *pref;
           return 0;
@@ -312,7 +322,7 @@ ipam_allocate6 (arca_net_t *net, const arca_network_t *n, const char *container_
   u128 count = 0;
   for (u128 a = lo; a <= hi && a >= lo && count < 65536; a++, count++)
     {
-      if (a == sub || a == gw)
+      if (a == sub || a == gw || is_reserved (a, reserved, nreserved))
         continue;
       struct in6_addr cand;
       u128_to_in6 (a, &cand);

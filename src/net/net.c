@@ -96,6 +96,7 @@ network_free (arca_network_t *n)
   free (n->driver);
   json_decref (n->labels);
   json_decref (n->options);
+  json_decref (n->aux6);
   free (n);
 }
 
@@ -135,6 +136,8 @@ network_record (arca_network_t *n)
           _cleanup_free_ char *r6 = cidr6_str (&n->range6, n->range_prefix6);
           json_object_set_new (r, "IPRange6", json_string (r6));
         }
+      if (n->aux6)
+        json_object_set (r, "AuxAddresses6", n->aux6);
     }
   return r;
 }
@@ -171,6 +174,8 @@ network_from_record (const char *id, json_t *r)
       cidr6_parse (json_get_str (r, "Gateway6"), &n->gateway6, NULL, false);
       n->user_gateway6 = json_get_bool (r, "UserGateway6", false);
       n->has_range6 = cidr6_parse (json_get_str (r, "IPRange6"), &n->range6, &n->range_prefix6, true) == 0;
+      json_t *aux6 = json_object_get (r, "AuxAddresses6");
+      n->aux6 = json_is_object (aux6) && json_object_size (aux6) ? json_deep_copy (aux6) : NULL;
       if (!n->has_range6)
         {
           n->range6 = n->subnet6;
@@ -557,7 +562,39 @@ network_parse_v6 (arca_network_t *n, json_t *cfg, arca_error_t *err)
       n->range6 = n->subnet6;
       n->range_prefix6 = n->prefix6;
     }
+  /* AuxiliaryAddresses: addresses of the subnet IPAM never hands out
+   * (libnetwork reserves them at network creation) */
+  json_t *aux = json_object_get (cfg, "AuxiliaryAddresses");
+  const char *k;
+  json_t *v;
+  json_object_foreach (aux, k, v)
+  {
+    struct in6_addr a;
+    const char *text = json_string_value (v);
+    if (text == NULL || cidr6_parse (text, &a, NULL, false) < 0)
+      return arca_error_set (err, ARCA_ERR_INVALID, "invalid auxiliary address %s: %s", k, text ? text : "");
+    if (!in6_overlaps (&a, 128, &n->subnet6, n->prefix6))
+      return arca_error_set (err, ARCA_ERR_INVALID, "no matching subnet for aux-address %s", text);
+    if (n->aux6 == NULL)
+      n->aux6 = json_object ();
+    json_object_set_new (n->aux6, k, json_string (text));
+  }
   return 0;
+}
+
+/* The addresses of n->aux6 (malloc'd, *count of them).  Caller holds
+ * net->lock. */
+static struct in6_addr *
+aux6_addresses_locked (const arca_network_t *n, size_t *count)
+{
+  *count = 0;
+  struct in6_addr *v = xmalloc0 ((json_object_size (n->aux6) + 1) * sizeof *v);
+  const char *k;
+  json_t *a;
+  json_object_foreach (n->aux6, k, a)
+  if (cidr6_parse (json_string_value (a), &v[*count], NULL, false) == 0)
+    (*count)++;
+  return v;
 }
 
 int
@@ -777,6 +814,8 @@ network_view_locked (arca_net_t *net, arca_network_t *n, bool verbose_containers
             json_object_set_new (c6, "Gateway", json_string (g6));
           if (n->has_range6)
             json_object_set_new (c6, "IPRange", json_string (r6));
+          if (n->aux6)
+            json_object_set (c6, "AuxiliaryAddresses", n->aux6);
           json_array_append_new (config, c6);
         }
     }
@@ -1157,6 +1196,8 @@ endpoint_activate (arca_net_t *net, arca_endpoint_t *ep, const char *netns_path,
     }
   arca_network_t nc = *n; /* scalars only */
   bool user = !n->is_default_bridge;
+  size_t naux6;
+  _cleanup_free_ struct in6_addr *aux6 = aux6_addresses_locked (n, &naux6);
   pthread_mutex_unlock (&net->lock);
 
   /* dockerd: --ip6 needs a network with a user-configured IPv6 pool,
@@ -1188,7 +1229,7 @@ endpoint_activate (arca_net_t *net, arca_endpoint_t *ep, const char *netns_path,
       struct in6_addr from_mac;
       bool by_mac = !want6 && default_bridge_v6_from_mac (&nc, mac, &from_mac);
       const struct in6_addr *pref6 = want6 ? &ep->req_addr6 : by_mac ? &from_mac : &ep->addr6;
-      if (ipam_allocate6 (net, &nc, ep->container_id, pref6, want6 || by_mac, &addr6, err) < 0)
+      if (ipam_allocate6 (net, &nc, ep->container_id, pref6, want6 || by_mac, aux6, naux6, &addr6, err) < 0)
         {
           ipam_release (net, ep->network_id, ep->container_id);
           return -1;

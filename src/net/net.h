@@ -72,6 +72,7 @@ typedef struct arca_network
   struct in6_addr range6;    /* IPRange (== subnet6 if none) */
   int range_prefix6;
   bool has_range6;
+  json_t *aux6;              /* IPv6 AuxiliaryAddresses {"name":"fd00::2"}: never handed out */
   json_t *labels;            /* object string->string */
   json_t *options;           /* object string->string (Options as given) */
 } arca_network_t;

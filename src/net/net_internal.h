@@ -42,9 +42,11 @@ int ipam_allocate (arca_net_t *net, const arca_network_t *n, const char *contain
 void ipam_release (arca_net_t *net, const char *network_id, const char *container_id);
 void ipam_release_network (arca_net_t *net, const char *network_id);
 /* IPv6: the same table; an address in the network's IPv6 range (pref
- * first, required = --ip6). */
+ * first, required = --ip6), never one of reserved[0..nreserved) (the
+ * network's AuxiliaryAddresses). */
 int ipam_allocate6 (arca_net_t *net, const arca_network_t *n, const char *container_id, const struct in6_addr *pref,
-                    bool required, struct in6_addr *out, arca_error_t *err);
+                    bool required, const struct in6_addr *reserved, size_t nreserved, struct in6_addr *out,
+                    arca_error_t *err);
 /* A free /16 (or configured pool) not routed on the host nor used by a network. */
 int ipam_pick_pool (arca_net_t *net, struct in_addr *subnet, int *prefix, arca_error_t *err);
 
