@@ -305,7 +305,8 @@ void net_container_settings (arca_net_t *net, const char *cid, json_t *ns);
  * a persistent tap "tapN" next to each active endpoint's ethN in the netns,
  * spliced to it by tc redirects, for QEMU to open from inside the netns.
  * *interfaces (new reference) describes what the guest must configure:
- * [{"tap","ifname","mac","addr","prefix","gateway","default_route","mtu"}]
+ * [{"tap","ifname","mac","addr","prefix","gateway","default_route","mtu"}],
+ * plus "addr6","prefix6","gateway6" for an endpoint with an IPv6 address
  * (the endpoint's values; default_route as nl_veth_setup decides).  The
  * taps go with the netns. */
 int net_vm_attach (arca_net_t *net, const char *cid, const char *netns_path, json_t **interfaces, arca_error_t *err);
