@@ -166,11 +166,39 @@ parse_ptr_name (const char *name, struct in_addr *out)
   return true;
 }
 
+/* "b.a.9.8.7.6.5.0.4.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0.0.0.0.0.1.2.3.4.ip6.arpa"
+ * (32 nibbles, least significant first) -> the IPv6 address. */
+static bool
+parse_ptr6_name (const char *name, struct in6_addr *out)
+{
+  memset (out, 0, sizeof *out);
+  const char *p = name;
+  for (int i = 31; i >= 0; i--)
+    {
+      int v;
+      char c = p[0];
+      if (c >= '0' && c <= '9')
+        v = c - '0';
+      else if (c >= 'a' && c <= 'f')
+        v = c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F')
+        v = c - 'A' + 10;
+      else
+        return false;
+      if (p[1] != '.')
+        return false;
+      out->s6_addr[i / 2] |= (uint8_t) (i % 2 ? v : v << 4);
+      p += 2;
+    }
+  return strcasecmp (p, "ip6.arpa") == 0 || strcasecmp (p, "ip6.arpa.") == 0;
+}
+
 /* dockerd's reverse records: "<container name>.<network name>" for an
- * address of a container sharing a user network with the asker; malloc'd,
- * NULL if none. */
+ * address of a container sharing a user network with the asker (family
+ * AF_INET: addr is a struct in_addr, AF_INET6: a struct in6_addr);
+ * malloc'd, NULL if none. */
 static char *
-reverse_lookup (arca_net_t *net, const char *container_id, struct in_addr addr)
+reverse_lookup_family (arca_net_t *net, const char *container_id, int family, const void *addr)
 {
   char *name = NULL;
   pthread_mutex_lock (&net->lock);
@@ -185,8 +213,10 @@ reverse_lookup (arca_net_t *net, const char *container_id, struct in_addr addr)
       if (n == NULL || n->is_default_bridge)
         continue;
       for (arca_endpoint_t *ep = net->endpoints; ep && !name; ep = ep->next)
-        if (ep->active && ep->addr.s_addr == addr.s_addr && strcmp (ep->network_id, me->network_id) == 0
-            && ep->container_name)
+        if (ep->active
+            && (family == AF_INET ? memcmp (&ep->addr, addr, sizeof ep->addr) == 0
+                                  : !IN6_IS_ADDR_UNSPECIFIED (&ep->addr6) && memcmp (&ep->addr6, addr, sizeof ep->addr6) == 0)
+            && strcmp (ep->network_id, me->network_id) == 0 && ep->container_name)
           name = xasprintf ("%s.%s.", ep->container_name, n->name);
     }
   pthread_mutex_unlock (&net->lock);
@@ -249,7 +279,12 @@ dns_answer_local (arca_net_t *net, const char *container_id, const uint8_t *q, s
     {
       _cleanup_free_ char *name = ldns_rdf2str (ldns_rr_owner (qrr));
       struct in_addr a;
-      _cleanup_free_ char *target = name && parse_ptr_name (name, &a) ? reverse_lookup (net, container_id, a) : NULL;
+      struct in6_addr a6;
+      _cleanup_free_ char *target = NULL;
+      if (name && parse_ptr_name (name, &a))
+        target = reverse_lookup_family (net, container_id, AF_INET, &a);
+      else if (name && parse_ptr6_name (name, &a6))
+        target = reverse_lookup_family (net, container_id, AF_INET6, &a6);
       if (target)
         {
           build_response (pkt, LDNS_RCODE_NOERROR, NULL, 0, target, out, len);

@@ -115,6 +115,9 @@ in_ns() { nsenter --net="/run/netns/$A9NS" "$@"; }
   assert_output_contains "Address: fd00:a9:1::3"
   run docker exec a9a nslookup -type=A a9b 127.0.0.11
   assert_output_contains "Address: 172."
+  # and the reverse record of the IPv6 address (ip6.arpa), as dockerd
+  run docker exec a9a nslookup fd00:a9:1::3 127.0.0.11
+  assert_output_contains "name = a9b.a9net"
   # inspect: dockerd's per-network fields; the legacy top-level ones stay
   # empty off the default bridge
   run docker inspect -f '{{with index .NetworkSettings.Networks "a9net"}}{{.GlobalIPv6Address}} {{.GlobalIPv6PrefixLen}} {{.IPv6Gateway}}{{end}} [{{.NetworkSettings.GlobalIPv6Address}}] [{{.NetworkSettings.LinkLocalIPv6Address}}]' a9b
