@@ -102,3 +102,48 @@ EOF
   run docker build --no-cache "$ARCA_T/ctx-out"
   assert_output_not_contains host-only
 }
+
+# ---------------------------------------------------------------------------
+# Large bodies (issue 12 item 4): memory returns to the baseline.
+
+daemon_status() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$(arca_pid)/status"; }
+
+@test "after a 23 MB create body and the container's removal the daemon's memory returns to its baseline" {
+  python3 -c "
+import json
+env = ['VAR%07d=xxxxxxxx' % i for i in range(1000000)]
+print(json.dumps({'Image': 'busybox', 'Env': env, 'Cmd': ['true']}))" >"$ARCA_T/big.json"
+  ping_ok
+  sleep 1.1
+  ping_ok
+  local rss0 rss id
+  rss0=$(daemon_status VmRSS)
+  for i in 1 2; do
+    id=$(api POST /containers/create -H 'Content-Type: application/json' --data-binary @"$ARCA_T/big.json" |
+      python3 -c 'import json,sys; print(json.load(sys.stdin)["Id"])')
+    [ -n "$id" ]
+    api DELETE "/containers/$id?force=1" >/dev/null
+  done
+  # freed memory is handed back at the end of a request, at most once a second
+  sleep 1.1
+  ping_ok
+  rss=$(daemon_status VmRSS)
+  echo "RSS before ${rss0} kB, after ${rss} kB" >&3
+  [ $((rss - rss0)) -lt 32768 ] || fail "the daemon kept $((rss - rss0)) kB after the bodies were gone"
+}
+
+@test "a 200 MB import or load body is spooled to disk, never held in memory" {
+  local hwm0 hwm
+  echo 5 >"/proc/$(arca_pid)/clear_refs"
+  hwm0=$(daemon_status VmHWM)
+  run bash -c "head -c 200M /dev/zero | curl -sS --max-time 300 --unix-socket '$ARCA_T/arca.sock' -X POST \
+    -H 'Content-Type: application/x-tar' --data-binary @- 'http://localhost/images/create?fromSrc=-&repo=big'"
+  run bash -c "head -c 200M /dev/zero | curl -sS --max-time 300 --unix-socket '$ARCA_T/arca.sock' -X POST \
+    -H 'Content-Type: application/x-tar' --data-binary @- -o /dev/null -w '%{http_code}' http://localhost/images/load"
+  hwm=$(daemon_status VmHWM)
+  [ $((hwm - hwm0)) -lt 32768 ] || fail "the daemon grew by $((hwm - hwm0)) kB"
+  # and the spooled bodies are gone
+  run find "$ARCA_T/data/tmp" -name 'body-*'
+  assert_output ""
+  ping_ok
+}

@@ -84,6 +84,11 @@ test_filters (void **state)
   assert_string_equal (err.msg, "invalid filter 'status'");
   json_decref (f);
   assert_int_equal (filters_parse ("not json", &f, &err), -1);
+  /* found by fuzz_http: the key was printed after its object was freed
+   * (use after free under `make asan`) */
+  assert_int_equal (filters_parse ("{\"label\":true}", &f, &err), -1);
+  assert_string_equal (err.msg, "invalid filter 'label'");
+  assert_null (f);
   assert_int_equal (filters_parse (NULL, &f, &err), 0);
   assert_null (f);
 }
