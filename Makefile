@@ -54,7 +54,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_TIME ?= 300
 fuzz-build: deps
 	@CC=clang $(MAKE) --no-print-directory build BUILD=$(FUZZ_BUILD) \
-	  MESON_ARGS="-Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false -Dwerror_ci=false"
+	  MESON_ARGS="-Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false -Dwerror_ci=false -Doptimization=1"
 
 fuzz: fuzz-build
 	@scripts/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_TIME) $(FUZZ_ONLY)
