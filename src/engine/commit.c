@@ -19,6 +19,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "build/build.h"
 #include "engine/events.h"
 #include "image/ref.h"
 #include "engine/internal.h"
@@ -768,7 +769,7 @@ container_commit (arca_engine_t *e, arca_container_t *c, const arca_commit_opts_
   /* No body Config (the CLI sends none): the container's own Config is the
    * base the changes apply to, as dockerd does. */
   _cleanup_json_ json_t *config = json_deep_copy (json_is_object (o->config) ? o->config : ccfg);
-  if (image_config_apply_changes (config, o->changes, err) < 0)
+  if (build_apply_changes (config, o->changes, err) < 0)
     return -1;
   merge_config (config, ccfg);
 

@@ -614,7 +614,10 @@ container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
         break;
       }
   for (pending_attach_t *pa = c->pending; pa; pa = pa->next)
-    pa->failed = true;
+    {
+      pa->failed = true;
+      pending_attach_wake (pa);
+    }
   pthread_cond_broadcast (&e->changed);
   pthread_mutex_unlock (&e->lock);
   container_unref (c); /* the table's reference */

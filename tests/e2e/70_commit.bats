@@ -103,9 +103,24 @@ A /tmp/new/f"
   assert_line_matches ',"A=1","B=2"\]$'
   run docker image inspect -f '{{.Config.Labels.team}}|{{.Comment}}|{{.Author}}|{{.Config.WorkingDir}}' changed
   assert_output "arca|a message|me <me@x>|/work"
+  # dockerd 20.10's texts: the builder's lower-cased command; only the
+  # instructions moby's validCommitCommands lists (no STOPSIGNAL, RUN...)
   run docker commit -c 'BOGUS x' c2 bad
   assert_failure
-  assert_output_contains "BOGUS is not a valid change command"
+  assert_output_contains "bogus is not a valid change command"
+  run docker commit -c 'STOPSIGNAL SIGINT' c2 bad
+  assert_failure
+  assert_output_contains "stopsignal is not a valid change command"
+  run docker commit -c 'HEALTHCHECK --interval=5 CMD true' c2 bad
+  assert_failure
+  assert_output_contains 'time: missing unit in duration "5"'
+  # ENTRYPOINT without CMD in the same changes drops the Cmd (moby dispatchEntrypoint)
+  docker commit -c 'ENTRYPOINT ["echo", "ep"]' c2 ep:1 >/dev/null
+  run docker image inspect -f '{{json .Config.Cmd}} {{json .Config.Entrypoint}}' ep:1
+  assert_output 'null ["echo","ep"]'
+  run docker run --rm ep:1
+  assert_output "ep"
+  docker rmi ep:1
   docker rm c2
   docker rmi changed
 }
