@@ -138,6 +138,32 @@ A /tmp/new/f"
   assert_output_contains "No such container: nope"
 }
 
+@test "commit freezes a running container unless --pause=false, as dockerd (events pause, commit, unpause)" {
+  docker run -d --name cp1 busybox sleep 300
+  local s
+  s=$(date +%s.%N)
+  docker commit cp1 paused:1 >/dev/null
+  docker commit --pause=false cp1 paused:2 >/dev/null
+  docker pause cp1 >/dev/null
+  docker commit cp1 paused:3 >/dev/null
+  run docker inspect -f '{{.State.Status}}' cp1
+  assert_output "paused"
+  docker unpause cp1 >/dev/null
+  # the sequence a reference dockerd 20.10 gives for the same commands
+  run docker events --since "$s" --until "$(date +%s.%N)" --filter container=cp1 --format '{{.Action}}'
+  assert_output "pause
+commit
+unpause
+commit
+pause
+commit
+unpause"
+  run docker inspect -f '{{.State.Status}}' cp1
+  assert_output "running"
+  docker rm -f cp1
+  docker rmi paused:1 paused:2 paused:3 >/dev/null
+}
+
 @test "commit with no changes adds an empty history entry, no layer" {
   docker create --name c4 busybox true
   docker commit c4 nochange
