@@ -589,6 +589,13 @@ remove_cgroups (const char *cgpath)
   rmdir (v2);
 }
 
+void
+container_remove_cgroups (arca_engine_t *e, arca_container_t *c)
+{
+  _cleanup_free_ char *cgpath = container_cgroup_path (e, c);
+  remove_cgroups (cgpath);
+}
+
 int
 container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
 {
@@ -596,6 +603,9 @@ container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   pthread_mutex_lock (&e->lock);
   c->removed = true; /* before the row goes: container_save writes no more */
   pthread_mutex_unlock (&e->lock);
+  /* rm -f leaves no runtime state (and cgroups), and a crash after the row
+   * went leaves only directories, which start-up sweeps. */
+  container_runtime_forget (e, c);
   const char *p[] = { c->id };
   int ret = arca_db_exec (e->db, "DELETE FROM containers WHERE id = ?1", p, 1, err);
   _cleanup_free_ char *dir = container_dir (e, c->id);
@@ -603,8 +613,6 @@ container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   snapshot_remove (dir, &ignored);
   fs_remove_all (dir, &ignored);
   fs_remove_all (sdir, &ignored);
-  _cleanup_free_ char *cgpath = container_cgroup_path (e, c);
-  remove_cgroups (cgpath);
 
   pthread_mutex_lock (&e->lock);
   for (arca_container_t **pp = &e->containers; *pp; pp = &(*pp)->next)
@@ -651,7 +659,7 @@ containers_restore (arca_engine_t *e, arca_error_t *err)
 
       if (!c->running)
         {
-          networks_container_restore (e, c, false); /* networking: leftovers of a crash */
+          container_recover_not_running (e, c); /* reconcile.c: a start cut short */
           continue;
         }
       arca_error_t merr;
@@ -666,15 +674,20 @@ containers_restore (arca_engine_t *e, arca_error_t *err)
           pthread_mutex_unlock (&e->lock);
           continue;
         }
-      /* The shim is gone: the container ended while we were away. */
+      /* The shim is gone: the container ended while we were away, or the
+       * shim was killed and its process may still run under the runtime
+       * (orphaned): delete the runtime's state, which kills it. */
+      container_runtime_forget (e, c);
       _cleanup_free_ char *exit_file = container_exit_file (e, c->id);
-      int code = 137;
+      int code = 255;
       int64_t finished = 0;
       bool oom = false;
       arca_error_t ignored;
       if (shim_read_exit_file (exit_file, &code, &finished, &oom, &ignored) < 0)
         {
-          code = 137;
+          /* No exit status recorded: 255 and FinishedAt now, as dockerd's
+           * restore (daemon/daemon.go, TestHardRestartWhenContainerIsRunning). */
+          code = 255;
           finished = time_now_ns ();
         }
       log_info ("container %.12s: shim gone, exited with %d while the daemon was down", c->id, code);

@@ -367,11 +367,13 @@ class Checker:
             for bs in (snap[i]["NetworkSettings"]["Ports"] or {}).values():
                 for b in bs or []:
                     ports.add(int(b["HostPort"]))
-        r = netns_run(d.netns, "nft", "-j", "list", "table", "inet", self.table)
+        r = netns_run(d.netns, "nft", "list", "table", "inet", self.table)
         dnat = set()
         if r.returncode == 0:
-            for m in re.finditer(r'"dport"\s*\}\s*,\s*"right"\s*:\s*(\d+)', r.stdout):
+            for m in re.finditer(r"dport (\d+) dnat", r.stdout):
                 dnat.add(int(m.group(1)))
+        else:
+            self.bad("nft list table %s: %s" % (self.table, r.stderr.strip()))
         for p in dnat - ports:
             self.bad("nft rule for port %d which no running container publishes" % p)
         for p in ports - dnat:
