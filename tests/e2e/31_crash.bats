@@ -1,0 +1,190 @@
+#!/usr/bin/env bats
+# Crash consistency (docs/design.md "Crash consistency"): the daemon is made
+# to die with SIGKILL at each named point of a start (ARCA_CRASHPOINT, the
+# daemon's fault hook), and after a restart every container is either listed
+# running and really running, or listed created with nothing running; start
+# and rm -f work on it, and rm -f leaves no process, shim, runtime state or
+# mount.  Also dockerd's treatment of a container found dead after a crash
+# (moby integration/container TestHardRestartWhenContainerIsRunning).
+
+load helpers
+
+setup_file() {
+  arca_setup_file
+  load_busybox
+}
+
+# shims_of ID: PIDs of this daemon's shims for container ID.
+shims_of() {
+  local f p
+  for f in /proc/[0-9]*/cmdline; do
+    p=${f#/proc/}; p=${p%/cmdline}
+    pid_alive "$p" || continue
+    if tr '\0' ' ' <"$f" 2>/dev/null | grep -q "arca-shim --id $1 .*$ARCA_T"; then
+      echo "$p"
+    fi
+  done
+}
+
+status_is() { [ "$(docker inspect -f '{{.State.Status}}' "$1")" = "$2" ]; }
+
+runc_status() {
+  runc --root "$ARCA_T/exec/runc" state "$1" 2>/dev/null | sed -n 's/.*"status": *"\([a-z]*\)".*/\1/p'
+}
+
+# veths on this daemon's bridge
+bridge_ports() {
+  local br
+  br=$(sed -n 's/.*"bridgeName": *"\([^"]*\)".*/\1/p' "$ARCA_T/config.json")
+  ls "/sys/class/net/$br/brif" 2>/dev/null | wc -l
+}
+
+# assert_nothing_left ID: no shim, runtime state or mount of ID remains.
+assert_nothing_left() {
+  [ -z "$(shims_of "$1")" ] || fail "shim of $1 left: $(shims_of "$1")"
+  [ -z "$(runc_status "$1")" ] || fail "runtime state of $1 left: $(runc_status "$1")"
+  ! grep -q "$1" /proc/self/mountinfo || fail "mounts of $1 left: $(grep "$1" /proc/self/mountinfo)"
+}
+
+# crash_run POINT NAME: `docker run -d` with the daemon set to die at POINT;
+# then restart it normally.
+crash_run() {
+  arca_stop
+  ARCA_CRASHPOINT=$1 arca_start
+  local pid
+  pid=$(arca_pid)
+  run docker run -d --name "$2" -p 80 busybox sleep 300
+  assert_failure
+  wait_pid_gone "$pid" 10 || fail "daemon did not die at $1"
+  rm -f "$ARCA_T/daemon.pid"
+  grep -q "ARCA_CRASHPOINT=$1 reached" "$ARCA_T/daemon.log" || fail "crash point $1 not reached"
+  arca_start
+}
+
+# expect_created NAME: listed created, nothing of it runs, and it starts.
+expect_created_then_start() {
+  local id
+  id=$(docker inspect -f '{{.Id}}' "$1")
+  run docker inspect -f '{{.State.Status}} {{.State.Pid}}' "$1"
+  assert_output "created 0"
+  assert_nothing_left "$id"
+  [ "$(bridge_ports)" -eq 0 ] || fail "veths left on the bridge: $(bridge_ports)"
+  run docker start "$1"
+  assert_success
+  run docker inspect -f '{{.State.Status}}' "$1"
+  assert_output "running"
+  [ "$(runc_status "$id")" = running ] || fail "runtime: $(runc_status "$id")"
+  run docker port "$1" 80
+  assert_success
+  run docker rm -f "$1"
+  assert_success
+  assert_nothing_left "$id"
+}
+
+@test "crash before the shim is spawned: the start is undone, the container is created and starts" {
+  crash_run start-prepared cr-prepared
+  expect_created_then_start cr-prepared
+}
+
+@test "crash after the shim is spawned, before the process runs: undone" {
+  crash_run start-shim-spawned cr-spawned
+  expect_created_then_start cr-spawned
+}
+
+@test "crash after the process runs, before the record says running: killed, created, starts again" {
+  crash_run start-ran cr-ran
+  expect_created_then_start cr-ran
+}
+
+@test "crash right after the record says running: re-adopted, running for real" {
+  crash_run start-committed cr-committed
+  local id pid
+  id=$(docker inspect -f '{{.Id}}' cr-committed)
+  run docker inspect -f '{{.State.Status}}' cr-committed
+  assert_output "running"
+  pid=$(docker inspect -f '{{.State.Pid}}' cr-committed)
+  pid_alive "$pid" || fail "container process $pid is not running"
+  [ "$(runc_status "$id")" = running ] || fail "runtime: $(runc_status "$id")"
+  [ -n "$(shims_of "$id")" ] || fail "no shim"
+  run docker rm -f cr-committed
+  assert_success
+  assert_nothing_left "$id"
+  pid_alive "$pid" && fail "process $pid survived rm -f" || true
+}
+
+@test "20 parallel runs and a kill -9 mid-way: each ends running for real or created, start and rm -f work on all" {
+  local i
+  for i in $(seq 1 20); do
+    docker run -d --name par$i -p 80 busybox sleep 300 >/dev/null 2>&1 &
+  done
+  sleep 0.7
+  arca_kill9
+  wait || true
+  arca_start
+  local name id st pid
+  for name in $(docker ps -a --format '{{.Names}}' | grep '^par'); do
+    id=$(docker inspect -f '{{.Id}}' "$name")
+    st=$(docker inspect -f '{{.State.Status}}' "$name")
+    case $st in
+      running)
+        pid=$(docker inspect -f '{{.State.Pid}}' "$name")
+        pid_alive "$pid" || fail "$name listed running, process $pid gone"
+        [ "$(runc_status "$id")" = running ] || fail "$name: runtime says $(runc_status "$id")"
+        ;;
+      created)
+        [ -z "$(shims_of "$id")" ] || fail "$name created but has a shim"
+        [ -z "$(runc_status "$id")" ] || fail "$name created but the runtime has it"
+        run docker start "$name"
+        assert_success
+        ;;
+      *) fail "$name is $st" ;;
+    esac
+  done
+  for name in $(docker ps -a --format '{{.Names}}' | grep '^par'); do
+    id=$(docker inspect -f '{{.Id}}' "$name")
+    run docker rm -f "$name"
+    assert_success
+    assert_nothing_left "$id"
+  done
+  [ "$(bridge_ports)" -eq 0 ] || fail "veths left on the bridge"
+}
+
+# moby TestHardRestartWhenContainerIsRunning: both containers' processes and
+# shims die while the daemon is down; the one without a policy is exited
+# 255 with FinishedAt set, the one with `always` runs again.
+@test "a container found dead after a crash: exit code 255, FinishedAt set, restart policy applied" {
+  docker run -d --name hr-none busybox sleep 300
+  docker run -d --name hr-always --restart always busybox sleep 300
+  local id_none id_always
+  id_none=$(docker inspect -f '{{.Id}}' hr-none)
+  id_always=$(docker inspect -f '{{.Id}}' hr-always)
+  local pids
+  pids="$(docker inspect -f '{{.State.Pid}}' hr-none) $(docker inspect -f '{{.State.Pid}}' hr-always)"
+  arca_kill9
+  kill -KILL $(shims_of "$id_none") $(shims_of "$id_always")
+  kill -KILL $pids 2>/dev/null || true
+  arca_start
+  run docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' hr-none
+  assert_output "exited 255"
+  run docker inspect -f '{{.State.FinishedAt}}' hr-none
+  [[ "$output" != 0001-01-01* ]] || fail "FinishedAt not set: $output"
+  retry 50 0.2 status_is hr-always running || fail "hr-always did not come back"
+  assert_nothing_left "$id_none"
+  docker rm -f hr-none hr-always
+  assert_nothing_left "$id_always"
+}
+
+# A shim killed while the daemon runs: the container's process, orphaned,
+# is killed with the runtime's state, so nothing runs that is listed exited.
+@test "a shim killed under a running daemon: exited, and its process does not run on" {
+  docker run -d --name sk busybox sleep 300
+  local id pid
+  id=$(docker inspect -f '{{.Id}}' sk)
+  pid=$(docker inspect -f '{{.State.Pid}}' sk)
+  kill -KILL $(shims_of "$id")
+  retry 50 0.2 status_is sk exited || fail "sk not exited"
+  wait_pid_gone "$pid" 10 || fail "process $pid of a container listed exited still runs"
+  [ -z "$(runc_status "$id")" ] || fail "runtime state left: $(runc_status "$id")"
+  docker rm sk
+  assert_nothing_left "$id"
+}
