@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <net/if.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
@@ -1068,6 +1069,21 @@ net_container_restore (arca_net_t *net, const char *cid, bool running, const cha
   for (int i = 0; i < n; i++)
     {
       arca_endpoint_t *ep = eps[i];
+      /* A running container's endpoint that is not active, or whose veth
+       * is gone, is a connect or a disconnect a crash cut short (the row
+       * is written before the veth exists and after it is gone): both end
+       * disconnected, address released (docs/design.md "Crash
+       * consistency"). */
+      if (!ep->active || !ep->host_ifname[0] || if_nametoindex (ep->host_ifname) == 0)
+        {
+          endpoint_deactivate (net, ep, true);
+          pthread_mutex_lock (&net->lock);
+          endpoint_unlink_locked (net, ep);
+          pthread_mutex_unlock (&net->lock);
+          endpoint_delete_row (net, ep);
+          endpoint_free (ep);
+          continue;
+        }
       pthread_mutex_lock (&net->lock);
       arca_network_t *nw = net_network_find_locked (net, ep->network_id);
       if (nw && ep->active)

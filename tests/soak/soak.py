@@ -361,6 +361,21 @@ class Checker:
         have = len([l for l in r.stdout.splitlines() if l.strip()])
         if have != want:
             self.bad("%d veths in the daemon's namespace, %d endpoints of running containers" % (have, want))
+        # each running container's interfaces carry its endpoints' addresses
+        for i in running:
+            c = snap[i]
+            mode = c["HostConfig"]["NetworkMode"]
+            if mode in ("host", "none") or mode.startswith("container:") or not c["State"]["Pid"]:
+                continue
+            r = subprocess.run(["nsenter", "-t", str(c["State"]["Pid"]), "-n", "ip", "-o", "-4", "addr"],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                continue  # exited meanwhile
+            have_ips = set(re.findall(r"inet (\S+)/", r.stdout))
+            for net, ep in (c["NetworkSettings"]["Networks"] or {}).items():
+                if ep.get("IPAddress") and ep["IPAddress"] not in have_ips:
+                    self.bad("%s lists %s on %s, its interfaces have %s" % (i[:12], ep["IPAddress"], net,
+                                                                            sorted(have_ips)))
         # published ports: every DNAT port belongs to a running container's binding
         ports = set()
         for i in running:
@@ -434,6 +449,8 @@ def main():
     ap.add_argument("--arca", default=os.path.join(REPO, "build", "arca"))
     ap.add_argument("--image", default=os.path.join(REPO, "tests", "fixtures", "out", "busybox-save.tar"))
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
+    ap.add_argument("--debug-stop", action="store_true",
+                    help="at the first inconsistency, exit leaving the daemon and its containers as they are")
     a = ap.parse_args()
     rng = random.Random(a.seed)
     root = tempfile.mkdtemp(prefix="arca-soak.")
@@ -453,6 +470,7 @@ def main():
     d = Daemon(a.arca, root, netns)
     problems = 0
     survived = 0
+    crashed = True  # the soak itself failed: keep the temp dir
     try:
         d.start()
         subprocess.run(["curl", "-sS", "--unix-socket", d.sock, "-X", "POST", "-H", "Content-Type: application/x-tar",
@@ -495,6 +513,9 @@ def main():
                 log("  " + p)
                 print("soak: kill %d: %s" % (k + 1, p), flush=True)
             survived += 1
+            if new and a.debug_stop:
+                print("soak: stopped for debugging; daemon pid %d, netns %s" % (d.proc.pid, netns), flush=True)
+                os._exit(1)
             if (k + 1) % 10 == 0:
                 print("soak: %d kills, %d containers, %d problems" % (k + 1, len(snap or {}), len(checker.problems)),
                       flush=True)
@@ -518,6 +539,7 @@ def main():
         if r.stdout.strip():
             checker.bad("veths left after rm -f of everything: %s" % r.stdout.strip())
         problems = len(checker.problems)
+        crashed = False
     finally:
         d.stop()
         # anything the daemon left: shims, runtime state, mounts
@@ -535,7 +557,7 @@ def main():
         subprocess.run(["umount", "-l", netns], capture_output=True)
         for cg in ("/sys/fs/cgroup",):
             pass
-        if not a.keep and problems == 0:
+        if not a.keep and problems == 0 and not crashed:
             shutil.rmtree(root, ignore_errors=True)
     print("soak: %d kills survived, %d inconsistencies%s" %
           (survived, problems, "" if problems == 0 else " (details in %s/soak.log)" % root), flush=True)
