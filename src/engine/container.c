@@ -21,6 +21,7 @@
 #include "runtime/shim_client.h"
 #include "runtime/spec.h"
 #include "util/cleanup.h"
+#include "util/crashpoint.h"
 #include "util/env.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -548,7 +549,8 @@ container_create_with (arca_engine_t *e, const arca_create_opts_t *co, json_t *r
              < 0
       || mounts_resolve (e, c, err) < 0 /* volumes: Binds, Mounts, VolumesFrom, Config.Volumes */
       || networks_container_create (e, c, json_object_get (body, "NetworkingConfig"), err) < 0 /* networking */
-      || container_save (e, c, err) < 0)
+      || (crashpoint ("create-before-commit"), false) /* docs/design.md "Crash consistency" */
+      || container_save (e, c, err) < 0) /* the commit point */
     {
       arca_error_t ignored;
       pthread_mutex_lock (&e->lock);
@@ -608,6 +610,7 @@ container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   container_runtime_forget (e, c);
   const char *p[] = { c->id };
   int ret = arca_db_exec (e->db, "DELETE FROM containers WHERE id = ?1", p, 1, err);
+  crashpoint ("rm-row-deleted"); /* directories left: start-up sweeps them */
   _cleanup_free_ char *dir = container_dir (e, c->id);
   _cleanup_free_ char *sdir = container_state_dir (e, c->id);
   snapshot_remove (dir, &ignored);

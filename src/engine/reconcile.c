@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #include "engine/networks.h"
+#include "engine/volumes.h"
+#include "net/net.h"
 #include "image/snapshot.h"
 #include "runtime/shim_client.h"
 #include "util/cleanup.h"
@@ -186,6 +188,24 @@ sweep_runtime (arca_engine_t *e, const arca_oci_runtime_t *rt)
     }
 }
 
+/* Endpoints (and their addresses) of containers without a row: a create
+ * cut short between networks_container_create and its row. */
+static void
+sweep_endpoints (arca_engine_t *e)
+{
+  _cleanup_strv_ char **ids = net_endpoint_containers (e->net);
+  for (size_t i = 0; ids[i]; i++)
+    {
+      pthread_mutex_lock (&e->lock);
+      bool known = known_locked (e, ids[i]);
+      pthread_mutex_unlock (&e->lock);
+      if (known)
+        continue;
+      log_info ("removing the endpoints of %.12s, which no container owns", ids[i]);
+      net_container_remove (e->net, ids[i]);
+    }
+}
+
 void
 containers_reconcile (arca_engine_t *e)
 {
@@ -196,4 +216,6 @@ containers_reconcile (arca_engine_t *e)
     sweep_runtime (e, rt);
   sweep (e, data, true);
   sweep (e, state, false);
+  sweep_endpoints (e);
+  volumes_reconcile (e);
 }

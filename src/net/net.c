@@ -15,6 +15,7 @@
 
 #include "net/net_internal.h"
 #include "util/cleanup.h"
+#include "util/crashpoint.h"
 #include "util/filters.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -1128,6 +1129,7 @@ net_container_connect (arca_net_t *net, const char *cid, const char *cname, cons
     }
   _cleanup_free_ char *path = net_netns_path (net, cid);
   bool first = n == 1;
+  crashpoint ("connect-endpoint-recorded"); /* row inactive: recovery disconnects */
   if (endpoint_activate (net, ep, path, hostname, idx, first, err) < 0)
     {
       pthread_mutex_lock (&net->lock);
@@ -1163,6 +1165,7 @@ net_container_disconnect (arca_net_t *net, const char *cid, const char *cname, c
     }
   pthread_mutex_unlock (&net->lock);
   endpoint_deactivate (net, ep, true);
+  crashpoint ("disconnect-veth-deleted"); /* row inactive: recovery finishes it */
   pthread_mutex_lock (&net->lock);
   endpoint_unlink_locked (net, ep);
   pthread_mutex_unlock (&net->lock);
@@ -1319,6 +1322,23 @@ net_dns_lookup (arca_net_t *net, const char *container_id, const char *name, str
     }
   pthread_mutex_unlock (&net->lock);
   return found;
+}
+
+char **
+net_endpoint_containers (arca_net_t *net)
+{
+  char **v = xmalloc0 (sizeof *v);
+  pthread_mutex_lock (&net->lock);
+  for (arca_endpoint_t *ep = net->endpoints; ep; ep = ep->next)
+    {
+      bool seen = false;
+      for (size_t i = 0; v[i] && !seen; i++)
+        seen = strcmp (v[i], ep->container_id) == 0;
+      if (!seen)
+        v = strv_append (v, ep->container_id);
+    }
+  pthread_mutex_unlock (&net->lock);
+  return v;
 }
 
 /* Leftovers of a crash: ports of our bridges whose endpoint is gone, netns

@@ -16,14 +16,7 @@ setup_file() {
 
 # shims_of ID: PIDs of this daemon's shims for container ID.
 shims_of() {
-  local f p
-  for f in /proc/[0-9]*/cmdline; do
-    p=${f#/proc/}; p=${p%/cmdline}
-    pid_alive "$p" || continue
-    if tr '\0' ' ' <"$f" 2>/dev/null | grep -q "arca-shim --id $1 .*$ARCA_T"; then
-      echo "$p"
-    fi
-  done
+  pgrep -f "arca-shim --id $1 --bundle $ARCA_T/" || true
 }
 
 status_is() { [ "$(docker inspect -f '{{.State.Status}}' "$1")" = "$2" ]; }
@@ -113,13 +106,15 @@ expect_created_then_start() {
 }
 
 @test "20 parallel runs and a kill -9 mid-way: each ends running for real or created, start and rm -f work on all" {
-  local i
+  local i pids=()
   for i in $(seq 1 20); do
     docker run -d --name par$i -p 80 busybox sleep 300 >/dev/null 2>&1 &
+    pids+=($!)
   done
   sleep 0.7
   arca_kill9
-  wait || true
+  # (not a bare `wait`: the daemon arca_start launched is our child too)
+  for i in "${pids[@]}"; do wait "$i" || true; done
   arca_start
   local name id st pid
   for name in $(docker ps -a --format '{{.Names}}' | grep '^par'); do
@@ -137,7 +132,11 @@ expect_created_then_start() {
         run docker start "$name"
         assert_success
         ;;
-      *) fail "$name is $st" ;;
+      *)
+        docker inspect -f '{{json .State}}' "$name" >&2
+        grep "${id:0:12}" "$ARCA_T/daemon.log" | grep -v ' GET ' | tail -20 >&2
+        fail "$name is $st"
+        ;;
     esac
   done
   for name in $(docker ps -a --format '{{.Names}}' | grep '^par'); do
@@ -187,4 +186,96 @@ expect_created_then_start() {
   [ -z "$(runc_status "$id")" ] || fail "runtime state left: $(runc_status "$id")"
   docker rm sk
   assert_nothing_left "$id"
+}
+
+# crash_do POINT CMD...: run a docker command with the daemon set to die at
+# POINT (the command fails), then restart the daemon normally.
+crash_do() {
+  local point=$1
+  shift
+  arca_stop
+  ARCA_CRASHPOINT=$point arca_start
+  local pid
+  pid=$(arca_pid)
+  run docker "$@"
+  assert_failure
+  wait_pid_gone "$pid" 10 || fail "daemon did not die at $point"
+  rm -f "$ARCA_T/daemon.pid"
+  grep -q "ARCA_CRASHPOINT=$point reached" "$ARCA_T/daemon.log" || fail "crash point $point not reached"
+  arca_start
+}
+
+container_dirs() { ls "$ARCA_T/data/containers" "$ARCA_T/exec/containers" 2>/dev/null | grep -c '^[0-9a-f]\{64\}$' || true; }
+
+@test "crash in a create before its row: nothing left, the name and the address are free" {
+  docker network create --subnet 172.31.77.0/24 crnet
+  local before
+  before=$(container_dirs)
+  crash_do create-before-commit create --name cc --network crnet --ip 172.31.77.10 -p 80 busybox sleep 300
+  run docker ps -a --format '{{.Names}}'
+  assert_output_not_contains "cc"
+  [ "$(container_dirs)" = "$before" ] || fail "container directories left: $(container_dirs) vs $before"
+  run docker run -d --name cc --network crnet --ip 172.31.77.10 busybox sleep 300
+  assert_success
+  run docker inspect -f '{{(index .NetworkSettings.Networks "crnet").IPAddress}}' cc
+  assert_output "172.31.77.10"
+  docker rm -f cc
+  docker network rm crnet
+}
+
+@test "crash in rm after the row went: the container and its directories are gone, the name is free" {
+  docker create --name crm busybox true
+  local id
+  id=$(docker inspect -f '{{.Id}}' crm)
+  crash_do rm-row-deleted rm crm
+  run docker inspect crm
+  assert_failure
+  [ ! -e "$ARCA_T/data/containers/$id" ] || fail "data dir left"
+  run docker create --name crm busybox true
+  assert_success
+  docker rm crm
+}
+
+@test "crash in network connect before the veth: the running container ends disconnected, connect works again" {
+  docker network create crnet2
+  docker run -d --name ccon busybox sleep 300
+  crash_do connect-endpoint-recorded network connect crnet2 ccon
+  run docker inspect -f '{{.State.Status}}' ccon
+  assert_output "running"
+  run docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' ccon
+  assert_output "bridge "
+  run docker network connect crnet2 ccon
+  assert_success
+  run docker exec ccon ip -o -4 addr show eth1
+  assert_success
+  assert_output_contains "$(docker inspect -f '{{(index .NetworkSettings.Networks "crnet2").IPAddress}}' ccon)"
+  docker rm -f ccon
+  docker network rm crnet2
+}
+
+@test "crash in network disconnect after the veth went: the container ends disconnected" {
+  docker network create crnet3
+  docker run -d --name cdis busybox sleep 300
+  docker network connect crnet3 cdis
+  crash_do disconnect-veth-deleted network disconnect crnet3 cdis
+  run docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' cdis
+  assert_output "bridge "
+  run docker network rm crnet3
+  assert_success
+  docker rm -f cdis
+}
+
+@test "crash in volume create before its row, and in volume rm after it: no volume, no directory" {
+  crash_do volume-create-dir volume create crvol
+  run docker volume ls -q
+  assert_output_not_contains "crvol"
+  [ ! -e "$ARCA_T/data/volumes/crvol" ] || fail "volume directory left"
+  docker volume create crvol2
+  crash_do volume-rm-row-deleted volume rm crvol2
+  run docker volume ls -q
+  assert_output_not_contains "crvol2"
+  [ ! -e "$ARCA_T/data/volumes/crvol2" ] || fail "volume directory left"
+  run docker volume create crvol2
+  assert_success
+  docker volume rm crvol2
 }

@@ -255,10 +255,18 @@ def shims_of(root):
 
 
 def runc_list(root):
-    r = subprocess.run(["runc", "--root", root, "list", "--format", "json"], capture_output=True, text=True)
-    if r.returncode != 0 or not r.stdout.strip():
-        return {}
-    return {c["id"]: c for c in json.loads(r.stdout) or []}
+    """The runtime's containers.  `runc list` fails now and then when a
+    container's state is being written or deleted meanwhile: try again
+    rather than take a failure for an empty list."""
+    for _ in range(10):
+        r = subprocess.run(["runc", "--root", root, "list", "--format", "json"], capture_output=True, text=True)
+        if r.returncode == 0:
+            try:
+                return {c["id"]: c for c in json.loads(r.stdout or "null") or []}
+            except ValueError:
+                pass
+        time.sleep(0.2)
+    raise RuntimeError("runc list keeps failing: %s" % r.stderr.strip())
 
 
 def mounts_under(path):
@@ -310,6 +318,26 @@ class Checker:
             time.sleep(0.5)
         return self.snapshot()
 
+    @staticmethod
+    def key(snap):
+        return {i: (c["State"]["Status"], c["State"]["Pid"], json.dumps(c["NetworkSettings"]["Ports"], sort_keys=True))
+                for i, c in snap.items()}
+
+    def check_stable(self, snap, tries=5):
+        """check(snap), but only trust a result when Arca's view did not
+        change while reality was read (a policy restart between the two
+        reads is not an inconsistency); else check again."""
+        for _ in range(tries):
+            saved, self.problems = self.problems, []
+            self.check(snap)
+            found, self.problems = self.problems, saved
+            after = self.snapshot()
+            if after is not None and self.key(after) == self.key(snap):
+                break
+            time.sleep(0.5)
+            snap = self.settle() or after or snap
+        self.problems.extend(found)
+
     def check(self, snap):
         d = self.d
         runc = runc_list(os.path.join(d.exec_root, "runc"))
@@ -354,7 +382,11 @@ class Checker:
     def check_network(self, snap, running):
         d = self.d
         # veths on the host side: one per endpoint of a running container
-        want = sum(len(c["NetworkSettings"]["Networks"] or {}) for i, c in snap.items()
+        # (an entry without an address is a network the container was
+        # disconnected from while running: Networks then shows NetworkMode's)
+        def endpoints(c):
+            return [ep for ep in (c["NetworkSettings"]["Networks"] or {}).values() if ep.get("IPAddress")]
+        want = sum(len(endpoints(c)) for i, c in snap.items()
                    if i in running and c["HostConfig"]["NetworkMode"] not in ("host", "none")
                    and not c["HostConfig"]["NetworkMode"].startswith("container:"))
         r = netns_run(d.netns, "ip", "-o", "link", "show", "type", "veth")
@@ -379,6 +411,8 @@ class Checker:
         # published ports: every DNAT port belongs to a running container's binding
         ports = set()
         for i in running:
+            if not endpoints(snap[i]):
+                continue  # no endpoint, no DNAT (disconnected while running)
             for bs in (snap[i]["NetworkSettings"]["Ports"] or {}).values():
                 for b in bs or []:
                     ports.add(int(b["HostPort"]))
@@ -505,7 +539,7 @@ def main():
             if snap is None:
                 checker.bad("daemon did not list containers after restart %d" % (k + 1))
             else:
-                checker.check(snap)
+                checker.check_stable(snap)
             new = checker.problems[before:]
             log("kill %d: %d containers, %d requests so far, %d new problems" %
                 (k + 1, len(snap or {}), stats["requests"], len(new)))
