@@ -50,6 +50,7 @@ asan: deps
 # Fault-injection soak (tests/soak/soak.py): SOAK_KILLS daemon kill -9s
 # (default 200) under mixed traffic, Arca's view checked after each restart.
 soak: deps build
+	@[ -s tests/fixtures/out/busybox-save.tar ] || tests/fixtures/build-busybox.sh tests/fixtures/out >/dev/null
 	@/usr/bin/python3 tests/soak/soak.py --kills $(or $(SOAK_KILLS),200) $(SOAK_ARGS)
 
 bench: deps build
