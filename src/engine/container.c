@@ -459,6 +459,8 @@ container_create_with (arca_engine_t *e, const arca_create_opts_t *co, json_t *r
   _cleanup_json_ json_t *warnings = json_array ();
   _cleanup_json_ json_t *hc = NULL;
   arca_image_t *img = NULL;
+  if (networks_mac_address_bc (body, co->api_version, warnings, err) < 0)
+    return -1;
   if (create_check (e, co, body, warnings, &hc, &img, err) < 0)
     return -1;
   if (name && *name && name[0] == '/')
@@ -625,7 +627,10 @@ container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
         break;
       }
   for (pending_attach_t *pa = c->pending; pa; pa = pa->next)
-    pa->failed = true;
+    {
+      pa->failed = true;
+      pending_attach_wake (pa);
+    }
   pthread_cond_broadcast (&e->changed);
   pthread_mutex_unlock (&e->lock);
   container_unref (c); /* the table's reference */

@@ -149,6 +149,7 @@ container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int
   events_container_mounts (e, c, "unmount"); /* events: after the network's, as dockerd's Cleanup */
 
   pthread_mutex_lock (&e->lock);
+  attach_drain_wait_locked (e, c);
   health_stop_locked (e, c); /* healthchecks: restarted with the container */
   c->running = false;
   c->paused = false;
@@ -197,7 +198,10 @@ static void
 fail_pending_locked (arca_container_t *c)
 {
   for (pending_attach_t *pa = c->pending; pa; pa = pa->next)
-    pa->failed = true;
+    {
+      pa->failed = true;
+      pending_attach_wake (pa);
+    }
   c->pending = NULL;
 }
 
@@ -462,6 +466,9 @@ start_connect_attaches (arca_engine_t *e, arca_container_t *c, const char *sdir)
       pthread_mutex_lock (&e->lock);
       pa->shim_fd = fd;
       pa->failed = fd < 0;
+      if (fd >= 0)
+        c->attach_relays++; /* the session's relay ends it */
+      pending_attach_wake (pa);
       pthread_mutex_unlock (&e->lock);
     }
   pthread_mutex_lock (&e->lock);

@@ -664,9 +664,11 @@ prune_filter_parse (json_t *filters, prune_filter_t *f, arca_error_t *err)
     {
       int64_t d;
       if (time_parse_go_duration (uv[0], &d) < 0)
-        return arca_error_set (err, ARCA_ERR_INVALID,
-                               "\"%s\" filter expects a duration (e.g., '24h'): time: invalid duration \"%s\"",
-                               until ? "until" : "unused-for", uv[0]);
+        {
+          _cleanup_free_ char *msg = time_go_duration_error (uv[0]);
+          return arca_error_set (err, ARCA_ERR_INVALID, "\"%s\" filter expects a duration (e.g., '24h'): %s",
+                                 until ? "until" : "unused-for", msg);
+        }
       f->has_until = true;
       f->until_ns = time_now_ns () - d;
     }
@@ -719,22 +721,6 @@ cmp_last_used (const void *a, const void *b)
 {
   const record_t *x = *(record_t *const *) a, *y = *(record_t *const *) b;
   return x->last_used < y->last_used ? -1 : x->last_used > y->last_used ? 1 : strcmp (x->id, y->id);
-}
-
-/* {chain_id: size} of every layer row. */
-static json_t *
-layer_sizes (arca_image_store_t *s)
-{
-  json_t *m = json_object ();
-  _cleanup_json_ json_t *rows = NULL;
-  if (store_sql (s, "SELECT chain_id, size FROM layers", NULL, 0, &rows, NULL) < 0)
-    return m;
-  size_t i;
-  json_t *row;
-  json_array_foreach (rows, i, row)
-    if (json_is_string (json_array_get (row, 0)))
-      json_object_set (m, json_string_value (json_array_get (row, 0)), json_array_get (row, 1));
-  return m;
 }
 
 /* Delete the chosen records, children before parents; a child that stays
@@ -810,7 +796,7 @@ image_build_cache_prune (arca_image_store_t *s, const arca_build_prune_opts_t *o
   int ret = records_load (s, &r, err);
   json_t *deleted_ids = json_array ();
   json_t *records = json_array ();
-  _cleanup_json_ json_t *sizes = layer_sizes (s);
+  _cleanup_json_ json_t *sizes = store_layer_sizes (s);
   if (ret == 0)
     {
       record_t **cand = xmalloc0 ((r.n + 1) * sizeof *cand);
