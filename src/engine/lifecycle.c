@@ -752,7 +752,10 @@ container_remove (arca_engine_t *e, arca_container_t *c, bool force, bool volume
       pthread_mutex_unlock (&e->lock);
       return 0;
     }
-  if (c->removing && !force)
+  /* Even with force (moby daemon/delete.go SetRemovalInProgress): two
+   * removals at once would each destroy the record and drop the table's
+   * reference twice. */
+  if (c->removing)
     {
       pthread_mutex_unlock (&e->lock);
       return arca_error_set (err, ARCA_ERR_CONFLICT, "removal of container %s is already in progress", c->name);

@@ -279,3 +279,22 @@ container_dirs() { ls "$ARCA_T/data/containers" "$ARCA_T/exec/containers" 2>/dev
   assert_success
   docker volume rm crvol2
 }
+
+# Two removals of one container at once: one removes it, the other is told
+# 409 "removal ... already in progress" (or 404 once it is gone), even with
+# force (moby daemon/delete.go).  Both answering 204 meant the record was
+# destroyed twice (a double free that took the daemon down).
+@test "concurrent rm -f of one container: one removes it, the other gets 409 or 404" {
+  local i id a b
+  for i in 1 2 3 4 5; do
+    id=$(docker run -d busybox sleep 300)
+    api DELETE "/containers/$id?force=1" -o /dev/null -w '%{http_code}\n' >"$ARCA_T/rm.a" &
+    a=$!
+    api DELETE "/containers/$id?force=1" -o /dev/null -w '%{http_code}\n' >"$ARCA_T/rm.b" &
+    b=$!
+    wait "$a" "$b" || true
+    run sort "$ARCA_T/rm.a" "$ARCA_T/rm.b"
+    [[ "$output" == $'204\n404' || "$output" == $'204\n409' ]] || fail "answers: $output"
+    ping_ok || fail "the daemon died"
+  done
+}
