@@ -67,6 +67,18 @@ monitor_thread (void *arg)
       /* The shim died or went away: it may still have written the exit
        * file.  Its process may still run, orphaned: delete the runtime's
        * state, which kills it, so nothing runs that Arca lists exited. */
+      pthread_mutex_lock (&m->e->lock);
+      bool closing = m->e->closing;
+      pthread_mutex_unlock (&m->e->lock);
+      if (closing)
+        {
+          /* the daemon is going away: the container stays with its shim */
+          json_decref (req);
+          close (m->fd);
+          container_unref (m->c);
+          free (m);
+          return NULL;
+        }
       container_runtime_forget (m->e, m->c);
       _cleanup_free_ char *exit_file = container_exit_file (m->e, m->c->id);
       if (shim_read_exit_file (exit_file, &code, &finished, &oom, &err) < 0)
