@@ -40,6 +40,9 @@ typedef struct
    * connection cap (proxyMaxConnections, 0 = default) */
   bool ip_forward_no_drop;
   int proxy_max_connections;
+  /* the default bridge's IPv6 (daemon.json "ipv6", "fixed-cidr-v6") */
+  bool ipv6;
+  char *fixed_cidr_v6;
   /* container defaults, as daemon.json's keys of the same names:
    * "log-driver", "log-opts" ({"max-size":"10m"}), "seccomp-profile" (a
    * file, "builtin" or "unconfined"; its text is loaded here),

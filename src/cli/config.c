@@ -210,6 +210,19 @@ load_file (arca_config_t *c, const char *path, bool explicit, arca_error_t *err)
                                  key);
         set_str (key[0] == 'b' ? &c->bridge_name : &c->nft_table, s);
       }
+    else if (strcmp (key, "ipv6") == 0)
+      {
+        if (!json_is_boolean (v))
+          return arca_error_set (err, ARCA_ERR_INVALID, "%s: \"%s\" must be true or false", path, key);
+        c->ipv6 = json_is_true (v);
+      }
+    else if (strcmp (key, "fixed-cidr-v6") == 0)
+      {
+        /* the subnet itself is checked when the network state opens */
+        if (string_key (v, key, path, &s, err) < 0)
+          return -1;
+        set_str (&c->fixed_cidr_v6, s);
+      }
     else if (strcmp (key, "ipForwardNoDrop") == 0)
       {
         if (!json_is_boolean (v))
@@ -272,7 +285,8 @@ load_file (arca_config_t *c, const char *path, bool explicit, arca_error_t *err)
       return arca_error_set (err, ARCA_ERR_INVALID,
                              "config file %s: unknown key \"%s\" (known: socketPath, dataRoot, execRoot, logLevel, "
                              "defaultRuntime, runtimes, insecureRegistries, registryMirrors, bridgeName, nftTable, "
-                             "defaultAddressPools, ipForwardNoDrop, proxyMaxConnections, log-driver, log-opts, "
+                             "defaultAddressPools, ipv6, fixed-cidr-v6, ipForwardNoDrop, proxyMaxConnections, "
+                             "log-driver, log-opts, "
                              "seccomp-profile, default-cgroupns-mode, apiIdleTimeout, apiMaxConnections, vm, "
                              "exec-opts)",
                              path, key);
@@ -324,6 +338,10 @@ cli_config_load (arca_config_t *c, const arca_cli_flags_t *flags, arca_error_t *
         return -1;
       set_str (&c->log_level, flags->log_level);
     }
+  /* dockerd 20.10 refuses to start so (daemon_unix.go initBridgeDriver) */
+  if (c->ipv6 && (c->fixed_cidr_v6 == NULL || *c->fixed_cidr_v6 == '\0'))
+    return arca_error_set (err, ARCA_ERR_INVALID, "IPv6 is enabled for the default bridge, but no subnet is "
+                                                  "configured. Specify an IPv6 subnet using fixed-cidr-v6");
   if (json_object_get (c->runtimes, c->default_runtime) == NULL)
     return arca_error_set (err, ARCA_ERR_INVALID, "default runtime \"%s\" is not among the configured runtimes",
                            c->default_runtime);
@@ -343,6 +361,7 @@ cli_config_free (arca_config_t *c)
   strv_free (c->insecure_registries);
   strv_free (c->registry_mirrors);
   free (c->bridge_name);
+  free (c->fixed_cidr_v6);
   free (c->nft_table);
   json_decref (c->default_address_pools);
   free (c->log_driver);

@@ -313,6 +313,8 @@ cli_daemon_start (const arca_cli_flags_t *flags)
     .vm = &c.vm,
     .default_isolation = c.default_isolation,
     .ip_forward_no_drop = c.ip_forward_no_drop,
+    .ipv6 = c.ipv6,
+    .fixed_cidr_v6 = c.fixed_cidr_v6,
     .proxy_max_connections = c.proxy_max_connections,
     .log_driver = c.log_driver,
     .log_opts = c.log_opts,
