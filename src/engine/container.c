@@ -675,9 +675,25 @@ containers_restore (arca_engine_t *e, arca_error_t *err)
         {
           log_info ("container %.12s: re-adopted its running shim", c->id);
           networks_container_restore (e, c, true); /* networking: keep its endpoints */
-          /* A policy restart was starting it when the daemon died. */
+          /* A policy restart was starting it when the daemon died (its row
+           * says Restarting, Pid 0): the shim knows the new process. */
+          _cleanup_free_ char *sdir = container_state_dir (e, c->id);
+          _cleanup_json_ json_t *state_req = json_pack ("{s:s}", "op", "state");
+          _cleanup_json_ json_t *state = NULL;
+          pid_t shim_pid = 0;
+          if (shim_request (sdir, state_req, &state, &merr) == 0
+              && strcmp (json_get_str (state, "Status") ? json_get_str (state, "Status") : "", "running") == 0)
+            shim_pid = (pid_t) json_get_int (state, "Pid", 0);
           pthread_mutex_lock (&e->lock);
+          bool was_restarting = c->restarting;
           c->restarting = false;
+          if (shim_pid > 0 && (shim_pid != c->pid || was_restarting))
+            {
+              c->pid = shim_pid;
+              if (c->started_ns == 0)
+                c->started_ns = time_now_ns ();
+              container_save (e, c, &merr);
+            }
           health_update_locked (e, c); /* healthchecks: resume, keeping the recorded status */
           pthread_mutex_unlock (&e->lock);
           continue;
