@@ -223,6 +223,15 @@ void container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code
 /* Unlink from the table, drop files and DB row (lock not held). */
 int container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err);
 
+/* Start-up recovery (reconcile.c).  A row not running: stop a shim and
+ * delete runtime state a start cut short left, unmount the rootfs, drop
+ * network leftovers. */
+void container_recover_not_running (arca_engine_t *e, arca_container_t *c);
+/* `<runtime> delete --force` when the runtime has state for c, then the
+ * cgroups it may leave (idempotent; no engine lock held). */
+void container_runtime_forget (arca_engine_t *e, arca_container_t *c);
+/* Remove c's cgroup directories that are left (container.c). */
+void container_remove_cgroups (arca_engine_t *e, arca_container_t *c);
 /* Remove container directories no record owns (reconcile.c). */
 void containers_reconcile (arca_engine_t *e);
 

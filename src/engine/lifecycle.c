@@ -23,6 +23,7 @@
 #include "runtime/shim_client.h"
 #include "runtime/spec.h"
 #include "util/cleanup.h"
+#include "util/crashpoint.h"
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -63,7 +64,22 @@ monitor_thread (void *arg)
     }
   else
     {
-      /* The shim died or went away: it may still have written the exit file. */
+      /* The shim died or went away: it may still have written the exit
+       * file.  Its process may still run, orphaned: delete the runtime's
+       * state, which kills it, so nothing runs that Arca lists exited. */
+      pthread_mutex_lock (&m->e->lock);
+      bool closing = m->e->closing;
+      pthread_mutex_unlock (&m->e->lock);
+      if (closing)
+        {
+          /* the daemon is going away: the container stays with its shim */
+          json_decref (req);
+          close (m->fd);
+          container_unref (m->c);
+          free (m);
+          return NULL;
+        }
+      container_runtime_forget (m->e, m->c);
       _cleanup_free_ char *exit_file = container_exit_file (m->e, m->c->id);
       if (shim_read_exit_file (exit_file, &code, &finished, &oom, &err) < 0)
         code = 137;
@@ -518,6 +534,7 @@ start_watch (arca_engine_t *e, arca_container_t *c)
   arca_error_t merr, ignored;
   if (container_monitor_start (e, c, &merr) == 0)
     return;
+  container_runtime_forget (e, c); /* a shim that died may leave it */
   _cleanup_free_ char *exit_file = container_exit_file (e, c->id);
   int code = 137;
   int64_t finished = 0;
@@ -559,12 +576,18 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
       /* VM isolation (engine/isolation.c): the guest's NICs and the shim's vm.json */
       || (container_is_vm (c) && isolation_vm_prepare (e, c, sdir, netns, &vm_config, err) < 0)
       || start_log_config (e, c, o, sdir, err) < 0
+      || (crashpoint ("start-prepared"), false) /* docs/design.md "Crash consistency" */
       || start_spawn_shim (e, c, o, dir, sdir, vm_config, &pid, err) < 0)
     return start_failed (e, c, false, err);
+  crashpoint ("start-shim-spawned");
   start_connect_attaches (e, c, sdir);
   if (start_run (sdir, &pid, err) < 0)
     return start_failed (e, c, true, err);
+  crashpoint ("start-ran");
+  /* The commit point: until this row says running, recovery undoes the
+   * start (reconcile.c). */
   int r = start_record_running (e, c, pid, err);
+  crashpoint ("start-committed");
   start_watch (e, c);
   return r;
 }
@@ -741,7 +764,10 @@ container_remove (arca_engine_t *e, arca_container_t *c, bool force, bool volume
       pthread_mutex_unlock (&e->lock);
       return 0;
     }
-  if (c->removing && !force)
+  /* Even with force (moby daemon/delete.go SetRemovalInProgress): two
+   * removals at once would each destroy the record and drop the table's
+   * reference twice. */
+  if (c->removing)
     {
       pthread_mutex_unlock (&e->lock);
       return arca_error_set (err, ARCA_ERR_CONFLICT, "removal of container %s is already in progress", c->name);
