@@ -597,15 +597,15 @@ container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   c->removed = true; /* before the row goes: container_save writes no more */
   pthread_mutex_unlock (&e->lock);
   const char *p[] = { c->id };
+  arca_trace_t tr;
+  arca_trace_begin (&tr, c->id, "remove");
   int ret = arca_db_exec (e->db, "DELETE FROM containers WHERE id = ?1", p, 1, err);
-  _cleanup_free_ char *dir = container_dir (e, c->id);
-  _cleanup_free_ char *sdir = container_state_dir (e, c->id);
-  snapshot_remove (dir, &ignored);
-  fs_remove_all (dir, &ignored);
-  fs_remove_all (sdir, &ignored);
-  _cleanup_free_ char *cgpath = container_cgroup_path (e, c);
-  remove_cgroups (cgpath);
+  arca_trace_mark (&tr, "db_delete");
 
+  /* The deletion is durable: answer wait(condition=removed) (docker run
+   * --rm) now and remove the directories after.  A kill -9 in between
+   * leaves directories no record owns, which the next start-up removes
+   * (engine/reconcile.c), so nothing leaks and nothing is lost. */
   pthread_mutex_lock (&e->lock);
   for (arca_container_t **pp = &e->containers; *pp; pp = &(*pp)->next)
     if (*pp == c)
@@ -615,8 +615,18 @@ container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
       }
   for (pending_attach_t *pa = c->pending; pa; pa = pa->next)
     pa->failed = true;
+  c->destroyed = true;
   pthread_cond_broadcast (&e->changed);
   pthread_mutex_unlock (&e->lock);
+
+  _cleanup_free_ char *dir = container_dir (e, c->id);
+  _cleanup_free_ char *sdir = container_state_dir (e, c->id);
+  snapshot_remove (dir, &ignored);
+  fs_remove_all (dir, &ignored);
+  fs_remove_all (sdir, &ignored);
+  _cleanup_free_ char *cgpath = container_cgroup_path (e, c);
+  remove_cgroups (cgpath);
+  arca_trace_mark (&tr, "files_after_answer");
   container_unref (c); /* the table's reference */
   return ret;
 }

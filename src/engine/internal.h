@@ -44,6 +44,7 @@ struct arca_container
   /* State (moby container/state.go) */
   bool running, paused, restarting, dead;
   bool starting, removing, removed;
+  bool destroyed;           /* its row is deleted (durable) and it left the table: wait(removed) answers */
   pid_t pid;
   int exit_code;
   char *error;
