@@ -4,6 +4,7 @@
 #include "http/internal.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,9 @@
 #include "util/cleanup.h"
 #include "util/log.h"
 #include "util/timeutil.h"
+
+/* Requests with a body this large give freed memory back (completed_cb). */
+#define ARCA_TRIM_AFTER_BYTES (1024 * 1024)
 
 /* ---- request objects ---------------------------------------------------- */
 
@@ -340,8 +344,14 @@ completed_cb (void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_R
                  (long long) (us / 1000), (long long) (us % 1000),
                  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : ", connection ended early");
     }
+  bool large = req->body_len >= ARCA_TRIM_AFTER_BYTES || req->body.cap >= ARCA_TRIM_AFTER_BYTES;
   arca_hijack_abandon (req);
   arca_req_unref (req);
+  /* A large request (docker load/import/build, a big create) leaves its
+   * buffers' pages in malloc's free lists, per thread arena: hand them back
+   * so the daemon's RSS returns to its idle size (issue 15). */
+  if (large)
+    malloc_trim (0);
 }
 
 static void
