@@ -590,9 +590,8 @@ remove_cgroups (const char *cgpath)
 }
 
 int
-container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
+container_destroy_record (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
 {
-  arca_error_t ignored;
   pthread_mutex_lock (&e->lock);
   c->removed = true; /* before the row goes: container_save writes no more */
   pthread_mutex_unlock (&e->lock);
@@ -601,11 +600,6 @@ container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   arca_trace_begin (&tr, c->id, "remove");
   int ret = arca_db_exec (e->db, "DELETE FROM containers WHERE id = ?1", p, 1, err);
   arca_trace_mark (&tr, "db_delete");
-
-  /* The deletion is durable: answer wait(condition=removed) (docker run
-   * --rm) now and remove the directories after.  A kill -9 in between
-   * leaves directories no record owns, which the next start-up removes
-   * (engine/reconcile.c), so nothing leaks and nothing is lost. */
   pthread_mutex_lock (&e->lock);
   for (arca_container_t **pp = &e->containers; *pp; pp = &(*pp)->next)
     if (*pp == c)
@@ -615,10 +609,25 @@ container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
       }
   for (pending_attach_t *pa = c->pending; pa; pa = pa->next)
     pa->failed = true;
+  pthread_mutex_unlock (&e->lock);
+  return ret;
+}
+
+void
+container_mark_destroyed (arca_engine_t *e, arca_container_t *c)
+{
+  pthread_mutex_lock (&e->lock);
   c->destroyed = true;
   pthread_cond_broadcast (&e->changed);
   pthread_mutex_unlock (&e->lock);
+}
 
+void
+container_destroy_files (arca_engine_t *e, arca_container_t *c)
+{
+  arca_error_t ignored;
+  arca_trace_t tr;
+  arca_trace_begin (&tr, c->id, "remove");
   _cleanup_free_ char *dir = container_dir (e, c->id);
   _cleanup_free_ char *sdir = container_state_dir (e, c->id);
   snapshot_remove (dir, &ignored);
@@ -628,6 +637,14 @@ container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   remove_cgroups (cgpath);
   arca_trace_mark (&tr, "files_after_answer");
   container_unref (c); /* the table's reference */
+}
+
+int
+container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
+{
+  int ret = container_destroy_record (e, c, err);
+  container_mark_destroyed (e, c);
+  container_destroy_files (e, c);
   return ret;
 }
 

@@ -38,6 +38,8 @@ set_error_locked (arca_container_t *c, const char *msg)
 
 /* ---- monitor ---- */
 
+static int remove_durable (arca_engine_t *e, arca_container_t *c, bool volumes, arca_error_t *err);
+
 typedef struct
 {
   arca_engine_t *e;
@@ -87,6 +89,23 @@ monitor_thread (void *arg)
     arca_trace_since (&tr, "notify", finished); /* process gone -> daemon told */
   container_handle_exit (m->e, m->c, code, finished, oom);
   arca_trace_begin (&tr, m->c->id, "exit"); /* handle_exit traced its own phases */
+  /* AutoRemove: remove the record and answer docker run --rm now, while
+   * the shim deletes the runtime's state (no runtime delete on the path of
+   * the answer); the cgroups and directories go once it is done.  A removal
+   * already under way (rm -f) does all of it itself. */
+  pthread_mutex_lock (&m->e->lock);
+  bool remove = m->c->remove_after_monitor && !m->c->removing && !m->c->removed;
+  m->c->remove_after_monitor = false;
+  if (remove)
+    m->c->removing = true;
+  pthread_mutex_unlock (&m->e->lock);
+  if (remove)
+    {
+      arca_error_t rerr;
+      if (remove_durable (m->e, m->c, true, &rerr) < 0)
+        log_warn ("container %.12s: auto-remove: %s", m->c->id, rerr.msg);
+      arca_trace_mark (&tr, "autoremove_answer");
+    }
   /* The shim answers before it deletes the runtime's state and closes the
    * connection once that is done: a new start waits for it (monitor_running). */
   struct pollfd p = { .fd = m->fd, .events = POLLIN };
@@ -97,16 +116,10 @@ monitor_thread (void *arg)
   arca_trace_mark (&tr, "runtime_delete"); /* the shim's `runtime delete` */
   pthread_mutex_lock (&m->e->lock);
   m->c->monitor_running = false;
-  bool remove = m->c->remove_after_monitor;
-  m->c->remove_after_monitor = false;
   pthread_cond_broadcast (&m->e->changed);
   pthread_mutex_unlock (&m->e->lock);
   if (remove)
-    {
-      arca_error_t rerr;
-      if (container_remove (m->e, m->c, true, true, &rerr) < 0)
-        log_warn ("container %.12s: auto-remove: %s", m->c->id, rerr.msg);
-    }
+    container_destroy_files (m->e, m->c);
   container_unref (m->c);
   free (m);
   return NULL;
@@ -759,12 +772,50 @@ wait_start_done_locked (arca_engine_t *e, arca_container_t *c)
     pthread_cond_wait (&e->changed, &e->lock);
 }
 
+/* The part of a removal that wait(condition=removed) waits for (moby
+ * cleanupContainer before SetRemoved): endpoints, the record, anonymous
+ * volumes (rm -v, AutoRemove), the destroy event; then the waiters are
+ * woken.  Directories and cgroups follow (container_destroy_files). */
+static int
+remove_durable (arca_engine_t *e, arca_container_t *c, bool volumes, arca_error_t *err)
+{
+  networks_container_remove (e, c); /* networking: endpoints and addresses */
+  int destroyed = container_destroy_record (e, c, err);
+  if (volumes)
+    mounts_remove_anonymous (e, c);
+  if (destroyed == 0)
+    events_container (e, c, "destroy", NULL); /* events */
+  container_mark_destroyed (e, c);
+  return destroyed;
+}
+
+/* The shim deletes the runtime's state (cgroups) after answering its
+ * waiter; the monitor ends once that is done.  Removing the cgroups and
+ * directories waits for it (at most 10 s). */
+static void
+remove_wait_monitor (arca_engine_t *e, arca_container_t *c)
+{
+  struct timespec deadline;
+  clock_gettime (CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += 10;
+  pthread_mutex_lock (&e->lock);
+  while (c->monitor_running)
+    if (pthread_cond_timedwait (&e->changed, &e->lock, &deadline) == ETIMEDOUT)
+      break;
+  pthread_mutex_unlock (&e->lock);
+}
+
 int
 container_remove (arca_engine_t *e, arca_container_t *c, bool force, bool volumes, arca_error_t *err)
 {
   pthread_mutex_lock (&e->lock);
   if (force)
     wait_start_done_locked (e, c);
+  /* rm -f while another removal runs (AutoRemove, another rm -f): that one
+   * does the work, once; this one answers when it is done (or goes on if
+   * it gave up). */
+  while (force && c->removing && !c->destroyed)
+    pthread_cond_wait (&e->changed, &e->lock);
   if (c->removed)
     {
       pthread_mutex_unlock (&e->lock);
@@ -810,6 +861,7 @@ container_remove (arca_engine_t *e, arca_container_t *c, bool force, bool volume
         {
           pthread_mutex_lock (&e->lock);
           c->removing = false;
+          pthread_cond_broadcast (&e->changed); /* a waiting rm -f goes on itself */
           pthread_mutex_unlock (&e->lock);
           return arca_error_set (err, ARCA_ERR_INTERNAL,
                                  "cannot remove container \"/%s\": could not kill: container did not exit", c->name);
@@ -817,26 +869,11 @@ container_remove (arca_engine_t *e, arca_container_t *c, bool force, bool volume
     }
   arca_trace_t tr;
   arca_trace_begin (&tr, c->id, "remove");
-  /* Let the shim finish deleting the runtime's state (cgroups) first. */
-  struct timespec deadline;
-  clock_gettime (CLOCK_REALTIME, &deadline);
-  deadline.tv_sec += 10;
-  pthread_mutex_lock (&e->lock);
-  while (c->monitor_running)
-    if (pthread_cond_timedwait (&e->changed, &e->lock, &deadline) == ETIMEDOUT)
-      break;
-  pthread_mutex_unlock (&e->lock);
+  int destroyed = remove_durable (e, c, volumes, err);
+  arca_trace_mark (&tr, "answer");
+  remove_wait_monitor (e, c);
   arca_trace_mark (&tr, "wait_monitor");
-  networks_container_remove (e, c); /* networking: endpoints and addresses */
-  arca_trace_mark (&tr, "network_remove");
-  int destroyed = container_destroy (e, c, err);
-  arca_trace_mark (&tr, "destroy");
-  /* rm -v, AutoRemove: the container's anonymous volumes go too. */
-  if (volumes)
-    mounts_remove_anonymous (e, c);
-  if (destroyed == 0)
-    events_container (e, c, "destroy", NULL); /* events */
-  arca_trace_mark (&tr, "volumes_events");
+  container_destroy_files (e, c);
   return destroyed;
 }
 
