@@ -9,6 +9,8 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -97,6 +99,13 @@ attach_relay (int client, int shim, const char *extra, size_t extra_len, bool st
 }
 
 void
+pending_attach_wake (pending_attach_t *pa)
+{
+  if (pa->wake_fd >= 0)
+    (void) eventfd_write (pa->wake_fd, 1);
+}
+
+void
 container_attach (arca_engine_t *e, arca_container_t *c, int client_fd, const char *extra, size_t extra_len,
                   const arca_attach_opts_t *opts)
 {
@@ -116,19 +125,22 @@ container_attach (arca_engine_t *e, arca_container_t *c, int client_fd, const ch
       pa->opts.in = stdin_wanted;
       pa->opts.detach_keys = opts->detach_keys ? strdup (opts->detach_keys) : NULL;
       pa->shim_fd = -1;
+      pa->wake_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
       pa->next = c->pending;
       c->pending = pa;
       pa->opts.ready = NULL; /* the copy never signals; the caller's opts do, once */
       if (opts->ready)
         opts->ready (opts->ready_ctx);
       /* Wait for the next start to connect us (or for removal). */
-      while (pa->shim_fd < 0 && !pa->failed && !c->removed && !e->closing)
+      /* A claimed session stays: the start holds pa until it sets shim_fd. */
+      while (pa->shim_fd < 0 && !pa->failed && (pa->claimed || (!c->removed && !e->closing)))
         {
-          struct pollfd p = { .fd = client_fd, .events = POLLRDHUP };
+          /* The timeout only bounds how long daemon shutdown waits. */
+          struct pollfd p[2] = { { .fd = client_fd, .events = POLLRDHUP }, { .fd = pa->wake_fd, .events = POLLIN } };
           pthread_mutex_unlock (&e->lock);
-          int n = poll (&p, 1, 200);
+          int n = poll (p, pa->wake_fd >= 0 ? 2 : 1, 200);
           pthread_mutex_lock (&e->lock);
-          if (n > 0 && (p.revents & (POLLHUP | POLLERR)) && !pa->claimed)
+          if (n > 0 && (p[0].revents & (POLLHUP | POLLERR)) && !pa->claimed)
             break;
         }
       shim_fd = pa->shim_fd;
@@ -142,10 +154,14 @@ container_attach (arca_engine_t *e, arca_container_t *c, int client_fd, const ch
             break;
           }
       free ((char *) pa->opts.detach_keys);
+      if (pa->wake_fd >= 0)
+        close (pa->wake_fd);
       free (pa);
     }
   if (running && opts->ready)
     opts->ready (opts->ready_ctx);
+  if (running)
+    c->attach_relays++; /* a pending session was counted by its start */
   pthread_mutex_unlock (&e->lock);
 
   if (running
@@ -153,6 +169,10 @@ container_attach (arca_engine_t *e, arca_container_t *c, int client_fd, const ch
     {
       log_debug ("attach %.12s: %s", c->id, err.msg);
       shim_fd = -1;
+      pthread_mutex_lock (&e->lock);
+      c->attach_relays--;
+      pthread_cond_broadcast (&e->changed);
+      pthread_mutex_unlock (&e->lock);
     }
   if (shim_fd < 0)
     {
@@ -162,4 +182,19 @@ container_attach (arca_engine_t *e, arca_container_t *c, int client_fd, const ch
   attach_relay (client_fd, shim_fd, extra, extra_len, stdin_wanted);
   shutdown (client_fd, SHUT_WR);
   close (shim_fd);
+  pthread_mutex_lock (&e->lock);
+  c->attach_relays--;
+  pthread_cond_broadcast (&e->changed);
+  pthread_mutex_unlock (&e->lock);
+}
+
+void
+attach_drain_wait_locked (arca_engine_t *e, arca_container_t *c)
+{
+  struct timespec deadline;
+  clock_gettime (CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += ATTACH_DRAIN_S;
+  while (c->attach_relays > 0)
+    if (pthread_cond_timedwait (&e->changed, &e->lock, &deadline) == ETIMEDOUT)
+      break;
 }

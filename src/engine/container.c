@@ -608,7 +608,10 @@ container_destroy_record (arca_engine_t *e, arca_container_t *c, arca_error_t *e
         break;
       }
   for (pending_attach_t *pa = c->pending; pa; pa = pa->next)
-    pa->failed = true;
+    {
+      pa->failed = true;
+      pending_attach_wake (pa);
+    }
   pthread_mutex_unlock (&e->lock);
   return ret;
 }

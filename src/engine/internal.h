@@ -22,7 +22,13 @@ typedef struct pending_attach
   int shim_fd;     /* set by start: -1 until connected */
   bool failed;     /* start failed or container removed */
   bool claimed;    /* taken by a start: it will set shim_fd or failed */
+  int wake_fd;     /* eventfd the session polls; pending_attach_wake */
 } pending_attach_t;
+
+/* Wake the session of pa once shim_fd or failed is set (engine lock held),
+ * so that it relays at once: compose 1.29 stops printing 100 ms after a
+ * container's die event, and a late relay loses the output. */
+void pending_attach_wake (pending_attach_t *pa);
 
 struct arca_container
 {
@@ -55,6 +61,7 @@ struct arca_container
   uint64_t exit_generation;  /* bumped at every exit */
 
   pending_attach_t *pending; /* attaches waiting for start */
+  int attach_relays;         /* attach sessions copying output now */
   bool monitor_running;      /* a monitor holds the shim's wait connection */
   bool remove_after_monitor; /* AutoRemove once the shim is done */
 
@@ -242,6 +249,13 @@ int signal_parse (const char *s);
  * stream until the shim ends the stream; the caller then ends the client
  * (shutdown SHUT_WR). */
 void attach_relay (int client, int shim, const char *extra, size_t extra_len, bool stdin_wanted);
+
+/* Before a container's die event: wait (engine lock held, at most
+ * ATTACH_DRAIN_S seconds) until its attach sessions have copied all the
+ * output, as moby's handleContainerExit waits on StreamConfig (2 s), so a
+ * client that sees die has the output (compose 1.29 stops printing at it). */
+#define ATTACH_DRAIN_S 2
+void attach_drain_wait_locked (arca_engine_t *e, arca_container_t *c);
 
 /* exec (exec.c): IDs of the container's running execs as a JSON array, or
  * JSON null when there are none (inspect's ExecIDs).  Caller holds e->lock. */

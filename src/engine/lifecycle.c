@@ -177,6 +177,7 @@ container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int
   events_container_mounts (e, c, "unmount"); /* events: after the network's, as dockerd's Cleanup */
 
   pthread_mutex_lock (&e->lock);
+  attach_drain_wait_locked (e, c);
   health_stop_locked (e, c); /* healthchecks: restarted with the container */
   c->running = false;
   c->paused = false;
@@ -192,8 +193,9 @@ container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int
   bool auto_remove = !restarting && json_get_bool (c->host_config, "AutoRemove", false) && !c->removing;
   if (auto_remove && c->monitor_running)
     {
-      /* Remove once the shim has deleted the runtime's state (the monitor
-       * thread does it), so no cgroup is left behind. */
+      /* The monitor thread removes it: the record at once (the answer to
+       * docker run --rm), the cgroups and directories once the shim has
+       * deleted the runtime's state, so no cgroup is left behind. */
       c->remove_after_monitor = true;
       auto_remove = false;
     }
@@ -226,7 +228,10 @@ static void
 fail_pending_locked (arca_container_t *c)
 {
   for (pending_attach_t *pa = c->pending; pa; pa = pa->next)
-    pa->failed = true;
+    {
+      pa->failed = true;
+      pending_attach_wake (pa);
+    }
   c->pending = NULL;
 }
 
@@ -491,6 +496,9 @@ start_connect_attaches (arca_engine_t *e, arca_container_t *c, const char *sdir)
       pthread_mutex_lock (&e->lock);
       pa->shim_fd = fd;
       pa->failed = fd < 0;
+      if (fd >= 0)
+        c->attach_relays++; /* the session's relay ends it */
+      pending_attach_wake (pa);
       pthread_mutex_unlock (&e->lock);
     }
   pthread_mutex_lock (&e->lock);

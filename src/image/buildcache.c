@@ -721,22 +721,6 @@ cmp_last_used (const void *a, const void *b)
   return x->last_used < y->last_used ? -1 : x->last_used > y->last_used ? 1 : strcmp (x->id, y->id);
 }
 
-/* {chain_id: size} of every layer row. */
-static json_t *
-layer_sizes (arca_image_store_t *s)
-{
-  json_t *m = json_object ();
-  _cleanup_json_ json_t *rows = NULL;
-  if (store_sql (s, "SELECT chain_id, size FROM layers", NULL, 0, &rows, NULL) < 0)
-    return m;
-  size_t i;
-  json_t *row;
-  json_array_foreach (rows, i, row)
-    if (json_is_string (json_array_get (row, 0)))
-      json_object_set (m, json_string_value (json_array_get (row, 0)), json_array_get (row, 1));
-  return m;
-}
-
 /* Delete the chosen records, children before parents; a child that stays
  * (a kept image, with all) is detached from its deleted parent first. */
 static int
@@ -810,7 +794,7 @@ image_build_cache_prune (arca_image_store_t *s, const arca_build_prune_opts_t *o
   int ret = records_load (s, &r, err);
   json_t *deleted_ids = json_array ();
   json_t *records = json_array ();
-  _cleanup_json_ json_t *sizes = layer_sizes (s);
+  _cleanup_json_ json_t *sizes = store_layer_sizes (s);
   if (ret == 0)
     {
       record_t **cand = xmalloc0 ((r.n + 1) * sizeof *cand);

@@ -26,22 +26,6 @@ labels_ok (json_t *filters, json_t *labels)
   return !filters_match_labels (nf, labels);
 }
 
-/* {chain_id: size} of every layer row. */
-static json_t *
-layer_sizes (arca_image_store_t *s)
-{
-  json_t *m = json_object ();
-  _cleanup_json_ json_t *rows = NULL;
-  if (store_sql (s, "SELECT chain_id, size FROM layers", NULL, 0, &rows, NULL) < 0)
-    return m;
-  size_t i;
-  json_t *row;
-  json_array_foreach (rows, i, row)
-    if (json_is_string (json_array_get (row, 0)))
-      json_object_set (m, json_string_value (json_array_get (row, 0)), json_array_get (row, 1));
-  return m;
-}
-
 int
 image_prune (arca_image_store_t *s, json_t *filters, json_t **out, arca_error_t *err)
 {
@@ -68,7 +52,7 @@ image_prune (arca_image_store_t *s, json_t *filters, json_t **out, arca_error_t 
   if (!__atomic_compare_exchange_n (&running, &expected, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
     return arca_error_set (err, ARCA_ERR_CONFLICT, "a prune operation is already running");
 
-  _cleanup_json_ json_t *sizes = layer_sizes (s);
+  _cleanup_json_ json_t *sizes = store_layer_sizes (s);
   _cleanup_json_ json_t *rows = NULL;
   json_t *deleted = json_array ();
   if (store_sql (s, "SELECT id FROM images ORDER BY id", NULL, 0, &rows, err) < 0)
@@ -170,7 +154,7 @@ image_disk_usage_json (arca_image_store_t *s, json_t **images, int64_t *layers_s
   json_t *list;
   if (image_list_json (s, NULL, false, &list, err) < 0)
     return -1;
-  _cleanup_json_ json_t *sizes = layer_sizes (s);
+  _cleanup_json_ json_t *sizes = store_layer_sizes (s);
   /* How many images use each chain ID. */
   _cleanup_json_ json_t *users = json_object ();
   json_t **chains = xmalloc0 ((json_array_size (list) + 1) * sizeof (json_t *));

@@ -740,3 +740,20 @@ store_delete (arca_image_store_t *s, char **refs, const char *delete_id, char **
     log_warn ("image store: rewrite index.json: %s", ierr.msg);
   return 0;
 }
+
+/* {chain_id: size} of every layer row. */
+json_t *
+store_layer_sizes (arca_image_store_t *s)
+{
+  json_t *m = json_object ();
+  _cleanup_json_ json_t *rows = NULL;
+  if (store_sql (s, "SELECT chain_id, size FROM layers", NULL, 0, &rows, NULL) < 0)
+    return m;
+  size_t i;
+  json_t *row;
+  json_array_foreach (rows, i, row)
+    if (json_is_string (json_array_get (row, 0)))
+      json_object_set (m, json_string_value (json_array_get (row, 0)), json_array_get (row, 1));
+  return m;
+}
+

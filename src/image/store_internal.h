@@ -117,6 +117,8 @@ int store_set_tag (arca_image_store_t *s, const char *key, const char *id, char 
 int store_delete (arca_image_store_t *s, char **refs, const char *delete_id, char **chain_ids, arca_error_t *err);
 
 /* Raw SQL within arca_db_lock (rows may be NULL). */
+/* {chain_id: size} of every layer (an empty object on error). */
+json_t *store_layer_sizes (arca_image_store_t *s);
 int store_sql (arca_image_store_t *s, const char *sql, const char *const *params, int n, json_t **rows,
                arca_error_t *err);
 /* Rewrite oci/index.json from the database (call with the writer lock). */

@@ -737,9 +737,11 @@ check_deadline (shim_t *s, vm_t *vm)
     case VM_PHASE_STARTING:
       {
         _cleanup_free_ char *tail = vm_console_tail (s);
-        start_fail (s, xasprintf ("vm: the guest did not %s in time%s%s",
-                                  vm->phase == VM_PHASE_BOOTING ? "boot" : "start the container",
-                                  tail ? "; console: " : "", tail ? tail : ""));
+        static const char *const what[] = { [VM_PHASE_BOOTING] = "boot (no hello from the agent)",
+                                            [VM_PHASE_CONFIGURING] = "set up the container (no ready after config)",
+                                            [VM_PHASE_STARTING] = "start the container's process" };
+        start_fail (s, xasprintf ("vm: the guest (%s) did not %s in time%s%s", json_get_str (vm->cfg, "accel"),
+                                  what[vm->phase], tail ? "; console: " : "", tail ? tail : ""));
         break;
       }
     case VM_PHASE_RUNNING:

@@ -94,6 +94,19 @@ container destroy"
   assert_line_matches '"execDuration":"0","exitCode":"3","image":"busybox","name":"ev-normal","team":"blue"'
 }
 
+@test "die comes after the output reached the attach sessions (moby handleContainerExit)" {
+  # compose 1.29's up stops printing 0.1 s after a service's die: output
+  # still on its way to the attach session then is lost to the user.
+  local i id
+  for i in 1 2 3 4 5; do
+    id=$(docker create busybox sh -c "echo out-$i-before-die")
+    run python3 "$ARCA_REPO/tests/fixtures/attach_before_die.py" "$ARCA_T/arca.sock" "$id" "out-$i-before-die"
+    assert_success
+    assert_output "output=yes"
+    docker rm "$id" >/dev/null
+  done
+}
+
 @test "docker stop of a process ignoring SIGTERM: kill 15, kill 9, die 137, stop" {
   docker run -d --name ev-stop busybox sleep 300
   local s

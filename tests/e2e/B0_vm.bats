@@ -48,7 +48,18 @@ setup_file() {
   docker run -d --name vmweb --isolation vm --init --network vmnet -p "127.0.0.1:$VM_PORT:80" \
     -m 160m --cpus 2 --tmpfs /scratch -v vmvol:/data busybox sh -c \
     'mkdir -p /www && echo hello-from-the-vm >/www/index.html && echo vm-started && exec httpd -f -p 80 -h /www' \
-    >/dev/null
+    >/dev/null || { vm_diagnose; return 1; }
+}
+
+# What a failed VM start leaves to read: the daemon's accelerator choice,
+# each guest's console and boot record.
+vm_diagnose() {
+  local f
+  grep -h ' vm: ' "$ARCA_T/daemon.log" | tail -5 >&2 || true
+  for f in "$ARCA_T"/exec/containers/*/console.log "$ARCA_T"/exec/containers/*/boot.json "$ARCA_T"/data/vm/probe.log; do
+    [ -f "$f" ] && { echo "--- $f" && tail -c 4000 "$f"; } >&2
+  done
+  return 0
 }
 
 teardown_file() { arca_cleanup; }
