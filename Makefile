@@ -52,8 +52,9 @@ asan: deps
 soak: deps build
 	@/usr/bin/python3 tests/soak/soak.py --kills $(or $(SOAK_KILLS),200) $(SOAK_ARGS)
 
+# make bench BENCH_ARGS="--with-dockerd -n 20 --scale '10 100'" (bench/README.md)
 bench: deps build
-	@bench/run.sh
+	@bench/run.sh $(BENCH_ARGS)
 
 install: build
 	install -D -m 0755 $(BUILD)/arca $(DESTDIR)/usr/local/bin/arca
