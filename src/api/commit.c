@@ -92,6 +92,8 @@ h_commit (arca_http_request_t *req, void *app, arca_error_t *err)
     .author = arca_req_query (req, "author"),
     .changes = changes,
     .config = body,
+    /* moby postCommit: pause unless pause=false (API >= 1.13) */
+    .pause = arca_req_query_bool (req, "pause", true),
   };
   _cleanup_free_ char *id = NULL;
   int r = container_commit (app, c, &o, &id, err);

@@ -145,8 +145,8 @@ create_image (arca_http_request_t *req, void *app, arca_error_t *err)
    * several instructions separated by '\n'. */
   _cleanup_strv_ char **changes = arca_req_query_all (req, "changes");
   _cleanup_free_ char *id = NULL;
-  if (image_import (store_of (app), path, arca_req_query (req, "repo"), arca_req_query (req, "tag"),
-                    changes[0] ? changes : NULL, arca_req_query (req, "message"), &id, err) < 0)
+  if (arca_engine_image_import (app, path, arca_req_query (req, "repo"), arca_req_query (req, "tag"), changes,
+                                arca_req_query (req, "message"), &id, err) < 0)
     return -1;
   arca_buf_t b = { 0 };
   append_message (&b, json_pack ("{s:s}", "status", id));

@@ -47,6 +47,13 @@ typedef struct
 
 void build_options_clear (build_options_t *o);
 
+/* docker commit/import --change (moby BuildFromConfig): the instructions
+ * (each string may hold several lines) applied to config in place.  Only
+ * CMD, ENTRYPOINT, HEALTHCHECK, ENV, EXPOSE, LABEL, ONBUILD, USER, VOLUME
+ * and WORKDIR; 400 "<cmd> is not a valid change command" for the others,
+ * the builder's parse errors otherwise.  Nothing is built or stored. */
+int build_apply_changes (json_t *config, char **changes, arca_error_t *err);
+
 /* One chunk of a RUN step's output: stream 1 stdout, 2 stderr. */
 typedef int (*build_output_fn) (void *ctx, int stream, const char *data, size_t len);
 

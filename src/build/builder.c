@@ -72,6 +72,11 @@ options_copy (build_options_t *d, const build_options_t *s)
 int
 out_msg (build_t *b, json_t *msg)
 {
+  if (b->emit == NULL)
+    {
+      json_decref (msg); /* commit/import --change: no output (moby io.Discard) */
+      return 0;
+    }
   if (b->o.quiet)
     {
       /* notVerboseBuffer: only shown when the build fails */
@@ -497,6 +502,8 @@ has_from_image (const dstate_t *s)
 int
 step_commit (build_t *b, const char *comment, arca_error_t *err)
 {
+  if (b->disable_commit)
+    return 0;
   dstate_t *s = b->state;
   if (!has_from_image (s))
     return arca_error_set (err, ARCA_ERR_INTERNAL, "Please provide a source image with `from` prior to commit");

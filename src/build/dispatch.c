@@ -166,6 +166,11 @@ d_workdir (build_t *b, instr_t *ins, arca_error_t *err)
       wd = path_clean (joined);
     }
   json_object_set_new (s->run_config, "WorkingDir", json_string (wd));
+  if (b->disable_commit)
+    {
+      free (wd); /* --change: the daemon is not asked to make the directory */
+      return 0;
+    }
   _cleanup_free_ char *comment = xasprintf ("#(nop) WORKDIR %s", wd);
   free (wd);
   /* withCmdCommentString: shell + one "#(nop) WORKDIR <dir>" word */

@@ -202,7 +202,10 @@ parse_interval (bflag_t *f, int64_t *ns, arca_error_t *err)
   if (f->value == NULL || *f->value == '\0')
     return 0;
   if (time_parse_go_duration (f->value, ns) < 0)
-    return arca_error_set (err, ARCA_ERR_INVALID, "time: invalid duration \"%s\"", f->value);
+    {
+      _cleanup_free_ char *msg = time_go_duration_error (f->value);
+      return arca_error_set (err, ARCA_ERR_INVALID, "%s", msg);
+    }
   if (*ns < 1000000)
     return arca_error_set (err, ARCA_ERR_INVALID, "Interval \"%s\" cannot be less than 1ms", f->name);
   return 0;

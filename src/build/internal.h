@@ -78,6 +78,7 @@ struct build
   buildargs_t *args;
   dstate_t *state;
   int failed_code;        /* the exit status of a failed RUN */
+  bool disable_commit;    /* commit/import --change: Config only (moby disableCommit) */
 };
 
 /* ---- output (builder.c) ---- */

@@ -19,6 +19,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "build/build.h"
 #include "engine/events.h"
 #include "image/ref.h"
 #include "engine/internal.h"
@@ -752,9 +753,8 @@ container_commit_build (arca_engine_t *e, arca_container_t *c, json_t *config, j
   return image_commit (e->images, &ic, image_id, err);
 }
 
-int
-container_commit (arca_engine_t *e, arca_container_t *c, const arca_commit_opts_t *o, char **image_id,
-                  arca_error_t *err)
+static int
+commit_now (arca_engine_t *e, arca_container_t *c, const arca_commit_opts_t *o, char **image_id, arca_error_t *err)
 {
   _cleanup_free_ char *parent = NULL;
   _cleanup_json_ json_t *ccfg = NULL;
@@ -768,7 +768,7 @@ container_commit (arca_engine_t *e, arca_container_t *c, const arca_commit_opts_
   /* No body Config (the CLI sends none): the container's own Config is the
    * base the changes apply to, as dockerd does. */
   _cleanup_json_ json_t *config = json_deep_copy (json_is_object (o->config) ? o->config : ccfg);
-  if (image_config_apply_changes (config, o->changes, err) < 0)
+  if (build_apply_changes (config, o->changes, err) < 0)
     return -1;
   merge_config (config, ccfg);
 
@@ -795,4 +795,27 @@ container_commit (arca_engine_t *e, arca_container_t *c, const arca_commit_opts_
   events_container (e, c, "commit", "comment", o->comment ? o->comment : "", "imageID", *image_id, "imageRef",
                     ref ? ref : "", NULL);
   return 0;
+}
+
+int
+container_commit (arca_engine_t *e, arca_container_t *c, const arca_commit_opts_t *o, char **image_id,
+                  arca_error_t *err)
+{
+  /* moby daemon/commit.go: a running container is paused for the commit
+   * (its errors ignored, as containerPause's there) and unpaused after,
+   * so events read pause, commit, unpause. */
+  bool paused_here = false;
+  if (o->pause)
+    {
+      arca_error_t perr;
+      paused_here = container_pause (e, c, &perr) == 0;
+    }
+  int r = commit_now (e, c, o, image_id, err);
+  if (paused_here)
+    {
+      arca_error_t uerr;
+      if (container_unpause (e, c, &uerr) < 0)
+        log_warn ("commit %.12s: %s", c->id, uerr.msg);
+    }
+  return r;
 }

@@ -43,6 +43,7 @@ typedef struct
   const char *comment, *author;
   char **changes;           /* Dockerfile instructions (CMD, ENV, ...) or NULL */
   json_t *config;           /* request body Config or NULL */
+  bool pause;               /* freeze a running container meanwhile */
 } arca_commit_opts_t;
 
 /* The writable layer becomes a layer in Docker format (whiteouts as

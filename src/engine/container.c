@@ -458,6 +458,8 @@ container_create_with (arca_engine_t *e, const arca_create_opts_t *co, json_t *r
   _cleanup_json_ json_t *warnings = json_array ();
   _cleanup_json_ json_t *hc = NULL;
   arca_image_t *img = NULL;
+  if (networks_mac_address_bc (body, co->api_version, warnings, err) < 0)
+    return -1;
   if (create_check (e, co, body, warnings, &hc, &img, err) < 0)
     return -1;
   if (name && *name && name[0] == '/')

@@ -194,6 +194,73 @@ network_disconnect (arca_engine_t *e, const char *ref, json_t *body, arca_error_
 
 /* ---- container hooks ---- */
 
+/* The network a container-wide MAC address belongs to, or NULL when the
+ * mode has no endpoint of its own (host, none, container:). */
+static const char *
+mac_network (const char *mode)
+{
+  if (mode == NULL || *mode == '\0' || strcmp (mode, "default") == 0)
+    return "bridge";
+  if (strcmp (mode, "host") == 0 || strcmp (mode, "none") == 0 || str_has_prefix (mode, "container:"))
+    return NULL;
+  return mode;
+}
+
+int
+networks_mac_address_bc (json_t *body, int api_version, json_t *warnings, arca_error_t *err)
+{
+  const char *mac = json_get_str (body, "MacAddress");
+  const char *nw = mac_network (json_get_str (json_object_get (body, "HostConfig"), "NetworkMode"));
+  json_t *nc = json_object_get (body, "NetworkingConfig");
+  json_t *eps = json_object_get (nc, "EndpointsConfig");
+  bool legacy = api_version > 0 && api_version < 144;
+  const char *k;
+  json_t *ep;
+  if (mac == NULL || *mac == '\0')
+    {
+      /* the old API had no endpoint MAC: one given is discarded */
+      if (legacy)
+        json_object_foreach (eps, k, ep)
+          if (json_is_object (ep))
+            json_object_set_new (ep, "MacAddress", json_string (""));
+      return 0;
+    }
+  if (legacy && nw == NULL)
+    return arca_error_set (err, ARCA_ERR_INVALID, "conflicting options: mac-address and the network mode");
+  if (nw)
+    {
+      if (!json_is_object (nc))
+        json_object_set_new (body, "NetworkingConfig", nc = json_object ());
+      if (!json_is_object (eps))
+        json_object_set_new (nc, "EndpointsConfig", eps = json_object ());
+      if (json_object_size (eps) == 0)
+        json_object_set_new (eps, nw, json_object ());
+      if (legacy)
+        {
+          /* one entry at most before 1.44: the address is its */
+          json_object_foreach (eps, k, ep)
+            if (json_is_object (ep))
+              json_object_set_new (ep, "MacAddress", json_string (mac));
+          return 0;
+        }
+      ep = json_object_get (eps, nw);
+      const char *epmac = json_get_str (ep, "MacAddress");
+      if (!json_is_object (ep))
+        return arca_error_set (err, ARCA_ERR_INVALID,
+                               "if a container-wide MAC address is supplied, HostConfig.NetworkMode must match the "
+                               "identity of a network in NetworkSettings.Networks");
+      if (epmac && *epmac && strcmp (epmac, mac) != 0)
+        return arca_error_set (err, ARCA_ERR_INVALID,
+                               "the container-wide MAC address must match the endpoint-specific MAC address for the "
+                               "main network, or be left empty");
+      json_object_set_new (ep, "MacAddress", json_string (mac));
+    }
+  json_array_append_new (warnings, json_string ("The container-wide MacAddress field is now deprecated. It should be "
+                                                "specified in EndpointsConfig instead."));
+  json_object_set_new (body, "MacAddress", json_string (""));
+  return 0;
+}
+
 int
 networks_validate_create (arca_engine_t *e, json_t *hc, json_t *netcfg, arca_error_t *err)
 {

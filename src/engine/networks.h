@@ -27,6 +27,12 @@ int network_connect (arca_engine_t *e, const char *ref, json_t *body, arca_error
 int network_disconnect (arca_engine_t *e, const char *ref, json_t *body, arca_error_t *err);
 
 /* Container hooks (lock not held). */
+/* The container-wide Config.MacAddress moved to the main network's
+ * endpoint (moby postContainersCreate handleMACAddressBC): before API 1.44
+ * it is the endpoint's address (endpoint ones discarded; 400 with host,
+ * none or container: modes); from 1.44 it is deprecated: moved with a
+ * warning, 400 when it contradicts the endpoint's. */
+int networks_mac_address_bc (json_t *body, int api_version, json_t *warnings, arca_error_t *err);
 int networks_validate_create (arca_engine_t *e, json_t *host_config, json_t *networking_config, arca_error_t *err);
 int networks_container_create (arca_engine_t *e, struct arca_container *c, json_t *networking_config,
                                arca_error_t *err);

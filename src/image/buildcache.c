@@ -664,9 +664,11 @@ prune_filter_parse (json_t *filters, prune_filter_t *f, arca_error_t *err)
     {
       int64_t d;
       if (time_parse_go_duration (uv[0], &d) < 0)
-        return arca_error_set (err, ARCA_ERR_INVALID,
-                               "\"%s\" filter expects a duration (e.g., '24h'): time: invalid duration \"%s\"",
-                               until ? "until" : "unused-for", uv[0]);
+        {
+          _cleanup_free_ char *msg = time_go_duration_error (uv[0]);
+          return arca_error_set (err, ARCA_ERR_INVALID, "\"%s\" filter expects a duration (e.g., '24h'): %s",
+                                 until ? "until" : "unused-for", msg);
+        }
       f->has_until = true;
       f->until_ns = time_now_ns () - d;
     }

@@ -87,11 +87,11 @@ int image_load (arca_image_store_t *s, const char *tar_path,
                 void (*emit) (void *ctx, const char *line), void *ctx, arca_error_t *err);
 
 /* docker import: a plain rootfs tarball (maybe compressed) becomes a one-layer
- * image; repo/tag may be NULL (untagged); changes: Dockerfile-style
- * instructions ("CMD ...", "ENV A=B", ...) or NULL; message: history comment.
+ * image; repo/tag may be NULL (untagged); image_config: the image's Config
+ * (--change already applied; NULL: empty); message: history comment.
  * *image_id receives "sha256:<hex>". */
 int image_import (arca_image_store_t *s, const char *tar_path, const char *repo, const char *tag,
-                  char **changes, const char *message, char **image_id, arca_error_t *err);
+                  json_t *image_config, const char *message, char **image_id, arca_error_t *err);
 
 /* GET /images/json: array of ImageSummary (spec) objects.  filters: the
  * parsed filters JSON object (map key -> {value: true}) or NULL; supports
@@ -113,13 +113,6 @@ int image_remove (arca_image_store_t *s, const char *ref, bool force, bool nopru
 int image_count (arca_image_store_t *s);
 
 /* ---- docker commit (image/commit.c) ---- */
-
-/* Apply Dockerfile-style change instructions (CMD, ENTRYPOINT, ENV, LABEL,
- * WORKDIR, USER, EXPOSE, VOLUME, STOPSIGNAL, ONBUILD; one per value or
- * several separated by '\n') to an image "config" object in place, as
- * docker import/commit --change do (moby BuildFromConfig).  400 "<X> is not
- * a valid change command" and the parse errors. */
-int image_config_apply_changes (json_t *config, char **changes, arca_error_t *err);
 
 /* Writes a layer tar (uncompressed, Docker layer format) to fd. */
 typedef int (*arca_layer_writer_fn) (void *ctx, int fd, arca_error_t *err);

@@ -1,10 +1,13 @@
 #include "util/timeutil.h"
 
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "util/strutil.h"
 
 int64_t
 time_now_ns (void)
@@ -207,6 +210,34 @@ time_parse_go_duration (const char *s, int64_t *ns)
     }
   *ns = (int64_t) (neg ? -total : total);
   return 0;
+}
+
+/* The message of Go's time.ParseDuration for s that
+ * time_parse_go_duration refused: "time: missing unit in duration",
+ * "time: unknown unit", else "time: invalid duration" (src/time/format.go). */
+char *
+time_go_duration_error (const char *s)
+{
+  static const char *const units[] = { "ns", "us", "µs", "ms", "s", "m", "h", NULL };
+  const char *p = s;
+  if (*p == '-' || *p == '+')
+    p++;
+  while (*p && (isdigit ((unsigned char) *p) || *p == '.'))
+    {
+      while (isdigit ((unsigned char) *p) || *p == '.')
+        p++;
+      size_t ul = strcspn (p, "0123456789.");
+      if (ul == 0)
+        return *p ? xasprintf ("time: invalid duration \"%s\"", s)
+                  : xasprintf ("time: missing unit in duration \"%s\"", s);
+      bool known = false;
+      for (size_t i = 0; units[i]; i++)
+        known |= strlen (units[i]) == ul && strncmp (p, units[i], ul) == 0;
+      if (!known)
+        return xasprintf ("time: unknown unit \"%.*s\" in duration \"%s\"", (int) ul, p, s);
+      p += ul;
+    }
+  return xasprintf ("time: invalid duration \"%s\"", s);
 }
 
 /* Go's time.Duration.String (src/time/time.go): "0s", "1.5µs", "250ms",

@@ -25,6 +25,8 @@ int time_parse_timestamp (const char *s, int64_t *ns);
  * GetTimestamp tries first for since/until values; 0 ok, -1 if s is not a
  * duration. */
 int time_parse_go_duration (const char *s, int64_t *ns);
+/* Go's error text for s that time_parse_go_duration refused (malloc'd). */
+char *time_go_duration_error (const char *s);
 /* Go's time.Duration String ("1.5s", "1m30s", "250ms", "0s"), as dockerd
  * prints durations in messages.  buf >= 40. */
 void time_format_go_duration (int64_t ns, char *buf, size_t len);

@@ -103,9 +103,24 @@ A /tmp/new/f"
   assert_line_matches ',"A=1","B=2"\]$'
   run docker image inspect -f '{{.Config.Labels.team}}|{{.Comment}}|{{.Author}}|{{.Config.WorkingDir}}' changed
   assert_output "arca|a message|me <me@x>|/work"
+  # dockerd 20.10's texts: the builder's lower-cased command; only the
+  # instructions moby's validCommitCommands lists (no STOPSIGNAL, RUN...)
   run docker commit -c 'BOGUS x' c2 bad
   assert_failure
-  assert_output_contains "BOGUS is not a valid change command"
+  assert_output_contains "bogus is not a valid change command"
+  run docker commit -c 'STOPSIGNAL SIGINT' c2 bad
+  assert_failure
+  assert_output_contains "stopsignal is not a valid change command"
+  run docker commit -c 'HEALTHCHECK --interval=5 CMD true' c2 bad
+  assert_failure
+  assert_output_contains 'time: missing unit in duration "5"'
+  # ENTRYPOINT without CMD in the same changes drops the Cmd (moby dispatchEntrypoint)
+  docker commit -c 'ENTRYPOINT ["echo", "ep"]' c2 ep:1 >/dev/null
+  run docker image inspect -f '{{json .Config.Cmd}} {{json .Config.Entrypoint}}' ep:1
+  assert_output 'null ["echo","ep"]'
+  run docker run --rm ep:1
+  assert_output "ep"
+  docker rmi ep:1
   docker rm c2
   docker rmi changed
 }
@@ -121,6 +136,32 @@ A /tmp/new/f"
   run docker commit nope x
   assert_failure
   assert_output_contains "No such container: nope"
+}
+
+@test "commit freezes a running container unless --pause=false, as dockerd (events pause, commit, unpause)" {
+  docker run -d --name cp1 busybox sleep 300
+  local s
+  s=$(date +%s.%N)
+  docker commit cp1 paused:1 >/dev/null
+  docker commit --pause=false cp1 paused:2 >/dev/null
+  docker pause cp1 >/dev/null
+  docker commit cp1 paused:3 >/dev/null
+  run docker inspect -f '{{.State.Status}}' cp1
+  assert_output "paused"
+  docker unpause cp1 >/dev/null
+  # the sequence a reference dockerd 20.10 gives for the same commands
+  run docker events --since "$s" --until "$(date +%s.%N)" --filter container=cp1 --format '{{.Action}}'
+  assert_output "pause
+commit
+unpause
+commit
+pause
+commit
+unpause"
+  run docker inspect -f '{{.State.Status}}' cp1
+  assert_output "running"
+  docker rm -f cp1
+  docker rmi paused:1 paused:2 paused:3 >/dev/null
 }
 
 @test "commit with no changes adds an empty history entry, no layer" {

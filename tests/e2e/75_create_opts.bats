@@ -126,3 +126,34 @@ myhost"
   assert_output_contains "touch: /tmp/x: Read-only file system"
   assert_output_contains "shm ok"
 }
+
+@test "the container-wide MacAddress: the endpoint's before API 1.44, moved with dockerd's warning after" {
+  local body id
+  # API 1.41 (compose 1.29's): Config.MacAddress is the default network's address
+  body='{"Image":"busybox","Cmd":["sleep","300"],"MacAddress":"02:42:ac:11:00:99","HostConfig":{"NetworkMode":"default"}}'
+  run api POST /v1.41/containers/create?name=mac1 -H 'Content-Type: application/json' -d "$body"
+  assert_success
+  docker start mac1 >/dev/null
+  run docker inspect -f '{{.NetworkSettings.Networks.bridge.MacAddress}}' mac1
+  assert_output "02:42:ac:11:00:99"
+  run docker exec mac1 cat /sys/class/net/eth0/address
+  assert_output "02:42:ac:11:00:99"
+  # ... and refused where there is no endpoint of the container's own
+  body='{"Image":"busybox","MacAddress":"02:42:ac:11:00:98","HostConfig":{"NetworkMode":"host"}}'
+  run api POST /v1.41/containers/create -H 'Content-Type: application/json' -d "$body"
+  assert_output_contains "conflicting options: mac-address and the network mode"
+  # API 1.51: deprecated, moved to the endpoint with a warning
+  body='{"Image":"busybox","Cmd":["sleep","300"],"MacAddress":"02:42:ac:11:00:97"}'
+  run api POST /v1.51/containers/create?name=mac2 -H 'Content-Type: application/json' -d "$body"
+  assert_output_contains "The container-wide MacAddress field is now deprecated. It should be specified in EndpointsConfig instead."
+  docker start mac2 >/dev/null
+  run docker inspect -f '{{.NetworkSettings.Networks.bridge.MacAddress}}' mac2
+  assert_output "02:42:ac:11:00:97"
+  # ... and refused when it contradicts the endpoint's
+  body='{"Image":"busybox","MacAddress":"02:42:ac:11:00:96","HostConfig":{"NetworkMode":"bridge"},"NetworkingConfig":{"EndpointsConfig":{"bridge":{"MacAddress":"02:42:ac:11:00:95"}}}}'
+  run api POST /v1.51/containers/create -H 'Content-Type: application/json' -d "$body"
+  assert_output_contains "the container-wide MAC address must match the endpoint-specific MAC address"
+  run docker ps -aq --filter name=^mac
+  [ "$(echo "$output" | wc -l)" -eq 2 ] || fail "refused creates left containers: $output"
+  docker rm -f mac1 mac2 >/dev/null
+}

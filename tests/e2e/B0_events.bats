@@ -260,7 +260,9 @@ container rename oldName=/ev-ops
 container update
 container top
 container export
+container pause
 container commit comment=hi imageRef=evimg:c
+container unpause
 container extract-to-dir
 container archive-path"
   # the commit's image events come first: create (API >= 1.46), then tag

@@ -12,12 +12,14 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "build/build.h"
 #include "build/gofmt.h"
 #include "build/ignore.h"
 #include "build/instructions.h"
 #include "build/parser.h"
 #include "build/shell.h"
 #include "util/cleanup.h"
+#include "util/json.h"
 #include "util/strutil.h"
 
 /* ---- word expansion ------------------------------------------------------------- */
@@ -609,6 +611,72 @@ test_gofmt (void **state)
   assert_string_equal (u, "a\xef\xbf\xbd" "b\xc3\xa9");
 }
 
+/* ---- commit/import --change (moby BuildFromConfig) ------------------------------------ */
+
+static char *
+changes_result (const char *base, char **changes, arca_error_t *err)
+{
+  json_error_t je;
+  _cleanup_json_ json_t *c = json_loads (base, 0, &je);
+  if (build_apply_changes (c, changes, err) < 0)
+    return NULL;
+  return json_dumps (c, JSON_COMPACT | JSON_SORT_KEYS);
+}
+
+/* Expected values from dockerd 20.10 (docker commit --change on a
+ * busybox container, inspected). */
+static void
+test_changes (void **state)
+{
+  arca_error_t err;
+  char *c1[] = { "ENV A=1", "ENV B=$A", "WORKDIR rel", "EXPOSE 80 90/udp", "LABEL x=$A", NULL };
+  _cleanup_free_ char *r1 = changes_result ("{\"Env\":[\"PATH=/bin\"]}", c1, &err);
+  assert_non_null (r1);
+  assert_string_equal (r1, "{\"Env\":[\"PATH=/bin\",\"A=1\",\"B=1\"],\"ExposedPorts\":{\"80/tcp\":{},\"90/udp\":{}},"
+                           "\"Labels\":{\"x\":\"1\"},\"WorkingDir\":\"/rel\"}");
+  /* ENTRYPOINT without a CMD in the same changes clears Cmd */
+  char *c2[] = { "ENTRYPOINT [\"echo\"]", NULL };
+  _cleanup_free_ char *r2 = changes_result ("{\"Cmd\":[\"sh\"]}", c2, &err);
+  assert_string_equal (r2, "{\"Cmd\":null,\"Entrypoint\":[\"echo\"]}");
+  char *c3[] = { "CMD [\"a\"]\nENTRYPOINT [\"echo\"]", NULL };
+  _cleanup_free_ char *r3 = changes_result ("{}", c3, &err);
+  assert_string_equal (r3, "{\"Cmd\":[\"a\"],\"Entrypoint\":[\"echo\"]}");
+  char *c4[] = { "HEALTHCHECK --interval=5s --retries=2 CMD [\"true\"]", "ONBUILD RUN x", "USER 1:2",
+                 "VOLUME /a /b", NULL };
+  _cleanup_free_ char *r4 = changes_result ("{}", c4, &err);
+  assert_string_equal (r4, "{\"Healthcheck\":{\"Interval\":5000000000,\"Retries\":2,\"Test\":[\"CMD\",\"true\"]},"
+                           "\"OnBuild\":[\"RUN x\"],\"User\":\"1:2\",\"Volumes\":{\"/a\":{},\"/b\":{}}}");
+  static const struct
+  {
+    const char *change, *msg;
+  } bad[] = {
+    { "BOGUS x", "bogus is not a valid change command" },
+    { "RUN x", "run is not a valid change command" },
+    { "STOPSIGNAL FOO", "stopsignal is not a valid change command" },
+    { "HEALTHCHECK --interval=5s --retries=0 CMD true", "--retries must be at least 1 (not 0)" },
+    { "HEALTHCHECK --foo=1 CMD true", "Unknown flag: foo" },
+    { "HEALTHCHECK --interval=5 CMD true", "time: missing unit in duration \"5\"" },
+    { "HEALTHCHECK --interval=5q CMD true", "time: unknown unit \"q\" in duration \"5q\"" },
+    { "HEALTHCHECK --interval=x CMD true", "time: invalid duration \"x\"" },
+    { "HEALTHCHECK CMD", "Missing command after HEALTHCHECK CMD" },
+    { "HEALTHCHECK", "HEALTHCHECK requires at least one argument" },
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    {
+      char *c[] = { (char *) bad[i].change, NULL };
+      _cleanup_free_ char *r = changes_result ("{}", c, &err);
+      assert_null (r);
+      assert_int_equal (err.kind, ARCA_ERR_INVALID);
+      assert_string_equal (err.msg, bad[i].msg);
+    }
+  /* nothing applied when a later change is refused */
+  char *c5[] = { "ENV A=1", "RUN x", NULL };
+  json_t *c = json_object ();
+  assert_int_equal (build_apply_changes (c, c5, &err), -1);
+  assert_int_equal (json_object_size (c), 0);
+  json_decref (c);
+}
+
 int
 main (void)
 {
@@ -626,6 +694,7 @@ main (void)
     cmocka_unit_test (test_dockerignore_match),
     cmocka_unit_test (test_path_clean),
     cmocka_unit_test (test_gofmt),
+    cmocka_unit_test (test_changes),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
