@@ -17,7 +17,7 @@ RUNS=30 NET="" RAW=0
 while [ $# -gt 0 ]; do
   case "$1" in
     -n) RUNS=$2; shift 2 ;;
-    --build) BUILD=$2; shift 2 ;;
+    --build) export BUILD=$2; shift 2 ;;
     --network) NET=$2; shift 2 ;;
     --raw) RAW=1; shift ;;
     -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
