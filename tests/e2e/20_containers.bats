@@ -326,7 +326,8 @@ f-created"
   run docker ps -aq --no-trunc
   for i in "${ids[@]}"; do assert_output_not_contains "$i"; done
   # events: each got exactly one destroy
-  run docker events --since 0 --until "$(date +%s)" --filter type=container --filter event=destroy --format '{{.ID}}'
+  # (--until is whole seconds: the next one, so this second's events count)
+  run docker events --since 0 --until "$(($(date +%s) + 1))" --filter type=container --filter event=destroy --format '{{.ID}}'
   for i in "${ids[@]}"; do
     [ "$(grep -c "^$i\$" <<<"$output")" = 1 ] || fail "destroy events of $i: $(grep -c "^$i\$" <<<"$output")"
   done
