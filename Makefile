@@ -4,7 +4,7 @@ SOCK ?= /tmp/arca.sock
 DEV_ROOT ?= /tmp/arca-dev
 SRCLIST := $(BUILD)/.srclist
 
-.PHONY: all build deps run stop test unit e2e install clean bench asan soak
+.PHONY: all build deps run stop test unit e2e install clean bench asan soak fuzz fuzz-build
 
 all: build
 
@@ -14,7 +14,7 @@ deps:
 # Reconfigure meson whenever a source file is added or removed.
 build: 
 	@mkdir -p $(BUILD)
-	@ls src/*/*.c tests/unit/*.c 2>/dev/null | sort > $(SRCLIST).new
+	@ls src/*/*.c tests/unit/*.c tests/fuzz/*.c 2>/dev/null | sort > $(SRCLIST).new
 	@if [ ! -f $(BUILD)/build.ninja ]; then \
 	  meson setup $(BUILD) $(MESON_ARGS) >/dev/null; \
 	elif ! cmp -s $(SRCLIST).new $(SRCLIST); then \
@@ -46,6 +46,18 @@ asan: deps
 	@ASAN_OPTIONS=detect_leaks=0 scripts/run-unit.sh build-asan
 	@ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  scripts/run-e2e.sh build-asan $(if $(filter all,$(ASAN_E2E)),,tests/e2e/20_containers.bats tests/e2e/30_persistence.bats tests/e2e/40_exec.bats)
+
+# libFuzzer harnesses (tests/fuzz, clang; build-fuzz/ with ASan + UBSan):
+# each runs FUZZ_TIME seconds (default 300) from its seed corpus; crashes
+# land in build-fuzz/fuzz-artifacts/<harness>/.  FUZZ_ONLY=fuzz_dns picks one.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_TIME ?= 300
+fuzz-build: deps
+	@CC=clang $(MAKE) --no-print-directory build BUILD=$(FUZZ_BUILD) \
+	  MESON_ARGS="-Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false -Dwerror_ci=false -Doptimization=1"
+
+fuzz: fuzz-build
+	@scripts/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_TIME) $(FUZZ_ONLY)
 
 # Fault-injection soak (tests/soak/soak.py): SOAK_KILLS daemon kill -9s
 # (default 200) under mixed traffic, Arca's view checked after each restart.

@@ -8,12 +8,16 @@ PKGS=(
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libarchive-dev
   libcurl4-gnutls-dev nettle-dev libnl-3-dev libnl-route-3-dev
   libnftables-dev libcap-dev libcmocka-dev
-  libldns-dev zlib1g-dev
+  libldns-dev zlib1g-dev libgnutls28-dev
   runc tini nftables
   bats busybox-static docker-registry jq util-linux procps iproute2 tmux
   python3 curl zstd
   qemu-system-x86
   docker-compose nodejs
+  # openssl: tests/e2e/B6_remote.bats makes its TLS certificates with it;
+  # clang and compiler-rt: the libFuzzer harnesses (make fuzz, tests/fuzz)
+  openssl
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -40,6 +40,9 @@ typedef struct
    * connection cap (proxyMaxConnections, 0 = default) */
   bool ip_forward_no_drop;
   int proxy_max_connections;
+  /* the default bridge's IPv6 (daemon.json "ipv6", "fixed-cidr-v6") */
+  bool ipv6;
+  char *fixed_cidr_v6;
   /* container defaults, as daemon.json's keys of the same names:
    * "log-driver", "log-opts" ({"max-size":"10m"}), "seccomp-profile" (a
    * file, "builtin" or "unconfined"; its text is loaded here),
@@ -53,6 +56,15 @@ typedef struct
    * 0 = the HTTP layer's defaults */
   unsigned api_idle_timeout;
   unsigned api_max_connections;
+  /* API listeners (cli/listen.c, docs/security.md), dockerd's daemon.json
+   * keys and flags: "hosts" (-H; NULL = unix://<socket_path>), "tls" and
+   * "tlsverify" (-1 = not given, else 0/1), "tlscacert", "tlscert",
+   * "tlskey" (NULL = $DOCKER_CERT_PATH or ~/.docker {ca,cert,key}.pem),
+   * "group" of the unix sockets (NULL = "docker" if it exists). */
+  char **hosts;
+  int tls, tlsverify;
+  char *tlscacert, *tlscert, *tlskey;
+  char *group;
 } arca_config_t;
 
 /* Flags common to the daemon commands; NULL when not given. */
@@ -63,6 +75,12 @@ typedef struct
   const char *data_root;
   const char *exec_root;
   const char *log_level;
+  /* daemon start only: -H values (NULL-terminated, NULL if none), --tls and
+   * --tlsverify (-1 = not given), the TLS files and --group */
+  char **hosts;
+  int tls, tlsverify;
+  const char *tlscacert, *tlscert, *tlskey;
+  const char *group;
 } arca_cli_flags_t;
 
 /* Fill c: defaults, the config file (flags->config, or the default path,
@@ -74,6 +92,30 @@ void cli_config_free (arca_config_t *c);
 /* Executable for a runtime path or name: a path containing '/' is used as
  * is; a bare name is searched in $PATH.  NULL if not found. */
 char *cli_find_executable (const char *name);
+
+/* ---- API listeners (cli/listen.c) ---- */
+typedef struct
+{
+  char *host;     /* as given, normalized: "unix:///run/x.sock", "tcp://127.0.0.1:2376" */
+  char *path;     /* unix: the socket's path; NULL for tcp */
+  bool tls;       /* tcp with --tls or --tlsverify */
+  int fd;         /* listening socket, -1 before bind */
+  bool bound;     /* unix: this daemon created the socket file */
+} arca_listener_t;
+
+/* Check c's hosts and TLS settings and fill out (NULL-terminated array of
+ * n entries, fds -1) as dockerd's loadListeners would bind them: errors
+ * for a bad address, an unsupported scheme, or plain TCP on a non-loopback
+ * address without an explicit --tls=false/--tlsverify=false; warnings
+ * logged for plain TCP. */
+int cli_listeners_plan (const arca_config_t *c, arca_listener_t **out, size_t *n, arca_error_t *err);
+/* Bind and listen on one planned listener (unix: mode 0660, root:<group>). */
+int cli_listener_open (arca_listener_t *l, const arca_config_t *c, arca_error_t *err);
+void cli_listeners_free (arca_listener_t *l, size_t n);
+/* Parse a dockerd -H value into a normalized one (pure; unit-tested):
+ * "unix://PATH" (empty = default_socket), "tcp://[HOST]:PORT" (HOST empty
+ * = 127.0.0.1, PORT empty = 2376 with TLS, else 2375), "fd://" refused. */
+int cli_host_parse (const char *in, const char *default_socket, bool tls, char **out, arca_error_t *err);
 
 int cli_daemon_main (int argc, char **argv);
 int cli_daemon_start (const arca_cli_flags_t *flags);

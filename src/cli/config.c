@@ -175,10 +175,11 @@ load_file (arca_config_t *c, const char *path, bool explicit, arca_error_t *err)
         if (load_runtimes (c, v, path, err) < 0)
           return -1;
       }
-    else if (strcmp (key, "insecureRegistries") == 0 || strcmp (key, "registryMirrors") == 0)
+    else if (strcmp (key, "insecureRegistries") == 0 || strcmp (key, "registryMirrors") == 0
+             || strcmp (key, "hosts") == 0)
       {
         /* Arrays of strings, as dockerd's daemon.json. */
-        char ***dst = key[0] == 'i' ? &c->insecure_registries : &c->registry_mirrors;
+        char ***dst = key[0] == 'i' ? &c->insecure_registries : key[0] == 'h' ? &c->hosts : &c->registry_mirrors;
         size_t i;
         json_t *e;
         if (!json_is_array (v))
@@ -209,6 +210,33 @@ load_file (arca_config_t *c, const char *path, bool explicit, arca_error_t *err)
                                  "%s: \"%s\" must be letters, digits and '_', not starting with a digit", path,
                                  key);
         set_str (key[0] == 'b' ? &c->bridge_name : &c->nft_table, s);
+      }
+    else if (strcmp (key, "ipv6") == 0)
+      {
+        if (!json_is_boolean (v))
+          return arca_error_set (err, ARCA_ERR_INVALID, "%s: \"%s\" must be true or false", path, key);
+        c->ipv6 = json_is_true (v);
+      }
+    else if (strcmp (key, "fixed-cidr-v6") == 0)
+      {
+        /* the subnet itself is checked when the network state opens */
+        if (string_key (v, key, path, &s, err) < 0)
+          return -1;
+        set_str (&c->fixed_cidr_v6, s);
+      }
+    else if (strcmp (key, "tls") == 0 || strcmp (key, "tlsverify") == 0)
+      {
+        if (!json_is_boolean (v))
+          return arca_error_set (err, ARCA_ERR_INVALID, "%s: \"%s\" must be true or false", path, key);
+        *(strcmp (key, "tls") == 0 ? &c->tls : &c->tlsverify) = json_is_true (v);
+      }
+    else if (strcmp (key, "tlscacert") == 0 || strcmp (key, "tlscert") == 0 || strcmp (key, "tlskey") == 0
+             || strcmp (key, "group") == 0)
+      {
+        if (string_key (v, key, path, &s, err) < 0)
+          return -1;
+        set_str (key[0] == 'g' ? &c->group : key[4] == 'a' ? &c->tlscacert : key[4] == 'e' ? &c->tlscert : &c->tlskey,
+                 s);
       }
     else if (strcmp (key, "ipForwardNoDrop") == 0)
       {
@@ -272,9 +300,10 @@ load_file (arca_config_t *c, const char *path, bool explicit, arca_error_t *err)
       return arca_error_set (err, ARCA_ERR_INVALID,
                              "config file %s: unknown key \"%s\" (known: socketPath, dataRoot, execRoot, logLevel, "
                              "defaultRuntime, runtimes, insecureRegistries, registryMirrors, bridgeName, nftTable, "
-                             "defaultAddressPools, ipForwardNoDrop, proxyMaxConnections, log-driver, log-opts, "
+                             "defaultAddressPools, ipv6, fixed-cidr-v6, ipForwardNoDrop, proxyMaxConnections, "
+                             "log-driver, log-opts, "
                              "seccomp-profile, default-cgroupns-mode, apiIdleTimeout, apiMaxConnections, vm, "
-                             "exec-opts)",
+                             "exec-opts, hosts, tls, tlsverify, tlscacert, tlscert, tlskey, group)",
                              path, key);
   }
   return 0;
@@ -296,6 +325,7 @@ cli_config_load (arca_config_t *c, const arca_cli_flags_t *flags, arca_error_t *
     json_object_set_new (c->runtimes, "crun", json_pack ("{s:s}", "path", "crun"));
   vm_options_defaults (&c->vm);
   c->default_isolation = xstrdup ("process");
+  c->tls = c->tlsverify = -1;
 
   if (load_file (c, flags->config ? flags->config : ARCA_DEFAULT_CONFIG, flags->config != NULL, err) < 0)
     return -1;
@@ -324,6 +354,30 @@ cli_config_load (arca_config_t *c, const arca_cli_flags_t *flags, arca_error_t *
         return -1;
       set_str (&c->log_level, flags->log_level);
     }
+  /* dockerd 20.10 refuses to start so (daemon_unix.go initBridgeDriver) */
+  if (c->ipv6 && (c->fixed_cidr_v6 == NULL || *c->fixed_cidr_v6 == '\0'))
+    return arca_error_set (err, ARCA_ERR_INVALID, "IPv6 is enabled for the default bridge, but no subnet is "
+                                                  "configured. Specify an IPv6 subnet using fixed-cidr-v6");
+  /* listeners: flags win over the file, as everywhere here */
+  if (flags->hosts && flags->hosts[0])
+    {
+      strv_free (c->hosts);
+      c->hosts = xmalloc0 (sizeof (char *));
+      for (char **h = flags->hosts; *h; h++)
+        c->hosts = strv_append (c->hosts, *h);
+    }
+  if (flags->tls >= 0)
+    c->tls = flags->tls;
+  if (flags->tlsverify >= 0)
+    c->tlsverify = flags->tlsverify;
+  if (flags->tlscacert)
+    set_str (&c->tlscacert, flags->tlscacert);
+  if (flags->tlscert)
+    set_str (&c->tlscert, flags->tlscert);
+  if (flags->tlskey)
+    set_str (&c->tlskey, flags->tlskey);
+  if (flags->group)
+    set_str (&c->group, flags->group);
   if (json_object_get (c->runtimes, c->default_runtime) == NULL)
     return arca_error_set (err, ARCA_ERR_INVALID, "default runtime \"%s\" is not among the configured runtimes",
                            c->default_runtime);
@@ -343,6 +397,7 @@ cli_config_free (arca_config_t *c)
   strv_free (c->insecure_registries);
   strv_free (c->registry_mirrors);
   free (c->bridge_name);
+  free (c->fixed_cidr_v6);
   free (c->nft_table);
   json_decref (c->default_address_pools);
   free (c->log_driver);
@@ -351,5 +406,10 @@ cli_config_free (arca_config_t *c)
   free (c->default_cgroupns_mode);
   vm_options_free (&c->vm);
   free (c->default_isolation);
+  strv_free (c->hosts);
+  free (c->tlscacert);
+  free (c->tlscert);
+  free (c->tlskey);
+  free (c->group);
   memset (c, 0, sizeof *c);
 }

@@ -111,59 +111,20 @@ state_write (const arca_config_t *c)
     log_warn ("writing %s: %s", path, err.msg);
 }
 
-/* ---- socket -------------------------------------------------------------- */
+/* ---- listeners ------------------------------------------------------------ */
 
-static int
-socket_listen (const char *path, arca_error_t *err)
+/* dockerd's default TLS files: $DOCKER_CERT_PATH or ~/.docker, then
+ * ca.pem, cert.pem, key.pem (moby cmd/dockerd options.go). */
+static char *
+tls_default (const char *given, const char *name)
 {
-  struct sockaddr_un sa = { .sun_family = AF_UNIX };
-  if (strlen (path) >= sizeof sa.sun_path)
-    return arca_error_set (err, ARCA_ERR_INVALID, "socket path too long: %s", path);
-  strcpy (sa.sun_path, path);
-
-  _cleanup_free_ char *dir_copy = xstrdup (path);
-  if (fs_mkdir_p (dirname (dir_copy), 0755, err) < 0)
-    return -1;
-
-  struct stat st;
-  if (lstat (path, &st) == 0)
-    {
-      if (!S_ISSOCK (st.st_mode))
-        return arca_error_set (err, ARCA_ERR_CONFLICT, "%s exists and is not a socket", path);
-      /* Someone answering there?  Then it is not ours to remove. */
-      _cleanup_close_ int probe = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      if (probe >= 0 && connect (probe, (struct sockaddr *) &sa, sizeof sa) == 0)
-        return arca_error_set (err, ARCA_ERR_CONFLICT, "socket %s is in use by another daemon", path);
-      if (unlink (path) < 0 && errno != ENOENT)
-        return arca_error_errno (err, errno, "remove stale socket %s", path);
-      log_info ("removed stale socket %s", path);
-    }
-
-  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return arca_error_errno (err, errno, "socket");
-  mode_t old = umask (0117);
-  int rc = bind (fd, (struct sockaddr *) &sa, sizeof sa);
-  umask (old);
-  if (rc < 0)
-    {
-      int e = errno;
-      close (fd);
-      return arca_error_errno (err, e, "bind %s", path);
-    }
-  chmod (path, 0660);
-  /* as dockerd: the "docker" group, if there is one, may use the socket */
-  struct group *g = getgrnam ("docker");
-  if (g && chown (path, 0, g->gr_gid) < 0)
-    log_debug ("chown %s to group docker: %s", path, strerror (errno));
-  if (listen (fd, 1024) < 0)
-    {
-      int e = errno;
-      close (fd);
-      unlink (path);
-      return arca_error_errno (err, e, "listen %s", path);
-    }
-  return fd;
+  if (given)
+    return xstrdup (given);
+  const char *dir = getenv ("DOCKER_CERT_PATH");
+  if (dir && *dir)
+    return xasprintf ("%s/%s", dir, name);
+  const char *home = getenv ("HOME");
+  return xasprintf ("%s/.docker/%s", home && *home ? home : "/root", name);
 }
 
 /* ---- signals --------------------------------------------------------------- */
@@ -245,14 +206,18 @@ cli_daemon_start (const arca_cli_flags_t *flags)
   arca_log_set_level ((arca_log_level_t) arca_log_parse_level (c.log_level));
 
   int rc = 1;
-  int pid_fd = -1, listen_fd = -1;
+  int pid_fd = -1;
   arca_engine_t *engine = NULL;
-  arca_http_server_t *srv = NULL;
+  arca_listener_t *ls = NULL;
+  size_t nls = 0;
+  arca_http_server_t **srvs = NULL;
+  /* every cleanup variable here, before the first goto out */
+  _cleanup_free_ char *tls_ca = NULL, *tls_cert = NULL, *tls_key = NULL, *hosts_text = NULL;
+  _cleanup_free_ char *seccomp = NULL;
   _cleanup_free_ char *pidfile = pidfile_path (c.exec_root);
   _cleanup_free_ char *tmp_dir = xasprintf ("%s/tmp", c.data_root);
   _cleanup_free_ char *runtime_path = NULL;
   _cleanup_free_ char *shim = NULL;
-  bool own_socket = false;
 
   /* as dockerd (cmd/dockerd setDefaultUmask): files made without an
    * explicit mode are 0644/0755, never group- or world-writable */
@@ -263,9 +228,11 @@ cli_daemon_start (const arca_cli_flags_t *flags)
     goto out;
   if (install_signals (&err) < 0)
     goto out;
-  if ((listen_fd = socket_listen (c.socket_path, &err)) < 0)
+  if (cli_listeners_plan (&c, &ls, &nls, &err) < 0)
     goto out;
-  own_socket = true;
+  for (size_t i = 0; i < nls; i++)
+    if (cli_listener_open (&ls[i], &c, &err) < 0)
+      goto out;
 
   const char *rt_conf_path = json_string_value (json_object_get (json_object_get (c.runtimes, c.default_runtime), "path"));
   runtime_path = cli_find_executable (rt_conf_path);
@@ -286,7 +253,6 @@ cli_daemon_start (const arca_cli_flags_t *flags)
   c.vm.agent = sibling_path ("arca-guest");
   /* daemon.json seccomp-profile: a file's content, or builtin/unconfined
    * (moby daemon setupSeccompProfile). */
-  _cleanup_free_ char *seccomp = NULL;
   if (c.seccomp_profile && strcmp (c.seccomp_profile, "builtin") != 0 && strcmp (c.seccomp_profile, "unconfined") != 0)
     {
       if (fs_read_file (c.seccomp_profile, &seccomp, NULL, &err) < 0)
@@ -313,6 +279,8 @@ cli_daemon_start (const arca_cli_flags_t *flags)
     .vm = &c.vm,
     .default_isolation = c.default_isolation,
     .ip_forward_no_drop = c.ip_forward_no_drop,
+    .ipv6 = c.ipv6,
+    .fixed_cidr_v6 = c.fixed_cidr_v6,
     .proxy_max_connections = c.proxy_max_connections,
     .log_driver = c.log_driver,
     .log_opts = c.log_opts,
@@ -325,14 +293,43 @@ cli_daemon_start (const arca_cli_flags_t *flags)
       goto out;
     }
   arca_http_limits_t limits = { .idle_timeout_s = c.api_idle_timeout, .max_connections = c.api_max_connections };
-  if (arca_http_server_start (listen_fd, arca_api_routes (), engine, tmp_dir, &limits, &srv, &err) < 0)
-    goto out;
-  listen_fd = -1; /* the server owns it */
+  tls_ca = tls_default (c.tlscacert, "ca.pem");
+  tls_cert = tls_default (c.tlscert, "cert.pem");
+  tls_key = tls_default (c.tlskey, "key.pem");
+  arca_http_tls_t tls = { .cert_file = tls_cert, .key_file = tls_key, .ca_file = c.tlsverify == 1 ? tls_ca : NULL };
+  srvs = xmalloc0 (nls * sizeof *srvs);
+  hosts_text = xstrdup ("");
+  for (size_t i = 0; i < nls; i++)
+    {
+      int fd = ls[i].fd;
+      ls[i].fd = -1; /* the server owns it, even when it fails */
+      if (arca_http_server_start (fd, arca_api_routes (), engine, tmp_dir, &limits, ls[i].tls ? &tls : NULL,
+                                  &srvs[i], &err)
+          < 0)
+        {
+          arca_error_wrap (&err, "API listener %s", ls[i].host);
+          goto out;
+        }
+      char *t = xasprintf ("%s%s%s%s", hosts_text, i ? ", " : "", ls[i].host,
+                           ls[i].tls ? (c.tlsverify == 1 ? " (TLS, client certificates verified)" : " (TLS)") : "");
+      free (hosts_text);
+      hosts_text = t;
+    }
+  /* status finds the daemon through its first unix socket */
+  free (c.socket_path);
+  c.socket_path = xstrdup ("");
+  for (size_t i = 0; i < nls; i++)
+    if (ls[i].path)
+      {
+        free (c.socket_path);
+        c.socket_path = xstrdup (ls[i].path);
+        break;
+      }
 
   state_write (&c);
-  log_info ("arca daemon %s started: pid %d, API 1.51, socket %s, data root %s, exec root %s, runtime %s (%s)",
-            ARCA_VERSION, (int) getpid (), c.socket_path, c.data_root, c.exec_root, c.default_runtime,
-            runtime_path);
+  log_info ("arca daemon %s started: pid %d, API 1.51, API listening on %s, data root %s, exec root %s, runtime "
+            "%s (%s)",
+            ARCA_VERSION, (int) getpid (), hosts_text, c.data_root, c.exec_root, c.default_runtime, runtime_path);
 
   for (;;)
     {
@@ -355,14 +352,16 @@ cli_daemon_start (const arca_cli_flags_t *flags)
 out:
   if (rc != 0)
     log_error ("arca daemon: %s", err.msg);
-  if (srv)
-    arca_http_server_stop (srv);
+  for (size_t i = 0; srvs && i < nls; i++)
+    if (srvs[i])
+      arca_http_server_stop (srvs[i]);
+  free (srvs);
   if (engine)
     arca_engine_close (engine);
-  if (listen_fd >= 0)
-    close (listen_fd);
-  if (own_socket)
-    unlink (c.socket_path);
+  for (size_t i = 0; i < nls; i++)
+    if (ls[i].bound)
+      unlink (ls[i].path); /* a socket this daemon bound, never another's */
+  cli_listeners_free (ls, nls);
   if (pid_fd >= 0)
     {
       _cleanup_free_ char *state = state_path (c.exec_root);
@@ -550,10 +549,23 @@ sub_usage (FILE *out, const char *sub)
                   "  --data-root DIR      persistent state (default " ARCA_DEFAULT_DATA_ROOT ")\n"
                   "  --exec-root DIR      runtime state, pidfile (default " ARCA_DEFAULT_EXEC_ROOT ")\n"
                   "  --log-level LEVEL    debug, info, warning or error (default info)\n"
+                  "  -H, --host ADDR      API listener, repeatable: unix:///PATH or\n"
+                  "                       tcp://[HOST]:PORT (default unix://<socket-path>)\n"
+                  "  -G, --group GROUP    group of the unix sockets (default docker, if it exists)\n"
+                  "  --tls                serve TLS on tcp:// listeners (implied by --tlsverify)\n"
+                  "  --tlsverify          TLS, and require client certificates signed by --tlscacert\n"
+                  "  --tlscacert FILE     trust client certificates signed by this CA\n"
+                  "                       (default $DOCKER_CERT_PATH or ~/.docker, ca.pem)\n"
+                  "  --tlscert FILE       server certificate (default ... cert.pem)\n"
+                  "  --tlskey FILE        server key (default ... key.pem)\n"
                   "  -h, --help           show this help\n"
                   "\n"
+                  "A tcp:// listener on a non-loopback address without --tlsverify is refused\n"
+                  "unless --tls, --tls=false or --tlsverify=false is given explicitly (dockerd 27+).\n"
+                  "\n"
                   "Config file keys: socketPath, dataRoot, execRoot, logLevel, defaultRuntime,\n"
-                  "runtimes ({\"name\": {\"path\": \"...\"}}).  Flags override the file.\n");
+                  "runtimes ({\"name\": {\"path\": \"...\"}}), hosts, tls, tlsverify, tlscacert,\n"
+                  "tlscert, tlskey, group and more (docs).  Flags override the file.\n");
   else if (strcmp (sub, "stop") == 0)
     fprintf (out, "Usage: arca daemon stop [OPTIONS]\n"
                   "\n"
@@ -601,7 +613,8 @@ cli_daemon_main (int argc, char **argv)
       return 1;
     }
 
-  enum { OPT_CONFIG = 256, OPT_SOCKET, OPT_DATA, OPT_EXEC, OPT_LEVEL, OPT_TIMEOUT };
+  enum { OPT_CONFIG = 256, OPT_SOCKET, OPT_DATA, OPT_EXEC, OPT_LEVEL, OPT_TIMEOUT, OPT_TLS, OPT_TLSVERIFY,
+         OPT_TLSCACERT, OPT_TLSCERT, OPT_TLSKEY };
   static const struct option opts[] = {
     { "config", required_argument, NULL, OPT_CONFIG },
     { "config-file", required_argument, NULL, OPT_CONFIG }, /* dockerd's spelling */
@@ -610,17 +623,26 @@ cli_daemon_main (int argc, char **argv)
     { "exec-root", required_argument, NULL, OPT_EXEC },
     { "log-level", required_argument, NULL, OPT_LEVEL },
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
+    { "host", required_argument, NULL, 'H' },
+    { "group", required_argument, NULL, 'G' },
+    /* Go's boolean flags: --tls, --tls=false (never "--tls false") */
+    { "tls", optional_argument, NULL, OPT_TLS },
+    { "tlsverify", optional_argument, NULL, OPT_TLSVERIFY },
+    { "tlscacert", required_argument, NULL, OPT_TLSCACERT },
+    { "tlscert", required_argument, NULL, OPT_TLSCERT },
+    { "tlskey", required_argument, NULL, OPT_TLSKEY },
     { "help", no_argument, NULL, 'h' },
     { 0 },
   };
-  arca_cli_flags_t f = { 0 };
+  arca_cli_flags_t f = { .tls = -1, .tlsverify = -1 };
+  _cleanup_strv_ char **hosts = NULL;
   int timeout_s = 30;
   int subargc = argc - 1;
   char **subargv = argv + 1;
   optind = 1;
   opterr = 0;
   int ch;
-  while ((ch = getopt_long (subargc, subargv, ":h", opts, NULL)) != -1)
+  while ((ch = getopt_long (subargc, subargv, ":hH:G:", opts, NULL)) != -1)
     {
       bool allowed = true;
       switch (ch)
@@ -633,6 +655,36 @@ cli_daemon_main (int argc, char **argv)
         case OPT_DATA: f.data_root = optarg; allowed = is_start; break;
         case OPT_EXEC: f.exec_root = optarg; break;
         case OPT_LEVEL: f.log_level = optarg; allowed = is_start; break;
+        case 'H':
+          if (hosts == NULL)
+            hosts = xmalloc0 (sizeof (char *));
+          hosts = strv_append (hosts, optarg);
+          f.hosts = hosts;
+          allowed = is_start;
+          break;
+        case 'G': f.group = optarg; allowed = is_start; break;
+        case OPT_TLSCACERT: f.tlscacert = optarg; allowed = is_start; break;
+        case OPT_TLSCERT: f.tlscert = optarg; allowed = is_start; break;
+        case OPT_TLSKEY: f.tlskey = optarg; allowed = is_start; break;
+        case OPT_TLS:
+        case OPT_TLSVERIFY:
+          {
+            /* Go strconv.ParseBool */
+            static const char *const yes[] = { "1", "t", "T", "TRUE", "true", "True" };
+            static const char *const no[] = { "0", "f", "F", "FALSE", "false", "False" };
+            int v = optarg ? -1 : 1;
+            for (size_t i = 0; optarg && i < 6; i++)
+              v = strcmp (optarg, yes[i]) == 0 ? 1 : strcmp (optarg, no[i]) == 0 ? 0 : v;
+            if (v < 0)
+              {
+                fprintf (stderr, "arca daemon %s: invalid boolean value \"%s\" for --%s\n", sub, optarg,
+                         ch == OPT_TLS ? "tls" : "tlsverify");
+                return 1;
+              }
+            *(ch == OPT_TLS ? &f.tls : &f.tlsverify) = v;
+            allowed = is_start;
+            break;
+          }
         case OPT_TIMEOUT:
           {
             char *end;

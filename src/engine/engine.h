@@ -38,6 +38,8 @@ typedef struct
   const struct arca_vm_options *vm;
   const char *default_isolation;
   bool ip_forward_no_drop;    /* config ipForwardNoDrop */
+  bool ipv6;                  /* config ipv6: IPv6 on the default bridge */
+  const char *fixed_cidr_v6;  /* config fixed-cidr-v6 (NULL = none) */
   int proxy_max_connections;  /* config proxyMaxConnections (0 = default) */
   /* container defaults (daemon.json's log-driver, log-opts,
    * seccomp-profile, default-cgroupns-mode); NULL = dockerd's defaults

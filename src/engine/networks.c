@@ -25,6 +25,8 @@ networks_open (arca_engine_t *e, arca_error_t *err)
     .nft_table = e->opts.nft_table,
     .default_pools = e->opts.default_address_pools,
     .ip_forward_no_drop = e->opts.ip_forward_no_drop,
+    .ipv6 = e->opts.ipv6,
+    .fixed_cidr_v6 = e->opts.fixed_cidr_v6,
     .proxy_max_connections = e->opts.proxy_max_connections,
   };
   return net_open (&o, e->db, &e->net, err);
@@ -370,8 +372,14 @@ networks_container_start (arca_engine_t *e, arca_container_t *c, const char *dir
   if (write_hosts (e, c, dir, ips, err) < 0)
     goto fail;
   bool internal = net_container_uses_internal_dns (e->net, c->id);
+  /* IPv6 nameservers and defaults stay when the container has IPv6
+   * (libnetwork FilterResolvDNS with IPv6 enabled) */
+  bool ipv6 = false;
+  for (size_t i = 0; ips && ips[i]; i++)
+    ipv6 = ipv6 || strchr (ips[i], ':') != NULL;
   arca_resolv_options_t ro = {
     .dns = dns, .dns_search = dns_search, .dns_options = dns_options, .internal_ns = internal ? "127.0.0.11" : NULL,
+    .ipv6 = ipv6,
   };
   if (spec_write_resolv_conf (dir, &ro, err) < 0)
     goto fail;

@@ -2,13 +2,16 @@
  * VM carries the MAC of one of the container's endpoints; it gets that
  * endpoint's name (eth0, eth1..), MTU, IPv4 address and, for the first
  * network, the default route: what runc's container would have in its
- * netns.  Plain ioctls: enough for IPv4 and no netlink code in the agent. */
+ * netns; the same for IPv6 when the endpoint has an IPv6 address.  Plain
+ * ioctls (SIOCSIFADDR/SIOCADDRT on an AF_INET6 socket take in6_ifreq and
+ * in6_rtmsg): no netlink code in the agent. */
 #include "guest/guest.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <net/if.h>
+#include <linux/ipv6.h>
 #include <net/route.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -79,6 +82,54 @@ sin_set (struct sockaddr *sa, struct in_addr a)
   memset (sin, 0, sizeof *sin);
   sin->sin_family = AF_INET;
   sin->sin_addr = a;
+}
+
+/* IPv6 of one interface: DAD off first (as libnetwork's IFA_F_NODAD: the
+ * address is usable at once), the address, and the default route. */
+static int
+configure_v6 (const char *ifname, json_t *itf, char **err_msg)
+{
+  const char *addr6 = json_get_str (itf, "addr6");
+  struct in6_addr a6;
+  if (addr6 == NULL || inet_pton (AF_INET6, addr6, &a6) != 1)
+    return 0;
+  /* the kernel skips DAD only when both "all" and the device say so */
+  const char *confs[] = { "all", ifname };
+  for (size_t i = 0; i < 2; i++)
+    {
+      char path[128];
+      snprintf (path, sizeof path, "/proc/sys/net/ipv6/conf/%s/accept_dad", confs[i]);
+      _cleanup_fclose_ FILE *f = fopen (path, "we");
+      if (f == NULL || fputs ("0", f) < 0)
+        guest_log ("%s: %s", path, strerror (errno));
+    }
+  _cleanup_close_ int s6 = socket (AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  int ifindex = (int) if_nametoindex (ifname);
+  if (s6 < 0 || ifindex == 0)
+    {
+      *err_msg = xasprintf ("IPv6 on %s: %s", ifname, strerror (errno));
+      return -1;
+    }
+  struct in6_ifreq r = { .ifr6_addr = a6, .ifr6_prefixlen = (uint32_t) json_get_int (itf, "prefix6", 64),
+                         .ifr6_ifindex = ifindex };
+  if (ioctl (s6, SIOCSIFADDR, &r) < 0 && errno != EEXIST)
+    {
+      *err_msg = xasprintf ("address %s on %s: %s", addr6, ifname, strerror (errno));
+      return -1;
+    }
+  const char *gw6 = json_get_str (itf, "gateway6");
+  struct in6_addr g6;
+  if (json_get_bool (itf, "default_route", false) && gw6 && inet_pton (AF_INET6, gw6, &g6) == 1)
+    {
+      struct in6_rtmsg rt = { .rtmsg_gateway = g6, .rtmsg_flags = RTF_UP | RTF_GATEWAY, .rtmsg_metric = 1024,
+                              .rtmsg_ifindex = ifindex };
+      if (ioctl (s6, SIOCADDRT, &rt) < 0 && errno != EEXIST)
+        {
+          *err_msg = xasprintf ("default route via %s: %s", gw6, strerror (errno));
+          return -1;
+        }
+    }
+  return 0;
 }
 
 static int
@@ -160,7 +211,7 @@ configure_one (int s, json_t *itf, char **err_msg)
           return -1;
         }
     }
-  return 0;
+  return configure_v6 (want, itf, err_msg);
 }
 
 int

@@ -152,13 +152,27 @@ typedef struct
 #define ARCA_HTTP_IDLE_TIMEOUT_DEFAULT 300
 #define ARCA_HTTP_MAX_CONNECTIONS_DEFAULT 2048
 
+/* TLS for a TCP listener (dockerd --tls/--tlsverify, docs/security.md):
+ * PEM files read once at start.  With ca_file set every client must
+ * present a certificate signed by it, valid for client authentication, or
+ * the handshake fails (Go's tls.RequireAndVerifyClientCert, which dockerd
+ * uses with --tlsverify); without, any client may connect (--tls). */
+typedef struct
+{
+  const char *cert_file;
+  const char *key_file;
+  const char *ca_file; /* NULL: no client certificates asked for */
+} arca_http_tls_t;
+
 /* Start serving routes (NULL-handler-terminated array) on an already bound
- * and listening AF_UNIX socket fd (the server owns it from now on and
- * closes it on stop); app is passed to every handler; tmp_dir receives
- * spooled bodies; limits may be NULL (defaults).  Unknown route or method
- * -> 404 "page not found". */
+ * and listening socket fd, AF_UNIX or TCP (the server owns it from now on
+ * and closes it on stop); app is passed to every handler; tmp_dir receives
+ * spooled bodies; limits may be NULL (defaults); tls NULL for plain HTTP.
+ * Unknown route or method -> 404 "page not found".  One server per
+ * listener: a daemon with several --host values starts several. */
 int arca_http_server_start (int listen_fd, const arca_route_t *routes, void *app, const char *tmp_dir,
-                            const arca_http_limits_t *limits, arca_http_server_t **out, arca_error_t *err);
+                            const arca_http_limits_t *limits, const arca_http_tls_t *tls,
+                            arca_http_server_t **out, arca_error_t *err);
 /* Stop: shuts hijacked connections down, cancels streams (their
  * cancel fds become readable), stops MHD, and waits (up to ~5 s each) for
  * session and producer threads to return. */

@@ -92,6 +92,9 @@ struct arca_http_server
   char *tmp_dir;
   unsigned idle_timeout_s;    /* arca_http_limits_t */
   atomic_bool stopping;
+  unsigned max_connections;   /* arca_http_limits_t */
+  /* a TLS listener's state (http/tls.c), NULL for plain HTTP */
+  struct arca_http_tls *tls;
 
   /* live streams and hijacks, so that stop can end them */
   pthread_mutex_t lock;
@@ -100,6 +103,19 @@ struct arca_http_server
   int hijacks;          /* hijack threads running */
   struct arca_live *live;
 };
+
+/* ---- TLS (http/tls.c) ---------------------------------------------------- */
+typedef struct arca_http_tls arca_http_tls_state_t;
+/* Load the credentials into srv->tls (created even on failure: free with
+ * arca_http_tls_free, which also closes listen_fd). */
+int arca_http_tls_setup (arca_http_server_t *srv, const arca_http_tls_t *tls, int listen_fd, arca_error_t *err);
+/* Start accepting on the listener (srv->daemon must be running). */
+int arca_http_tls_start (arca_http_server_t *srv, arca_error_t *err);
+/* Stop: no new connections (joins the accept thread). */
+void arca_http_tls_stop_accepting (arca_http_server_t *srv);
+/* Wait up to seconds for the relay threads to end; false if some remain. */
+bool arca_http_tls_wait_relays (arca_http_server_t *srv, int seconds);
+void arca_http_tls_free (arca_http_server_t *srv);
 
 /* An entry of srv->live: an fd to shut down, or a stream to cancel. */
 typedef struct arca_live

@@ -4,8 +4,8 @@
 #include "http/internal.h"
 
 #include <errno.h>
-#include <malloc.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +17,6 @@
 #include "util/cleanup.h"
 #include "util/log.h"
 #include "util/timeutil.h"
-
-/* Requests with a body this large give freed memory back (completed_cb). */
-#define ARCA_TRIM_AFTER_BYTES (1024 * 1024)
 
 /* ---- request objects ---------------------------------------------------- */
 
@@ -330,6 +327,26 @@ access_cb (void *cls, struct MHD_Connection *conn, const char *url, const char *
   return req->responded ? MHD_YES : MHD_NO;
 }
 
+/* Give freed memory back to the kernel after big requests.  glibc keeps
+ * what a connection thread freed in that thread's arena: after a 25 MB
+ * create body (a million Env entries) and the container's removal the
+ * daemon stayed at 540 MB RSS for good, though nothing leaked (malloc_trim
+ * brought it to 30 MB).  Checked at most once a second, at the end of a
+ * request: mallinfo2 walks every arena's free lists. */
+#define TRIM_FREE_BYTES ((size_t) 32 << 20)
+
+static void
+maybe_trim (void)
+{
+  static _Atomic int64_t last_ns;
+  int64_t now = time_mono_ns (), prev = atomic_load (&last_ns);
+  if (now - prev < 1000000000 || !atomic_compare_exchange_strong (&last_ns, &prev, now))
+    return;
+  struct mallinfo2 mi = mallinfo2 ();
+  if (mi.fordblks > TRIM_FREE_BYTES)
+    malloc_trim (0);
+}
+
 static void
 completed_cb (void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
@@ -344,14 +361,9 @@ completed_cb (void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_R
                  (long long) (us / 1000), (long long) (us % 1000),
                  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : ", connection ended early");
     }
-  bool large = req->body_len >= ARCA_TRIM_AFTER_BYTES || req->body.cap >= ARCA_TRIM_AFTER_BYTES;
   arca_hijack_abandon (req);
   arca_req_unref (req);
-  /* A large request (docker load/import/build, a big create) leaves its
-   * buffers' pages in malloc's free lists, per thread arena: hand them back
-   * so the daemon's RSS returns to its idle size (issue 15). */
-  if (large)
-    malloc_trim (0);
+  maybe_trim ();
 }
 
 static void
@@ -372,7 +384,8 @@ mhd_logger (void *cls, const char *fmt, va_list ap)
 
 int
 arca_http_server_start (int listen_fd, const arca_route_t *routes, void *app, const char *tmp_dir,
-                        const arca_http_limits_t *limits, arca_http_server_t **out, arca_error_t *err)
+                        const arca_http_limits_t *limits, const arca_http_tls_t *tls, arca_http_server_t **out,
+                        arca_error_t *err)
 {
   arca_http_server_t *srv = xmalloc0 (sizeof *srv);
   srv->routes = routes;
@@ -381,15 +394,32 @@ arca_http_server_start (int listen_fd, const arca_route_t *routes, void *app, co
   srv->idle_timeout_s = limits && limits->idle_timeout_s ? limits->idle_timeout_s : ARCA_HTTP_IDLE_TIMEOUT_DEFAULT;
   unsigned max_conn
       = limits && limits->max_connections ? limits->max_connections : ARCA_HTTP_MAX_CONNECTIONS_DEFAULT;
+  srv->max_connections = max_conn;
   pthread_mutex_init (&srv->lock, NULL);
   pthread_cond_init (&srv->cond, NULL);
+  /* TLS (http/tls.c): a thread of ours accepts and terminates TLS, and
+   * gives MHD the plaintext end of a socketpair; MHD listens on nothing */
+  if (tls && arca_http_tls_setup (srv, tls, listen_fd, err) < 0)
+    {
+      arca_http_tls_free (srv);
+      pthread_mutex_destroy (&srv->lock);
+      pthread_cond_destroy (&srv->cond);
+      free (srv->tmp_dir);
+      free (srv);
+      return -1;
+    }
 
   unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_UPGRADE
-                   | MHD_USE_POLL | MHD_USE_ERROR_LOG;
+                   | MHD_USE_POLL | MHD_USE_ERROR_LOG | (tls ? MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC : 0);
+  /* the one way to leave an option out of MHD's varargs */
+  struct MHD_OptionItem listen_opt[] = {
+    { tls ? MHD_OPTION_END : MHD_OPTION_LISTEN_SOCKET, listen_fd, NULL },
+    { MHD_OPTION_END, 0, NULL },
+  };
   srv->daemon = MHD_start_daemon (flags, 0, NULL, NULL, access_cb, srv,
                                   /* must come first so start-up errors are logged through it */
                                   MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, srv,
-                                  MHD_OPTION_LISTEN_SOCKET, (MHD_socket) listen_fd,
+                                  MHD_OPTION_ARRAY, listen_opt,
                                   /* headers and idling; lifted per request (request_begin) */
                                   MHD_OPTION_CONNECTION_TIMEOUT, srv->idle_timeout_s,
                                   /* a thread each: the bound on threads too */
@@ -399,12 +429,18 @@ arca_http_server_start (int listen_fd, const arca_route_t *routes, void *app, co
                                   MHD_OPTION_URI_LOG_CALLBACK, uri_log_cb, srv,
                                   MHD_OPTION_NOTIFY_COMPLETED, completed_cb, srv,
                                   MHD_OPTION_END);
-  if (srv->daemon == NULL)
+  if (srv->daemon == NULL || (tls && arca_http_tls_start (srv, err) < 0))
     {
+      bool started = srv->daemon != NULL;
+      if (started)
+        MHD_stop_daemon (srv->daemon);
+      arca_http_tls_free (srv);
       pthread_mutex_destroy (&srv->lock);
       pthread_cond_destroy (&srv->cond);
       free (srv->tmp_dir);
       free (srv);
+      if (started)
+        return -1; /* the TLS thread's error is set */
       return arca_error_set (err, ARCA_ERR_INTERNAL, "failed to start the HTTP server (libmicrohttpd)");
     }
   *out = srv;
@@ -480,6 +516,7 @@ arca_http_server_stop (arca_http_server_t *srv)
   if (srv == NULL)
     return;
   atomic_store (&srv->stopping, true);
+  arca_http_tls_stop_accepting (srv);
 
   /* End hijacked sessions and streams first: an upgraded connection still
    * open would hold MHD_stop_daemon up. */
@@ -502,6 +539,9 @@ arca_http_server_stop (arca_http_server_t *srv)
   wait_zero (srv, true, 5);
   int left = srv->producers + srv->hijacks;
   pthread_mutex_unlock (&srv->lock);
+  /* TLS relays end once MHD has closed their socketpair ends */
+  if (!arca_http_tls_wait_relays (srv, 5))
+    left++;
   if (left > 0)
     {
       /* Threads still reference srv: leak it rather than free under them. */
@@ -510,6 +550,7 @@ arca_http_server_stop (arca_http_server_t *srv)
     }
   pthread_mutex_destroy (&srv->lock);
   pthread_cond_destroy (&srv->cond);
+  arca_http_tls_free (srv);
   free (srv->tmp_dir);
   free (srv);
 }

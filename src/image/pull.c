@@ -134,22 +134,6 @@ emit_progress (image_pull_t *p, const char *status, const char *id, int64_t cur,
 
 /* ---- prepare ---------------------------------------------------------------------- */
 
-static const char *
-manifest_type_const (const char *mt)
-{
-  if (mt == NULL)
-    return NULL;
-  if (strcmp (mt, MT_DOCKER_MANIFEST) == 0)
-    return MT_DOCKER_MANIFEST;
-  if (strcmp (mt, MT_OCI_MANIFEST) == 0)
-    return MT_OCI_MANIFEST;
-  if (strcmp (mt, MT_OCI_INDEX) == 0)
-    return MT_OCI_INDEX;
-  if (strcmp (mt, MT_DOCKER_LIST) == 0)
-    return MT_DOCKER_LIST;
-  return NULL;
-}
-
 /* moby distribution/errors.go translatePullError + notFoundError. */
 static int
 translate_error (image_pull_t *p, arca_error_t *err)
@@ -208,27 +192,11 @@ image_pull_prepare (arca_image_store_t *s, const char *ref, const char *platform
     goto fail;
   snprintf (p->manifest_digest, sizeof p->manifest_digest, "%s", p->top_digest);
   p->manifest = json_loadb (p->manifest_raw, p->manifest_len, 0, NULL);
-  if (p->manifest == NULL)
+  registry_manifest_t info;
+  if (registry_manifest_parse (p->manifest, mt, p->name, &want, &info, err) < 0)
+    goto fail;
+  if (info.is_index)
     {
-      arca_error_set (err, ARCA_ERR_INVALID, "invalid manifest: not JSON");
-      goto fail;
-    }
-  if (json_object_get (p->manifest, "manifests"))
-    {
-      json_t *d = registry_platform_select (json_object_get (p->manifest, "manifests"), &want);
-      if (d == NULL)
-        {
-          arca_error_set (err, ARCA_ERR_NOT_FOUND, "no matching manifest for %s/%s%s%s in the manifest list entries",
-                          want.os, want.arch, want.variant[0] ? "/" : "", want.variant);
-          goto fail;
-        }
-      const char *dg = json_get_str (d, "digest");
-      if (dg == NULL || !digest_supported (dg)) /* fetched by digest: verified whatever its algorithm */
-        {
-          arca_error_set (err, ARCA_ERR_INVALID, "invalid manifest list entry digest");
-          goto fail;
-        }
-      _cleanup_free_ char *dgc = xstrdup (dg);
       p->index_raw = p->manifest_raw;
       p->index_len = p->manifest_len;
       p->manifest_raw = NULL;
@@ -236,43 +204,26 @@ image_pull_prepare (arca_image_store_t *s, const char *ref, const char *platform
       p->manifest = NULL;
       free (mt);
       mt = NULL;
-      if (fetch_manifest (p, dgc, &p->manifest_raw, &p->manifest_len, &mt, p->manifest_digest, err) < 0)
+      if (fetch_manifest (p, info.child, &p->manifest_raw, &p->manifest_len, &mt, p->manifest_digest, err) < 0)
         goto fail;
       p->manifest = json_loadb (p->manifest_raw, p->manifest_len, 0, NULL);
       if (p->manifest == NULL || json_object_get (p->manifest, "manifests"))
         {
-          arca_error_set (err, ARCA_ERR_INVALID, "invalid manifest for %s", dgc);
+          arca_error_set (err, ARCA_ERR_INVALID, "invalid manifest for %s", info.child);
           goto fail;
         }
+      if (registry_manifest_parse (p->manifest, mt, p->name, &want, &info, err) < 0)
+        goto fail;
     }
-  p->manifest_mt = manifest_type_const (mt);
-  if (p->manifest_mt == NULL
-      || (strcmp (p->manifest_mt, MT_DOCKER_MANIFEST) != 0 && strcmp (p->manifest_mt, MT_OCI_MANIFEST) != 0))
-    {
-      if (json_integer_value (json_object_get (p->manifest, "schemaVersion")) == 1)
-        arca_error_set (err, ARCA_ERR_INVALID,
-                        "[DEPRECATION NOTICE] Docker Image Format v1 and Docker Image manifest version 2, schema 1 "
-                        "support has been removed. Suggest the author of %s to upgrade the image to the OCI Format "
-                        "or Docker Image manifest v2, schema 2.",
-                        p->name);
-      else
-        arca_error_set (err, ARCA_ERR_INVALID, "unsupported manifest media type %s", mt ? mt : "(none)");
-      goto fail;
-    }
+  p->manifest_mt = info.media_type;
 
   /* Config: small, fetched now so platform and diff IDs are known. */
-  json_t *cdesc = json_object_get (p->manifest, "config");
-  const char *cd = json_get_str (cdesc, "digest");
-  if (cd == NULL || !digest_valid (cd))
-    {
-      arca_error_set (err, ARCA_ERR_INVALID, "invalid manifest: bad config digest");
-      goto fail;
-    }
+  const char *cd = info.config_digest;
   snprintf (p->config_digest, sizeof p->config_digest, "%s", cd);
   if (store_mkdtemp (s, &p->tmp, err) < 0)
     goto fail;
   cpath = xasprintf ("%s/config.json", p->tmp);
-  if (registry_get_blob (p->c, cd, json_get_int (cdesc, "size", -1), cpath, NULL, NULL, err) < 0
+  if (registry_get_blob (p->c, cd, info.config_size, cpath, NULL, NULL, err) < 0
       || fs_read_file (cpath, &p->config_raw, &p->config_len, err) < 0)
     {
       translate_error (p, err);
@@ -303,25 +254,15 @@ image_pull_prepare (arca_image_store_t *s, const char *ref, const char *platform
     }
 
   json_t *layers = json_object_get (p->manifest, "layers");
+  if (registry_manifest_layers (p->manifest, p->config, &p->n_layers, err) < 0)
+    goto fail;
   diff_ids = json_get_strv (json_object_get (p->config, "rootfs"), "diff_ids");
-  if (strv_len (diff_ids) != json_array_size (layers))
-    {
-      arca_error_set (err, ARCA_ERR_INVALID, "invalid manifest: %zu layers for %zu diff IDs", json_array_size (layers),
-                      strv_len (diff_ids));
-      goto fail;
-    }
-  p->n_layers = json_array_size (layers);
   p->layers = xmalloc0 ((p->n_layers + 1) * sizeof *p->layers);
   char chain[DIGEST_BUF] = "";
   for (size_t i = 0; i < p->n_layers; i++)
     {
       json_t *ld = json_array_get (layers, i);
-      const char *dg = json_get_str (ld, "digest");
-      if (dg == NULL || !digest_valid (dg) || !digest_valid (diff_ids[i]))
-        {
-          arca_error_set (err, ARCA_ERR_INVALID, "invalid manifest: bad layer digest");
-          goto fail;
-        }
+      const char *dg = json_get_str (ld, "digest"); /* checked by registry_manifest_layers */
       pull_layer_t *l = &p->layers[i];
       snprintf (l->digest, sizeof l->digest, "%s", dg);
       snprintf (l->id, sizeof l->id, "%.12s", digest_hex (dg));

@@ -88,6 +88,30 @@ bool registry_platform_match (json_t *platform, const registry_platform_t *want)
  * match; NULL if none. */
 json_t *registry_platform_select (json_t *manifests, const registry_platform_t *want);
 
+/* ---- manifests (pure; image/manifest.c) -------------------------------------- */
+
+/* What a manifest fetched for a pull says (moby distribution/pull_v2.go
+ * pullManifestList, pullSchema2). */
+typedef struct
+{
+  bool is_index;               /* a manifest list / OCI index */
+  char child[DIGEST_BUF];      /* index: the entry for the platform wanted */
+  const char *media_type;      /* manifest: MT_DOCKER_MANIFEST or MT_OCI_MANIFEST */
+  char config_digest[DIGEST_BUF];
+  int64_t config_size;         /* -1 when absent */
+} registry_manifest_t;
+
+/* Check manifest m (parsed JSON, NULL if the body was not JSON) served with
+ * Content-Type mt for repository name: an index yields the entry for want
+ * (404 "no matching manifest for os/arch ..."), a manifest its config;
+ * schema 1, other media types and bad digests are refused with dockerd's
+ * texts. */
+int registry_manifest_parse (json_t *m, const char *mt, const char *name, const registry_platform_t *want,
+                             registry_manifest_t *out, arca_error_t *err);
+/* Check a manifest's layers against its image config: as many layers as
+ * rootfs.diff_ids, every digest well-formed.  Returns the number of layers. */
+int registry_manifest_layers (json_t *manifest, json_t *config, size_t *n, arca_error_t *err);
+
 /* ---- client ------------------------------------------------------------------ */
 
 typedef struct registry_client registry_client_t;

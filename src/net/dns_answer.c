@@ -40,12 +40,15 @@ has_external_access (arca_net_t *net, const char *container_id)
   return ext;
 }
 
-/* A response to q carrying the question, with rcode and the given A
- * records; wire form (malloc'd) in *out. */
+/* A response to q carrying the question, with rcode and n address
+ * records of type atype (A: addrs are struct in_addr, AAAA: struct
+ * in6_addr); wire form (malloc'd) in *out. */
 static int
-build_response (ldns_pkt *q, uint8_t rcode, const struct in_addr *addrs, int n, const char *ptr, uint8_t **out,
-                size_t *len)
+build_response_typed (ldns_pkt *q, uint8_t rcode, ldns_rr_type atype, const void *addrs, int n, const char *ptr,
+                      uint8_t **out, size_t *len)
 {
+  bool v6 = atype == LDNS_RR_TYPE_AAAA;
+  size_t alen = v6 ? sizeof (struct in6_addr) : sizeof (struct in_addr);
   ldns_pkt *r = ldns_pkt_new ();
   if (r == NULL)
     return -1;
@@ -64,10 +67,11 @@ build_response (ldns_pkt *q, uint8_t rcode, const struct in_addr *addrs, int n, 
         {
           ldns_rr *a = ldns_rr_new ();
           ldns_rr_set_owner (a, ldns_rdf_clone (ldns_rr_owner (qrr)));
-          ldns_rr_set_type (a, LDNS_RR_TYPE_A);
+          ldns_rr_set_type (a, atype);
           ldns_rr_set_class (a, LDNS_RR_CLASS_IN);
           ldns_rr_set_ttl (a, DNS_TTL);
-          ldns_rr_push_rdf (a, ldns_rdf_new_frm_data (LDNS_RDF_TYPE_A, 4, &addrs[i]));
+          ldns_rr_push_rdf (a, ldns_rdf_new_frm_data (v6 ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A, alen,
+                                                      (const char *) addrs + (size_t) i * alen));
           ldns_pkt_push_rr (r, LDNS_SECTION_ANSWER, a);
         }
       ldns_rdf *target = ptr ? ldns_dname_new_frm_str (ptr) : NULL;
@@ -85,6 +89,13 @@ build_response (ldns_pkt *q, uint8_t rcode, const struct in_addr *addrs, int n, 
   ldns_status st = ldns_pkt2wire (out, r, len);
   ldns_pkt_free (r);
   return st == LDNS_STATUS_OK ? 0 : -1;
+}
+
+static int
+build_response (ldns_pkt *q, uint8_t rcode, const struct in_addr *addrs, int n, const char *ptr, uint8_t **out,
+                size_t *len)
+{
+  return build_response_typed (q, rcode, LDNS_RR_TYPE_A, addrs, n, ptr, out, len);
 }
 
 /* The header-only error answer for a message ldns could not parse: same ID,
@@ -155,11 +166,39 @@ parse_ptr_name (const char *name, struct in_addr *out)
   return true;
 }
 
+/* "b.a.9.8.7.6.5.0.4.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0.0.0.0.0.1.2.3.4.ip6.arpa"
+ * (32 nibbles, least significant first) -> the IPv6 address. */
+static bool
+parse_ptr6_name (const char *name, struct in6_addr *out)
+{
+  memset (out, 0, sizeof *out);
+  const char *p = name;
+  for (int i = 31; i >= 0; i--)
+    {
+      int v;
+      char c = p[0];
+      if (c >= '0' && c <= '9')
+        v = c - '0';
+      else if (c >= 'a' && c <= 'f')
+        v = c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F')
+        v = c - 'A' + 10;
+      else
+        return false;
+      if (p[1] != '.')
+        return false;
+      out->s6_addr[i / 2] |= (uint8_t) (i % 2 ? v : v << 4);
+      p += 2;
+    }
+  return strcasecmp (p, "ip6.arpa") == 0 || strcasecmp (p, "ip6.arpa.") == 0;
+}
+
 /* dockerd's reverse records: "<container name>.<network name>" for an
- * address of a container sharing a user network with the asker; malloc'd,
- * NULL if none. */
+ * address of a container sharing a user network with the asker (family
+ * AF_INET: addr is a struct in_addr, AF_INET6: a struct in6_addr);
+ * malloc'd, NULL if none. */
 static char *
-reverse_lookup (arca_net_t *net, const char *container_id, struct in_addr addr)
+reverse_lookup_family (arca_net_t *net, const char *container_id, int family, const void *addr)
 {
   char *name = NULL;
   pthread_mutex_lock (&net->lock);
@@ -174,8 +213,10 @@ reverse_lookup (arca_net_t *net, const char *container_id, struct in_addr addr)
       if (n == NULL || n->is_default_bridge)
         continue;
       for (arca_endpoint_t *ep = net->endpoints; ep && !name; ep = ep->next)
-        if (ep->active && ep->addr.s_addr == addr.s_addr && strcmp (ep->network_id, me->network_id) == 0
-            && ep->container_name)
+        if (ep->active
+            && (family == AF_INET ? memcmp (&ep->addr, addr, sizeof ep->addr) == 0
+                                  : !IN6_IS_ADDR_UNSPECIFIED (&ep->addr6) && memcmp (&ep->addr6, addr, sizeof ep->addr6) == 0)
+            && strcmp (ep->network_id, me->network_id) == 0 && ep->container_name)
           name = xasprintf ("%s.%s.", ep->container_name, n->name);
     }
   pthread_mutex_unlock (&net->lock);
@@ -218,10 +259,18 @@ dns_answer_local (arca_net_t *net, const char *container_id, const uint8_t *q, s
           int n = net_dns_lookup (net, container_id, name, addrs, DNS_MAX_ADDRS);
           if (n == 0)
             n = lookup_on_network (net, container_id, name, addrs, DNS_MAX_ADDRS);
-          if (n > 0)
+          if (n > 0 && type == LDNS_RR_TYPE_A)
             {
-              /* A known name without IPv6: an empty NOERROR answer for AAAA. */
-              build_response (pkt, LDNS_RCODE_NOERROR, addrs, type == LDNS_RR_TYPE_A ? n : 0, NULL, out, len);
+              build_response (pkt, LDNS_RCODE_NOERROR, addrs, n, NULL, out, len);
+              kind = DNS_ANSWER_LOCAL;
+            }
+          else if (n > 0)
+            {
+              /* AAAA: the IPv6 addresses of the name's endpoints; a known
+               * name without IPv6 gets an empty NOERROR answer (dockerd). */
+              struct in6_addr addrs6[DNS_MAX_ADDRS];
+              int n6 = net_dns_lookup6 (net, container_id, name, addrs6, DNS_MAX_ADDRS);
+              build_response_typed (pkt, LDNS_RCODE_NOERROR, LDNS_RR_TYPE_AAAA, addrs6, n6, NULL, out, len);
               kind = DNS_ANSWER_LOCAL;
             }
         }
@@ -230,7 +279,12 @@ dns_answer_local (arca_net_t *net, const char *container_id, const uint8_t *q, s
     {
       _cleanup_free_ char *name = ldns_rdf2str (ldns_rr_owner (qrr));
       struct in_addr a;
-      _cleanup_free_ char *target = name && parse_ptr_name (name, &a) ? reverse_lookup (net, container_id, a) : NULL;
+      struct in6_addr a6;
+      _cleanup_free_ char *target = NULL;
+      if (name && parse_ptr_name (name, &a))
+        target = reverse_lookup_family (net, container_id, AF_INET, &a);
+      else if (name && parse_ptr6_name (name, &a6))
+        target = reverse_lookup_family (net, container_id, AF_INET6, &a6);
       if (target)
         {
           build_response (pkt, LDNS_RCODE_NOERROR, NULL, 0, target, out, len);

@@ -12,8 +12,9 @@ typedef enum { DNS_ANSWER_LOCAL, DNS_ANSWER_FORWARD } dns_answer_kind_t;
 
 /* The answer to the wire-format query q (qlen bytes) asked by
  * container_id, when it is the embedded server's to give: a name of a
- * container sharing a user network with the asker (A; AAAA: empty NOERROR),
- * "<name>.<network>", a reverse record of such a container, FORMERR/NOTIMP
+ * container sharing a user network with the asker (A; AAAA: its IPv6
+ * addresses, empty NOERROR without), "<name>.<network>", a reverse record
+ * (in-addr.arpa, ip6.arpa) of such a container, FORMERR/NOTIMP
  * for what is not a plain query, SERVFAIL for a name to forward when the
  * asker has no network with a way out (dockerd).  *out (malloc'd, *len
  * bytes; NULL: send nothing) and DNS_ANSWER_LOCAL; DNS_ANSWER_FORWARD when

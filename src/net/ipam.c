@@ -121,12 +121,10 @@ ipam_pick_pool (arca_net_t *net, struct in_addr *subnet, int *prefix, arca_error
   return arca_error_set (err, ARCA_ERR_INVALID, "all predefined address pools have been fully subnetted");
 }
 
+/* Claim `text` (an address as inet_ntop prints it) on network_id. */
 static int
-try_claim (arca_net_t *net, const char *network_id, uint32_t a, const char *container_id)
+try_claim_text (arca_net_t *net, const char *network_id, const char *text, const char *container_id)
 {
-  char text[INET_ADDRSTRLEN];
-  struct in_addr ia = { .s_addr = htonl (a) };
-  inet_ntop (AF_INET, &ia, text, sizeof text);
   const char *p[] = { network_id, text, container_id };
   arca_error_t err;
   /* INSERT OR IGNORE + check: the primary key makes the claim atomic. */
@@ -141,6 +139,15 @@ try_claim (arca_net_t *net, const char *network_id, uint32_t a, const char *cont
     return -1;
   const char *owner = json_string_value (json_array_get (json_array_get (rows, 0), 0));
   return owner && strcmp (owner, container_id) == 0 ? 0 : -1;
+}
+
+static int
+try_claim (arca_net_t *net, const char *network_id, uint32_t a, const char *container_id)
+{
+  char text[INET_ADDRSTRLEN];
+  struct in_addr ia = { .s_addr = htonl (a) };
+  inet_ntop (AF_INET, &ia, text, sizeof text);
+  return try_claim_text (net, network_id, text, container_id);
 }
 
 int
@@ -196,4 +203,136 @@ ipam_release_network (arca_net_t *net, const char *network_id)
   const char *p[] = { network_id };
   arca_error_t err;
   arca_db_exec (net->db, "DELETE FROM ip_allocations WHERE network_id = ?1", p, 1, &err);
+}
+
+/* ---- IPv6 ---- */
+
+typedef unsigned __int128 u128;
+
+static u128
+in6_to_u128 (const struct in6_addr *a)
+{
+  u128 v = 0;
+  for (int i = 0; i < 16; i++)
+    v = (v << 8) | a->s6_addr[i];
+  return v;
+}
+
+static void
+u128_to_in6 (u128 v, struct in6_addr *a)
+{
+  for (int i = 15; i >= 0; i--)
+    {
+      a->s6_addr[i] = (uint8_t) (v & 0xff);
+      v >>= 8;
+    }
+}
+
+static u128
+mask128 (int prefix)
+{
+  return prefix <= 0 ? 0 : prefix >= 128 ? ~(u128) 0 : ~(((u128) 1 << (128 - prefix)) - 1);
+}
+
+bool
+in6_is_zero (const struct in6_addr *a)
+{
+  return in6_to_u128 (a) == 0;
+}
+
+void
+in6_mask (struct in6_addr *a, int prefix)
+{
+  u128_to_in6 (in6_to_u128 (a) & mask128 (prefix), a);
+}
+
+bool
+in6_overlaps (const struct in6_addr *a, int pa, const struct in6_addr *b, int pb)
+{
+  u128 m = mask128 (pa < pb ? pa : pb);
+  return (in6_to_u128 (a) & m) == (in6_to_u128 (b) & m);
+}
+
+int
+cidr6_parse (const char *s, struct in6_addr *addr, int *prefix, bool need_prefix)
+{
+  if (s == NULL)
+    return -1;
+  char buf[96];
+  snprintf (buf, sizeof buf, "%s", s);
+  char *slash = strchr (buf, '/');
+  int p = 128;
+  if (slash)
+    {
+      *slash = '\0';
+      char *end;
+      long v = strtol (slash + 1, &end, 10);
+      if (*end || end == slash + 1 || v < 0 || v > 128)
+        return -1;
+      p = (int) v;
+    }
+  else if (need_prefix)
+    return -1;
+  if (inet_pton (AF_INET6, buf, addr) != 1)
+    return -1;
+  if (prefix)
+    *prefix = p;
+  return 0;
+}
+
+/* Sequential from the start of the range, as libnetwork's bitmask
+ * allocator: the subnet-router anycast address (all zeros) and the gateway
+ * are never handed out.  Scans at most 64k candidates (a /64 is never full
+ * in practice; the bound keeps a pathological table from spinning). */
+static bool
+is_reserved (u128 a, const struct in6_addr *reserved, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (in6_to_u128 (&reserved[i]) == a)
+      return true;
+  return false;
+}
+
+int
+ipam_allocate6 (arca_net_t *net, const arca_network_t *n, const char *container_id, const struct in6_addr *pref,
+                bool required, const struct in6_addr *reserved, size_t nreserved, struct in6_addr *out,
+                arca_error_t *err)
+{
+  u128 sub = in6_to_u128 (&n->subnet6) & mask128 (n->prefix6);
+  u128 gw = in6_to_u128 (&n->gateway6);
+  u128 lo = in6_to_u128 (&n->range6) & mask128 (n->range_prefix6);
+  u128 hi = lo | ~mask128 (n->range_prefix6);
+  char text[INET6_ADDRSTRLEN];
+  if (pref && !in6_is_zero (pref))
+    {
+      u128 p = in6_to_u128 (pref);
+      bool in_subnet = (p & mask128 (n->prefix6)) == sub;
+      inet_ntop (AF_INET6, pref, text, sizeof text);
+      if (required && !in_subnet)
+        return arca_error_set (err, ARCA_ERR_INVALID, "Address %s does not belong to any of this network's subnets",
+                               text);
+      if (in_subnet && p != sub && p != gw && !is_reserved (p, reserved, nreserved) && try_claim_text (net, n->id, text, container_id) == 0)
+        {
+          *out = *pref;
+          return 0;
+        }
+      if (required)
+        return arca_error_set (err, ARCA_ERR_CONFLICT, "Address already in use");
+    }
+  u128 count = 0;
+  for (u128 a = lo; a <= hi && a >= lo && count < 65536; a++, count++)
+    {
+      if (a == sub || a == gw || is_reserved (a, reserved, nreserved))
+        continue;
+      struct in6_addr cand;
+      u128_to_in6 (a, &cand);
+      inet_ntop (AF_INET6, &cand, text, sizeof text);
+      if (try_claim_text (net, n->id, text, container_id) == 0)
+        {
+          *out = cand;
+          return 0;
+        }
+    }
+  return arca_error_set (err, ARCA_ERR_INTERNAL, "no available IPv6 addresses on this network's address pools: %s (%s)",
+                         n->name, n->id);
 }

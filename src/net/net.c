@@ -49,6 +49,36 @@ cidr_str (struct in_addr a, int prefix)
   return xasprintf ("%s/%d", t, prefix);
 }
 
+static char *
+ip6_str (const struct in6_addr *a)
+{
+  char t[INET6_ADDRSTRLEN];
+  inet_ntop (AF_INET6, a, t, sizeof t);
+  return xstrdup (t);
+}
+
+static char *
+cidr6_str (const struct in6_addr *a, int prefix)
+{
+  char t[INET6_ADDRSTRLEN];
+  inet_ntop (AF_INET6, a, t, sizeof t);
+  return xasprintf ("%s/%d", t, prefix);
+}
+
+/* "" for ::, else the address (malloc'd) */
+static char *
+ip6_str_or_empty (const struct in6_addr *a)
+{
+  return in6_is_zero (a) ? xstrdup ("") : ip6_str (a);
+}
+
+/* Does the network hand out IPv6 addresses? */
+static bool
+network_v6 (const arca_network_t *n)
+{
+  return n->enable_ipv6 && n->has_v6;
+}
+
 char *
 net_netns_path (arca_net_t *net, const char *container_id)
 {
@@ -66,6 +96,7 @@ network_free (arca_network_t *n)
   free (n->driver);
   json_decref (n->labels);
   json_decref (n->options);
+  json_decref (n->aux6);
   free (n);
 }
 
@@ -87,11 +118,28 @@ network_record (arca_network_t *n)
   _cleanup_free_ char *subnet = n->prefix ? cidr_str (n->subnet, n->prefix) : xstrdup ("");
   _cleanup_free_ char *gw = n->prefix ? ip_str (n->gateway) : xstrdup ("");
   _cleanup_free_ char *range = n->has_range ? cidr_str (n->range, n->range_prefix) : xstrdup ("");
-  return json_pack ("{s:s,s:s,s:I,s:b,s:b,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:b,s:i,s:O,s:O}", "Name", n->name,
+  json_t *r = json_pack ("{s:s,s:s,s:I,s:b,s:b,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:b,s:i,s:O,s:O}", "Name", n->name,
                     "Driver", n->driver, "Created", (json_int_t) n->created_ns, "Builtin", n->builtin, "Default",
                     n->is_default_bridge, "Bridge", n->bridge, "Subnet", subnet, "Gateway", gw, "IPRange", range,
                     "UserGateway", n->user_gateway, "Internal", n->internal, "Attachable", n->attachable, "ICC",
                     n->icc, "Masquerade", n->masquerade, "MTU", n->mtu, "Labels", n->labels, "Options", n->options);
+  json_object_set_new (r, "EnableIPv6", json_boolean (n->enable_ipv6));
+  if (n->has_v6)
+    {
+      _cleanup_free_ char *s6 = cidr6_str (&n->subnet6, n->prefix6);
+      _cleanup_free_ char *g6 = ip6_str (&n->gateway6);
+      json_object_set_new (r, "Subnet6", json_string (s6));
+      json_object_set_new (r, "Gateway6", json_string (g6));
+      json_object_set_new (r, "UserGateway6", json_boolean (n->user_gateway6));
+      if (n->has_range6)
+        {
+          _cleanup_free_ char *r6 = cidr6_str (&n->range6, n->range_prefix6);
+          json_object_set_new (r, "IPRange6", json_string (r6));
+        }
+      if (n->aux6)
+        json_object_set (r, "AuxAddresses6", n->aux6);
+    }
+  return r;
 }
 
 static arca_network_t *
@@ -119,6 +167,21 @@ network_from_record (const char *id, json_t *r)
   n->icc = json_get_bool (r, "ICC", true);
   n->masquerade = json_get_bool (r, "Masquerade", true);
   n->mtu = (int) json_get_int (r, "MTU", 0);
+  n->enable_ipv6 = json_get_bool (r, "EnableIPv6", false);
+  n->has_v6 = cidr6_parse (json_get_str (r, "Subnet6"), &n->subnet6, &n->prefix6, true) == 0;
+  if (n->has_v6)
+    {
+      cidr6_parse (json_get_str (r, "Gateway6"), &n->gateway6, NULL, false);
+      n->user_gateway6 = json_get_bool (r, "UserGateway6", false);
+      n->has_range6 = cidr6_parse (json_get_str (r, "IPRange6"), &n->range6, &n->range_prefix6, true) == 0;
+      json_t *aux6 = json_object_get (r, "AuxAddresses6");
+      n->aux6 = json_is_object (aux6) && json_object_size (aux6) ? json_deep_copy (aux6) : NULL;
+      if (!n->has_range6)
+        {
+          n->range6 = n->subnet6;
+          n->range_prefix6 = n->prefix6;
+        }
+    }
   json_t *l = json_object_get (r, "Labels"), *o = json_object_get (r, "Options");
   n->labels = json_is_object (l) ? json_deep_copy (l) : json_object ();
   n->options = json_is_object (o) ? json_deep_copy (o) : json_object ();
@@ -139,10 +202,14 @@ endpoint_record (arca_endpoint_t *ep, int order)
 {
   _cleanup_free_ char *addr = ep->addr.s_addr ? ip_str (ep->addr) : xstrdup ("");
   _cleanup_free_ char *req = ep->req_addr.s_addr ? ip_str (ep->req_addr) : xstrdup ("");
-  return json_pack ("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s?,s:o,s:b,s:i}", "EndpointID", ep->id, "ContainerName",
+  json_t *r = json_pack ("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s?,s:o,s:b,s:i}", "EndpointID", ep->id, "ContainerName",
                     ep->container_name ? ep->container_name : "", "IfName", ep->ifname, "HostIfName",
                     ep->host_ifname, "IPAddress", addr, "MacAddress", ep->mac, "RequestedIP", req, "RequestedMac",
                     ep->req_mac, "Aliases", json_from_strv (ep->aliases), "Active", ep->active, "Order", order);
+  _cleanup_free_ char *a6 = ip6_str_or_empty (&ep->addr6), *req6 = ip6_str_or_empty (&ep->req_addr6);
+  json_object_set_new (r, "IPv6Address", json_string (a6));
+  json_object_set_new (r, "RequestedIPv6", json_string (req6));
+  return r;
 }
 
 static int
@@ -251,7 +318,37 @@ bridge_up (arca_net_t *net, arca_network_t *n, arca_error_t *err)
     return -1;
   if (nl_bridge_ensure (n->bridge, n->mtu, n->gateway, n->prefix, err) < 0)
     return -1;
+  if (network_v6 (n) && nl_bridge_ensure6 (n->bridge, &n->gateway6, n->prefix6, err) < 0)
+    return -1;
   return nft_network_add (net, n, err);
+}
+
+/* The default bridge's IPv6 follows the daemon's options at every start
+ * (config ipv6, fixed-cidr-v6; dockerd recreates its default network so):
+ * the gateway is the first address of the subnet. */
+static int
+default_bridge_ipv6 (arca_net_t *net, const arca_net_options_t *opts, arca_error_t *err)
+{
+  arca_network_t *br = default_bridge_locked (net);
+  if (br == NULL)
+    return 0;
+  const char *cidr = opts->fixed_cidr_v6 && *opts->fixed_cidr_v6 ? opts->fixed_cidr_v6 : NULL;
+  struct in6_addr sub = { 0 };
+  int prefix = 0;
+  if (cidr && cidr6_parse (cidr, &sub, &prefix, true) < 0)
+    return arca_error_set (err, ARCA_ERR_INVALID, "invalid fixed-cidr-v6 %s: not an IPv6 CIDR", cidr);
+  in6_mask (&sub, prefix);
+  bool had = br->has_v6, was = br->enable_ipv6;
+  if (was == opts->ipv6 && had == (cidr != NULL) && (!had || (br->prefix6 == prefix && in6_overlaps (&br->subnet6, 128, &sub, 128))))
+    return 0;
+  br->enable_ipv6 = opts->ipv6;
+  br->has_v6 = cidr != NULL;
+  br->subnet6 = br->range6 = sub;
+  br->prefix6 = br->range_prefix6 = prefix;
+  br->gateway6 = sub;
+  br->gateway6.s6_addr[15] |= 1;
+  br->has_range6 = br->user_gateway6 = false;
+  return network_save (net, br, err);
 }
 
 int
@@ -318,6 +415,9 @@ net_open (const arca_net_options_t *opts, arca_db_t *db, arca_net_t **out, arca_
           return -1;
     }
 
+  if (default_bridge_ipv6 (net, opts, err) < 0)
+    return -1;
+
   /* endpoints: loaded inactive except for their recorded state, which
    * net_container_restore confirms or tears down. */
   _cleanup_json_ json_t *erows = NULL;
@@ -340,6 +440,8 @@ net_open (const arca_net_options_t *opts, arca_db_t *db, arca_net_t **out, arca_
                 json_get_str (r, "HostIfName") ? json_get_str (r, "HostIfName") : "");
       cidr_parse (json_get_str (r, "IPAddress"), &ep->addr, NULL);
       cidr_parse (json_get_str (r, "RequestedIP"), &ep->req_addr, NULL);
+      cidr6_parse (json_get_str (r, "IPv6Address"), &ep->addr6, NULL, false);
+      cidr6_parse (json_get_str (r, "RequestedIPv6"), &ep->req_addr6, NULL, false);
       snprintf (ep->mac, sizeof ep->mac, "%s", json_get_str (r, "MacAddress") ? json_get_str (r, "MacAddress") : "");
       ep->req_mac = xstrdup (json_get_str (r, "RequestedMac"));
       ep->aliases = json_get_strv (r, "Aliases");
@@ -397,6 +499,104 @@ opt_bool (json_t *options, const char *key, bool def)
   return strcasecmp (v, "true") == 0 || strcmp (v, "1") == 0;
 }
 
+/* Is an IPAM.Config entry an IPv6 pool?  By its Subnet, else its Gateway
+ * or IPRange (libnetwork decides by the address family of the pool). */
+static bool
+ipam_config_is_v6 (json_t *cfg)
+{
+  const char *keys[] = { "Subnet", "Gateway", "IPRange" };
+  for (size_t i = 0; i < 3; i++)
+    {
+      const char *v = json_get_str (cfg, keys[i]);
+      if (v && *v)
+        return strchr (v, ':') != NULL;
+    }
+  return false;
+}
+
+/* The IPv6 pool of a new network from its IPAM.Config entry (cfg may be
+ * NULL).  As dockerd 20.10: the subnet is kept as written (inspect shows
+ * it so), the gateway defaults to the first address, the range to the
+ * subnet; EnableIPv6 without an IPv6 subnet fails, there being no default
+ * IPv6 pool (libnetwork ipam getPredefinedPool, 404). */
+static int
+network_parse_v6 (arca_network_t *n, json_t *cfg, arca_error_t *err)
+{
+  const char *subnet = json_get_str (cfg, "Subnet");
+  if (subnet == NULL || *subnet == '\0')
+    {
+      if (n->enable_ipv6)
+        return arca_error_set (err, ARCA_ERR_NOT_FOUND, "could not find an available, non-overlapping IPv6 address "
+                                                        "pool among the defaults to assign to the network");
+      return 0;
+    }
+  if (cidr6_parse (subnet, &n->subnet6, &n->prefix6, true) < 0)
+    return arca_error_set (err, ARCA_ERR_INVALID, "invalid CIDR address: %s", subnet);
+  n->has_v6 = true;
+  const char *gw = json_get_str (cfg, "Gateway");
+  if (gw && *gw)
+    {
+      if (cidr6_parse (gw, &n->gateway6, NULL, false) < 0)
+        return arca_error_set (err, ARCA_ERR_INVALID, "invalid gateway address %s in Ipam configuration", gw);
+      if (!in6_overlaps (&n->gateway6, 128, &n->subnet6, n->prefix6))
+        return arca_error_set (err, ARCA_ERR_INVALID, "no matching subnet for gateway %s", gw);
+      n->user_gateway6 = true;
+    }
+  else
+    {
+      n->gateway6 = n->subnet6;
+      in6_mask (&n->gateway6, n->prefix6);
+      n->gateway6.s6_addr[15] |= 1;
+    }
+  const char *range = json_get_str (cfg, "IPRange");
+  if (range && *range)
+    {
+      if (cidr6_parse (range, &n->range6, &n->range_prefix6, true) < 0)
+        return arca_error_set (err, ARCA_ERR_INVALID, "invalid CIDR address: %s", range);
+      if (n->range_prefix6 < n->prefix6 || !in6_overlaps (&n->range6, n->range_prefix6, &n->subnet6, n->prefix6))
+        return arca_error_set (err, ARCA_ERR_INVALID, "no matching subnet for range %s", range);
+      n->has_range6 = true;
+    }
+  else
+    {
+      n->range6 = n->subnet6;
+      n->range_prefix6 = n->prefix6;
+    }
+  /* AuxiliaryAddresses: addresses of the subnet IPAM never hands out
+   * (libnetwork reserves them at network creation) */
+  json_t *aux = json_object_get (cfg, "AuxiliaryAddresses");
+  const char *k;
+  json_t *v;
+  json_object_foreach (aux, k, v)
+  {
+    struct in6_addr a;
+    const char *text = json_string_value (v);
+    if (text == NULL || cidr6_parse (text, &a, NULL, false) < 0)
+      return arca_error_set (err, ARCA_ERR_INVALID, "invalid auxiliary address %s: %s", k, text ? text : "");
+    if (!in6_overlaps (&a, 128, &n->subnet6, n->prefix6))
+      return arca_error_set (err, ARCA_ERR_INVALID, "no matching subnet for aux-address %s", text);
+    if (n->aux6 == NULL)
+      n->aux6 = json_object ();
+    json_object_set_new (n->aux6, k, json_string (text));
+  }
+  return 0;
+}
+
+/* The addresses of n->aux6 (malloc'd, *count of them).  Caller holds
+ * net->lock. */
+static struct in6_addr *
+aux6_addresses_locked (const arca_network_t *n, size_t *count)
+{
+  *count = 0;
+  struct in6_addr *v = xmalloc0 ((json_object_size (n->aux6) + 1) * sizeof *v);
+  const char *k;
+  json_t *a;
+  json_object_foreach (n->aux6, k, a)
+  if (cidr6_parse (json_string_value (a), &v[*count], NULL, false) == 0)
+    (*count)++;
+  return v;
+}
+
 int
 net_network_create (arca_net_t *net, json_t *body, char **id_out, arca_error_t *err)
 {
@@ -423,6 +623,7 @@ net_network_create (arca_net_t *net, json_t *body, char **id_out, arca_error_t *
   n->created_ns = time_now_ns ();
   n->internal = json_get_bool (body, "Internal", false);
   n->attachable = json_get_bool (body, "Attachable", false);
+  n->enable_ipv6 = json_get_bool (body, "EnableIPv6", false);
   n->labels = json_is_object (labels) ? json_deep_copy (labels) : json_object ();
   n->options = json_is_object (options) ? json_deep_copy (options) : json_object ();
   n->icc = opt_bool (options, "com.docker.network.bridge.enable_icc", true);
@@ -465,7 +666,26 @@ net_network_create (arca_net_t *net, json_t *body, char **id_out, arca_error_t *
   else
     snprintf (n->bridge, sizeof n->bridge, "br-%.12s", n->id);
 
-  json_t *cfg = json_array_get (cfgs, 0);
+  /* the first IPv4 and the first IPv6 entry; Arca has one pool of each */
+  json_t *cfg = NULL, *cfg6 = NULL;
+  size_t ci;
+  json_t *c;
+  json_array_foreach (cfgs, ci, c)
+  {
+    json_t **slot = ipam_config_is_v6 (c) ? &cfg6 : &cfg;
+    if (*slot)
+      {
+        network_free (n);
+        return arca_error_set (err, ARCA_ERR_INVALID, "more than one IPv%d pool in IPAM.Config is not supported",
+                               slot == &cfg6 ? 6 : 4);
+      }
+    *slot = c;
+  }
+  if (network_parse_v6 (n, cfg6, err) < 0)
+    {
+      network_free (n);
+      return -1;
+    }
   const char *subnet = json_get_str (cfg, "Subnet");
   if (subnet && *subnet)
     {
@@ -525,6 +745,12 @@ net_network_create (arca_net_t *net, json_t *body, char **id_out, arca_error_t *
           network_free (n);
           return arca_error_set (err, ARCA_ERR_FORBIDDEN, "invalid pool request: Pool overlaps with other one on this address space");
         }
+      if (o->has_v6 && n->has_v6 && in6_overlaps (&o->subnet6, o->prefix6, &n->subnet6, n->prefix6))
+        {
+          pthread_mutex_unlock (&net->lock);
+          network_free (n);
+          return arca_error_set (err, ARCA_ERR_FORBIDDEN, "invalid pool request: Pool overlaps with other one on this address space");
+        }
       if (strcmp (o->bridge, n->bridge) == 0 && *o->bridge)
         {
           pthread_mutex_unlock (&net->lock);
@@ -577,6 +803,21 @@ network_view_locked (arca_net_t *net, arca_network_t *n, bool verbose_containers
           json_object_set_new (c, "IPRange", json_string (r));
         }
       json_array_append_new (config, c);
+      if (n->has_v6)
+        {
+          /* dockerd shows the IPv6 gateway only when it was given */
+          _cleanup_free_ char *s6 = cidr6_str (&n->subnet6, n->prefix6);
+          json_t *c6 = json_pack ("{s:s}", "Subnet", s6);
+          _cleanup_free_ char *g6 = ip6_str (&n->gateway6);
+          _cleanup_free_ char *r6 = cidr6_str (&n->range6, n->range_prefix6);
+          if (n->user_gateway6)
+            json_object_set_new (c6, "Gateway", json_string (g6));
+          if (n->has_range6)
+            json_object_set_new (c6, "IPRange", json_string (r6));
+          if (n->aux6)
+            json_object_set (c6, "AuxiliaryAddresses", n->aux6);
+          json_array_append_new (config, c6);
+        }
     }
   json_t *containers = json_object ();
   if (verbose_containers)
@@ -584,14 +825,15 @@ network_view_locked (arca_net_t *net, arca_network_t *n, bool verbose_containers
       if (ep->active && strcmp (ep->network_id, n->id) == 0)
         {
           _cleanup_free_ char *a = cidr_str (ep->addr, ep->prefix);
+          _cleanup_free_ char *a6 = in6_is_zero (&ep->addr6) ? xstrdup ("") : cidr6_str (&ep->addr6, ep->prefix6);
           json_object_set_new (containers, ep->container_id,
                                json_pack ("{s:s,s:s,s:s,s:s,s:s}", "Name", ep->container_name ? ep->container_name : "",
                                           "EndpointID", ep->id, "MacAddress", ep->mac, "IPv4Address", a,
-                                          "IPv6Address", ""));
+                                          "IPv6Address", a6));
         }
   return json_pack ("{s:s,s:s,s:s,s:s,s:s,s:b,s:{s:s,s:n,s:o},s:b,s:b,s:b,s:{s:s},s:b,s:o,s:O,s:O}", "Name",
                     n->name, "Id", n->id, "Created", created, "Scope", "local", "Driver", n->driver, "EnableIPv6",
-                    false, "IPAM", "Driver", "default", "Options", "Config", config, "Internal", n->internal,
+                    n->enable_ipv6, "IPAM", "Driver", "default", "Options", "Config", config, "Internal", n->internal,
                     "Attachable", n->attachable, "Ingress", false, "ConfigFrom", "Network", "", "ConfigOnly", false,
                     "Containers", containers, "Options", n->options, "Labels", n->labels);
 }
@@ -821,7 +1063,23 @@ endpoint_add (arca_net_t *net, const char *cid, const char *cname, const char *r
                                n->name);
       }
   const char *ip = json_get_str (json_object_get (epc, "IPAMConfig"), "IPv4Address");
+  const char *ip6 = json_get_str (json_object_get (epc, "IPAMConfig"), "IPv6Address");
   arca_endpoint_t *ep = xmalloc0 (sizeof *ep);
+  if (ip6 && *ip6)
+    {
+      if (n->is_default_bridge)
+        {
+          pthread_mutex_unlock (&net->lock);
+          free (ep);
+          return arca_error_set (err, ARCA_ERR_INVALID, "user specified IP address is supported on user defined networks only");
+        }
+      if (cidr6_parse (ip6, &ep->req_addr6, NULL, false) < 0)
+        {
+          pthread_mutex_unlock (&net->lock);
+          free (ep);
+          return arca_error_set (err, ARCA_ERR_INVALID, "invalid IPv6 address: %s", ip6);
+        }
+    }
   if (ip && *ip)
     {
       if (n->is_default_bridge)
@@ -906,6 +1164,24 @@ endpoint_dns_names (const arca_endpoint_t *ep, const char *cid, const char *host
   return strv_builder_finish (&v);
 }
 
+/* dockerd's default bridge with a fixed-cidr-v6 of at least 48 host bits
+ * (daemon_unix.go initBridgeDriver deferIPv6Alloc): a container's IPv6
+ * address is the subnet with the MAC address in its last 48 bits
+ * (fd00:ab::242:ac11:2 for 02:42:ac:11:00:02). */
+static bool
+default_bridge_v6_from_mac (const arca_network_t *n, const char *mac, struct in6_addr *out)
+{
+  unsigned int b[6];
+  if (!n->is_default_bridge || n->prefix6 > 80
+      || sscanf (mac, "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6)
+    return false;
+  *out = n->subnet6;
+  in6_mask (out, n->prefix6);
+  for (int i = 0; i < 6; i++)
+    out->s6_addr[10 + i] |= (uint8_t) b[i];
+  return true;
+}
+
 /* Bring one configured endpoint up in netns_path.  dns_names from hostname. */
 static int
 endpoint_activate (arca_net_t *net, arca_endpoint_t *ep, const char *netns_path, const char *hostname, int index,
@@ -920,8 +1196,17 @@ endpoint_activate (arca_net_t *net, arca_endpoint_t *ep, const char *netns_path,
     }
   arca_network_t nc = *n; /* scalars only */
   bool user = !n->is_default_bridge;
+  size_t naux6;
+  _cleanup_free_ struct in6_addr *aux6 = aux6_addresses_locked (n, &naux6);
   pthread_mutex_unlock (&net->lock);
 
+  /* dockerd: --ip6 needs a network with a user-configured IPv6 pool,
+   * checked when the endpoint joins (start, connect) */
+  bool want6 = !in6_is_zero (&ep->req_addr6);
+  if (want6 && !nc.has_v6)
+    return arca_error_set (err, ARCA_ERR_INVALID,
+                           "user specified IP address is supported only when connecting to networks with user "
+                           "configured subnets");
   struct in_addr addr;
   struct in_addr pref = ep->req_addr.s_addr ? ep->req_addr : ep->addr;
   if (ipam_allocate (net, &nc, ep->container_id, pref, ep->req_addr.s_addr != 0, &addr, err) < 0)
@@ -936,9 +1221,26 @@ endpoint_activate (arca_net_t *net, arca_endpoint_t *ep, const char *netns_path,
     snprintf (mac, sizeof mac, "%s", ep->req_mac);
   else
     mac_from_ip (addr, mac);
+  /* IPv6 only on networks with EnableIPv6 (a v6 pool alone hands out
+   * nothing, as dockerd 20.10; --ip6 is then only recorded) */
+  struct in6_addr addr6 = { 0 };
+  if (network_v6 (&nc))
+    {
+      struct in6_addr from_mac;
+      bool by_mac = !want6 && default_bridge_v6_from_mac (&nc, mac, &from_mac);
+      const struct in6_addr *pref6 = want6 ? &ep->req_addr6 : by_mac ? &from_mac : &ep->addr6;
+      if (ipam_allocate6 (net, &nc, ep->container_id, pref6, want6 || by_mac, aux6, naux6, &addr6, err) < 0)
+        {
+          ipam_release (net, ep->network_id, ep->container_id);
+          return -1;
+        }
+    }
   if (nl_veth_setup (nc.bridge, host, netns_path, ifname, mac, nc.mtu, addr, nc.prefix, nc.gateway,
                      default_route && !nc.internal, err)
-      < 0)
+          < 0
+      || (network_v6 (&nc)
+          && nl_addr6_setup (netns_path, ifname, &addr6, nc.prefix6, &nc.gateway6, default_route && !nc.internal, err)
+                 < 0))
     {
       arca_error_t ignored;
       nl_link_delete (NULL, host, &ignored);
@@ -953,6 +1255,9 @@ endpoint_activate (arca_net_t *net, arca_endpoint_t *ep, const char *netns_path,
   ep->addr = addr;
   ep->prefix = nc.prefix;
   ep->gateway = nc.gateway;
+  ep->addr6 = addr6;
+  ep->prefix6 = network_v6 (&nc) ? nc.prefix6 : 0;
+  ep->gateway6 = network_v6 (&nc) ? nc.gateway6 : (struct in6_addr){ 0 };
   ep->active = true;
   strv_free (ep->dns_names);
   ep->dns_names = NULL;
@@ -975,6 +1280,8 @@ endpoint_deactivate (arca_net_t *net, arca_endpoint_t *ep, bool release)
   pthread_mutex_lock (&net->lock);
   ep->active = false;
   ep->host_ifname[0] = '\0';
+  if (release)
+    ep->addr6 = (struct in6_addr){ 0 };
   pthread_mutex_unlock (&net->lock);
   endpoint_save (net, ep, &ignored);
 }
@@ -1074,6 +1381,8 @@ net_container_restore (arca_net_t *net, const char *cid, bool running, const cha
         {
           ep->prefix = nw->prefix;
           ep->gateway = nw->gateway;
+          ep->prefix6 = network_v6 (nw) ? nw->prefix6 : 0;
+          ep->gateway6 = network_v6 (nw) ? nw->gateway6 : (struct in6_addr){ 0 };
           if (!nw->is_default_bridge)
             {
               strv_free (ep->dns_names);
@@ -1174,7 +1483,14 @@ net_container_ips (arca_net_t *net, const char *cid)
   pthread_mutex_lock (&net->lock);
   for (arca_endpoint_t *ep = net->endpoints; ep; ep = ep->next)
     if (ep->active && strcmp (ep->container_id, cid) == 0)
-      v = strv_append (v, inet_ntoa (ep->addr));
+      {
+        v = strv_append (v, inet_ntoa (ep->addr));
+        if (!in6_is_zero (&ep->addr6))
+          {
+            _cleanup_free_ char *a6 = ip6_str (&ep->addr6);
+            v = strv_append (v, a6);
+          }
+      }
   pthread_mutex_unlock (&net->lock);
   return v;
 }
@@ -1222,13 +1538,22 @@ net_container_settings (arca_net_t *net, const char *cid, json_t *ns)
       _cleanup_free_ char *ip = ep->active ? ip_str (ep->addr) : xstrdup ("");
       _cleanup_free_ char *gw = ep->active ? ip_str (ep->gateway) : xstrdup ("");
       _cleanup_free_ char *req = ep->req_addr.s_addr ? ip_str (ep->req_addr) : NULL;
-      json_t *ipam = req ? json_pack ("{s:s}", "IPv4Address", req) : json_null ();
+      _cleanup_free_ char *req6 = in6_is_zero (&ep->req_addr6) ? NULL : ip6_str (&ep->req_addr6);
+      bool has6 = ep->active && !in6_is_zero (&ep->addr6);
+      _cleanup_free_ char *ip6 = has6 ? ip6_str (&ep->addr6) : xstrdup ("");
+      _cleanup_free_ char *gw6 = has6 ? ip6_str (&ep->gateway6) : xstrdup ("");
+      /* EndpointIPAMConfig: omitempty fields */
+      json_t *ipam = req || req6 ? json_object () : json_null ();
+      if (req)
+        json_object_set_new (ipam, "IPv4Address", json_string (req));
+      if (req6)
+        json_object_set_new (ipam, "IPv6Address", json_string (req6));
       json_t *o = json_pack ("{s:o,s:n,s:o,s:s,s:n,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:i,s:o}", "IPAMConfig", ipam, "Links",
                              "Aliases", ep->aliases ? json_from_strv (ep->aliases) : json_null (), "MacAddress",
                              ep->active ? ep->mac : "", "DriverOpts", "NetworkID", n->id, "EndpointID",
                              ep->active ? ep->id : "", "Gateway", gw, "IPAddress", ip, "IPPrefixLen",
-                             ep->active ? ep->prefix : 0, "IPv6Gateway", "", "GlobalIPv6Address", "",
-                             "GlobalIPv6PrefixLen", 0, "DNSNames",
+                             ep->active ? ep->prefix : 0, "IPv6Gateway", gw6, "GlobalIPv6Address", ip6,
+                             "GlobalIPv6PrefixLen", has6 ? ep->prefix6 : 0, "DNSNames",
                              ep->dns_names && ep->active ? json_from_strv (ep->dns_names) : json_null ());
       json_object_set_new (networks, n->name, o);
       if (first && n->is_default_bridge && ep->active)
@@ -1238,6 +1563,9 @@ net_container_settings (arca_net_t *net, const char *cid, json_t *ns)
           json_object_set_new (ns, "IPAddress", json_string (ip));
           json_object_set_new (ns, "IPPrefixLen", json_integer (ep->prefix));
           json_object_set_new (ns, "MacAddress", json_string (ep->mac));
+          json_object_set_new (ns, "GlobalIPv6Address", json_string (ip6));
+          json_object_set_new (ns, "GlobalIPv6PrefixLen", json_integer (has6 ? ep->prefix6 : 0));
+          json_object_set_new (ns, "IPv6Gateway", json_string (gw6));
         }
       first = false;
     }
@@ -1259,9 +1587,34 @@ name_eq (const char *a, const char *q)
   return strlen (a) == lq && strncasecmp (a, q, lq) == 0;
 }
 
-int
-net_dns_lookup (arca_net_t *net, const char *container_id, const char *name, struct in_addr *out, int max)
+/* Does endpoint ep (on network n) answer to `name`: one of its DNS names,
+ * or "<dns name>.<network name>" (dockerd's ResolveName)? */
+static bool
+endpoint_answers_locked (const arca_endpoint_t *ep, const arca_network_t *n, const char *name)
 {
+  for (size_t i = 0; ep->dns_names && ep->dns_names[i]; i++)
+    if (name_eq (ep->dns_names[i], name))
+      return true;
+  size_t ln = strlen (name), lnet = strlen (n->name);
+  if (ln && name[ln - 1] == '.')
+    ln--;
+  if (ln > lnet + 1 && name[ln - lnet - 1] == '.' && strncasecmp (name + ln - lnet, n->name, lnet) == 0)
+    {
+      _cleanup_free_ char *head = strndup (name, ln - lnet - 1);
+      for (size_t i = 0; ep->dns_names && ep->dns_names[i]; i++)
+        if (name_eq (ep->dns_names[i], head))
+          return true;
+    }
+  return false;
+}
+
+/* The addresses (family AF_INET: struct in_addr, AF_INET6: struct
+ * in6_addr) of the endpoints answering to name on the user networks
+ * container_id is on, without duplicates. */
+static int
+dns_lookup_family (arca_net_t *net, const char *container_id, const char *name, int family, void *out, int max)
+{
+  size_t alen = family == AF_INET ? sizeof (struct in_addr) : sizeof (struct in6_addr);
   int found = 0;
   pthread_mutex_lock (&net->lock);
   for (arca_endpoint_t *me = net->endpoints; me; me = me->next)
@@ -1273,36 +1626,33 @@ net_dns_lookup (arca_net_t *net, const char *container_id, const char *name, str
         continue;
       for (arca_endpoint_t *ep = net->endpoints; ep && found < max; ep = ep->next)
         {
-          if (!ep->active || strcmp (ep->network_id, me->network_id) != 0)
+          if (!ep->active || strcmp (ep->network_id, me->network_id) != 0 || !endpoint_answers_locked (ep, n, name))
             continue;
-          bool match = false;
-          for (size_t i = 0; ep->dns_names && ep->dns_names[i]; i++)
-            if (name_eq (ep->dns_names[i], name))
-              match = true;
-          /* "<name>.<network>" (dockerd's ResolveName) */
-          size_t ln = strlen (name), lnet = strlen (n->name);
-          if (ln && name[ln - 1] == '.')
-            ln--;
-          if (!match && ln > lnet + 1 && name[ln - lnet - 1] == '.' && strncasecmp (name + ln - lnet, n->name, lnet) == 0)
-            {
-              _cleanup_free_ char *head = strndup (name, ln - lnet - 1);
-              for (size_t i = 0; ep->dns_names && ep->dns_names[i]; i++)
-                if (name_eq (ep->dns_names[i], head))
-                  match = true;
-            }
-          if (match)
-            {
-              bool dup = false;
-              for (int k = 0; k < found; k++)
-                if (out[k].s_addr == ep->addr.s_addr)
-                  dup = true;
-              if (!dup)
-                out[found++] = ep->addr;
-            }
+          const void *a = family == AF_INET ? (const void *) &ep->addr : (const void *) &ep->addr6;
+          if (family == AF_INET6 && in6_is_zero (&ep->addr6))
+            continue;
+          bool dup = false;
+          for (int k = 0; k < found; k++)
+            if (memcmp ((char *) out + (size_t) k * alen, a, alen) == 0)
+              dup = true;
+          if (!dup)
+            memcpy ((char *) out + (size_t) found++ * alen, a, alen);
         }
     }
   pthread_mutex_unlock (&net->lock);
   return found;
+}
+
+int
+net_dns_lookup (arca_net_t *net, const char *container_id, const char *name, struct in_addr *out, int max)
+{
+  return dns_lookup_family (net, container_id, name, AF_INET, out, max);
+}
+
+int
+net_dns_lookup6 (arca_net_t *net, const char *container_id, const char *name, struct in6_addr *out, int max)
+{
+  return dns_lookup_family (net, container_id, name, AF_INET6, out, max);
 }
 
 /* Leftovers of a crash: ports of our bridges whose endpoint is gone, netns

@@ -61,6 +61,18 @@ typedef struct arca_network
   bool icc;                  /* com.docker.network.bridge.enable_icc (default true) */
   bool masquerade;           /* ...enable_ip_masquerade (default true) */
   int mtu;                   /* com.docker.network.driver.mtu, 0 = default 1500 */
+  /* IPv6 (EnableIPv6, an IPv6 IPAM.Config entry).  A v6 pool without
+   * EnableIPv6 is kept and shown but hands out no addresses (dockerd 20.10). */
+  bool enable_ipv6;
+  bool has_v6;               /* an IPv6 pool is configured */
+  struct in6_addr subnet6;
+  int prefix6;
+  struct in6_addr gateway6;  /* the bridge's IPv6 address (first of the subnet by default) */
+  bool user_gateway6;
+  struct in6_addr range6;    /* IPRange (== subnet6 if none) */
+  int range_prefix6;
+  bool has_range6;
+  json_t *aux6;              /* IPv6 AuxiliaryAddresses {"name":"fd00::2"}: never handed out */
   json_t *labels;            /* object string->string */
   json_t *options;           /* object string->string (Options as given) */
 } arca_network_t;
@@ -82,6 +94,10 @@ typedef struct arca_endpoint
   char **dns_names;          /* names DNS answers for on this network (user networks):
                                 container name, aliases, short id, hostname */
   struct in_addr req_addr;   /* --ip / IPAMConfig.IPv4Address (0 = none) */
+  struct in6_addr addr6;     /* GlobalIPv6Address (:: = none) */
+  int prefix6;
+  struct in6_addr gateway6;
+  struct in6_addr req_addr6; /* --ip6 / IPAMConfig.IPv6Address (:: = none) */
   char *req_mac;             /* --mac-address, NULL = generated from the address */
   bool active;               /* veth exists, address allocated */
 } arca_endpoint_t;
@@ -94,6 +110,8 @@ typedef struct
   json_t *default_pools;     /* config defaultAddressPools [{"base":"10.0.0.0/8","size":24}] or NULL */
   bool ip_forward_no_drop;   /* config ipForwardNoDrop (dockerd --ip-forward-no-drop) */
   int proxy_max_connections; /* config proxyMaxConnections, 0 = default */
+  bool ipv6;                 /* config ipv6 (dockerd --ipv6): the default bridge's EnableIPv6 */
+  const char *fixed_cidr_v6; /* config fixed-cidr-v6: its IPv6 pool (NULL = none) */
 } arca_net_options_t;
 
 /* The interface group (IFLA_GROUP) of every bridge Arca creates: each
@@ -159,6 +177,8 @@ char *net_netns_path (arca_net_t *net, const char *container_id);
  * (12 hex) or hostname equals name (case-insensitive; a trailing "." ignored).
  * Returns the number found (<= max), 0 if none (NXDOMAIN).  Takes net->lock. */
 int net_dns_lookup (arca_net_t *net, const char *container_id, const char *name, struct in_addr *out, int max);
+/* The same for IPv6 (AAAA): GlobalIPv6Address of the matching endpoints. */
+int net_dns_lookup6 (arca_net_t *net, const char *container_id, const char *name, struct in6_addr *out, int max);
 
 /* True if container_id has an active endpoint on a user-defined network
  * (so its resolv.conf points at 127.0.0.11).  Takes net->lock. */
@@ -285,7 +305,8 @@ void net_container_settings (arca_net_t *net, const char *cid, json_t *ns);
  * a persistent tap "tapN" next to each active endpoint's ethN in the netns,
  * spliced to it by tc redirects, for QEMU to open from inside the netns.
  * *interfaces (new reference) describes what the guest must configure:
- * [{"tap","ifname","mac","addr","prefix","gateway","default_route","mtu"}]
+ * [{"tap","ifname","mac","addr","prefix","gateway","default_route","mtu"}],
+ * plus "addr6","prefix6","gateway6" for an endpoint with an IPv6 address
  * (the endpoint's values; default_route as nl_veth_setup decides).  The
  * taps go with the netns. */
 int net_vm_attach (arca_net_t *net, const char *cid, const char *netns_path, json_t **interfaces, arca_error_t *err);

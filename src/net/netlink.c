@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_addr.h>
 #include <net/if.h>
 #include <pthread.h>
 #include <sched.h>
@@ -147,6 +148,114 @@ addr_add (struct nl_sock *sk, int ifindex, struct in_addr a, int prefix, arca_er
   return 0;
 }
 
+/* An IPv6 address without duplicate address detection (libnetwork osl
+ * setIPv6 sets IFA_F_NODAD): usable at once, no tentative second. */
+static int
+addr6_add (struct nl_sock *sk, int ifindex, const struct in6_addr *a, int prefix, arca_error_t *err)
+{
+  struct nl_addr *local = nl_addr_build (AF_INET6, a, 16);
+  if (local == NULL)
+    return arca_error_set (err, ARCA_ERR_INTERNAL, "IPv6 address: out of memory");
+  nl_addr_set_prefixlen (local, prefix);
+  struct rtnl_addr *ra = rtnl_addr_alloc ();
+  rtnl_addr_set_ifindex (ra, ifindex);
+  rtnl_addr_set_local (ra, local);
+  rtnl_addr_set_flags (ra, IFA_F_NODAD);
+  int r = rtnl_addr_add (sk, ra, 0);
+  rtnl_addr_put (ra);
+  nl_addr_put (local);
+  if (r < 0 && r != -NLE_EXIST)
+    {
+      char text[INET6_ADDRSTRLEN];
+      inet_ntop (AF_INET6, a, text, sizeof text);
+      return nlerr (err, r, "add address", text);
+    }
+  return 0;
+}
+
+/* /proc/sys/net/ipv6/conf/<ifname>/disable_ipv6 = 0 if it is 1 (libnetwork
+ * setupBridgeIPv6; a netns of our own has IPv6 on by default). */
+static int
+ipv6_enable_on (const char *ifname, arca_error_t *err)
+{
+  _cleanup_free_ char *path = xasprintf ("/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname);
+  _cleanup_close_ int fd = open (path, O_RDWR | O_CLOEXEC);
+  if (fd < 0)
+    return arca_error_errno (err, errno, "IPv6 is not available on this host (%s)", path);
+  char c = '0';
+  if (read (fd, &c, 1) == 1 && c == '0')
+    return 0;
+  if (pwrite (fd, "0", 1, 0) != 1)
+    return arca_error_errno (err, errno, "enable IPv6 on %s", ifname);
+  return 0;
+}
+
+/* A default route (dst any/0) via gw on ifindex, for family AF_INET or
+ * AF_INET6 (gw: 4 or 16 bytes). */
+static int
+default_route_add (struct nl_sock *sk, int family, const void *gw, int ifindex, const char *ifname,
+                   arca_error_t *err)
+{
+  size_t alen = family == AF_INET ? 4 : 16;
+  unsigned char any[16] = { 0 };
+  struct rtnl_route *rt = rtnl_route_alloc ();
+  struct nl_addr *dst = nl_addr_build (family, any, alen);
+  nl_addr_set_prefixlen (dst, 0);
+  struct nl_addr *gwa = nl_addr_build (family, gw, alen);
+  struct rtnl_nexthop *nh = rtnl_route_nh_alloc ();
+  rtnl_route_nh_set_gateway (nh, gwa);
+  rtnl_route_nh_set_ifindex (nh, ifindex);
+  rtnl_route_set_family (rt, (uint8_t) family);
+  rtnl_route_set_dst (rt, dst);
+  rtnl_route_set_table (rt, RT_TABLE_MAIN);
+  rtnl_route_set_protocol (rt, RTPROT_BOOT);
+  rtnl_route_set_scope (rt, RT_SCOPE_UNIVERSE);
+  rtnl_route_add_nexthop (rt, nh);
+  int r = rtnl_route_add (sk, rt, NLM_F_CREATE | NLM_F_REPLACE);
+  rtnl_route_put (rt);
+  nl_addr_put (dst);
+  nl_addr_put (gwa);
+  if (r < 0)
+    return nlerr (err, r, "add default route via", ifname);
+  return 0;
+}
+
+int
+nl_bridge_ensure6 (const char *name, const struct in6_addr *gw, int prefix, arca_error_t *err)
+{
+  _cleanup_nlsock_ struct nl_sock *sk = nl_open (NULL, err);
+  if (sk == NULL)
+    return -1;
+  if (ipv6_enable_on (name, err) < 0)
+    return -1;
+  int ifindex = (int) if_nametoindex (name);
+  if (ifindex == 0)
+    return arca_error_errno (err, errno, "bridge %s", name);
+  struct in6_addr ll = { .s6_addr = { 0xfe, 0x80, [15] = 1 } };
+  if (addr6_add (sk, ifindex, gw, prefix, err) < 0 || addr6_add (sk, ifindex, &ll, 64, err) < 0)
+    return -1;
+  return 0;
+}
+
+int
+nl_addr6_setup (const char *netns_path, const char *ifname, const struct in6_addr *addr, int prefix,
+                const struct in6_addr *gw, bool default_route, arca_error_t *err)
+{
+  _cleanup_nlsock_ struct nl_sock *nsk = nl_open (netns_path, err);
+  if (nsk == NULL)
+    return -1;
+  _cleanup_link_ struct rtnl_link *in = NULL;
+  int r = rtnl_link_get_kernel (nsk, 0, ifname, &in);
+  if (r < 0)
+    return nlerr (err, r, "get link", ifname);
+  int ifindex = rtnl_link_get_ifindex (in);
+  if (addr6_add (nsk, ifindex, addr, prefix, err) < 0)
+    return -1;
+  if (default_route)
+    return default_route_add (nsk, AF_INET6, gw, ifindex, ifname, err);
+  return 0;
+}
+
 int
 nl_bridge_ensure (const char *name, int mtu, struct in_addr gw, int prefix, arca_error_t *err)
 {
@@ -279,28 +388,7 @@ nl_veth_setup (const char *bridge, const char *host_name, const char *netns_path
   if (rtnl_link_get_kernel (nsk, 0, "lo", &lo) == 0 && link_up (nsk, lo, err) < 0)
     return -1;
   if (default_route)
-    {
-      struct rtnl_route *rt = rtnl_route_alloc ();
-      struct in_addr any = { 0 };
-      struct nl_addr *dst = nl_addr_build (AF_INET, &any, 4);
-      nl_addr_set_prefixlen (dst, 0);
-      struct nl_addr *gwa = nl_addr_build (AF_INET, &gw, 4);
-      struct rtnl_nexthop *nh = rtnl_route_nh_alloc ();
-      rtnl_route_nh_set_gateway (nh, gwa);
-      rtnl_route_nh_set_ifindex (nh, rtnl_link_get_ifindex (in));
-      rtnl_route_set_family (rt, AF_INET);
-      rtnl_route_set_dst (rt, dst);
-      rtnl_route_set_table (rt, RT_TABLE_MAIN);
-      rtnl_route_set_protocol (rt, RTPROT_BOOT);
-      rtnl_route_set_scope (rt, RT_SCOPE_UNIVERSE);
-      rtnl_route_add_nexthop (rt, nh);
-      r = rtnl_route_add (nsk, rt, NLM_F_CREATE | NLM_F_REPLACE);
-      rtnl_route_put (rt);
-      nl_addr_put (dst);
-      nl_addr_put (gwa);
-      if (r < 0)
-        return nlerr (err, r, "add default route via", ifname);
-    }
+    return default_route_add (nsk, AF_INET, &gw, rtnl_link_get_ifindex (in), ifname, err);
   return 0;
 }
 

@@ -31,8 +31,12 @@
  * Several Arca daemons on one host (the test suites) must not drop each
  * other's traffic: every Arca bridge is put in the interface group
  * ARCA_IFGROUP, and each table accepts (leaves to its owner's table)
- * traffic in and out of that group.  Arca is IPv4-only and never enables
- * IPv6 forwarding, so forwarded IPv6 not on our bridges is left alone.
+ * traffic in and out of that group.  IPv6: the same rules for networks
+ * with EnableIPv6 (masquerade, direct access, isolation by interface).
+ * IPv6 forwarding is turned on, as dockerd's bridge driver does
+ * (setupIPv6Forwarding), only once such a network exists; until then
+ * forwarded IPv6 not on our bridges is left alone, after that the drop
+ * policy covers it too (dockerd sets the ip6tables FORWARD policy).
  * Config ipForwardNoDrop (dockerd --ip-forward-no-drop) keeps the policy
  * accept.
  *
@@ -67,6 +71,8 @@ typedef struct nft_net
   char bridge[16];
   char subnet[24];           /* "172.18.0.0/16" */
   char gateway[INET_ADDRSTRLEN];
+  char subnet6[INET6_ADDRSTRLEN + 4]; /* "fd00:1::/64"; "" without IPv6 */
+  char gateway6[INET6_ADDRSTRLEN];
   bool internal, masquerade, icc;
 } nft_net_t;
 
@@ -86,6 +92,7 @@ typedef struct
   struct nft_ctx *ctx;
   bool forward_drop;         /* !ipForwardNoDrop */
   bool started;              /* nft_start done: every change is applied */
+  bool ipv6_forwarding;      /* an IPv6 network made us turn IPv6 forwarding on */
   nft_net_t *nets;
   nft_ports_t *ports;
 } nft_state_t;
@@ -127,6 +134,19 @@ emit_nat (arca_buf_t *b, nft_state_t *st)
     for (size_t i = 0; i < p->n; i++)
       {
         const nft_dnat_t *r = &p->rules[i];
+        if (r->family == AF_INET6)
+          {
+            if (IN6_IS_ADDR_LOOPBACK (&r->host_ip6))
+              continue;
+            char host6[INET6_ADDRSTRLEN], addr6[INET6_ADDRSTRLEN];
+            inet_ntop (AF_INET6, &r->host_ip6, host6, sizeof host6);
+            inet_ntop (AF_INET6, &r->addr6, addr6, sizeof addr6);
+            buf_printf (b, "    iifname != \"%s\" ", r->bridge);
+            if (!IN6_IS_ADDR_UNSPECIFIED (&r->host_ip6))
+              buf_printf (b, "ip6 daddr %s ", host6);
+            buf_printf (b, "%s dport %d dnat ip6 to [%s]:%d\n", r->proto, r->host_port, addr6, r->port);
+            continue;
+          }
         if (is_loopback (r->host_ip))
           continue; /* the userland proxy's: loopback never reaches DNAT */
         char host[INET_ADDRSTRLEN], addr[INET_ADDRSTRLEN];
@@ -141,12 +161,17 @@ emit_nat (arca_buf_t *b, nft_state_t *st)
   buf_printf (b, "  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n"
                  "    fib daddr type local jump ports\n  }\n");
   buf_printf (b, "  chain output {\n    type nat hook output priority -100; policy accept;\n"
-                 "    ip daddr != 127.0.0.0/8 fib daddr type local jump ports\n  }\n");
+                 "    ip daddr != 127.0.0.0/8 fib daddr type local jump ports\n"
+                 "    ip6 daddr != ::1 fib daddr type local jump ports\n  }\n");
 
   buf_printf (b, "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n");
   for (nft_net_t *n = st->nets; n; n = n->next)
     if (n->masquerade && !n->internal)
-      buf_printf (b, "    ip saddr %s oifname != \"%s\" masquerade\n", n->subnet, n->bridge);
+      {
+        buf_printf (b, "    ip saddr %s oifname != \"%s\" masquerade\n", n->subnet, n->bridge);
+        if (n->subnet6[0])
+          buf_printf (b, "    ip6 saddr %s oifname != \"%s\" masquerade\n", n->subnet6, n->bridge);
+      }
   buf_printf (b, "  }\n");
 }
 
@@ -161,15 +186,20 @@ emit_raw (arca_buf_t *b, nft_state_t *st)
    * not handed out yet.  Published ports are not affected: their packets
    * are still addressed to the host here (DNAT comes later). */
   for (nft_net_t *n = st->nets; n; n = n->next)
-    buf_printf (b, "    ip daddr %s ip daddr != %s iifname != \"%s\" drop\n", n->subnet, n->gateway, n->bridge);
+    {
+      buf_printf (b, "    ip daddr %s ip daddr != %s iifname != \"%s\" drop\n", n->subnet, n->gateway, n->bridge);
+      if (n->subnet6[0])
+        buf_printf (b, "    ip6 daddr %s ip6 daddr != %s iifname != \"%s\" drop\n", n->subnet6, n->gateway6,
+                    n->bridge);
+    }
   /* moby filterPortMappedOnLoopback: a port published on 127.0.0.x only
    * reaches the proxy from the host itself, even with route_localnet=1. */
   for (nft_ports_t *p = st->ports; p; p = p->next)
     for (size_t i = 0; i < p->n; i++)
       {
         const nft_dnat_t *r = &p->rules[i];
-        if (!is_loopback (r->host_ip))
-          continue;
+        if (r->family == AF_INET6 || !is_loopback (r->host_ip))
+          continue; /* ::1 cannot come in from outside (the kernel drops it) */
         char host[INET_ADDRSTRLEN];
         inet_ntop (AF_INET, &r->host_ip, host, sizeof host);
         buf_printf (b, "    iifname != \"lo\" ip daddr %s %s dport %d drop\n", host, r->proto, r->host_port);
@@ -184,8 +214,8 @@ emit_forward (arca_buf_t *b, nft_state_t *st)
               st->forward_drop ? "drop" : "accept");
   buf_printf (b, "    oifname @bridges jump into-bridge\n    iifname @bridges jump out-of-bridge\n");
   if (st->forward_drop)
-    buf_printf (b, "    iifgroup %u accept\n    oifgroup %u accept\n    meta nfproto ipv6 accept\n", ARCA_IFGROUP,
-                ARCA_IFGROUP);
+    buf_printf (b, "    iifgroup %u accept\n    oifgroup %u accept\n%s", ARCA_IFGROUP, ARCA_IFGROUP,
+                st->ipv6_forwarding ? "" : "    meta nfproto ipv6 accept\n");
   buf_printf (b, "  }\n");
 
   /* Into one of our bridges (from anywhere, that bridge included). */
@@ -249,6 +279,18 @@ apply_locked (nft_state_t *st, arca_error_t *err)
   return 0;
 }
 
+/* Once an IPv6 network exists and the table (whose policy now covers
+ * IPv6) is in force: net.ipv6.conf.{default,all}.forwarding = 1 (moby
+ * bridge setupIPv6Forwarding).  Caller holds st->lock or is nft_start. */
+static void
+ipv6_forwarding_on (nft_state_t *st)
+{
+  if (!st->started || !st->ipv6_forwarding)
+    return;
+  write_sysctl ("/proc/sys/net/ipv6/conf/default/forwarding", "1");
+  write_sysctl ("/proc/sys/net/ipv6/conf/all/forwarding", "1");
+}
+
 int
 nft_init (arca_net_t *net, arca_error_t *err)
 {
@@ -285,6 +327,7 @@ nft_start (arca_net_t *net, arca_error_t *err)
   /* dockerd enables forwarding for its bridges too (EnableIPForwarding);
    * only now, with the forward policy in place. */
   write_sysctl ("/proc/sys/net/ipv4/ip_forward", "1");
+  ipv6_forwarding_on (st);
   return 0;
 }
 
@@ -342,7 +385,21 @@ nft_network_add (arca_net_t *net, const arca_network_t *n, arca_error_t *err)
   e->internal = n->internal;
   e->masquerade = n->masquerade;
   e->icc = n->icc;
+  e->subnet6[0] = e->gateway6[0] = '\0';
+  if (n->enable_ipv6 && n->has_v6)
+    {
+      struct in6_addr s6 = n->subnet6;
+      for (int bit = n->prefix6; bit < 128; bit++) /* the network address: nft wants no host bits */
+        s6.s6_addr[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
+      char a6[INET6_ADDRSTRLEN];
+      inet_ntop (AF_INET6, &s6, a6, sizeof a6);
+      snprintf (e->subnet6, sizeof e->subnet6, "%s/%d", a6, n->prefix6);
+      inet_ntop (AF_INET6, &n->gateway6, e->gateway6, sizeof e->gateway6);
+      st->ipv6_forwarding = true;
+    }
   int r = apply_locked (st, err);
+  if (r == 0)
+    ipv6_forwarding_on (st);
   pthread_mutex_unlock (&st->lock);
   return r;
 }

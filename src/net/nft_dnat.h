@@ -10,7 +10,9 @@
 
 #include "net/net.h"
 
-/* One published IPv4 port: traffic for host_ip:host_port (host_ip 0 = any
+/* One published port (family AF_INET, or AF_INET6 for a binding on an
+ * IPv6 host address of a container with an IPv6 address: then host_ip6 and
+ * addr6 are used, :: = every host address, ::1 gets no DNAT): traffic for host_ip:host_port (host_ip 0 = any
  * local address) arriving from anywhere but `bridge` (whose containers go
  * through the userland proxy, as dockerd's) is DNATed to addr:port.  A
  * loopback host_ip (127/8) gets no DNAT (the proxy serves it) but a drop of
@@ -23,6 +25,9 @@ typedef struct
   struct in_addr addr;      /* container address, network order */
   int port;
   char bridge[16];          /* the container's bridge */
+  int family;               /* AF_INET (0 too) or AF_INET6 */
+  struct in6_addr host_ip6;
+  struct in6_addr addr6;
 } nft_dnat_t;
 
 /* Replace the DNAT rules of `key` (a container id) with rules[0..n) and

@@ -52,6 +52,9 @@ typedef struct pm_bind
   char key[24];             /* "80/tcp" */
   int port;                 /* container port */
   struct in_addr addr;      /* container address */
+  struct in6_addr addr6;    /* the container's IPv6 address (:: = none): an
+                               IPv6 binding's target, as dockerd 20.10's
+                               docker-proxy -host-ip :: -container-ip <v6> */
   int fd;                   /* listening socket until the relay takes it */
   relay_listener_t *rl;     /* in the relay: it owns the socket */
 } pm_bind_t;
@@ -154,9 +157,13 @@ bind_start (pm_state_t *pm, pm_bind_t *b, arca_error_t *err)
   if (b->fd < 0)
     return 0; /* SCTP: no proxy */
   struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons (b->port), .sin_addr = b->addr };
+  struct sockaddr_in6 to6 = { .sin6_family = AF_INET6, .sin6_port = htons (b->port), .sin6_addr = b->addr6 };
+  bool v6 = b->family == AF_INET6 && !IN6_IS_ADDR_UNSPECIFIED (&b->addr6);
   int fd = b->fd;
   b->fd = -1; /* the relay's from here, also on failure */
-  return relay_listener_add (pm->relay, fd, strcmp (b->proto, "tcp") == 0, to, &b->rl, err);
+  return relay_listener_add (pm->relay, fd, strcmp (b->proto, "tcp") == 0,
+                             v6 ? (const struct sockaddr *) &to6 : (const struct sockaddr *) &to,
+                             v6 ? sizeof to6 : sizeof to, &b->rl, err);
 }
 
 /* Close the listener and its connections (the port is free on return) and
@@ -343,6 +350,22 @@ ctr_activate (arca_net_t *net, pm_ctr_t *c, const arca_endpoint_t *ep, arca_erro
       pm_bind_t *b = c->b[i];
       if (bind_start (net->portmap, b, err) < 0)
         return -1;
+      if (b->family == AF_INET6)
+        {
+          /* IPv6 DNAT to the container's IPv6 address (dockerd with
+           * ip6tables); without one the proxy serves IPv6 (dockerd 20.10) */
+          if (IN6_IS_ADDR_UNSPECIFIED (&b->addr6))
+            continue;
+          nft_dnat_t *r = &rules[nr++];
+          r->family = AF_INET6;
+          snprintf (r->proto, sizeof r->proto, "%s", b->proto);
+          inet_pton (AF_INET6, b->host_ip, &r->host_ip6);
+          r->host_port = b->host_port;
+          r->addr6 = b->addr6;
+          r->port = b->port;
+          snprintf (r->bridge, sizeof r->bridge, "%s", bridge);
+          continue;
+        }
       if (b->family != AF_INET)
         continue;
       struct in_addr hip;
@@ -596,6 +619,7 @@ req_bind_locked (pm_state_t *pm, pm_ctr_t *c, const pm_req_t *q, const arca_endp
   for (int i = 0; i < q->nips; i++)
     {
       pm_bind_t *b = bind_new (q->proto, q->families[i], q->ips[i], port, q->key, q->port, ep->addr);
+      b->addr6 = ep->addr6;
       b->fd = fds[i];
       ctr_add_bind (c, b);
     }
@@ -728,6 +752,7 @@ portmap_container_restore (arca_net_t *net, const char *container_id, json_t *po
       char key[24];
       snprintf (key, sizeof key, "%d/%s", port, proto);
       pm_bind_t *b = bind_new (proto, family, ip, lo, key, port, ep->addr);
+      b->addr6 = ep->addr6;
       b->fd = fd;
       ctr_add_bind (c, b);
     }

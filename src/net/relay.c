@@ -23,6 +23,7 @@
  * event of the same batch may still point at it. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -66,7 +67,9 @@ struct relay_listener
   int fd;
   bool tcp;
   bool dead;
-  struct sockaddr_in to;
+  struct sockaddr_storage to;     /* the container's address: IPv4 or IPv6 */
+  socklen_t to_len;
+  char to_text[INET6_ADDRSTRLEN + 8]; /* for logs */
   int64_t paused_until_ms;        /* 0 = polled */
   relay_conn_t *conns;            /* TCP */
   relay_flow_t *flows;            /* UDP */
@@ -299,8 +302,7 @@ conn_connected (relay_t *r, relay_conn_t *c)
   socklen_t len = sizeof soerr;
   if (getsockopt (c->upstream, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0 || soerr != 0)
     {
-      log_debug ("relay: connect to %s:%d: %s", inet_ntoa (c->l->to.sin_addr), ntohs (c->l->to.sin_port),
-                 strerror (soerr ? soerr : errno));
+      log_debug ("relay: connect to %s: %s", c->l->to_text, strerror (soerr ? soerr : errno));
       conn_close (r, c);
       return;
     }
@@ -373,7 +375,7 @@ tcp_accept (relay_t *r, relay_listener_t *l)
           close (fd);
           continue;
         }
-      int up = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+      int up = socket (l->to.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
       if (up < 0)
         {
           close (fd);
@@ -391,7 +393,7 @@ tcp_accept (relay_t *r, relay_listener_t *l)
       c->up.open = c->down.open = true;
       c->connecting = true;
       c->connect_deadline_ms = now_ms () + CONNECT_TIMEOUT_S * 1000;
-      int cr = connect (up, (struct sockaddr *) &l->to, sizeof l->to);
+      int cr = connect (up, (struct sockaddr *) &l->to, l->to_len);
       if ((cr < 0 && errno != EINPROGRESS) || ep_add (r, fd, &c->client_ep, 0) < 0
           || ep_add (r, up, &c->upstream_ep, EPOLLOUT) < 0)
         {
@@ -446,7 +448,7 @@ flow_for (relay_t *r, relay_listener_t *l, const struct sockaddr_storage *peer, 
       at_cap_warning (r);
       return NULL;
     }
-  int fd = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  int fd = socket (l->to.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0)
     return NULL;
   relay_flow_t *f = xmalloc0 (sizeof *f);
@@ -455,7 +457,7 @@ flow_for (relay_t *r, relay_listener_t *l, const struct sockaddr_storage *peer, 
   f->fd = fd;
   memcpy (&f->peer, peer, plen);
   f->peer_len = plen;
-  if (connect (fd, (struct sockaddr *) &l->to, sizeof l->to) < 0 || ep_add (r, fd, &f->ep, EPOLLIN) < 0)
+  if (connect (fd, (struct sockaddr *) &l->to, l->to_len) < 0 || ep_add (r, fd, &f->ep, EPOLLIN) < 0)
     {
       close (fd);
       free (f);
@@ -485,7 +487,7 @@ udp_from_clients (relay_t *r, relay_listener_t *l)
         continue;
       f->last_ms = now_ms ();
       if (send (f->fd, r->scratch, (size_t) n, MSG_DONTWAIT) < 0)
-        log_debug ("relay: udp to %s: %s", inet_ntoa (l->to.sin_addr), strerror (errno));
+        log_debug ("relay: udp to %s: %s", l->to_text, strerror (errno));
     }
 }
 
@@ -754,13 +756,30 @@ relay_stop (relay_t *r)
 }
 
 int
-relay_listener_add (relay_t *r, int fd, bool tcp, struct sockaddr_in to, relay_listener_t **out, arca_error_t *err)
+relay_listener_add (relay_t *r, int fd, bool tcp, const struct sockaddr *to, socklen_t to_len, relay_listener_t **out,
+                    arca_error_t *err)
 {
   relay_listener_t *l = xmalloc0 (sizeof *l);
   l->ep = (relay_ep_t) { EP_LISTENER, l };
   l->fd = fd;
   l->tcp = tcp;
-  l->to = to;
+  if (to_len > sizeof l->to)
+    to_len = sizeof l->to;
+  memcpy (&l->to, to, to_len);
+  l->to_len = to_len;
+  char a[INET6_ADDRSTRLEN] = "?";
+  if (to->sa_family == AF_INET6)
+    {
+      const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *) to;
+      inet_ntop (AF_INET6, &s6->sin6_addr, a, sizeof a);
+      snprintf (l->to_text, sizeof l->to_text, "[%s]:%d", a, ntohs (s6->sin6_port));
+    }
+  else
+    {
+      const struct sockaddr_in *s4 = (const struct sockaddr_in *) to;
+      inet_ntop (AF_INET, &s4->sin_addr, a, sizeof a);
+      snprintf (l->to_text, sizeof l->to_text, "%s:%d", a, ntohs (s4->sin_port));
+    }
   /* non-blocking: a connection reset between poll and accept must not
    * block the relay */
   int fl = fcntl (fd, F_GETFL);

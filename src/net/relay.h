@@ -13,6 +13,7 @@
 #define ARCA_NET_RELAY_H
 
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdbool.h>
 
 #include "util/error.h"
@@ -26,10 +27,11 @@ int relay_start (int max_conns, relay_t **out, arca_error_t *err);
 void relay_stop (relay_t *r);
 
 /* Serve `fd` (TCP: listening; UDP: bound), relaying each connection or
- * UDP peer to `to` (a container's IPv4 address and port).  The relay owns
- * fd from this call on, also on failure.  Errors: ARCA_ERR_INTERNAL. */
-int relay_listener_add (relay_t *r, int fd, bool tcp, struct sockaddr_in to, relay_listener_t **out,
-                        arca_error_t *err);
+ * UDP peer to `to` (a container's IPv4 or IPv6 address and port, to_len
+ * bytes).  The relay owns fd from this call on, also on failure.  Errors:
+ * ARCA_ERR_INTERNAL. */
+int relay_listener_add (relay_t *r, int fd, bool tcp, const struct sockaddr *to, socklen_t to_len,
+                        relay_listener_t **out, arca_error_t *err);
 /* Close the listener and every connection of it; when this returns the
  * host port is free. */
 void relay_listener_remove (relay_t *r, relay_listener_t *l);

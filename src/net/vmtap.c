@@ -207,9 +207,19 @@ endpoint_json (const arca_endpoint_t *ep, const arca_network_t *n, const char *t
   /* As nl_veth_setup: the first network's gateway is the default route,
    * unless the network is internal. */
   bool default_route = strcmp (ep->ifname, "eth0") == 0 && !(n && n->internal);
-  return json_pack ("{s:s,s:s,s:s,s:s,s:i,s:s,s:b,s:i}", "tap", tap, "ifname", ep->ifname, "mac", ep->mac, "addr",
-                    addr, "prefix", ep->prefix, "gateway", gw, "default_route", default_route, "mtu",
-                    n && n->mtu > 0 ? n->mtu : 1500);
+  json_t *o = json_pack ("{s:s,s:s,s:s,s:s,s:i,s:s,s:b,s:i}", "tap", tap, "ifname", ep->ifname, "mac", ep->mac,
+                         "addr", addr, "prefix", ep->prefix, "gateway", gw, "default_route", default_route, "mtu",
+                         n && n->mtu > 0 ? n->mtu : 1500);
+  if (!IN6_IS_ADDR_UNSPECIFIED (&ep->addr6))
+    {
+      char a6[INET6_ADDRSTRLEN], g6[INET6_ADDRSTRLEN];
+      inet_ntop (AF_INET6, &ep->addr6, a6, sizeof a6);
+      inet_ntop (AF_INET6, &ep->gateway6, g6, sizeof g6);
+      json_object_set_new (o, "addr6", json_string (a6));
+      json_object_set_new (o, "prefix6", json_integer (ep->prefix6));
+      json_object_set_new (o, "gateway6", json_string (g6));
+    }
+  return o;
 }
 
 int

@@ -39,10 +39,12 @@ filters_parse (const char *text, json_t **out, arca_error_t *err)
         }
       else
         {
+          /* the message first: k belongs to j */
+          arca_error_set (err, ARCA_ERR_INVALID, "invalid filter '%s'", k);
           json_decref (m);
           json_decref (norm);
           json_decref (j);
-          return arca_error_set (err, ARCA_ERR_INVALID, "invalid filter '%s'", k);
+          return -1;
         }
       json_object_set_new (norm, k, m);
     }

@@ -185,13 +185,19 @@ time_parse_go_duration (const char *s, int64_t *ns)
   double total = 0;
   while (*s)
     {
+      /* Go takes digits and one '.': no exponent, no hex, no "inf"
+       * (strtod would read "1e5h" as 100000 hours) */
+      size_t n = strspn (s, "0123456789.");
+      char num[64];
+      if (n == 0 || n >= sizeof num)
+        return -1;
+      memcpy (num, s, n);
+      num[n] = '\0';
       char *end;
-      if (!((*s >= '0' && *s <= '9') || *s == '.'))
+      double v = strtod (num, &end);
+      if (*end != '\0' || strchr (strchr (num, '.') ? strchr (num, '.') + 1 : num, '.'))
         return -1;
-      double v = strtod (s, &end);
-      if (end == s)
-        return -1;
-      s = end;
+      s += n;
       int best = -1;
       size_t best_len = 0;
       for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
@@ -208,6 +214,10 @@ time_parse_go_duration (const char *s, int64_t *ns)
       total += v * units[best].mult;
       s += best_len;
     }
+  /* Go: "time: invalid duration" past the int64 nanoseconds (about 292
+   * years); a cast would be undefined (found by fuzz_http) */
+  if (!(total < 9223372036854775807.0))
+    return -1;
   *ns = (int64_t) (neg ? -total : total);
   return 0;
 }

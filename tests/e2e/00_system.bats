@@ -219,7 +219,7 @@ host_go_arch() {
     command -v "$c" >/dev/null || fail "$c (installed by setup.sh) is not on the test PATH"
   done
   # Present on development machines but installed by no package setup.sh lists.
-  for c in valgrind gdb strace clang cppcheck; do
+  for c in valgrind gdb strace cppcheck; do
     if command -v "$c" >/dev/null; then
       dpkg-query -W -f='${Priority}' "$(dpkg-query -S "$(readlink -f "$(command -v "$c")")" | cut -d: -f1)" |
         grep -qE 'required|important' || fail "$c is on the test PATH but setup.sh does not install it"

@@ -84,6 +84,11 @@ test_filters (void **state)
   assert_string_equal (err.msg, "invalid filter 'status'");
   json_decref (f);
   assert_int_equal (filters_parse ("not json", &f, &err), -1);
+  /* found by fuzz_http: the key was printed after its object was freed
+   * (use after free under `make asan`) */
+  assert_int_equal (filters_parse ("{\"label\":true}", &f, &err), -1);
+  assert_string_equal (err.msg, "invalid filter 'label'");
+  assert_null (f);
   assert_int_equal (filters_parse (NULL, &f, &err), 0);
   assert_null (f);
 }
@@ -128,6 +133,16 @@ test_go_duration_and_until (void **state)
   assert_true (ns == -120LL * 1000000000LL);
   assert_int_equal (time_parse_go_duration ("10", &ns), -1);
   assert_int_equal (time_parse_go_duration ("1d", &ns), -1);
+  /* found by fuzz_http: past int64 nanoseconds the cast was undefined;
+   * Go refuses such durations, and exponents, hex and "inf" */
+  assert_int_equal (time_parse_go_duration ("33333333333333333333333333333333333333333333324h", &ns), -1);
+  assert_int_equal (time_parse_go_duration ("2562048h", &ns), -1);
+  assert_int_equal (time_parse_go_duration ("2562047h", &ns), 0);
+  assert_int_equal (time_parse_go_duration ("1e5h", &ns), -1);
+  assert_int_equal (time_parse_go_duration ("0x10h", &ns), -1);
+  assert_int_equal (time_parse_go_duration ("1.2.3h", &ns), -1);
+  assert_int_equal (time_parse_go_duration (".5h", &ns), 0);
+  assert_true (ns == 1800LL * 1000000000LL);
 
   json_t *f = NULL;
   arca_error_t err;

@@ -535,7 +535,7 @@ setup (void **state)
     return -1;
   arca_error_t err;
   arca_http_limits_t limits = { .idle_timeout_s = 1, .max_connections = 64 };
-  if (arca_http_server_start (fd, routes, NULL, tmp_dir, &limits, &srv, &err) < 0)
+  if (arca_http_server_start (fd, routes, NULL, tmp_dir, &limits, NULL, &srv, &err) < 0)
     return -1;
   return 0;
 }

@@ -1,0 +1,149 @@
+#!/usr/bin/env bats
+# Paths a client controls are resolved inside their root, never through a
+# link out of it (issue 12 item 4): import and layer tarballs, volume names,
+# volume copy-up and mount destinations through symlinks in the image,
+# build contexts.  (cp and archive PUT: 60_cp.bats; crafted load archives:
+# B0_security_host.bats.)  Each test plants a marker on the host where an
+# escape would land and checks it is untouched.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+  arca_setup_file
+  load_busybox
+}
+
+setup() {
+  H=$(mktemp -d /tmp/arca-paths-host.XXXXXX)
+  echo host-only >"$H/marker"
+}
+
+teardown() {
+  docker rm -f $(docker ps -aq) >/dev/null 2>&1 || true
+  docker volume rm $(docker volume ls -q) >/dev/null 2>&1 || true
+  rm -rf "$H"
+}
+
+@test "volume names with a path in them are refused; nothing is created outside the volumes dir" {
+  for n in ../escape a/b .. ./x "$H/abs"; do
+    run docker volume create "$n"
+    assert_failure
+    assert_output_contains "includes invalid characters for a local volume name"
+  done
+  [ ! -e "$ARCA_T/data/escape" ]
+  [ ! -e "$ARCA_T/escape" ]
+  # a relative Binds source is a volume name to dockerd (the CLI would
+  # have made it absolute): refused the same way
+  run api POST /containers/create -H 'Content-Type: application/json' \
+    -d '{"Image":"busybox","HostConfig":{"Binds":["../escape:/x"]}}'
+  assert_output_contains "includes invalid characters for a local volume name"
+  [ ! -e "$ARCA_T/data/escape" ]
+  [ ! -e "$ARCA_T/data/volumes/../escape" ]
+}
+
+@test "docker import of a tarball with '..', absolute names and links out writes only inside the image" {
+  python3 - "$H" "$ARCA_T/hostile.tar" <<'EOF'
+import io, sys, tarfile
+host, out = sys.argv[1], sys.argv[2]
+with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as t:
+    def f(name, data=b"escaped\n"):
+        ti = tarfile.TarInfo(name); ti.size = len(data); t.addfile(ti, io.BytesIO(data))
+    def l(name, target, kind=tarfile.SYMTYPE):
+        ti = tarfile.TarInfo(name); ti.type = kind; ti.linkname = target; t.addfile(ti)
+    f("ok.txt", b"inside\n")
+    f("../../../../../.." + host + "/dotdot")
+    f(host + "/absolute")
+    l("out", host)
+    f("out/through-symlink")
+    l("hard", host + "/marker", tarfile.LNKTYPE)
+EOF
+  run docker import "$ARCA_T/hostile.tar" hostile:1
+  # dockerd refuses some of these entries outright; either way the host
+  # directory must be exactly as it was
+  run ls -A "$H"
+  assert_output marker
+  run cat "$H/marker"
+  assert_output host-only
+}
+
+@test "a mount destination through a symlink in the image stays inside the container" {
+  mkdir -p "$ARCA_T/ctx-link"
+  printf 'FROM busybox\nRUN ln -s %s /hostlink && ln -s %s /data\n' "$H" "$H" >"$ARCA_T/ctx-link/Dockerfile"
+  docker build -q -t linkimg "$ARCA_T/ctx-link" >/dev/null
+  mkdir -p "$ARCA_T/bindsrc"
+  echo from-bind >"$ARCA_T/bindsrc/file"
+  # a bind onto /hostlink: runc resolves the destination inside the rootfs
+  run docker run --rm -v "$ARCA_T/bindsrc:/hostlink" linkimg cat /hostlink/file
+  assert_success
+  assert_output from-bind
+  run ls -A "$H"
+  assert_output marker
+  ! grep -q " $H " /proc/self/mountinfo
+  # a new volume on /data -> host dir: copy-up reads the image, not the host
+  run docker run --rm -v copyvol:/data linkimg ls -A /data
+  assert_success
+  assert_output_not_contains marker
+  run docker run --rm -v copyvol:/v busybox ls -A /v
+  assert_output_not_contains marker
+  run cat "$H/marker"
+  assert_output host-only
+}
+
+@test "build context: COPY of a symlink pointing out of the context never reads the host file" {
+  mkdir -p "$ARCA_T/ctx-out"
+  ln -s "$H/marker" "$ARCA_T/ctx-out/abs-link"
+  ln -s "../../../../../../../../$H/marker" "$ARCA_T/ctx-out/rel-link"
+  printf 'FROM busybox\nCOPY abs-link rel-link /in/\nRUN cat /in/abs-link /in/rel-link 2>&1; ls -la /in\n' \
+    >"$ARCA_T/ctx-out/Dockerfile"
+  run docker build --no-cache "$ARCA_T/ctx-out"
+  assert_output_not_contains host-only
+  printf 'FROM busybox\nCOPY abs-link/ /in2/\n' >"$ARCA_T/ctx-out/Dockerfile"
+  run docker build --no-cache "$ARCA_T/ctx-out"
+  assert_output_not_contains host-only
+}
+
+# ---------------------------------------------------------------------------
+# Large bodies (issue 12 item 4): memory returns to the baseline.
+
+daemon_status() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$(arca_pid)/status"; }
+
+@test "after a 23 MB create body and the container's removal the daemon's memory returns to its baseline" {
+  python3 -c "
+import json
+env = ['VAR%07d=xxxxxxxx' % i for i in range(1000000)]
+print(json.dumps({'Image': 'busybox', 'Env': env, 'Cmd': ['true']}))" >"$ARCA_T/big.json"
+  ping_ok
+  sleep 1.1
+  ping_ok
+  local rss0 rss id
+  rss0=$(daemon_status VmRSS)
+  for i in 1 2; do
+    id=$(api POST /containers/create -H 'Content-Type: application/json' --data-binary @"$ARCA_T/big.json" |
+      python3 -c 'import json,sys; print(json.load(sys.stdin)["Id"])')
+    [ -n "$id" ]
+    api DELETE "/containers/$id?force=1" >/dev/null
+  done
+  # freed memory is handed back at the end of a request, at most once a second
+  sleep 1.1
+  ping_ok
+  rss=$(daemon_status VmRSS)
+  echo "RSS before ${rss0} kB, after ${rss} kB" >&3
+  [ $((rss - rss0)) -lt 32768 ] || fail "the daemon kept $((rss - rss0)) kB after the bodies were gone"
+}
+
+@test "a 200 MB import or load body is spooled to disk, never held in memory" {
+  local hwm0 hwm
+  echo 5 >"/proc/$(arca_pid)/clear_refs"
+  hwm0=$(daemon_status VmHWM)
+  run bash -c "head -c 200M /dev/zero | curl -sS --max-time 300 --unix-socket '$ARCA_T/arca.sock' -X POST \
+    -H 'Content-Type: application/x-tar' --data-binary @- 'http://localhost/images/create?fromSrc=-&repo=big'"
+  run bash -c "head -c 200M /dev/zero | curl -sS --max-time 300 --unix-socket '$ARCA_T/arca.sock' -X POST \
+    -H 'Content-Type: application/x-tar' --data-binary @- -o /dev/null -w '%{http_code}' http://localhost/images/load"
+  hwm=$(daemon_status VmHWM)
+  [ $((hwm - hwm0)) -lt 32768 ] || fail "the daemon grew by $((hwm - hwm0)) kB"
+  # and the spooled bodies are gone
+  run find "$ARCA_T/data/tmp" -name 'body-*'
+  assert_output ""
+  ping_ok
+}
