@@ -80,8 +80,9 @@ soak: deps build
 	@[ -s tests/fixtures/out/busybox-save.tar ] || tests/fixtures/build-busybox.sh tests/fixtures/out >/dev/null
 	@/usr/bin/python3 tests/soak/soak.py --kills $(or $(SOAK_KILLS),200) $(SOAK_ARGS)
 
+# make bench BENCH_ARGS="--with-dockerd -n 20 --scale '10 100'" (bench/README.md)
 bench: deps build
-	@bench/run.sh
+	@bench/run.sh $(BENCH_ARGS)
 
 install: build
 	install -D -m 0755 $(BUILD)/arca $(DESTDIR)/usr/local/bin/arca

@@ -601,24 +601,17 @@ container_remove_cgroups (arca_engine_t *e, arca_container_t *c)
 }
 
 int
-container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
+container_destroy_record (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
 {
-  arca_error_t ignored;
   pthread_mutex_lock (&e->lock);
   c->removed = true; /* before the row goes: container_save writes no more */
   pthread_mutex_unlock (&e->lock);
-  /* rm -f leaves no runtime state (and cgroups), and a crash after the row
-   * went leaves only directories, which start-up sweeps. */
-  container_runtime_forget (e, c);
   const char *p[] = { c->id };
+  arca_trace_t tr;
+  arca_trace_begin (&tr, c->id, "remove");
   int ret = arca_db_exec (e->db, "DELETE FROM containers WHERE id = ?1", p, 1, err);
-  crashpoint ("rm-row-deleted"); /* directories left: start-up sweeps them */
-  _cleanup_free_ char *dir = container_dir (e, c->id);
-  _cleanup_free_ char *sdir = container_state_dir (e, c->id);
-  snapshot_remove (dir, &ignored);
-  fs_remove_all (dir, &ignored);
-  fs_remove_all (sdir, &ignored);
-
+  crashpoint ("rm-row-deleted"); /* runtime state and directories left: start-up sweeps them */
+  arca_trace_mark (&tr, "db_delete");
   pthread_mutex_lock (&e->lock);
   for (arca_container_t **pp = &e->containers; *pp; pp = &(*pp)->next)
     if (*pp == c)
@@ -631,9 +624,44 @@ container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
       pa->failed = true;
       pending_attach_wake (pa);
     }
+  pthread_mutex_unlock (&e->lock);
+  return ret;
+}
+
+void
+container_mark_destroyed (arca_engine_t *e, arca_container_t *c)
+{
+  pthread_mutex_lock (&e->lock);
+  c->destroyed = true;
   pthread_cond_broadcast (&e->changed);
   pthread_mutex_unlock (&e->lock);
+}
+
+void
+container_destroy_files (arca_engine_t *e, arca_container_t *c)
+{
+  arca_error_t ignored;
+  arca_trace_t tr;
+  arca_trace_begin (&tr, c->id, "remove");
+  _cleanup_free_ char *dir = container_dir (e, c->id);
+  _cleanup_free_ char *sdir = container_state_dir (e, c->id);
+  snapshot_remove (dir, &ignored);
+  fs_remove_all (dir, &ignored);
+  fs_remove_all (sdir, &ignored);
+  /* rm -f leaves no runtime state or cgroups (a shim that died did not
+   * delete them); once the shim is done, so off the answer's path.  A
+   * crash before this leaves them to the start-up sweep (reconcile.c). */
+  container_runtime_forget (e, c);
+  arca_trace_mark (&tr, "files_after_answer");
   container_unref (c); /* the table's reference */
+}
+
+int
+container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
+{
+  int ret = container_destroy_record (e, c, err);
+  container_mark_destroyed (e, c);
+  container_destroy_files (e, c);
   return ret;
 }
 
