@@ -25,7 +25,7 @@ if [ -z "${up:-}" ]; then up=0 uf=1 us=0; echo "run-tests: unit runner printed n
 # seeds, in build-fuzz/ (clang, ASan + UBSan); `make fuzz` runs them long.
 fp=0 ff=0
 if make --no-print-directory fuzz-build >"$out" 2>&1; then
-  scripts/run-fuzz.sh build-fuzz "${FUZZ_SMOKE_TIME:-4}" 2>&1 | tee "$out"
+  FUZZ_SEED=${FUZZ_SEED:-1} scripts/run-fuzz.sh build-fuzz "${FUZZ_SMOKE_TIME:-4}" 2>&1 | tee "$out"
   read -r fp ff _ <<<"$(totals fuzz)"
   if [ -z "${fp:-}" ]; then fp=0 ff=1; echo "run-tests: fuzz runner printed no totals"; fi
 else
