@@ -4,7 +4,7 @@ SOCK ?= /tmp/arca.sock
 DEV_ROOT ?= /tmp/arca-dev
 SRCLIST := $(BUILD)/.srclist
 
-.PHONY: all build deps run stop test unit e2e install clean bench asan soak fuzz fuzz-build
+.PHONY: all build deps run stop test unit e2e install clean bench asan tsan soak concurrency fuzz fuzz-build
 
 all: build
 
@@ -59,13 +59,30 @@ fuzz-build: deps
 fuzz: fuzz-build
 	@scripts/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_TIME) $(FUZZ_ONLY)
 
+# ThreadSanitizer build (build-tsan/) running the core e2e files; reports
+# go to build-tsan/tsan.* (one file per process) and fail the run.
+tsan: deps
+	@$(MAKE) --no-print-directory build BUILD=build-tsan MESON_ARGS="-Db_sanitize=thread -Db_lundef=false"
+	@rm -f build-tsan/tsan.*
+	@TSAN_OPTIONS="log_path=$(CURDIR)/build-tsan/tsan second_deadlock_stack=1" \
+	  scripts/run-e2e.sh build-tsan $(if $(filter all,$(TSAN_E2E)),,tests/e2e/20_containers.bats tests/e2e/30_persistence.bats tests/e2e/40_exec.bats)
+	@if ls build-tsan/tsan.* >/dev/null 2>&1; then echo "tsan: reports in build-tsan/tsan.*"; \
+	  grep -h '^SUMMARY' build-tsan/tsan.* | sort | uniq -c; exit 1; else echo "tsan: no reports"; fi
+
+# N clients x M mixed requests on one daemon (tests/soak/concurrency.py).
+concurrency: deps build
+	@[ -s tests/fixtures/out/busybox-save.tar ] || tests/fixtures/build-busybox.sh tests/fixtures/out >/dev/null
+	@/usr/bin/python3 tests/soak/concurrency.py --clients $(or $(CLIENTS),64) --requests $(or $(REQUESTS),500)
+
 # Fault-injection soak (tests/soak/soak.py): SOAK_KILLS daemon kill -9s
 # (default 200) under mixed traffic, Arca's view checked after each restart.
 soak: deps build
+	@[ -s tests/fixtures/out/busybox-save.tar ] || tests/fixtures/build-busybox.sh tests/fixtures/out >/dev/null
 	@/usr/bin/python3 tests/soak/soak.py --kills $(or $(SOAK_KILLS),200) $(SOAK_ARGS)
 
+# make bench BENCH_ARGS="--with-dockerd -n 20 --scale '10 100'" (bench/README.md)
 bench: deps build
-	@bench/run.sh
+	@bench/run.sh $(BENCH_ARGS)
 
 install: build
 	install -D -m 0755 $(BUILD)/arca $(DESTDIR)/usr/local/bin/arca

@@ -1,210 +1,338 @@
 #!/usr/bin/env bash
-# Arca micro-benchmarks, optionally side by side with a reference dockerd.
+# Arca's benchmarks (issue 15's figures), optionally side by side with a
+# reference dockerd.
 #
-# Usage: bench/run.sh [--with-dockerd] [-n RUNS] [-c CONTAINERS] [--build DIR]
+# Usage: bench/run.sh [--with-dockerd] [-n RUNS] [--rss-runs N] [--parallel N]
+#                     [--scale "10 100 1000"] [--log-mb MB] [--only LIST]
+#                     [--build DIR]
 #
-# Against a fresh Arca daemon on a temporary socket / data root (and, with
-# --with-dockerd, a fresh dockerd from Debian's docker.io on its own socket,
-# data root and exec root), loaded with the same busybox fixture, measures:
-#   - median wall time of `docker run --rm busybox true` (RUNS runs, 1 warm-up)
-#   - median wall time of `docker ps -a` with CONTAINERS created containers
-#   - idle RSS of the daemon (VmRSS; for dockerd also dockerd + its containerd)
-#   - RSS of the shim of one running `sleep` container
-# Both daemons are measured one after the other, never at the same time.
-# Everything started here is stopped by PID and its temp dir removed on exit.
-set -uo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
-repo=$(pwd)
+# Both daemons run at the same time, each in a network namespace of its own
+# with its default bridge, loaded with the same busybox fixture; timed
+# figures alternate between them run by run (arca, dockerd, arca, ...) so
+# the machine's noise falls on both alike.  Sections (--only, comma list):
+#   run       docker run --rm busybox true: default bridge, --network none,
+#             a user network; median and p99 of RUNS (default 30) each
+#   exec      docker exec c true (median of RUNS)
+#   startstop docker start of a created container, docker stop -t 0
+#   mem       daemon RSS idle after N runs (--rss-runs, default 200), after
+#             one 20 MB request (docker import) and 5 s later; shim RSS/PSS
+#   parallel  N parallel docker run --rm (--parallel, default 64), median of 3
+#   logs      docker logs of a json-file log of MB MiB (--log-mb, default
+#             1024) and logs -f of a container writing as fast as it can
+#   scale     for each N of --scale: N containers (a third running, a third
+#             exited, a third created): docker ps -a, daemon RSS, and the
+#             daemon's start-up (SIGTERM, start, /_ping) re-adopting the
+#             running ones (dockerd with --live-restore)
+# Everything started here is stopped by PID; the temp dir is removed on exit.
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-RUNS=20 NCTR=50 WITH_DOCKERD=0 BUILD=${BUILD:-build}
+RUNS=30 RSS_RUNS=200 PAR=64 SCALE="10 100 1000" LOG_MB=1024 WITH_DOCKERD=0
+ONLY="run,exec,startstop,mem,parallel,logs,scale"
 while [ $# -gt 0 ]; do
   case "$1" in
     --with-dockerd) WITH_DOCKERD=1; shift ;;
     -n) RUNS=$2; shift 2 ;;
-    -c) NCTR=$2; shift 2 ;;
-    --build) BUILD=$2; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    --rss-runs) RSS_RUNS=$2; shift 2 ;;
+    --parallel) PAR=$2; shift 2 ;;
+    --scale) SCALE=$2; shift 2 ;;
+    --log-mb) LOG_MB=$2; shift 2 ;;
+    --only) ONLY=$2; shift 2 ;;
+    --build) export BUILD=$2; shift 2 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "bench: unknown argument $1" >&2; exit 2 ;;
   esac
 done
-case "$BUILD" in /*) ;; *) BUILD=$repo/$BUILD ;; esac
-export ARCA_BIN=${ARCA_BIN:-$BUILD/arca}
-export PATH="$BUILD:$PATH"
+bench_build_path
+want() { [[ ",$ONLY," == *",$1,"* ]]; }
 
-# Reuse the e2e harness: arca_start / arca_cleanup, docker wrapper, fixtures.
-# shellcheck source=../tests/e2e/helpers.bash
-source "$repo/tests/e2e/helpers.bash"
-ARCA_DOCKER_TIMEOUT=60
-ARCA_START_TIMEOUT=20
+DAEMONS=(arca)
+[ "$WITH_DOCKERD" = 0 ] || DAEMONS=(arca ref)
+declare -A R     # R[daemon:figure] = value
+FIGS=()          # figure keys in print order
+declare -A LABEL UNIT TARGET
+fig() { FIGS+=("$1"); LABEL[$1]=$2; UNIT[$1]=$3; TARGET[$1]=${4:-}; }
+say() { echo "bench: $*" >&2; }
 
-B=$(mktemp -d /tmp/arca-bench.XXXXXX)
-REF_PID=""
-cleanup() {
-  set +e
-  if [ -n "${ARCA_T:-}" ] && [ -d "$ARCA_T" ]; then arca_cleanup; fi
-  ref_stop
-  rm -rf --one-file-system "$B"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# ---- daemons ------------------------------------------------------------
 
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-median() { sort -n | awk '{ a[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print a[(NR + 1) / 2]; else print int((a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
-rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
-kb_to_mib() { [ -n "$1" ] && [ "$1" != "-" ] && awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }' || echo "-"; }
-
-# find_pid NAME SUBSTR: PID of a process whose argv[0] ends in NAME and whose
-# command line contains SUBSTR.
-find_pid() {
-  local f pid cmd
-  for f in /proc/[0-9]*/cmdline; do
-    pid=${f#/proc/}; pid=${pid%/cmdline}
-    cmd=$(tr '\0' ' ' 2>/dev/null <"$f") || continue
-    case "${cmd%% *}" in *"$1") ;; *) continue ;; esac
-    [[ "$cmd" == *"$2"* ]] && { echo "$pid"; return 0; }
-  done
-  return 1
-}
-
-# measure LABEL DAEMON_PID SHIM_NAME SCOPE: runs the measurements against
-# $DOCKER_HOST; stores results in R_<LABEL>_*.  SCOPE is a string every shim
-# of this daemon has in its command line (its temp dir).
-measure() {
-  local label=$1 dpid=$2 shim=$3 scope=$4 i t0 t1 id spid
-  echo "bench[$label]: warm-up"
-  docker run --rm busybox true >/dev/null || { echo "bench[$label]: docker run failed" >&2; return 1; }
-
-  echo "bench[$label]: docker run --rm busybox true x $RUNS"
-  for ((i = 0; i < RUNS; i++)); do
-    t0=$(now_ms)
-    docker run --rm busybox true >/dev/null || echo "bench[$label]: run $i failed" >&2
-    t1=$(now_ms)
-    echo $((t1 - t0))
-  done >"$B/$label.run"
-
-  echo "bench[$label]: creating $NCTR containers"
-  for ((i = 0; i < NCTR; i++)); do
-    docker create --name "bench-$i" busybox sleep 3600 >/dev/null || echo "bench[$label]: create $i failed" >&2
-  done
-  echo "bench[$label]: docker ps -a x $RUNS"
-  for ((i = 0; i < RUNS; i++)); do
-    t0=$(now_ms)
-    docker ps -a >/dev/null
-    t1=$(now_ms)
-    echo $((t1 - t0))
-  done >"$B/$label.ps"
-  # shellcheck disable=SC2046
-  docker rm -f $(docker ps -aq) >/dev/null 2>&1
-
-  echo "bench[$label]: one running container for the shim's RSS"
-  id=$(docker run -d busybox sleep 600)
-  sleep 2
-  spid=$(find_pid "$shim" "$id" || find_pid "$shim" "${id:0:12}" || find_pid "$shim" "$scope" || true)
-  sleep 1
-  eval "R_${label}_run=$(median <"$B/$label.run")"
-  eval "R_${label}_ps=$(median <"$B/$label.ps")"
-  eval "R_${label}_rss=$(rss_kb "$dpid" || echo -)"
-  eval "R_${label}_shim=${spid:+$(rss_kb "$spid")}"
-  [ -n "$spid" ] || echo "bench[$label]: no $shim process found" >&2
-  docker rm -f "$id" >/dev/null 2>&1
-  return 0
-}
-
-# --- Arca -----------------------------------------------------------------
-run_arca() {
-  ARCA_T=$B/arca
-  mkdir -p "$ARCA_T"
-  export ARCA_T DOCKER_HOST="unix://$B/arca/arca.sock" DOCKER_CONFIG="$B/arca/dockercfg"
-  mkdir -p "$DOCKER_CONFIG"
-  fixtures_build || return 1
-  arca_start || return 1
-  docker load -i "$ARCA_FIXTURES/busybox-save.tar" >/dev/null || return 1
-  measure arca "$(arca_pid)" arca-shim "$ARCA_T" || return 1
-  arca_cleanup
-  ARCA_T=""
-}
-
-# --- reference dockerd ---------------------------------------------------
-ref_stop() {
-  [ -n "$REF_PID" ] || return 0
-  if pid_alive "$REF_PID"; then
-    local ids
-    ids=$(DOCKER_HOST="unix://$B/ref/ref.sock" docker ps -aq 2>/dev/null)
-    # shellcheck disable=SC2086
-    [ -z "$ids" ] || DOCKER_HOST="unix://$B/ref/ref.sock" docker rm -f $ids >/dev/null 2>&1
-    kill -TERM "$REF_PID" 2>/dev/null
-    wait_pid_gone "$REF_PID" 20 || { kill -KILL "$REF_PID" 2>/dev/null; wait_pid_gone "$REF_PID" 5; }
+# Arca in a network namespace of its own too: ARCA_BIN becomes a wrapper
+# that execs the daemon under nsenter (same PID, so arca_pid still works).
+ARCA_NS=arcabencha$$
+start_daemons() {
+  ip netns add "$ARCA_NS" || return 1
+  bench_on_exit "ip netns del $ARCA_NS 2>/dev/null"
+  ip -n "$ARCA_NS" link set lo up
+  local real=$ARCA_BIN
+  ARCA_BIN_REAL=$real
+  ARCA_BIN=$B/arca-in-ns
+  printf '#!/bin/sh\nexec nsenter --net=/run/netns/%s %s "$@"\n' "$ARCA_NS" "$real" >"$ARCA_BIN"
+  chmod +x "$ARCA_BIN"
+  arca_bench_start --log-level info || return 1
+  if [ "$WITH_DOCKERD" = 1 ]; then
+    ref_start --live-restore || return 1
   fi
-  # containerd-shims of this dockerd, if any survived.
+}
+daemon_pid() { if [ "$1" = arca ]; then arca_pid; else echo "$REF_PID"; fi; }
+# daemon_rss D: the daemon's RSS in KiB; for dockerd, dockerd + containerd.
+daemon_rss() {
   local pid
-  while pid=$(find_pid containerd-shim-runc-v2 "$B/ref"); do
-    kill -KILL "$pid" 2>/dev/null; wait_pid_gone "$pid" 3 || break
+  pid=$(daemon_pid "$1")
+  if [ "$1" = arca ]; then rss_kb "$pid"; return; fi
+  echo $(( $(rss_kb "$pid" || echo 0) + $(rss_kb "$(ref_containerd_pid)" 2>/dev/null || echo 0) ))
+}
+shim_name() { if [ "$1" = arca ]; then echo arca-shim; else echo containerd-shim-runc-v2; fi; }
+scope_of() { if [ "$1" = arca ]; then echo "$B/arca"; else echo "$B/ref"; fi; }
+rm_all() { local ids; ids=$(on "$1" docker ps -aq); [ -z "$ids" ] || on "$1" docker rm -f $ids >/dev/null 2>&1; }
+
+# interleaved NAME N CMD...: CMD N times against each daemon, alternating;
+# wall times (ms) in $B/NAME.<daemon>.
+interleaved() {
+  local name=$1 n=$2 i d
+  shift 2
+  for d in "${DAEMONS[@]}"; do : >"$B/$name.$d"; done
+  for ((i = 0; i < n; i++)); do
+    for d in "${DAEMONS[@]}"; do
+      time_ms on "$d" "$@" >>"$B/$name.$d" || say "$name: $d run $i failed"
+    done
   done
-  while pid=$(find_pid containerd "$B/ref"); do
-    kill -KILL "$pid" 2>/dev/null; wait_pid_gone "$pid" 3 || break
+}
+stats() { # stats NAME KEY: median and p99 of $B/NAME.<d> into R
+  local d
+  for d in "${DAEMONS[@]}"; do
+    R[$d:$2]=$(median <"$B/$1.$d")
+    R[$d:$2.p99]=$(p99 <"$B/$1.$d")
   done
-  awk -v t="$B/ref/" 'index($5, t) == 1 { print length($5) " " $5 }' /proc/self/mountinfo |
-    sort -rn | cut -d' ' -f2- | while read -r mp; do umount -l "$(printf '%b' "$mp")" 2>/dev/null; done
-  REF_PID=""
 }
 
-run_dockerd() {
-  command -v dockerd >/dev/null || { echo "bench: dockerd not installed (Debian docker.io)" >&2; return 1; }
-  local R=$B/ref i
-  mkdir -p "$R/cfg"
-  export DOCKER_HOST="unix://$R/ref.sock" DOCKER_CONFIG="$R/cfg"
-  dockerd --host "unix://$R/ref.sock" --data-root "$R/data" --exec-root "$R/exec" \
-    --pidfile "$R/ref.pid" --bridge none --iptables=false --ip6tables=false \
-    --containerd-namespace arca-bench --containerd-plugins-namespace arca-bench-plugins \
-    </dev/null >"$R/dockerd.log" 2>&1 &
-  REF_PID=$!
-  for ((i = 0; i < 300; i++)); do
-    [ "$(curl -s --max-time 2 --unix-socket "$R/ref.sock" http://localhost/_ping 2>/dev/null)" = OK ] && break
-    pid_alive "$REF_PID" || break
-    sleep 0.1
+# ---- sections -----------------------------------------------------------
+
+sec_run() {
+  local d
+  fig run "docker run --rm busybox true, median" ms "<= 40 ms, <= 0.15"
+  fig run.p99 "  p99" ms "<= 2x median"
+  fig run_none "  --network none, median" ms "<= 40 ms, <= 0.15"
+  fig run_none.p99 "  --network none, p99" ms "<= 2x median"
+  fig run_user "  user network, median" ms "<= 40 ms, <= 0.15"
+  fig run_user.p99 "  user network, p99" ms "<= 2x median"
+  for d in "${DAEMONS[@]}"; do
+    on "$d" docker network create benchnet >/dev/null || say "$d: network create failed"
+    on "$d" docker run --rm busybox true >/dev/null # warm-up
   done
-  if [ "$(curl -s --max-time 2 --unix-socket "$R/ref.sock" http://localhost/_ping 2>/dev/null)" != OK ]; then
-    echo "bench: reference dockerd did not start; its log ends with:" >&2
-    tail -n 15 "$R/dockerd.log" >&2
-    return 1
+  say "run --rm x $RUNS (default bridge)"
+  interleaved run "$RUNS" docker run --rm busybox true
+  say "run --rm x $RUNS (--network none)"
+  interleaved run_none "$RUNS" docker run --rm --network none busybox true
+  say "run --rm x $RUNS (user network)"
+  interleaved run_user "$RUNS" docker run --rm --network benchnet busybox true
+  stats run run; stats run_none run_none; stats run_user run_user
+  for d in "${DAEMONS[@]}"; do on "$d" docker network rm benchnet >/dev/null; done
+}
+
+sec_exec() {
+  local d
+  fig exec "docker exec c true, median" ms "<= 0.3"
+  for d in "${DAEMONS[@]}"; do on "$d" docker run -d --name bench-exec busybox sleep 3600 >/dev/null; done
+  say "exec x $RUNS"
+  interleaved exec "$RUNS" docker exec bench-exec true
+  stats exec exec
+  for d in "${DAEMONS[@]}"; do on "$d" docker rm -f bench-exec >/dev/null; done
+}
+
+# start_stop: times one start then one stop -t 0 of its own created container.
+sec_startstop() {
+  local d i
+  fig start "docker start (created container), median" ms "<= 0.3"
+  fig stop "docker stop -t 0, median" ms "<= 0.3"
+  for d in "${DAEMONS[@]}"; do
+    for ((i = 0; i < RUNS; i++)); do on "$d" docker create --name "bench-ss-$i" busybox sleep 3600 >/dev/null; done
+    : >"$B/start.$d"; : >"$B/stop.$d"
+  done
+  say "start / stop -t 0 x $RUNS"
+  for ((i = 0; i < RUNS; i++)); do
+    for d in "${DAEMONS[@]}"; do time_ms on "$d" docker start "bench-ss-$i" >>"$B/start.$d" || say "$d: start $i failed"; done
+    for d in "${DAEMONS[@]}"; do time_ms on "$d" docker stop -t 0 "bench-ss-$i" >>"$B/stop.$d" || say "$d: stop $i failed"; done
+  done
+  stats start start; stats stop stop
+  for d in "${DAEMONS[@]}"; do rm_all "$d"; done
+}
+
+# A 20 MB request: docker import of a 20 MiB tarball (one random file).
+make_import_tar() {
+  mkdir -p "$B/imp"
+  head -c $((20 * 1024 * 1024)) /dev/urandom >"$B/imp/blob"
+  tar -C "$B/imp" -cf "$B/import.tar" blob
+}
+
+sec_mem() {
+  local d i pid spid id
+  fig rss_idle "daemon RSS idle after $RSS_RUNS runs" MiB "<= 8 MiB"
+  fig rss_20mb "daemon RSS right after a 20 MB request" MiB ""
+  fig rss_20mb_5s "  5 s later" MiB "back to idle"
+  fig shim_rss "shim RSS, one container" MiB "<= 1 MiB"
+  fig shim_pss "shim PSS, one container" MiB "<= 1 MiB"
+  say "$RSS_RUNS runs for the idle RSS (counting those above)"
+  local done_runs=$(( $(cat "$B"/run*.arca 2>/dev/null | wc -l) ))
+  for ((i = done_runs; i < RSS_RUNS; i++)); do
+    for d in "${DAEMONS[@]}"; do on "$d" docker run --rm busybox true >/dev/null; done
+  done
+  sleep 3
+  for d in "${DAEMONS[@]}"; do R[$d:rss_idle]=$(kb_to_mib "$(daemon_rss "$d")"); done
+  make_import_tar
+  for d in "${DAEMONS[@]}"; do
+    on "$d" docker import "$B/import.tar" bench-import:20mb >/dev/null || say "$d: import failed"
+    R[$d:rss_20mb]=$(kb_to_mib "$(daemon_rss "$d")")
+  done
+  sleep 5
+  for d in "${DAEMONS[@]}"; do
+    R[$d:rss_20mb_5s]=$(kb_to_mib "$(daemon_rss "$d")")
+    on "$d" docker rmi bench-import:20mb >/dev/null
+  done
+  for d in "${DAEMONS[@]}"; do
+    id=$(on "$d" docker run -d busybox sleep 3600)
+    sleep 2
+    spid=$(find_pid "$(shim_name "$d")" "$id" || find_pid "$(shim_name "$d")" "${id:0:12}" ||
+      find_pid "$(shim_name "$d")" "$(scope_of "$d")" || true)
+    if [ -n "$spid" ]; then
+      R[$d:shim_rss]=$(kb_to_mib "$(rss_kb "$spid")")
+      R[$d:shim_pss]=$(kb_to_mib "$(pss_kb "$spid")")
+    else
+      say "$d: no shim process found"
+    fi
+    on "$d" docker rm -f "$id" >/dev/null
+  done
+}
+
+sec_parallel() {
+  local d i t0 t1
+  fig par "$PAR parallel docker run --rm, median of 3" ms "<= 0.4"
+  say "$PAR parallel run --rm x 3 rounds"
+  for d in "${DAEMONS[@]}"; do : >"$B/par.$d"; done
+  for _ in 1 2 3; do
+    for d in "${DAEMONS[@]}"; do
+      local pids=()
+      t0=$(now_us)
+      for ((i = 0; i < PAR; i++)); do
+        on "$d" docker run --rm busybox true >/dev/null 2>&1 &
+        pids+=($!)
+      done
+      wait "${pids[@]}" # not a bare wait: the daemons are our children too
+      t1=$(now_us)
+      awk -v d=$((t1 - t0)) 'BEGIN { printf "%.0f\n", d / 1000 }' >>"$B/par.$d"
+    done
+  done
+  for d in "${DAEMONS[@]}"; do R[$d:par]=$(median <"$B/par.$d"); done
+}
+
+sec_logs() {
+  local d id t0 t1 bytes=$((LOG_MB * 1024 * 1024))
+  # 99 bytes of text and a newline per line, as fast as busybox can.
+  local writer="yes 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' | head -c $bytes"
+  fig logs "docker logs, $LOG_MB MiB json-file log" "MiB/s" ">= 2x"
+  fig logs_f "docker logs -f, container writing $LOG_MB MiB" "MiB/s" ">= 2x"
+  for d in "${DAEMONS[@]}"; do
+    say "$d: logs -f of a container writing $LOG_MB MiB"
+    id=$(on "$d" docker create busybox sh -c "$writer")
+    t0=$(now_us)
+    on "$d" docker start "$id" >/dev/null
+    on "$d" docker logs -f "$id" >/dev/null 2>&1
+    t1=$(now_us)
+    R[$d:logs_f]=$(awk -v b=$bytes -v d=$((t1 - t0)) 'BEGIN { printf "%.0f", b / 1048576 / (d / 1e6) }')
+    on "$d" docker wait "$id" >/dev/null
+    say "$d: docker logs of that ${LOG_MB} MiB log"
+    t0=$(now_us)
+    on "$d" docker logs "$id" >/dev/null 2>&1
+    t1=$(now_us)
+    R[$d:logs]=$(awk -v b=$bytes -v d=$((t1 - t0)) 'BEGIN { printf "%.0f", b / 1048576 / (d / 1e6) }')
+    on "$d" docker rm -f "$id" >/dev/null
+  done
+}
+
+# restart_daemon D: SIGTERM, start again; prints the ms until /_ping.
+restart_daemon() {
+  local d=$1 t0 t1 i
+  if [ "$d" = arca ]; then
+    arca_stop 60 >/dev/null 2>&1
+    t0=$(now_us)
+    arca_start --log-level info >/dev/null 2>&1 || { say "arca restart failed"; echo -; return; }
+  else
+    kill -TERM "$REF_PID"
+    wait_pid_gone "$REF_PID" 60
+    local cpid
+    cpid=$(ref_containerd_pid) && { kill -TERM "$cpid"; wait_pid_gone "$cpid" 30; }
+    local R_=$B/ref
+    t0=$(now_us)
+    nsenter --net="/run/netns/$REF_NS" \
+      dockerd --host "$REF_HOST" --data-root "$R_/data" --exec-root "$R_/exec" \
+      --pidfile "$R_/ref.pid" --containerd-namespace arca-bench \
+      --containerd-plugins-namespace arca-bench-plugins --live-restore \
+      </dev/null >>"$R_/dockerd.log" 2>&1 3>&- &
+    REF_PID=$!
+    for ((i = 0; i < 1200; i++)); do
+      [ "$(curl -s --max-time 2 --unix-socket "$R_/ref.sock" http://localhost/_ping 2>/dev/null)" = OK ] && break
+      sleep 0.05
+    done
   fi
-  docker load -i "$ARCA_FIXTURES/busybox-save.tar" >/dev/null || return 1
-  measure dockerd "$REF_PID" containerd-shim-runc-v2 "$R" || return 1
-  local cpid
-  cpid=$(find_pid containerd "$R/exec" || true)
-  R_dockerd_rss2=$(( ${R_dockerd_rss:-0} + $( [ -n "$cpid" ] && rss_kb "$cpid" || echo 0) ))
-  ref_stop
+  t1=$(now_us)
+  awk -v d=$((t1 - t0)) 'BEGIN { printf "%.0f\n", d / 1000 }'
 }
 
-arca_ok=0 ref_ok=0
-if run_arca; then arca_ok=1; else echo "bench: Arca measurements failed" >&2; fi
-[ -n "${ARCA_T:-}" ] && { arca_cleanup; ARCA_T=""; }
-if [ "$WITH_DOCKERD" = 1 ]; then
-  if run_dockerd; then ref_ok=1; else echo "bench: reference dockerd measurements failed" >&2; fi
-  ref_stop
-fi
+sec_scale() {
+  local n d i prev=0 running
+  for n in $SCALE; do
+    running=$(( (n + 2) / 3 ))
+    fig "ps_$n" "docker ps -a, $n containers" ms "$([ "$n" -ge 1000 ] && echo "<= 60 ms")"
+    fig "rss_$n" "daemon RSS, $n containers" MiB "$([ "$n" -ge 1000 ] && echo "<= 25 MiB")"
+    fig "restart_$n" "daemon start-up, $running running" ms "$([ "$running" -ge 300 ] && echo "<= 2 s (500 running)")"
+  done
+  for n in $SCALE; do
+    say "scale: growing to $n containers"
+    for d in "${DAEMONS[@]}"; do
+      for ((i = prev; i < n; i++)); do
+        case $((i % 3)) in
+          0) on "$d" docker run -d --name "sc-$i" busybox sleep 36000 >/dev/null ;;
+          1) on "$d" docker run -d --name "sc-$i" busybox true >/dev/null ;;
+          2) on "$d" docker create --name "sc-$i" busybox true >/dev/null ;;
+        esac || say "$d: scale container $i failed"
+      done
+    done
+    prev=$n
+    sleep 2
+    interleaved "ps_$n" 10 docker ps -a
+    for d in "${DAEMONS[@]}"; do
+      R[$d:ps_$n]=$(median <"$B/ps_$n.$d")
+      R[$d:rss_$n]=$(kb_to_mib "$(daemon_rss "$d")")
+      say "$d: restart with $n containers"
+      R[$d:restart_$n]=$(restart_daemon "$d")
+    done
+  done
+  for d in "${DAEMONS[@]}"; do rm_all "$d"; done
+}
 
-ratio() { [ -n "${1:-}" ] && [ -n "${2:-}" ] && [ "$1" != - ] && [ "$2" != - ] && [ "$2" != 0 ] &&
-  awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }' || echo "-"; }
-v() { eval "echo \${$1:--}"; }
+# ---- main ---------------------------------------------------------------
 
+start_daemons || { say "daemons did not start"; exit 1; }
+for s in run exec startstop mem parallel logs scale; do
+  if want "$s"; then "sec_$s" || say "section $s failed"; fi
+done
+
+commit=$(git -C "$repo" rev-parse --short HEAD)
 echo
-echo "Arca benchmark ($(date -u +%F), $(nproc) CPUs, $RUNS runs, $NCTR containers)"
-if [ "$ref_ok" = 1 ]; then
-  printf '%-36s %10s %10s %8s\n' metric arca dockerd ratio
-  printf '%-36s %10s %10s %8s\n' "docker run --rm busybox true (ms)" "$(v R_arca_run)" "$(v R_dockerd_run)" "$(ratio "$(v R_arca_run)" "$(v R_dockerd_run)")"
-  printf '%-36s %10s %10s %8s\n' "docker ps -a, $NCTR containers (ms)" "$(v R_arca_ps)" "$(v R_dockerd_ps)" "$(ratio "$(v R_arca_ps)" "$(v R_dockerd_ps)")"
-  printf '%-36s %10s %10s %8s\n' "daemon RSS (MiB)" "$(kb_to_mib "$(v R_arca_rss)")" "$(kb_to_mib "$(v R_dockerd_rss)")" "$(ratio "$(v R_arca_rss)" "$(v R_dockerd_rss)")"
-  printf '%-36s %10s %10s %8s\n' "daemon RSS incl. containerd (MiB)" "$(kb_to_mib "$(v R_arca_rss)")" "$(kb_to_mib "$(v R_dockerd_rss2)")" "$(ratio "$(v R_arca_rss)" "$(v R_dockerd_rss2)")"
-  printf '%-36s %10s %10s %8s\n' "shim RSS (MiB)" "$(kb_to_mib "$(v R_arca_shim)")" "$(kb_to_mib "$(v R_dockerd_shim)")" "$(ratio "$(v R_arca_shim)" "$(v R_dockerd_shim)")"
+echo "Arca benchmark ($(date -u '+%F %H:%M') UTC, commit $commit, $ARCA_BIN_REAL, $(nproc) CPUs, $RUNS runs; dockerd $(dockerd --version 2>/dev/null | awk '{ print $3 }' | tr -d ,) + containerd, --live-restore)"
+if [ "$WITH_DOCKERD" = 1 ]; then
+  printf '| %-46s | %9s | %9s | %6s | %-22s |\n' figure arca dockerd ratio target
+  printf '|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..48})" "-----------" "-----------" "--------" "------------------------"
 else
-  printf '%-36s %10s\n' metric arca
-  printf '%-36s %10s\n' "docker run --rm busybox true (ms)" "$(v R_arca_run)"
-  printf '%-36s %10s\n' "docker ps -a, $NCTR containers (ms)" "$(v R_arca_ps)"
-  printf '%-36s %10s\n' "daemon RSS (MiB)" "$(kb_to_mib "$(v R_arca_rss)")"
-  printf '%-36s %10s\n' "shim RSS (MiB)" "$(kb_to_mib "$(v R_arca_shim)")"
-  [ "$WITH_DOCKERD" = 1 ] && echo "(reference dockerd: failed, see above)"
+  printf '| %-46s | %9s | %-22s |\n' figure arca target
 fi
-[ "$arca_ok" = 1 ] || exit 1
-[ "$WITH_DOCKERD" = 0 ] || [ "$ref_ok" = 1 ] || exit 1
+for f in "${FIGS[@]}"; do
+  a=${R[arca:$f]:--}
+  if [ "$WITH_DOCKERD" = 1 ]; then
+    b=${R[ref:$f]:--}
+    printf '| %-46s | %9s | %9s | %6s | %-22s |\n' "${LABEL[$f]} (${UNIT[$f]})" "$a" "$b" "$(ratio "$a" "$b")" "${TARGET[$f]}"
+  else
+    printf '| %-46s | %9s | %-22s |\n' "${LABEL[$f]} (${UNIT[$f]})" "$a" "${TARGET[$f]}"
+  fi
+done
+echo "(ratio = arca / dockerd: below 1 is faster or smaller for time and memory; for MiB/s above 1 is faster)"
 exit 0

@@ -5,7 +5,7 @@
 #   fuzz totals: passed=N failed=N skipped=0
 # (a harness passes when it ran its time without a crash, leak or timeout).
 # Crashing inputs are kept in BUILD/fuzz-artifacts/<harness>/.
-# Usage: scripts/run-fuzz.sh BUILD SECONDS [HARNESS...]
+# Usage: scripts/run-fuzz.sh BUILD SECONDS [HARNESS...]   (env FUZZ_SEED: fixed mutation seed)
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 BUILD=${1:?usage: run-fuzz.sh BUILD SECONDS [HARNESS...]}
@@ -38,6 +38,9 @@ for h in "${harnesses[@]}"; do
   args=(-max_total_time="$SECONDS_EACH" -timeout=25 -rss_limit_mb=2048 -max_len=65536
         -artifact_prefix="$artifacts/" -print_final_stats=1)
   [ -f "$dict" ] && args+=(-dict="$dict")
+  # FUZZ_SEED: the same mutations on every run (the smoke in make test, so
+  # that CI replays a known sequence instead of exploring anew each time)
+  [ -n "${FUZZ_SEED:-}" ] && args+=(-seed="$FUZZ_SEED")
   log=$work/$h.log
   # detect_leaks: a leak on a bad input is a bug like any other
   if TMPDIR=$work/$h ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \

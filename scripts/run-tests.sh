@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Runs the unit tests, a smoke of the fuzz harnesses, then the e2e tests,
-# and ends with the one summary line
+# Runs the unit tests, a smoke of the fuzz harnesses, the e2e tests, then a
+# short soak, and ends with the one summary line
 #   N passed, N failed[, N skipped]
-# (unit + fuzz + e2e).  Exit status non-zero if any test failed or none ran.
+# (unit + fuzz + e2e + soak).  Exit status non-zero if any test failed or none ran.
 # Usage: scripts/run-tests.sh [BUILD]   (default build)
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
@@ -25,7 +25,7 @@ if [ -z "${up:-}" ]; then up=0 uf=1 us=0; echo "run-tests: unit runner printed n
 # seeds, in build-fuzz/ (clang, ASan + UBSan); `make fuzz` runs them long.
 fp=0 ff=0
 if make --no-print-directory fuzz-build >"$out" 2>&1; then
-  scripts/run-fuzz.sh build-fuzz "${FUZZ_SMOKE_TIME:-4}" 2>&1 | tee "$out"
+  FUZZ_SEED=${FUZZ_SEED:-1} scripts/run-fuzz.sh build-fuzz "${FUZZ_SMOKE_TIME:-4}" 2>&1 | tee "$out"
   read -r fp ff _ <<<"$(totals fuzz)"
   if [ -z "${fp:-}" ]; then fp=0 ff=1; echo "run-tests: fuzz runner printed no totals"; fi
 else
@@ -39,12 +39,26 @@ e2e_rc=${PIPESTATUS[0]}
 read -r ep ef es <<<"$(totals e2e)"
 if [ -z "${ep:-}" ]; then ep=0 ef=1 es=0; echo "run-tests: e2e runner printed no totals (exit $e2e_rc)"; fi
 
-passed=$((up + fp + ep)) failed=$((uf + ff + ef)) skipped=$((us + es))
+# A short fault-injection soak (tests/soak/soak.py; `make soak` is the full
+# run): SOAK_SHORT_KILLS daemon kill -9s under mixed traffic, Arca's view
+# checked against reality after each.  One test: passed when it found no
+# inconsistency.
+sp=0 sf=0
+if [ "${SOAK_SHORT_KILLS:-8}" -gt 0 ]; then
+  if /usr/bin/python3 tests/soak/soak.py --kills "${SOAK_SHORT_KILLS:-8}" --clients 4 --arca "$BUILD/arca" \
+       --image "${ARCA_FIXTURES:-tests/fixtures/out}/busybox-save.tar"; then
+    sp=1
+  else
+    sf=1
+  fi
+fi
+
+passed=$((up + fp + ep + sp)) failed=$((uf + ff + ef + sf)) skipped=$((us + es))
 rc=0
 [ "$failed" -gt 0 ] && rc=1
 [ "$unit_rc" -ne 0 ] || [ "$e2e_rc" -ne 0 ] && rc=1
 [ $((passed + failed)) -eq 0 ] && { echo "run-tests: no test ran"; rc=1; }
-echo "unit: $up passed, $uf failed, $us skipped; fuzz smoke: $fp passed, $ff failed; e2e: $ep passed, $ef failed, $es skipped"
+echo "unit: $up passed, $uf failed, $us skipped; fuzz smoke: $fp passed, $ff failed; e2e: $ep passed, $ef failed, $es skipped; soak: $sp passed, $sf failed"
 if [ "$skipped" -gt 0 ]; then
   echo "$passed passed, $failed failed, $skipped skipped"
 else

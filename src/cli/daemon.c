@@ -69,7 +69,17 @@ pidfile_take (const char *path, arca_error_t *err)
   int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0)
     return arca_error_errno (err, errno, "open %s", path);
-  if (flock (fd, LOCK_EX | LOCK_NB) < 0)
+  /* A daemon killed with -9 may leave a forked child between fork and
+   * exec/_exit (shim spawn, netns creation) that shares its lock for a
+   * moment: give such a lock up to 5 s to go before refusing. */
+  int locked = flock (fd, LOCK_EX | LOCK_NB);
+  for (int i = 0; locked < 0 && i < 50; i++)
+    {
+      struct timespec ts = { .tv_nsec = 100 * 1000 * 1000 };
+      nanosleep (&ts, NULL);
+      locked = flock (fd, LOCK_EX | LOCK_NB);
+    }
+  if (locked < 0)
     {
       char buf[32] = "";
       ssize_t n = pread (fd, buf, sizeof buf - 1, 0);

@@ -22,6 +22,7 @@
 #include "runtime/shim_client.h"
 #include "runtime/spec.h"
 #include "util/cleanup.h"
+#include "util/crashpoint.h"
 #include "util/env.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -561,7 +562,8 @@ container_create_with (arca_engine_t *e, const arca_create_opts_t *co, json_t *r
              < 0
       || mounts_resolve (e, c, err) < 0 /* volumes: Binds, Mounts, VolumesFrom, Config.Volumes */
       || networks_container_create (e, c, json_object_get (body, "NetworkingConfig"), err) < 0 /* networking */
-      || container_save (e, c, err) < 0)
+      || (crashpoint ("create-before-commit"), false) /* docs/design.md "Crash consistency" */
+      || container_save (e, c, err) < 0) /* the commit point */
     {
       arca_error_t ignored;
       pthread_mutex_lock (&e->lock);
@@ -602,23 +604,25 @@ remove_cgroups (const char *cgpath)
   rmdir (v2);
 }
 
-int
-container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
+void
+container_remove_cgroups (arca_engine_t *e, arca_container_t *c)
 {
-  arca_error_t ignored;
+  _cleanup_free_ char *cgpath = container_cgroup_path (e, c);
+  remove_cgroups (cgpath);
+}
+
+int
+container_destroy_record (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
+{
   pthread_mutex_lock (&e->lock);
   c->removed = true; /* before the row goes: container_save writes no more */
   pthread_mutex_unlock (&e->lock);
   const char *p[] = { c->id };
+  arca_trace_t tr;
+  arca_trace_begin (&tr, c->id, "remove");
   int ret = arca_db_exec (e->db, "DELETE FROM containers WHERE id = ?1", p, 1, err);
-  _cleanup_free_ char *dir = container_dir (e, c->id);
-  _cleanup_free_ char *sdir = container_state_dir (e, c->id);
-  snapshot_remove (dir, &ignored);
-  fs_remove_all (dir, &ignored);
-  fs_remove_all (sdir, &ignored);
-  _cleanup_free_ char *cgpath = container_cgroup_path (e, c);
-  remove_cgroups (cgpath);
-
+  crashpoint ("rm-row-deleted"); /* runtime state and directories left: start-up sweeps them */
+  arca_trace_mark (&tr, "db_delete");
   pthread_mutex_lock (&e->lock);
   for (arca_container_t **pp = &e->containers; *pp; pp = &(*pp)->next)
     if (*pp == c)
@@ -631,9 +635,44 @@ container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
       pa->failed = true;
       pending_attach_wake (pa);
     }
+  pthread_mutex_unlock (&e->lock);
+  return ret;
+}
+
+void
+container_mark_destroyed (arca_engine_t *e, arca_container_t *c)
+{
+  pthread_mutex_lock (&e->lock);
+  c->destroyed = true;
   pthread_cond_broadcast (&e->changed);
   pthread_mutex_unlock (&e->lock);
+}
+
+void
+container_destroy_files (arca_engine_t *e, arca_container_t *c)
+{
+  arca_error_t ignored;
+  arca_trace_t tr;
+  arca_trace_begin (&tr, c->id, "remove");
+  _cleanup_free_ char *dir = container_dir (e, c->id);
+  _cleanup_free_ char *sdir = container_state_dir (e, c->id);
+  snapshot_remove (dir, &ignored);
+  fs_remove_all (dir, &ignored);
+  fs_remove_all (sdir, &ignored);
+  /* rm -f leaves no runtime state or cgroups (a shim that died did not
+   * delete them); once the shim is done, so off the answer's path.  A
+   * crash before this leaves them to the start-up sweep (reconcile.c). */
+  container_runtime_forget (e, c);
+  arca_trace_mark (&tr, "files_after_answer");
   container_unref (c); /* the table's reference */
+}
+
+int
+container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
+{
+  int ret = container_destroy_record (e, c, err);
+  container_mark_destroyed (e, c);
+  container_destroy_files (e, c);
   return ret;
 }
 
@@ -667,7 +706,7 @@ containers_restore (arca_engine_t *e, arca_error_t *err)
 
       if (!c->running)
         {
-          networks_container_restore (e, c, false); /* networking: leftovers of a crash */
+          container_recover_not_running (e, c); /* reconcile.c: a start cut short */
           continue;
         }
       arca_error_t merr;
@@ -675,22 +714,43 @@ containers_restore (arca_engine_t *e, arca_error_t *err)
         {
           log_info ("container %.12s: re-adopted its running shim", c->id);
           networks_container_restore (e, c, true); /* networking: keep its endpoints */
-          /* A policy restart was starting it when the daemon died. */
+          /* A policy restart was starting it when the daemon died (its row
+           * says Restarting, Pid 0): the shim knows the new process. */
+          _cleanup_free_ char *sdir = container_state_dir (e, c->id);
+          _cleanup_json_ json_t *state_req = json_pack ("{s:s}", "op", "state");
+          _cleanup_json_ json_t *state = NULL;
+          pid_t shim_pid = 0;
+          if (shim_request (sdir, state_req, &state, &merr) == 0
+              && strcmp (json_get_str (state, "Status") ? json_get_str (state, "Status") : "", "running") == 0)
+            shim_pid = (pid_t) json_get_int (state, "Pid", 0);
           pthread_mutex_lock (&e->lock);
+          bool was_restarting = c->restarting;
           c->restarting = false;
+          if (shim_pid > 0 && (shim_pid != c->pid || was_restarting))
+            {
+              c->pid = shim_pid;
+              if (c->started_ns == 0)
+                c->started_ns = time_now_ns ();
+              container_save (e, c, &merr);
+            }
           health_update_locked (e, c); /* healthchecks: resume, keeping the recorded status */
           pthread_mutex_unlock (&e->lock);
           continue;
         }
-      /* The shim is gone: the container ended while we were away. */
+      /* The shim is gone: the container ended while we were away, or the
+       * shim was killed and its process may still run under the runtime
+       * (orphaned): delete the runtime's state, which kills it. */
+      container_runtime_forget (e, c);
       _cleanup_free_ char *exit_file = container_exit_file (e, c->id);
-      int code = 137;
+      int code = 255;
       int64_t finished = 0;
       bool oom = false;
       arca_error_t ignored;
       if (shim_read_exit_file (exit_file, &code, &finished, &oom, &ignored) < 0)
         {
-          code = 137;
+          /* No exit status recorded: 255 and FinishedAt now, as dockerd's
+           * restore (daemon/daemon.go, TestHardRestartWhenContainerIsRunning). */
+          code = 255;
           finished = time_now_ns ();
         }
       log_info ("container %.12s: shim gone, exited with %d while the daemon was down", c->id, code);

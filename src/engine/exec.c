@@ -395,7 +395,12 @@ exec_monitor (void *arg)
   _cleanup_json_ json_t *req = json_pack ("{s:s}", "op", "wait");
   _cleanup_json_ json_t *reply = NULL;
   if (shim_call (m->fd, req, &reply, &err) == 0)
-    code = (int) json_get_int (reply, "ExitCode", 137);
+    {
+      code = (int) json_get_int (reply, "ExitCode", 137);
+      arca_trace_t tr;
+      arca_trace_begin (&tr, x->id, "exec");
+      arca_trace_since (&tr, "exit_notify", json_get_int (reply, "FinishedAt", 0));
+    }
   else
     log_debug ("exec %.12s: wait: %s", x->id, err.msg);
   close (m->fd);
@@ -534,10 +539,12 @@ start_process (arca_engine_t *e, arca_exec_t *x, unsigned h, unsigned w, bool wa
   x->state_dir = xstrdup (sdir);
   pthread_mutex_unlock (&e->lock);
 
+  arca_trace_t tr;
+  arca_trace_begin (&tr, x->id, "exec");
   _cleanup_free_ char *text = NULL;
   if (fs_mkdir_p (sdir, 0700, err) < 0 || build_process (e, x, h, w, &proc, err) < 0
       || (text = json_dumps (proc, JSON_COMPACT)) == NULL
-      || fs_write_atomic (proc_path, text, strlen (text), 0600, err) < 0)
+      || fs_write_atomic_nosync (proc_path, text, strlen (text), 0600, err) < 0) /* this exec's own, transient */
     {
       record_start_failure (e, x, 126);
       fs_remove_all (sdir, &ignored);
@@ -567,6 +574,7 @@ start_process (arca_engine_t *e, arca_exec_t *x, unsigned h, unsigned w, bool wa
     .vm_container = container_is_vm (x->c) ? csdir : NULL, /* VM isolation: the guest runs it */
   };
   pid_t pid = 0;
+  arca_trace_mark (&tr, "process_json");
   if (shim_spawn (&sh, &pid, err) < 0)
     {
       record_start_failure (e, x, 126);
@@ -574,6 +582,7 @@ start_process (arca_engine_t *e, arca_exec_t *x, unsigned h, unsigned w, bool wa
       return -1;
     }
 
+  arca_trace_mark (&tr, "shim_spawn");
   /* Attach before start so the session sees all output. */
   *afd = -1;
   if (want_attach
@@ -594,6 +603,7 @@ start_process (arca_engine_t *e, arca_exec_t *x, unsigned h, unsigned w, bool wa
       *err = serr;
       return -1;
     }
+  arca_trace_mark (&tr, "attach_monitor");
   if (shim_request (sdir, start_req, &reply, &serr) < 0)
     {
       _cleanup_free_ char *msg = NULL;
@@ -601,11 +611,11 @@ start_process (arca_engine_t *e, arca_exec_t *x, unsigned h, unsigned w, bool wa
       record_start_failure (e, x, code);
       return arca_error_set (err, ARCA_ERR_INVALID, "%s", msg);
     }
-  _cleanup_json_ json_t *state_req = json_pack ("{s:s}", "op", "state");
-  _cleanup_json_ json_t *state = NULL;
-  pid_t exec_pid = 0;
-  if (shim_request (sdir, state_req, &state, &ignored) == 0)
-    exec_pid = (pid_t) json_get_int (state, "Pid", 0);
+  /* the shim's start answer carries the process's PID (shim_start_ok) */
+  pid_t exec_pid = (pid_t) json_get_int (reply, "pid", 0);
+  arca_trace_mark (&tr, "shim_start");
+  if (arca_log_get_level () == ARCA_LOG_DEBUG)
+    log_debug ("trace %.12s exec.runtime_exec %lld us", x->id, (long long) (json_get_int (reply, "runtime_ns", 0) / 1000));
 
   pthread_mutex_lock (&e->lock);
   x->pid = exec_pid;

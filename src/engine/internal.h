@@ -50,6 +50,7 @@ struct arca_container
   /* State (moby container/state.go) */
   bool running, paused, restarting, dead;
   bool starting, removing, removed;
+  bool destroyed;           /* its row is deleted (durable) and it left the table: wait(removed) answers */
   pid_t pid;
   int exit_code;
   char *error;
@@ -232,7 +233,26 @@ void container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code
 
 /* Unlink from the table, drop files and DB row (lock not held). */
 int container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err);
+/* container_destroy in three steps, so that wait(condition=removed) (docker
+ * run --rm) answers once the removal is durable and the cleanup comes
+ * after: the DB row and the table entry (a failed delete is returned, the
+ * entry goes anyway, as before); then c->destroyed and the waiters are
+ * woken; then directories, cgroups and the table's reference.  A kill -9
+ * between the first and last steps leaves directories no record owns, which
+ * the next start-up sweeps (reconcile.c). */
+int container_destroy_record (arca_engine_t *e, arca_container_t *c, arca_error_t *err);
+void container_mark_destroyed (arca_engine_t *e, arca_container_t *c);
+void container_destroy_files (arca_engine_t *e, arca_container_t *c);
 
+/* Start-up recovery (reconcile.c).  A row not running: stop a shim and
+ * delete runtime state a start cut short left, unmount the rootfs, drop
+ * network leftovers. */
+void container_recover_not_running (arca_engine_t *e, arca_container_t *c);
+/* `<runtime> delete --force` when the runtime has state for c, then the
+ * cgroups it may leave (idempotent; no engine lock held). */
+void container_runtime_forget (arca_engine_t *e, arca_container_t *c);
+/* Remove c's cgroup directories that are left (container.c). */
+void container_remove_cgroups (arca_engine_t *e, arca_container_t *c);
 /* Remove container directories no record owns (reconcile.c). */
 void containers_reconcile (arca_engine_t *e);
 

@@ -24,6 +24,7 @@
 #include "runtime/shim_client.h"
 #include "runtime/spec.h"
 #include "util/cleanup.h"
+#include "util/crashpoint.h"
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -39,6 +40,8 @@ set_error_locked (arca_container_t *c, const char *msg)
 
 /* ---- monitor ---- */
 
+static int remove_durable (arca_engine_t *e, arca_container_t *c, bool volumes, arca_error_t *err);
+
 typedef struct
 {
   arca_engine_t *e;
@@ -51,20 +54,38 @@ monitor_thread (void *arg)
 {
   monitor_ctx_t *m = arg;
   int code = 137;
-  int64_t finished = 0;
+  int64_t finished = 0, drained = 0, replied = 0;
   bool oom = false;
   json_t *reply = NULL;
   arca_error_t err;
   json_t *req = json_pack ("{s:s}", "op", "wait");
+  arca_trace_t tr;
   if (shim_call (m->fd, req, &reply, &err) == 0)
     {
       code = (int) json_get_int (reply, "ExitCode", 137);
       finished = json_get_int (reply, "FinishedAt", 0);
       oom = json_get_bool (reply, "OOMKilled", false);
+      drained = json_get_int (reply, "DrainedAt", 0);
+      replied = json_get_int (reply, "RepliedAt", 0);
     }
   else
     {
-      /* The shim died or went away: it may still have written the exit file. */
+      /* The shim died or went away: it may still have written the exit
+       * file.  Its process may still run, orphaned: delete the runtime's
+       * state, which kills it, so nothing runs that Arca lists exited. */
+      pthread_mutex_lock (&m->e->lock);
+      bool closing = m->e->closing;
+      pthread_mutex_unlock (&m->e->lock);
+      if (closing)
+        {
+          /* the daemon is going away: the container stays with its shim */
+          json_decref (req);
+          close (m->fd);
+          container_unref (m->c);
+          free (m);
+          return NULL;
+        }
+      container_runtime_forget (m->e, m->c);
       _cleanup_free_ char *exit_file = container_exit_file (m->e, m->c->id);
       if (shim_read_exit_file (exit_file, &code, &finished, &oom, &err) < 0)
         code = 137;
@@ -73,7 +94,35 @@ monitor_thread (void *arg)
   json_decref (reply);
   if (finished == 0)
     finished = time_now_ns ();
+  arca_trace_begin (&tr, m->c->id, "exit");
+  if (drained >= finished && replied >= drained && arca_log_get_level () == ARCA_LOG_DEBUG)
+    {
+      /* in the shim: exit -> output drained -> answer sent */
+      log_debug ("trace %.12s exit.shim_drain %lld us", m->c->id, (long long) ((drained - finished) / 1000));
+      log_debug ("trace %.12s exit.shim_finish %lld us", m->c->id, (long long) ((replied - drained) / 1000));
+      arca_trace_since (&tr, "notify_recv", replied); /* answer sent -> daemon read it */
+    }
+  else
+    arca_trace_since (&tr, "notify", finished); /* process gone -> daemon told */
   container_handle_exit (m->e, m->c, code, finished, oom);
+  arca_trace_begin (&tr, m->c->id, "exit"); /* handle_exit traced its own phases */
+  /* AutoRemove: remove the record and answer docker run --rm now, while
+   * the shim deletes the runtime's state (no runtime delete on the path of
+   * the answer); the cgroups and directories go once it is done.  A removal
+   * already under way (rm -f) does all of it itself. */
+  pthread_mutex_lock (&m->e->lock);
+  bool remove = m->c->remove_after_monitor && !m->c->removing && !m->c->removed;
+  m->c->remove_after_monitor = false;
+  if (remove)
+    m->c->removing = true;
+  pthread_mutex_unlock (&m->e->lock);
+  if (remove)
+    {
+      arca_error_t rerr;
+      if (remove_durable (m->e, m->c, true, &rerr) < 0)
+        log_warn ("container %.12s: auto-remove: %s", m->c->id, rerr.msg);
+      arca_trace_mark (&tr, "autoremove_answer");
+    }
   /* The shim answers before it deletes the runtime's state and closes the
    * connection once that is done: a new start waits for it (monitor_running). */
   struct pollfd p = { .fd = m->fd, .events = POLLIN };
@@ -81,18 +130,13 @@ monitor_thread (void *arg)
   while (poll (&p, 1, 10000) > 0 && read (m->fd, drain, sizeof drain) > 0)
     ;
   close (m->fd);
+  arca_trace_mark (&tr, "runtime_delete"); /* the shim's `runtime delete` */
   pthread_mutex_lock (&m->e->lock);
   m->c->monitor_running = false;
-  bool remove = m->c->remove_after_monitor;
-  m->c->remove_after_monitor = false;
   pthread_cond_broadcast (&m->e->changed);
   pthread_mutex_unlock (&m->e->lock);
   if (remove)
-    {
-      arca_error_t rerr;
-      if (container_remove (m->e, m->c, true, true, &rerr) < 0)
-        log_warn ("container %.12s: auto-remove: %s", m->c->id, rerr.msg);
-    }
+    container_destroy_files (m->e, m->c);
   container_unref (m->c);
   free (m);
   return NULL;
@@ -137,12 +181,16 @@ void
 container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int64_t finished_ns, bool oom_killed)
 {
   arca_error_t err;
+  arca_trace_t tr;
+  arca_trace_begin (&tr, c->id, "exit");
   _cleanup_free_ char *dir = container_dir (e, c->id);
   if (snapshot_unmount (dir, &err) < 0)
     log_warn ("container %.12s: unmount rootfs: %s", c->id, err.msg);
+  arca_trace_mark (&tr, "rootfs_unmount");
   mounts_release (e, c); /* volumes: unmount option volumes no longer used */
   namespaces_container_stop (e, c); /* shareable /dev/shm */
   networks_container_stop (e, c); /* networking: veths, addresses, ports, DNS */
+  arca_trace_mark (&tr, "network_stop");
   events_container_mounts (e, c, "unmount"); /* events: after the network's, as dockerd's Cleanup */
 
   pthread_mutex_lock (&e->lock);
@@ -162,8 +210,9 @@ container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int
   bool auto_remove = !restarting && json_get_bool (c->host_config, "AutoRemove", false) && !c->removing;
   if (auto_remove && c->monitor_running)
     {
-      /* Remove once the shim has deleted the runtime's state (the monitor
-       * thread does it), so no cgroup is left behind. */
+      /* The monitor thread removes it: the record at once (the answer to
+       * docker run --rm), the cgroups and directories once the shim has
+       * deleted the runtime's state, so no cgroup is left behind. */
       c->remove_after_monitor = true;
       auto_remove = false;
     }
@@ -174,6 +223,7 @@ container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int
   if (auto_remove)
     container_ref (c);
   pthread_mutex_unlock (&e->lock);
+  arca_trace_mark (&tr, "save"); /* durable: wait answers now */
   log_debug ("container %.12s exited with %d", c->id, exit_code);
 
   if (auto_remove)
@@ -401,7 +451,7 @@ start_write_spec (arca_engine_t *e, arca_container_t *c, const arca_container_op
       return -1;
     }
   _cleanup_free_ char *spec_text = json_dumps (spec, JSON_INDENT (1));
-  return fs_write_atomic (config_path, spec_text, strlen (spec_text), 0600, err);
+  return fs_write_atomic_nosync (config_path, spec_text, strlen (spec_text), 0600, err); /* rewritten at each start */
 }
 
 /* The logging driver's settings for the shim (engine/logdrivers.c). */
@@ -414,7 +464,7 @@ start_log_config (arca_engine_t *e, arca_container_t *c, const arca_container_op
     return -1;
   _cleanup_free_ char *path = xasprintf ("%s/log-config.json", sdir);
   _cleanup_free_ char *text = json_dump_compact (lc);
-  return fs_write_atomic (path, text, strlen (text), 0600, err);
+  return fs_write_atomic_nosync (path, text, strlen (text), 0600, err); /* rewritten at each start */
 }
 
 /* The shim, with the container's stdio ready and no process yet. */
@@ -480,7 +530,7 @@ start_connect_attaches (arca_engine_t *e, arca_container_t *c, const char *sdir)
 /* The shim runs the process now; on failure it ran nothing and ends by
  * itself, and err carries the runtime's message. */
 static int
-start_run (const char *sdir, pid_t *pid, arca_error_t *err)
+start_run (const char *sdir, pid_t *pid, int64_t *runtime_ns, arca_error_t *err)
 {
   _cleanup_json_ json_t *start_req = json_pack ("{s:s}", "op", "start");
   _cleanup_json_ json_t *reply = NULL;
@@ -488,6 +538,7 @@ start_run (const char *sdir, pid_t *pid, arca_error_t *err)
     return -1;
   if (*pid == 0)
     *pid = (pid_t) json_get_int (reply, "pid", 0);
+  *runtime_ns = json_get_int (reply, "runtime_ns", 0); /* the runtime's own run, for the trace */
   return 0;
 }
 
@@ -523,6 +574,7 @@ start_watch (arca_engine_t *e, arca_container_t *c)
   arca_error_t merr, ignored;
   if (container_monitor_start (e, c, &merr) == 0)
     return;
+  container_runtime_forget (e, c); /* a shim that died may leave it */
   _cleanup_free_ char *exit_file = container_exit_file (e, c->id);
   int code = 137;
   int64_t finished = 0;
@@ -532,10 +584,20 @@ start_watch (arca_engine_t *e, arca_container_t *c)
   container_handle_exit (e, c, code, finished ? finished : time_now_ns (), oom);
 }
 
+/* r, after logging the phase that produced it (bench/trace.sh). */
+static inline int
+traced (int r, arca_trace_t *tr, const char *phase)
+{
+  arca_trace_mark (tr, phase);
+  return r;
+}
+
 int
 container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
 {
-  if (start_claim (e, c, err) < 0)
+  arca_trace_t tr;
+  arca_trace_begin (&tr, c->id, "start");
+  if (traced (start_claim (e, c, err), &tr, "claim") < 0)
     return -1;
   _cleanup_json_ json_t *cfg = NULL;
   _cleanup_json_ json_t *hc = NULL;
@@ -544,7 +606,8 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   _cleanup_free_ char *sdir = container_state_dir (e, c->id);
   _cleanup_free_ char *exit_file = container_exit_file (e, c->id);
   _cleanup_free_ char *rootfs = NULL;
-  if (start_options (e, c, &cfg, &hc, &o, err) < 0 || start_mount_rootfs (e, c, dir, &rootfs, err) < 0)
+  if (traced (start_options (e, c, &cfg, &hc, &o, err), &tr, "options") < 0
+      || traced (start_mount_rootfs (e, c, dir, &rootfs, err), &tr, "rootfs_mount") < 0)
     {
       start_unclaim (e, c);
       return -1;
@@ -555,22 +618,32 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   __attribute__ ((cleanup (namespaces_start_clear))) arca_start_ns_t ns = { 0 };
   _cleanup_free_ char *vm_config = NULL;
   pid_t pid = 0;
-  if (start_reset_state_dir (sdir, exit_file, err) < 0
+  int64_t runtime_ns = 0;
+  if (traced (start_reset_state_dir (sdir, exit_file, err), &tr, "state_dir") < 0
       || isolation_check_start (e, c, err) < 0 /* VM isolation: no joining a VM's namespaces */
-      || mounts_prepare (e, c, rootfs, &extra_mounts, err) < 0 /* volumes, copy-up (engine/mounts.c) */
-      || namespaces_container_start (e, c, o, &ns, &extra_mounts, err) < 0 /* ipc, pid, /dev/shm */
-      || networks_container_start (e, c, dir, &netns, err) < 0 /* netns, endpoints, /etc files, ports, DNS */
-      || start_write_spec (e, c, o, dir, rootfs, extra_mounts, netns, &ns, err) < 0
+      || traced (mounts_prepare (e, c, rootfs, &extra_mounts, err), &tr, "mounts") < 0 /* volumes, copy-up (engine/mounts.c) */
+      || traced (namespaces_container_start (e, c, o, &ns, &extra_mounts, err), &tr, "namespaces") < 0 /* ipc, pid, /dev/shm */
+      || traced (networks_container_start (e, c, dir, &netns, err), &tr, "network") < 0 /* netns, endpoints, /etc files, ports, DNS */
+      || traced (start_write_spec (e, c, o, dir, rootfs, extra_mounts, netns, &ns, err), &tr, "bundle_write") < 0
       /* VM isolation (engine/isolation.c): the guest's NICs and the shim's vm.json */
       || (container_is_vm (c) && isolation_vm_prepare (e, c, sdir, netns, &vm_config, err) < 0)
-      || start_log_config (e, c, o, sdir, err) < 0
-      || start_spawn_shim (e, c, o, dir, sdir, vm_config, &pid, err) < 0)
+      || traced (start_log_config (e, c, o, sdir, err), &tr, "log_config") < 0
+      || (crashpoint ("start-prepared"), false) /* docs/design.md "Crash consistency" */
+      || traced (start_spawn_shim (e, c, o, dir, sdir, vm_config, &pid, err), &tr, "shim_spawn") < 0)
     return start_failed (e, c, false, err);
+  crashpoint ("start-shim-spawned");
   start_connect_attaches (e, c, sdir);
-  if (start_run (sdir, &pid, err) < 0)
+  if (traced (start_run (sdir, &pid, &runtime_ns, err), &tr, "shim_start") < 0)
     return start_failed (e, c, true, err);
-  int r = start_record_running (e, c, pid, err);
+  crashpoint ("start-ran");
+  if (arca_log_get_level () == ARCA_LOG_DEBUG)
+    log_debug ("trace %.12s start.runtime_run %lld us", c->id, (long long) (runtime_ns / 1000)); /* inside shim_start */
+  /* The commit point: until this row says running, recovery undoes the
+   * start (reconcile.c). */
+  int r = traced (start_record_running (e, c, pid, err), &tr, "save");
+  crashpoint ("start-committed");
   start_watch (e, c);
+  arca_trace_mark (&tr, "monitor");
   return r;
 }
 
@@ -735,18 +808,59 @@ wait_start_done_locked (arca_engine_t *e, arca_container_t *c)
     pthread_cond_wait (&e->changed, &e->lock);
 }
 
+/* The part of a removal that wait(condition=removed) waits for (moby
+ * cleanupContainer before SetRemoved): endpoints, the record, anonymous
+ * volumes (rm -v, AutoRemove), the destroy event; then the waiters are
+ * woken.  Directories and cgroups follow (container_destroy_files). */
+static int
+remove_durable (arca_engine_t *e, arca_container_t *c, bool volumes, arca_error_t *err)
+{
+  networks_container_remove (e, c); /* networking: endpoints and addresses */
+  int destroyed = container_destroy_record (e, c, err);
+  if (volumes)
+    mounts_remove_anonymous (e, c);
+  if (destroyed == 0)
+    events_container (e, c, "destroy", NULL); /* events */
+  container_mark_destroyed (e, c);
+  return destroyed;
+}
+
+/* The shim deletes the runtime's state (cgroups) after answering its
+ * waiter; the monitor ends once that is done.  Removing the cgroups and
+ * directories waits for it (at most 10 s). */
+static void
+remove_wait_monitor (arca_engine_t *e, arca_container_t *c)
+{
+  struct timespec deadline;
+  clock_gettime (CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += 10;
+  pthread_mutex_lock (&e->lock);
+  while (c->monitor_running)
+    if (pthread_cond_timedwait (&e->changed, &e->lock, &deadline) == ETIMEDOUT)
+      break;
+  pthread_mutex_unlock (&e->lock);
+}
+
 int
 container_remove (arca_engine_t *e, arca_container_t *c, bool force, bool volumes, arca_error_t *err)
 {
   pthread_mutex_lock (&e->lock);
   if (force)
     wait_start_done_locked (e, c);
+  /* rm -f while another removal runs (AutoRemove, another rm -f): that one
+   * does the work, once; this one answers when it is done (or goes on if
+   * it gave up). */
+  while (force && c->removing && !c->destroyed)
+    pthread_cond_wait (&e->changed, &e->lock);
   if (c->removed)
     {
       pthread_mutex_unlock (&e->lock);
       return 0;
     }
-  if (c->removing && !force)
+  /* Even with force (moby daemon/delete.go SetRemovalInProgress): two
+   * removals at once would each destroy the record and drop the table's
+   * reference twice. */
+  if (c->removing)
     {
       pthread_mutex_unlock (&e->lock);
       return arca_error_set (err, ARCA_ERR_CONFLICT, "removal of container %s is already in progress", c->name);
@@ -786,27 +900,19 @@ container_remove (arca_engine_t *e, arca_container_t *c, bool force, bool volume
         {
           pthread_mutex_lock (&e->lock);
           c->removing = false;
+          pthread_cond_broadcast (&e->changed); /* a waiting rm -f goes on itself */
           pthread_mutex_unlock (&e->lock);
           return arca_error_set (err, ARCA_ERR_INTERNAL,
                                  "cannot remove container \"/%s\": could not kill: container did not exit", c->name);
         }
     }
-  /* Let the shim finish deleting the runtime's state (cgroups) first. */
-  struct timespec deadline;
-  clock_gettime (CLOCK_REALTIME, &deadline);
-  deadline.tv_sec += 10;
-  pthread_mutex_lock (&e->lock);
-  while (c->monitor_running)
-    if (pthread_cond_timedwait (&e->changed, &e->lock, &deadline) == ETIMEDOUT)
-      break;
-  pthread_mutex_unlock (&e->lock);
-  networks_container_remove (e, c); /* networking: endpoints and addresses */
-  int destroyed = container_destroy (e, c, err);
-  /* rm -v, AutoRemove: the container's anonymous volumes go too. */
-  if (volumes)
-    mounts_remove_anonymous (e, c);
-  if (destroyed == 0)
-    events_container (e, c, "destroy", NULL); /* events */
+  arca_trace_t tr;
+  arca_trace_begin (&tr, c->id, "remove");
+  int destroyed = remove_durable (e, c, volumes, err);
+  arca_trace_mark (&tr, "answer");
+  remove_wait_monitor (e, c);
+  arca_trace_mark (&tr, "wait_monitor");
+  container_destroy_files (e, c);
   return destroyed;
 }
 
@@ -851,7 +957,8 @@ container_wait (arca_engine_t *e, arca_container_t *c, arca_wait_condition_t con
           done = c->exit_generation != gen;
           break;
         case WAIT_REMOVED:
-          done = c->removed;
+          /* once the row is gone, not when removal begins (container_destroy) */
+          done = c->destroyed;
           break;
         }
       if (done)

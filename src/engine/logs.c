@@ -188,7 +188,24 @@ typedef struct
   int (*write_fn) (void *ctx, const void *data, size_t len);
   void *ctx;
   bool stop; /* passed until */
+  /* Frames are gathered here and written EMIT_BUF_MAX at a time: a write
+   * per log line (two with the stdcopy header) costs the stream's socket
+   * and the HTTP layer a round of system calls per ~100 bytes. */
+  arca_buf_t out;
 } emitter_t;
+
+#define EMIT_BUF_MAX (64 * 1024)
+
+/* Write what is gathered; before waiting for more and at the end. */
+static int
+emit_flush (emitter_t *em)
+{
+  if (em->out.len == 0)
+    return 0;
+  int r = em->write_fn (em->ctx, em->out.data, em->out.len);
+  em->out.len = 0;
+  return r;
+}
 
 static bool
 selected (const arca_logs_opts_t *opts, const entry_t *e)
@@ -209,27 +226,24 @@ emit (emitter_t *em, const entry_t *e)
       em->stop = true;
       return 0;
     }
-  arca_buf_t b = { 0 };
+  char tbuf[48];
+  size_t tlen = 0;
   if (em->opts->timestamps)
     {
-      char tbuf[48];
       time_format_rfc3339nano_fixed (e->ts, tbuf, sizeof tbuf);
-      buf_printf (&b, "%s ", tbuf);
+      tlen = strlen (tbuf);
+      tbuf[tlen++] = ' ';
     }
-  buf_append (&b, e->data, e->len);
-  int r;
-  if (em->tty)
-    r = em->write_fn (em->ctx, b.data, b.len);
-  else
+  size_t len = tlen + e->len;
+  if (!em->tty)
     {
-      unsigned char hdr[8] = { e->is_err ? 2 : 1, 0, 0, 0, (b.len >> 24) & 0xff, (b.len >> 16) & 0xff,
-                               (b.len >> 8) & 0xff, b.len & 0xff };
-      r = em->write_fn (em->ctx, hdr, sizeof hdr);
-      if (r == 0)
-        r = em->write_fn (em->ctx, b.data, b.len);
+      unsigned char hdr[8] = { e->is_err ? 2 : 1, 0, 0, 0, (len >> 24) & 0xff, (len >> 16) & 0xff,
+                               (len >> 8) & 0xff, len & 0xff };
+      buf_append (&em->out, hdr, sizeof hdr);
     }
-  buf_free (&b);
-  return r;
+  buf_append (&em->out, tbuf, tlen);
+  buf_append (&em->out, e->data, e->len);
+  return em->out.len >= EMIT_BUF_MAX ? emit_flush (em) : 0;
 }
 
 /* The last `tail` selected entries of the files (a ring), then emitted. */
@@ -352,7 +366,9 @@ container_logs (arca_engine_t *e, arca_container_t *c, const arca_logs_opts_t *o
         have_cur = source_open (&cur, path, local) == 0;
       if (have_cur && ret == 0)
         ret = emit_all (&em, &cur);
-      if (!live)
+      if (ret == 0)
+        ret = emit_flush (&em);
+      if (!live || ret < 0)
         break; /* drained what the shim wrote before it reported the exit */
       struct pollfd p = { .fd = cancel_fd, .events = POLLIN };
       if (poll (&p, cancel_fd >= 0 ? 1 : 0, 100) > 0)
@@ -360,5 +376,8 @@ container_logs (arca_engine_t *e, arca_container_t *c, const arca_logs_opts_t *o
     }
   if (have_cur)
     source_close (&cur);
+  if (ret == 0)
+    ret = emit_flush (&em);
+  buf_free (&em.out);
   return ret < 0 ? -1 : 0;
 }

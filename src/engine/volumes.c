@@ -19,6 +19,7 @@
 #include "engine/events.h"
 #include "engine/internal.h"
 #include "util/cleanup.h"
+#include "util/crashpoint.h"
 #include "util/filters.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -224,6 +225,8 @@ volume_create_locked (arca_engine_t *e, const char *name, const char *driver, js
                                           "CreatedAt", (json_int_t) time_now_ns ());
   _cleanup_free_ char *text = json_dump_compact (rec);
   const char *p[] = { name, text };
+  crashpoint ("volume-create-dir"); /* the directory, no row yet: swept */
+  /* The commit point (docs/design.md "Crash consistency"). */
   if (arca_db_exec (e->db, "INSERT INTO volumes (name, data) VALUES (?1, ?2)", p, 2, err) < 0)
     {
       arca_error_t ignored;
@@ -468,6 +471,7 @@ volume_remove_locked (arca_engine_t *e, const char *name, bool force, arca_error
   const char *p[] = { name };
   if (arca_db_exec (e->db, "DELETE FROM volumes WHERE name = ?1", p, 1, err) < 0)
     return -1;
+  crashpoint ("volume-rm-row-deleted"); /* no row, the directory left: swept */
   _cleanup_free_ char *dir = volume_dir (e, name);
   arca_error_t ignored;
   if (fs_remove_all (dir, &ignored) < 0)
@@ -686,4 +690,35 @@ volumes_df (arca_engine_t *e, json_t **out, arca_error_t *err)
     }
   *out = list;
   return 0;
+}
+
+/* Start-up recovery: a volume directory no row owns is a create cut short
+ * before its row was written, or a removal after its row went (the row is
+ * the commit point of both).  Remove it, unmounting an option volume's
+ * mount first. */
+void
+volumes_reconcile (arca_engine_t *e)
+{
+  _cleanup_free_ char *root = xasprintf ("%s/volumes", e->data_root);
+  _cleanup_closedir_ DIR *d = opendir (root);
+  if (d == NULL)
+    return;
+  struct dirent *de;
+  while ((de = readdir (d)))
+    {
+      if (de->d_name[0] == '.' || de->d_type != DT_DIR)
+        continue;
+      _cleanup_json_ json_t *rec = record_load (e, de->d_name);
+      if (rec)
+        continue;
+      _cleanup_free_ char *data = volume_data_path (e, de->d_name);
+      if (is_mounted (data))
+        umount2 (data, MNT_DETACH);
+      _cleanup_free_ char *dir = volume_dir (e, de->d_name);
+      arca_error_t err;
+      if (fs_remove_all (dir, &err) < 0)
+        log_warn ("remove leftover volume directory %s: %s", dir, err.msg);
+      else
+        log_info ("removed leftover volume directory %s", dir);
+    }
 }

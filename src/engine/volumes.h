@@ -63,6 +63,9 @@ int volume_list (arca_engine_t *e, json_t *filters, json_t **out, arca_error_t *
  * 409 "remove <name>: volume is in use - [<id>, <id>]" (even with force, as
  * dockerd).  Unmounts an option volume and removes its directory. */
 int volume_remove (arca_engine_t *e, const char *name, bool force, arca_error_t *err);
+/* Start-up recovery: remove volume directories no row owns (a create or a
+ * removal cut short by a crash). */
+void volumes_reconcile (arca_engine_t *e);
 /* The same with the store lock held; in-use errors as above. */
 int volume_remove_locked (arca_engine_t *e, const char *name, bool force, arca_error_t *err);
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <net/if.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
@@ -14,6 +15,7 @@
 
 #include "net/net_internal.h"
 #include "util/cleanup.h"
+#include "util/crashpoint.h"
 #include "util/filters.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -1528,6 +1530,21 @@ net_container_restore (arca_net_t *net, const char *cid, bool running, const cha
   for (int i = 0; i < n; i++)
     {
       arca_endpoint_t *ep = eps[i];
+      /* A running container's endpoint that is not active, or whose veth
+       * is gone, is a connect or a disconnect a crash cut short (the row
+       * is written before the veth exists and after it is gone): both end
+       * disconnected, address released (docs/design.md "Crash
+       * consistency"). */
+      if (!ep->active || !ep->host_ifname[0] || if_nametoindex (ep->host_ifname) == 0)
+        {
+          endpoint_deactivate (net, ep, true);
+          pthread_mutex_lock (&net->lock);
+          endpoint_unlink_locked (net, ep);
+          pthread_mutex_unlock (&net->lock);
+          endpoint_delete_row (net, ep);
+          endpoint_free (ep);
+          continue;
+        }
       pthread_mutex_lock (&net->lock);
       arca_network_t *nw = net_network_find_locked (net, ep->network_id);
       if (nw && ep->active)
@@ -1574,6 +1591,7 @@ net_container_connect (arca_net_t *net, const char *cid, const char *cname, cons
     }
   _cleanup_free_ char *path = net_netns_path (net, cid);
   bool first = n == 1;
+  crashpoint ("connect-endpoint-recorded"); /* row inactive: recovery disconnects */
   if (endpoint_activate (net, ep, path, hostname, idx, first, err) < 0)
     {
       pthread_mutex_lock (&net->lock);
@@ -1609,6 +1627,7 @@ net_container_disconnect (arca_net_t *net, const char *cid, const char *cname, c
     }
   pthread_mutex_unlock (&net->lock);
   endpoint_deactivate (net, ep, true);
+  crashpoint ("disconnect-veth-deleted"); /* row inactive: recovery finishes it */
   pthread_mutex_lock (&net->lock);
   endpoint_unlink_locked (net, ep);
   pthread_mutex_unlock (&net->lock);
@@ -1836,6 +1855,23 @@ int
 net_dns_lookup6 (arca_net_t *net, const char *container_id, const char *name, struct in6_addr *out, int max)
 {
   return dns_lookup_family (net, container_id, name, AF_INET6, out, max);
+}
+
+char **
+net_endpoint_containers (arca_net_t *net)
+{
+  char **v = xmalloc0 (sizeof *v);
+  pthread_mutex_lock (&net->lock);
+  for (arca_endpoint_t *ep = net->endpoints; ep; ep = ep->next)
+    {
+      bool seen = false;
+      for (size_t i = 0; v[i] && !seen; i++)
+        seen = strcmp (v[i], ep->container_id) == 0;
+      if (!seen)
+        v = strv_append (v, ep->container_id);
+    }
+  pthread_mutex_unlock (&net->lock);
+  return v;
 }
 
 /* Leftovers of a crash: ports of our bridges whose endpoint is gone, netns

@@ -292,6 +292,10 @@ void net_container_remove (arca_net_t *net, const char *cid);
 void net_container_restore (arca_net_t *net, const char *cid, bool running, const char *hostname);
 /* After all restores: delete veths on our bridges no endpoint owns. */
 void net_reconcile (arca_net_t *net);
+/* The IDs of containers that have endpoints (malloc'd strv): start-up
+ * recovery removes those of containers without a row (a create cut short
+ * after its endpoints were written, before its row was). */
+char **net_endpoint_containers (arca_net_t *net);
 int net_container_connect (arca_net_t *net, const char *cid, const char *cname, const char *ref, json_t *epc,
                            bool running, const char *hostname, arca_error_t *err);
 int net_container_disconnect (arca_net_t *net, const char *cid, const char *cname, const char *ref, bool force,

@@ -69,6 +69,12 @@ oci_runtimes_new (json_t *runtimes, const char *default_name, const char *defaul
   return r;
 }
 
+const arca_oci_runtime_t *
+oci_runtime_at (arca_oci_runtimes_t *r, size_t i)
+{
+  return i < r->n ? &r->v[i] : NULL;
+}
+
 void
 oci_runtimes_free (arca_oci_runtimes_t *r)
 {

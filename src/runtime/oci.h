@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "util/error.h"
 
@@ -32,6 +33,9 @@ void oci_runtimes_free (arca_oci_runtimes_t *r);
  * invalid runtime name: <name>" (moby daemon/runtime_unix.go getRuntime). */
 int oci_runtime_get (arca_oci_runtimes_t *r, const char *name, const arca_oci_runtime_t **out, arca_error_t *err);
 const char *oci_runtime_default_name (arca_oci_runtimes_t *r);
+/* The i-th configured runtime, NULL past the last (start-up recovery walks
+ * every state root). */
+const arca_oci_runtime_t *oci_runtime_at (arca_oci_runtimes_t *r, size_t i);
 
 /* `<runtime> --root <root> <args...> <id>`; on failure the runtime's message
  * (its last logrus error line's msg, else its last line) as

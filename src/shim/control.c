@@ -37,8 +37,11 @@ shim_fail_owned (char *msg)
 json_t *
 shim_wait_reply (shim_t *s)
 {
-  return json_pack ("{s:b,s:i,s:I,s:b}", "ok", 1, "ExitCode", s->exit_code, "FinishedAt", (json_int_t) s->finished_ns,
-                    "OOMKilled", s->oom_killed);
+  /* (DrainedAt, RepliedAt: when the output ended and this reply left, for
+   * the daemon's per-phase trace, bench/trace.sh) */
+  return json_pack ("{s:b,s:i,s:I,s:b,s:I,s:I}", "ok", 1, "ExitCode", s->exit_code, "FinishedAt",
+                    (json_int_t) s->finished_ns, "OOMKilled", s->oom_killed, "DrainedAt", (json_int_t) s->drained_ns,
+                    "RepliedAt", (json_int_t) time_now_ns ());
 }
 
 void
@@ -80,7 +83,8 @@ shim_start_ok (shim_t *s)
   /* The process may already have exited and been reaped meanwhile. */
   if (s->status == SHIM_CREATED)
     s->status = SHIM_RUNNING;
-  return json_pack ("{s:b,s:i}", "ok", 1, "pid", (int) (s->state_pid ? s->state_pid : s->init_pid));
+  return json_pack ("{s:b,s:i,s:I}", "ok", 1, "pid", (int) (s->state_pid ? s->state_pid : s->init_pid), "runtime_ns",
+                    (json_int_t) s->runtime_ns);
 }
 
 static json_t *

@@ -261,6 +261,7 @@ write_exit_file (shim_t *s)
 static void
 shim_finish (shim_t *s)
 {
+  s->drained_ns = time_now_ns ();
   for (int stream = 0; stream < 2; stream++)
     {
       int *fdp = stream == 0 ? &s->out_fd : &s->err_fd;
@@ -307,15 +308,19 @@ shim_finish (shim_t *s)
    * the guest, QEMU's on the host) */
   if (!s->start_failed && !s->exec_process)
     s->oom_killed = s->oom_killed || shim_oom_killed (s);
-  if (!s->start_failed)
-    write_exit_file (s);
-  /* Answer waiters first (docker run --rm is waiting), then delete the
+  /* Answer waiters first (docker run --rm is waiting), then write the exit
+   * file (two fsyncs) for a daemon that is not listening, then delete the
    * runtime's state; waiters' connections stay open until that is done, so
    * a daemon that wants to create the container again (restart policy)
-   * waits for their EOF.  An exec leaves the container alone. */
+   * waits for their EOF.  A daemon killed after our answer and before its
+   * own commit finds the exit file on restart: it is written before the
+   * runtime delete, and the monitor reads it when the wait fails.  An exec
+   * leaves the container alone. */
   for (shim_conn_t *c = s->conns; c; c = c->next)
     if (!c->dead && c->waiting)
       shim_reply (s, c, shim_wait_reply (s));
+  if (!s->start_failed)
+    write_exit_file (s);
   if (s->backend->cleanup)
     s->backend->cleanup (s);
   if (s->listen_fd >= 0)

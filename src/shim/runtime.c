@@ -19,6 +19,7 @@
 #include "util/log.h"
 #include "util/ocilog.h"
 #include "util/strutil.h"
+#include "util/timeutil.h"
 
 char *
 shim_path (shim_t *s, const char *name)
@@ -270,7 +271,9 @@ static json_t *
 runtime_start (shim_t *s, shim_conn_t *c)
 {
   char *msg = NULL;
+  int64_t t0 = time_mono_ns ();
   int r = shim_runtime_create (s, s->child_fds, &msg);
+  s->runtime_ns = time_mono_ns () - t0;
   shim_close_child_fds (s);
   if (r < 0)
     return shim_start_failed (s, msg);

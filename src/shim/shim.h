@@ -122,6 +122,8 @@ struct shim
   int exit_code;
   bool oom_killed;        /* the OOM killer killed a process of the container */
   int64_t finished_ns;
+  int64_t drained_ns;     /* realtime: output ended, shim_finish began (trace) */
+  int64_t runtime_ns;     /* how long the runtime's run/exec took (bench/trace.sh) */
   int64_t drain_deadline; /* monotonic ns */
 
   shim_conn_t *conns;

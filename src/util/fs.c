@@ -28,8 +28,8 @@ fs_fsync_dir (const char *dir)
   return r;
 }
 
-int
-fs_write_atomic (const char *path, const void *data, size_t len, mode_t mode, arca_error_t *err)
+static int
+write_atomic (const char *path, const void *data, size_t len, mode_t mode, bool sync, arca_error_t *err)
 {
   _cleanup_free_ char *tmp = xasprintf ("%s.tmp-XXXXXX", path);
   _cleanup_close_ int fd = mkostemp (tmp, O_CLOEXEC);
@@ -51,7 +51,7 @@ fs_write_atomic (const char *path, const void *data, size_t len, mode_t mode, ar
       p += n;
       left -= n;
     }
-  if (fchmod (fd, mode) < 0 || fsync (fd) < 0)
+  if (fchmod (fd, mode) < 0 || (sync && fsync (fd) < 0))
     {
       int e = errno;
       unlink (tmp);
@@ -63,9 +63,24 @@ fs_write_atomic (const char *path, const void *data, size_t len, mode_t mode, ar
       unlink (tmp);
       return arca_error_errno (err, e, "rename %s", path);
     }
-  _cleanup_free_ char *dup = xstrdup (path);
-  fs_fsync_dir (dirname (dup));
+  if (sync)
+    {
+      _cleanup_free_ char *dup = xstrdup (path);
+      fs_fsync_dir (dirname (dup));
+    }
   return 0;
+}
+
+int
+fs_write_atomic (const char *path, const void *data, size_t len, mode_t mode, arca_error_t *err)
+{
+  return write_atomic (path, data, len, mode, true, err);
+}
+
+int
+fs_write_atomic_nosync (const char *path, const void *data, size_t len, mode_t mode, arca_error_t *err)
+{
+  return write_atomic (path, data, len, mode, false, err);
 }
 
 int

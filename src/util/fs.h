@@ -10,6 +10,12 @@
 #include "util/error.h"
 
 int fs_write_atomic (const char *path, const void *data, size_t len, mode_t mode, arca_error_t *err);
+/* The same without the fsyncs: all-or-nothing against a crash of any
+ * process (the page cache survives kill -9), not against power loss.  For
+ * files rewritten at every container start (the bundle's config.json, the
+ * shim's log config), which nothing reads after a reboot before the next
+ * start rewrites them; two fsyncs less on the path of docker start. */
+int fs_write_atomic_nosync (const char *path, const void *data, size_t len, mode_t mode, arca_error_t *err);
 /* Read a whole file (NUL-terminated); *len optional. */
 int fs_read_file (const char *path, char **data, size_t *len, arca_error_t *err);
 /* mkdir -p with mode for created components. */

@@ -15,4 +15,23 @@ void arca_log (arca_log_level_t level, const char *fmt, ...) __attribute__ ((for
 #define log_warn(...) arca_log (ARCA_LOG_WARNING, __VA_ARGS__)
 #define log_error(...) arca_log (ARCA_LOG_ERROR, __VA_ARGS__)
 
+#include <stdint.h>
+
+/* Per-phase timings of one operation for bench/trace.sh, logged at debug
+ * level as "trace <id> <op>.<phase> <us since the previous mark> us": a
+ * phase's line is written when it ends.  Costs two clock reads per mark and
+ * nothing else unless the level is debug. */
+typedef struct
+{
+  char id[13]; /* the container's short ID */
+  const char *op; /* "start", "exit", "remove", ... */
+  int64_t last_ns; /* CLOCK_MONOTONIC */
+} arca_trace_t;
+
+void arca_trace_begin (arca_trace_t *t, const char *id, const char *op);
+void arca_trace_mark (arca_trace_t *t, const char *phase);
+/* A phase that ended at a known CLOCK_REALTIME instant (the container's
+ * exit, seen by the shim): logs the time from then to now. */
+void arca_trace_since (arca_trace_t *t, const char *phase, int64_t realtime_ns);
+
 #endif

@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,19 @@ format_base (int64_t ns, char *buf, size_t len, int fixed)
 void time_format_rfc3339nano (int64_t ns, char *buf, size_t len) { format_base (ns, buf, len, 0); }
 void time_format_rfc3339nano_fixed (int64_t ns, char *buf, size_t len) { format_base (ns, buf, len, 1); }
 
+/* sec s + frac ns in ns, saturated: instants past 2262 (or before 1677)
+ * do not fit int64 nanoseconds; as filter bounds they mean "never" or
+ * "always", and signed overflow is undefined (found by fuzz_http). */
+static int64_t
+ns_saturated (long long sec, long frac)
+{
+  if (sec > INT64_MAX / ARCA_NSEC_PER_SEC - 1)
+    return INT64_MAX;
+  if (sec < INT64_MIN / ARCA_NSEC_PER_SEC + 1)
+    return INT64_MIN;
+  return (int64_t) sec * ARCA_NSEC_PER_SEC + frac;
+}
+
 int
 time_parse_rfc3339 (const char *s, int64_t *ns)
 {
@@ -100,7 +114,7 @@ time_parse_rfc3339 (const char *s, int64_t *ns)
   if (*p)
     return -1;
   time_t t = timegm (&tm) - off;
-  *ns = (int64_t) t * ARCA_NSEC_PER_SEC + frac;
+  *ns = ns_saturated ((long long) t, frac);
   return 0;
 }
 
@@ -132,7 +146,7 @@ time_parse_timestamp (const char *s, int64_t *ns)
           while (digits++ < 9)
             frac *= 10;
         }
-      *ns = sec * ARCA_NSEC_PER_SEC + frac;
+      *ns = ns_saturated (sec, frac);
       return 0;
     }
   return time_parse_rfc3339 (s, ns);

@@ -16,9 +16,11 @@ setup_file() {
   assert_output "hello"
   run docker ps -aq
   assert_output ""
-  # The container's directories are gone too.
-  run bash -c "ls '$ARCA_T/data/containers' | wc -l"
-  assert_output "0"
+  # The container's directories are gone too: removed right after the
+  # record, which is what the answer waits for (engine/container.c
+  # container_destroy), so give them a moment.
+  no_dirs() { [ "$(ls "$ARCA_T/data/containers" | wc -l)" = 0 ]; }
+  retry 50 0.1 no_dirs || fail "left: $(ls "$ARCA_T/data/containers")"
 }
 
 @test "exit codes: 3, 127 for a missing binary, 126 for a directory, 137 after kill" {
@@ -299,4 +301,42 @@ f-created"
   docker rm w1
   run curl -sS --max-time 5 --unix-socket "$ARCA_T/arca.sock" -X POST 'http://localhost/v1.51/containers/nosuch/wait'
   assert_output_contains "No such container: nosuch"
+}
+
+# AutoRemove removes the record and answers wait(removed) while the shim
+# deletes the runtime's state; an rm -f in the middle of it must neither
+# remove twice (a double free in the daemon) nor answer before it is gone.
+@test "--rm: removal answered once durable; rm -f racing AutoRemove removes once" {
+  local i ids=() pids=()
+  for i in 1 2 3 4 5 6; do
+    ids+=("$(docker run -d --rm busybox sh -c 'usleep 50000')")
+  done
+  for i in "${ids[@]}"; do
+    docker rm -f "$i" >/dev/null 2>&1 &
+    pids+=($!)
+  done
+  for i in "${pids[@]}"; do wait "$i" || true; done
+  for i in "${ids[@]}"; do
+    # removed: the daemon answers 404 for it, wait(removed) too
+    run curl -sS --max-time 10 --unix-socket "$ARCA_T/arca.sock" -X POST \
+      "http://localhost/v1.51/containers/$i/wait?condition=removed"
+    assert_output_contains "No such container"
+  done
+  ping_ok || fail "daemon died"
+  run docker ps -aq --no-trunc
+  for i in "${ids[@]}"; do assert_output_not_contains "$i"; done
+  # events: each got exactly one destroy
+  # (--until is whole seconds: the next one, so this second's events count)
+  run docker events --since 0 --until "$(($(date +%s) + 1))" --filter type=container --filter event=destroy --format '{{.ID}}'
+  for i in "${ids[@]}"; do
+    [ "$(grep -c "^$i\$" <<<"$output")" = 1 ] || fail "destroy events of $i: $(grep -c "^$i\$" <<<"$output")"
+  done
+  # the directories follow shortly
+  no_dirs() { for i in "${ids[@]}"; do [ ! -e "$ARCA_T/data/containers/$i" ] || return 1; done; }
+  retry 50 0.1 no_dirs || fail "left: $(ls "$ARCA_T/data/containers")"
+  # docker run --rm itself: gone from ps as soon as it answers
+  run docker run --rm --name rm-answer busybox true
+  assert_success
+  run docker ps -aq --filter name=rm-answer
+  assert_output ""
 }

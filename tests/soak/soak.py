@@ -255,10 +255,18 @@ def shims_of(root):
 
 
 def runc_list(root):
-    r = subprocess.run(["runc", "--root", root, "list", "--format", "json"], capture_output=True, text=True)
-    if r.returncode != 0 or not r.stdout.strip():
-        return {}
-    return {c["id"]: c for c in json.loads(r.stdout) or []}
+    """The runtime's containers.  `runc list` fails now and then when a
+    container's state is being written or deleted meanwhile: try again
+    rather than take a failure for an empty list."""
+    for _ in range(10):
+        r = subprocess.run(["runc", "--root", root, "list", "--format", "json"], capture_output=True, text=True)
+        if r.returncode == 0:
+            try:
+                return {c["id"]: c for c in json.loads(r.stdout or "null") or []}
+            except ValueError:
+                pass
+        time.sleep(0.2)
+    raise RuntimeError("runc list keeps failing: %s" % r.stderr.strip())
 
 
 def mounts_under(path):
@@ -310,6 +318,26 @@ class Checker:
             time.sleep(0.5)
         return self.snapshot()
 
+    @staticmethod
+    def key(snap):
+        return {i: (c["State"]["Status"], c["State"]["Pid"], json.dumps(c["NetworkSettings"]["Ports"], sort_keys=True))
+                for i, c in snap.items()}
+
+    def check_stable(self, snap, tries=5):
+        """check(snap), but only trust a result when Arca's view did not
+        change while reality was read (a policy restart between the two
+        reads is not an inconsistency); else check again."""
+        for _ in range(tries):
+            saved, self.problems = self.problems, []
+            self.check(snap)
+            found, self.problems = self.problems, saved
+            after = self.snapshot()
+            if after is not None and self.key(after) == self.key(snap):
+                break
+            time.sleep(0.5)
+            snap = self.settle() or after or snap
+        self.problems.extend(found)
+
     def check(self, snap):
         d = self.d
         runc = runc_list(os.path.join(d.exec_root, "runc"))
@@ -354,24 +382,47 @@ class Checker:
     def check_network(self, snap, running):
         d = self.d
         # veths on the host side: one per endpoint of a running container
-        want = sum(len(c["NetworkSettings"]["Networks"] or {}) for i, c in snap.items()
+        # (an entry without an address is a network the container was
+        # disconnected from while running: Networks then shows NetworkMode's)
+        def endpoints(c):
+            return [ep for ep in (c["NetworkSettings"]["Networks"] or {}).values() if ep.get("IPAddress")]
+        want = sum(len(endpoints(c)) for i, c in snap.items()
                    if i in running and c["HostConfig"]["NetworkMode"] not in ("host", "none")
                    and not c["HostConfig"]["NetworkMode"].startswith("container:"))
         r = netns_run(d.netns, "ip", "-o", "link", "show", "type", "veth")
         have = len([l for l in r.stdout.splitlines() if l.strip()])
         if have != want:
             self.bad("%d veths in the daemon's namespace, %d endpoints of running containers" % (have, want))
+        # each running container's interfaces carry its endpoints' addresses
+        for i in running:
+            c = snap[i]
+            mode = c["HostConfig"]["NetworkMode"]
+            if mode in ("host", "none") or mode.startswith("container:") or not c["State"]["Pid"]:
+                continue
+            r = subprocess.run(["nsenter", "-t", str(c["State"]["Pid"]), "-n", "ip", "-o", "-4", "addr"],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                continue  # exited meanwhile
+            have_ips = set(re.findall(r"inet (\S+)/", r.stdout))
+            for net, ep in (c["NetworkSettings"]["Networks"] or {}).items():
+                if ep.get("IPAddress") and ep["IPAddress"] not in have_ips:
+                    self.bad("%s lists %s on %s, its interfaces have %s" % (i[:12], ep["IPAddress"], net,
+                                                                            sorted(have_ips)))
         # published ports: every DNAT port belongs to a running container's binding
         ports = set()
         for i in running:
+            if not endpoints(snap[i]):
+                continue  # no endpoint, no DNAT (disconnected while running)
             for bs in (snap[i]["NetworkSettings"]["Ports"] or {}).values():
                 for b in bs or []:
                     ports.add(int(b["HostPort"]))
-        r = netns_run(d.netns, "nft", "-j", "list", "table", "inet", self.table)
+        r = netns_run(d.netns, "nft", "list", "table", "inet", self.table)
         dnat = set()
         if r.returncode == 0:
-            for m in re.finditer(r'"dport"\s*\}\s*,\s*"right"\s*:\s*(\d+)', r.stdout):
+            for m in re.finditer(r"dport (\d+) dnat", r.stdout):
                 dnat.add(int(m.group(1)))
+        else:
+            self.bad("nft list table %s: %s" % (self.table, r.stderr.strip()))
         for p in dnat - ports:
             self.bad("nft rule for port %d which no running container publishes" % p)
         for p in ports - dnat:
@@ -432,6 +483,8 @@ def main():
     ap.add_argument("--arca", default=os.path.join(REPO, "build", "arca"))
     ap.add_argument("--image", default=os.path.join(REPO, "tests", "fixtures", "out", "busybox-save.tar"))
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
+    ap.add_argument("--debug-stop", action="store_true",
+                    help="at the first inconsistency, exit leaving the daemon and its containers as they are")
     a = ap.parse_args()
     rng = random.Random(a.seed)
     root = tempfile.mkdtemp(prefix="arca-soak.")
@@ -451,6 +504,7 @@ def main():
     d = Daemon(a.arca, root, netns)
     problems = 0
     survived = 0
+    crashed = True  # the soak itself failed: keep the temp dir
     try:
         d.start()
         subprocess.run(["curl", "-sS", "--unix-socket", d.sock, "-X", "POST", "-H", "Content-Type: application/x-tar",
@@ -485,7 +539,7 @@ def main():
             if snap is None:
                 checker.bad("daemon did not list containers after restart %d" % (k + 1))
             else:
-                checker.check(snap)
+                checker.check_stable(snap)
             new = checker.problems[before:]
             log("kill %d: %d containers, %d requests so far, %d new problems" %
                 (k + 1, len(snap or {}), stats["requests"], len(new)))
@@ -493,6 +547,9 @@ def main():
                 log("  " + p)
                 print("soak: kill %d: %s" % (k + 1, p), flush=True)
             survived += 1
+            if new and a.debug_stop:
+                print("soak: stopped for debugging; daemon pid %d, netns %s" % (d.proc.pid, netns), flush=True)
+                os._exit(1)
             if (k + 1) % 10 == 0:
                 print("soak: %d kills, %d containers, %d problems" % (k + 1, len(snap or {}), len(checker.problems)),
                       flush=True)
@@ -516,6 +573,7 @@ def main():
         if r.stdout.strip():
             checker.bad("veths left after rm -f of everything: %s" % r.stdout.strip())
         problems = len(checker.problems)
+        crashed = False
     finally:
         d.stop()
         # anything the daemon left: shims, runtime state, mounts
@@ -533,7 +591,7 @@ def main():
         subprocess.run(["umount", "-l", netns], capture_output=True)
         for cg in ("/sys/fs/cgroup",):
             pass
-        if not a.keep and problems == 0:
+        if not a.keep and problems == 0 and not crashed:
             shutil.rmtree(root, ignore_errors=True)
     print("soak: %d kills survived, %d inconsistencies%s" %
           (survived, problems, "" if problems == 0 else " (details in %s/soak.log)" % root), flush=True)

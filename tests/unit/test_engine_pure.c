@@ -121,6 +121,13 @@ test_times (void **state)
   assert_int_equal (time_parse_timestamp ("2023-11-14T23:13:20+01:00", &ns), 0);
   assert_true (ns == 1700000000000000000LL);
   assert_int_equal (time_parse_timestamp ("yesterday", &ns), -1);
+  /* past int64 nanoseconds: saturated, not overflowed (fuzz_http) */
+  assert_int_equal (time_parse_timestamp ("3333333333333333333333333333333333333333", &ns), 0);
+  assert_true (ns == INT64_MAX);
+  assert_int_equal (time_parse_timestamp ("-99999999999999", &ns), 0);
+  assert_true (ns == INT64_MIN);
+  assert_int_equal (time_parse_timestamp ("9999-12-31T23:59:59Z", &ns), 0);
+  assert_true (ns == INT64_MAX);
   time_human_duration (3LL * 1000000000LL, buf, sizeof buf);
   assert_string_equal (buf, "3 seconds");
   time_human_duration (90LL * 1000000000LL, buf, sizeof buf);

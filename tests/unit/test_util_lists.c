@@ -10,7 +10,13 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "util/env.h"
+#include "util/error.h"
+#include "util/fs.h"
 #include "util/strutil.h"
 
 static char **
@@ -130,6 +136,48 @@ test_million_entries_linear (void **state)
   strv_free (over);
 }
 
+
+/* fs_write_atomic and its variant without fsync (per-start files): the
+ * target is replaced whole, with the mode asked for, and no temporary file
+ * is left beside it. */
+static void
+test_atomic_writes (void **state)
+{
+  (void) state;
+  char dir[] = "/tmp/arca-unit-fs.XXXXXX";
+  assert_non_null (mkdtemp (dir));
+  char path[256];
+  snprintf (path, sizeof path, "%s/config.json", dir);
+  arca_error_t err;
+  assert_int_equal (fs_write_atomic (path, "{\"a\":1}", 7, 0644, &err), 0);
+  assert_int_equal (fs_write_atomic_nosync (path, "{}", 2, 0600, &err), 0);
+  char *data = NULL;
+  size_t len = 0;
+  assert_int_equal (fs_read_file (path, &data, &len, &err), 0);
+  assert_int_equal (len, 2);
+  assert_memory_equal (data, "{}", 2);
+  free (data);
+  struct stat st;
+  assert_int_equal (stat (path, &st), 0);
+  assert_int_equal (st.st_mode & 0777, 0600);
+  DIR *d = opendir (dir);
+  assert_non_null (d);
+  int n = 0;
+  for (struct dirent *de; (de = readdir (d));)
+    if (de->d_name[0] != '.')
+      n++;
+  closedir (d);
+  assert_int_equal (n, 1);
+  /* a directory in the way: refused, nothing written */
+  char sub[300];
+  snprintf (sub, sizeof sub, "%s/sub", dir);
+  assert_int_equal (mkdir (sub, 0700), 0);
+  assert_true (fs_write_atomic_nosync (sub, "x", 1, 0600, &err) < 0);
+  assert_int_equal (rmdir (sub), 0);
+  assert_int_equal (unlink (path), 0);
+  assert_int_equal (rmdir (dir), 0);
+}
+
 int
 main (void)
 {
@@ -138,6 +186,7 @@ main (void)
     cmocka_unit_test (test_replace_or_append),
     cmocka_unit_test (test_json_append_missing),
     cmocka_unit_test (test_million_entries_linear),
+    cmocka_unit_test (test_atomic_writes),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
