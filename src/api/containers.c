@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/routes.h"
+#include "engine/links.h"
 #include "engine/container.h"
 #include "util/cleanup.h"
 #include "util/filters.h"
@@ -71,6 +72,38 @@ h_list (arca_http_request_t *req, void *app, arca_error_t *err)
   return arca_resp_json (req, 200, out);
 }
 
+/* API < 1.45: the short container ID is listed in Aliases of every
+ * user-defined network (moby api/server/router/container/inspect.go;
+ * deprecated in Docker 25, clients should read DNSNames). */
+static void
+short_id_aliases (json_t *out)
+{
+  const char *id = json_string_value (json_object_get (out, "Id"));
+  json_t *nets = json_object_get (json_object_get (out, "NetworkSettings"), "Networks");
+  if (id == NULL || !json_is_object (nets))
+    return;
+  char short_id[13];
+  snprintf (short_id, sizeof short_id, "%.12s", id);
+  const char *name;
+  json_t *ep;
+  json_object_foreach (nets, name, ep)
+  {
+    if (strcmp (name, "bridge") == 0 || strcmp (name, "host") == 0 || strcmp (name, "none") == 0
+        || strncmp (name, "container:", 10) == 0 || !json_is_object (ep))
+      continue;
+    json_t *aliases = json_object_get (ep, "Aliases");
+    if (!json_is_array (aliases))
+      json_object_set_new (ep, "Aliases", aliases = json_array ());
+    bool have = false;
+    size_t i;
+    json_t *a;
+    json_array_foreach (aliases, i, a)
+      have = have || (json_is_string (a) && strcmp (json_string_value (a), short_id) == 0);
+    if (!have)
+      json_array_append_new (aliases, json_string (short_id));
+  }
+}
+
 static int
 h_inspect (arca_http_request_t *req, void *app, arca_error_t *err)
 {
@@ -82,6 +115,8 @@ h_inspect (arca_http_request_t *req, void *app, arca_error_t *err)
   container_unref (c);
   if (r < 0)
     return -1;
+  if (arca_req_api_version (req) < 145)
+    short_id_aliases (out);
   return arca_resp_json (req, 200, out);
 }
 
@@ -134,6 +169,13 @@ h_kill (arca_http_request_t *req, void *app, arca_error_t *err)
 static int
 h_remove (arca_http_request_t *req, void *app, arca_error_t *err)
 {
+  /* ?link=1: remove the legacy link "parent/alias" (moby rmLink) */
+  if (arca_req_query_bool (req, "link", false))
+    {
+      if (links_remove (app, arca_req_param (req, "id"), err) < 0)
+        return -1;
+      return arca_resp_status (req, 204);
+    }
   arca_container_t *c;
   if (lookup (req, app, &c, err) < 0)
     return -1;
@@ -369,9 +411,18 @@ h_attach (arca_http_request_t *req, void *app, arca_error_t *err)
       container_unref (c);
       return -1;
     }
+  /* moby postContainersAttach: logs and stream default to false. */
+  bool logs = arca_req_query_bool (req, "logs", false);
+  if (logs && container_logs_check (app, c, err) < 0)
+    {
+      container_unref (c);
+      return -1;
+    }
   attach_ctx_t *a = xmalloc0 (sizeof *a);
   a->e = app;
   a->c = c;
+  a->opts.logs = logs;
+  a->opts.stream = arca_req_query_bool (req, "stream", false);
   a->opts.in = arca_req_query_bool (req, "stdin", false);
   a->opts.out = arca_req_query_bool (req, "stdout", false);
   a->opts.err = arca_req_query_bool (req, "stderr", false);

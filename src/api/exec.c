@@ -10,18 +10,44 @@
 #include "api/routes.h"
 #include "engine/exec.h"
 #include "util/cleanup.h"
+#include "util/godecode.h"
 #include "util/json.h"
 #include "util/stdcopy.h"
 #include "util/strutil.h"
 
+/* moby api/types/container ExecOptions (v28): decoded as Go does, so keys
+ * match case-insensitively (docker-py sends "detachKeys"). */
+static const go_type_t t_console_size
+    = { .kind = GO_ARRAY, .name = "[2]uint", .elem = &go_uint, .len = 2 };
+static const go_field_t exec_options_fields[] = {
+  { .name = "User", .type = &go_string },
+  { .name = "Privileged", .type = &go_bool },
+  { .name = "Tty", .type = &go_bool },
+  { .name = "ConsoleSize", .type = &t_console_size, .nullable = true },
+  { .name = "AttachStdin", .type = &go_bool },
+  { .name = "AttachStderr", .type = &go_bool },
+  { .name = "AttachStdout", .type = &go_bool },
+  { .name = "Detach", .type = &go_bool },
+  { .name = "DetachKeys", .type = &go_string },
+  { .name = "Env", .type = &go_string_slice },
+  { .name = "WorkingDir", .type = &go_string },
+  { .name = "Cmd", .type = &go_string_slice },
+  { .name = NULL },
+};
+static const go_type_t t_exec_options
+    = { .kind = GO_STRUCT, .name = "container.ExecOptions", .fields = exec_options_fields };
+
 static int
 h_exec_create (arca_http_request_t *req, void *app, arca_error_t *err)
 {
-  _cleanup_json_ json_t *body = NULL;
-  if (arca_req_json (req, &body, err) < 0)
+  _cleanup_json_ json_t *raw = NULL;
+  if (arca_req_json (req, &raw, err) < 0)
     return -1;
-  if (body == NULL)
+  _cleanup_json_ json_t *body = NULL;
+  if (raw == NULL)
     body = json_object ();
+  else if (go_decode (raw, &t_exec_options, &body, err) < 0)
+    return arca_error_wrap (err, "invalid JSON");
   _cleanup_free_ char *id = NULL;
   if (exec_create (app, arca_req_param (req, "id"), body, &id, err) < 0)
     return -1;
@@ -64,7 +90,7 @@ start_run (int fd, const char *extra, size_t extra_len, void *ctx)
 {
   start_ctx_t *s = ctx;
   arca_error_t err;
-  if (exec_start (s->e, s->x, s->console_size, fd, extra, extra_len, &err) < 0)
+  if (exec_start (s->e, s->x, s->console_size, s->raw, fd, extra, extra_len, &err) < 0)
     {
       /* After the 101 dockerd writes the error into the stream (on the
        * stdout frame without a TTY) and ends it; the CLI prints it and
@@ -101,7 +127,7 @@ h_exec_start (arca_http_request_t *req, void *app, arca_error_t *err)
   json_t *cs = json_object_get (body, "ConsoleSize");
   if (detach)
     {
-      int r = exec_start (app, x, cs, -1, NULL, 0, err);
+      int r = exec_start (app, x, cs, tty, -1, NULL, 0, err);
       exec_unref (x);
       if (r < 0)
         return -1;

@@ -105,8 +105,10 @@ collect_line (void *ctx, const char *line)
 }
 
 /* POST /images/load?quiet= : the tarball is loaded before the answer
- * starts, so every failure is an ordinary HTTP error; the answer is the
- * JSONMessage stream dockerd writes ({"stream":"Loaded image: ...\n"}). */
+ * starts; the answer is the JSONMessage stream dockerd writes
+ * ({"stream":"Loaded image: ...\n"}).  A tarball that cannot be loaded is,
+ * as on dockerd, a 200 whose stream ends with {"errorDetail":{"message"},
+ * "error"} (docker-py raises ImageLoadError on it, the CLI prints it). */
 static int
 load_images (arca_http_request_t *req, void *app, arca_error_t *err)
 {
@@ -115,10 +117,7 @@ load_images (arca_http_request_t *req, void *app, arca_error_t *err)
     return arca_error_set (err, ARCA_ERR_INVALID, "unexpected EOF");
   arca_buf_t b = { 0 };
   if (image_load (store_of (app), path, collect_line, &b, err) < 0)
-    {
-      buf_free (&b);
-      return -1;
-    }
+    append_message (&b, json_pack ("{s:{s:s},s:s}", "errorDetail", "message", err->msg, "error", err->msg));
   int ret = arca_resp_data (req, 200, "application/json", b.data ? b.data : "", b.len);
   buf_free (&b);
   return ret;

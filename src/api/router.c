@@ -28,7 +28,7 @@ build_routes (void)
                                    arca_exec_routes,   arca_container_ops_routes, arca_archive_routes,
                                    arca_commit_routes, arca_images_more_routes,
                                    arca_registry_routes, arca_volume_routes, arca_network_routes,
-                                   arca_events_routes, arca_build_routes };
+                                   arca_events_routes, arca_build_routes, arca_swarm_routes };
   size_t total = 0;
   for (size_t i = 0; i < sizeof tables / sizeof *tables; i++)
     total += table_len (tables[i]);

@@ -21,6 +21,7 @@ extern const arca_route_t arca_build_routes[];      /* api/build.c: /build, /bui
 extern const arca_route_t arca_volume_routes[];     /* api/volumes.c: /volumes */
 extern const arca_route_t arca_network_routes[];    /* api/networks.c: /networks */
 extern const arca_route_t arca_events_routes[];     /* api/events.c: /events */
+extern const arca_route_t arca_swarm_routes[];      /* api/swarm.c: swarm-mode endpoints (503, not in a swarm) */
 
 /* NULL-handler-terminated table of all routes. */
 const arca_route_t *arca_api_routes (void);

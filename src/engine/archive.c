@@ -193,6 +193,83 @@ not_found (arca_error_t *err, int e, const char *path, const char *ref)
   return arca_error_errno (err, e, "stat %s", path);
 }
 
+/* ---- volumes and bind mounts ------------------------------------------- */
+
+/* Where a copy path lands: in the rootfs, or in the source directory of
+ * the volume or bind mount it lies in.  dockerd mounts the container's
+ * volumes over its rootfs for every copy (daemon/archive.go mountVolumes),
+ * so docker cp reaches a volume of a stopped or never-started container,
+ * and of a running one, whose mounts live in its own namespace. */
+typedef struct
+{
+  int fd;          /* root to resolve abs in (rootfs fd, or an owned O_PATH fd of the mount source) */
+  bool owned;
+  char *abs;       /* the path inside fd's tree */
+  char *name;      /* the copied item's name when in a mount (its root is named after the mount point) */
+  bool in_mount;
+  bool mount_rw;
+} copy_target_t;
+
+static void
+copy_target_clear (copy_target_t *t)
+{
+  if (t->owned && t->fd >= 0)
+    close (t->fd);
+  free (t->abs);
+  free (t->name);
+  memset (t, 0, sizeof *t);
+  t->fd = -1;
+}
+
+static void
+copy_target_find (arca_engine_t *e, arca_container_t *c, int rootfd, const char *abs, copy_target_t *t)
+{
+  memset (t, 0, sizeof *t);
+  t->fd = rootfd;
+  pthread_mutex_lock (&e->lock);
+  _cleanup_json_ json_t *mounts = json_deep_copy (c->mounts);
+  pthread_mutex_unlock (&e->lock);
+  const char *best_src = NULL, *best_dst = NULL;
+  bool best_rw = true;
+  size_t best_len = 0, i;
+  json_t *mp;
+  json_array_foreach (mounts, i, mp)
+    {
+      const char *type = json_get_str (mp, "Type"), *src = json_get_str (mp, "Source"),
+                 *dst = json_get_str (mp, "Destination");
+      if (!src || !*src || !dst || !*dst || (type && strcmp (type, "tmpfs") == 0))
+        continue;
+      size_t n = strlen (dst);
+      while (n > 1 && dst[n - 1] == '/')
+        n--;
+      if (strncmp (abs, dst, n) != 0 || (abs[n] != '\0' && abs[n] != '/') || n <= best_len)
+        continue;
+      best_src = src;
+      best_dst = dst;
+      best_len = n;
+      best_rw = json_get_bool (mp, "RW", true);
+    }
+  if (best_dst == NULL)
+    {
+      t->abs = xstrdup (abs);
+      return;
+    }
+  int fd = open (best_src, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) /* a file bind mount, or a source gone: the rootfs as before */
+    {
+      t->abs = xstrdup (abs);
+      return;
+    }
+  t->fd = fd;
+  t->owned = true;
+  t->abs = xstrdup (abs[best_len] ? abs + best_len : "/");
+  t->name = archive_path_base (abs);
+  t->in_mount = true;
+  t->mount_rw = best_rw;
+}
+
+#define _cleanup_copy_target_ __attribute__ ((cleanup (copy_target_clear)))
+
 /* ---- verbs -------------------------------------------------------------- */
 
 int
@@ -203,7 +280,9 @@ container_archive_stat (arca_engine_t *e, arca_container_t *c, const char *ref, 
   if (rootfs_acquire (e, c, &h, err) < 0)
     return -1;
   _cleanup_free_ char *abs = archive_abs_path (path);
-  int r = archive_stat_in_root (h.fd, abs, out);
+  _cleanup_copy_target_ copy_target_t t;
+  copy_target_find (e, c, h.fd, abs, &t);
+  int r = archive_stat_in_root (t.fd, t.abs, t.name, out);
   int saved = errno;
   rootfs_release (&h);
   if (r < 0)
@@ -215,7 +294,7 @@ struct arca_archive_reader
 {
   rootfs_hold_t hold;
   arca_container_t *c;  /* our reference */
-  char *abs;
+  copy_target_t target;
 };
 
 int
@@ -230,8 +309,9 @@ container_archive_open (arca_engine_t *e, arca_container_t *c, const char *ref, 
     }
   container_ref (c);
   r->c = c;
-  r->abs = archive_abs_path (path);
-  if (archive_stat_in_root (r->hold.fd, r->abs, st) < 0)
+  _cleanup_free_ char *abs = archive_abs_path (path);
+  copy_target_find (e, c, r->hold.fd, abs, &r->target);
+  if (archive_stat_in_root (r->target.fd, r->target.abs, r->target.name, st) < 0)
     {
       int saved = errno;
       container_archive_close (r);
@@ -246,7 +326,7 @@ int
 container_archive_write (arca_archive_reader_t *r, int (*write_fn) (void *ctx, const void *data, size_t len),
                          void *ctx, arca_error_t *err)
 {
-  return archive_tar_write (r->hold.fd, r->abs, write_fn, ctx, err);
+  return archive_tar_write (r->target.fd, r->target.abs, r->target.name, write_fn, ctx, err);
 }
 
 void
@@ -254,16 +334,19 @@ container_archive_close (arca_archive_reader_t *r)
 {
   if (r == NULL)
     return;
+  copy_target_clear (&r->target);
   rootfs_release (&r->hold);
   container_unref (r->c);
-  free (r->abs);
   free (r);
 }
 
 static int
-extract_in (arca_engine_t *e, arca_container_t *c, rootfs_hold_t *h, const char *abs, const char *tar_path,
-            bool copy_uidgid, arca_extract_opts_t *o, arca_error_t *err)
+extract_in (arca_engine_t *e, arca_container_t *c, rootfs_hold_t *h, const char *abs_in_rootfs,
+            const char *tar_path, bool copy_uidgid, arca_extract_opts_t *o, arca_error_t *err)
 {
+  _cleanup_copy_target_ copy_target_t t;
+  copy_target_find (e, c, h->fd, abs_in_rootfs, &t);
+  const char *abs = t.abs;
   pthread_mutex_lock (&e->lock);
   bool read_only = json_get_bool (c->host_config, "ReadonlyRootfs", false);
   _cleanup_free_ char *user = xstrdup (json_get_str (c->config, "User"));
@@ -271,9 +354,13 @@ extract_in (arca_engine_t *e, arca_container_t *c, rootfs_hold_t *h, const char 
 
   /* The destination checks first (tar_path NULL: nothing is extracted),
    * then the read-only rootfs, as dockerd orders them. */
-  if (archive_tar_extract (h->fd, abs, NULL, o, err) < 0)
+  if (archive_tar_extract (t.fd, abs, NULL, o, err) < 0)
     return -1;
-  if (read_only)
+  /* moby checkIfPathIsInAVolume: a read-only mount refuses (500), a
+   * writable one is written even with a read-only rootfs */
+  if (t.in_mount && !t.mount_rw)
+    return arca_error_set (err, ARCA_ERR_INTERNAL, "mounted volume is marked read-only");
+  if (read_only && !t.in_mount)
     return arca_error_set (err, ARCA_ERR_INVALID, "container rootfs is marked read-only");
   if (copy_uidgid && user && *user)
     {
@@ -282,7 +369,7 @@ extract_in (arca_engine_t *e, arca_container_t *c, rootfs_hold_t *h, const char 
         return -1;
       o->chown = true;
     }
-  return archive_tar_extract (h->fd, abs, tar_path, o, err);
+  return archive_tar_extract (t.fd, abs, tar_path, o, err);
 }
 
 int

@@ -99,14 +99,16 @@ int archive_open_in_root (int rootfd, const char *path, int flags, mode_t mode);
  * with errno (ELOOP after 255 links). */
 char *archive_resolve_in_root (int rootfd, const char *path);
 /* Stat as dockerd's ResolvePath + StatPath on abs (an archive_abs_path).
- * Returns 0 or -1 with errno (ENOENT / ENOTDIR for a missing path). */
-int archive_stat_in_root (int rootfd, const char *abs, arca_path_stat_t *out);
+ * name: the item's name (NULL: the last element of abs; a mount point
+ * reached as the root of its source needs its own).  Returns 0 or -1 with
+ * errno (ENOENT / ENOTDIR for a missing path). */
+int archive_stat_in_root (int rootfd, const char *abs, const char *name, arca_path_stat_t *out);
 /* Go os.FileMode for a st_mode. */
 uint32_t archive_go_filemode (mode_t m);
 
 /* Write the tar of abs (see container_archive_open for the naming). */
-int archive_tar_write (int rootfd, const char *abs, int (*write_fn) (void *ctx, const void *data, size_t len),
-                       void *ctx, arca_error_t *err);
+int archive_tar_write (int rootfd, const char *abs, const char *name,
+                       int (*write_fn) (void *ctx, const void *data, size_t len), void *ctx, arca_error_t *err);
 
 typedef struct
 {

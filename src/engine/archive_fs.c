@@ -277,7 +277,7 @@ open_item (int rootfd, const char *abs, int *dfd, char **leaf)
 }
 
 int
-archive_stat_in_root (int rootfd, const char *abs, arca_path_stat_t *out)
+archive_stat_in_root (int rootfd, const char *abs, const char *name, arca_path_stat_t *out)
 {
   memset (out, 0, sizeof *out);
   _cleanup_close_ int dfd = -1;
@@ -287,7 +287,7 @@ archive_stat_in_root (int rootfd, const char *abs, arca_path_stat_t *out)
   struct stat st;
   if (fstatat (dfd, leaf ? leaf : "", &st, leaf ? AT_SYMLINK_NOFOLLOW : AT_EMPTY_PATH) < 0)
     return -1;
-  out->name = archive_path_base (abs);
+  out->name = name ? xstrdup (name) : archive_path_base (abs);
   out->size = st.st_size;
   out->mode = archive_go_filemode (st.st_mode);
   out->mtime_ns = (int64_t) st.st_mtim.tv_sec * ARCA_NSEC_PER_SEC + st.st_mtim.tv_nsec;
@@ -538,8 +538,8 @@ tw_walk (tar_writer_t *t, int dirfd, const char *prefix, arca_error_t *err)
 }
 
 int
-archive_tar_write (int rootfd, const char *abs, int (*write_fn) (void *ctx, const void *data, size_t len),
-                   void *ctx, arca_error_t *err)
+archive_tar_write (int rootfd, const char *abs, const char *name,
+                   int (*write_fn) (void *ctx, const void *data, size_t len), void *ctx, arca_error_t *err)
 {
   _cleanup_close_ int dfd = -1;
   _cleanup_free_ char *leaf = NULL;
@@ -554,7 +554,7 @@ archive_tar_write (int rootfd, const char *abs, int (*write_fn) (void *ctx, cons
       close (dfd);
       dfd = fd;
     }
-  _cleanup_free_ char *top = archive_path_base (abs);
+  _cleanup_free_ char *top = name ? xstrdup (name) : archive_path_base (abs);
 
   tar_writer_t *t = xmalloc0 (sizeof *t);
   t->write_fn = write_fn;

@@ -9,8 +9,10 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <linux/sockios.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,6 +20,7 @@
 #include "util/cleanup.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/stdcopy.h"
 
 int
 container_attach_check (arca_container_t *c, arca_error_t *err)
@@ -49,10 +52,70 @@ write_all (int fd, const char *p, size_t len)
   return 0;
 }
 
+/* Output framing converter for exec start (moby daemon/exec.go: the stream
+ * is framed by the *start* request's Tty, not the exec's).  The shim frames
+ * by the process's own TTY; `frame` wraps raw TTY output in stdout frames,
+ * `unframe` strips the 8-byte headers of a multiplexed stream. */
+typedef struct
+{
+  attach_framing_t mode;
+  uint8_t hdr[STDCOPY_HEADER_LEN];
+  size_t hdr_have;
+  uint32_t left; /* payload bytes still due for the current frame */
+} reframer_t;
+
+static int
+reframe_write (reframer_t *rf, int client, const char *buf, size_t len)
+{
+  if (rf->mode == ATTACH_FRAMING_AS_IS)
+    return write_all (client, buf, len);
+  if (rf->mode == ATTACH_FRAMING_FRAME_STDOUT)
+    {
+      uint8_t hdr[STDCOPY_HEADER_LEN];
+      stdcopy_header (hdr, STDCOPY_STDOUT, (uint32_t) len);
+      if (write_all (client, (const char *) hdr, sizeof hdr) < 0)
+        return -1;
+      return write_all (client, buf, len);
+    }
+  while (len > 0)
+    {
+      if (rf->left == 0)
+        {
+          size_t want = STDCOPY_HEADER_LEN - rf->hdr_have, take = len < want ? len : want;
+          memcpy (rf->hdr + rf->hdr_have, buf, take);
+          rf->hdr_have += take;
+          buf += take;
+          len -= take;
+          if (rf->hdr_have < STDCOPY_HEADER_LEN)
+            return 0;
+          rf->hdr_have = 0;
+          stdcopy_stream_t st;
+          if (stdcopy_parse_header (rf->hdr, &st, &rf->left) < 0)
+            return -1;
+          continue;
+        }
+      size_t take = len < rf->left ? len : rf->left;
+      if (write_all (client, buf, take) < 0)
+        return -1;
+      buf += take;
+      len -= take;
+      rf->left -= (uint32_t) take;
+    }
+  return 0;
+}
+
 /* Copy both ways until the shim ends the output stream. */
 void
 attach_relay (int client, int shim, const char *extra, size_t extra_len, bool stdin_wanted)
 {
+  attach_relay_framed (client, shim, extra, extra_len, stdin_wanted, ATTACH_FRAMING_AS_IS);
+}
+
+void
+attach_relay_framed (int client, int shim, const char *extra, size_t extra_len, bool stdin_wanted,
+                     attach_framing_t framing)
+{
+  reframer_t rf = { .mode = framing };
   if (stdin_wanted && extra_len > 0)
     write_all (shim, extra, extra_len);
   bool client_open = true;
@@ -72,7 +135,7 @@ attach_relay (int client, int shim, const char *extra, size_t extra_len, bool st
             continue;
           if (r <= 0)
             break;
-          if (write_all (client, buf, r) < 0)
+          if (reframe_write (&rf, client, buf, (size_t) r) < 0)
             break; /* the client is gone */
         }
       if (client_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR | POLLRDHUP)))
@@ -98,6 +161,46 @@ attach_relay (int client, int shim, const char *extra, size_t extra_len, bool st
     }
 }
 
+static int
+replay_write (void *ctx, const void *data, size_t len)
+{
+  return write_all (*(int *) ctx, data, len);
+}
+
+/* Wait (at most ~1 s) until the client has read what was sent so far,
+ * i.e. the 101 answer.  Clients such as docker-py read the answer's head
+ * through a buffered reader and then switch to the raw socket: bytes that
+ * arrived together with the head would sit in that buffer and be lost.
+ * The log replay is ready at once, so it must not race the head.
+ * SIOCOUTQ on a unix socket: bytes not yet read by the peer. */
+static void
+wait_client_read_head (int fd)
+{
+  for (int i = 0; i < 200; i++)
+    {
+      int queued = 0;
+      if (ioctl (fd, SIOCOUTQ, &queued) < 0 || queued == 0)
+        return;
+      struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+      if (poll (&p, 1, 5) > 0 && (p.revents & (POLLHUP | POLLERR | POLLRDHUP)))
+        return;
+    }
+}
+
+/* attach?logs=1: the whole log so far, framed as the live stream would be
+ * (moby containerAttach reads it with Tail -1 before attaching). */
+static void
+replay_logs (arca_engine_t *e, arca_container_t *c, int client_fd, const arca_attach_opts_t *opts)
+{
+  if (!opts->out && !opts->err)
+    return;
+  wait_client_read_head (client_fd);
+  arca_logs_opts_t lo = { .stdout_ = opts->out, .stderr_ = opts->err, .tail = -1 };
+  arca_error_t err;
+  if (container_logs (e, c, &lo, replay_write, &client_fd, -1, &err) < 0)
+    log_debug ("attach %.12s: logs: %s", c->id, err.msg);
+}
+
 void
 pending_attach_wake (pending_attach_t *pa)
 {
@@ -113,7 +216,16 @@ container_attach (arca_engine_t *e, arca_container_t *c, int client_fd, const ch
   bool stdin_wanted = opts->in && json_get_bool (c->config, "OpenStdin", false);
   int shim_fd = -1;
   arca_error_t err;
-  events_container (e, c, "attach", NULL); /* events: dockerd's, as the session begins */
+  if (opts->logs)
+    replay_logs (e, c, client_fd, opts);
+  events_container (e, c, "attach", NULL); /* events: dockerd's, after the logs */
+  if (!opts->stream)
+    {
+      if (opts->ready)
+        opts->ready (opts->ready_ctx);
+      shutdown (client_fd, SHUT_WR);
+      return;
+    }
 
   pthread_mutex_lock (&e->lock);
   bool running = c->running && !c->starting;

@@ -91,7 +91,7 @@ static void *
 attach_main (void *arg)
 {
   attach_thread_t *t = arg;
-  arca_attach_opts_t o = { .out = true, .err = true, .ready = attach_ready, .ready_ctx = &t->ready_fd };
+  arca_attach_opts_t o = { .out = true, .err = true, .stream = true, .ready = attach_ready, .ready_ctx = &t->ready_fd };
   container_attach (t->e, t->c, t->fd, NULL, 0, &o);
   /* the session ends at the container's exit; our end then sees EOF */
   shutdown (t->fd, SHUT_RDWR);

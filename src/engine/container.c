@@ -2,6 +2,7 @@
 #include "engine/events.h"
 #include "engine/health.h"
 #include "engine/internal.h"
+#include "engine/links.h"
 #include "engine/isolation.h"
 #include "engine/restart.h"
 
@@ -72,6 +73,7 @@ container_free (arca_container_t *c)
   free (c->error);
   json_decref (c->mounts); /* volumes */
   json_decref (c->net_ports); /* networking */
+  json_decref (c->pending_endpoints);
   health_free (c->health); /* healthchecks */
   free (c);
 }
@@ -109,6 +111,8 @@ container_to_record (arca_container_t *c)
     json_object_set (rec, "MountPoints", c->mounts);
   if (c->net_ports) /* networking: published ports while running */
     json_object_set (rec, "NetworkPorts", c->net_ports);
+  if (c->pending_endpoints) /* networking: endpoints on networks missing at create */
+    json_object_set (rec, "PendingEndpoints", c->pending_endpoints);
   if (c->health) /* healthchecks: State.Health */
     json_object_set_new (rec, "Health", health_to_record (c->health));
   return rec;
@@ -157,6 +161,7 @@ container_from_record (const char *id, const char *name, json_t *rec)
       options_parse (c->config, empty, &c->opts, &oerr);
     }
   c->net_ports = json_incref (json_object_get (rec, "NetworkPorts")); /* networking */
+  c->pending_endpoints = json_incref (json_object_get (rec, "PendingEndpoints"));
   c->health = health_from_record (json_object_get (rec, "Health")); /* healthchecks */
   return c;
 }
@@ -415,6 +420,12 @@ create_check (arca_engine_t *e, const arca_create_opts_t *co, json_t *body, json
     return -1;
   /* networking (engine/networks.c): mode and endpoints checked before anything is made */
   if (networks_validate_create (e, hc, json_object_get (body, "NetworkingConfig"), err) < 0)
+    return -1;
+  /* pid/ipc container:<x> targets exist (engine/namespaces.c) */
+  if (namespaces_validate_create (e, hc, err) < 0)
+    return -1;
+  /* legacy links (engine/links.c): children exist, stored by name */
+  if (links_validate_create (e, hc, err) < 0)
     return -1;
   /* VM isolation: the mode, and what a VM cannot do */
   if (isolation_validate_create (e, hc, err) < 0)

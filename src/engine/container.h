@@ -75,6 +75,10 @@ int container_wait (arca_engine_t *e, arca_container_t *c, arca_wait_condition_t
 typedef struct
 {
   bool in, out, err;
+  /* logs: first replay the container's log (stdout/stderr as out/err ask);
+   * stream: then attach to the live streams.  moby daemon/attach.go
+   * containerAttach: without stream the session ends after the logs. */
+  bool logs, stream;
   const char *detach_keys;
   /* Called once the session is set to receive the output (queued for the
    * next start, or about to connect to a running container), so that a

@@ -626,8 +626,8 @@ start_process (arca_engine_t *e, arca_exec_t *x, unsigned h, unsigned w, bool wa
 }
 
 int
-exec_start (arca_engine_t *e, arca_exec_t *x, json_t *console_size, int client_fd, const char *extra,
-            size_t extra_len, arca_error_t *err)
+exec_start (arca_engine_t *e, arca_exec_t *x, json_t *console_size, bool start_tty, int client_fd,
+            const char *extra, size_t extra_len, arca_error_t *err)
 {
   if (claim_start (e, x, err) < 0)
     return -1;
@@ -642,8 +642,13 @@ exec_start (arca_engine_t *e, arca_exec_t *x, json_t *console_size, int client_f
     return -1;
   if (client_fd < 0)
     return 0;
+  attach_framing_t framing = ATTACH_FRAMING_AS_IS;
+  if (x->tty && !start_tty)
+    framing = ATTACH_FRAMING_FRAME_STDOUT;
+  else if (!x->tty && start_tty)
+    framing = ATTACH_FRAMING_UNFRAME;
   if (afd >= 0)
-    attach_relay (client_fd, afd, extra, extra_len, x->open_stdin);
+    attach_relay_framed (client_fd, afd, extra, extra_len, x->open_stdin, framing);
   wait_recorded (e, x);
   return 0;
 }

@@ -58,12 +58,13 @@ int exec_start_check (arca_engine_t *e, arca_exec_t *x, arca_error_t *err);
  * Errors: 409 "exec command <id> is already running" / "exec command <id>
  * has already run"; the container checks of exec_start_check; a process
  * that cannot be started: "OCI runtime exec failed: <runtime message>:
- * unknown" with exit code 127 (not found) or 126 (permission denied, is a
- * directory, anything else) recorded on the exec (moby
- * setExitCodeFromError).  In the hijacked case the caller writes the error
- * text into the stream as dockerd does. */
-int exec_start (arca_engine_t *e, arca_exec_t *x, json_t *console_size, int client_fd, const char *extra,
-                size_t extra_len, arca_error_t *err);
+ * unknown" with exit code 126 whatever the cause recorded on the exec
+ * (moby ContainerExecStart's deferred clean-up).  In the hijacked case the caller writes the error
+ * text into the stream as dockerd does.  start_tty is the start request's
+ * Tty: the stream is multiplexed unless it is set, whatever the exec's own
+ * Tty (moby api/server/router/container/exec.go postContainerExecStart). */
+int exec_start (arca_engine_t *e, arca_exec_t *x, json_t *console_size, bool start_tty, int client_fd,
+                const char *extra, size_t extra_len, arca_error_t *err);
 
 /* POST /exec/{id}/resize: TIOCSWINSZ on the exec's PTY; waits up to 10 s for
  * the exec to have started (moby ExecResize); no-op without a TTY or after

@@ -86,6 +86,12 @@ struct arca_container
    * portmap_container_publish while running (persisted as "NetworkPorts"),
    * NULL otherwise; netns joined for container:<id> mode, NULL otherwise. */
   json_t *net_ports;
+  /* EndpointsConfig entries whose network did not exist at create
+   * ({"name": EndpointSettings}, persisted as "PendingEndpoints"): dockerd
+   * accepts the create and fails the start while the network is missing,
+   * so the CLI never takes a 404 from create for a missing image and pulls
+   * (moby daemon/container_operations.go connectToNetwork at start). */
+  json_t *pending_endpoints;
 
   /* healthchecks (engine/health.c): State.Health and its monitor, NULL
    * until the first start with a probe. */
@@ -188,6 +194,10 @@ void namespaces_start_clear (arca_start_ns_t *ns);
 void namespaces_container_stop (arca_engine_t *e, arca_container_t *c);
 /* At create: container:<name> modes stored as container:<ID>. */
 void namespaces_adapt (arca_engine_t *e, json_t *hc);
+/* At create: PidMode/IpcMode "container:<x>" must name an existing
+ * container (dockerd 20.10 answers 400 "No such container: x", so the CLI
+ * does not pull; NetworkMode's target is checked at start instead). */
+int namespaces_validate_create (arca_engine_t *e, json_t *hc, arca_error_t *err);
 
 /* Logging drivers (logdrivers.c).  The shim's log settings for a start
  * ({"driver", "path", "max_size", "max_files", "compress", "attrs",
@@ -258,6 +268,15 @@ int signal_parse (const char *s);
  * stream until the shim ends the stream; the caller then ends the client
  * (shutdown SHUT_WR). */
 void attach_relay (int client, int shim, const char *extra, size_t extra_len, bool stdin_wanted);
+/* How attach_relay_framed passes the shim's output on. */
+typedef enum
+{
+  ATTACH_FRAMING_AS_IS,         /* as the shim framed it (the process's TTY) */
+  ATTACH_FRAMING_FRAME_STDOUT,  /* raw TTY output -> stdout frames */
+  ATTACH_FRAMING_UNFRAME,       /* multiplexed frames -> raw bytes */
+} attach_framing_t;
+void attach_relay_framed (int client, int shim, const char *extra, size_t extra_len, bool stdin_wanted,
+                          attach_framing_t framing);
 
 /* Before a container's die event: wait (engine lock held, at most
  * ATTACH_DRAIN_S seconds) until its attach sessions have copied all the

@@ -3,6 +3,7 @@
 #include "engine/events.h"
 #include "engine/health.h"
 #include "engine/internal.h"
+#include "engine/links.h"
 #include "engine/isolation.h"
 #include "engine/restart.h"
 
@@ -420,6 +421,9 @@ start_write_spec (arca_engine_t *e, arca_container_t *c, const arca_container_op
   _cleanup_free_ char *resolv = xasprintf ("%s/resolv.conf", dir);
   _cleanup_free_ char *config_path = xasprintf ("%s/config.json", dir);
   _cleanup_strv_ char **args = process_args (c);
+  _cleanup_strv_ char **link_hosts = NULL, **link_env = NULL;
+  if (links_resolve (e, c, &link_hosts, &link_env, err) < 0) /* legacy links */
+    return -1;
   arca_spec_options_t so = {
     .opts = o,
     .id = c->id,
@@ -436,6 +440,7 @@ start_write_spec (arca_engine_t *e, arca_container_t *c, const arca_container_op
     .init_path = o->init && o->pid.mode == NS_MODE_PRIVATE ? spec_init_path () : NULL,
     .extra_mounts = extra_mounts, /* volumes, binds, tmpfs (engine/mounts.c) */
     .default_seccomp_profile = e->seccomp_profile,
+    .link_env = link_env,
   };
   _cleanup_json_ json_t *spec = NULL;
   if (spec_build (&so, &spec, err) < 0)

@@ -475,6 +475,26 @@ set_mount (json_t *list, json_t *mp)
 
 /* Give a volume mount point its volume: create (or find) it, set Name,
  * Source and Mode as registerMountPoints does. */
+/* HostConfig.VolumeDriver: the driver of the volumes named in Binds and of
+ * the anonymous ones (moby registerMountPoints; Mounts carry their own
+ * DriverConfig). */
+static void
+with_volume_driver (json_t *mp, json_t *hc)
+{
+  const char *driver = json_get_str (hc, "VolumeDriver");
+  const char *type = json_get_str (mp, "Type");
+  if (driver == NULL || *driver == '\0' || type == NULL || strcmp (type, "volume") != 0)
+    return;
+  json_t *vopts = json_object_get (mp, "_VolumeOptions");
+  if (!json_is_object (vopts))
+    json_object_set_new (mp, "_VolumeOptions", vopts = json_object ());
+  json_t *dcfg = json_object_get (vopts, "DriverConfig");
+  if (!json_is_object (dcfg))
+    json_object_set_new (vopts, "DriverConfig", dcfg = json_object ());
+  if (json_get_str (dcfg, "Name") == NULL)
+    json_object_set_new (dcfg, "Name", json_string (driver));
+}
+
 static int
 attach_volume (arca_engine_t *e, json_t *mp, bool set_default_mode, json_t *created, arca_error_t *err)
 {
@@ -541,7 +561,13 @@ add_volumes_from (arca_engine_t *e, arca_container_t *c, json_t *list, arca_erro
       bool rw = ro == NULL || strcmp (ro, "rw") == 0;
       arca_container_t *src;
       if (container_lookup (e, id, &src, err) < 0)
-        return -1;
+        {
+          /* 400, not 404, as dockerd 20.10 answers create (measured): a
+           * 404 would make the CLI pull the image. */
+          if (err->kind == ARCA_ERR_NOT_FOUND)
+            err->kind = ARCA_ERR_INVALID;
+          return -1;
+        }
       pthread_mutex_lock (&e->lock);
       json_t *copy = json_deep_copy (src->mounts);
       pthread_mutex_unlock (&e->lock);
@@ -604,6 +630,7 @@ resolve_locked (arca_engine_t *e, arca_container_t *c, json_t *list, json_t *cre
           ret = -1;
           break;
         }
+      with_volume_driver (mp, hc);
       if ((ret = add_user_mount (e, list, seen, mp, created, err)) < 0)
         break;
     }
@@ -642,6 +669,7 @@ resolve_locked (arca_engine_t *e, arca_container_t *c, json_t *list, json_t *cre
         continue;
       json_t *mp = mount_point ("volume", NULL, "", dest, "", true, "");
       json_object_set_new (mp, "_CopyData", json_true ());
+      with_volume_driver (mp, hc);
       if (attach_volume (e, mp, false, created, err) < 0)
         {
           json_decref (mp);

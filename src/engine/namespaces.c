@@ -227,6 +227,27 @@ namespaces_container_stop (arca_engine_t *e, arca_container_t *c)
     rmdir (p);
 }
 
+int
+namespaces_validate_create (arca_engine_t *e, json_t *hc, arca_error_t *err)
+{
+  static const char *const keys[] = { "PidMode", "IpcMode", NULL };
+  for (size_t i = 0; keys[i]; i++)
+    {
+      const char *v = json_get_str (hc, keys[i]);
+      if (v == NULL || !str_has_prefix (v, "container:") || v[strlen ("container:")] == '\0')
+        continue;
+      arca_container_t *o = NULL;
+      if (container_lookup (e, v + strlen ("container:"), &o, err) < 0)
+        {
+          if (err->kind == ARCA_ERR_NOT_FOUND)
+            err->kind = ARCA_ERR_INVALID;
+          return -1;
+        }
+      container_unref (o);
+    }
+  return 0;
+}
+
 /* adaptSharedNamespaceContainer: container:<name> becomes container:<ID>
  * when that container exists at create, so renames do not break it. */
 void

@@ -25,6 +25,7 @@
 #include "runtime/oci.h"
 #include "runtime/spec.h"
 #include "util/cleanup.h"
+#include "util/netdev.h"
 #include "util/filters.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -315,6 +316,35 @@ host_memory (void)
   return v;
 }
 
+/* "networks": the counters of the container's interfaces (not lo), read
+ * from its network namespace through /proc/<pid>/net/dev; only for
+ * containers with endpoints of their own (bridge networks), as dockerd
+ * (daemon/stats_collector getNetworkStats: omitted when empty). */
+static void
+stats_add_networks (arca_engine_t *e, arca_container_t *c, json_t *out)
+{
+  pthread_mutex_lock (&e->lock);
+  pid_t pid = c->pid;
+  const char *m = json_get_str (c->host_config, "NetworkMode");
+  bool own = !(m && (strcmp (m, "host") == 0 || strcmp (m, "none") == 0 || strncmp (m, "container:", 10) == 0));
+  bool vm = container_is_vm (c);
+  pthread_mutex_unlock (&e->lock);
+  /* VM isolation: the pid is the VM's, its interfaces are the guest's (not
+   * reported, docs/limitations.md) */
+  if (!own || vm || pid <= 0)
+    return;
+  _cleanup_free_ char *path = xasprintf ("/proc/%d/net/dev", (int) pid);
+  _cleanup_free_ char *text = NULL;
+  arca_error_t ignored;
+  if (fs_read_file (path, &text, NULL, &ignored) < 0)
+    return;
+  json_t *nets = netdev_parse_stats (text);
+  if (json_object_size (nets) > 0)
+    json_object_set_new (out, "networks", nets);
+  else
+    json_decref (nets);
+}
+
 /* One sample of a running container (moby statsV1/statsV2 plus the
  * collector's system_cpu_usage and online_cpus).  NULL if its cgroup is
  * gone. */
@@ -394,9 +424,11 @@ stats_sample (arca_engine_t *e, arca_container_t *c)
         json_object_set_new (mem, "limit", ju64 (limit));
     }
   cgroup_stats_free (&s);
-  return json_pack ("{s:s,s:s,s:o,s:o,s:i,s:{},s:o,s:o,s:o}", "read", read, "preread", "0001-01-01T00:00:00Z",
-                    "pids_stats", pids, "blkio_stats", blkio, "num_procs", 0, "storage_stats", "cpu_stats", cpu,
-                    "precpu_stats", zero_cpu_stats (), "memory_stats", mem);
+  json_t *out = json_pack ("{s:s,s:s,s:o,s:o,s:i,s:{},s:o,s:o,s:o}", "read", read, "preread", "0001-01-01T00:00:00Z",
+                           "pids_stats", pids, "blkio_stats", blkio, "num_procs", 0, "storage_stats", "cpu_stats",
+                           cpu, "precpu_stats", zero_cpu_stats (), "memory_stats", mem);
+  stats_add_networks (e, c, out);
+  return out;
 }
 
 static int

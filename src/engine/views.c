@@ -2,6 +2,7 @@
  * ContainerInspectResponse, ContainerSummary; moby daemon/inspect.go,
  * daemon/list.go, container/state.go String). */
 #include "engine/internal.h"
+#include "engine/links.h"
 #include "engine/health.h"
 #include "engine/mounts.h"
 #include "engine/networks.h"
@@ -64,7 +65,7 @@ host_config_view (arca_engine_t *e, arca_container_t *c)
   set_default (hc, "GroupAdd", json_null ());
   set_default (hc, "IpcMode", json_string ("private"));
   set_default (hc, "Cgroup", json_string (""));
-  set_default (hc, "Links", json_null ());
+  json_object_set_new (hc, "Links", links_inspect_view (c->name, json_object_get (hc, "Links"))); /* links */
   set_default (hc, "OomScoreAdj", json_integer (0));
   set_default (hc, "PidMode", json_string (""));
   set_default (hc, "Privileged", json_false ());
@@ -215,24 +216,9 @@ static bool
 match_name (arca_container_t *c, const char *v, void *ctx)
 {
   (void) ctx;
-  /* dockerd matches the name filter as a regular expression against
-   * "/name"; a substring match covers the common uses. */
-  const char *n = v[0] == '/' ? v + 1 : v;
-  if (v[0] == '^' || strchr (v, '$'))
-    {
-      _cleanup_free_ char *pat = xstrdup (n[0] == '^' ? n + 1 : n);
-      size_t l = strlen (pat);
-      bool anchored_end = l && pat[l - 1] == '$';
-      if (anchored_end)
-        pat[l - 1] = '\0';
-      const char *nm = c->name;
-      if (*pat == '/')
-        memmove (pat, pat + 1, strlen (pat));
-      if (anchored_end)
-        return strcmp (nm, pat) == 0 || (v[0] != '^' && str_has_suffix (nm, pat));
-      return str_has_prefix (nm, pat);
-    }
-  return strstr (c->name, n) != NULL;
+  /* moby list.go: a regular expression against "/name" or "name" */
+  _cleanup_free_ char *slashed = xasprintf ("/%s", c->name);
+  return filters_regex_match (v, slashed) || filters_regex_match (v, c->name);
 }
 
 static bool
@@ -394,6 +380,7 @@ container_list_json (arca_engine_t *e, bool all, long limit, json_t *filters, js
                                                    : "none",
               "NetworkSettings", "Networks", "Mounts");
           json_object_set_new (item, "Mounts", mounts_view (c->mounts)); /* engine/mounts.c */
+          links_names_locked (e, c, json_object_get (item, "Names")); /* links: "/parent/alias" */
           /* networking: Ports (n2's summary) and NetworkSettings.Networks */
           json_object_set_new (item, "Ports", portmap_summary (c->net_ports, json_object_get (c->config, "ExposedPorts")));
           {

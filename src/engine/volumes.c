@@ -187,7 +187,9 @@ volume_create_locked (arca_engine_t *e, const char *name, const char *driver, js
   else if (validate_name (name, err) < 0)
     return -1;
   if (driver && *driver && strcmp (driver, "local") != 0)
-    return arca_error_set (err, ARCA_ERR_NOT_FOUND, "create %s: plugin \"%s\" not found", name, driver);
+    return arca_error_set (err, ARCA_ERR_NOT_FOUND,
+                           "create %s: error looking up volume plugin %s: plugin \"%s\" not found", name, driver,
+                           driver);
 
   _cleanup_json_ json_t *existing = record_load (e, name);
   if (existing)
@@ -244,6 +246,15 @@ int
 volume_create (arca_engine_t *e, const char *name, const char *driver, json_t *driver_opts, json_t *labels,
                json_t **out, arca_error_t *err)
 {
+  /* A volume created without a name is anonymous (moby volume service
+   * Create adds AnonymousLabel), so a plain `volume prune` removes it. */
+  _cleanup_json_ json_t *anon_labels = NULL;
+  if (name == NULL || *name == '\0')
+    {
+      anon_labels = json_is_object (labels) ? json_deep_copy (labels) : json_object ();
+      json_object_set_new (anon_labels, ARCA_VOLUME_ANON_LABEL, json_string (""));
+      labels = anon_labels;
+    }
   volume_store_lock ();
   int r = volume_create_locked (e, name, driver, driver_opts, labels, out, NULL, err);
   volume_store_unlock ();
@@ -540,7 +551,7 @@ volume_list (arca_engine_t *e, json_t *filters, json_t **out, arca_error_t *err)
         {
           bool any = false;
           for (size_t j = 0; names[j] && !any; j++)
-            any = strstr (name, names[j]) != NULL;
+            any = filters_regex_match (names[j], name); /* moby filters.Args.Match */
           if (!any)
             continue;
         }

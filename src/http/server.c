@@ -630,6 +630,22 @@ arca_req_body (arca_http_request_t *req, size_t *len)
 const char *
 arca_req_body_file (arca_http_request_t *req)
 {
+  /* No body at all: an empty file, as dockerd reads an empty stream
+   * (`docker import` of an empty tarball makes an image with one empty
+   * layer). */
+  if (req->body_path == NULL && !req->body_failed && req->body_fd < 0 && req->route
+      && (req->route->flags & ARCA_ROUTE_BODY_FILE))
+    {
+      char *path = xasprintf ("%s/body-XXXXXX", req->srv->tmp_dir);
+      req->body_fd = mkostemp (path, O_CLOEXEC);
+      if (req->body_fd < 0)
+        {
+          log_error ("spooling request body: mkostemp %s: %s", path, strerror (errno));
+          free (path);
+          return NULL;
+        }
+      req->body_path = path;
+    }
   return req->body_path;
 }
 

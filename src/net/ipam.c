@@ -205,6 +205,15 @@ ipam_release_network (arca_net_t *net, const char *network_id)
   arca_db_exec (net->db, "DELETE FROM ip_allocations WHERE network_id = ?1", p, 1, &err);
 }
 
+int
+ipam_reserve_aux (arca_net_t *net, const char *network_id, const char *name, struct in_addr a, arca_error_t *err)
+{
+  _cleanup_free_ char *owner = xasprintf ("aux:%s", name);
+  if (try_claim (net, network_id, ntohl (a.s_addr), owner) < 0)
+    return arca_error_set (err, ARCA_ERR_INTERNAL, "failed to reserve auxiliary address %s", inet_ntoa (a));
+  return 0;
+}
+
 /* ---- IPv6 ---- */
 
 typedef unsigned __int128 u128;

@@ -98,6 +98,7 @@ network_free (arca_network_t *n)
   free (n->driver);
   json_decref (n->labels);
   json_decref (n->options);
+  json_decref (n->aux_addresses);
   json_decref (n->aux6);
   free (n);
 }
@@ -111,6 +112,9 @@ endpoint_free (arca_endpoint_t *ep)
   strv_free (ep->aliases);
   strv_free (ep->dns_names);
   free (ep->req_mac);
+  strv_free (ep->links);
+  strv_free (ep->ll_ips);
+  json_decref (ep->driver_opts);
   free (ep);
 }
 
@@ -141,6 +145,8 @@ network_record (arca_network_t *n)
       if (n->aux6)
         json_object_set (r, "AuxAddresses6", n->aux6);
     }
+  if (n->aux_addresses)
+    json_object_set (r, "AuxiliaryAddresses", n->aux_addresses);
   return r;
 }
 
@@ -187,6 +193,8 @@ network_from_record (const char *id, json_t *r)
   json_t *l = json_object_get (r, "Labels"), *o = json_object_get (r, "Options");
   n->labels = json_is_object (l) ? json_deep_copy (l) : json_object ();
   n->options = json_is_object (o) ? json_deep_copy (o) : json_object ();
+  json_t *aux = json_object_get (r, "AuxiliaryAddresses");
+  n->aux_addresses = json_is_object (aux) ? json_deep_copy (aux) : NULL;
   return n;
 }
 
@@ -197,6 +205,37 @@ network_save (arca_net_t *net, arca_network_t *n, arca_error_t *err)
   _cleanup_free_ char *text = json_dump_compact (r);
   const char *p[] = { n->id, n->name, text };
   return arca_db_exec (net->db, "INSERT OR REPLACE INTO networks (id, name, data) VALUES (?1, ?2, ?3)", p, 3, err);
+}
+
+/* The endpoint settings kept as given: Links, IPAMConfig.LinkLocalIPs,
+ * DriverOpts (moby network.EndpointSettings). */
+static void
+endpoint_record_extras (const arca_endpoint_t *ep, json_t *r)
+{
+  if (ep->links)
+    json_object_set_new (r, "Links", json_from_strv (ep->links));
+  if (ep->ll_ips)
+    json_object_set_new (r, "LinkLocalIPs", json_from_strv (ep->ll_ips));
+  if (ep->driver_opts)
+    json_object_set (r, "DriverOpts", ep->driver_opts);
+}
+
+static char **
+strv_of_array (json_t *arr)
+{
+  if (json_array_size (arr) == 0)
+    return NULL;
+  _cleanup_json_ json_t *holder = json_pack ("{s:O}", "v", arr);
+  return json_get_strv (holder, "v");
+}
+
+static void
+endpoint_extras_from (arca_endpoint_t *ep, json_t *links, json_t *ll_ips, json_t *driver_opts)
+{
+  ep->links = strv_of_array (links);
+  ep->ll_ips = strv_of_array (ll_ips);
+  ep->driver_opts = json_is_object (driver_opts) && json_object_size (driver_opts) ? json_deep_copy (driver_opts)
+                                                                                    : NULL;
 }
 
 static json_t *
@@ -211,6 +250,7 @@ endpoint_record (arca_endpoint_t *ep, int order)
   _cleanup_free_ char *a6 = ip6_str_or_empty (&ep->addr6), *req6 = ip6_str_or_empty (&ep->req_addr6);
   json_object_set_new (r, "IPv6Address", json_string (a6));
   json_object_set_new (r, "RequestedIPv6", json_string (req6));
+  endpoint_record_extras (ep, r);
   return r;
 }
 
@@ -447,6 +487,8 @@ net_open (const arca_net_options_t *opts, arca_db_t *db, arca_net_t **out, arca_
       snprintf (ep->mac, sizeof ep->mac, "%s", json_get_str (r, "MacAddress") ? json_get_str (r, "MacAddress") : "");
       ep->req_mac = xstrdup (json_get_str (r, "RequestedMac"));
       ep->aliases = json_get_strv (r, "Aliases");
+      endpoint_extras_from (ep, json_object_get (r, "Links"), json_object_get (r, "LinkLocalIPs"),
+                            json_object_get (r, "DriverOpts"));
       ep->active = json_get_bool (r, "Active", false);
       endpoint_link_locked (net, ep);
     }
@@ -599,6 +641,50 @@ aux6_addresses_locked (const arca_network_t *n, size_t *count)
   return v;
 }
 
+/* IPAM Config AuxiliaryAddresses of the IPv4 pool {"name": "a.b.c.d"}:
+ * addresses the network's IPAM never hands out (libnetwork ipam reserves
+ * them); each must lie in the subnet (libnetwork ipamAllocateVersion;
+ * texts and statuses as dockerd 20.10). */
+static int
+aux_addresses_parse (arca_network_t *n, json_t *aux, arca_error_t *err)
+{
+  if (!json_is_object (aux) || json_object_size (aux) == 0)
+    return 0;
+  const char *k;
+  json_t *v;
+  json_object_foreach (aux, k, v)
+  {
+    const char *s = json_string_value (v);
+    struct in_addr a;
+    if (s == NULL || inet_pton (AF_INET, s, &a) != 1)
+      return arca_error_set (err, ARCA_ERR_INTERNAL, "non parsable secondary ip address (%s:%s) passed for network %s",
+                             k, s ? s : "", n->name);
+    if ((ntohl (a.s_addr) & prefix_mask (n->prefix)) != (ntohl (n->subnet.s_addr) & prefix_mask (n->prefix)))
+      {
+        _cleanup_free_ char *sub = cidr_str (n->subnet, n->prefix);
+        return arca_error_set (err, ARCA_ERR_FORBIDDEN,
+                               "auxiliary address: (%s:%s) must belong to the master pool: %s", k, s, sub);
+      }
+  }
+  n->aux_addresses = json_deep_copy (aux);
+  return 0;
+}
+
+static int
+aux_addresses_reserve (arca_net_t *net, arca_network_t *n, arca_error_t *err)
+{
+  const char *k;
+  json_t *v;
+  json_object_foreach (n->aux_addresses, k, v)
+  {
+    struct in_addr a;
+    inet_pton (AF_INET, json_string_value (v), &a);
+    if (ipam_reserve_aux (net, n->id, k, a, err) < 0)
+      return -1;
+  }
+  return 0;
+}
+
 int
 net_network_create (arca_net_t *net, json_t *body, char **id_out, arca_error_t *err)
 {
@@ -730,6 +816,11 @@ net_network_create (arca_net_t *net, json_t *body, char **id_out, arca_error_t *
       n->range = n->subnet;
       n->range_prefix = n->prefix;
     }
+  if (aux_addresses_parse (n, json_object_get (cfg, "AuxiliaryAddresses"), err) < 0)
+    {
+      network_free (n);
+      return -1;
+    }
 
   pthread_mutex_lock (&net->lock);
   for (arca_network_t *o = net->networks; o; o = o->next)
@@ -766,7 +857,7 @@ net_network_create (arca_net_t *net, json_t *body, char **id_out, arca_error_t *
   *pp = n;
   pthread_mutex_unlock (&net->lock);
 
-  if (network_save (net, n, err) < 0 || bridge_up (net, n, err) < 0)
+  if (network_save (net, n, err) < 0 || aux_addresses_reserve (net, n, err) < 0 || bridge_up (net, n, err) < 0)
     {
       arca_error_t ignored;
       pthread_mutex_lock (&net->lock);
@@ -779,6 +870,7 @@ net_network_create (arca_net_t *net, json_t *body, char **id_out, arca_error_t *
       pthread_mutex_unlock (&net->lock);
       const char *p[] = { n->id };
       arca_db_exec (net->db, "DELETE FROM networks WHERE id = ?1", p, 1, &ignored);
+      ipam_release_network (net, n->id);
       nl_link_delete (NULL, n->bridge, &ignored);
       network_free (n);
       return -1;
@@ -804,6 +896,8 @@ network_view_locked (arca_net_t *net, arca_network_t *n, bool verbose_containers
           _cleanup_free_ char *r = cidr_str (n->range, n->range_prefix);
           json_object_set_new (c, "IPRange", json_string (r));
         }
+      if (n->aux_addresses)
+        json_object_set (c, "AuxiliaryAddresses", n->aux_addresses);
       json_array_append_new (config, c);
       if (n->has_v6)
         {
@@ -872,7 +966,7 @@ network_matches_locked (arca_net_t *net, arca_network_t *n, json_t *filters)
     {
       bool ok = false;
       for (size_t i = 0; names[i]; i++)
-        if (strstr (n->name, names[i]))
+        if (filters_regex_match (names[i], n->name)) /* moby filters.Args.Match */
           ok = true;
       if (!ok)
         return false;
@@ -1003,7 +1097,14 @@ net_network_prune (arca_net_t *net, json_t *filters, json_t **deleted, arca_erro
   static const char *const allowed[] = { "label", "label!", "until", NULL };
   if (filters && filters_validate (filters, allowed, err) < 0)
     return -1;
+  /* moby network prune: until (created before), label, label! */
+  int64_t until = 0;
+  if (filters_until (filters, &until, err) < 0)
+    return -1;
+  json_t *label_not = json_object_get (filters, "label!");
+  _cleanup_json_ json_t *not_filter = label_not ? json_pack ("{s:O}", "label", label_not) : NULL;
   json_t *out = json_array ();
+  _cleanup_json_ json_t *tried = json_object ();
   for (;;)
     {
       arca_network_t *victim = NULL;
@@ -1018,7 +1119,13 @@ net_network_prune (arca_net_t *net, json_t *filters, json_t **deleted, arca_erro
               configured = true;
           if (configured)
             continue;
-          if (json_object_get (filters, "label") && !filters_match_labels (filters, n->labels))
+          if (!filters_match_labels (filters, n->labels))
+            continue;
+          if (not_filter && filters_match_labels (not_filter, n->labels))
+            continue;
+          if (until && n->created_ns > until)
+            continue;
+          if (json_object_get (tried, n->id)) /* its removal failed: not again */
             continue;
           victim = n;
         }
@@ -1026,9 +1133,13 @@ net_network_prune (arca_net_t *net, json_t *filters, json_t **deleted, arca_erro
       if (victim == NULL)
         break;
       _cleanup_free_ char *name = xstrdup (victim->name);
+      json_object_set_new (tried, victim->id, json_true ());
       arca_error_t e2;
       if (network_remove_one (net, victim, &e2) < 0)
-        log_warn ("prune network %s: %s", name, e2.msg);
+        {
+          log_warn ("prune network %s: %s", name, e2.msg);
+          continue;
+        }
       json_array_append_new (out, json_string (name));
     }
   *deleted = out;
@@ -1042,6 +1153,28 @@ mac_from_ip (struct in_addr a, char out[18])
 {
   const unsigned char *b = (const unsigned char *) &a.s_addr;
   snprintf (out, 18, "02:42:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3]);
+}
+
+/* The first entry of LinkLocalIPs that is not an IPv4 (169.254.0.0/16) or
+ * IPv6 (fe80::/10) link-local address, or NULL (libnetwork
+ * endpoint.go: link-local IPs must be link-local). */
+static const char *
+link_local_invalid (json_t *ll)
+{
+  size_t i;
+  json_t *v;
+  json_array_foreach (ll, i, v)
+    {
+      const char *s = json_string_value (v);
+      struct in_addr a4;
+      struct in6_addr a6;
+      if (s && inet_pton (AF_INET, s, &a4) == 1 && (ntohl (a4.s_addr) >> 16) == 0xa9fe)
+        continue;
+      if (s && inet_pton (AF_INET6, s, &a6) == 1 && a6.s6_addr[0] == 0xfe && (a6.s6_addr[1] & 0xc0) == 0x80)
+        continue;
+      return s ? s : "";
+    }
+  return NULL;
 }
 
 /* Add an endpoint configuration (create, connect); the network must exist
@@ -1065,6 +1198,13 @@ endpoint_add (arca_net_t *net, const char *cid, const char *cname, const char *r
                                n->name);
       }
   const char *ip = json_get_str (json_object_get (epc, "IPAMConfig"), "IPv4Address");
+  json_t *ll = json_object_get (json_object_get (epc, "IPAMConfig"), "LinkLocalIPs");
+  const char *bad_ll = link_local_invalid (ll);
+  if (bad_ll)
+    {
+      pthread_mutex_unlock (&net->lock);
+      return arca_error_set (err, ARCA_ERR_INVALID, "invalid link local IP address: %s", bad_ll);
+    }
   const char *ip6 = json_get_str (json_object_get (epc, "IPAMConfig"), "IPv6Address");
   arca_endpoint_t *ep = xmalloc0 (sizeof *ep);
   if (ip6 && *ip6)
@@ -1101,6 +1241,7 @@ endpoint_add (arca_net_t *net, const char *cid, const char *cname, const char *r
   snprintf (ep->network_id, sizeof ep->network_id, "%s", n->id);
   ep->container_name = xstrdup (cname);
   ep->aliases = json_get_strv (epc, "Aliases");
+  endpoint_extras_from (ep, json_object_get (epc, "Links"), ll, json_object_get (epc, "DriverOpts"));
   const char *mac = json_get_str (epc, "MacAddress");
   ep->req_mac = mac && *mac ? xstrdup (mac) : NULL;
   endpoint_link_locked (net, ep);
@@ -1164,6 +1305,17 @@ endpoint_dns_names (const arca_endpoint_t *ep, const char *cid, const char *host
   if (hostname && *hostname && strcmp (hostname, shortid) != 0)
     strv_builder_add (&v, hostname);
   return strv_builder_finish (&v);
+}
+
+/* IPAMConfig.LinkLocalIPs on the interface, /16 (IPv4) or /64 (IPv6) as
+ * libnetwork's linkLocalMask. */
+static int
+endpoint_add_link_local (const arca_endpoint_t *ep, const char *netns_path, const char *ifname, arca_error_t *err)
+{
+  for (size_t i = 0; ep->ll_ips && ep->ll_ips[i]; i++)
+    if (nl_addr_add_named (netns_path, ifname, ep->ll_ips[i], strchr (ep->ll_ips[i], ':') ? 64 : 16, err) < 0)
+      return -1;
+  return 0;
 }
 
 /* dockerd's default bridge with a fixed-cidr-v6 of at least 48 host bits
@@ -1240,6 +1392,7 @@ endpoint_activate (arca_net_t *net, arca_endpoint_t *ep, const char *netns_path,
   if (nl_veth_setup (nc.bridge, host, netns_path, ifname, mac, nc.mtu, addr, nc.prefix, nc.gateway,
                      default_route && !nc.internal, err)
           < 0
+      || endpoint_add_link_local (ep, netns_path, ifname, err) < 0
       || (network_v6 (&nc)
           && nl_addr6_setup (netns_path, ifname, &addr6, nc.prefix6, &nc.gateway6, default_route && !nc.internal, err)
                  < 0))
@@ -1562,14 +1715,20 @@ net_container_settings (arca_net_t *net, const char *cid, json_t *ns)
       _cleanup_free_ char *ip6 = has6 ? ip6_str (&ep->addr6) : xstrdup ("");
       _cleanup_free_ char *gw6 = has6 ? ip6_str (&ep->gateway6) : xstrdup ("");
       /* EndpointIPAMConfig: omitempty fields */
-      json_t *ipam = req || req6 ? json_object () : json_null ();
+      json_t *ipam = req || req6 || ep->ll_ips ? json_object () : json_null ();
       if (req)
         json_object_set_new (ipam, "IPv4Address", json_string (req));
       if (req6)
         json_object_set_new (ipam, "IPv6Address", json_string (req6));
-      json_t *o = json_pack ("{s:o,s:n,s:o,s:s,s:n,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:i,s:o}", "IPAMConfig", ipam, "Links",
-                             "Aliases", ep->aliases ? json_from_strv (ep->aliases) : json_null (), "MacAddress",
-                             ep->active ? ep->mac : "", "DriverOpts", "NetworkID", n->id, "EndpointID",
+      if (ep->ll_ips)
+        json_object_set_new (ipam, "LinkLocalIPs", json_from_strv (ep->ll_ips));
+      /* Before the first start dockerd shows the requested MAC address. */
+      const char *mac = ep->active ? ep->mac : (ep->req_mac ? ep->req_mac : "");
+      json_t *o = json_pack ("{s:o,s:o,s:o,s:s,s:o,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:i,s:o}", "IPAMConfig", ipam, "Links",
+                             ep->links ? json_from_strv (ep->links) : json_null (), "Aliases",
+                             ep->aliases ? json_from_strv (ep->aliases) : json_null (), "MacAddress", mac,
+                             "DriverOpts", ep->driver_opts ? json_deep_copy (ep->driver_opts) : json_null (),
+                             "NetworkID", n->id, "EndpointID",
                              ep->active ? ep->id : "", "Gateway", gw, "IPAddress", ip, "IPPrefixLen",
                              ep->active ? ep->prefix : 0, "IPv6Gateway", gw6, "GlobalIPv6Address", ip6,
                              "GlobalIPv6PrefixLen", has6 ? ep->prefix6 : 0, "DNSNames",
@@ -1604,6 +1763,29 @@ name_eq (const char *a, const char *q)
   if (lq && q[lq - 1] == '.')
     lq--;
   return strlen (a) == lq && strncasecmp (a, q, lq) == 0;
+}
+
+/* Links on a user network ("container:alias" in EndpointsConfig.Links):
+ * the alias names the linked container for the linking container only
+ * (libnetwork sandbox-scoped service aliases). */
+static bool
+endpoint_link_matches (const arca_endpoint_t *me, const arca_endpoint_t *ep, const char *name)
+{
+  for (size_t i = 0; me->links && me->links[i]; i++)
+    {
+      const char *l = me->links[i];
+      if (*l == '/')
+        l++;
+      const char *colon = strchr (l, ':');
+      const char *alias = colon ? colon + 1 : l;
+      size_t target_len = colon ? (size_t) (colon - l) : strlen (l);
+      if (*alias == '/')
+        alias++;
+      if (name_eq (alias, name) && ep->container_name && strlen (ep->container_name) == target_len
+          && strncmp (ep->container_name, l, target_len) == 0)
+        return true;
+    }
+  return false;
 }
 
 /* Does endpoint ep (on network n) answer to `name`: one of its DNS names,
@@ -1645,7 +1827,8 @@ dns_lookup_family (arca_net_t *net, const char *container_id, const char *name, 
         continue;
       for (arca_endpoint_t *ep = net->endpoints; ep && found < max; ep = ep->next)
         {
-          if (!ep->active || strcmp (ep->network_id, me->network_id) != 0 || !endpoint_answers_locked (ep, n, name))
+          if (!ep->active || strcmp (ep->network_id, me->network_id) != 0
+              || !(endpoint_answers_locked (ep, n, name) || endpoint_link_matches (me, ep, name)))
             continue;
           const void *a = family == AF_INET ? (const void *) &ep->addr : (const void *) &ep->addr6;
           if (family == AF_INET6 && in6_is_zero (&ep->addr6))

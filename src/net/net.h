@@ -75,6 +75,7 @@ typedef struct arca_network
   json_t *aux6;              /* IPv6 AuxiliaryAddresses {"name":"fd00::2"}: never handed out */
   json_t *labels;            /* object string->string */
   json_t *options;           /* object string->string (Options as given) */
+  json_t *aux_addresses;     /* IPAM AuxiliaryAddresses: object name->IPv4 (reserved), or NULL */
 } arca_network_t;
 
 typedef struct arca_endpoint
@@ -99,6 +100,10 @@ typedef struct arca_endpoint
   struct in6_addr gateway6;
   struct in6_addr req_addr6; /* --ip6 / IPAMConfig.IPv6Address (:: = none) */
   char *req_mac;             /* --mac-address, NULL = generated from the address */
+  char **links;              /* EndpointsConfig.Links "container:alias" (user networks: DNS
+                                aliases seen by this container only), may be NULL */
+  char **ll_ips;             /* IPAMConfig.LinkLocalIPs, added to the interface, may be NULL */
+  json_t *driver_opts;       /* EndpointsConfig.DriverOpts as given (object), or NULL */
   bool active;               /* veth exists, address allocated */
 } arca_endpoint_t;
 

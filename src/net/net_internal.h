@@ -26,6 +26,8 @@ int nl_veth_setup (const char *bridge, const char *host_name, const char *netns_
 int nl_addr6_setup (const char *netns_path, const char *ifname, const struct in6_addr *addr, int prefix,
                     const struct in6_addr *gw, bool default_route, arca_error_t *err);
 int nl_lo_up (const char *netns_path, arca_error_t *err);
+/* Add address text/prefix (IPv4 or IPv6) to interface ifname in netns_path. */
+int nl_addr_add_named (const char *netns_path, const char *ifname, const char *text, int prefix, arca_error_t *err);
 /* True if a route in the host's main table overlaps subnet/prefix. */
 bool nl_route_overlaps (struct in_addr subnet, int prefix);
 /* Names of links on the host whose master is the bridge `bridge`
@@ -41,6 +43,9 @@ int ipam_allocate (arca_net_t *net, const arca_network_t *n, const char *contain
                    bool required, struct in_addr *out, arca_error_t *err);
 void ipam_release (arca_net_t *net, const char *network_id, const char *container_id);
 void ipam_release_network (arca_net_t *net, const char *network_id);
+/* Reserve an AuxiliaryAddresses entry (owner "aux:<name>") so no endpoint gets it. */
+int ipam_reserve_aux (arca_net_t *net, const char *network_id, const char *name, struct in_addr a, arca_error_t *err);
+
 /* IPv6: the same table; an address in the network's IPv6 range (pref
  * first, required = --ip6), never one of reserved[0..nreserved) (the
  * network's AuxiliaryAddresses). */

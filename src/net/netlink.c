@@ -311,6 +311,32 @@ nl_link_delete (const char *netns_path, const char *name, arca_error_t *err)
 }
 
 int
+nl_addr_add_named (const char *netns_path, const char *ifname, const char *text, int prefix, arca_error_t *err)
+{
+  _cleanup_nlsock_ struct nl_sock *sk = nl_open (netns_path, err);
+  if (sk == NULL)
+    return -1;
+  _cleanup_link_ struct rtnl_link *link = NULL;
+  int r = rtnl_link_get_kernel (sk, 0, ifname, &link);
+  if (r < 0)
+    return nlerr (err, r, "get link", ifname);
+  char cidr[80];
+  snprintf (cidr, sizeof cidr, "%s/%d", text, prefix);
+  struct nl_addr *local = NULL;
+  if (nl_addr_parse (cidr, AF_UNSPEC, &local) < 0)
+    return arca_error_set (err, ARCA_ERR_INVALID, "bad address %s", cidr);
+  struct rtnl_addr *ra = rtnl_addr_alloc ();
+  rtnl_addr_set_ifindex (ra, rtnl_link_get_ifindex (link));
+  rtnl_addr_set_local (ra, local);
+  r = rtnl_addr_add (sk, ra, 0);
+  rtnl_addr_put (ra);
+  nl_addr_put (local);
+  if (r < 0 && r != -NLE_EXIST)
+    return nlerr (err, r, "add address", cidr);
+  return 0;
+}
+
+int
 nl_lo_up (const char *netns_path, arca_error_t *err)
 {
   _cleanup_nlsock_ struct nl_sock *sk = nl_open (netns_path, err);

@@ -55,7 +55,8 @@ int oci_update (const arca_oci_runtime_t *rt, const char *id, const char *state_
  * "failed to create task for container: OCI runtime create failed: <msg>:
  * unknown" (malloc'd). */
 int oci_start_failure (const char *runtime_msg, arca_error_kind_t *kind, char **text);
-/* An exec start the runtime refused: exit code 126/127 and dockerd's text
+/* An exec start the runtime refused: exit code 126 (whatever the cause, as
+ * dockerd records it) and dockerd's text
  * "OCI runtime exec failed: <msg>: unknown". */
 int oci_exec_failure (const char *runtime_msg, char **text);
 

@@ -227,13 +227,19 @@ masked_thermal_paths (json_t *masked)
 
 /* CreateDaemonEnvironment + ReplaceOrAppendEnvValues (util/env.h). */
 static json_t *
-build_env (const arca_container_options_t *o)
+build_env (const arca_container_options_t *o, char **link_env)
 {
-  char **base = xmalloc0 (4 * sizeof *base);
-  base[0] = xstrdup (DEFAULT_PATH_ENV);
-  base[1] = xasprintf ("HOSTNAME=%s", o->hostname ? o->hostname : "");
+  size_t nl = 0;
+  while (link_env && link_env[nl])
+    nl++;
+  char **base = xmalloc0 ((4 + nl) * sizeof *base);
+  size_t k = 0;
+  base[k++] = xstrdup (DEFAULT_PATH_ENV);
+  base[k++] = xasprintf ("HOSTNAME=%s", o->hostname ? o->hostname : "");
   if (o->tty)
-    base[2] = xstrdup ("TERM=xterm");
+    base[k++] = xstrdup ("TERM=xterm");
+  for (size_t i = 0; i < nl; i++)
+    base[k++] = xstrdup (link_env[i]);
   _cleanup_strv_ char **env = env_replace_or_append (base, o->env);
   return json_from_strv (env);
 }
@@ -310,7 +316,7 @@ build_process (const arca_spec_options_t *s, char **caps, json_t **out, arca_err
     }
   else
     json_object_set_new (proc, "args", json_from_strv (s->args));
-  json_object_set_new (proc, "env", build_env (o));
+  json_object_set_new (proc, "env", build_env (o, s->link_env));
   json_object_set_new (proc, "cwd", json_string (cwd));
   json_t *capobj = json_object ();
   json_object_set_new (capobj, "bounding", json_from_strv (caps));

@@ -55,6 +55,8 @@ typedef struct
    * "unconfined"; NULL = the built-in default. */
   const char *default_seccomp_profile;
   const char *cgroup_parent; /* cgroup parent without CgroupParent ("/arca" if NULL) */
+  char **link_env;           /* legacy links' variables, after HOSTNAME/TERM and before Config.Env
+                                (moby CreateDaemonEnvironment linkedEnv); NULL: none */
 } arca_spec_options_t;
 
 /* Resolve Config.User as dockerd does (moby/sys/user GetExecUserPath) from

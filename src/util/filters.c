@@ -1,6 +1,7 @@
 #include "util/filters.h"
 
 #include <stdio.h>
+#include <regex.h>
 #include <string.h>
 
 #include "util/strutil.h"
@@ -126,4 +127,17 @@ filters_until (json_t *filters, int64_t *until_ns, arca_error_t *err)
     ret = arca_error_set (err, ARCA_ERR_INVALID, "failed to parse value as time or duration: \"%s\"", v[0]);
   strv_free (v);
   return ret;
+}
+
+bool
+filters_regex_match (const char *pattern, const char *source)
+{
+  if (strcmp (pattern, source) == 0)
+    return true;
+  regex_t re;
+  if (regcomp (&re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
+    return false;
+  bool m = regexec (&re, source, 0, NULL, 0) == 0;
+  regfree (&re);
+  return m;
 }

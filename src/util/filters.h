@@ -18,6 +18,10 @@ int filters_validate (json_t *filters, const char *const *allowed, arca_error_t 
 /* Label filter match: each value is "key" (label present) or "key=value"
  * (exact); all values must match (moby filters.MatchKVList). */
 bool filters_match_labels (json_t *filters, json_t *labels);
+/* moby filters.Args.Match for one value: source equals pattern, or the
+ * pattern (a regular expression, POSIX extended syntax standing in for Go's
+ * RE2) matches somewhere in source; an invalid pattern matches nothing. */
+bool filters_regex_match (const char *pattern, const char *source);
 
 /* The `until` filter as moby's timetypes.GetTimestamp reads it: a Go
  * duration before now ("24h"; not "0"), or a timestamp (unix seconds with

@@ -76,15 +76,15 @@ done"
   assert_output ""
 }
 
-@test "exec of a missing binary: 127 and the runtime's message; a directory: 126" {
-  run -127 docker exec ex /nope
-  assert_failure 127
+@test "exec of a missing binary or a directory: 126 (as dockerd 20.10) and the runtime's message" {
+  run -126 docker exec ex /nope
+  assert_failure 126
   assert_output_contains 'OCI runtime exec failed: exec failed: unable to start container process: exec: "/nope": stat /nope: no such file or directory: unknown'
   run -126 docker exec ex /tmp
   assert_failure 126
   assert_output_contains "permission denied"
-  run -127 docker exec ex nosuchcommand
-  assert_failure 127
+  run -126 docker exec ex nosuchcommand
+  assert_failure 126
 }
 
 @test "exec -u with an unknown user is refused" {

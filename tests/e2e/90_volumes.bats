@@ -256,7 +256,7 @@ setup_file() {
   run docker run --rm --volumes-from vf-src:ro busybox sh -c 'cat /shared/f; touch /shared/x'
   assert_failure
   assert_output_contains "Read-only file system"
-  # 404 as dockerd (the CLI then tries to pull the image: ask the API).
+  # 400 as dockerd 20.10 (a 404 would make the CLI pull the image).
   run api POST /containers/create -H 'Content-Type: application/json' \
     -d '{"Image":"busybox","HostConfig":{"VolumesFrom":["nosuch"]}}'
   assert_output_contains "No such container: nosuch"

@@ -263,34 +263,34 @@ test_stat (void **state)
 {
   fixture_t *f = *state;
   arca_path_stat_t st;
-  assert_int_equal (archive_stat_in_root (f->rootfd, "/lnk", &st), 0);
+  assert_int_equal (archive_stat_in_root (f->rootfd, "/lnk", NULL, &st), 0);
   assert_string_equal (st.name, "lnk");
   assert_int_equal (st.mode, (1u << 27) | 0777);
   assert_string_equal (st.link_target, "/etc");
   arca_path_stat_clear (&st);
 
-  assert_int_equal (archive_stat_in_root (f->rootfd, "/lnk/", &st), 0);
+  assert_int_equal (archive_stat_in_root (f->rootfd, "/lnk/", NULL, &st), 0);
   assert_string_equal (st.name, "lnk");
   assert_int_equal (st.mode, (1u << 31) | 0755);
   assert_string_equal (st.link_target, "");
   arca_path_stat_clear (&st);
 
-  assert_int_equal (archive_stat_in_root (f->rootfd, "/d/.", &st), 0);
+  assert_int_equal (archive_stat_in_root (f->rootfd, "/d/.", NULL, &st), 0);
   assert_string_equal (st.name, ".");
   arca_path_stat_clear (&st);
 
-  assert_int_equal (archive_stat_in_root (f->rootfd, "/", &st), 0);
+  assert_int_equal (archive_stat_in_root (f->rootfd, "/", NULL, &st), 0);
   assert_string_equal (st.name, "/");
   arca_path_stat_clear (&st);
 
-  assert_int_equal (archive_stat_in_root (f->rootfd, "/d/rel/a", &st), 0);
+  assert_int_equal (archive_stat_in_root (f->rootfd, "/d/rel/a", NULL, &st), 0);
   assert_int_equal (st.mode, 0640);
   assert_int_equal (st.size, 2);
   arca_path_stat_clear (&st);
 
-  assert_int_equal (archive_stat_in_root (f->rootfd, "/escape/", &st), -1);
-  assert_int_equal (archive_stat_in_root (f->rootfd, "/escape/secret", &st), -1);
-  assert_int_equal (archive_stat_in_root (f->rootfd, "/etc/passwd/x", &st), -1);
+  assert_int_equal (archive_stat_in_root (f->rootfd, "/escape/", NULL, &st), -1);
+  assert_int_equal (archive_stat_in_root (f->rootfd, "/escape/secret", NULL, &st), -1);
+  assert_int_equal (archive_stat_in_root (f->rootfd, "/etc/passwd/x", NULL, &st), -1);
   assert_int_equal (archive_go_filemode (S_IFCHR | 0666), (1u << 26) | (1u << 21) | 0666);
   assert_int_equal (archive_go_filemode (S_IFREG | S_ISUID | 0755), (1u << 23) | 0755);
 }
@@ -336,7 +336,7 @@ check_tar (fixture_t *f, const char *abs, const char *want)
 {
   arca_buf_t b = { 0 };
   arca_error_t err = { 0 };
-  if (archive_tar_write (f->rootfd, abs, buf_write, &b, &err) < 0)
+  if (archive_tar_write (f->rootfd, abs, NULL, buf_write, &b, &err) < 0)
     fail_msg ("tar %s: %s", abs, err.msg);
   _cleanup_free_ char *got = list_tar (&b);
   buf_free (&b);
@@ -355,7 +355,7 @@ test_tar_write (void **state)
   check_tar (f, "/d/up/etc/passwd", "passwd 100644 root:x:0:0::/root:/bin/sh\n\n");
   arca_buf_t b = { 0 };
   arca_error_t err = { 0 };
-  assert_int_equal (archive_tar_write (f->rootfd, "/escape/secret", buf_write, &b, &err), -1);
+  assert_int_equal (archive_tar_write (f->rootfd, "/escape/secret", NULL, buf_write, &b, &err), -1);
   assert_int_equal (b.len, 0);
   buf_free (&b);
 }

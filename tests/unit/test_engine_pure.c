@@ -90,6 +90,15 @@ test_filters (void **state)
   assert_string_equal (err.msg, "invalid filter 'label'");
   assert_null (f);
   assert_int_equal (filters_parse (NULL, &f, &err), 0);
+  /* name filters are regular expressions (moby filters.Args.Match) */
+  assert_true (filters_regex_match ("web", "myweb1"));
+  assert_true (filters_regex_match ("^web$", "web"));
+  assert_false (filters_regex_match ("^web$", "web1"));
+  assert_true (filters_regex_match ("^/w.b[0-9]+$", "/web12"));
+  assert_false (filters_regex_match ("^/w.b[0-9]+$", "/web"));
+  assert_true (filters_regex_match ("a|b", "xbx"));
+  assert_false (filters_regex_match ("(", "x(y")); /* invalid: matches nothing */
+  assert_true (filters_regex_match ("(", "(")); /* but an exact match still counts */
   assert_null (f);
 }
 
