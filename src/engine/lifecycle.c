@@ -847,15 +847,12 @@ container_remove (arca_engine_t *e, arca_container_t *c, bool force, bool volume
   pthread_mutex_lock (&e->lock);
   if (force)
     wait_start_done_locked (e, c);
-  /* rm -f while another removal runs (AutoRemove, another rm -f): that one
-   * does the work, once; this one answers when it is done (or goes on if
-   * it gave up). */
-  while (force && c->removing && !c->destroyed)
-    pthread_cond_wait (&e->changed, &e->lock);
+  /* Gone meanwhile (a removal that finished after our lookup): as if the
+   * lookup had come after it. */
   if (c->removed)
     {
       pthread_mutex_unlock (&e->lock);
-      return 0;
+      return arca_error_set (err, ARCA_ERR_NOT_FOUND, "No such container: %s", c->id);
     }
   /* Even with force (moby daemon/delete.go SetRemovalInProgress): two
    * removals at once would each destroy the record and drop the table's
