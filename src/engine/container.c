@@ -710,7 +710,11 @@ containers_restore (arca_engine_t *e, arca_error_t *err)
           continue;
         }
       arca_error_t merr;
-      if (container_monitor_start (e, c, &merr) == 0)
+      /* reconcile.c: a policy restart cut short between the shim's spawn
+       * and its start leaves a shim with nothing to run */
+      if (c->restarting && container_stop_unstarted_shim (e, c))
+        log_info ("container %.12s: its restart was cut short before the process ran", c->id);
+      else if (container_monitor_start (e, c, &merr) == 0)
         {
           log_info ("container %.12s: re-adopted its running shim", c->id);
           networks_container_restore (e, c, true); /* networking: keep its endpoints */

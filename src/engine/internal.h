@@ -248,6 +248,11 @@ void container_destroy_files (arca_engine_t *e, arca_container_t *c);
  * delete runtime state a start cut short left, unmount the rootfs, drop
  * network leftovers. */
 void container_recover_not_running (arca_engine_t *e, arca_container_t *c);
+/* A row that says Restarting (running) whose shim was spawned by the policy
+ * restart but never told to start: nothing runs.  Ends that shim and
+ * returns true; the caller then treats the container as one whose shim is
+ * gone (255, its restart policy). */
+bool container_stop_unstarted_shim (arca_engine_t *e, arca_container_t *c);
 /* `<runtime> delete --force` when the runtime has state for c, then the
  * cgroups it may leave (idempotent; no engine lock held). */
 void container_runtime_forget (arca_engine_t *e, arca_container_t *c);

@@ -111,6 +111,19 @@ stop_leftover_shim (arca_engine_t *e, arca_container_t *c, const char *sdir)
   unlink (exit_file);
 }
 
+bool
+container_stop_unstarted_shim (arca_engine_t *e, arca_container_t *c)
+{
+  _cleanup_free_ char *sdir = container_state_dir (e, c->id);
+  _cleanup_json_ json_t *req = json_pack ("{s:s}", "op", "state");
+  _cleanup_json_ json_t *state = NULL;
+  arca_error_t err;
+  if (shim_request (sdir, req, &state, &err) < 0 || strcmp (json_get_str (state, "Status") ?: "", "created") != 0)
+    return false;
+  stop_leftover_shim (e, c, sdir);
+  return true;
+}
+
 void
 container_recover_not_running (arca_engine_t *e, arca_container_t *c)
 {

@@ -298,3 +298,27 @@ container_dirs() { ls "$ARCA_T/data/containers" "$ARCA_T/exec/containers" 2>/dev
     ping_ok || fail "the daemon died"
   done
 }
+
+# The soak found it: a restart policy's start cut short after the shim was
+# spawned left the row Restarting (running) and a shim with nothing to run,
+# re-adopted as running for the 120 s the shim waits for its start.
+@test "a policy restart cut short after the shim's spawn: restarted at once, never listed running with nothing in the runtime" {
+  docker run -d --name cr-policy --restart always busybox sh -c 'sleep 6'
+  local id pid
+  id=$(docker inspect -f '{{.Id}}' cr-policy)
+  arca_stop
+  ARCA_CRASHPOINT=start-shim-spawned arca_start
+  pid=$(arca_pid)
+  wait_pid_gone "$pid" 60 || fail "the policy restart did not reach the crash point"
+  rm -f "$ARCA_T/daemon.pid"
+  grep -q "ARCA_CRASHPOINT=start-shim-spawned reached" "$ARCA_T/daemon.log" || fail "crash point not reached"
+  arca_start
+  grep -q "container ${id:0:12}: its restart was cut short before the process ran" "$ARCA_T/daemon.log" ||
+    fail "the unstarted shim was re-adopted"
+  runc_running() { [ "$(runc_status "$id")" = running ]; }
+  retry 100 0.1 runc_running || fail "not restarted: runtime says '$(runc_status "$id")'"
+  run docker inspect -f '{{.State.Running}}' cr-policy
+  assert_output "true"
+  docker rm -f cr-policy >/dev/null
+  assert_nothing_left "$id"
+}
