@@ -6,18 +6,11 @@
 
 #include <string.h>
 
-#include "engine/engine.h"
-#include "image/image.h"
+#include "engine/images.h"
 #include "util/cleanup.h"
 #include "util/filters.h"
 #include "util/json.h"
 #include "util/strutil.h"
-
-static arca_image_store_t *
-store_of (void *app)
-{
-  return arca_engine_images ((arca_engine_t *) app);
-}
 
 /* One JSONMessage as dockerd's streamformatter writes it: JSON + "\r\n". */
 static void
@@ -47,7 +40,7 @@ list_images (arca_http_request_t *req, void *app, arca_error_t *err)
       json_object_set_new (m, legacy, json_true ());
     }
   json_t *list;
-  if (image_list_json (store_of (app), filters, arca_req_query_bool (req, "all", false), &list, err) < 0)
+  if (engine_image_list (app, filters, arca_req_query_bool (req, "all", false), &list, err) < 0)
     return -1;
   if (arca_req_api_version (req) < 143)
     {
@@ -70,7 +63,7 @@ static int
 inspect_image (arca_http_request_t *req, void *app, arca_error_t *err)
 {
   json_t *out;
-  if (image_inspect_json (store_of (app), arca_req_param (req, "name"), &out, err) < 0)
+  if (engine_image_inspect (app, arca_req_param (req, "name"), &out, err) < 0)
     return -1;
   return arca_resp_json (req, 200, out);
 }
@@ -79,8 +72,8 @@ inspect_image (arca_http_request_t *req, void *app, arca_error_t *err)
 static int
 tag_image (arca_http_request_t *req, void *app, arca_error_t *err)
 {
-  if (image_tag (store_of (app), arca_req_param (req, "name"), arca_req_query (req, "repo"),
-                 arca_req_query (req, "tag"), err) < 0)
+  if (engine_image_tag (app, arca_req_param (req, "name"), arca_req_query (req, "repo"),
+                        arca_req_query (req, "tag"), err) < 0)
     return -1;
   return arca_resp_status (req, 201);
 }
@@ -90,8 +83,8 @@ static int
 delete_image (arca_http_request_t *req, void *app, arca_error_t *err)
 {
   json_t *out;
-  if (image_remove (store_of (app), arca_req_param (req, "name"), arca_req_query_bool (req, "force", false),
-                    arca_req_query_bool (req, "noprune", false), &out, err) < 0)
+  if (engine_image_remove (app, arca_req_param (req, "name"), arca_req_query_bool (req, "force", false),
+                           arca_req_query_bool (req, "noprune", false), &out, err) < 0)
     return -1;
   return arca_resp_json (req, 200, out);
 }
@@ -116,7 +109,7 @@ load_images (arca_http_request_t *req, void *app, arca_error_t *err)
   if (path == NULL)
     return arca_error_set (err, ARCA_ERR_INVALID, "unexpected EOF");
   arca_buf_t b = { 0 };
-  if (image_load (store_of (app), path, collect_line, &b, err) < 0)
+  if (engine_image_load (app, path, collect_line, &b, err) < 0)
     append_message (&b, json_pack ("{s:{s:s},s:s}", "errorDetail", "message", err->msg, "error", err->msg));
   int ret = arca_resp_data (req, 200, "application/json", b.data ? b.data : "", b.len);
   buf_free (&b);
@@ -144,8 +137,8 @@ create_image (arca_http_request_t *req, void *app, arca_error_t *err)
    * several instructions separated by '\n'. */
   _cleanup_strv_ char **changes = arca_req_query_all (req, "changes");
   _cleanup_free_ char *id = NULL;
-  if (arca_engine_image_import (app, path, arca_req_query (req, "repo"), arca_req_query (req, "tag"), changes,
-                                arca_req_query (req, "message"), &id, err) < 0)
+  if (engine_image_import (app, path, arca_req_query (req, "repo"), arca_req_query (req, "tag"), changes,
+                           arca_req_query (req, "message"), &id, err) < 0)
     return -1;
   arca_buf_t b = { 0 };
   append_message (&b, json_pack ("{s:s}", "status", id));

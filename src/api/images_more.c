@@ -7,18 +7,12 @@
 
 #include "engine/container.h"
 #include "engine/engine.h"
-#include "image/image.h"
+#include "engine/images.h"
 #include "util/cleanup.h"
 #include "util/filters.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/strutil.h"
-
-static arca_image_store_t *
-store_of (void *app)
-{
-  return arca_engine_images ((arca_engine_t *) app);
-}
 
 /* ---- save ---- */
 
@@ -34,21 +28,21 @@ save_stream (arca_stream_t *st, void *ctx)
   arca_error_t err = { 0 };
   /* After the first byte an error can only cut the stream short: the
    * client's tar reader then fails, as with dockerd. */
-  if (image_save_write (ctx, sink, st, &err) < 0)
+  if (engine_image_save_write (ctx, sink, st, &err) < 0)
     log_warn ("docker save: %s", err.msg);
 }
 
 static void
 save_free (void *ctx)
 {
-  image_save_free (ctx);
+  engine_image_save_free (ctx);
 }
 
 static int
 save_names (arca_http_request_t *req, void *app, char **names, arca_error_t *err)
 {
-  arca_image_save_t *sv;
-  if (image_save_prepare (store_of (app), names, &sv, err) < 0)
+  engine_image_save_t *sv;
+  if (engine_image_save_prepare (app, names, &sv, err) < 0)
     return -1;
   return arca_resp_stream (req, 200, "application/x-tar", save_stream, sv, save_free);
 }
@@ -75,7 +69,7 @@ static int
 h_history (arca_http_request_t *req, void *app, arca_error_t *err)
 {
   json_t *out;
-  if (image_history_json (store_of (app), arca_req_param (req, "name"), &out, err) < 0)
+  if (engine_image_history (app, arca_req_param (req, "name"), &out, err) < 0)
     return -1;
   return arca_resp_json (req, 200, out);
 }
@@ -89,7 +83,7 @@ h_prune (arca_http_request_t *req, void *app, arca_error_t *err)
   if (filters_parse (arca_req_query (req, "filters"), &filters, err) < 0)
     return -1;
   json_t *out;
-  if (image_prune (store_of (app), filters, &out, err) < 0)
+  if (engine_image_prune (app, filters, &out, err) < 0)
     return -1;
   return arca_resp_json (req, 200, out);
 }

@@ -8,8 +8,7 @@
 
 #include <string.h>
 
-#include "engine/engine.h"
-#include "image/registry.h"
+#include "engine/images.h"
 #include "util/cleanup.h"
 #include "util/json.h"
 #include "util/strutil.h"
@@ -36,16 +35,16 @@ stream_error (arca_stream_t *s, const arca_error_t *err)
 static void
 pull_stream (arca_stream_t *s, void *ctx)
 {
-  image_pull_t *p = ctx;
+  engine_image_pull_t *p = ctx;
   arca_error_t err = { 0 };
-  if (image_pull_run (p, stream_emit, s, &err) < 0)
+  if (engine_image_pull_run (p, stream_emit, s, &err) < 0)
     stream_error (s, &err);
 }
 
 static void
 pull_free (void *ctx)
 {
-  image_pull_free (ctx);
+  engine_image_pull_free (ctx);
 }
 
 int
@@ -59,61 +58,37 @@ arca_api_image_pull (arca_http_request_t *req, void *app, arca_error_t *err)
     ref = xasprintf ("%s%s%s", from_image, strchr (tag, ':') ? "@" : ":", tag);
   else
     ref = xstrdup (from_image);
-  registry_auth_t auth;
-  if (registry_auth_decode (arca_req_header (req, "X-Registry-Auth"), &auth, err) < 0)
-    return -1;
-  image_pull_t *p = NULL;
-  int ret = image_pull_prepare (arca_engine_images ((arca_engine_t *) app), ref, arca_req_query (req, "platform"),
-                                &auth, &p, err);
-  registry_auth_clear (&auth);
-  if (ret < 0)
+  engine_image_pull_t *p = NULL;
+  if (engine_image_pull_prepare (app, ref, arca_req_query (req, "platform"), arca_req_header (req, "X-Registry-Auth"),
+                                 &p, err) < 0)
     return -1;
   return arca_resp_stream (req, 200, "application/json", pull_stream, p, pull_free);
 }
 
 /* ---- push ---------------------------------------------------------------------------- */
 
-typedef struct
-{
-  arca_engine_t *e;
-  char *name, *tag;
-  registry_auth_t auth;
-} push_ctx_t;
-
 static void
 push_stream (arca_stream_t *s, void *ctx)
 {
-  push_ctx_t *p = ctx;
   arca_error_t err = { 0 };
-  if (image_push (arca_engine_images (p->e), p->name, p->tag, &p->auth, stream_emit, s, &err) < 0)
+  if (engine_image_push_run (ctx, stream_emit, s, &err) < 0)
     stream_error (s, &err);
 }
 
 static void
 push_free (void *ctx)
 {
-  push_ctx_t *p = ctx;
-  free (p->name);
-  free (p->tag);
-  registry_auth_clear (&p->auth);
-  free (p);
+  engine_image_push_free (ctx);
 }
 
 /* POST /images/{name}/push?tag= */
 static int
 push_image (arca_http_request_t *req, void *app, arca_error_t *err)
 {
-  const char *name = arca_req_param (req, "name");
-  const char *tag = arca_req_query (req, "tag");
-  push_ctx_t *p = xmalloc0 (sizeof *p);
-  p->e = app;
-  p->name = xstrdup (name);
-  p->tag = xstrdup (tag);
-  if (registry_auth_decode (arca_req_header (req, "X-Registry-Auth"), &p->auth, err) < 0)
-    {
-      push_free (p);
-      return -1;
-    }
+  engine_image_push_t *p = NULL;
+  if (engine_image_push_prepare (app, arca_req_param (req, "name"), arca_req_query (req, "tag"),
+                                 arca_req_header (req, "X-Registry-Auth"), &p, err) < 0)
+    return -1;
   return arca_resp_stream (req, 200, "application/json", push_stream, p, push_free);
 }
 
@@ -124,16 +99,10 @@ push_image (arca_http_request_t *req, void *app, arca_error_t *err)
 static int
 post_auth (arca_http_request_t *req, void *app, arca_error_t *err)
 {
-  (void) app;
   _cleanup_json_ json_t *body = NULL;
   if (arca_req_json (req, &body, err) < 0)
     return -1;
-  registry_auth_t auth = { 0 };
-  if (body)
-    registry_auth_from_json (body, &auth);
-  int ret = registry_login (&auth, err);
-  registry_auth_clear (&auth);
-  if (ret < 0)
+  if (engine_registry_login (app, body, err) < 0)
     return -1;
   return arca_resp_json (req, 200, json_pack ("{s:s, s:s}", "Status", "Login Succeeded", "IdentityToken", ""));
 }

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
-#include "image/image.h"
+#include "engine/images.h"
 #include "util/cleanup.h"
 #include "util/log.h"
 #include "util/strutil.h"
@@ -377,9 +377,7 @@ get_info (arca_http_request_t *req, void *app, arca_error_t *err)
   if (e)
     {
       arca_engine_container_counts (e, &counts);
-      arca_image_store_t *is = arca_engine_images (e);
-      if (is)
-        images = image_count (is);
+      images = engine_image_count (e);
     }
   cgroup_caps_t cg;
   cgroup_caps (&cg);

@@ -20,8 +20,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "image/image.h"
 #include "util/error.h"
+
+/* image/image.h's store, opaque here: this header reaches src/api/ through
+ * engine/build.h (build_options_t), which must not pull the image module
+ * in (module rule: api calls only engine). */
+typedef struct arca_image_store arca_image_store_t;
 
 /* POST /build query parameters (moby api/server/router/build
  * newImageBuildOptions), parsed by the API layer. */

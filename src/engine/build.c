@@ -19,6 +19,7 @@
 #include "engine/archive.h"
 #include "engine/commit.h"
 #include "engine/container.h"
+#include "engine/internal.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/json.h"

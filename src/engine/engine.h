@@ -8,9 +8,8 @@
 #define ARCA_ENGINE_ENGINE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
-#include "image/image.h"
-#include "store/db.h"
 #include "util/error.h"
 
 typedef struct arca_engine arca_engine_t;
@@ -69,13 +68,6 @@ int arca_engine_open (const arca_engine_options_t *opts, arca_engine_t **out, ar
 void arca_engine_close (arca_engine_t *e);
 
 const arca_engine_options_t *arca_engine_options (arca_engine_t *e);
-arca_image_store_t *arca_engine_images (arca_engine_t *e);
-/* POST /images/create?fromSrc=-: the tar at tar_path as a one-layer image
- * whose Config is the --change instructions applied to an empty one (moby
- * daemon/images ImportImage). */
-int arca_engine_image_import (arca_engine_t *e, const char *tar_path, const char *repo, const char *tag,
-                              char **changes, const char *message, char **image_id, arca_error_t *err);
-arca_db_t *arca_engine_db (arca_engine_t *e);
 /* Persistent daemon ID (a UUID created on first start, kept in meta). */
 const char *arca_engine_id (arca_engine_t *e);
 

@@ -10,9 +10,11 @@
 
 #include "engine/container.h"
 #include "engine/engine.h"
+#include "image/image.h"
 #include "runtime/oci.h"
 #include "runtime/options.h"
 #include "runtime/spec.h"
+#include "store/db.h"
 
 /* An attach session waiting for the container's next start. */
 typedef struct pending_attach
@@ -303,5 +305,10 @@ void container_thaw_after_signal (arca_engine_t *e, arca_container_t *c, int sig
  * src/net/dns.c: HostConfig.Dns of container_id (malloc'd strv), NULL if
  * none or the container is unknown.  ud is the engine.  Takes e->lock. */
 char **container_dns_servers (void *ud, const char *container_id);
+
+/* The engine's image store, for engine sources that hand it to a lower
+ * module (engine/build.c: the builder, the build cache).  Not part of
+ * engine.h: src/api/ reaches images only through engine/images.h. */
+arca_image_store_t *arca_engine_images (arca_engine_t *e);
 
 #endif

@@ -9,7 +9,6 @@
 #include <stdbool.h>
 
 #include "engine/engine.h"
-#include "runtime/spec.h"
 
 struct arca_container;
 
