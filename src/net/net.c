@@ -754,7 +754,8 @@ net_network_create (arca_net_t *net, json_t *body, char **id_out, arca_error_t *
   else
     snprintf (n->bridge, sizeof n->bridge, "br-%.12s", n->id);
 
-  /* the first IPv4 and the first IPv6 entry; Arca has one pool of each */
+  /* At most one IPv4 and one IPv6 entry: the bridge driver refuses more
+   * (libnetwork drivers/bridge processIPAM, 403; nothing is created). */
   json_t *cfg = NULL, *cfg6 = NULL;
   size_t ci;
   json_t *c;
@@ -764,8 +765,7 @@ net_network_create (arca_net_t *net, json_t *body, char **id_out, arca_error_t *
     if (*slot)
       {
         network_free (n);
-        return arca_error_set (err, ARCA_ERR_INVALID, "more than one IPv%d pool in IPAM.Config is not supported",
-                               slot == &cfg6 ? 6 : 4);
+        return arca_error_set (err, ARCA_ERR_FORBIDDEN, "bridge driver doesn't support multiple subnets");
       }
     *slot = c;
   }

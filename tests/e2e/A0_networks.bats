@@ -17,7 +17,7 @@ setup_file() {
 
 teardown_file() {
   docker rm -f $(docker ps -aq) >/dev/null 2>&1 || true
-  docker network rm a0n1 a0n2 a0int a0x >/dev/null 2>&1 || true
+  docker network rm a0n1 a0n2 a0int a0x a0multi >/dev/null 2>&1 || true
   arca_cleanup
   # nothing of ours left on the host
   [ ! -e "/sys/class/net/$BR" ] || fail "bridge $BR left behind"
@@ -56,6 +56,29 @@ ip_of() { docker inspect -f "{{(index .NetworkSettings.Networks \"$2\").IPAddres
   [ ! -e "/sys/class/net/br-${id:0:12}" ]
   run -1 docker network inspect a0x
   assert_output_contains "network a0x not found"
+}
+
+@test "a second subnet of one family is refused as dockerd's bridge driver refuses it; nothing is created" {
+  # dockerd 20.10.24 (libnetwork bridge processIPAM): 403 for two IPv4 or
+  # two IPv6 IPAM.Config entries, CLI "Error response from daemon: bridge
+  # driver doesn't support multiple subnets", exit 1, no network.
+  local before
+  before=$(ls /sys/class/net | sort)
+  run -1 docker network create --subnet 10.91.0.0/24 --subnet 10.92.0.0/24 a0multi
+  assert_output "Error response from daemon: bridge driver doesn't support multiple subnets"
+  run -1 docker network create --ipv6 --subnet 10.91.0.0/24 --subnet fd00:91::/64 --subnet fd00:92::/64 a0multi
+  assert_output "Error response from daemon: bridge driver doesn't support multiple subnets"
+  run -0 api POST /networks/create -H 'Content-Type: application/json' -o /dev/null -w '%{http_code}' \
+    -d '{"Name":"a0multi","IPAM":{"Config":[{"Subnet":"10.91.0.0/24"},{"Subnet":"10.92.0.0/24"}]}}'
+  assert_output "403"
+  run -0 docker network ls -q --filter name=a0multi
+  assert_output ""
+  [ "$(ls /sys/class/net | sort)" = "$before" ]
+  # each family once is fine: the subnets are the network's
+  run -0 docker network create --ipv6 --subnet 10.91.0.0/24 --subnet fd00:91::/64 a0multi
+  run -0 docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}} {{end}}' a0multi
+  assert_output "10.91.0.0/24 fd00:91::/64 "
+  run -0 docker network rm a0multi
 }
 
 @test "default bridge: address, route, /etc/hosts, inspect" {
