@@ -64,35 +64,22 @@ engine_image_import (arca_engine_t *e, const char *tar_path, const char *repo, c
 
 /* ---- save ---- */
 
-struct engine_image_save
-{
-  arca_image_save_t *sv;
-};
-
 int
 engine_image_save_prepare (arca_engine_t *e, char **names, engine_image_save_t **out, arca_error_t *err)
 {
-  arca_image_save_t *sv;
-  if (image_save_prepare (e->images, names, &sv, err) < 0)
-    return -1;
-  *out = xmalloc0 (sizeof **out);
-  (*out)->sv = sv;
-  return 0;
+  return image_save_prepare (e->images, names, out, err);
 }
 
 int
 engine_image_save_write (engine_image_save_t *sv, engine_image_sink_fn sink, void *ctx, arca_error_t *err)
 {
-  return image_save_write (sv->sv, sink, ctx, err);
+  return image_save_write (sv, sink, ctx, err);
 }
 
 void
 engine_image_save_free (engine_image_save_t *sv)
 {
-  if (sv == NULL)
-    return;
-  image_save_free (sv->sv);
-  free (sv);
+  image_save_free (sv);
 }
 
 int
@@ -109,11 +96,6 @@ engine_image_prune (arca_engine_t *e, json_t *filters, json_t **out, arca_error_
 
 /* ---- registry: pull, push, login ---- */
 
-struct engine_image_pull
-{
-  image_pull_t *p;
-};
-
 int
 engine_image_pull_prepare (arca_engine_t *e, const char *ref, const char *platform, const char *x_registry_auth,
                            engine_image_pull_t **out, arca_error_t *err)
@@ -121,29 +103,21 @@ engine_image_pull_prepare (arca_engine_t *e, const char *ref, const char *platfo
   registry_auth_t auth;
   if (registry_auth_decode (x_registry_auth, &auth, err) < 0)
     return -1;
-  image_pull_t *p = NULL;
-  int ret = image_pull_prepare (e->images, ref, platform, &auth, &p, err);
+  int ret = image_pull_prepare (e->images, ref, platform, &auth, out, err);
   registry_auth_clear (&auth);
-  if (ret < 0)
-    return -1;
-  *out = xmalloc0 (sizeof **out);
-  (*out)->p = p;
-  return 0;
+  return ret;
 }
 
 int
 engine_image_pull_run (engine_image_pull_t *p, engine_image_progress_fn emit, void *ctx, arca_error_t *err)
 {
-  return image_pull_run (p->p, emit, ctx, err);
+  return image_pull_run (p, emit, ctx, err);
 }
 
 void
 engine_image_pull_free (engine_image_pull_t *p)
 {
-  if (p == NULL)
-    return;
-  image_pull_free (p->p);
-  free (p);
+  image_pull_free (p);
 }
 
 struct engine_image_push

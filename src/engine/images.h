@@ -51,7 +51,7 @@ int engine_image_import (arca_engine_t *e, const char *tar_path, const char *rep
 /* GET /images/get, /images/{name}/get (docker save): prepare resolves
  * every name (404 before any byte is sent); write produces the tar through
  * sink (image_save_prepare, image_save_write). */
-typedef struct engine_image_save engine_image_save_t;
+typedef struct arca_image_save engine_image_save_t; /* opaque: image/image.h's */
 int engine_image_save_prepare (arca_engine_t *e, char **names, engine_image_save_t **out, arca_error_t *err);
 int engine_image_save_write (engine_image_save_t *sv, engine_image_sink_fn sink, void *ctx, arca_error_t *err);
 void engine_image_save_free (engine_image_save_t *sv);
@@ -66,7 +66,7 @@ int engine_image_prune (arca_engine_t *e, json_t *filters, json_t **out, arca_er
  * reaches the registry and fetches manifest and config: its errors are the
  * HTTP errors dockerd answers with (image_pull_prepare).  run downloads,
  * unpacks and tags, emitting dockerd's progress messages. */
-typedef struct engine_image_pull engine_image_pull_t;
+typedef struct image_pull engine_image_pull_t; /* opaque: image/registry.h's */
 int engine_image_pull_prepare (arca_engine_t *e, const char *ref, const char *platform, const char *x_registry_auth,
                                engine_image_pull_t **out, arca_error_t *err);
 int engine_image_pull_run (engine_image_pull_t *p, engine_image_progress_fn emit, void *ctx, arca_error_t *err);
