@@ -18,9 +18,9 @@
 # namespace of its own (its docker0 lives there) with --iptables=false.
 # Both engines are measured one after the other.  Everything started here is
 # stopped by PID, cgroups and namespaces removed, on exit or Ctrl-C.
-set -uo pipefail
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-WITH_DOCKERD=0 NCTR=200 NSUB=10 NHEALTH=50 SECS=30 BUILD=$repo/build
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+WITH_DOCKERD=0 NCTR=200 NSUB=10 NHEALTH=50 SECS=30
 while [ $# -gt 0 ]; do
   case "$1" in
     --with-dockerd) WITH_DOCKERD=1; shift ;;
@@ -28,21 +28,15 @@ while [ $# -gt 0 ]; do
     -s) NSUB=$2; shift 2 ;;
     -H) NHEALTH=$2; shift 2 ;;
     -t) SECS=$2; shift 2 ;;
-    --build) BUILD=$2; shift 2 ;;
+    --build) export BUILD=$2; shift 2 ;;
     -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "bench: unknown argument $1" >&2; exit 2 ;;
   esac
 done
-case "$BUILD" in /*) ;; *) BUILD=$repo/$BUILD ;; esac
-export ARCA_BIN=${ARCA_BIN:-$BUILD/arca}
-export PATH="$BUILD:$PATH"
-# shellcheck source=../tests/e2e/helpers.bash
-source "$repo/tests/e2e/helpers.bash"
-ARCA_DOCKER_TIMEOUT=120
+bench_build_path
 ARCA_START_TIMEOUT=20
 
-B=$(mktemp -d /tmp/arca-evbench.XXXXXX)
-REF_PID="" SUB_PID="" CG=""
+SUB_PID="" CG=""
 if [ -d /sys/fs/cgroup/cpuacct ]; then CGROOT=/sys/fs/cgroup/cpuacct; CGV=1; else CGROOT=/sys/fs/cgroup; CGV=2; fi
 
 cg_create() {
@@ -70,40 +64,12 @@ cg_remove() {
   CG=""
 }
 
-ref_stop() {
-  [ -n "$REF_PID" ] || return 0
-  local ids f p
-  ids=$("$DOCKER_BIN" -H "unix://$B/ref/ref.sock" ps -aq 2>/dev/null)
-  [ -z "$ids" ] || "$DOCKER_BIN" -H "unix://$B/ref/ref.sock" rm -f $ids >/dev/null 2>&1
-  kill -TERM "$REF_PID" 2>/dev/null
-  wait_pid_gone "$REF_PID" 20 || kill -KILL "$REF_PID" 2>/dev/null
-  for f in /proc/[0-9]*/cmdline; do
-    [ -r "$f" ] || continue
-    p=${f#/proc/}; p=${p%/cmdline}
-    tr '\0' ' ' <"$f" 2>/dev/null | grep -q "containerd.*$B/ref" && kill -KILL "$p" 2>/dev/null
-  done
-  awk -v t="$B/ref/" 'index($5, t) == 1 { print length($5) " " $5 }' /proc/self/mountinfo |
-    sort -rn | cut -d' ' -f2- | while read -r mp; do umount -l "$(printf '%b' "$mp")" 2>/dev/null; done
-  umount "$B/netns" 2>/dev/null
-  REF_PID=""
-}
+# lib.sh stops the daemons on exit; then these (last registered runs first).
+bench_on_exit cg_remove
+bench_on_exit '[ -z "$SUB_PID" ] || kill "$SUB_PID" 2>/dev/null'
 
-cleanup() {
-  set +e
-  [ -n "$SUB_PID" ] && kill "$SUB_PID" 2>/dev/null
-  if [ -n "${ARCA_T:-}" ] && [ -d "$ARCA_T" ]; then arca_cleanup; fi
-  ref_stop
-  cg_remove
-  rm -rf --one-file-system "$B"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# percentile P (0-100) of numbers on stdin
-pct() { sort -n | awk -v p="$1" '{ a[NR] = $1 } END { if (NR == 0) { print "-"; exit } i = int((NR - 1) * p / 100) + 1; print a[i] }'; }
 ns_to_ms() { [ "$1" = "-" ] && echo "-" || awk -v n="$1" 'BEGIN { printf "%.2f", n / 1e6 }'; }
 proc_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; }
-rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 
 # fanout SOCK: "<events per subscriber, or 'differ'> <die> <median ms> <p99 ms>"
 fanout() {
@@ -125,7 +91,7 @@ fanout() {
   [ "$(wc -l <<<"$dies")" -eq 1 ] || dies=differ
   local lat
   lat=$(awk '{ for (i = 3; i <= NF; i++) print $i }' "$out")
-  echo "$counts $dies $(ns_to_ms "$(pct 50 <<<"$lat")") $(ns_to_ms "$(pct 99 <<<"$lat")")"
+  echo "$counts $dies $(ns_to_ms "$(pctl 50 <<<"$lat")") $(ns_to_ms "$(pctl 99 <<<"$lat")")"
 }
 
 # health PID...: start the health containers, wait until all are healthy,
@@ -151,48 +117,29 @@ health() {
 }
 
 # ---- Arca ----
-fixtures_build
-ARCA_T=$(mktemp -d /tmp/arca-evbench-arca.XXXXXX)
-export ARCA_T DOCKER_HOST="unix://$ARCA_T/arca.sock" DOCKER_CONFIG="$ARCA_T/dockercfg"
-mkdir -p "$DOCKER_CONFIG"
-arca_start || exit 1
+arca_bench_start || exit 1
 cg_create
 cg_move "$(arca_pid)"
-docker load -i "$ARCA_FIXTURES/busybox-save.tar" >/dev/null || exit 1
 echo "bench[arca]: fan-out, $NCTR containers, $NSUB subscribers" >&2
 read -r a_count a_die a_med a_p99 < <(fanout "$ARCA_T/arca.sock")
 echo "bench[arca]: healthchecks on $NHEALTH containers, ${SECS}s" >&2
 read -r a_cpu a_rss a_ecpu a_erss < <(health "$(arca_pid)")
-arca_cleanup
-ARCA_T=""
+arca_bench_stop
 cg_remove
 
 r_count=- r_die=- r_med=- r_p99=- r_cpu=- r_rss=- r_ecpu=- r_erss=-
-if [ "$WITH_DOCKERD" = 1 ] && command -v dockerd >/dev/null; then
-  R=$B/ref
-  mkdir -p "$R/cfg"
-  touch "$B/netns"
-  unshare --net="$B/netns" true
-  nsenter --net="$B/netns" ip link set lo up
-  export DOCKER_HOST="unix://$R/ref.sock" DOCKER_CONFIG="$R/cfg"
-  nsenter --net="$B/netns" dockerd --host "unix://$R/ref.sock" --data-root "$R/data" --exec-root "$R/exec" \
-    --pidfile "$R/ref.pid" --iptables=false --ip6tables=false \
-    --containerd-namespace arca-evbench --containerd-plugins-namespace arca-evbench-plugins \
-    </dev/null >"$R/dockerd.log" 2>&1 &
-  REF_PID=$!
-  for ((i = 0; i < 300; i++)); do
-    [ "$(curl -s --max-time 2 --unix-socket "$R/ref.sock" http://localhost/_ping 2>/dev/null)" = OK ] && break
-    sleep 0.1
-  done
-  cg_create
-  cg_move "$REF_PID" $(pgrep -P "$REF_PID")
-  if docker load -i "$ARCA_FIXTURES/busybox-save.tar" >/dev/null; then
+if [ "$WITH_DOCKERD" = 1 ]; then
+  if ref_start --iptables=false --ip6tables=false; then
+    export DOCKER_HOST=$REF_HOST DOCKER_CONFIG=$B/ref/cfg
+    cg_create
+    # shellcheck disable=SC2046
+    cg_move "$REF_PID" $(pgrep -P "$REF_PID")
     echo "bench[dockerd]: fan-out" >&2
-    read -r r_count r_die r_med r_p99 < <(fanout "$R/ref.sock")
+    read -r r_count r_die r_med r_p99 < <(fanout "$B/ref/ref.sock")
     echo "bench[dockerd]: healthchecks" >&2
     read -r r_cpu r_rss r_ecpu r_erss < <(health "$REF_PID")
   else
-    echo "bench: dockerd run failed (see $R/dockerd.log)" >&2
+    echo "bench: dockerd run failed" >&2
   fi
 fi
 

@@ -13,67 +13,49 @@
 # guest boots under it, TCG otherwise), printed with the figures, so the
 # same script gives the KVM figures on a host where KVM works.
 # Usage: bench/vm.sh [-n RUNS] [--vm-runs N] [--build DIR]
-set -uo pipefail
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-RUNS=5 VM_RUNS=3 BUILD=$repo/build
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+RUNS=5 VM_RUNS=3
 while [ $# -gt 0 ]; do
   case "$1" in
     -n) RUNS=$2; shift 2 ;;
     --vm-runs) VM_RUNS=$2; shift 2 ;;
-    --build) BUILD=$2; shift 2 ;;
+    --build) export BUILD=$2; shift 2 ;;
     -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "bench: unknown argument $1" >&2; exit 2 ;;
   esac
 done
-case "$BUILD" in /*) ;; *) BUILD=$repo/$BUILD ;; esac
-export ARCA_BIN=${ARCA_BIN:-$BUILD/arca}
-export PATH="$BUILD:$PATH"
-# shellcheck source=../tests/e2e/helpers.bash
-source "$repo/tests/e2e/helpers.bash"
+bench_build_path
 ARCA_DOCKER_TIMEOUT=600
 ARCA_START_TIMEOUT=20
 command -v qemu-system-x86_64 >/dev/null || { echo "bench: qemu-system-x86_64 not installed (scripts/setup.sh)" >&2; exit 1; }
 
-cleanup() {
-  set +e
-  if [ -n "${ARCA_T:-}" ] && [ -d "$ARCA_T" ]; then arca_cleanup; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-median() { sort -n | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)]; else print "-" }'; }
-rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 # Private (anonymous) part: the RSS less the files mapped, which VMs share
 # through the page cache (QEMU keeps the guest kernel image mapped).
-anon_kb() { awk '/^RssAnon/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
-# The shim of container ID: the arca-shim whose command line names it.
-shim_pid() {
-  local f p
-  for f in /proc/[0-9]*/cmdline; do
-    p=${f#/proc/}; p=${p%/cmdline}
-    { tr '\0' ' ' <"$f"; } 2>/dev/null | grep -q "arca-shim .*--id $1 .*--bundle" && { echo "$p"; return 0; }
+anon_kb() { awk '/^RssAnon/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+# sum_kb READER PID...: READER's KiB (rss_kb, anon_kb) summed over the PIDs.
+sum_kb() {
+  local reader=$1 t=0 p v
+  shift
+  for p in "$@"; do
+    v=$("$reader" "$p")
+    t=$((t + ${v:-0}))
   done
-  return 1
+  echo "$t"
 }
+# The shim of container ID: the arca-shim whose command line names it.
+shim_pid() { find_pid arca-shim "--id $1 "; }
 
 # time_runs N ARGS...: median ms of `docker run --rm ARGS busybox true`.
 time_runs() {
-  local n=$1 i t0 t1
+  local n=$1 i
   shift
   for ((i = 0; i < n; i++)); do
-    t0=$(now_ms)
-    docker run --rm "$@" busybox true >/dev/null || { echo "bench: docker run $* failed" >&2; return 1; }
-    t1=$(now_ms)
-    echo $((t1 - t0))
+    time_ms docker run --rm "$@" busybox true || { echo "bench: docker run $* failed" >&2; return 1; }
   done | median
 }
 
-ARCA_T=$(mktemp -d /tmp/arca-vmbench.XXXXXX)
-export ARCA_T DOCKER_HOST="unix://$ARCA_T/arca.sock" DOCKER_CONFIG="$ARCA_T/dockercfg"
-mkdir -p "$DOCKER_CONFIG"
-arca_start || exit 1
-load_busybox || exit 1
+arca_bench_start || exit 1
 
 # The first VM start probes the accelerator (a boot under KVM with a
 # timeout): keep it out of the figures.
@@ -112,10 +94,10 @@ qemu=$(docker inspect -f '{{.State.Pid}}' "$vm")
 vm_shim=$(shim_pid "$vm")
 ns_pid=$(docker inspect -f '{{.State.Pid}}' "$ns")
 ns_shim=$(shim_pid "$ns")
-vm_rss=$(( $(rss_kb "$qemu") + $(rss_kb "$vm_shim") ))
-ns_rss=$(( $(rss_kb "$ns_pid") + $(rss_kb "$ns_shim") ))
-vm_anon=$(( $(anon_kb "$qemu") + $(anon_kb "$vm_shim") ))
-ns_anon=$(( $(anon_kb "$ns_pid") + $(anon_kb "$ns_shim") ))
+vm_rss=$(sum_kb rss_kb "$qemu" "$vm_shim")
+ns_rss=$(sum_kb rss_kb "$ns_pid" "$ns_shim")
+vm_anon=$(sum_kb anon_kb "$qemu" "$vm_shim")
+ns_anon=$(sum_kb anon_kb "$ns_pid" "$ns_shim")
 vm_stats=$(docker stats --no-stream --format '{{.MemUsage}}' "$vm" | cut -d/ -f1)
 ns_stats=$(docker stats --no-stream --format '{{.MemUsage}}' "$ns" | cut -d/ -f1)
 docker rm -f "$vm" "$ns" >/dev/null
