@@ -168,6 +168,7 @@ arca_engine_close (arca_engine_t *e)
 
 const arca_engine_options_t *arca_engine_options (arca_engine_t *e) { return &e->opts; }
 arca_image_store_t *arca_engine_images (arca_engine_t *e) { return e->images; }
+arca_db_t *arca_engine_db (arca_engine_t *e) { return e->db; }
 const char *arca_engine_id (arca_engine_t *e) { return e->id; }
 
 void

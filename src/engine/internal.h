@@ -310,5 +310,7 @@ char **container_dns_servers (void *ud, const char *container_id);
  * module (engine/build.c: the builder, the build cache).  Not part of
  * engine.h: src/api/ reaches images only through engine/images.h. */
 arca_image_store_t *arca_engine_images (arca_engine_t *e);
+/* The engine's database, likewise (engine sources only). */
+arca_db_t *arca_engine_db (arca_engine_t *e);
 
 #endif
