@@ -39,7 +39,4 @@ void arca_db_close (arca_db_t *db);
 int arca_db_meta_get (arca_db_t *db, const char *key, char **value, arca_error_t *err); /* *value NULL if absent */
 int arca_db_meta_set (arca_db_t *db, const char *key, const char *value, arca_error_t *err);
 
-/* TRANSITIONAL: removed once every module uses the typed store API. */
-#include "store/db_internal.h"
-
 #endif
