@@ -13,6 +13,7 @@ setup_file() {
 }
 
 teardown() {
+  arca_teardown_test
   docker rm -f $(docker ps -aq) >/dev/null 2>&1 || true
   if [ -f "$ARCA_T/syslog.pid" ]; then
     kill "$(cat "$ARCA_T/syslog.pid")" 2>/dev/null || true
