@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Concurrency load: N clients x M mixed requests on one daemon.
 
-    tests/soak/concurrency.py [--clients 64] [--requests 500] [--arca PATH]
+    tests/soak/concurrency.py [--clients 64] [--requests 500] [--arca PATH] [--hold S]
 
 One daemon in a network namespace of its own (as tests/soak/soak.py).  Each
 client owns a few containers and sends a random mix of: run (create+start),
@@ -140,6 +140,8 @@ def main():
     ap.add_argument("--requests", type=int, default=500, help="per client")
     ap.add_argument("--seed", type=int, default=int(time.time()))
     ap.add_argument("--arca", default=os.path.join(soak.REPO, "build", "arca"))
+    ap.add_argument("--hold", type=int, default=0,
+                    help="keep the daemon up this many seconds after the run (to inspect it; its PID is printed)")
     ap.add_argument("--image", default=os.path.join(soak.REPO, "tests", "fixtures", "out", "busybox-save.tar"))
     a = ap.parse_args()
     rng = random.Random(a.seed)
@@ -196,6 +198,9 @@ def main():
             print("concurrency: %d containers left after every client removed its own" % len(left))
         rc = 1 if stats["error"] or grew or left else 0
         print("concurrency: %d requests, %d errors%s" % (n, stats["error"], ", fds/threads grew" if grew else ""))
+        if a.hold:
+            print("concurrency: daemon PID %d, socket %s, held %d s" % (d.proc.pid, d.sock, a.hold), flush=True)
+            time.sleep(a.hold)
     finally:
         d.stop()
         for pids in soak.shims_of(root).values():
