@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -144,6 +145,8 @@ def main():
                     help="keep the daemon up this many seconds after the run (to inspect it; its PID is printed)")
     ap.add_argument("--image", default=os.path.join(soak.REPO, "tests", "fixtures", "out", "busybox-save.tar"))
     a = ap.parse_args()
+    # SIGTERM ends the run (a --hold too) through the cleanup below
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     rng = random.Random(a.seed)
     root = tempfile.mkdtemp(prefix="arca-conc.")
     tag = "%06x" % rng.getrandbits(24)
