@@ -288,15 +288,26 @@ running_listed() {
 }
 
 # restart_daemon D SIG WANT: stop the daemon with SIG (TERM: a clean stop;
-# KILL: a crash), start it again, print the ms from the start until
+# KILL: a crash), start it again; RESTART_MS = the ms from the start until
 # `docker ps` lists WANT running containers (its running ones re-adopted).
 # Both leave containers running (Arca always; dockerd with --live-restore).
+# Not in a $(...) subshell: the daemons are this shell's children (reaped
+# here, or dockerd takes its zombie for a daemon still running) and
+# REF_PID must change here.
 restart_daemon() {
-  local d=$1 sig=$2 want=$3 t0 t1 i pid
+  local d=$1 sig=$2 want=$3 t0 t1 i pid cpid=""
   pid=$(daemon_pid "$d")
+  [ "$d" = ref ] && cpid=$(ref_containerd_pid)
   kill "-$sig" "$pid"
   wait_pid_gone "$pid" 60
   wait "$pid" 2>/dev/null # ours: reaped here, not reported as "Killed"
+  # dockerd's containerd dies with it (Pdeathsig) and stays a zombie until
+  # init reaps it; dockerd would take it for a containerd still running
+  # and wait for its socket until it gives up
+  for ((i = 0; i < 200; i++)); do
+    [ -n "$cpid" ] && [ "$(awk '{ print $3 }' "/proc/$cpid/stat" 2>/dev/null)" = Z ] || break
+    sleep 0.05
+  done
   if [ "$d" = arca ]; then
     rm -f "$ARCA_T/daemon.pid"
     t0=$(now_us)
@@ -307,12 +318,9 @@ restart_daemon() {
     echo $! >"$ARCA_T/daemon.pid"
   else
     local cpid R_=$B/ref
-    # A clean stop ends dockerd's containerd too; after a kill -9 it stays
-    # (with the shims), and the new dockerd reconnects to it, as it would
-    # after a crash.  A containerd on its way out must be gone, zombie
-    # included: dockerd takes a PID that still exists for a live one and
-    # waits for its socket until it gives up.
-    if [ "$sig" != KILL ] && cpid=$(ref_containerd_pid); then
+    # A containerd on its way out (a clean stop ends it) must be gone,
+    # zombie included, for the reason above; the shims stay.
+    if cpid=$(ref_containerd_pid); then
       kill -TERM "$cpid" 2>/dev/null
       for ((i = 0; i < 600; i++)); do [ -e "/proc/$cpid" ] || break; sleep 0.05; done
     fi
@@ -331,8 +339,9 @@ restart_daemon() {
     sleep 0.02
   done
   t1=$(now_us)
-  [ "$(running_listed "$d")" -ge "$want" ] || { say "$d: $want running not listed after restart"; echo -; return; }
-  awk -v d=$((t1 - t0)) 'BEGIN { printf "%.0f\n", d / 1000 }'
+  RESTART_MS=-
+  [ "$(running_listed "$d")" -ge "$want" ] || { say "$d: $want running not listed after restart"; return; }
+  RESTART_MS=$(awk -v d=$((t1 - t0)) 'BEGIN { printf "%.0f\n", d / 1000 }')
 }
 
 # grow D FROM TO: containers sc-FROM .. sc-(TO-1) on D, four at a time
@@ -381,10 +390,12 @@ sec_scale() {
       R[$d:rss_$n]=$(kb_to_mib "$(daemon_rss "$d")")
       [ "$d" = arca ] && say "arca: $(bench/memprobe.sh "$(arca_pid)")"
       say "$d: kill -9 and start with $n containers"
-      R[$d:kill9_$n]=$(restart_daemon "$d" KILL "$running")
+      restart_daemon "$d" KILL "$running"
+      R[$d:kill9_$n]=$RESTART_MS
       sleep 2
       say "$d: clean stop and start with $n containers"
-      R[$d:term_$n]=$(restart_daemon "$d" TERM "$running")
+      restart_daemon "$d" TERM "$running"
+      R[$d:term_$n]=$RESTART_MS
       sleep 3
       R[$d:rss_re_$n]=$(kb_to_mib "$(daemon_rss "$d")")
     done
