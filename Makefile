@@ -31,6 +31,7 @@ stop:
 	@$(BUILD)/arca daemon stop --exec-root $(DEV_ROOT)/exec || true
 
 unit: deps build
+	@scripts/check-layering.sh
 	@scripts/run-unit.sh $(BUILD)
 
 e2e: deps build

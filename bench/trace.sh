@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Per-phase trace of `docker run --rm busybox true` against Arca.
+# Per-phase trace of `docker run --rm busybox true` (or, with --exec, of
+# `docker exec c true` in a running container) against Arca.
 #
-# Usage: bench/trace.sh [-n RUNS] [--build DIR] [--network MODE] [--raw]
+# Usage: bench/trace.sh [-n RUNS] [--build DIR] [--network MODE] [--exec] [--raw]
 #
 # Starts a fresh daemon at log level debug, runs `docker run --rm busybox
 # true` RUNS times (default 30, after one warm-up) and reads the daemon's
@@ -13,14 +14,15 @@
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-RUNS=30 NET="" RAW=0
+RUNS=30 NET="" RAW=0 EXEC=0
 while [ $# -gt 0 ]; do
   case "$1" in
     -n) RUNS=$2; shift 2 ;;
     --build) export BUILD=$2; shift 2 ;;
     --network) NET=$2; shift 2 ;;
     --raw) RAW=1; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --exec) EXEC=1; shift ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "trace: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -30,11 +32,17 @@ arca_bench_start || { echo "trace: daemon did not start" >&2; exit 1; }
 netargs=()
 [ -z "$NET" ] || netargs=(--network "$NET")
 on arca docker run --rm "${netargs[@]}" busybox true >/dev/null || { echo "trace: warm-up run failed" >&2; exit 1; }
+what=(run --rm "${netargs[@]}" busybox true)
+if [ "$EXEC" = 1 ]; then
+  on arca docker run -d --name trace-exec "${netargs[@]}" busybox sleep 3600 >/dev/null &&
+    on arca docker exec trace-exec true || { echo "trace: warm-up exec failed" >&2; exit 1; }
+  what=(exec trace-exec true)
+fi
 
 log=$ARCA_T/daemon.log
 for ((i = 0; i < RUNS; i++)); do
   echo "=== run $i ===" >>"$log"
-  t=$(time_ms on arca docker run --rm "${netargs[@]}" busybox true) || echo "trace: run $i failed" >&2
+  t=$(time_ms on arca docker "${what[@]}") || echo "trace: run $i failed" >&2
   echo "=== cli $t ms ===" >>"$log"
 done
 
@@ -42,7 +50,7 @@ done
 awk '
   /^=== run / { inrun = 1; next }
   !inrun { next }
-  /^=== cli / { print "cli:docker_run_total", $3; next }
+  /^=== cli / { print "cli:docker_total", $3; next }
   / http: / {
     m = $0; sub(/.* http: /, "", m)
     split(m, f, " "); path = f[2]; sub(/^\/v[0-9.]+/, "", path); sub(/\?.*/, "", path)
@@ -58,7 +66,7 @@ awk '
 ' "$log" >"$B/phases"
 
 echo
-echo "Per-phase trace of docker run --rm ${NET:+--network $NET }busybox true ($(date -u +%F), commit $(git -C "$repo" rev-parse --short HEAD), $(nproc) CPUs, $RUNS runs)"
+echo "Per-phase trace of docker ${what[*]} ($(date -u +%F), commit $(git -C "$repo" rev-parse --short HEAD), $(nproc) CPUs, $RUNS runs)"
 printf '%-34s %10s %10s\n' phase "median ms" "p90 ms"
 awk '{ if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } } END { for (i = 1; i <= n; i++) print order[i] }' "$B/phases" |
   while read -r ph; do

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Runs the unit tests, a smoke of the fuzz harnesses, the e2e tests, then a
-# short soak, and ends with the one summary line
+# Runs the layering checks, the unit tests, a smoke of the fuzz harnesses,
+# the e2e tests, then a short soak, and ends with the one summary line
 #   N passed, N failed[, N skipped]
-# (unit + fuzz + e2e + soak).  Exit status non-zero if any test failed or none ran.
+# (layering + unit + fuzz + e2e + soak).  Exit status non-zero if any test failed or none ran.
 # Usage: scripts/run-tests.sh [BUILD]   (default build)
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
@@ -15,6 +15,12 @@ trap 'rm -f "$out"' EXIT
 totals() {
   sed -n "s/^$1 totals: passed=\([0-9]*\) failed=\([0-9]*\) skipped=\([0-9]*\)$/\1 \2 \3/p" "$out" | tail -1
 }
+
+# Layering checks first (scripts/check-layering.sh: SQL only in src/store/).
+scripts/check-layering.sh 2>&1 | tee "$out"
+layer_rc=${PIPESTATUS[0]}
+read -r lp lf _ <<<"$(totals layering)"
+if [ -z "${lp:-}" ]; then lp=0 lf=1; echo "run-tests: layering check printed no totals (exit $layer_rc)"; fi
 
 scripts/run-unit.sh "$BUILD" 2>&1 | tee "$out"
 unit_rc=${PIPESTATUS[0]}
@@ -53,12 +59,12 @@ if [ "${SOAK_SHORT_KILLS:-8}" -gt 0 ]; then
   fi
 fi
 
-passed=$((up + fp + ep + sp)) failed=$((uf + ff + ef + sf)) skipped=$((us + es))
+passed=$((lp + up + fp + ep + sp)) failed=$((lf + uf + ff + ef + sf)) skipped=$((us + es))
 rc=0
 [ "$failed" -gt 0 ] && rc=1
 [ "$unit_rc" -ne 0 ] || [ "$e2e_rc" -ne 0 ] && rc=1
 [ $((passed + failed)) -eq 0 ] && { echo "run-tests: no test ran"; rc=1; }
-echo "unit: $up passed, $uf failed, $us skipped; fuzz smoke: $fp passed, $ff failed; e2e: $ep passed, $ef failed, $es skipped; soak: $sp passed, $sf failed"
+echo "layering: $lp passed, $lf failed; unit: $up passed, $uf failed, $us skipped; fuzz smoke: $fp passed, $ff failed; e2e: $ep passed, $ef failed, $es skipped; soak: $sp passed, $sf failed"
 if [ "$skipped" -gt 0 ]; then
   echo "$passed passed, $failed failed, $skipped skipped"
 else

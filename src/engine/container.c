@@ -18,6 +18,7 @@
 #include "engine/mounts.h"
 #include "engine/networks.h"
 #include "net/net.h"
+#include "store/containers.h"
 #include "image/snapshot.h"
 #include "runtime/shim_client.h"
 #include "runtime/spec.h"
@@ -174,12 +175,7 @@ container_save (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   if (c->removed)
     return 0;
   _cleanup_json_ json_t *rec = container_to_record (c);
-  _cleanup_free_ char *data = json_dump_compact (rec);
-  const char *p[] = { c->id, c->name, data };
-  return arca_db_exec (e->db,
-                       "INSERT INTO containers (id, name, data) VALUES (?1, ?2, ?3) "
-                       "ON CONFLICT (id) DO UPDATE SET name = excluded.name, data = excluded.data",
-                       p, 3, err);
+  return arca_store_container_put (e->db, c->id, c->name, rec, err);
 }
 
 /* ---- lookup ---- */
@@ -617,10 +613,9 @@ container_destroy_record (arca_engine_t *e, arca_container_t *c, arca_error_t *e
   pthread_mutex_lock (&e->lock);
   c->removed = true; /* before the row goes: container_save writes no more */
   pthread_mutex_unlock (&e->lock);
-  const char *p[] = { c->id };
   arca_trace_t tr;
   arca_trace_begin (&tr, c->id, "remove");
-  int ret = arca_db_exec (e->db, "DELETE FROM containers WHERE id = ?1", p, 1, err);
+  int ret = arca_store_container_delete (e->db, c->id, err);
   crashpoint ("rm-row-deleted"); /* runtime state and directories left: start-up sweeps them */
   arca_trace_mark (&tr, "db_delete");
   pthread_mutex_lock (&e->lock);
@@ -681,21 +676,19 @@ container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
 int
 containers_restore (arca_engine_t *e, arca_error_t *err)
 {
-  _cleanup_json_ json_t *rows = NULL;
-  if (arca_db_query (e->db, "SELECT id, name, data FROM containers", NULL, 0, &rows, err) < 0)
+  _cleanup_store_container_rows_ arca_store_container_rows_t rows = { 0 };
+  if (arca_store_containers_list (e->db, &rows, err) < 0)
     return -1;
   /* Exits recorded while restoring are judged by restart_after_restore. */
   pthread_mutex_lock (&e->lock);
   e->restoring = true;
   pthread_mutex_unlock (&e->lock);
-  size_t i;
-  json_t *row;
-  json_array_foreach (rows, i, row)
+  for (size_t i = 0; i < rows.n; i++)
     {
-      const char *id = json_string_value (json_array_get (row, 0));
-      const char *name = json_string_value (json_array_get (row, 1));
-      _cleanup_json_ json_t *rec = json_loads (json_string_value (json_array_get (row, 2)), 0, NULL);
-      if (id == NULL || name == NULL || rec == NULL)
+      const char *id = rows.v[i].id;
+      const char *name = rows.v[i].name;
+      json_t *rec = rows.v[i].rec;
+      if (rec == NULL)
         continue;
       arca_container_t *c = container_from_record (id, name, rec);
       c->refs = 1;

@@ -654,33 +654,13 @@ events_network (arca_engine_t *e, const char *action, const char *network_id, co
 void
 events_container_networks (arca_engine_t *e, const char *container_id, const char *action)
 {
-  typedef struct
-  {
-    char id[65];
-    char *name, *driver;
-  } netref_t;
-  netref_t refs[64];
-  size_t n = 0;
-  pthread_mutex_lock (&e->net->lock);
-  for (arca_endpoint_t *ep = e->net->endpoints; ep && n < 64; ep = ep->next)
-    {
-      if (!ep->active || strcmp (ep->container_id, container_id) != 0)
-        continue;
-      arca_network_t *nw = net_network_find_locked (e->net, ep->network_id);
-      if (nw == NULL)
-        continue;
-      snprintf (refs[n].id, sizeof refs[n].id, "%s", nw->id);
-      refs[n].name = xstrdup (nw->name);
-      refs[n].driver = xstrdup (nw->driver);
-      n++;
-    }
-  pthread_mutex_unlock (&e->net->lock);
+  net_identity_t refs[64];
+  size_t n = net_container_network_identities (e->net, container_id, refs, 64);
   /* Endpoints are listed newest first: announce in connection order. */
   for (size_t i = n; i-- > 0;)
     {
       events_network (e, action, refs[i].id, refs[i].name, refs[i].driver, container_id);
-      free (refs[i].name);
-      free (refs[i].driver);
+      net_identity_clear (&refs[i]);
     }
 }
 

@@ -588,8 +588,15 @@ start_process (arca_engine_t *e, arca_exec_t *x, unsigned h, unsigned w, bool wa
   if (want_attach
       && shim_attach (sdir, x->open_stdin, x->open_stdout, x->open_stderr, x->detach_keys, afd, err) < 0)
     {
+      /* Without its stream the client would wait, unanswered, for a
+       * process nobody can feed or read: refuse the start instead, as
+       * moby's ContainerExecStart fails when its attach does. */
       log_warn ("exec %.12s: attach: %s", x->id, err->msg);
       *afd = -1;
+      _cleanup_json_ json_t *kill_req = json_pack ("{s:s,s:i}", "op", "kill", "signal", SIGKILL);
+      shim_request (sdir, kill_req, NULL, &ignored);
+      record_start_failure (e, x, 126);
+      return -1;
     }
 
   _cleanup_json_ json_t *start_req = json_pack ("{s:s}", "op", "start");

@@ -61,6 +61,27 @@ from_human_size (const char *s, int64_t *out, arca_error_t *err)
   return 0;
 }
 
+/* go-units RAMInBytes: binary units, "64k" = 65536 (what moby's
+ * StartLogger parses max-buffer-size with). */
+static int
+from_ram_size (const char *s, int64_t *out, arca_error_t *err)
+{
+  int64_t v;
+  if (from_human_size (s, &v, err) < 0)
+    return -1;
+  char *end;
+  double n = strtod (s, &end);
+  while (*end == ' ')
+    end++;
+  static const char units[] = "kmgtp";
+  const char *u = *end ? strchr (units, tolower ((unsigned char) *end)) : NULL;
+  double mul = 1;
+  for (const char *k = units; u && k <= u; k++)
+    mul *= 1024;
+  *out = (int64_t) (n * mul);
+  return 0;
+}
+
 /* Go strconv.Atoi / ParseBool errors as they read. */
 static int
 go_atoi (const char *s, int *out, arca_error_t *err)
@@ -417,6 +438,25 @@ syslog_config (arca_container_t *c, json_t *cfg, json_t *out, arca_error_t *err)
   return 0;
 }
 
+/* mode=non-blocking and its max-buffer-size (moby container.StartLogger
+ * wraps the driver in a ring logger; the shim's queue plays its part). */
+static int
+logging_mode (json_t *cfg, json_t *out, arca_error_t *err)
+{
+  const char *mode = opt (cfg, "mode");
+  if (mode == NULL || strcmp (mode, "non-blocking") != 0)
+    return 0;
+  json_object_set_new (out, "nonblocking", json_true ());
+  const char *mbs = opt (cfg, "max-buffer-size");
+  int64_t size;
+  if (mbs == NULL)
+    return 0;
+  if (from_ram_size (mbs, &size, err) < 0)
+    return -1;
+  json_object_set_new (out, "max_buffer_size", json_integer (size));
+  return 0;
+}
+
 int
 logdrivers_shim_config (arca_engine_t *e, arca_container_t *c, const arca_container_options_t *o, json_t **out,
                         arca_error_t *err)
@@ -457,6 +497,8 @@ logdrivers_shim_config (arca_engine_t *e, arca_container_t *c, const arca_contai
             r = local_file (e, c, "container-cached.log", cache, err);
         }
     }
+  if (r == 0)
+    r = logging_mode (cfg, lc, err);
   if (r < 0)
     return arca_error_wrap (err, "failed to create task for container: failed to initialize logging driver");
   *out = arca_steal (lc);

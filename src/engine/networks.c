@@ -33,31 +33,14 @@ networks_open (arca_engine_t *e, arca_error_t *err)
   return net_open (&o, e->db, &e->net, err);
 }
 
-/* events: a network's ID, name and driver, looked up by ID or name
- * (false if unknown). */
-static bool
-network_identity (arca_engine_t *e, const char *ref, char id[65], char **name, char **driver)
-{
-  pthread_mutex_lock (&e->net->lock);
-  arca_network_t *n = net_network_find_locked (e->net, ref);
-  if (n)
-    {
-      snprintf (id, 65, "%s", n->id);
-      *name = xstrdup (n->name);
-      *driver = xstrdup (n->driver);
-    }
-  pthread_mutex_unlock (&e->net->lock);
-  return n != NULL;
-}
-
 /* events: a network event for the network ref names now. */
 static void
 network_event (arca_engine_t *e, const char *action, const char *ref, const char *container_id)
 {
-  char id[65];
-  _cleanup_free_ char *name = NULL, *driver = NULL;
-  if (network_identity (e, ref, id, &name, &driver))
-    events_network (e, action, id, name, driver, container_id);
+  net_identity_t who = { 0 };
+  if (net_network_identity (e->net, ref, &who))
+    events_network (e, action, who.id, who.name, who.driver, container_id);
+  net_identity_clear (&who);
 }
 
 int
@@ -84,25 +67,20 @@ network_list (arca_engine_t *e, json_t *filters, json_t **out, arca_error_t *err
 int
 network_remove (arca_engine_t *e, const char *ref, arca_error_t *err)
 {
-  char id[65];
-  _cleanup_free_ char *name = NULL, *driver = NULL;
-  bool known = network_identity (e, ref, id, &name, &driver);
-  if (net_network_remove (e->net, ref, err) < 0)
-    return -1;
-  if (known)
-    events_network (e, "destroy", id, name, driver, NULL); /* events */
-  return 0;
+  net_identity_t who = { 0 };
+  bool known = net_network_identity (e->net, ref, &who);
+  int r = net_network_remove (e->net, ref, err);
+  if (r == 0 && known)
+    events_network (e, "destroy", who.id, who.name, who.driver, NULL); /* events */
+  net_identity_clear (&who);
+  return r;
 }
 
 int
 networks_prune (arca_engine_t *e, json_t *filters, json_t **deleted, arca_error_t *err)
 {
   /* events: who is who, before they go */
-  _cleanup_json_ json_t *known = json_object ();
-  pthread_mutex_lock (&e->net->lock);
-  for (arca_network_t *n = e->net->networks; n; n = n->next)
-    json_object_set_new (known, n->name, json_pack ("[s,s]", n->id, n->driver));
-  pthread_mutex_unlock (&e->net->lock);
+  _cleanup_json_ json_t *known = net_network_identities (e->net);
   if (net_network_prune (e->net, filters, deleted, err) < 0)
     return -1;
   size_t i;
@@ -185,12 +163,12 @@ network_disconnect (arca_engine_t *e, const char *ref, json_t *body, arca_error_
       container_unref (c);
       return -1;
     }
-  char id[65];
-  _cleanup_free_ char *nname = NULL, *driver = NULL;
-  bool known = network_identity (e, ref, id, &nname, &driver);
+  net_identity_t who = { 0 };
+  bool known = net_network_identity (e->net, ref, &who);
   int r = net_container_disconnect (e->net, c->id, name, ref, json_get_bool (body, "Force", false), err);
   if (r == 0 && known)
-    events_network (e, "disconnect", id, nname, driver, c->id); /* events */
+    events_network (e, "disconnect", who.id, who.name, who.driver, c->id); /* events */
+  net_identity_clear (&who);
   container_unref (c);
   return r;
 }
@@ -281,9 +259,9 @@ networks_validate_create (arca_engine_t *e, json_t *hc, json_t *netcfg, arca_err
 static bool
 network_exists (arca_engine_t *e, const char *ref)
 {
-  pthread_mutex_lock (&e->net->lock);
-  bool found = net_network_find_locked (e->net, ref) != NULL;
-  pthread_mutex_unlock (&e->net->lock);
+  net_identity_t who = { 0 };
+  bool found = net_network_identity (e->net, ref, &who);
+  net_identity_clear (&who);
   return found;
 }
 
@@ -451,17 +429,7 @@ networks_container_start (arca_engine_t *e, arca_container_t *c, const char *dir
 
   /* published ports: DNAT to the first endpoint's address */
   arca_endpoint_t first;
-  bool have = false;
-  pthread_mutex_lock (&e->net->lock);
-  for (arca_endpoint_t *ep = e->net->endpoints; ep; ep = ep->next)
-    if (ep->active && strcmp (ep->container_id, c->id) == 0)
-      {
-        first = *ep;
-        first.next = NULL;
-        have = true;
-        break;
-      }
-  pthread_mutex_unlock (&e->net->lock);
+  bool have = net_container_first_endpoint (e->net, c->id, &first);
   if (have)
     {
       json_t *ports = NULL;
@@ -522,17 +490,7 @@ networks_container_restore (arca_engine_t *e, arca_container_t *c, bool running)
     }
   net_container_restore (e->net, c->id, true, json_get_str (c->config, "Hostname"));
   arca_endpoint_t first;
-  bool have = false;
-  pthread_mutex_lock (&e->net->lock);
-  for (arca_endpoint_t *ep = e->net->endpoints; ep; ep = ep->next)
-    if (ep->active && strcmp (ep->container_id, c->id) == 0)
-      {
-        first = *ep;
-        first.next = NULL;
-        have = true;
-        break;
-      }
-  pthread_mutex_unlock (&e->net->lock);
+  bool have = net_container_first_endpoint (e->net, c->id, &first);
   arca_error_t err;
   if (have && c->net_ports && portmap_container_restore (e->net, c->id, c->net_ports, &first, &err) < 0)
     log_warn ("container %.12s: ports: %s", c->id, err.msg);

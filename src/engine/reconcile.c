@@ -139,66 +139,71 @@ container_recover_not_running (arca_engine_t *e, arca_container_t *c)
 }
 
 static bool
-known_locked (arca_engine_t *e, const char *id)
+known (arca_engine_t *e, const char *id)
 {
-  for (arca_container_t *c = e->containers; c; c = c->next)
-    if (strcmp (c->id, id) == 0)
-      return true;
-  return false;
+  pthread_mutex_lock (&e->lock);
+  bool found = false;
+  for (arca_container_t *c = e->containers; c && !found; c = c->next)
+    found = strcmp (c->id, id) == 0;
+  pthread_mutex_unlock (&e->lock);
+  return found;
 }
 
+/* Call fn on every entry of root named like a container ID (64 hex
+ * digits) that no container of the engine owns. */
 static void
-sweep (arca_engine_t *e, const char *root, bool data)
+for_each_orphan (arca_engine_t *e, const char *root, void (*fn) (const char *root, const char *id, void *ctx),
+                 void *ctx)
 {
   _cleanup_closedir_ DIR *d = opendir (root);
   if (d == NULL)
     return;
   struct dirent *de;
   while ((de = readdir (d)))
-    {
-      if (strlen (de->d_name) != 64 || !str_is_hex (de->d_name, 64))
-        continue;
-      pthread_mutex_lock (&e->lock);
-      bool known = known_locked (e, de->d_name);
-      pthread_mutex_unlock (&e->lock);
-      if (known)
-        continue;
-      _cleanup_free_ char *path = xasprintf ("%s/%s", root, de->d_name);
-      arca_error_t err;
-      if (data)
-        snapshot_remove (path, &err);
-      if (fs_remove_all (path, &err) < 0)
-        log_warn ("remove leftover %s: %s", path, err.msg);
-      else
-        log_info ("removed leftover container directory %s", path);
-    }
+    if (strlen (de->d_name) == 64 && str_is_hex (de->d_name, 64) && !known (e, de->d_name))
+      fn (root, de->d_name, ctx);
+}
+
+/* A container directory no row owns (data: with its overlay snapshot). */
+static void
+remove_leftover_dir (const char *root, const char *id, void *ctx)
+{
+  bool data = *(const bool *) ctx;
+  _cleanup_free_ char *path = xasprintf ("%s/%s", root, id);
+  arca_error_t err;
+  if (data)
+    snapshot_remove (path, &err);
+  if (fs_remove_all (path, &err) < 0)
+    log_warn ("remove leftover %s: %s", path, err.msg);
+  else
+    log_info ("removed leftover container directory %s", path);
+}
+
+static void
+sweep (arca_engine_t *e, const char *root, bool data)
+{
+  for_each_orphan (e, root, remove_leftover_dir, &data);
 }
 
 /* Runtime state no row owns: a removal cut short after its row went, or
  * a runtime state dir no shim cleaned.  `delete --force` kills what runs. */
 static void
+delete_runtime_state (const char *root, const char *id, void *ctx)
+{
+  (void) root;
+  const arca_oci_runtime_t *rt = ctx;
+  const char *args[] = { "delete", "--force", NULL };
+  arca_error_t err;
+  if (oci_run (rt, id, args, &err) < 0)
+    log_warn ("%s delete --force %.12s: %s", rt->name, id, err.msg);
+  else
+    log_info ("deleted runtime state of %.12s, which no container owns", id);
+}
+
+static void
 sweep_runtime (arca_engine_t *e, const arca_oci_runtime_t *rt)
 {
-  _cleanup_closedir_ DIR *d = opendir (rt->root);
-  if (d == NULL)
-    return;
-  struct dirent *de;
-  while ((de = readdir (d)))
-    {
-      if (strlen (de->d_name) != 64 || !str_is_hex (de->d_name, 64))
-        continue;
-      pthread_mutex_lock (&e->lock);
-      bool known = known_locked (e, de->d_name);
-      pthread_mutex_unlock (&e->lock);
-      if (known)
-        continue;
-      const char *args[] = { "delete", "--force", NULL };
-      arca_error_t err;
-      if (oci_run (rt, de->d_name, args, &err) < 0)
-        log_warn ("%s delete --force %.12s: %s", rt->name, de->d_name, err.msg);
-      else
-        log_info ("deleted runtime state of %.12s, which no container owns", de->d_name);
-    }
+  for_each_orphan (e, rt->root, delete_runtime_state, (void *) rt);
 }
 
 /* Endpoints (and their addresses) of containers without a row: a create
@@ -209,10 +214,7 @@ sweep_endpoints (arca_engine_t *e)
   _cleanup_strv_ char **ids = net_endpoint_containers (e->net);
   for (size_t i = 0; ids[i]; i++)
     {
-      pthread_mutex_lock (&e->lock);
-      bool known = known_locked (e, ids[i]);
-      pthread_mutex_unlock (&e->lock);
-      if (known)
+      if (known (e, ids[i]))
         continue;
       log_info ("removing the endpoints of %.12s, which no container owns", ids[i]);
       net_container_remove (e->net, ids[i]);

@@ -18,6 +18,7 @@
 
 #include "engine/events.h"
 #include "engine/internal.h"
+#include "store/volumes.h"
 #include "util/cleanup.h"
 #include "util/crashpoint.h"
 #include "util/filters.h"
@@ -49,33 +50,22 @@ volume_data_path (arca_engine_t *e, const char *name)
 static json_t *
 record_load (arca_engine_t *e, const char *name)
 {
-  _cleanup_json_ json_t *rows = NULL;
-  const char *p[] = { name };
+  json_t *rec = NULL;
   arca_error_t err;
-  if (arca_db_query (e->db, "SELECT data FROM volumes WHERE name = ?1", p, 1, &rows, &err) < 0)
+  if (arca_store_volume_get (e->db, name, &rec, &err) < 0)
     {
       log_error ("volume %s: %s", name, err.msg);
       return NULL;
     }
-  const char *data = json_string_value (json_array_get (json_array_get (rows, 0), 0));
-  return data ? json_loads (data, 0, NULL) : NULL;
+  return rec;
 }
 
 static json_t *
 records_all (arca_engine_t *e, arca_error_t *err)
 {
-  _cleanup_json_ json_t *rows = NULL;
-  if (arca_db_query (e->db, "SELECT data FROM volumes ORDER BY name", NULL, 0, &rows, err) < 0)
+  json_t *out = NULL;
+  if (arca_store_volumes_list (e->db, &out, err) < 0)
     return NULL;
-  json_t *out = json_array ();
-  size_t i;
-  json_t *row;
-  json_array_foreach (rows, i, row)
-    {
-      json_t *rec = json_loads (json_string_value (json_array_get (row, 0)), 0, NULL);
-      if (rec)
-        json_array_append_new (out, rec);
-    }
   return out;
 }
 
@@ -223,11 +213,9 @@ volume_create_locked (arca_engine_t *e, const char *name, const char *driver, js
   _cleanup_json_ json_t *rec = json_pack ("{s:s,s:s,s:O,s:O,s:I}", "Name", name, "Driver", "local", "Labels",
                                           lbl ? lbl : json_null (), "Options", opts ? opts : json_null (),
                                           "CreatedAt", (json_int_t) time_now_ns ());
-  _cleanup_free_ char *text = json_dump_compact (rec);
-  const char *p[] = { name, text };
   crashpoint ("volume-create-dir"); /* the directory, no row yet: swept */
   /* The commit point (docs/design.md "Crash consistency"). */
-  if (arca_db_exec (e->db, "INSERT INTO volumes (name, data) VALUES (?1, ?2)", p, 2, err) < 0)
+  if (arca_store_volume_insert (e->db, name, rec, err) < 0)
     {
       arca_error_t ignored;
       fs_remove_all (dir, &ignored);
@@ -468,8 +456,7 @@ volume_remove_locked (arca_engine_t *e, const char *name, bool force, arca_error
       return -1;
     }
   unmount_volume (e, rec);
-  const char *p[] = { name };
-  if (arca_db_exec (e->db, "DELETE FROM volumes WHERE name = ?1", p, 1, err) < 0)
+  if (arca_store_volume_delete (e->db, name, err) < 0)
     return -1;
   crashpoint ("volume-rm-row-deleted"); /* no row, the directory left: swept */
   _cleanup_free_ char *dir = volume_dir (e, name);

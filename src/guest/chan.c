@@ -17,25 +17,13 @@
 static int
 find_port (char *dev, size_t size)
 {
+  char node[64];
   for (int tries = 0; tries < 500; tries++)
     {
-      _cleanup_closedir_ DIR *d = opendir ("/sys/class/virtio-ports");
-      struct dirent *de;
-      while (d && (de = readdir (d)))
+      if (sysfs_find ("/sys/class/virtio-ports", "name", VMPROTO_PORT_NAME, node, sizeof node) == 0)
         {
-          if (de->d_name[0] == '.')
-            continue;
-          char path[300], name[64] = "";
-          snprintf (path, sizeof path, "/sys/class/virtio-ports/%s/name", de->d_name);
-          _cleanup_fclose_ FILE *f = fopen (path, "re");
-          if (f == NULL || fgets (name, sizeof name, f) == NULL)
-            continue;
-          name[strcspn (name, "\n")] = '\0';
-          if (strcmp (name, VMPROTO_PORT_NAME) == 0)
-            {
-              snprintf (dev, size, "/dev/%s", de->d_name);
-              return 0;
-            }
+          snprintf (dev, size, "/dev/%s", node);
+          return 0;
         }
       usleep (10000);
     }

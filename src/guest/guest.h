@@ -152,5 +152,8 @@ json_t *ps_list (guest_t *g);
 /* Small helpers (main.c). */
 int write_file (const char *path, const char *data);
 void set_nonblock (int fd);
+/* The entry of a sysfs class dir ("/sys/class/net") whose attr file holds
+ * value (case-insensitively, as MACs are written either way) into name. */
+int sysfs_find (const char *dir, const char *attr, const char *value, char *name, size_t size);
 
 #endif

@@ -1,6 +1,7 @@
 /* arca-guest: PID 1 of a container's VM (see guest.h). */
 #include "guest/guest.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
@@ -85,6 +87,30 @@ set_nonblock (int fd)
   int fl = fcntl (fd, F_GETFL);
   if (fl >= 0)
     fcntl (fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+int
+sysfs_find (const char *dir, const char *attr, const char *value, char *name, size_t size)
+{
+  _cleanup_closedir_ DIR *d = opendir (dir);
+  struct dirent *de;
+  while (d && (de = readdir (d)))
+    {
+      if (de->d_name[0] == '.' || strlen (de->d_name) >= size)
+        continue;
+      char path[300], got[64] = "";
+      snprintf (path, sizeof path, "%s/%s/%s", dir, de->d_name, attr);
+      _cleanup_fclose_ FILE *f = fopen (path, "re");
+      if (f == NULL || fgets (got, sizeof got, f) == NULL)
+        continue;
+      got[strcspn (got, "\n")] = '\0';
+      if (strcasecmp (got, value) == 0)
+        {
+          memcpy (name, de->d_name, strlen (de->d_name) + 1);
+          return 0;
+        }
+    }
+  return -1;
 }
 
 static void

@@ -47,32 +47,11 @@ net_lo_up (void)
   return s < 0 ? -1 : if_set_flags (s, "lo", IFF_UP);
 }
 
-/* The interface whose MAC is mac ("02:42:ac:11:00:02"), by reading
- * /sys/class/net/<name>/address. */
+/* The interface whose MAC is mac ("02:42:ac:11:00:02"). */
 static int
 find_by_mac (const char *mac, char *name, size_t size)
 {
-  _cleanup_closedir_ DIR *d = opendir ("/sys/class/net");
-  struct dirent *de;
-  while (d && (de = readdir (d)))
-    {
-      if (de->d_name[0] == '.')
-        continue;
-      char path[300], addr[64] = "";
-      snprintf (path, sizeof path, "/sys/class/net/%s/address", de->d_name);
-      _cleanup_fclose_ FILE *f = fopen (path, "re");
-      if (f == NULL || fgets (addr, sizeof addr, f) == NULL)
-        continue;
-      addr[strcspn (addr, "\n")] = '\0';
-      if (strcasecmp (addr, mac) == 0)
-        {
-          if (strlen (de->d_name) >= size)
-            continue;
-          memcpy (name, de->d_name, strlen (de->d_name) + 1);
-          return 0;
-        }
-    }
-  return -1;
+  return sysfs_find ("/sys/class/net", "address", mac, name, size);
 }
 
 static void

@@ -26,6 +26,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "util/childfail.h"
 #include "util/cleanup.h"
 #include "util/json.h"
 
@@ -108,19 +109,6 @@ proc_spec_parse (json_t *process, proc_spec_t *p, char **err_msg)
 }
 
 /* ---- child side: only what the exec needs; failures go to the pipe ---- */
-
-static void __attribute__ ((noreturn))
-child_fail (int errfd, const char *fmt, ...)
-{
-  char buf[1024];
-  va_list ap;
-  va_start (ap, fmt);
-  int n = vsnprintf (buf, sizeof buf, fmt, ap);
-  va_end (ap);
-  if (n > 0)
-    (void) !write (errfd, buf, (size_t) n < sizeof buf ? (size_t) n : sizeof buf - 1);
-  _exit (127);
-}
 
 static int
 rlimit_resource (const char *name)

@@ -83,20 +83,13 @@ image_cache_lookup (arca_image_store_t *s, const char *parent_id, json_t *contai
   /* getLocalCachedImage: the parent's children, newest match wins.
    * Only build step records count (not committed or loaded images), and
    * no record that lost its parent to a prune. */
-  _cleanup_json_ json_t *rows = NULL;
-  const char *p[] = { parent_id ? parent_id : "" };
-  if (store_sql (s,
-                 "SELECT id FROM images WHERE coalesce (json_extract (data, '$.Parent'), '') = ?1 "
-                 "AND json_extract (data, '$.BuildStep') AND NOT coalesce (json_extract (data, '$.Orphan'), 0)",
-                 p, 1, &rows, err)
-      < 0)
+  _cleanup_strv_ char **ids = NULL;
+  if (arca_store_build_cache_children (s->db, parent_id, &ids, err) < 0)
     return -1;
   int64_t best_created = 0;
-  size_t i;
-  json_t *row;
-  json_array_foreach (rows, i, row)
+  for (size_t i = 0; ids[i]; i++)
     {
-      const char *id = json_string_value (json_array_get (row, 0));
+      const char *id = ids[i];
       _cleanup_json_ json_t *config = NULL;
       arca_error_t ignored;
       if (id == NULL || store_blob_read_json (s, id, &config, &ignored) < 0)
@@ -368,15 +361,7 @@ image_cache_touch (arca_image_store_t *s, char **ids, arca_error_t *err)
   if (ids == NULL || ids[0] == NULL)
     return 0;
   /* one statement (one transaction, one sync) for the whole build */
-  _cleanup_free_ char *now = xasprintf ("%lld", (long long) time_now_ns ());
-  _cleanup_json_ json_t *list = json_from_strv (ids);
-  _cleanup_free_ char *text = json_dump_compact (list);
-  const char *p[] = { text, now };
-  return store_sql (s,
-                    "UPDATE images SET data = json_set (data, '$.LastUsed', CAST (?2 AS INTEGER), '$.UsageCount', "
-                    "coalesce (json_extract (data, '$.UsageCount'), 0) + 1) "
-                    "WHERE id IN (SELECT value FROM json_each (?1))",
-                    p, 2, NULL, err);
+  return arca_store_build_cache_touch (s->db, ids, time_now_ns (), err);
 }
 
 /* ---- holds ----------------------------------------------------------------------------- */
@@ -479,23 +464,17 @@ static int
 records_load (arca_image_store_t *s, records_t *out, arca_error_t *err)
 {
   memset (out, 0, sizeof *out);
-  _cleanup_json_ json_t *rows = NULL;
-  if (store_sql (s,
-                 "SELECT i.id, i.data, (SELECT count (*) FROM image_refs r WHERE r.image_id = i.id) FROM images i "
-                 "ORDER BY i.id",
-                 NULL, 0, &rows, err)
-      < 0)
+  _cleanup_store_image_rows_ arca_store_image_rows_t rows = { 0 };
+  if (arca_store_images_with_ref_counts (s->db, &rows, err) < 0)
     return -1;
   _cleanup_json_ json_t *parents = json_object ();  /* id -> parent */
   _cleanup_json_ json_t *chain_users = json_object (); /* chain -> images using it */
   _cleanup_json_ json_t *children = json_object ();
   _cleanup_json_ json_t *needed = json_object ();
-  size_t i;
-  json_t *row;
-  json_array_foreach (rows, i, row)
+  for (size_t i = 0; i < rows.n; i++)
     {
-      const char *id = json_string_value (json_array_get (row, 0));
-      _cleanup_json_ json_t *data = json_loads (json_string_value (json_array_get (row, 1)) ?: "", 0, NULL);
+      const char *id = rows.v[i].id;
+      json_t *data = rows.v[i].data;
       const char *parent = json_get_str (data, "Parent");
       if (parent && *parent)
         {
@@ -511,17 +490,17 @@ records_load (arca_image_store_t *s, records_t *out, arca_error_t *err)
     }
   /* kept images: tagged, not made by the builder, or used by a container
    * or a build; the records they descend from are needed */
-  json_array_foreach (rows, i, row)
+  for (size_t i = 0; i < rows.n; i++)
     {
-      const char *id = json_string_value (json_array_get (row, 0));
-      _cleanup_json_ json_t *data = json_loads (json_string_value (json_array_get (row, 1)) ?: "", 0, NULL);
+      const char *id = rows.v[i].id;
+      json_t *data = rows.v[i].data;
       char cid[128] = "";
       bool used = (s->in_use && s->in_use (s->in_use_ctx, id, cid, sizeof cid) != 0) || held (s, id);
-      bool kept = json_integer_value (json_array_get (row, 2)) > 0 || !json_is_true (json_object_get (data, "BuildStep"))
+      bool kept = rows.v[i].n_refs > 0 || !json_is_true (json_object_get (data, "BuildStep"))
                   || used;
       if (kept)
         mark_ancestors (parents, needed, id);
-      if (!json_is_true (json_object_get (data, "BuildStep")) || json_integer_value (json_array_get (row, 2)) > 0)
+      if (!json_is_true (json_object_get (data, "BuildStep")) || rows.v[i].n_refs > 0)
         continue;
       /* a build cache record */
       _cleanup_json_ json_t *config = NULL;
@@ -543,10 +522,10 @@ records_load (arca_image_store_t *s, records_t *out, arca_error_t *err)
       const char *top = json_string_value (json_array_get (chains, json_array_size (chains) - 1));
       if (last && !json_is_true (json_object_get (last, "empty_layer")) && top)
         {
-          _cleanup_json_ json_t *lrows = NULL;
-          const char *lp[] = { top };
-          if (store_sql (s, "SELECT size FROM layers WHERE chain_id = ?1", lp, 1, &lrows, NULL) == 0)
-            r->size = json_integer_value (json_array_get (json_array_get (lrows, 0), 0));
+          int64_t size;
+          bool found;
+          if (arca_store_layer_size (s->db, top, &size, &found, NULL) == 0)
+            r->size = size;
         }
       r->shared = json_object_get (children, id) != NULL
                   || (top && json_integer_value (json_object_get (chain_users, top)) > 1 && r->size > 0);

@@ -55,11 +55,9 @@ store_image_layers (arca_image_store_t *s, const arca_image_t *parent, store_lay
       else
         l->media_type = "application/vnd.docker.image.rootfs.diff.tar";
       l->blob_size = json_get_int (ml, "size", 0);
-      _cleanup_json_ json_t *rows = NULL;
-      const char *p[] = { l->chain_id };
-      if (store_sql (s, "SELECT size FROM layers WHERE chain_id = ?1", p, 1, &rows, err) < 0)
+      bool found;
+      if (arca_store_layer_size (s->db, l->chain_id, &l->size, &found, err) < 0)
         return -1;
-      l->size = json_integer_value (json_array_get (json_array_get (rows, 0), 0));
       *blobs = strv_append (*blobs, l->blob_digest);
     }
   return 0;

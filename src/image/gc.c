@@ -22,15 +22,14 @@ static int
 referenced (arca_image_store_t *s, json_t **chains, json_t **blobs, arca_error_t *err)
 {
   _cleanup_json_ json_t *rows = NULL;
-  if (store_sql (s, "SELECT data FROM images", NULL, 0, &rows, err) < 0)
+  if (arca_store_images_data (s->db, NULL, &rows, err) < 0)
     return -1;
   *chains = json_object ();
   *blobs = json_object ();
   size_t i, j;
-  json_t *row, *v;
-  json_array_foreach (rows, i, row)
+  json_t *d, *v;
+  json_array_foreach (rows, i, d)
     {
-      _cleanup_json_ json_t *d = json_loads (json_string_value (json_array_get (row, 0)), 0, NULL);
       json_array_foreach (json_object_get (d, "ChainIDs"), j, v)
         if (digest_valid (json_string_value (v)))
           json_object_set_new (*chains, digest_hex (json_string_value (v)), json_true ());
@@ -73,21 +72,20 @@ remove_layer_dir (arca_image_store_t *s, const char *hex)
 static int
 gc_locked (arca_image_store_t *s, bool sweep_layers, int64_t *reclaimed, arca_error_t *err)
 {
-  _cleanup_json_ json_t *chains = NULL, *blobs = NULL, *layers = NULL;
+  _cleanup_json_ json_t *chains = NULL, *blobs = NULL;
+  _cleanup_store_layer_rows_ arca_store_layer_rows_t layers = { 0 };
   int64_t freed = 0;
   if (referenced (s, &chains, &blobs, err) < 0)
     return -1;
-  if (sweep_layers && store_sql (s, "SELECT chain_id, size FROM layers", NULL, 0, &layers, err) < 0)
+  if (sweep_layers && arca_store_layers_list (s->db, &layers, err) < 0)
     return -1;
 
   /* Layer rows no image names. */
   _cleanup_strv_ char **gone = xmalloc0 (sizeof (char *));
   _cleanup_json_ json_t *rows_known = json_object ();
-  size_t i;
-  json_t *row;
-  json_array_foreach (layers, i, row)
+  for (size_t i = 0; i < layers.n; i++)
     {
-      const char *chain = json_string_value (json_array_get (row, 0));
+      const char *chain = layers.v[i].chain_id;
       if (!digest_valid (chain))
         continue;
       json_object_set_new (rows_known, digest_hex (chain), json_true ());
@@ -98,7 +96,7 @@ gc_locked (arca_image_store_t *s, bool sweep_layers, int64_t *reclaimed, arca_er
         continue;
       gone = strv_append (gone, chain);
       if (remove_layer_dir (s, digest_hex (chain)) == 0)
-        freed += json_integer_value (json_array_get (row, 1));
+        freed += layers.v[i].size;
     }
   if (gone[0] && store_delete (s, NULL, NULL, gone, err) < 0)
     return -1;

@@ -15,11 +15,11 @@
 static int64_t
 layer_size (arca_image_store_t *s, const char *chain_id)
 {
-  _cleanup_json_ json_t *rows = NULL;
-  const char *p[] = { chain_id };
-  if (store_sql (s, "SELECT size FROM layers WHERE chain_id = ?1", p, 1, &rows, NULL) < 0)
+  int64_t size;
+  bool found;
+  if (arca_store_layer_size (s->db, chain_id, &size, &found, NULL) < 0)
     return 0;
-  return json_integer_value (json_array_get (json_array_get (rows, 0), 0));
+  return size;
 }
 
 int

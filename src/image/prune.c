@@ -53,19 +53,18 @@ image_prune (arca_image_store_t *s, json_t *filters, json_t **out, arca_error_t 
     return arca_error_set (err, ARCA_ERR_CONFLICT, "a prune operation is already running");
 
   _cleanup_json_ json_t *sizes = store_layer_sizes (s);
-  _cleanup_json_ json_t *rows = NULL;
+  _cleanup_strv_ char **ids = NULL;
   json_t *deleted = json_array ();
-  if (store_sql (s, "SELECT id FROM images ORDER BY id", NULL, 0, &rows, err) < 0)
+  if (arca_store_image_ids (s->db, &ids, err) < 0)
     {
       json_decref (deleted);
       __atomic_store_n (&running, 0, __ATOMIC_RELEASE);
       return -1;
     }
   size_t i;
-  json_t *row;
-  json_array_foreach (rows, i, row)
+  for (i = 0; ids[i]; i++)
     {
-      const char *id = json_string_value (json_array_get (row, 0));
+      const char *id = ids[i];
       arca_image_t *img;
       if (id == NULL || store_image_load (s, id, &img, NULL) < 0)
         continue;
@@ -75,9 +74,8 @@ image_prune (arca_image_store_t *s, json_t *filters, json_t **out, arca_error_t 
         skip = true;
       if (!labels_ok (filters, json_object_get (json_object_get (img->config, "config"), "Labels")))
         skip = true;
-      _cleanup_json_ json_t *refs = NULL;
-      const char *p[] = { id };
-      if (!skip && store_sql (s, "SELECT ref, kind FROM image_refs WHERE image_id = ?1 ORDER BY ref", p, 1, &refs, NULL) < 0)
+      _cleanup_store_refs_ arca_store_refs_t refs = { 0 };
+      if (!skip && arca_store_image_refs (s->db, id, &refs, NULL) < 0)
         skip = true;
       if (skip)
         {
@@ -87,16 +85,12 @@ image_prune (arca_image_store_t *s, json_t *filters, json_t **out, arca_error_t 
       /* Removal by reference, one at a time, as moby: each untags, the
        * last one deletes the image and frees its layers. */
       _cleanup_strv_ char **targets = xmalloc0 (sizeof (char *));
-      if (json_array_size (refs) > 0)
+      if (refs.n > 0)
         {
           bool has_tag = img->repo_tags[0] != NULL;
           if (!dangling_only || !has_tag)
-            {
-              size_t j;
-              json_t *r;
-              json_array_foreach (refs, j, r)
-                targets = strv_append (targets, json_string_value (json_array_get (r, 0)));
-            }
+            for (size_t j = 0; j < refs.n; j++)
+              targets = strv_append (targets, refs.v[j].ref);
         }
       else
         targets = strv_append (targets, digest_hex (id));

@@ -373,12 +373,7 @@ download_worker (void *arg)
 static int
 add_digest_ref (arca_image_store_t *s, const char *key, const char *id, arca_error_t *err)
 {
-  _cleanup_free_ char *now = xasprintf ("%lld", (long long) time_now_ns ());
-  const char *params[] = { key, id, now };
-  return store_sql (s,
-                    "INSERT INTO image_refs (ref, image_id, kind, created) VALUES (?1, ?2, 'digest', CAST(?3 AS INTEGER)) "
-                    "ON CONFLICT (ref) DO UPDATE SET image_id = excluded.image_id, kind = 'digest', created = excluded.created",
-                    params, 3, NULL, err);
+  return arca_store_ref_put_digest (s->db, key, id, time_now_ns (), err);
 }
 
 int
@@ -485,11 +480,9 @@ image_pull_run (image_pull_t *p, registry_emit_fn emit, void *ctx, arca_error_t 
 
   /* Up to date: the reference already named this very image. */
   {
-    _cleanup_json_ json_t *rows = NULL;
-    const char *q[] = { tag_key ? tag_key : digest_key };
-    if (store_sql (s, "SELECT image_id FROM image_refs WHERE ref = ?1", q, 1, &rows, err) < 0)
+    _cleanup_free_ char *prev = NULL;
+    if (arca_store_ref_image (s->db, tag_key ? tag_key : digest_key, &prev, err) < 0)
       goto out;
-    const char *prev = json_string_value (json_array_get (json_array_get (rows, 0), 0));
     up_to_date = prev && strcmp (prev, pend.id) == 0;
   }
   if (store_commit (s, &pend, 1, err) < 0 || add_digest_ref (s, digest_key, pend.id, err) < 0)

@@ -191,13 +191,7 @@ push_tag (arca_image_store_t *s, registry_client_t *c, const image_ref_t *target
                         (json_int_t) raw_len));
     /* RepoDigests: name@digest now names this image. */
     _cleanup_free_ char *dkey = xasprintf ("%s@%s", name, mdigest);
-    _cleanup_free_ char *now = xasprintf ("%lld", (long long) time_now_ns ());
-    const char *params[] = { dkey, img->id, now };
-    if (store_sql (s,
-                   "INSERT INTO image_refs (ref, image_id, kind, created) VALUES (?1, ?2, 'digest', CAST(?3 AS INTEGER)) "
-                   "ON CONFLICT (ref) DO UPDATE SET image_id = excluded.image_id, kind = 'digest', created = excluded.created",
-                   params, 3, NULL, err)
-        < 0)
+    if (arca_store_ref_put_digest (s->db, dkey, img->id, time_now_ns (), err) < 0)
       goto out;
     arca_error_t ierr = { 0 };
     pthread_mutex_lock (&s->lock);
@@ -230,16 +224,12 @@ image_push (arca_image_store_t *s, const char *name, const char *tag, const regi
   else
     {
       /* Every tag of the repository (docker push --all-tags / no tag). */
-      _cleanup_json_ json_t *rows = NULL;
-      _cleanup_free_ char *like = xasprintf ("%s:%%", canon);
-      const char *p[] = { like };
-      if (store_sql (s, "SELECT ref FROM image_refs WHERE kind = 'tag' AND ref LIKE ?1 ORDER BY ref", p, 1, &rows, err) < 0)
+      _cleanup_strv_ char **refs = NULL;
+      if (arca_store_repo_tags_like (s->db, canon, &refs, err) < 0)
         goto out;
-      size_t i;
-      json_t *row;
-      json_array_foreach (rows, i, row)
+      for (size_t i = 0; refs[i]; i++)
         {
-          const char *ref = json_string_value (json_array_get (row, 0));
+          const char *ref = refs[i];
           if (ref && strlen (ref) > strlen (canon) + 1 && strchr (ref + strlen (canon) + 1, '/') == NULL)
             tags = strv_append (tags, ref + strlen (canon) + 1);
         }

@@ -112,15 +112,13 @@ unused_parts (arca_image_store_t *s, const arca_image_t *img, json_t *data, char
               arca_error_t *err)
 {
   _cleanup_json_ json_t *rows = NULL;
-  const char *p[] = { img->id };
-  if (store_sql (s, "SELECT data FROM images WHERE id != ?1", p, 1, &rows, err) < 0)
+  if (arca_store_images_data (s->db, img->id, &rows, err) < 0)
     return -1;
   _cleanup_json_ json_t *used = json_object ();
   size_t i, j;
-  json_t *row, *v;
-  json_array_foreach (rows, i, row)
+  json_t *d, *v;
+  json_array_foreach (rows, i, d)
     {
-      _cleanup_json_ json_t *d = json_loads (json_string_value (json_array_get (row, 0)), 0, NULL);
       json_array_foreach (json_object_get (d, "ChainIDs"), j, v)
         if (json_is_string (v))
           json_object_set_new (used, json_string_value (v), json_true ());
@@ -194,15 +192,8 @@ int
 store_image_delete_locked (arca_image_store_t *s, const arca_image_t *img, json_t *records, arca_error_t *err)
 {
   _cleanup_strv_ char **refs = NULL;
-  _cleanup_json_ json_t *rows = NULL;
-  const char *p[] = { img->id };
-  if (store_sql (s, "SELECT ref FROM image_refs WHERE image_id = ?1", p, 1, &rows, err) < 0)
+  if (arca_store_image_ref_keys (s->db, img->id, &refs, err) < 0)
     return -1;
-  refs = xmalloc0 (sizeof (char *));
-  size_t i;
-  json_t *row;
-  json_array_foreach (rows, i, row)
-    refs = strv_append (refs, json_string_value (json_array_get (row, 0)));
   return apply (s, refs, img, true, false, records, err);
 }
 
@@ -262,19 +253,17 @@ remove_locked (arca_image_store_t *s, const char *ref, bool force, bool prune, j
   int ret = -1;
   refs_t refs = { 0 };
   _cleanup_strv_ char **to_delete = xmalloc0 (sizeof (char *));
-  _cleanup_json_ json_t *rows = NULL;
-  const char *p[] = { img->id };
+  _cleanup_store_refs_ arca_store_refs_t rows = { 0 };
   char cid[128];
   _cleanup_free_ char *what = NULL;
-  if (store_sql (s, "SELECT ref, kind FROM image_refs WHERE image_id = ?1 ORDER BY ref", p, 1, &rows, err) < 0)
+  if (arca_store_image_refs (s->db, img->id, &rows, err) < 0)
     goto out;
-  refs.v = xmalloc0 ((json_array_size (rows) + 1) * sizeof *refs.v);
+  refs.v = xmalloc0 ((rows.n + 1) * sizeof *refs.v);
   size_t i;
-  json_t *row;
-  json_array_foreach (rows, i, row)
+  for (i = 0; i < rows.n; i++)
     {
       image_ref_t r;
-      const char *key = json_string_value (json_array_get (row, 0));
+      const char *key = rows.v[i].ref;
       if (image_ref_parse_canonical (key, &r, NULL) < 0)
         continue;
       refs.v[refs.n].key = xstrdup (key);

@@ -121,21 +121,17 @@ store_image_load (arca_image_store_t *s, const char *id, arca_image_t **out, arc
   const char *parent = json_get_str (data, "Parent");
   img->parent = parent && *parent ? xstrdup (parent) : NULL;
 
-  _cleanup_json_ json_t *rows = NULL;
-  const char *p[] = { id };
-  if (store_sql (s, "SELECT ref, kind FROM image_refs WHERE image_id = ?1 ORDER BY ref", p, 1, &rows, err) < 0)
+  _cleanup_store_refs_ arca_store_refs_t rows = { 0 };
+  if (arca_store_image_refs (s->db, id, &rows, err) < 0)
     {
       image_free (img);
       return -1;
     }
-  size_t i;
-  json_t *row;
   arca_strv_builder_t digests = { 0 }, tags = { 0 };
-  json_array_foreach (rows, i, row)
+  for (size_t i = 0; i < rows.n; i++)
     {
-      char *f = image_ref_familiar (json_string_value (json_array_get (row, 0)));
-      const char *kind = json_string_value (json_array_get (row, 1));
-      strv_builder_take (kind && strcmp (kind, "digest") == 0 ? &digests : &tags, f);
+      char *f = image_ref_familiar (rows.v[i].ref);
+      strv_builder_take (rows.v[i].kind == ARCA_STORE_REF_DIGEST ? &digests : &tags, f);
     }
   strv_free (img->repo_digests);
   strv_free (img->repo_tags);
@@ -192,11 +188,9 @@ image_resolve (arca_image_store_t *s, const char *ref, arca_image_t **out, arca_
     return -1;
   _cleanup_free_ char *key = image_ref_store_key (&r);
   image_ref_clear (&r);
-  _cleanup_json_ json_t *rows = NULL;
-  const char *p[] = { key };
-  if (store_sql (s, "SELECT image_id FROM image_refs WHERE ref = ?1", p, 1, &rows, err) < 0)
+  _cleanup_free_ char *found = NULL;
+  if (arca_store_ref_image (s->db, key, &found, err) < 0)
     return -1;
-  const char *found = json_string_value (json_array_get (json_array_get (rows, 0), 0));
   if (found && store_image_load (s, found, out, NULL) == 0)
     return 0;
 
@@ -204,13 +198,11 @@ image_resolve (arca_image_store_t *s, const char *ref, arca_image_t **out, arca_
   size_t tlen = strlen (term);
   if (tlen > 0 && tlen <= 64 && str_is_hex (term, tlen))
     {
-      _cleanup_json_ json_t *ids = NULL;
-      _cleanup_free_ char *pattern = xasprintf ("sha256:%s*", term);
-      const char *q[] = { pattern };
-      if (store_sql (s, "SELECT id FROM images WHERE id GLOB ?1 LIMIT 2", q, 1, &ids, err) < 0)
+      _cleanup_strv_ char **ids = NULL;
+      _cleanup_free_ char *prefix = xasprintf ("sha256:%s", term);
+      if (arca_store_image_ids_by_prefix (s->db, prefix, &ids, err) < 0)
         return -1;
-      if (json_array_size (ids) == 1
-          && store_image_load (s, json_string_value (json_array_get (json_array_get (ids, 0), 0)), out, NULL) == 0)
+      if (strv_len (ids) == 1 && store_image_load (s, ids[0], out, NULL) == 0)
         return 0;
     }
   return store_not_found (ref, err);
@@ -230,10 +222,10 @@ image_layer_dirs (arca_image_store_t *s, const arca_image_t *img, char ***dirs, 
 int
 image_count (arca_image_store_t *s)
 {
-  _cleanup_json_ json_t *rows = NULL;
-  if (store_sql (s, "SELECT count(*) FROM images", NULL, 0, &rows, NULL) < 0)
+  int64_t n;
+  if (arca_store_image_count (s->db, &n, NULL) < 0)
     return 0;
-  return (int) json_integer_value (json_array_get (json_array_get (rows, 0), 0));
+  return (int) n;
 }
 
 /* ---- inspect ------------------------------------------------------------------- */
@@ -466,19 +458,17 @@ image_list_json (arca_image_store_t *s, json_t *filters, bool all, json_t **out,
   if (until[0] && time_parse_timestamp (until[0], &until_ns) < 0)
     return arca_error_set (err, ARCA_ERR_INVALID, "invalid filter 'until=%s'", until[0]);
 
-  _cleanup_json_ json_t *rows = NULL;
-  if (store_sql (s, "SELECT id FROM images", NULL, 0, &rows, err) < 0)
+  _cleanup_strv_ char **ids = NULL;
+  if (arca_store_image_ids (s->db, &ids, err) < 0)
     return -1;
   /* How many child images each image has (moby imageStore.Children). */
   _cleanup_json_ json_t *children = NULL;
   if (store_children_counts (s, &children, err) < 0)
     return -1;
   json_t *result = json_array ();
-  size_t i;
-  json_t *row;
-  json_array_foreach (rows, i, row)
+  for (size_t i = 0; ids[i]; i++)
     {
-      const char *id = json_string_value (json_array_get (row, 0));
+      const char *id = ids[i];
       arca_image_t *img;
       if (store_image_load (s, id, &img, NULL) < 0)
         continue; /* removed meanwhile */
@@ -502,19 +492,15 @@ image_list_json (arca_image_store_t *s, json_t *filters, bool all, json_t **out,
       json_t *tags = json_array (), *digests = json_array ();
       if (keep)
         {
-          _cleanup_json_ json_t *rrows = NULL;
-          const char *p[] = { id };
-          store_sql (s, "SELECT ref, kind FROM image_refs WHERE image_id = ?1 ORDER BY ref", p, 1, &rrows, NULL);
-          size_t j;
-          json_t *rr;
-          json_array_foreach (rrows, j, rr)
+          _cleanup_store_refs_ arca_store_refs_t rrows = { 0 };
+          arca_store_image_refs (s->db, id, &rrows, NULL);
+          for (size_t j = 0; j < rrows.n; j++)
             {
-              const char *canonical = json_string_value (json_array_get (rr, 0));
+              const char *canonical = rrows.v[j].ref;
               if (refs[0] && !reference_match (refs, canonical))
                 continue;
               _cleanup_free_ char *f = image_ref_familiar (canonical);
-              const char *kind = json_string_value (json_array_get (rr, 1));
-              json_array_append_new (kind && strcmp (kind, "digest") == 0 ? digests : tags, json_string (f));
+              json_array_append_new (rrows.v[j].kind == ARCA_STORE_REF_DIGEST ? digests : tags, json_string (f));
             }
           bool untagged = json_array_size (tags) == 0 && json_array_size (digests) == 0;
           /* an untagged image with children is an intermediate image:

@@ -103,17 +103,11 @@ add_name (arca_image_save_t *sv, const char *name, arca_error_t *err)
       /* A bare name saves every tag of the repository. */
       _cleanup_free_ char *repo = image_ref_name (&r);
       _cleanup_free_ char *prefix = xasprintf ("%s:", repo);
-      _cleanup_json_ json_t *rows = NULL;
-      const char *p[] = { prefix };
-      ret = store_sql (sv->s,
-                       "SELECT ref, image_id FROM image_refs WHERE kind = 'tag' AND "
-                       "substr(ref, 1, length(?1)) = ?1 ORDER BY ref",
-                       p, 1, &rows, err);
-      size_t i;
-      json_t *row;
-      json_array_foreach (rows, i, row)
-        add_assoc (sv, json_string_value (json_array_get (row, 1)), json_string_value (json_array_get (row, 0)));
-      if (ret == 0 && json_array_size (rows) == 0 && add_by_id (sv, name, err) < 0)
+      _cleanup_store_refs_ arca_store_refs_t tags = { 0 };
+      ret = arca_store_repo_tags (sv->s->db, prefix, &tags, err);
+      for (size_t i = 0; i < tags.n; i++)
+        add_assoc (sv, tags.v[i].image_id, tags.v[i].ref);
+      if (ret == 0 && tags.n == 0 && add_by_id (sv, name, err) < 0)
         {
           /* is.Search's error names the argument as given. */
           if (err->kind == ARCA_ERR_NOT_FOUND)

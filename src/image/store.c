@@ -54,71 +54,10 @@ store_undo_forget (store_undo_t *u)
   strv_builder_clear (&u->paths);
 }
 
-/* ---- SQL ----------------------------------------------------------------- */
-
-static int
-sql_locked (sqlite3 *h, const char *sql, const char *const *params, int n, json_t **rows, arca_error_t *err)
-{
-  sqlite3_stmt *st;
-  if (sqlite3_prepare_v2 (h, sql, -1, &st, NULL) != SQLITE_OK)
-    return arca_error_set (err, ARCA_ERR_INTERNAL, "prepare: %s", sqlite3_errmsg (h));
-  for (int i = 0; i < n; i++)
-    if (params[i])
-      sqlite3_bind_text (st, i + 1, params[i], -1, SQLITE_TRANSIENT);
-    else
-      sqlite3_bind_null (st, i + 1);
-  json_t *result = rows ? json_array () : NULL;
-  int rc;
-  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
-    if (result)
-      {
-        json_t *row = json_array ();
-        for (int c = 0; c < sqlite3_column_count (st); c++)
-          switch (sqlite3_column_type (st, c))
-            {
-            case SQLITE_INTEGER:
-              json_array_append_new (row, json_integer (sqlite3_column_int64 (st, c)));
-              break;
-            case SQLITE_NULL:
-              json_array_append_new (row, json_null ());
-              break;
-            default:
-              json_array_append_new (row, json_string ((const char *) sqlite3_column_text (st, c)));
-            }
-        json_array_append_new (result, row);
-      }
-  sqlite3_finalize (st);
-  if (rc != SQLITE_DONE)
-    {
-      json_decref (result);
-      return arca_error_set (err, ARCA_ERR_INTERNAL, "sql: %s", sqlite3_errmsg (h));
-    }
-  if (rows)
-    *rows = result;
-  return 0;
-}
-
-int
-store_sql (arca_image_store_t *s, const char *sql, const char *const *params, int n, json_t **rows,
-           arca_error_t *err)
-{
-  if (rows)
-    return arca_db_query (s->db, sql, params, n, rows, err);
-  return arca_db_exec (s->db, sql, params, n, err);
-}
-
 int
 store_image_data (arca_image_store_t *s, const char *id, json_t **data, arca_error_t *err)
 {
-  _cleanup_json_ json_t *rows = NULL;
-  const char *p[] = { id };
-  *data = NULL;
-  if (store_sql (s, "SELECT data FROM images WHERE id = ?1", p, 1, &rows, err) < 0)
-    return -1;
-  const char *text = json_string_value (json_array_get (json_array_get (rows, 0), 0));
-  if (text)
-    *data = json_loads (text, 0, NULL);
-  return 0;
+  return arca_store_image_get (s->db, id, data, err);
 }
 
 /* ---- paths, blobs -------------------------------------------------------- */
@@ -280,13 +219,11 @@ store_layer_ensure (arca_image_store_t *s, const char *blob_path, const char *pa
           snprintf (out->diff_id, DIGEST_BUF, "%s", ls.diff_id);
           snprintf (out->blob_digest, DIGEST_BUF, "%s", ls.blob_digest);
           out->media_type = ls.media_type;
-          _cleanup_json_ json_t *rows = NULL;
-          const char *p[] = { out->chain_id };
-          if (store_sql (s, "SELECT size FROM layers WHERE chain_id = ?1", p, 1, &rows, err) < 0)
+          int64_t size;
+          bool found;
+          if (arca_store_layer_size (s->db, out->chain_id, &size, &found, err) < 0)
             return -1;
-          out->size = json_integer_value (json_array_get (json_array_get (rows, 0), 0));
-          if (json_array_size (rows) == 0)
-            out->size = ls.size;
+          out->size = found ? size : ls.size;
           return 0;
         }
     }
@@ -380,72 +317,38 @@ image_record (store_pending_t *p, int64_t last_tag_time, int64_t now)
   return rec;
 }
 
-static int
-commit_one (sqlite3 *h, store_pending_t *p, int64_t now, arca_error_t *err)
-{
-  _cleanup_free_ char *now_s = xasprintf ("%lld", (long long) now);
-  for (size_t i = 0; i < p->n_layers; i++)
-    {
-      store_layer_t *l = &p->layers[i];
-      _cleanup_free_ char *size = xasprintf ("%lld", (long long) l->size);
-      const char *params[] = { l->chain_id, l->diff_id, i > 0 ? p->layers[i - 1].chain_id : NULL, size };
-      if (sql_locked (h, "INSERT OR IGNORE INTO layers (chain_id, diff_id, parent, size) VALUES (?1, ?2, ?3, CAST(?4 AS INTEGER))",
-                      params, 4, NULL, err) < 0)
-        return -1;
-    }
-
-  _cleanup_json_ json_t *rows = NULL;
-  const char *idp[] = { p->id };
-  if (sql_locked (h, "SELECT data FROM images WHERE id = ?1", idp, 1, &rows, err) < 0)
-    return -1;
-  const char *old = json_string_value (json_array_get (json_array_get (rows, 0), 0));
-  if (old == NULL || p->set_last_tag_time)
-    {
-      int64_t ltt = p->set_last_tag_time ? now : 0;
-      _cleanup_json_ json_t *data = image_record (p, ltt, now);
-      _cleanup_free_ char *text = json_dump_compact (data);
-      const char *params[] = { p->id, text };
-      if (sql_locked (h, "INSERT INTO images (id, data) VALUES (?1, ?2) "
-                         "ON CONFLICT (id) DO UPDATE SET data = excluded.data",
-                      params, 2, NULL, err) < 0)
-        return -1;
-    }
-
-  size_t n = strv_len (p->tags);
-  free (p->prev_ids);
-  p->prev_ids = xmalloc0 ((n + 1) * sizeof (char *));
-  for (size_t i = 0; i < n; i++)
-    {
-      _cleanup_json_ json_t *prev = NULL;
-      const char *rp[] = { p->tags[i] };
-      if (sql_locked (h, "SELECT image_id FROM image_refs WHERE ref = ?1", rp, 1, &prev, err) < 0)
-        return -1;
-      const char *prev_id = json_string_value (json_array_get (json_array_get (prev, 0), 0));
-      p->prev_ids[i] = prev_id && strcmp (prev_id, p->id) != 0 ? xstrdup (prev_id) : NULL;
-      const char *params[] = { p->tags[i], p->id, now_s };
-      if (sql_locked (h, "INSERT INTO image_refs (ref, image_id, kind, created) VALUES (?1, ?2, 'tag', CAST(?3 AS INTEGER)) "
-                         "ON CONFLICT (ref) DO UPDATE SET image_id = excluded.image_id, kind = 'tag', "
-                         "created = excluded.created",
-                      params, 3, NULL, err) < 0)
-        return -1;
-    }
-  return 0;
-}
-
 int
 store_commit (arca_image_store_t *s, store_pending_t *p, size_t n, arca_error_t *err)
 {
   int64_t now = time_now_ns ();
-  sqlite3 *h = arca_db_handle (s->db);
-  arca_db_lock (s->db);
-  int ret = sql_locked (h, "BEGIN IMMEDIATE", NULL, 0, NULL, err);
-  for (size_t i = 0; ret == 0 && i < n; i++)
-    ret = commit_one (h, &p[i], now, err);
-  if (ret == 0)
-    ret = sql_locked (h, "COMMIT", NULL, 0, NULL, err);
-  if (ret < 0)
-    sqlite3_exec (h, "ROLLBACK", NULL, NULL, NULL);
-  arca_db_unlock (s->db);
+  arca_store_image_put_t *puts = xmalloc0 ((n + 1) * sizeof *puts);
+  for (size_t i = 0; i < n; i++)
+    {
+      arca_store_layer_put_t *layers = xmalloc0 ((p[i].n_layers + 1) * sizeof *layers);
+      for (size_t k = 0; k < p[i].n_layers; k++)
+        layers[k] = (arca_store_layer_put_t) { .chain_id = p[i].layers[k].chain_id,
+                                               .diff_id = p[i].layers[k].diff_id,
+                                               .parent = k > 0 ? p[i].layers[k - 1].chain_id : NULL,
+                                               .size = p[i].layers[k].size };
+      puts[i] = (arca_store_image_put_t) { .id = p[i].id,
+                                           .layers = layers,
+                                           .n_layers = p[i].n_layers,
+                                           .data = image_record (&p[i], p[i].set_last_tag_time ? now : 0, now),
+                                           .replace = p[i].set_last_tag_time,
+                                           .tags = p[i].tags };
+    }
+  int ret = arca_store_images_commit (s->db, puts, n, now, err);
+  for (size_t i = 0; i < n; i++)
+    {
+      if (puts[i].prev_ids)
+        {
+          free (p[i].prev_ids);
+          p[i].prev_ids = puts[i].prev_ids;
+        }
+      free ((void *) puts[i].layers);
+      json_decref (puts[i].data);
+    }
+  free (puts);
   if (ret < 0)
     return -1;
   arca_error_t ierr = { 0 };
@@ -459,24 +362,20 @@ store_commit (arca_image_store_t *s, store_pending_t *p, size_t n, arca_error_t 
 int
 store_index_rewrite (arca_image_store_t *s, arca_error_t *err)
 {
-  _cleanup_json_ json_t *rows = NULL;
-  if (store_sql (s, "SELECT i.id, i.data, r.ref, r.kind FROM images i LEFT JOIN image_refs r ON r.image_id = i.id "
-                    "ORDER BY i.id, r.ref",
-                 NULL, 0, &rows, err) < 0)
+  _cleanup_store_image_ref_rows_ arca_store_image_ref_rows_t rows = { 0 };
+  if (arca_store_images_refs_join (s->db, &rows, err) < 0)
     return -1;
   json_t *manifests = json_array ();
-  size_t i;
-  json_t *row;
-  json_array_foreach (rows, i, row)
+  for (size_t i = 0; i < rows.n; i++)
     {
-      _cleanup_json_ json_t *data = json_loads (json_string_value (json_array_get (row, 1)), 0, NULL);
+      json_t *data = rows.v[i].data;
       const char *manifest = json_get_str (data, "Manifest");
       if (manifest == NULL)
         continue;
       json_t *desc = json_pack ("{s:s, s:s, s:I}", "mediaType",
                                 json_get_str (data, "ManifestMediaType") ?: MT_DOCKER_MANIFEST, "digest", manifest,
                                 "size", (json_int_t) json_get_int (data, "ManifestSize", 0));
-      const char *ref = json_string_value (json_array_get (row, 2));
+      const char *ref = rows.v[i].ref;
       if (ref)
         {
           json_t *ann = json_pack ("{s:s}", "io.containerd.image.name", ref);
@@ -506,23 +405,20 @@ store_index_rewrite (arca_image_store_t *s, arca_error_t *err)
 static void
 collect_garbage (arca_image_store_t *s)
 {
-  _cleanup_json_ json_t *images = NULL, *layers = NULL;
-  if (store_sql (s, "SELECT data FROM images", NULL, 0, &images, NULL) < 0
-      || store_sql (s, "SELECT chain_id FROM layers", NULL, 0, &layers, NULL) < 0)
+  _cleanup_json_ json_t *images = NULL;
+  _cleanup_store_layer_rows_ arca_store_layer_rows_t layers = { 0 };
+  if (arca_store_images_data (s->db, NULL, &images, NULL) < 0 || arca_store_layers_list (s->db, &layers, NULL) < 0)
     return;
   _cleanup_json_ json_t *blobs = json_object (), *chains = json_object ();
   size_t i, j;
-  json_t *row, *v;
-  json_array_foreach (images, i, row)
+  json_t *data, *v;
+  json_array_foreach (images, i, data)
+    json_array_foreach (json_object_get (data, "Blobs"), j, v)
+      if (json_is_string (v) && digest_valid (json_string_value (v)))
+        json_object_set_new (blobs, digest_hex (json_string_value (v)), json_true ());
+  for (i = 0; i < layers.n; i++)
     {
-      _cleanup_json_ json_t *data = json_loads (json_string_value (json_array_get (row, 0)), 0, NULL);
-      json_array_foreach (json_object_get (data, "Blobs"), j, v)
-        if (json_is_string (v) && digest_valid (json_string_value (v)))
-          json_object_set_new (blobs, digest_hex (json_string_value (v)), json_true ());
-    }
-  json_array_foreach (layers, i, row)
-    {
-      const char *c = json_string_value (json_array_get (row, 0));
+      const char *c = layers.v[i].chain_id;
       if (c && digest_valid (c))
         json_object_set_new (chains, digest_hex (c), json_true ());
     }
@@ -671,34 +567,8 @@ store_event (arca_image_store_t *s, const char *action, const char *image_id, co
 int
 store_set_tag (arca_image_store_t *s, const char *key, const char *id, char **prev_id, arca_error_t *err)
 {
-  sqlite3 *h = arca_db_handle (s->db);
-  _cleanup_free_ char *now = xasprintf ("%lld", (long long) time_now_ns ());
-  _cleanup_json_ json_t *prev = NULL;
-  const char *kp[] = { key };
-  const char *rp[] = { key, id, now };
-  const char *ip[] = { id, now };
-  *prev_id = NULL;
-  arca_db_lock (s->db);
-  int ret = sql_locked (h, "BEGIN IMMEDIATE", NULL, 0, NULL, err);
-  if (ret == 0)
-    ret = sql_locked (h, "SELECT image_id FROM image_refs WHERE ref = ?1", kp, 1, &prev, err);
-  if (ret == 0)
-    ret = sql_locked (h, "INSERT INTO image_refs (ref, image_id, kind, created) VALUES (?1, ?2, 'tag', CAST(?3 AS INTEGER)) "
-                         "ON CONFLICT (ref) DO UPDATE SET image_id = excluded.image_id, kind = 'tag', created = excluded.created",
-                      rp, 3, NULL, err);
-  if (ret == 0)
-    ret = sql_locked (h, "UPDATE images SET data = json_set(data, '$.LastTagTime', CAST(?2 AS INTEGER)) WHERE id = ?1", ip,
-                      2, NULL, err);
-  if (ret == 0)
-    ret = sql_locked (h, "COMMIT", NULL, 0, NULL, err);
-  if (ret < 0)
-    sqlite3_exec (h, "ROLLBACK", NULL, NULL, NULL);
-  arca_db_unlock (s->db);
-  if (ret < 0)
+  if (arca_store_image_tag (s->db, key, id, time_now_ns (), prev_id, err) < 0)
     return -1;
-  const char *p = json_string_value (json_array_get (json_array_get (prev, 0), 0));
-  if (p && strcmp (p, id) != 0)
-    *prev_id = xstrdup (p);
   arca_error_t ierr = { 0 };
   if (store_index_rewrite (s, &ierr) < 0)
     log_warn ("image store: rewrite index.json: %s", ierr.msg);
@@ -708,32 +578,7 @@ store_set_tag (arca_image_store_t *s, const char *key, const char *id, char **pr
 int
 store_delete (arca_image_store_t *s, char **refs, const char *delete_id, char **chain_ids, arca_error_t *err)
 {
-  sqlite3 *h = arca_db_handle (s->db);
-  arca_db_lock (s->db);
-  int ret = sql_locked (h, "BEGIN IMMEDIATE", NULL, 0, NULL, err);
-  for (size_t i = 0; ret == 0 && refs && refs[i]; i++)
-    {
-      const char *p[] = { refs[i] };
-      ret = sql_locked (h, "DELETE FROM image_refs WHERE ref = ?1", p, 1, NULL, err);
-    }
-  if (ret == 0 && delete_id)
-    {
-      const char *p[] = { delete_id };
-      ret = sql_locked (h, "DELETE FROM images WHERE id = ?1", p, 1, NULL, err);
-      if (ret == 0)
-        ret = sql_locked (h, "DELETE FROM image_refs WHERE image_id = ?1", p, 1, NULL, err);
-    }
-  for (size_t i = 0; ret == 0 && chain_ids && chain_ids[i]; i++)
-    {
-      const char *p[] = { chain_ids[i] };
-      ret = sql_locked (h, "DELETE FROM layers WHERE chain_id = ?1", p, 1, NULL, err);
-    }
-  if (ret == 0)
-    ret = sql_locked (h, "COMMIT", NULL, 0, NULL, err);
-  if (ret < 0)
-    sqlite3_exec (h, "ROLLBACK", NULL, NULL, NULL);
-  arca_db_unlock (s->db);
-  if (ret < 0)
+  if (arca_store_image_rows_delete (s->db, refs, delete_id, chain_ids, err) < 0)
     return -1;
   arca_error_t ierr = { 0 };
   if (store_index_rewrite (s, &ierr) < 0)
@@ -741,19 +586,12 @@ store_delete (arca_image_store_t *s, char **refs, const char *delete_id, char **
   return 0;
 }
 
-/* {chain_id: size} of every layer row. */
+/* {chain_id: size} of every layer row (an empty object on error). */
 json_t *
 store_layer_sizes (arca_image_store_t *s)
 {
-  json_t *m = json_object ();
-  _cleanup_json_ json_t *rows = NULL;
-  if (store_sql (s, "SELECT chain_id, size FROM layers", NULL, 0, &rows, NULL) < 0)
-    return m;
-  size_t i;
-  json_t *row;
-  json_array_foreach (rows, i, row)
-    if (json_is_string (json_array_get (row, 0)))
-      json_object_set (m, json_string_value (json_array_get (row, 0)), json_array_get (row, 1));
+  json_t *m = NULL;
+  if (arca_store_layers_sizes (s->db, &m, NULL) < 0)
+    return json_object ();
   return m;
 }
-

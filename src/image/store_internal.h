@@ -4,12 +4,12 @@
 #define ARCA_IMAGE_STORE_INTERNAL_H
 
 #include <pthread.h>
-#include <sqlite3.h>
 
 #include "image/digest.h"
 #include "image/image.h"
 #include "image/ref.h"
 #include "image/unpack.h"
+#include "store/images.h"
 #include "util/strutil.h"
 
 #define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
@@ -116,11 +116,8 @@ int store_set_tag (arca_image_store_t *s, const char *key, const char *id, char 
  * image's row and the layers rows in chain_ids, in one transaction. */
 int store_delete (arca_image_store_t *s, char **refs, const char *delete_id, char **chain_ids, arca_error_t *err);
 
-/* Raw SQL within arca_db_lock (rows may be NULL). */
 /* {chain_id: size} of every layer (an empty object on error). */
 json_t *store_layer_sizes (arca_image_store_t *s);
-int store_sql (arca_image_store_t *s, const char *sql, const char *const *params, int n, json_t **rows,
-               arca_error_t *err);
 /* Rewrite oci/index.json from the database (call with the writer lock). */
 int store_index_rewrite (arca_image_store_t *s, arca_error_t *err);
 /* The image row's data object (NULL if no such image). */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "net/net_internal.h"
+#include "store/networks.h"
 #include "util/cleanup.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -125,20 +126,11 @@ ipam_pick_pool (arca_net_t *net, struct in_addr *subnet, int *prefix, arca_error
 static int
 try_claim_text (arca_net_t *net, const char *network_id, const char *text, const char *container_id)
 {
-  const char *p[] = { network_id, text, container_id };
   arca_error_t err;
-  /* INSERT OR IGNORE + check: the primary key makes the claim atomic. */
-  if (arca_db_exec (net->db, "INSERT OR IGNORE INTO ip_allocations (network_id, address, container_id) VALUES (?1, ?2, ?3)",
-                    p, 3, &err)
-      < 0)
+  bool claimed = false;
+  if (arca_store_ip_claim (net->db, network_id, text, container_id, &claimed, &err) < 0)
     return -1;
-  _cleanup_json_ json_t *rows = NULL;
-  if (arca_db_query (net->db, "SELECT container_id FROM ip_allocations WHERE network_id = ?1 AND address = ?2", p, 2,
-                     &rows, &err)
-      < 0)
-    return -1;
-  const char *owner = json_string_value (json_array_get (json_array_get (rows, 0), 0));
-  return owner && strcmp (owner, container_id) == 0 ? 0 : -1;
+  return claimed ? 0 : -1;
 }
 
 static int
@@ -191,18 +183,16 @@ ipam_allocate (arca_net_t *net, const arca_network_t *n, const char *container_i
 void
 ipam_release (arca_net_t *net, const char *network_id, const char *container_id)
 {
-  const char *p[] = { network_id, container_id };
   arca_error_t err;
-  if (arca_db_exec (net->db, "DELETE FROM ip_allocations WHERE network_id = ?1 AND container_id = ?2", p, 2, &err) < 0)
+  if (arca_store_ip_release (net->db, network_id, container_id, &err) < 0)
     log_warn ("ipam release: %s", err.msg);
 }
 
 void
 ipam_release_network (arca_net_t *net, const char *network_id)
 {
-  const char *p[] = { network_id };
   arca_error_t err;
-  arca_db_exec (net->db, "DELETE FROM ip_allocations WHERE network_id = ?1", p, 1, &err);
+  arca_store_ip_release_network (net->db, network_id, &err);
 }
 
 int

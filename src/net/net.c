@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "net/net_internal.h"
+#include "store/networks.h"
 #include "util/cleanup.h"
 #include "util/crashpoint.h"
 #include "util/filters.h"
@@ -202,9 +203,7 @@ static int
 network_save (arca_net_t *net, arca_network_t *n, arca_error_t *err)
 {
   _cleanup_json_ json_t *r = network_record (n);
-  _cleanup_free_ char *text = json_dump_compact (r);
-  const char *p[] = { n->id, n->name, text };
-  return arca_db_exec (net->db, "INSERT OR REPLACE INTO networks (id, name, data) VALUES (?1, ?2, ?3)", p, 3, err);
+  return arca_store_network_put (net->db, n->id, n->name, r, err);
 }
 
 /* The endpoint settings kept as given: Links, IPAMConfig.LinkLocalIPs,
@@ -265,18 +264,14 @@ endpoint_save (arca_net_t *net, arca_endpoint_t *ep, arca_error_t *err)
       order++;
   _cleanup_json_ json_t *r = endpoint_record (ep, order);
   pthread_mutex_unlock (&net->lock);
-  _cleanup_free_ char *text = json_dump_compact (r);
-  const char *p[] = { ep->container_id, ep->network_id, text };
-  return arca_db_exec (net->db, "INSERT OR REPLACE INTO endpoints (container_id, network_id, data) VALUES (?1, ?2, ?3)",
-                       p, 3, err);
+  return arca_store_endpoint_put (net->db, ep->container_id, ep->network_id, r, err);
 }
 
 static void
 endpoint_delete_row (arca_net_t *net, arca_endpoint_t *ep)
 {
-  const char *p[] = { ep->container_id, ep->network_id };
   arca_error_t err;
-  arca_db_exec (net->db, "DELETE FROM endpoints WHERE container_id = ?1 AND network_id = ?2", p, 2, &err);
+  arca_store_endpoint_delete (net->db, ep->container_id, ep->network_id, &err);
 }
 
 /* Append at the tail so a container's endpoints keep their order. */
@@ -410,17 +405,15 @@ net_open (const arca_net_options_t *opts, arca_db_t *db, arca_net_t **out, arca_
   if (fs_mkdir_mode (net->netns_dir, 0700, err) < 0) /* exec root: 0700 throughout */
     return -1;
 
-  _cleanup_json_ json_t *rows = NULL;
-  if (arca_db_query (db, "SELECT id, data FROM networks ORDER BY rowid", NULL, 0, &rows, err) < 0)
+  _cleanup_store_network_rows_ arca_store_network_rows_t rows = { 0 };
+  if (arca_store_networks_list (db, &rows, err) < 0)
     return -1;
-  size_t i;
-  json_t *row;
-  json_array_foreach (rows, i, row)
+  for (size_t i = 0; i < rows.n; i++)
   {
-    _cleanup_json_ json_t *r = json_loads (json_string_value (json_array_get (row, 1)), 0, NULL);
+    json_t *r = rows.v[i].rec;
     if (r == NULL)
       continue;
-    arca_network_t *n = network_from_record (json_string_value (json_array_get (row, 0)), r);
+    arca_network_t *n = network_from_record (rows.v[i].id, r);
     arca_network_t **pp = &net->networks;
     while (*pp)
       pp = &(*pp)->next;
@@ -462,23 +455,20 @@ net_open (const arca_net_options_t *opts, arca_db_t *db, arca_net_t **out, arca_
 
   /* endpoints: loaded inactive except for their recorded state, which
    * net_container_restore confirms or tears down. */
-  _cleanup_json_ json_t *erows = NULL;
-  if (arca_db_query (db, "SELECT container_id, network_id, data FROM endpoints", NULL, 0, &erows, err) < 0)
+  _cleanup_store_endpoint_rows_ arca_store_endpoint_rows_t erows = { 0 };
+  if (arca_store_endpoints_list (db, &erows, err) < 0)
     return -1;
-  /* each row parsed once (a parse per row and per Order value made a
-   * start-up with 1,000 endpoints spend 0.6 s here) */
-  json_array_foreach (erows, i, row)
-    json_array_set_new (row, 2, json_loads (json_string_value (json_array_get (row, 2)), 0, NULL) ?: json_null ());
-  /* sort by Order so eth numbering is stable */
+  /* sort by Order so eth numbering is stable (each row was parsed once,
+   * by the store) */
   for (int order = 0; order < 64; order++)
-    json_array_foreach (erows, i, row)
+    for (size_t i = 0; i < erows.n; i++)
     {
-      json_t *r = json_array_get (row, 2);
-      if (!json_is_object (r) || json_get_int (r, "Order", 0) != order)
+      json_t *r = erows.v[i].rec;
+      if (r == NULL || json_get_int (r, "Order", 0) != order)
         continue;
       arca_endpoint_t *ep = xmalloc0 (sizeof *ep);
-      snprintf (ep->container_id, sizeof ep->container_id, "%s", json_string_value (json_array_get (row, 0)));
-      snprintf (ep->network_id, sizeof ep->network_id, "%s", json_string_value (json_array_get (row, 1)));
+      snprintf (ep->container_id, sizeof ep->container_id, "%s", erows.v[i].container_id);
+      snprintf (ep->network_id, sizeof ep->network_id, "%s", erows.v[i].network_id);
       snprintf (ep->id, sizeof ep->id, "%s", json_get_str (r, "EndpointID") ? json_get_str (r, "EndpointID") : "");
       ep->container_name = xstrdup (json_get_str (r, "ContainerName"));
       snprintf (ep->ifname, sizeof ep->ifname, "%s", json_get_str (r, "IfName") ? json_get_str (r, "IfName") : "");
@@ -872,8 +862,7 @@ net_network_create (arca_net_t *net, json_t *body, char **id_out, arca_error_t *
             break;
           }
       pthread_mutex_unlock (&net->lock);
-      const char *p[] = { n->id };
-      arca_db_exec (net->db, "DELETE FROM networks WHERE id = ?1", p, 1, &ignored);
+      arca_store_network_delete (net->db, n->id, &ignored);
       ipam_release_network (net, n->id);
       nl_link_delete (NULL, n->bridge, &ignored);
       network_free (n);
@@ -1064,8 +1053,7 @@ network_remove_one (arca_net_t *net, arca_network_t *n, arca_error_t *err)
   nft_network_remove (net, n, &ignored);
   nl_link_delete (NULL, n->bridge, &ignored);
   ipam_release_network (net, n->id);
-  const char *p[] = { n->id };
-  int r = arca_db_exec (net->db, "DELETE FROM networks WHERE id = ?1", p, 1, err);
+  int r = arca_store_network_delete (net->db, n->id, err);
   network_free (n);
   return r;
 }

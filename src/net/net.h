@@ -160,6 +160,24 @@ void net_close (arca_net_t *net);
  * prefix).  Caller holds net->lock.  NULL if not found. */
 arca_network_t *net_network_find_locked (arca_net_t *net, const char *ref);
 
+/* lookup.c: copies for the engine, which never takes net->lock itself. */
+typedef struct
+{
+  char id[65];
+  char *name, *driver; /* malloc'd; net_identity_clear frees them */
+} net_identity_t;
+void net_identity_clear (net_identity_t *id);
+/* A network's ID, name and driver by ID, name or prefix; false if unknown. */
+bool net_network_identity (arca_net_t *net, const char *ref, net_identity_t *out);
+/* {"<name>": ["<id>", "<driver>"]} of every network (new reference). */
+json_t *net_network_identities (arca_net_t *net);
+/* The networks of a container's active endpoints, newest connection first
+ * (at most max); returns how many were filled. */
+size_t net_container_network_identities (arca_net_t *net, const char *cid, net_identity_t *out, size_t max);
+/* A copy of the container's first active endpoint (next = NULL, pointers
+ * shared with the live endpoint: use it before the endpoint can go). */
+bool net_container_first_endpoint (arca_net_t *net, const char *cid, arca_endpoint_t *out);
+
 /* names.c: is `name` usable as a Linux bridge name that Arca also writes
  * into its nftables ruleset?  A valid interface name for the kernel
  * (dev_valid_name: at most 15 bytes, not "." or "..", no '/', ':' or

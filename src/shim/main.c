@@ -365,6 +365,8 @@ loop (shim_t *s)
       bool stdin_pending = s->in_fd >= 0 && s->in_off < s->in_buf.len;
       if (stdin_pending)
         pollset_add (&ps, s->in_fd, POLLOUT);
+      int log_fd = shim_log_wait_fd (s);
+      pollset_add (&ps, log_fd, POLLOUT);
       int64_t backend_deadline = 0;
       if (s->backend->poll_add)
         s->backend->poll_add (s, &ps, &backend_deadline);
@@ -407,6 +409,8 @@ loop (shim_t *s)
 
       if (pollset_revents (&ps, s->sig_fd))
         reap (s);
+      if (pollset_revents (&ps, log_fd))
+        shim_log_writable (s);
       if (!bp && pollset_revents (&ps, s->out_fd) & (POLLIN | POLLHUP | POLLERR))
         read_output (s, 0);
       if (!bp && pollset_revents (&ps, s->err_fd) & (POLLIN | POLLHUP | POLLERR))

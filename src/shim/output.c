@@ -61,6 +61,8 @@ shim_output_eof (shim_t *s, int stream)
 bool
 shim_backpressured (shim_t *s)
 {
+  if (shim_log_blocks (s))
+    return true;
   for (shim_conn_t *c = s->conns; c; c = c->next)
     if (c->attached && !c->dead && c->out.len - c->out_off > SHIM_OUT_HIGH_WATER)
       return true;

@@ -161,6 +161,12 @@ char *shim_path (shim_t *s, const char *name);
 int shim_log_open (shim_t *s, char **err_msg);
 void shim_log_entry (shim_t *s, const char *stream, const char *data, size_t len, int64_t now_ns);
 void shim_log_close (shim_t *s);
+/* The syslog socket while messages wait for it (poll it for POLLOUT), -1
+ * otherwise; shim_log_writable sends what it takes; shim_log_blocks: the
+ * blocking mode has messages waiting (stop reading the container). */
+int shim_log_wait_fd (shim_t *s);
+void shim_log_writable (shim_t *s);
+bool shim_log_blocks (shim_t *s);
 
 /* output.c */
 void shim_handle_output (shim_t *s, int stream, const char *data, size_t len);

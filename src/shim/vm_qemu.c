@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "util/childfail.h"
 #include "util/cleanup.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -218,19 +219,6 @@ qemu_argv (shim_t *s, vm_t *vm, argv_t *a, char **err_msg)
 }
 
 /* ---- the child, before exec ---- */
-
-static void __attribute__ ((noreturn))
-child_fail (int errfd, const char *fmt, ...)
-{
-  char buf[1024];
-  va_list ap;
-  va_start (ap, fmt);
-  int n = vsnprintf (buf, sizeof buf, fmt, ap);
-  va_end (ap);
-  if (n > 0)
-    (void) !write (errfd, buf, (size_t) n < sizeof buf ? (size_t) n : sizeof buf - 1);
-  _exit (127);
-}
 
 static bool
 cgroup_v2 (void)

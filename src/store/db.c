@@ -1,4 +1,4 @@
-#include "store/db.h"
+#include "store/db_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -161,6 +161,76 @@ arca_db_close (arca_db_t *db)
 sqlite3 *arca_db_handle (arca_db_t *db) { return db->handle; }
 void arca_db_lock (arca_db_t *db) { pthread_mutex_lock (&db->lock); }
 void arca_db_unlock (arca_db_t *db) { pthread_mutex_unlock (&db->lock); }
+
+/* The statement runner of the transactions (moved from the image store:
+ * its error texts are kept). */
+int
+arca_db_sql_locked (arca_db_t *db, const char *sql, const char *const *params, int n, json_t **rows,
+                    arca_error_t *err)
+{
+  sqlite3 *h = db->handle;
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2 (h, sql, -1, &st, NULL) != SQLITE_OK)
+    return arca_error_set (err, ARCA_ERR_INTERNAL, "prepare: %s", sqlite3_errmsg (h));
+  for (int i = 0; i < n; i++)
+    if (params[i])
+      sqlite3_bind_text (st, i + 1, params[i], -1, SQLITE_TRANSIENT);
+    else
+      sqlite3_bind_null (st, i + 1);
+  json_t *result = rows ? json_array () : NULL;
+  int rc;
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    if (result)
+      {
+        json_t *row = json_array ();
+        for (int c = 0; c < sqlite3_column_count (st); c++)
+          switch (sqlite3_column_type (st, c))
+            {
+            case SQLITE_INTEGER:
+              json_array_append_new (row, json_integer (sqlite3_column_int64 (st, c)));
+              break;
+            case SQLITE_NULL:
+              json_array_append_new (row, json_null ());
+              break;
+            default:
+              json_array_append_new (row, json_string ((const char *) sqlite3_column_text (st, c)));
+            }
+        json_array_append_new (result, row);
+      }
+  sqlite3_finalize (st);
+  if (rc != SQLITE_DONE)
+    {
+      json_decref (result);
+      return arca_error_set (err, ARCA_ERR_INTERNAL, "sql: %s", sqlite3_errmsg (h));
+    }
+  if (rows)
+    *rows = result;
+  return 0;
+}
+
+int
+arca_db_begin (arca_db_t *db, arca_error_t *err)
+{
+  arca_db_lock (db);
+  return arca_db_sql_locked (db, "BEGIN IMMEDIATE", NULL, 0, NULL, err);
+}
+
+int
+arca_db_end (arca_db_t *db, int ret, arca_error_t *err)
+{
+  if (ret == 0)
+    ret = arca_db_sql_locked (db, "COMMIT", NULL, 0, NULL, err);
+  if (ret < 0)
+    sqlite3_exec (db->handle, "ROLLBACK", NULL, NULL, NULL);
+  arca_db_unlock (db);
+  return ret;
+}
+
+const char *
+arca_db_rows_str (json_t *rows)
+{
+  return json_string_value (json_array_get (json_array_get (rows, 0), 0));
+}
 
 static int
 prepare_bound (arca_db_t *db, const char *sql, const char *const *params, int n, sqlite3_stmt **st,

@@ -2,9 +2,14 @@
  * synchronous=FULL, so a committed change survives kill -9 and power loss.
  * The schema is versioned (PRAGMA user_version) and migrated at open.
  *
- * Concurrency: one connection shared by all threads; every call below takes
- * the store's mutex for its duration.  Use arca_db_lock()/unlock() around a
- * sequence of raw sqlite3 calls on arca_db_handle().
+ * Concurrency: one connection shared by all threads; every store call takes
+ * the store's mutex (arca_db_lock) for its duration; a store function that
+ * runs several statements in a transaction holds it from BEGIN to COMMIT.
+ *
+ * Layering: only src/store/ speaks SQL.  The other modules call the typed
+ * functions of store/containers.h, store/images.h, store/networks.h,
+ * store/volumes.h and store/events.h; the raw statement helpers are in
+ * store/db_internal.h, private to src/store/.
  *
  * Schema v1:
  *   meta(key TEXT PRIMARY KEY, value TEXT)              -- daemon ID etc.
@@ -23,25 +28,12 @@
 #define ARCA_STORE_DB_H
 
 #include <jansson.h>
-#include <sqlite3.h>
 #include "util/error.h"
 
 typedef struct arca_db arca_db_t;
 
 int arca_db_open (const char *path, arca_db_t **out, arca_error_t *err);
 void arca_db_close (arca_db_t *db);
-sqlite3 *arca_db_handle (arca_db_t *db);
-void arca_db_lock (arca_db_t *db);
-void arca_db_unlock (arca_db_t *db);
-
-/* Run one statement with n text parameters bound to ?1..?n (a NULL entry
- * binds SQL NULL).  Takes the lock. */
-int arca_db_exec (arca_db_t *db, const char *sql, const char *const *params, int n, arca_error_t *err);
-
-/* Run a query with n text parameters; returns a JSON array of rows, each row
- * an array of column values (text/integer/null).  Takes the lock. */
-int arca_db_query (arca_db_t *db, const char *sql, const char *const *params, int n, json_t **rows,
-                   arca_error_t *err);
 
 /* meta table */
 int arca_db_meta_get (arca_db_t *db, const char *key, char **value, arca_error_t *err); /* *value NULL if absent */

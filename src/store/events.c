@@ -1,5 +1,6 @@
 /* Event history rows (see store/events.h). */
 #include "store/events.h"
+#include "store/db_internal.h"
 
 #include <sqlite3.h>
 #include <stdio.h>

@@ -51,6 +51,7 @@ teardown_file() {
 }
 
 teardown() {
+  arca_teardown_test
   docker rm -f $(docker ps -aq) >/dev/null 2>&1 || true
   docker network prune -f >/dev/null 2>&1 || true
 }

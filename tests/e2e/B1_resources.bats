@@ -12,6 +12,7 @@ setup_file() {
 }
 
 teardown() {
+  arca_teardown_test
   docker rm -f $(docker ps -aq) >/dev/null 2>&1 || true
   # the --cgroup-parent test's parent cgroups (runc makes them, nobody removes them)
   local d

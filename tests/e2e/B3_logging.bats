@@ -13,6 +13,7 @@ setup_file() {
 }
 
 teardown() {
+  arca_teardown_test
   docker rm -f $(docker ps -aq) >/dev/null 2>&1 || true
   if [ -f "$ARCA_T/syslog.pid" ]; then
     kill "$(cat "$ARCA_T/syslog.pid")" 2>/dev/null || true
@@ -160,6 +161,59 @@ while True:
   run docker run --rm --log-driver syslog --log-opt syslog-facility=nope busybox true
   assert_failure
   assert_output_contains "invalid syslog facility"
+}
+
+# A TCP syslog server that accepts and never reads (a receive window of a
+# few kB): the sender's socket fills after a few MB.
+stalled_syslog() {
+  python3 -c '
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.bind(("127.0.0.1", 0))
+s.listen(8)
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+held = []
+while True:
+    held.append(s.accept()[0])
+' "$ARCA_T/syslog.port" 3>&- &
+  echo $! >"$ARCA_T/syslog.pid"
+  retry 50 0.1 test -s "$ARCA_T/syslog.port"
+}
+
+@test "syslog mode=non-blocking drops what a stalled server does not take; the blocking mode holds the container" {
+  stalled_syslog
+  port=$(cat "$ARCA_T/syslog.port")
+  opts=(--log-driver syslog --log-opt "syslog-address=tcp://127.0.0.1:$port" --log-opt cache-disabled=true)
+  # 60 MB of output in 16 kB messages (moby's longest), far more than the
+  # sockets' buffers hold; /progress counts the megabytes written
+  writer='for i in $(seq 1 60); do head -c 1000000 /dev/zero | tr "\\0" a; echo; echo $i >/progress; done; echo end >&2'
+  run timeout 300 docker run --name nb "${opts[@]}" --log-opt mode=non-blocking --log-opt max-buffer-size=64k \
+    busybox sh -c "$writer"
+  assert_success
+  docker run -d --name bl "${opts[@]}" busybox sh -c "$writer" >/dev/null
+  # the blocking one waits on its log: its progress stops short of the end
+  stalled=
+  for _ in $(seq 1 30); do
+    a=$(docker exec bl cat /progress) || break
+    sleep 2
+    b=$(docker exec bl cat /progress) || break
+    if [ "$a" = "$b" ]; then stalled=$b; break; fi
+  done
+  [ -n "$stalled" ] || { echo "the container's writes never stalled: $(docker inspect -f '{{.State.Status}}' bl)"; false; }
+  # the server goes away: the shim drops the queue and the container ends
+  kill "$(cat "$ARCA_T/syslog.pid")"
+  rm -f "$ARCA_T/syslog.pid"
+  run timeout 300 docker wait bl
+  assert_output 0
+  # go-units RAMInBytes refuses what is not a size, at the start (moby StartLogger)
+  run docker run --rm --log-opt mode=non-blocking --log-opt max-buffer-size=lots busybox true
+  assert_failure
+  assert_output_contains "failed to initialize logging driver: invalid size: 'lots'"
+  # max-buffer-size without the non-blocking mode: refused at create
+  run docker create --log-opt max-buffer-size=4m busybox true
+  assert_failure
+  assert_output_contains "max-buffer-size option is only supported with 'mode=non-blocking'"
 }
 
 @test "daemon defaults: log-driver and log-opts in the config file" {

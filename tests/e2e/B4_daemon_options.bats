@@ -12,6 +12,7 @@ setup_file() {
 }
 
 teardown() {
+  arca_teardown_test
   docker rm -f $(docker ps -aq) >/dev/null 2>&1 || true
 }
 

@@ -20,6 +20,7 @@ setup() {
 }
 
 teardown() {
+  arca_teardown_test
   docker rm -f $(docker ps -aq) >/dev/null 2>&1 || true
   docker volume rm $(docker volume ls -q) >/dev/null 2>&1 || true
   rm -rf "$H"

@@ -54,6 +54,7 @@ setup() {
 }
 
 teardown() {
+  arca_teardown_test
   docker rm -f $(docker ps -aq) >/dev/null 2>&1 || true
 }
 
