@@ -3,7 +3,8 @@
 # reference dockerd.
 #
 # Usage: bench/run.sh [--with-dockerd] [-n RUNS] [--rss-runs N] [--parallel N]
-#                     [--scale "10 100 1000"] [--log-mb MB] [--only LIST]
+#                     [--scale "10 100 1000"] [--scale-ref-max N]
+#                     [--log-mb MB] [--only LIST]
 #                     [--build DIR]
 #
 # Both daemons run at the same time, each in a network namespace of its own
@@ -15,19 +16,24 @@
 #   exec      docker exec c true (median of RUNS)
 #   startstop docker start of a created container, docker stop -t 0
 #   mem       daemon RSS idle after N runs (--rss-runs, default 200), after
-#             one 20 MB request (docker import) and 5 s later; shim RSS/PSS
-#   parallel  N parallel docker run --rm (--parallel, default 64), median of 3
+#             one 20 MB request (docker import, spooled to disk) and 5 s
+#             later, after a 20 MB create body (held in memory) and its
+#             removal and 5 s later; shim RSS/PSS
+#   parallel  N parallel docker run --rm (--parallel, default 64), median of
+#             3, and the daemon's RSS 5 s after them
 #   logs      docker logs of a json-file log of MB MiB (--log-mb, default
 #             1024) and logs -f of a container writing as fast as it can
 #   scale     for each N of --scale: N containers (a third running, a third
 #             exited, a third created): docker ps -a, daemon RSS, and the
-#             daemon's start-up (SIGTERM, start, /_ping) re-adopting the
-#             running ones (dockerd with --live-restore)
+#             daemon's start-up after a kill -9 and after a clean stop, until
+#             docker ps lists every running one again (re-adopted; dockerd
+#             with --live-restore), and its RSS after that; dockerd only up
+#             to --scale-ref-max containers
 # Everything started here is stopped by PID; the temp dir is removed on exit.
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-RUNS=30 RSS_RUNS=200 PAR=64 SCALE="10 100 1000" LOG_MB=1024 WITH_DOCKERD=0
+RUNS=30 RSS_RUNS=200 PAR=64 SCALE="10 100 1000" SCALE_REF_MAX=1000000 LOG_MB=1024 WITH_DOCKERD=0
 ONLY="run,exec,startstop,mem,parallel,logs,scale"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -36,10 +42,11 @@ while [ $# -gt 0 ]; do
     --rss-runs) RSS_RUNS=$2; shift 2 ;;
     --parallel) PAR=$2; shift 2 ;;
     --scale) SCALE=$2; shift 2 ;;
+    --scale-ref-max) SCALE_REF_MAX=$2; shift 2 ;;
     --log-mb) LOG_MB=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
     --build) export BUILD=$2; shift 2 ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
     *) echo "bench: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -81,6 +88,8 @@ daemon_rss() {
   if [ "$1" = arca ]; then rss_kb "$pid"; return; fi
   echo $(( $(rss_kb "$pid" || echo 0) + $(rss_kb "$(ref_containerd_pid)" 2>/dev/null || echo 0) ))
 }
+# sock_of D: the daemon's API socket.
+sock_of() { if [ "$1" = arca ]; then echo "$ARCA_T/arca.sock"; else echo "$B/ref/ref.sock"; fi; }
 shim_name() { if [ "$1" = arca ]; then echo arca-shim; else echo containerd-shim-runc-v2; fi; }
 scope_of() { if [ "$1" = arca ]; then echo "$B/arca"; else echo "$B/ref"; fi; }
 rm_all() { local ids; ids=$(on "$1" docker ps -aq); [ -z "$ids" ] || on "$1" docker rm -f $ids >/dev/null 2>&1; }
@@ -169,6 +178,8 @@ sec_mem() {
   fig rss_idle "daemon RSS idle after $RSS_RUNS runs" MiB "<= 8 MiB"
   fig rss_20mb "daemon RSS right after a 20 MB request" MiB ""
   fig rss_20mb_5s "  5 s later" MiB "back to idle"
+  fig rss_body "daemon RSS right after a 20 MB create body + rm" MiB ""
+  fig rss_body_5s "  5 s later" MiB "back to idle"
   fig shim_rss "shim RSS, one container" MiB "<= 1 MiB"
   fig shim_pss "shim PSS, one container" MiB "<= 1 MiB"
   say "$RSS_RUNS runs for the idle RSS (counting those above)"
@@ -188,6 +199,21 @@ sec_mem() {
     R[$d:rss_20mb_5s]=$(kb_to_mib "$(daemon_rss "$d")")
     on "$d" docker rmi bench-import:20mb >/dev/null
   done
+  # A 20 MB body held in memory: a create with 700,000 Env entries (import
+  # and load bodies are spooled to disk by both daemons), then its removal.
+  /usr/bin/python3 -c "
+import json
+env = ['VAR%07d=xxxxxxxxxxx' % i for i in range(700000)]
+print(json.dumps({'Image': 'busybox', 'Env': env, 'Cmd': ['true']}))" >"$B/big.json"
+  for d in "${DAEMONS[@]}"; do
+    id=$(curl -s --unix-socket "$(sock_of "$d")" -H 'Content-Type: application/json' \
+      --data-binary @"$B/big.json" http://localhost/v1.41/containers/create | sed -n 's/.*"Id":"\([0-9a-f]*\)".*/\1/p')
+    [ -n "$id" ] || say "$d: the 20 MB create failed"
+    [ -z "$id" ] || on "$d" docker rm -f "$id" >/dev/null
+    R[$d:rss_body]=$(kb_to_mib "$(daemon_rss "$d")")
+  done
+  sleep 5
+  for d in "${DAEMONS[@]}"; do R[$d:rss_body_5s]=$(kb_to_mib "$(daemon_rss "$d")"); done
   for d in "${DAEMONS[@]}"; do
     id=$(on "$d" docker run -d busybox sleep 3600)
     sleep 2
@@ -206,6 +232,7 @@ sec_mem() {
 sec_parallel() {
   local d i t0 t1
   fig par "$PAR parallel docker run --rm, median of 3" ms "<= 0.4"
+  fig rss_par "daemon RSS 5 s after those $PAR clients" MiB "back to idle"
   say "$PAR parallel run --rm x 3 rounds"
   for d in "${DAEMONS[@]}"; do : >"$B/par.$d"; done
   for _ in 1 2 3; do
@@ -222,6 +249,9 @@ sec_parallel() {
     done
   done
   for d in "${DAEMONS[@]}"; do R[$d:par]=$(median <"$B/par.$d"); done
+  sleep 5
+  for d in "${DAEMONS[@]}"; do R[$d:rss_par]=$(kb_to_mib "$(daemon_rss "$d")"); done
+  [ "${DAEMONS[0]}" = arca ] && say "arca after $PAR parallel clients: $(bench/memprobe.sh "$(arca_pid)")"
 }
 
 sec_logs() {
@@ -248,19 +278,52 @@ sec_logs() {
   done
 }
 
-# restart_daemon D: SIGTERM, start again; prints the ms until /_ping.
+# running_listed D: how many containers GET /containers/json (docker ps)
+# lists, -1 while the daemon does not answer.
+running_listed() {
+  local out
+  out=$(curl -s --max-time 5 --unix-socket "$(sock_of "$1")" http://localhost/v1.41/containers/json 2>/dev/null) &&
+    [ "${out:0:1}" = "[" ] || { echo -1; return; }
+  grep -o '"Id":' <<<"$out" | wc -l
+}
+
+# restart_daemon D SIG WANT: stop the daemon with SIG (TERM: a clean stop;
+# KILL: a crash), start it again; RESTART_MS = the ms from the start until
+# `docker ps` lists WANT running containers (its running ones re-adopted).
+# Both leave containers running (Arca always; dockerd with --live-restore).
+# Not in a $(...) subshell: the daemons are this shell's children (reaped
+# here, or dockerd takes its zombie for a daemon still running) and
+# REF_PID must change here.
 restart_daemon() {
-  local d=$1 t0 t1 i
+  local d=$1 sig=$2 want=$3 t0 t1 i pid cpid=""
+  pid=$(daemon_pid "$d")
+  [ "$d" = ref ] && cpid=$(ref_containerd_pid)
+  kill "-$sig" "$pid"
+  wait_pid_gone "$pid" 60
+  wait "$pid" 2>/dev/null # ours: reaped here, not reported as "Killed"
+  # dockerd's containerd dies with it (Pdeathsig) and stays a zombie until
+  # init reaps it; dockerd would take it for a containerd still running
+  # and wait for its socket until it gives up
+  for ((i = 0; i < 200; i++)); do
+    [ -n "$cpid" ] && [ "$(awk '{ print $3 }' "/proc/$cpid/stat" 2>/dev/null)" = Z ] || break
+    sleep 0.05
+  done
   if [ "$d" = arca ]; then
-    arca_stop 60 >/dev/null 2>&1
+    rm -f "$ARCA_T/daemon.pid"
     t0=$(now_us)
-    arca_start --log-level info >/dev/null 2>&1 || { say "arca restart failed"; echo -; return; }
+    # as arca_start, without its 100 ms /_ping polling
+    "$ARCA_BIN" daemon start --socket-path "$ARCA_T/arca.sock" --data-root "$ARCA_T/data" \
+      --exec-root "$ARCA_T/exec" --config "$ARCA_T/config.json" --log-level info \
+      </dev/null >>"$ARCA_T/daemon.log" 2>&1 3>&- &
+    echo $! >"$ARCA_T/daemon.pid"
   else
-    kill -TERM "$REF_PID"
-    wait_pid_gone "$REF_PID" 60
-    local cpid
-    cpid=$(ref_containerd_pid) && { kill -TERM "$cpid"; wait_pid_gone "$cpid" 30; }
-    local R_=$B/ref
+    local cpid R_=$B/ref
+    # A containerd on its way out (a clean stop ends it) must be gone,
+    # zombie included, for the reason above; the shims stay.
+    if cpid=$(ref_containerd_pid); then
+      kill -TERM "$cpid" 2>/dev/null
+      for ((i = 0; i < 600; i++)); do [ -e "/proc/$cpid" ] || break; sleep 0.05; done
+    fi
     t0=$(now_us)
     nsenter --net="/run/netns/$REF_NS" \
       dockerd --host "$REF_HOST" --data-root "$R_/data" --exec-root "$R_/exec" \
@@ -268,42 +331,73 @@ restart_daemon() {
       --containerd-plugins-namespace arca-bench-plugins --live-restore \
       </dev/null >>"$R_/dockerd.log" 2>&1 3>&- &
     REF_PID=$!
-    for ((i = 0; i < 1200; i++)); do
-      [ "$(curl -s --max-time 2 --unix-socket "$R_/ref.sock" http://localhost/_ping 2>/dev/null)" = OK ] && break
-      sleep 0.05
-    done
   fi
+  pid=$(daemon_pid "$d")
+  for ((i = 0; i < 6000; i++)); do
+    [ "$(running_listed "$d")" -ge "$want" ] && break
+    pid_alive "$pid" || { say "$d: the daemon exited during its start-up"; break; }
+    sleep 0.02
+  done
   t1=$(now_us)
-  awk -v d=$((t1 - t0)) 'BEGIN { printf "%.0f\n", d / 1000 }'
+  RESTART_MS=-
+  [ "$(running_listed "$d")" -ge "$want" ] || { say "$d: $want running not listed after restart"; return; }
+  RESTART_MS=$(awk -v d=$((t1 - t0)) 'BEGIN { printf "%.0f\n", d / 1000 }')
+}
+
+# grow D FROM TO: containers sc-FROM .. sc-(TO-1) on D, four at a time
+# (set-up, not timed): i % 3 == 0 running (sleep 3600), 1 exited, 2 created.
+grow() {
+  local d=$1 from=$2 to=$3 i
+  for ((i = from; i < to; i++)); do
+    case $((i % 3)) in
+      0) echo "run -d --name sc-$i busybox sleep 3600" ;;
+      1) echo "run -d --name sc-$i busybox true" ;;
+      2) echo "create --name sc-$i busybox true" ;;
+    esac
+  done | on "$d" xargs -P 4 -L 1 docker >/dev/null 2>"$B/grow.$d.err" ||
+    say "$d: some containers of $from..$to failed: $(head -c 300 "$B/grow.$d.err")"
 }
 
 sec_scale() {
-  local n d i prev=0 running
+  local n d running prev=0 ds
   for n in $SCALE; do
     running=$(( (n + 2) / 3 ))
     fig "ps_$n" "docker ps -a, $n containers" ms "$([ "$n" -ge 1000 ] && echo "<= 60 ms")"
-    fig "rss_$n" "daemon RSS, $n containers" MiB "$([ "$n" -ge 1000 ] && echo "<= 25 MiB")"
-    fig "restart_$n" "daemon start-up, $running running" ms "$([ "$running" -ge 300 ] && echo "<= 2 s (500 running)")"
+    fig "rss_$n" "daemon RSS, $n containers ($running running)" MiB "$([ "$n" -ge 1000 ] && echo "<= 25 MiB")"
+    fig "kill9_$n" "start-up after kill -9, $running re-adopted" ms "$([ "$running" -ge 300 ] && echo "<= 2 s (500 running)")"
+    fig "term_$n" "start-up after a clean stop, $running running" ms ""
+    fig "rss_re_$n" "daemon RSS after those restarts" MiB ""
   done
   for n in $SCALE; do
-    say "scale: growing to $n containers"
+    ds=()
     for d in "${DAEMONS[@]}"; do
-      for ((i = prev; i < n; i++)); do
-        case $((i % 3)) in
-          0) on "$d" docker run -d --name "sc-$i" busybox sleep 36000 >/dev/null ;;
-          1) on "$d" docker run -d --name "sc-$i" busybox true >/dev/null ;;
-          2) on "$d" docker create --name "sc-$i" busybox true >/dev/null ;;
-        esac || say "$d: scale container $i failed"
-      done
+      [ "$d" = ref ] && [ "$n" -gt "$SCALE_REF_MAX" ] && continue
+      ds+=("$d")
+    done
+    running=$(( (n + 2) / 3 ))
+    for d in "${ds[@]}"; do
+      say "scale: $d growing to $n containers"
+      grow "$d" "$prev" "$n"
     done
     prev=$n
-    sleep 2
+    sleep 3
+    DAEMONS_ALL=("${DAEMONS[@]}")
+    DAEMONS=("${ds[@]}")
     interleaved "ps_$n" 10 docker ps -a
-    for d in "${DAEMONS[@]}"; do
+    DAEMONS=("${DAEMONS_ALL[@]}")
+    for d in "${ds[@]}"; do
       R[$d:ps_$n]=$(median <"$B/ps_$n.$d")
       R[$d:rss_$n]=$(kb_to_mib "$(daemon_rss "$d")")
-      say "$d: restart with $n containers"
-      R[$d:restart_$n]=$(restart_daemon "$d")
+      [ "$d" = arca ] && say "arca: $(bench/memprobe.sh "$(arca_pid)")"
+      say "$d: kill -9 and start with $n containers"
+      restart_daemon "$d" KILL "$running"
+      R[$d:kill9_$n]=$RESTART_MS
+      sleep 2
+      say "$d: clean stop and start with $n containers"
+      restart_daemon "$d" TERM "$running"
+      R[$d:term_$n]=$RESTART_MS
+      sleep 3
+      R[$d:rss_re_$n]=$(kb_to_mib "$(daemon_rss "$d")")
     done
   done
   for d in "${DAEMONS[@]}"; do rm_all "$d"; done

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <grp.h>
 #include <libgen.h>
 #include <signal.h>
@@ -29,6 +30,7 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/memtrim.h"
 #include "util/strutil.h"
 
 #ifndef ARCA_VERSION
@@ -137,6 +139,11 @@ tls_default (const char *given, const char *name)
   return xasprintf ("%s/.docker/%s", home && *home ? home : "/root", name);
 }
 
+/* How often the main thread looks whether the API has gone idle, and how
+ * long it must have been quiet (arca_malloc_trim_if_idle). */
+#define IDLE_TRIM_CHECK_MS 1000
+#define IDLE_TRIM_QUIET_NS 1000000000LL
+
 /* ---- signals --------------------------------------------------------------- */
 
 static int signal_pipe[2] = { -1, -1 };
@@ -214,6 +221,8 @@ cli_daemon_start (const arca_cli_flags_t *flags)
       return 1;
     }
   arca_log_set_level ((arca_log_level_t) arca_log_parse_level (c.log_level));
+  /* before the first thread is created (util/memtrim.h) */
+  arca_malloc_tune ();
 
   int rc = 1;
   int pid_fd = -1;
@@ -343,6 +352,18 @@ cli_daemon_start (const arca_cli_flags_t *flags)
 
   for (;;)
     {
+      /* Between signals: once the API has been quiet for a second after
+       * some work, freed memory goes back to the kernel (util/memtrim.h);
+       * after a burst of 64 clients the daemon kept 15 MiB otherwise. */
+      struct pollfd pfd = { .fd = signal_pipe[0], .events = POLLIN };
+      int pr = poll (&pfd, 1, IDLE_TRIM_CHECK_MS);
+      if (pr == 0)
+        {
+          arca_malloc_trim_if_idle (IDLE_TRIM_QUIET_NS);
+          continue;
+        }
+      if (pr < 0 && errno == EINTR)
+        continue;
       char sig;
       ssize_t n = read (signal_pipe[0], &sig, 1);
       if (n < 0 && errno == EINTR)

@@ -90,9 +90,12 @@ links_inspect_view (const char *parent_name, json_t *links)
   return out;
 }
 
-void
-links_names_locked (arca_engine_t *e, arca_container_t *child, json_t *names)
+/* Every link of the table, as child name -> ["/parent/alias", ...] in table
+ * order (moby: the parents' link names are in the name index). */
+json_t *
+links_names_index_locked (arca_engine_t *e)
 {
+  json_t *index = json_object ();
   for (arca_container_t *p = e->containers; p; p = p->next)
     {
       json_t *links = json_object_get (p->host_config, "Links");
@@ -104,12 +107,17 @@ links_names_locked (arca_engine_t *e, arca_container_t *child, json_t *names)
         {
           _cleanup_free_ char *name = NULL, *alias = NULL;
           arca_error_t ignored;
-          if (parse_link (json_string_value (v) ? json_string_value (v) : "", &name, &alias, &ignored) == 0
-              && strcmp (name, child->name) == 0)
-            json_array_append_new (names, json_sprintf ("/%s/%s", p->name, alias));
+          if (parse_link (json_string_value (v) ? json_string_value (v) : "", &name, &alias, &ignored) < 0)
+            continue;
+          json_t *names = json_object_get (index, name);
+          if (names == NULL)
+            json_object_set_new (index, name, names = json_array ());
+          json_array_append_new (names, json_sprintf ("/%s/%s", p->name, alias));
         }
     }
+  return index;
 }
+
 
 int
 links_remove (arca_engine_t *e, const char *ref, arca_error_t *err)

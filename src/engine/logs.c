@@ -106,14 +106,9 @@ source_fill (source_t *s)
 }
 
 static int
-parse_json_line (const char *line, entry_t *e)
+parse_json_line (const char *line, size_t n, entry_t *e)
 {
-  char *stream = NULL;
-  if (jsonlog_parse_line (line, &e->data, &e->len, &stream, &e->ts) < 0)
-    return -1;
-  e->is_err = stream && strcmp (stream, "stderr") == 0;
-  free (stream);
-  return 0;
+  return jsonlog_parse (line, n, &e->data, &e->len, &e->is_err, &e->ts);
 }
 
 static int
@@ -149,9 +144,8 @@ source_next (source_t *s, entry_t *e)
           if (nl)
             {
               size_t n = (size_t) ((const unsigned char *) nl - p) + 1;
-              _cleanup_free_ char *line = xasprintf ("%.*s", (int) n, (const char *) p);
               s->off += n;
-              if (parse_json_line (line, e) == 0)
+              if (parse_json_line ((const char *) p, n, e) == 0)
                 return 1;
               continue;
             }

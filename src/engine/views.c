@@ -347,6 +347,7 @@ container_list_json (arca_engine_t *e, bool all, long limit, json_t *filters, js
         container_ref (c);
         v[k++] = c;
       }
+  _cleanup_json_ json_t *link_names = links_names_index_locked (e); /* links: "/parent/alias" */
   pthread_mutex_unlock (&e->lock);
   qsort (v, k, sizeof *v, cmp_created_desc);
 
@@ -380,7 +381,9 @@ container_list_json (arca_engine_t *e, bool all, long limit, json_t *filters, js
                                                    : "none",
               "NetworkSettings", "Networks", "Mounts");
           json_object_set_new (item, "Mounts", mounts_view (c->mounts)); /* engine/mounts.c */
-          links_names_locked (e, c, json_object_get (item, "Names")); /* links: "/parent/alias" */
+          json_t *linked_as = json_object_get (link_names, c->name);
+          if (linked_as)
+            json_array_extend (json_object_get (item, "Names"), linked_as);
           /* networking: Ports (n2's summary) and NetworkSettings.Networks */
           json_object_set_new (item, "Ports", portmap_summary (c->net_ports, json_object_get (c->config, "ExposedPorts")));
           {

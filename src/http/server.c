@@ -16,6 +16,7 @@
 
 #include "util/cleanup.h"
 #include "util/log.h"
+#include "util/memtrim.h"
 #include "util/timeutil.h"
 
 /* ---- request objects ---------------------------------------------------- */
@@ -364,6 +365,7 @@ completed_cb (void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_R
   arca_hijack_abandon (req);
   arca_req_unref (req);
   maybe_trim ();
+  arca_malloc_note_activity ();
 }
 
 static void

@@ -458,7 +458,8 @@ net_open (const arca_net_options_t *opts, arca_db_t *db, arca_net_t **out, arca_
   _cleanup_store_endpoint_rows_ arca_store_endpoint_rows_t erows = { 0 };
   if (arca_store_endpoints_list (db, &erows, err) < 0)
     return -1;
-  /* sort by Order so eth numbering is stable */
+  /* sort by Order so eth numbering is stable (each row was parsed once,
+   * by the store) */
   for (int order = 0; order < 64; order++)
     for (size_t i = 0; i < erows.n; i++)
     {

@@ -433,6 +433,18 @@ shim_log_entry (shim_t *s, const char *stream, const char *data, size_t len, int
 }
 
 void
+shim_log_flush (shim_t *s)
+{
+  struct shim_log *l = s->log;
+  if (l == NULL)
+    return;
+  if (l->has_file)
+    logfile_flush (&l->file);
+  if (l->has_cache)
+    logfile_flush (&l->cache);
+}
+
+void
 shim_log_close (shim_t *s)
 {
   struct shim_log *l = s->log;

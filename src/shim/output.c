@@ -32,6 +32,7 @@ shim_handle_output (shim_t *s, int stream, const char *data, size_t len)
     {
       emit_ctx_t ctx = { s, stream_names[stream], time_now_ns () };
       jsonlog_split (&s->split[stream], data, len, emit_line, &ctx);
+      shim_log_flush (s);
     }
   uint8_t hdr[STDCOPY_HEADER_LEN];
   stdcopy_header (hdr, stream == 0 ? STDCOPY_STDOUT : STDCOPY_STDERR, (uint32_t) len);
@@ -54,6 +55,7 @@ shim_output_eof (shim_t *s, int stream)
     {
       emit_ctx_t ctx = { s, stream_names[stream], time_now_ns () };
       jsonlog_split_flush (&s->split[stream], emit_line, &ctx);
+      shim_log_flush (s);
     }
   jsonlog_splitter_free (&s->split[stream]);
 }

@@ -161,6 +161,8 @@ char *shim_path (shim_t *s, const char *name);
 int shim_log_open (shim_t *s, char **err_msg);
 void shim_log_entry (shim_t *s, const char *stream, const char *data, size_t len, int64_t now_ns);
 void shim_log_close (shim_t *s);
+/* After each batch of output: the files get what was written to them. */
+void shim_log_flush (shim_t *s);
 /* The syslog socket while messages wait for it (poll it for POLLOUT), -1
  * otherwise; shim_log_writable sends what it takes; shim_log_blocks: the
  * blocking mode has messages waiting (stop reading the container). */

@@ -7,6 +7,7 @@
 #ifndef ARCA_UTIL_JSONLOG_H
 #define ARCA_UTIL_JSONLOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,9 @@ void jsonlog_format_line_attrs (arca_buf_t *out, const char *stream, const void 
                                 int64_t time_ns);
 
 int jsonlog_parse_line (const char *line, char **log, size_t *len, char **stream, int64_t *time_ns);
+/* The same for the n bytes at line (its newline may be included), with
+ * the stream as a flag. */
+int jsonlog_parse (const char *line, size_t n, char **log, size_t *len, bool *is_stderr, int64_t *time_ns);
 
 /* Splits one output stream into log messages. */
 typedef void (*jsonlog_emit_fn) (void *ctx, const char *data, size_t len);

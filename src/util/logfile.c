@@ -36,6 +36,8 @@ logfile_open (logfile_t *lf, const char *path, int64_t max_size, int max_files, 
 void
 logfile_close (logfile_t *lf)
 {
+  logfile_flush (lf);
+  buf_free (&lf->pending);
   if (lf->fd >= 0)
     close (lf->fd);
   lf->fd = -1;
@@ -143,15 +145,11 @@ rotate (logfile_t *lf)
 }
 
 int
-logfile_write (logfile_t *lf, const void *data, size_t len, int64_t ts_ns)
+logfile_flush (logfile_t *lf)
 {
-  if (lf->max_size > 0 && lf->size >= lf->max_size && rotate (lf) < 0)
-    {
-      log_error ("rotating %s: %s", lf->path, strerror (errno));
-      return -1;
-    }
-  const char *p = data;
-  size_t left = len;
+  const char *p = lf->pending.data;
+  size_t left = lf->pending.len;
+  lf->pending.len = 0;
   while (left > 0 && lf->fd >= 0)
     {
       ssize_t n = write (lf->fd, p, left);
@@ -164,10 +162,26 @@ logfile_write (logfile_t *lf, const void *data, size_t len, int64_t ts_ns)
         }
       p += n;
       left -= (size_t) n;
-      lf->size += n;
     }
-  lf->last_ts = ts_ns;
   return 0;
+}
+
+int
+logfile_write (logfile_t *lf, const void *data, size_t len, int64_t ts_ns)
+{
+  if (lf->max_size > 0 && lf->size >= lf->max_size)
+    {
+      logfile_flush (lf); /* the entries before this one end the file */
+      if (rotate (lf) < 0)
+        {
+          log_error ("rotating %s: %s", lf->path, strerror (errno));
+          return -1;
+        }
+    }
+  buf_append (&lf->pending, data, len);
+  lf->size += (int64_t) len;
+  lf->last_ts = ts_ns;
+  return lf->pending.len >= LOGFILE_BATCH ? logfile_flush (lf) : 0;
 }
 
 char **

@@ -14,6 +14,12 @@
 #include <stdint.h>
 
 #include "util/error.h"
+#include "util/strutil.h"
+
+/* Entries wait in memory until logfile_flush or this many bytes: a
+ * write(2) per line capped `logs -f` throughput (moby writes per entry
+ * too, but from a goroutine per container, not one loop). */
+#define LOGFILE_BATCH (64 * 1024)
 
 typedef struct
 {
@@ -24,13 +30,16 @@ typedef struct
   int max_files;     /* >= 1 */
   bool compress;
   int64_t last_ts;   /* ns, time of the last entry written */
+  arca_buf_t pending; /* entries not written yet (size counts them) */
 } logfile_t;
 
 /* Open (append) path.  max_size <= 0 means unlimited. */
 int logfile_open (logfile_t *lf, const char *path, int64_t max_size, int max_files, bool compress, arca_error_t *err);
 /* Append one entry (rotating first when due).  A write error drops the
- * entry (-1); a full disk must not stop the container. */
+ * entries (-1); a full disk must not stop the container.  The writer calls
+ * logfile_flush after each batch of output (before readers may look). */
 int logfile_write (logfile_t *lf, const void *data, size_t len, int64_t ts_ns);
+int logfile_flush (logfile_t *lf);
 void logfile_close (logfile_t *lf);
 
 /* The rotated files of path that exist, oldest first (<path>.N[.gz] down

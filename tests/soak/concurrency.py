@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Concurrency load: N clients x M mixed requests on one daemon.
 
-    tests/soak/concurrency.py [--clients 64] [--requests 500] [--arca PATH]
+    tests/soak/concurrency.py [--clients 64] [--requests 500] [--arca PATH] [--hold S]
 
 One daemon in a network namespace of its own (as tests/soak/soak.py).  Each
 client owns a few containers and sends a random mix of: run (create+start),
@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -140,8 +141,12 @@ def main():
     ap.add_argument("--requests", type=int, default=500, help="per client")
     ap.add_argument("--seed", type=int, default=int(time.time()))
     ap.add_argument("--arca", default=os.path.join(soak.REPO, "build", "arca"))
+    ap.add_argument("--hold", type=int, default=0,
+                    help="keep the daemon up this many seconds after the run (to inspect it; its PID is printed)")
     ap.add_argument("--image", default=os.path.join(soak.REPO, "tests", "fixtures", "out", "busybox-save.tar"))
     a = ap.parse_args()
+    # SIGTERM ends the run (a --hold too) through the cleanup below
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     rng = random.Random(a.seed)
     root = tempfile.mkdtemp(prefix="arca-conc.")
     tag = "%06x" % rng.getrandbits(24)
@@ -196,6 +201,9 @@ def main():
             print("concurrency: %d containers left after every client removed its own" % len(left))
         rc = 1 if stats["error"] or grew or left else 0
         print("concurrency: %d requests, %d errors%s" % (n, stats["error"], ", fds/threads grew" if grew else ""))
+        if a.hold:
+            print("concurrency: daemon PID %d, socket %s, held %d s" % (d.proc.pid, d.sock, a.hold), flush=True)
+            time.sleep(a.hold)
     finally:
         d.stop()
         for pids in soak.shims_of(root).values():

@@ -1,7 +1,9 @@
 /* Pure helpers shared by the shim and the daemon: stdcopy frame headers,
  * detach-key parsing and matching, json-file log lines, runtime log errors. */
+#include <jansson.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@
 
 #include "util/detachkeys.h"
 #include "util/jsonlog.h"
+#include "util/timeutil.h"
 #include "util/ocilog.h"
 #include "util/stdcopy.h"
 #include "util/strutil.h"
@@ -142,6 +145,111 @@ test_jsonlog_parse (void **state)
   buf_free (&b);
 }
 
+/* What jansson and time_parse_rfc3339 make of a line: the reference the
+ * fast path of jsonlog_parse must match. */
+static int
+reference_parse (const char *line, arca_buf_t *log, bool *is_stderr, int64_t *t)
+{
+  json_t *j = json_loads (line, JSON_ALLOW_NUL | JSON_DISABLE_EOF_CHECK, NULL);
+  int r = -1;
+  *t = 0;
+  if (j && json_is_string (json_object_get (j, "log")))
+    {
+      json_t *jt = json_object_get (j, "time");
+      if (!json_is_string (jt) || time_parse_rfc3339 (json_string_value (jt), t) == 0)
+        {
+          json_t *jl = json_object_get (j, "log");
+          buf_append (log, json_string_value (jl), json_string_length (jl));
+          *is_stderr = json_is_string (json_object_get (j, "stream"))
+                       && strcmp (json_string_value (json_object_get (j, "stream")), "stderr") == 0;
+          r = 0;
+        }
+    }
+  json_decref (j);
+  return r;
+}
+
+static void
+assert_parse_matches_reference (const char *line)
+{
+  arca_buf_t want = { 0 };
+  bool want_err = false, got_err = false;
+  int64_t want_t = 0, got_t = 0;
+  char *got = NULL;
+  size_t got_len = 0;
+  int wr = reference_parse (line, &want, &want_err, &want_t);
+  int gr = jsonlog_parse (line, strlen (line), &got, &got_len, &got_err, &got_t);
+  if (wr != gr)
+    fail_msg ("%s: reference %d, jsonlog_parse %d", line, wr, gr);
+  if (wr == 0)
+    {
+      assert_int_equal (got_len, want.len);
+      assert_memory_equal (got, want.data, want.len);
+      assert_int_equal (got_err, want_err);
+      assert_true (got_t == want_t);
+    }
+  free (got);
+  buf_free (&want);
+}
+
+static uint32_t
+lcg (uint32_t *x)
+{
+  *x = *x * 1103515245u + 12345u;
+  return *x;
+}
+
+static void
+test_jsonlog_parse_fast_path (void **state)
+{
+  /* every byte, alone and amid text, through the writer's escaping */
+  arca_buf_t b = { 0 };
+  for (int c = 0; c < 256; c++)
+    {
+      char msg[8] = { 'a', (char) c, 'z', (char) c, '\n' };
+      b.len = 0;
+      jsonlog_format_line (&b, c % 2 ? "stderr" : "stdout", msg, 5, 1700000000000000000LL + c * 1000LL);
+      buf_append (&b, "", 1);
+      assert_parse_matches_reference (b.data);
+    }
+  /* pseudo-random payloads and times (fixed seed: the same every run) */
+  uint32_t x = 12345;
+  for (int i = 0; i < 2000; i++)
+    {
+      char msg[64];
+      size_t n = lcg (&x) % sizeof msg;
+      for (size_t k = 0; k < n; k++)
+        msg[k] = (char) (lcg (&x) >> 16);
+      int64_t secs = lcg (&x) % 4000000000u; /* to 2096 */
+      int64_t t = secs * 1000000000LL + lcg (&x) % 1000000000u;
+      b.len = 0;
+      jsonlog_format_line (&b, "stdout", msg, n, t);
+      buf_append (&b, "", 1);
+      assert_parse_matches_reference (b.data);
+    }
+  buf_free (&b);
+  /* shapes left to jansson, and malformed ones */
+  static const char *const lines[] = {
+    "{\"log\":\"\\ud83d\\ude00 \\/ \\b\\f\",\"stream\":\"stdout\",\"time\":\"2023-11-14T22:13:20Z\"}\n",
+    "{\"log\":\"lone \\ud83d\",\"stream\":\"stdout\",\"time\":\"2023-11-14T22:13:20Z\"}\n",
+    "{\"log\":\"x\",\"stream\":\"stdout\",\"attrs\":{\"a\":\"}\\\"\"},\"time\":\"2023-11-14T22:13:20.000000001Z\"}\n",
+    "{\"log\":\"x\",\"stream\":\"stderr\",\"time\":\"2023-11-14T23:13:20.25+01:00\"}\n",
+    "{\"stream\":\"stdout\",\"log\":\"reordered\",\"time\":\"2023-11-14T22:13:20Z\"}",
+    "{\"log\":\"x\",\"stream\":\"stdout\",\"time\":\"2023-11-14T22:13:20.Z\"}",
+    "{\"log\":\"x\",\"stream\":\"stdout\",\"time\":\"2023-13-14T22:13:20Z\"}",
+    "{\"log\":\"x\",\"stream\":\"stdout\",\"time\":\"2023-11-14T22:13:20.1234567891Z\"}",
+    "{\"log\":\"x\",\"stream\":\"other\",\"time\":\"2023-11-14T22:13:20Z\"}",
+    "{\"log\":\"x\",\"stream\":\"stdout\"}",
+    "{\"log\":\"raw\ttab\",\"stream\":\"stdout\",\"time\":\"2023-11-14T22:13:20Z\"}",
+    "{\"log\":\"bad \\x\",\"stream\":\"stdout\",\"time\":\"2023-11-14T22:13:20Z\"}",
+    "{\"log\":\"cut",
+    "{\"log\":\"x\",\"stream\":\"stdout\",\"time\":\"2023-11-14T22:13:20Z\"} trailing",
+    "",
+  };
+  for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+    assert_parse_matches_reference (lines[i]);
+}
+
 typedef struct
 {
   char msgs[8][64];
@@ -226,7 +334,8 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_stdcopy_header), cmocka_unit_test (test_detachkeys_parse),
     cmocka_unit_test (test_detachkeys_match), cmocka_unit_test (test_jsonlog_format),
-    cmocka_unit_test (test_jsonlog_parse), cmocka_unit_test (test_jsonlog_split),
+    cmocka_unit_test (test_jsonlog_parse), cmocka_unit_test (test_jsonlog_parse_fast_path),
+    cmocka_unit_test (test_jsonlog_split),
     cmocka_unit_test (test_ocilog),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
