@@ -1,5 +1,5 @@
 /* /containers/... handlers: parse the request, call the engine, shape the
- * response (spec "Container" tag; client-flows.md 4-5). */
+ * response (API spec "Container" tag). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

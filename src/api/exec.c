@@ -1,4 +1,4 @@
-/* Exec handlers (spec "Exec" tag; client-flows.md 4.1, 5.4):
+/* Exec handlers (API spec "Exec" tag; moby api/server/router/container/exec.go):
  *   POST /containers/{id}/exec   -> 201 {"Id"}
  *   POST /exec/{id}/start        -> 101 hijack (or 200 empty with Detach)
  *   POST /exec/{id}/resize       -> 200

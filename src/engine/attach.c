@@ -1,5 +1,5 @@
 /* Attach sessions: relay between a hijacked client socket and the shim's
- * attach stream (client-flows.md 4.1).  The shim does the framing, stdin
+ * attach stream (API "Attach to a container": the hijacked stream).  The shim does the framing, stdin
  * semantics and detach keys; the daemon only copies bytes and carries
  * half-closes across. */
 #include "engine/events.h"

@@ -1,7 +1,7 @@
 /* Images in the engine: the /images verbs and POST /auth as the API layer
  * calls them.  The image store (image/image.h) and the registry client
  * (image/registry.h) stay behind this header: src/api/ calls only the
- * engine (ARCHITECTURE.md, module rule).  Each function documents the
+ * engine (docs/design.md, "Processes").  Each function documents the
  * dockerd behaviour it keeps; the details are in the image/ function it
  * names. */
 #ifndef ARCA_ENGINE_IMAGES_H

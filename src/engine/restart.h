@@ -2,8 +2,8 @@
  * container's main process exits, and when the daemon starts again.
  *
  * Follows moby restartmanager/restartmanager.go ShouldRestart and
- * daemon/monitor.go handleContainerExit (spec/persistence-and-restart.md §3,
- * §4).  Engine-internal: the API layer never calls it. */
+ * daemon/monitor.go handleContainerExit.  Engine-internal: the API layer
+ * never calls it. */
 #ifndef ARCA_ENGINE_RESTART_H
 #define ARCA_ENGINE_RESTART_H
 

@@ -1,4 +1,5 @@
-/* Connection hijack for attach and exec start (client-flows.md 4.1).
+/* Connection hijack for attach and exec start (moby
+ * api/server/httputils hijack: 101 UPGRADED, Upgrade: tcp).
  *
  * The reply is a 101 with "Upgrade: tcp" and the stream's Content-Type;
  * MHD adds "Connection: Upgrade" itself and writes its own reason phrase

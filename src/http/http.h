@@ -1,5 +1,5 @@
 /* HTTP layer: libmicrohttpd over the daemon's own AF_UNIX socket, one thread
- * per connection (see ARCHITECTURE.md "HTTP layer").  Handlers run in the
+ * per connection (docs/design.md "Processes").  Handlers run in the
  * connection's thread and may block.
  *
  * A handler receives a request and must produce exactly one response with
@@ -97,7 +97,7 @@ int arca_stream_write (arca_stream_t *s, const void *data, size_t len);
 int arca_stream_cancel_fd (arca_stream_t *s);
 
 /* Hijack (101 UPGRADED, Upgrade: tcp) as dockerd does for attach and exec
- * start (client-flows.md 4.1).  fn runs with the connection's socket, set
+ * start (moby api/server/router/container/exec.go, attach.go).  fn runs with the connection's socket, set
  * to blocking mode, and the bytes the client sent after its headers
  * (extra/extra_len, to be consumed before reading fd).  Half-close: fn may
  * shutdown(fd, SHUT_WR); it must not close fd — the layer closes the

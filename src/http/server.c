@@ -1,6 +1,6 @@
 /* The libmicrohttpd server: request lifecycle, body collection, dispatch to
  * routes, request accessors.  One thread per connection; handlers run in
- * it and may block (ARCHITECTURE.md "HTTP layer"). */
+ * it and may block (docs/design.md "Processes"). */
 #include "http/internal.h"
 
 #include <errno.h>

@@ -180,7 +180,8 @@ stdin_data (shim_t *s, shim_conn_t *c, const uint8_t *data, size_t len)
   shim_stdin_flush (s);
 }
 
-/* The client half-closed: its stdin ended (client-flows.md §4.1). */
+/* The client half-closed: its stdin ended (moby container/stream attach:
+ * CloseWrite ends stdin). */
 static void
 stdin_eof (shim_t *s, shim_conn_t *c)
 {
