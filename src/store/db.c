@@ -162,6 +162,27 @@ sqlite3 *arca_db_handle (arca_db_t *db) { return db->handle; }
 void arca_db_lock (arca_db_t *db) { pthread_mutex_lock (&db->lock); }
 void arca_db_unlock (arca_db_t *db) { pthread_mutex_unlock (&db->lock); }
 
+/* The current row of st as a JSON array: integers, null, the rest text. */
+static json_t *
+row_json (sqlite3_stmt *st)
+{
+  json_t *row = json_array ();
+  int cols = sqlite3_column_count (st);
+  for (int c = 0; c < cols; c++)
+    switch (sqlite3_column_type (st, c))
+      {
+      case SQLITE_INTEGER:
+        json_array_append_new (row, json_integer (sqlite3_column_int64 (st, c)));
+        break;
+      case SQLITE_NULL:
+        json_array_append_new (row, json_null ());
+        break;
+      default:
+        json_array_append_new (row, json_string ((const char *) sqlite3_column_text (st, c)));
+      }
+  return row;
+}
+
 /* The statement runner of the transactions (moved from the image store:
  * its error texts are kept). */
 int
@@ -182,20 +203,7 @@ arca_db_sql_locked (arca_db_t *db, const char *sql, const char *const *params, i
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     if (result)
       {
-        json_t *row = json_array ();
-        for (int c = 0; c < sqlite3_column_count (st); c++)
-          switch (sqlite3_column_type (st, c))
-            {
-            case SQLITE_INTEGER:
-              json_array_append_new (row, json_integer (sqlite3_column_int64 (st, c)));
-              break;
-            case SQLITE_NULL:
-              json_array_append_new (row, json_null ());
-              break;
-            default:
-              json_array_append_new (row, json_string ((const char *) sqlite3_column_text (st, c)));
-            }
-        json_array_append_new (result, row);
+        json_array_append_new (result, row_json (st));
       }
   sqlite3_finalize (st);
   if (rc != SQLITE_DONE)
@@ -288,21 +296,7 @@ arca_db_query (arca_db_t *db, const char *sql, const char *const *params, int n,
   int rc;
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     {
-      json_t *row = json_array ();
-      int cols = sqlite3_column_count (st);
-      for (int c = 0; c < cols; c++)
-        switch (sqlite3_column_type (st, c))
-          {
-          case SQLITE_INTEGER:
-            json_array_append_new (row, json_integer (sqlite3_column_int64 (st, c)));
-            break;
-          case SQLITE_NULL:
-            json_array_append_new (row, json_null ());
-            break;
-          default:
-            json_array_append_new (row, json_string ((const char *) sqlite3_column_text (st, c)));
-          }
-      json_array_append_new (result, row);
+      json_array_append_new (result, row_json (st));
     }
   if (rc != SQLITE_DONE)
     {

@@ -213,7 +213,7 @@ arca_store_images_with_ref_counts (arca_db_t *db, arca_store_image_rows_t *out, 
     {
       arca_store_image_row_t *r = &out->v[out->n++];
       r->id = dup_or_null (json_string_value (json_array_get (row, 0)));
-      r->data = json_loads (json_string_value (json_array_get (row, 1)) ?: "", 0, NULL);
+      r->data = parse_data (json_array_get (row, 1));
       r->n_refs = json_integer_value (json_array_get (row, 2));
     }
   return 0;
