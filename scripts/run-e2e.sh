@@ -26,6 +26,10 @@ else
   echo "e2e totals: passed=0 failed=1 skipped=0"
   exit 1
 fi
+# script(1) and tmux run commands with $SHELL: the same one here as on a CI
+# machine, where it may be unset (B6_remote's exec -it hung on CI only:
+# dash forks where bash execs).
+export SHELL=/bin/sh
 total_budget=${ARCA_E2E_TIMEOUT:-3000}
 file_budget=${ARCA_E2E_FILE_TIMEOUT:-600}
 

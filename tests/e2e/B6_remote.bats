@@ -37,10 +37,13 @@ setup_file() {
   PORT=$(free_ports 1)
   echo "$PORT" >"$ARCA_T/port"
   # tdocker: the docker CLI over TLS with the client certificate, as a
-  # script so that pipes and script(1) can run it too
+  # script so that pipes and script(1) can run it too.  --foreground: a
+  # plain timeout moves the CLI into a process group of its own, and on a
+  # terminal (script(1) below) a background group is stopped by SIGTTOU as
+  # soon as the CLI puts the terminal in raw mode.
   cat >"$ARCA_T/tdocker" <<EOF
 #!/bin/sh
-exec timeout -k 5 $ARCA_DOCKER_TIMEOUT $DOCKER_BIN --tlsverify --tlscacert $ARCA_T/tls/ca.pem \\
+exec timeout --foreground -k 5 $ARCA_DOCKER_TIMEOUT $DOCKER_BIN --tlsverify --tlscacert $ARCA_T/tls/ca.pem \\
   --tlscert $ARCA_T/tls/cert.pem --tlskey $ARCA_T/tls/key.pem -H tcp://127.0.0.1:$PORT "\$@"
 EOF
   chmod +x "$ARCA_T/tdocker"
@@ -108,7 +111,10 @@ tdocker() { "$ARCA_T/tdocker" "$@"; }
   assert_output "line1
 line2"
   tdocker run -d --name tls-exec busybox sleep 300 >/dev/null
-  run bash -c "printf 'echo hi-\$((6*7))\nexit\n' | timeout 30 script -qc '$ARCA_T/tdocker exec -it tls-exec sh' /dev/null"
+  # script(1) runs its command with $SHELL -c: SHELL=/bin/sh (dash, as on
+  # CI) on purpose, with an exec so that no shell sits between the
+  # terminal's session and the CLI
+  run bash -c "printf 'echo hi-\$((6*7))\nexit\n' | SHELL=/bin/sh timeout 30 script -qc 'exec $ARCA_T/tdocker exec -it tls-exec sh' /dev/null"
   assert_success
   assert_output_contains "hi-42"
   # exec -i without a TTY: stdin's end reaches the process
