@@ -29,6 +29,7 @@
 #include "util/cleanup.h"
 #include "util/env.h"
 #include "util/detachkeys.h"
+#include "util/fdwatch.h"
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -382,19 +383,20 @@ typedef struct
   int fd;
 } monitor_t;
 
-/* Waits for the exit on the shim's "wait" and records it, once the start
- * has answered (a failed start records its own code). */
-static void *
-exec_monitor (void *arg)
+/* The shim answered "wait" (or its connection ended): record the exit,
+ * once the start has answered (a failed start records its own code).
+ * Runs on a thread of its own (util/fdwatch.h). */
+static void
+exec_monitor (int fd, void *arg)
 {
+  (void) fd;
   monitor_t *m = arg;
   arca_engine_t *e = m->e;
   arca_exec_t *x = m->x;
   int code = 137; /* the shim died: the process went with it */
   arca_error_t err;
-  _cleanup_json_ json_t *req = json_pack ("{s:s}", "op", "wait");
   _cleanup_json_ json_t *reply = NULL;
-  if (shim_call (m->fd, req, &reply, &err) == 0)
+  if (shim_reply_read (m->fd, &reply, &err) == 0)
     {
       code = (int) json_get_int (reply, "ExitCode", 137);
       arca_trace_t tr;
@@ -426,33 +428,33 @@ exec_monitor (void *arg)
   fs_remove_all (x->state_dir, &ignored);
   exec_unref (x);
   free (m);
-  return NULL;
 }
 
+/* "wait" on the exec's shim, answered on the daemon's one waiting thread
+ * (util/fdwatch.h): a long exec costs a descriptor, not a thread. */
 static int
 monitor_start (arca_engine_t *e, arca_exec_t *x, arca_error_t *err)
 {
   int fd = shim_connect (x->state_dir, err);
   if (fd < 0)
     return -1;
+  _cleanup_json_ json_t *req = json_pack ("{s:s}", "op", "wait");
+  if (shim_send (fd, req, err) < 0)
+    {
+      close (fd);
+      return -1;
+    }
   monitor_t *m = xmalloc0 (sizeof *m);
   m->e = e;
   m->x = x;
   m->fd = fd;
   exec_ref (x);
-  pthread_t t;
-  pthread_attr_t attr;
-  pthread_attr_init (&attr);
-  pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize (&attr, 512 * 1024);
-  int r = pthread_create (&t, &attr, exec_monitor, m);
-  pthread_attr_destroy (&attr);
-  if (r != 0)
+  if (fdwatch_add (fd, exec_monitor, m, 512 * 1024, err) < 0)
     {
       close (fd);
       free (m);
       exec_unref (x);
-      return arca_error_errno (err, r, "start exec monitor thread");
+      return -1;
     }
   return 0;
 }

@@ -25,6 +25,7 @@
 #include "runtime/spec.h"
 #include "util/cleanup.h"
 #include "util/crashpoint.h"
+#include "util/fdwatch.h"
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -49,18 +50,20 @@ typedef struct
   int fd;
 } monitor_ctx_t;
 
-static void *
-monitor_thread (void *arg)
+/* The shim answered "wait" (the process exited) or its connection ended:
+ * record the exit.  Runs on a thread of its own (util/fdwatch.h). */
+static void
+monitor_exit (int fd, void *arg)
 {
+  (void) fd;
   monitor_ctx_t *m = arg;
   int code = 137;
   int64_t finished = 0, drained = 0, replied = 0;
   bool oom = false;
   json_t *reply = NULL;
   arca_error_t err;
-  json_t *req = json_pack ("{s:s}", "op", "wait");
   arca_trace_t tr;
-  if (shim_call (m->fd, req, &reply, &err) == 0)
+  if (shim_reply_read (m->fd, &reply, &err) == 0)
     {
       code = (int) json_get_int (reply, "ExitCode", 137);
       finished = json_get_int (reply, "FinishedAt", 0);
@@ -79,18 +82,16 @@ monitor_thread (void *arg)
       if (closing)
         {
           /* the daemon is going away: the container stays with its shim */
-          json_decref (req);
           close (m->fd);
           container_unref (m->c);
           free (m);
-          return NULL;
+          return;
         }
       container_runtime_forget (m->e, m->c);
       _cleanup_free_ char *exit_file = container_exit_file (m->e, m->c->id);
       if (shim_read_exit_file (exit_file, &code, &finished, &oom, &err) < 0)
         code = 137;
     }
-  json_decref (req);
   json_decref (reply);
   if (finished == 0)
     finished = time_now_ns ();
@@ -139,9 +140,11 @@ monitor_thread (void *arg)
     container_destroy_files (m->e, m->c);
   container_unref (m->c);
   free (m);
-  return NULL;
 }
 
+/* Ask the shim to answer at the exit, and wait for that answer on the
+ * daemon's one waiting thread (util/fdwatch.h): a running container costs
+ * a descriptor, not a thread. */
 int
 container_monitor_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
 {
@@ -149,6 +152,12 @@ container_monitor_start (arca_engine_t *e, arca_container_t *c, arca_error_t *er
   int fd = shim_connect (sdir, err);
   if (fd < 0)
     return -1;
+  /* A shim gone already fails the send; its connection is then at EOF and
+   * monitor_exit takes the shim-died path. */
+  _cleanup_json_ json_t *req = json_pack ("{s:s}", "op", "wait");
+  arca_error_t serr;
+  if (shim_send (fd, req, &serr) < 0)
+    log_debug ("container %.12s: wait: %s", c->id, serr.msg);
   monitor_ctx_t *m = xmalloc0 (sizeof *m);
   m->e = e;
   m->c = c;
@@ -157,14 +166,7 @@ container_monitor_start (arca_engine_t *e, arca_container_t *c, arca_error_t *er
   container_ref (c);
   c->monitor_running = true;
   pthread_mutex_unlock (&e->lock);
-  pthread_t t;
-  pthread_attr_t attr;
-  pthread_attr_init (&attr);
-  pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize (&attr, 512 * 1024);
-  int r = pthread_create (&t, &attr, monitor_thread, m);
-  pthread_attr_destroy (&attr);
-  if (r != 0)
+  if (fdwatch_add (fd, monitor_exit, m, 512 * 1024, err) < 0)
     {
       close (fd);
       free (m);
@@ -172,7 +174,7 @@ container_monitor_start (arca_engine_t *e, arca_container_t *c, arca_error_t *er
       __atomic_sub_fetch (&c->refs, 1, __ATOMIC_ACQ_REL);
       c->monitor_running = false;
       pthread_mutex_unlock (&e->lock);
-      return arca_error_errno (err, r, "start monitor thread");
+      return -1;
     }
   return 0;
 }

@@ -242,7 +242,7 @@ read_line (int fd, arca_buf_t *b, arca_error_t *err)
 }
 
 int
-shim_call (int fd, json_t *request, json_t **reply, arca_error_t *err)
+shim_send (int fd, json_t *request, arca_error_t *err)
 {
   _cleanup_free_ char *line = json_dumps (request, JSON_COMPACT);
   if (line == NULL)
@@ -261,6 +261,12 @@ shim_call (int fd, json_t *request, json_t **reply, arca_error_t *err)
       p += n;
       left -= (size_t) n;
     }
+  return 0;
+}
+
+int
+shim_reply_read (int fd, json_t **reply, arca_error_t *err)
+{
   arca_buf_t b = { 0 };
   if (read_line (fd, &b, err) < 0)
     {
@@ -287,6 +293,14 @@ shim_call (int fd, json_t *request, json_t **reply, arca_error_t *err)
   else
     json_decref (j);
   return 0;
+}
+
+int
+shim_call (int fd, json_t *request, json_t **reply, arca_error_t *err)
+{
+  if (shim_send (fd, request, err) < 0)
+    return -1;
+  return shim_reply_read (fd, reply, err);
 }
 
 int

@@ -137,6 +137,10 @@ int shim_connect (const char *state_dir, arca_error_t *err);
  * ARCA_ERR_INTERNAL with its "error" text; a closed connection
  * ARCA_ERR_UNAVAILABLE.  *reply (optional) is set only on success. */
 int shim_call (int fd, json_t *request, json_t **reply, arca_error_t *err);
+/* shim_call's two halves, for a caller that waits for the reply elsewhere
+ * (the exit monitors' epoll, engine/monitors.c). */
+int shim_send (int fd, json_t *request, arca_error_t *err);
+int shim_reply_read (int fd, json_t **reply, arca_error_t *err);
 /* Convenience: connect, call, close. */
 int shim_request (const char *state_dir, json_t *request, json_t **reply, arca_error_t *err);
 
