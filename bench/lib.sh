@@ -26,6 +26,9 @@ source "$repo/tests/e2e/helpers.bash"
 ARCA_DOCKER_TIMEOUT=${ARCA_DOCKER_TIMEOUT:-120}
 ARCA_START_TIMEOUT=${ARCA_START_TIMEOUT:-60}
 
+# An ARCA_T in the environment is a caller's daemon (run.sh runs
+# memprobe.sh): this script's exit must not clean it up.
+ARCA_T=""
 B=$(mktemp -d /tmp/arca-bench.XXXXXX)
 _bench_hooks=()
 bench_on_exit() { _bench_hooks+=("$1"); }
@@ -185,6 +188,7 @@ ref_start() {
 # ref_containerd_pid: the containerd dockerd started under its exec root.
 ref_containerd_pid() { find_pid containerd "$B/ref/exec"; }
 ref_stop() {
+  [ -d "$B/ref" ] || return 0 # never started here
   if [ -n "$REF_PID" ] && pid_alive "$REF_PID"; then
     local ids
     ids=$(DOCKER_HOST=$REF_HOST docker ps -aq 2>/dev/null)
