@@ -4,7 +4,9 @@
 # arca_cleanup, docker wrapper, fixtures_build), a temp dir $B removed on
 # exit, cleanup hooks (bench_on_exit CMD), timing and statistics helpers,
 # process memory readers, and a reference dockerd in a network namespace of
-# its own (ref_start / ref_stop).  Everything started here is stopped by PID.
+# its own (ref_start / ref_stop), Arca in one too when asked
+# (arca_bench_netns), in_ns to run a client where a daemon's published ports
+# are.  Everything started here is stopped by PID.
 # shellcheck shell=bash
 set -uo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -24,6 +26,9 @@ source "$repo/tests/e2e/helpers.bash"
 ARCA_DOCKER_TIMEOUT=${ARCA_DOCKER_TIMEOUT:-120}
 ARCA_START_TIMEOUT=${ARCA_START_TIMEOUT:-60}
 
+# An ARCA_T in the environment is a caller's daemon (run.sh runs
+# memprobe.sh): this script's exit must not clean it up.
+ARCA_T=""
 B=$(mktemp -d /tmp/arca-bench.XXXXXX)
 _bench_hooks=()
 bench_on_exit() { _bench_hooks+=("$1"); }
@@ -31,6 +36,7 @@ _bench_exit() {
   set +e
   local i
   if [ -n "${ARCA_T:-}" ] && [ -d "$ARCA_T" ]; then arca_cleanup; fi
+  _arca_netns_del
   ref_stop
   for ((i = ${#_bench_hooks[@]} - 1; i >= 0; i--)); do eval "${_bench_hooks[$i]}"; done
   awk -v t="$B/" 'index($5, t) == 1 { print length($5) " " $5 }' /proc/self/mountinfo |
@@ -74,6 +80,8 @@ ratio() {
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 pss_kb() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup" 2>/dev/null; }
+threads_of() { awk '/^Threads:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+fds_of() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 kb_to_mib() { [ -n "${1:-}" ] && [ "$1" != "-" ] && awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }' || echo "-"; }
 
 # find_pid NAME SUBSTR: PID of a process whose argv[0] ends in NAME and whose
@@ -117,6 +125,30 @@ arca_bench_start() {
 arca_bench_stop() {
   [ -n "${ARCA_T:-}" ] && [ -d "$ARCA_T" ] && arca_cleanup
   ARCA_T=""
+  _arca_netns_del
+}
+
+# arca_bench_netns: the next arca_bench_start runs Arca in a network
+# namespace of its own (ARCA_NS), as ref_start does dockerd, so that its
+# bridges, nftables rules and published ports are not the host's and both
+# daemons are measured alike.  ARCA_BIN becomes a wrapper that execs the
+# daemon under nsenter (same PID, so arca_pid still works); ARCA_BIN_REAL
+# is the binary.  The namespace goes with arca_bench_stop or on exit.
+ARCA_NS="" ARCA_BIN_REAL=""
+arca_bench_netns() {
+  ARCA_NS=arcabencha$$
+  ip netns add "$ARCA_NS" || { ARCA_NS=""; return 1; }
+  ip -n "$ARCA_NS" link set lo up
+  ARCA_BIN_REAL=${ARCA_BIN_REAL:-$ARCA_BIN}
+  ARCA_BIN=$B/arca-in-ns
+  printf '#!/bin/sh\nexec nsenter --net=/run/netns/%q %q "$@"\n' "$ARCA_NS" "$ARCA_BIN_REAL" >"$ARCA_BIN"
+  chmod +x "$ARCA_BIN"
+}
+_arca_netns_del() {
+  [ -n "$ARCA_NS" ] || return 0
+  ip netns del "$ARCA_NS" 2>/dev/null
+  ARCA_NS=""
+  ARCA_BIN=$ARCA_BIN_REAL
 }
 
 # ---- reference dockerd --------------------------------------------------
@@ -156,6 +188,7 @@ ref_start() {
 # ref_containerd_pid: the containerd dockerd started under its exec root.
 ref_containerd_pid() { find_pid containerd "$B/ref/exec"; }
 ref_stop() {
+  [ -d "$B/ref" ] || return 0 # never started here
   if [ -n "$REF_PID" ] && pid_alive "$REF_PID"; then
     local ids
     ids=$(DOCKER_HOST=$REF_HOST docker ps -aq 2>/dev/null)
@@ -174,6 +207,17 @@ ref_stop() {
     ip netns del "$REF_NS" 2>/dev/null
     REF_NS=""
   fi
+}
+
+# in_ns DAEMON CMD...: CMD (a program, not a function) in the network
+# namespace of "arca" or "ref", where its published ports listen on
+# 127.0.0.1; in this one if the daemon has none (Arca without
+# arca_bench_netns).
+in_ns() {
+  local ns
+  if [ "$1" = arca ]; then ns=$ARCA_NS; else ns=$REF_NS; fi
+  shift
+  if [ -n "$ns" ]; then nsenter --net="/run/netns/$ns" "$@"; else "$@"; fi
 }
 
 # on DAEMON CMD...: CMD with the docker CLI pointed at "arca" or "ref".

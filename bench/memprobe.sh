@@ -7,9 +7,16 @@
 # resident memory (main arena's brk heap, thread stacks, mmapped chunks).
 # With --malloc-info, glibc's own account too (malloc_info(3), called in the
 # process through gdb): memory malloc holds from the system and how much of
-# it is free in its bins (freed by the program, not returned).
-set -uo pipefail
+# it is free in its bins (freed by the program, not returned).  KEEP_XML=1
+# keeps malloc_info's XML in a file of its own and prints its name.
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+case "${1:-}" in
+  -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+  '') echo "usage: bench/memprobe.sh PID [--malloc-info]" >&2; exit 2 ;;
+esac
 pid=$1
+pid_alive "$pid" || { echo "bench: no process $pid" >&2; exit 1; }
 /usr/bin/python3 - "$pid" <<'PY'
 import re, sys
 pid = sys.argv[1]
@@ -40,7 +47,11 @@ print("rss %d KiB (anonymous %d, file %d), pss %d KiB, %s threads, %d arena heap
       % (roll["Rss"], roll["Anonymous"], roll["Rss"] - roll["Anonymous"], roll["Pss"], threads, heaps, heap_rss, anon_rss))
 PY
 if [ "${2:-}" = --malloc-info ]; then
-  out=$(mktemp /tmp/memprobe.XXXXXX.xml)
+  # The process itself writes the file (fopen in it): let it reach the
+  # file whatever its user.
+  out=$B/malloc_info.xml
+  : >"$out"
+  chmod o+x "$B"
   chmod 666 "$out"
   gdb -q -batch -p "$pid" \
     -ex "set \$f = (void *) fopen(\"$out\", \"w\")" \
@@ -53,5 +64,7 @@ cur = int(root.find("system[@type='current']").get("size"))
 print("malloc: %d arenas, %.1f MiB held from the system, %.1f MiB of it free in bins, %.1f MiB in mmapped chunks"
       % (len(root.findall("heap")), cur / 1048576, (tot["fast"] + tot["rest"]) / 1048576, tot["mmap"] / 1048576))
 PY
-  [ -n "${KEEP_XML:-}" ] && echo "malloc_info XML: $out" || rm -f "$out"
+  if [ -n "${KEEP_XML:-}" ]; then
+    kept=$(mktemp /tmp/memprobe.XXXXXX.xml) && cp "$out" "$kept" && echo "malloc_info XML: $kept"
+  fi
 fi

@@ -63,18 +63,9 @@ say() { echo "bench: $*" >&2; }
 
 # ---- daemons ------------------------------------------------------------
 
-# Arca in a network namespace of its own too: ARCA_BIN becomes a wrapper
-# that execs the daemon under nsenter (same PID, so arca_pid still works).
-ARCA_NS=arcabencha$$
+# Arca in a network namespace of its own too (lib.sh's arca_bench_netns).
 start_daemons() {
-  ip netns add "$ARCA_NS" || return 1
-  bench_on_exit "ip netns del $ARCA_NS 2>/dev/null"
-  ip -n "$ARCA_NS" link set lo up
-  local real=$ARCA_BIN
-  ARCA_BIN_REAL=$real
-  ARCA_BIN=$B/arca-in-ns
-  printf '#!/bin/sh\nexec nsenter --net=/run/netns/%s %s "$@"\n' "$ARCA_NS" "$real" >"$ARCA_BIN"
-  chmod +x "$ARCA_BIN"
+  arca_bench_netns || return 1
   arca_bench_start --log-level info || return 1
   if [ "$WITH_DOCKERD" = 1 ]; then
     ref_start --live-restore || return 1
