@@ -5,7 +5,8 @@
  *             [--tty] [--open-stdin] [--stdin-once]
  *             [--console-height H --console-width W] [--ready-fd N]
  *
- * Started by the daemon through shim_spawn (double fork, own session,
+ * Started by the daemon through shim_spawn (posix_spawn in a session of its
+ * own, then --daemonize: the shim is a child of that process, which exits;
  * stdio on /dev/null, stderr on <state-dir>/shim.log). */
 #include "shim/shim.h"
 
@@ -38,7 +39,7 @@ usage (void)
 {
   fprintf (stderr, "usage: arca-shim --id ID --bundle DIR --state-dir DIR --runtime PATH --runtime-root DIR\n"
                    "                 [--log-path FILE] [--exit-file FILE] [--tty] [--open-stdin] [--stdin-once]\n"
-                   "                 [--console-height H] [--console-width W] [--ready-fd N]\n"
+                   "                 [--console-height H] [--console-width W] [--ready-fd N] [--daemonize]\n"
                    "                 [--exec-process FILE (instead of --bundle: exec into container ID)]\n"
                    "                 [--log-config FILE (logging driver settings)]\n"
                    "                 [--vm FILE (run the container in a VM, runtime/vm.h)]\n"
@@ -51,7 +52,7 @@ static void
 parse_args (shim_t *s, int argc, char **argv)
 {
   enum { O_ID = 256, O_BUNDLE, O_STATE, O_LOG, O_EXIT, O_RUNTIME, O_ROOT, O_TTY, O_STDIN, O_ONCE, O_H, O_W, O_READY, O_EXEC,
-         O_LOGCFG, O_VM, O_VM_CONTAINER };
+         O_LOGCFG, O_VM, O_VM_CONTAINER, O_DAEMONIZE };
   static const struct option opts[] = {
     { "id", required_argument, NULL, O_ID },
     { "bundle", required_argument, NULL, O_BUNDLE },
@@ -70,6 +71,7 @@ parse_args (shim_t *s, int argc, char **argv)
     { "exec-process", required_argument, NULL, O_EXEC },
     { "vm", required_argument, NULL, O_VM },
     { "vm-container", required_argument, NULL, O_VM_CONTAINER },
+    { "daemonize", no_argument, NULL, O_DAEMONIZE },
     { NULL, 0, NULL, 0 },
   };
   int c;
@@ -93,6 +95,7 @@ parse_args (shim_t *s, int argc, char **argv)
       case O_LOGCFG: s->log_config = optarg; break;
       case O_VM: s->vm_config = optarg; break;
       case O_VM_CONTAINER: s->vm_container = optarg; break;
+      case O_DAEMONIZE: s->daemonize = true; break;
       default: usage ();
       }
   if (!s->id || (!s->bundle && !s->exec_process) || !s->state_dir)
@@ -459,6 +462,23 @@ main (int argc, char **argv)
   close_inherited_fds (s.ready_fd);
   if (s.ready_fd >= 0)
     fcntl (s.ready_fd, F_SETFD, FD_CLOEXEC);
+  /* The daemon spawned us (vfork-like, no copy of its memory) as a session
+   * leader it reaps; the shim proper is our child, no session leader (it
+   * can never acquire a controlling terminal), re-parented when we exit:
+   * the classic double fork, with the one fork made by this small static
+   * process. */
+  if (s.daemonize)
+    {
+      pid_t p = fork ();
+      if (p < 0)
+        {
+          _cleanup_free_ char *msg = xasprintf ("shim fork: %s", strerror (errno));
+          report_ready (&s, msg);
+          return 1;
+        }
+      if (p > 0)
+        _exit (0);
+    }
 
   /* Outlive the daemon and its session: it may be killed at any time. */
   signal (SIGPIPE, SIG_IGN);

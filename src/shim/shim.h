@@ -97,6 +97,7 @@ struct shim
   const char *vm_config;    /* VM mode: vm.json written by the daemon (runtime/vm.h) */
   const char *vm_container; /* exec into a VM container: that container's state dir */
   bool tty, open_stdin, stdin_once;
+  bool daemonize; /* --daemonize: fork once, the parent exits (shim_spawn reaps it) */
   unsigned height, width;
   int ready_fd;
 
