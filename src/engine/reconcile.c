@@ -67,7 +67,7 @@ pid_gone (pid_t pid, int64_t timeout_ms)
       if (time_mono_ns () > deadline)
         return false;
       /* a zombie of ours would never go: the shim is not our child
-       * (double fork), so ESRCH comes once init reaped it */
+       * (spawned, then forked by itself), so ESRCH comes once init reaped it */
       usleep (10000);
     }
   return true;

@@ -1,5 +1,5 @@
 /* Daemon side of arca-shim.  One shim per container (and per exec), started
- * by the daemon, outliving it (double fork, own session, SIGHUP/SIGINT/
+ * by the daemon, outliving it (posix_spawn + the shim's own fork, own session, SIGHUP/SIGINT/
  * SIGTERM/SIGPIPE ignored).  The shim:
  *   - runs `<runtime> --root <runtime-root> --log <state-dir>/runtime.log
  *     --log-format json run --detach --bundle <bundle> --pid-file
@@ -125,8 +125,9 @@ typedef struct
  * /nonexistent: no such file or directory" (the caller builds dockerd's full
  * text from it); the shim then ends without an exit file.  The state dir is
  * created if missing; the shim's own stderr goes to <state_dir>/shim.log.
- * Safe in a multi-threaded daemon (only async-signal-safe calls after fork);
- * the intermediate child is reaped here, so no zombie remains. */
+ * Safe in a multi-threaded daemon (posix_spawn, no fork of the daemon); the
+ * spawned process forks the shim and exits, and is reaped here, so no
+ * zombie remains. */
 int shim_spawn (const arca_shim_options_t *opts, pid_t *pid, arca_error_t *err);
 
 /* Connect to <state_dir>/shim.sock (paths too long for sun_path go through
