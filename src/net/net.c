@@ -22,6 +22,7 @@
 #include "util/json.h"
 #include "util/log.h"
 #include "util/strutil.h"
+#include "util/thread.h"
 #include "util/timeutil.h"
 
 static void
@@ -1416,11 +1417,43 @@ endpoint_activate (arca_net_t *net, arca_endpoint_t *ep, const char *netns_path,
   return endpoint_save (net, ep, err);
 }
 
+static void *
+link_delete_thread (void *arg)
+{
+  char *name = arg;
+  arca_error_t ignored;
+  nl_link_delete (NULL, name, &ignored);
+  free (name);
+  return NULL;
+}
+
+/* The veth of a container whose namespace goes away: off its bridge now
+ * (~1 ms), so that nothing answers for the address released next, and
+ * deleted by a thread of its own.  A veth's deletion waits for RCU grace
+ * periods (~15 ms here), which `docker stop`, `docker rm` and the exit of
+ * `docker run --rm` then no longer wait for; moby deletes it before it
+ * answers (libnetwork bridge DeleteEndpoint), but clients see only the
+ * timing.  The namespace's unmount, right after, lets the kernel destroy
+ * the pair with it anyway; the deletion covers a namespace something else
+ * still holds.  Off the bridge failing, it is deleted here. */
 static void
-endpoint_deactivate (arca_net_t *net, arca_endpoint_t *ep, bool release)
+host_link_retire (const char *name)
 {
   arca_error_t ignored;
-  if (ep->host_ifname[0])
+  if (nl_link_set_nomaster (name, &ignored) == 0
+      && thread_start_detached (link_delete_thread, xstrdup (name), 64 * 1024) == 0)
+    return;
+  nl_link_delete (NULL, name, &ignored);
+}
+
+/* later: the container's netns is about to go (host_link_retire). */
+static void
+endpoint_deactivate (arca_net_t *net, arca_endpoint_t *ep, bool release, bool later)
+{
+  arca_error_t ignored;
+  if (ep->host_ifname[0] && later)
+    host_link_retire (ep->host_ifname);
+  else if (ep->host_ifname[0])
     nl_link_delete (NULL, ep->host_ifname, &ignored);
   if (release)
     ipam_release (net, ep->network_id, ep->container_id);
@@ -1464,7 +1497,7 @@ net_container_start (arca_net_t *net, const char *cid, const char *hostname, cha
     if (endpoint_activate (net, eps[i], path, hostname, i, i == 0, err) < 0)
       {
         for (int j = 0; j < i; j++)
-          endpoint_deactivate (net, eps[j], true);
+          endpoint_deactivate (net, eps[j], true, false);
         netns_remove (path);
         return -1;
       }
@@ -1484,7 +1517,7 @@ net_container_stop (arca_net_t *net, const char *cid)
   int n = container_endpoints (net, cid, &eps);
   for (int i = 0; i < n; i++)
     if (eps[i]->active || eps[i]->host_ifname[0])
-      endpoint_deactivate (net, eps[i], true);
+      endpoint_deactivate (net, eps[i], true, true);
   _cleanup_free_ char *path = net_netns_path (net, cid);
   netns_remove (path);
 }
@@ -1529,7 +1562,7 @@ net_container_restore (arca_net_t *net, const char *cid, bool running, const cha
        * consistency"). */
       if (!ep->active || !ep->host_ifname[0] || if_nametoindex (ep->host_ifname) == 0)
         {
-          endpoint_deactivate (net, ep, true);
+          endpoint_deactivate (net, ep, true, false);
           pthread_mutex_lock (&net->lock);
           endpoint_unlink_locked (net, ep);
           pthread_mutex_unlock (&net->lock);
@@ -1618,7 +1651,7 @@ net_container_disconnect (arca_net_t *net, const char *cid, const char *cname, c
       return arca_error_set (err, ARCA_ERR_FORBIDDEN, "container %s is not connected to network %s", cname, nn);
     }
   pthread_mutex_unlock (&net->lock);
-  endpoint_deactivate (net, ep, true);
+  endpoint_deactivate (net, ep, true, false);
   crashpoint ("disconnect-veth-deleted"); /* row inactive: recovery finishes it */
   pthread_mutex_lock (&net->lock);
   endpoint_unlink_locked (net, ep);

@@ -15,6 +15,8 @@ int nl_bridge_ensure (const char *name, int mtu, struct in_addr gw, int prefix, 
 int nl_bridge_ensure6 (const char *name, const struct in6_addr *gw, int prefix, arca_error_t *err);
 int nl_link_delete (const char *netns_path, const char *name, arca_error_t *err); /* absent: 0 */
 bool nl_link_exists (const char *name);
+/* Take a link off its bridge (IFLA_MASTER 0). */
+int nl_link_set_nomaster (const char *name, arca_error_t *err);
 /* veth host_name <-> ifname (created directly inside netns_path), host side
  * enslaved to bridge and up; inside: MAC, address/prefix, up, lo up, and a
  * default route via gw when default_route. */

@@ -311,6 +311,24 @@ nl_link_delete (const char *netns_path, const char *name, arca_error_t *err)
 }
 
 int
+nl_link_set_nomaster (const char *name, arca_error_t *err)
+{
+  _cleanup_nlsock_ struct nl_sock *sk = nl_open (NULL, err);
+  if (sk == NULL)
+    return -1;
+  _cleanup_link_ struct rtnl_link *link = NULL;
+  int r = rtnl_link_get_kernel (sk, 0, name, &link);
+  if (r < 0)
+    return nlerr (err, r, "get link", name);
+  _cleanup_link_ struct rtnl_link *change = rtnl_link_alloc ();
+  rtnl_link_set_master (change, 0);
+  r = rtnl_link_change (sk, link, change, 0);
+  if (r < 0)
+    return nlerr (err, r, "detach from bridge", name);
+  return 0;
+}
+
+int
 nl_addr_add_named (const char *netns_path, const char *ifname, const char *text, int prefix, arca_error_t *err)
 {
   _cleanup_nlsock_ struct nl_sock *sk = nl_open (netns_path, err);
