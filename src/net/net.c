@@ -1441,7 +1441,7 @@ host_link_retire (const char *name)
 {
   arca_error_t ignored;
   if (nl_link_set_nomaster (name, &ignored) == 0
-      && thread_start_detached (link_delete_thread, xstrdup (name), 64 * 1024) == 0)
+      && thread_start_detached (link_delete_thread, xstrdup (name), 256 * 1024) == 0)
     return;
   nl_link_delete (NULL, name, &ignored);
 }
