@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -299,54 +300,59 @@ row_first_str (sqlite3_stmt *st, void *ctx, arca_error_t *err)
 }
 
 static int
-row_first_json (sqlite3_stmt *st, void *ctx, arca_error_t *err)
+first_str (arca_db_t *db, bool locked, const char *sql, const char *const *params, int n, char **out,
+           arca_error_t *err)
 {
-  json_t **out = ctx;
-  if (*out == NULL)
-    *out = arca_db_col_json (st, 0);
-  return 0;
+  *out = NULL;
+  int ret = locked ? run_locked (db, sql, params, n, row_first_str, out, "sql", err)
+                   : run (db, sql, params, n, row_first_str, out, "query", err);
+  if (ret < 0)
+    {
+      free (*out);
+      *out = NULL;
+    }
+  return ret;
 }
 
 int
 arca_db_first_str (arca_db_t *db, const char *sql, const char *const *params, int n, char **out,
                    arca_error_t *err)
 {
-  *out = NULL;
-  int ret = run (db, sql, params, n, row_first_str, out, "query", err);
-  if (ret < 0)
-    {
-      free (*out);
-      *out = NULL;
-    }
-  return ret;
+  return first_str (db, false, sql, params, n, out, err);
 }
 
 int
 arca_db_first_str_locked (arca_db_t *db, const char *sql, const char *const *params, int n, char **out,
                           arca_error_t *err)
 {
-  *out = NULL;
-  int ret = run_locked (db, sql, params, n, row_first_str, out, "sql", err);
-  if (ret < 0)
-    {
-      free (*out);
-      *out = NULL;
-    }
-  return ret;
+  return first_str (db, true, sql, params, n, out, err);
 }
 
 int
 arca_db_first_json (arca_db_t *db, const char *sql, const char *const *params, int n, json_t **out,
                     arca_error_t *err)
 {
+  char *text;
   *out = NULL;
-  int ret = run (db, sql, params, n, row_first_json, out, "query", err);
-  if (ret < 0)
+  if (first_str (db, false, sql, params, n, &text, err) < 0)
+    return -1;
+  *out = text ? json_loads (text, 0, NULL) : NULL;
+  free (text);
+  return 0;
+}
+
+int
+arca_db_json_each (arca_db_t *db, const char *sql, const char *const *params, int n, arca_db_row_fn fn,
+                   json_t *into, json_t **out, arca_error_t *err)
+{
+  *out = NULL;
+  if (run (db, sql, params, n, fn, into, "query", err) < 0)
     {
-      json_decref (*out);
-      *out = NULL;
+      json_decref (into);
+      return -1;
     }
-  return ret;
+  *out = into;
+  return 0;
 }
 
 static int
@@ -362,15 +368,7 @@ int
 arca_db_json_list (arca_db_t *db, const char *sql, const char *const *params, int n, json_t **out,
                    arca_error_t *err)
 {
-  json_t *list = json_array ();
-  *out = NULL;
-  if (run (db, sql, params, n, row_json_append, list, "query", err) < 0)
-    {
-      json_decref (list);
-      return -1;
-    }
-  *out = list;
-  return 0;
+  return arca_db_json_each (db, sql, params, n, row_json_append, json_array (), out, err);
 }
 
 void *

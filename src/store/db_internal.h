@@ -63,14 +63,18 @@ int64_t arca_db_col_int (sqlite3_stmt *st, int c);
 /* ---- whole queries of common shapes ---- */
 
 /* Single-value queries (at most one row): *out gets a copy of column 0 of
- * the first row whose column 0 is text, or that parses as JSON, NULL if
- * none (and on error). */
+ * the first row whose column 0 is text (arca_db_first_json: parsed; NULL
+ * if it does not parse), NULL if none and on error. */
 int arca_db_first_str (arca_db_t *db, const char *sql, const char *const *params, int n, char **out,
                        arca_error_t *err);
 int arca_db_first_str_locked (arca_db_t *db, const char *sql, const char *const *params, int n, char **out,
                               arca_error_t *err);
 int arca_db_first_json (arca_db_t *db, const char *sql, const char *const *params, int n, json_t **out,
                         arca_error_t *err);
+/* Run a query whose visitor fn adds each row to into (a JSON array or
+ * object the caller made): *out gets into, or NULL on error (into freed). */
+int arca_db_json_each (arca_db_t *db, const char *sql, const char *const *params, int n, arca_db_row_fn fn,
+                       json_t *into, json_t **out, arca_error_t *err);
 /* *out: a JSON array of column 0 of every row parsed, rows that do not
  * parse left out (NULL on error). */
 int arca_db_json_list (arca_db_t *db, const char *sql, const char *const *params, int n, json_t **out,

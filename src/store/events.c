@@ -79,17 +79,8 @@ arca_db_events_load (arca_db_t *db, size_t limit, json_t **out, arca_error_t *er
   char n[32];
   snprintf (n, sizeof n, "%zu", limit);
   const char *p[] = { n };
-  json_t *rows = json_array ();
-  *out = NULL;
-  if (arca_db_each (db,
-                    "SELECT seq, time_ns, data FROM (SELECT seq, time_ns, data FROM events "
-                    "ORDER BY seq DESC LIMIT CAST(?1 AS INTEGER)) ORDER BY seq",
-                    p, 1, event_row, rows, err)
-      < 0)
-    {
-      json_decref (rows);
-      return -1;
-    }
-  *out = rows;
-  return 0;
+  return arca_db_json_each (db,
+                            "SELECT seq, time_ns, data FROM (SELECT seq, time_ns, data FROM events "
+                            "ORDER BY seq DESC LIMIT CAST(?1 AS INTEGER)) ORDER BY seq",
+                            p, 1, event_row, json_array (), out, err);
 }

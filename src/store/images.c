@@ -101,19 +101,10 @@ count_row (sqlite3_stmt *st, void *ctx, arca_error_t *err)
 int
 arca_store_image_children_counts (arca_db_t *db, json_t **out, arca_error_t *err)
 {
-  json_t *m = json_object ();
-  *out = NULL;
-  if (arca_db_each (db,
-                    "SELECT json_extract (data, '$.Parent') AS p, count (*) FROM images "
-                    "WHERE p IS NOT NULL AND p != '' GROUP BY p",
-                    NULL, 0, count_row, m, err)
-      < 0)
-    {
-      json_decref (m);
-      return -1;
-    }
-  *out = m;
-  return 0;
+  return arca_db_json_each (db,
+                            "SELECT json_extract (data, '$.Parent') AS p, count (*) FROM images "
+                            "WHERE p IS NOT NULL AND p != '' GROUP BY p",
+                            NULL, 0, count_row, json_object (), out, err);
 }
 
 int
