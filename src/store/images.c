@@ -9,6 +9,7 @@
 #include "util/json.h"
 #include "util/strutil.h"
 
+/* ctx arca_strv_builder_t *: column 0 if text */
 static int
 strv_row (sqlite3_stmt *st, void *ctx, arca_error_t *err)
 {
