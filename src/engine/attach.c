@@ -245,15 +245,24 @@ container_attach (arca_engine_t *e, arca_container_t *c, int client_fd, const ch
         opts->ready (opts->ready_ctx);
       /* Wait for the next start to connect us (or for removal). */
       /* A claimed session stays: the start holds pa until it sets shim_fd. */
+      short client_events = POLLRDHUP;
       while (pa->shim_fd < 0 && !pa->failed && (pa->claimed || (!c->removed && !e->closing)))
         {
           /* The timeout only bounds how long daemon shutdown waits. */
-          struct pollfd p[2] = { { .fd = client_fd, .events = POLLRDHUP }, { .fd = pa->wake_fd, .events = POLLIN } };
+          struct pollfd p[2] = { { .fd = client_fd, .events = client_events },
+                                 { .fd = pa->wake_fd, .events = POLLIN } };
           pthread_mutex_unlock (&e->lock);
           int n = poll (p, pa->wake_fd >= 0 ? 2 : 1, 200);
           pthread_mutex_lock (&e->lock);
           if (n > 0 && (p[0].revents & (POLLHUP | POLLERR)) && !pa->claimed)
             break;
+          /* A half-close is no goodbye: the docker CLI shuts its side at
+           * once when it has no stdin to send (`docker run` without -i).
+           * POLLRDHUP stays set from then on, so asking for it again would
+           * spin this thread until the start; a hang-up (POLLHUP, always
+           * reported) still ends the wait. */
+          if (n > 0 && (p[0].revents & POLLRDHUP))
+            client_events = 0;
         }
       shim_fd = pa->shim_fd;
       if (pa->claimed && shim_fd < 0 && !pa->failed)

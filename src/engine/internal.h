@@ -224,8 +224,9 @@ void container_free (arca_container_t *c);
 /* Derived state string: created|running|paused|restarting|removing|exited|dead. */
 const char *container_state_string (arca_container_t *c);
 
-/* Monitor: a thread per running container that waits on its shim and
- * records the exit. */
+/* Monitor of a running container found at start-up: a "wait" on its shim,
+ * answered at the exit, waited for with every other on one thread
+ * (util/fdwatch.h); the exit is then recorded (container_handle_exit). */
 int container_monitor_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err);
 
 /* Called with the lock NOT held after a container's process ended;

@@ -142,22 +142,13 @@ monitor_exit (int fd, void *arg)
   free (m);
 }
 
-/* Ask the shim to answer at the exit, and wait for that answer on the
- * daemon's one waiting thread (util/fdwatch.h): a running container costs
- * a descriptor, not a thread. */
-int
-container_monitor_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
+/* Wait for the answer to the "wait" already sent on fd (the shim's
+ * connection, taken over) on the daemon's one waiting thread
+ * (util/fdwatch.h): a running container costs a descriptor, not a
+ * thread.  On failure fd is closed. */
+static int
+monitor_adopt (arca_engine_t *e, arca_container_t *c, int fd, arca_error_t *err)
 {
-  _cleanup_free_ char *sdir = container_state_dir (e, c->id);
-  int fd = shim_connect (sdir, err);
-  if (fd < 0)
-    return -1;
-  /* A shim gone already fails the send; its connection is then at EOF and
-   * monitor_exit takes the shim-died path. */
-  _cleanup_json_ json_t *req = json_pack ("{s:s}", "op", "wait");
-  arca_error_t serr;
-  if (shim_send (fd, req, &serr) < 0)
-    log_debug ("container %.12s: wait: %s", c->id, serr.msg);
   monitor_ctx_t *m = xmalloc0 (sizeof *m);
   m->e = e;
   m->c = c;
@@ -177,6 +168,23 @@ container_monitor_start (arca_engine_t *e, arca_container_t *c, arca_error_t *er
       return -1;
     }
   return 0;
+}
+
+/* Ask a running container's shim to answer at the exit (re-adoption). */
+int
+container_monitor_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
+{
+  _cleanup_free_ char *sdir = container_state_dir (e, c->id);
+  int fd = shim_connect (sdir, err);
+  if (fd < 0)
+    return -1;
+  /* A shim gone already fails the send; its connection is then at EOF and
+   * monitor_exit takes the shim-died path. */
+  _cleanup_json_ json_t *req = json_pack ("{s:s}", "op", "wait");
+  arca_error_t serr;
+  if (shim_send (fd, req, &serr) < 0)
+    log_debug ("container %.12s: wait: %s", c->id, serr.msg);
+  return monitor_adopt (e, c, fd, err);
 }
 
 void
@@ -529,18 +537,30 @@ start_connect_attaches (arca_engine_t *e, arca_container_t *c, const char *sdir)
   pthread_mutex_unlock (&e->lock);
 }
 
-/* The shim runs the process now; on failure it ran nothing and ends by
- * itself, and err carries the runtime's message. */
+/* The shim runs the process now.  The exit monitor's "wait" goes with the
+ * start, on the same connection (answered in order): the shim holds it
+ * before it can see the exit, so a process that ends at once (docker run
+ * --rm busybox true) is answered at once.  A wait on a connection of its
+ * own, made after the start had been answered, often reached a shim
+ * already ending (exit file, runtime delete) and the exit was learnt ~10 ms
+ * later from the closed connection.  On failure the shim ran nothing and
+ * ends by itself, and err carries the runtime's message; on success
+ * *wait_fd is the connection, for monitor_adopt. */
 static int
-start_run (const char *sdir, pid_t *pid, int64_t *runtime_ns, arca_error_t *err)
+start_run (const char *sdir, pid_t *pid, int64_t *runtime_ns, int *wait_fd, arca_error_t *err)
 {
+  _cleanup_close_ int fd = shim_connect (sdir, err);
+  if (fd < 0)
+    return -1;
   _cleanup_json_ json_t *start_req = json_pack ("{s:s}", "op", "start");
+  _cleanup_json_ json_t *wait_req = json_pack ("{s:s}", "op", "wait");
   _cleanup_json_ json_t *reply = NULL;
-  if (shim_request (sdir, start_req, &reply, err) < 0)
+  if (shim_send (fd, start_req, err) < 0 || shim_send (fd, wait_req, err) < 0 || shim_reply_read (fd, &reply, err) < 0)
     return -1;
   if (*pid == 0)
     *pid = (pid_t) json_get_int (reply, "pid", 0);
   *runtime_ns = json_get_int (reply, "runtime_ns", 0); /* the runtime's own run, for the trace */
+  *wait_fd = arca_steal_fd (fd);
   return 0;
 }
 
@@ -568,13 +588,13 @@ start_record_running (arca_engine_t *e, arca_container_t *c, pid_t pid, arca_err
   return r;
 }
 
-/* Watch for the exit.  A process that was quick to end may have taken its
- * shim with it already: then the exit file tells. */
+/* Watch for the exit on the start's connection.  Should that fail, the
+ * exit file tells. */
 static void
-start_watch (arca_engine_t *e, arca_container_t *c)
+start_watch (arca_engine_t *e, arca_container_t *c, int wait_fd)
 {
   arca_error_t merr, ignored;
-  if (container_monitor_start (e, c, &merr) == 0)
+  if (monitor_adopt (e, c, wait_fd, &merr) == 0)
     return;
   container_runtime_forget (e, c); /* a shim that died may leave it */
   _cleanup_free_ char *exit_file = container_exit_file (e, c->id);
@@ -635,7 +655,8 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
     return start_failed (e, c, false, err);
   crashpoint ("start-shim-spawned");
   start_connect_attaches (e, c, sdir);
-  if (traced (start_run (sdir, &pid, &runtime_ns, err), &tr, "shim_start") < 0)
+  int wait_fd = -1;
+  if (traced (start_run (sdir, &pid, &runtime_ns, &wait_fd, err), &tr, "shim_start") < 0)
     return start_failed (e, c, true, err);
   crashpoint ("start-ran");
   if (arca_log_get_level () == ARCA_LOG_DEBUG)
@@ -644,7 +665,7 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
    * start (reconcile.c). */
   int r = traced (start_record_running (e, c, pid, err), &tr, "save");
   crashpoint ("start-committed");
-  start_watch (e, c);
+  start_watch (e, c, wait_fd);
   arca_trace_mark (&tr, "monitor");
   return r;
 }

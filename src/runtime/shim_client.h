@@ -12,12 +12,13 @@
  *     and to attached clients;
  *   - on the container's exit: drains output (pipes to EOF, a PTY to EIO,
  *     at most 3 s), closes attach streams (after up to 5 s for slow clients
- *     to take the rest), writes the exit file atomically
- *     ({"ExitCode":N,"FinishedAt":ns,"Pid":p,"OOMKilled":b}; ExitCode is
- *     128+signal for a killed process; OOMKilled when the container's
- *     memory cgroup counted an OOM kill), runs `<runtime> delete --force`, removes shim.sock,
- *     and only then answers waiters (so the daemon may create the same
- *     container again at once), and exits 0.
+ *     to take the rest), answers waiters, then writes the exit file
+ *     atomically ({"ExitCode":N,"FinishedAt":ns,"Pid":p,"OOMKilled":b};
+ *     ExitCode is 128+signal for a killed process; OOMKilled when the
+ *     container's memory cgroup counted an OOM kill), runs `<runtime>
+ *     delete --force`, removes shim.sock, and exits 0; waiters'
+ *     connections close only then (so the daemon may create the same
+ *     container again once it sees their EOF).
  * The shim is never restarted: if it dies, no exit file is written and the
  * daemon records the container as exited (137).  It removes a stale exit
  * file when it starts.
@@ -31,7 +32,8 @@
  * Control protocol on shim.sock: the client sends one JSON object followed by
  * "\n"; the shim answers one JSON object + "\n": {"ok":true,...} or
  * {"ok":false,"error":"..."}.  Several requests may follow each other on one
- * connection.
+ * connection, and are answered in order: the daemon sends "start" and
+ * "wait" together, so the shim holds the wait before it can see the exit.
  *   {"op":"start"}                         -> runtime start; {"ok":true}; a
  *        failure carries the runtime's message (its --log "error" line)
  *   {"op":"kill","signal":N,"all":bool}    -> kill(2) of the init process
@@ -39,7 +41,7 @@
  *   {"op":"resize","height":H,"width":W}   -> TIOCSWINSZ on the PTY (no-op
  *        without a TTY)
  *   {"op":"wait"}                          -> answered when the container has
- *        exited and the exit file is written:
+ *        exited and its output is drained:
  *        {"ok":true,"ExitCode":N,"FinishedAt":ns,"OOMKilled":b}
  *   {"op":"state"}                         -> {"ok":true,"Pid":p,"Status":"created|running|stopped"}
  *   {"op":"attach","stdin":b,"stdout":b,"stderr":b,"detachKeys":"ctrl-p,ctrl-q"}

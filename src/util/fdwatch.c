@@ -11,6 +11,7 @@
 
 #include "util/log.h"
 #include "util/strutil.h"
+#include "util/thread.h"
 
 typedef struct
 {
@@ -24,20 +25,6 @@ typedef struct
  * failed (each watch then gets a thread of its own) */
 static pthread_once_t hub_once = PTHREAD_ONCE_INIT;
 static int hub_epfd = -1;
-
-int
-thread_start_detached (void *(*fn) (void *), void *arg, size_t stack_bytes)
-{
-  pthread_t t;
-  pthread_attr_t attr;
-  pthread_attr_init (&attr);
-  pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
-  if (stack_bytes > 0)
-    pthread_attr_setstacksize (&attr, stack_bytes);
-  int r = pthread_create (&t, &attr, fn, arg);
-  pthread_attr_destroy (&attr);
-  return r;
-}
 
 static void *
 run_callback (void *arg)

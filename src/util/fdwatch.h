@@ -23,8 +23,4 @@ typedef void (*fdwatch_fn) (int fd, void *ctx);
  * be ready before this call: fn may run before it returns. */
 int fdwatch_add (int fd, fdwatch_fn fn, void *ctx, size_t stack_bytes, arca_error_t *err);
 
-/* Run fn(arg) on a new detached thread (stack_bytes; 0 = the default);
- * 0 or the pthread_create error number. */
-int thread_start_detached (void *(*fn) (void *), void *arg, size_t stack_bytes);
-
 #endif

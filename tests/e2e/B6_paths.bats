@@ -189,3 +189,51 @@ PY
   echo "RSS before ${rss0} kB, after ${rss} kB" >&3
   [ $((rss - rss0)) -lt 6144 ] || fail "the daemon kept $((rss - rss0)) kB after 32 clients had gone"
 }
+
+# docker run attaches before it starts, and the docker CLI shuts its side
+# of the attach at once when it has no stdin to send.  That half-close
+# stayed readable (POLLRDHUP) and the waiting session polled for it again
+# and again: one core spun per `docker run` until the start connected it.
+@test "an attach waiting for its container's start, half-closed as docker run leaves it, costs no CPU" {
+  docker create --name att-idle busybox echo from-the-start >/dev/null
+  cat >"$ARCA_T/halfclose.py" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"POST /containers/att-idle/attach?stream=1&stdout=1&stderr=1 HTTP/1.1\r\n"
+          b"Host: localhost\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n")
+head = b""
+while b"\r\n\r\n" not in head:
+    chunk = s.recv(1)
+    if not chunk:
+        sys.exit("no answer")
+    head += chunk
+s.shutdown(socket.SHUT_WR)  # no stdin: what the docker CLI does
+sys.stdout.write(head.split(b"\r\n")[0].decode() + "\n")
+sys.stdout.flush()
+out = b""
+s.settimeout(60)
+while True:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    out += chunk
+sys.stdout.write(repr(out) + "\n")
+PY
+  python3 "$ARCA_T/halfclose.py" "$ARCA_T/arca.sock" >"$ARCA_T/att.out" 2>&1 &
+  local cli=$!
+  retry 50 0.1 grep -q "101" "$ARCA_T/att.out"
+  sleep 0.5
+  local pid t0 t1
+  pid=$(arca_pid)
+  t0=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+  sleep 2
+  t1=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+  echo "daemon CPU while the attach waited 2 s: $((t1 - t0)) ticks" >&3
+  # a spinning thread takes ~200 ticks (2 s) here; idle is 0-2
+  [ $((t1 - t0)) -lt 40 ] || fail "the daemon used $((t1 - t0)) ticks of CPU in 2 s"
+  docker start att-idle >/dev/null
+  wait "$cli"
+  run cat "$ARCA_T/att.out"
+  assert_output_contains "from-the-start"
+}
