@@ -39,26 +39,29 @@ arca_store_container_delete (arca_db_t *db, const char *id, arca_error_t *err)
   return arca_db_exec (db, "DELETE FROM containers WHERE id = ?1", p, 1, err);
 }
 
+/* Rows with a NULL id or name are left out (the list's contract). */
+static int
+container_row (sqlite3_stmt *st, void *ctx, arca_error_t *err)
+{
+  const char *id = arca_db_col_text (st, 0);
+  const char *name = arca_db_col_text (st, 1);
+  if (id == NULL || name == NULL)
+    return 0;
+  arca_store_container_row_t *r = arca_db_push ((arca_store_container_rows_t *) ctx);
+  r->id = xstrdup (id);
+  r->name = xstrdup (name);
+  r->rec = arca_db_col_json (st, 2);
+  return 0;
+}
+
 int
 arca_store_containers_list (arca_db_t *db, arca_store_container_rows_t *out, arca_error_t *err)
 {
-  _cleanup_json_ json_t *rows = NULL;
   memset (out, 0, sizeof *out);
-  if (arca_db_query (db, "SELECT id, name, data FROM containers", NULL, 0, &rows, err) < 0)
-    return -1;
-  out->v = xmalloc0 ((json_array_size (rows) + 1) * sizeof *out->v);
-  size_t i;
-  json_t *row;
-  json_array_foreach (rows, i, row)
+  if (arca_db_each (db, "SELECT id, name, data FROM containers", NULL, 0, container_row, out, err) < 0)
     {
-      const char *id = json_string_value (json_array_get (row, 0));
-      const char *name = json_string_value (json_array_get (row, 1));
-      if (id == NULL || name == NULL)
-        continue;
-      arca_store_container_row_t *r = &out->v[out->n++];
-      r->id = xstrdup (id);
-      r->name = xstrdup (name);
-      r->rec = json_loads (json_string_value (json_array_get (row, 2)), 0, NULL);
+      arca_store_container_rows_clear (out);
+      return -1;
     }
   return 0;
 }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -162,84 +163,6 @@ sqlite3 *arca_db_handle (arca_db_t *db) { return db->handle; }
 void arca_db_lock (arca_db_t *db) { pthread_mutex_lock (&db->lock); }
 void arca_db_unlock (arca_db_t *db) { pthread_mutex_unlock (&db->lock); }
 
-/* The current row of st as a JSON array: integers, null, the rest text. */
-static json_t *
-row_json (sqlite3_stmt *st)
-{
-  json_t *row = json_array ();
-  int cols = sqlite3_column_count (st);
-  for (int c = 0; c < cols; c++)
-    switch (sqlite3_column_type (st, c))
-      {
-      case SQLITE_INTEGER:
-        json_array_append_new (row, json_integer (sqlite3_column_int64 (st, c)));
-        break;
-      case SQLITE_NULL:
-        json_array_append_new (row, json_null ());
-        break;
-      default:
-        json_array_append_new (row, json_string ((const char *) sqlite3_column_text (st, c)));
-      }
-  return row;
-}
-
-/* The statement runner of the transactions (moved from the image store:
- * its error texts are kept). */
-int
-arca_db_sql_locked (arca_db_t *db, const char *sql, const char *const *params, int n, json_t **rows,
-                    arca_error_t *err)
-{
-  sqlite3 *h = db->handle;
-  sqlite3_stmt *st;
-  if (sqlite3_prepare_v2 (h, sql, -1, &st, NULL) != SQLITE_OK)
-    return arca_error_set (err, ARCA_ERR_INTERNAL, "prepare: %s", sqlite3_errmsg (h));
-  for (int i = 0; i < n; i++)
-    if (params[i])
-      sqlite3_bind_text (st, i + 1, params[i], -1, SQLITE_TRANSIENT);
-    else
-      sqlite3_bind_null (st, i + 1);
-  json_t *result = rows ? json_array () : NULL;
-  int rc;
-  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
-    if (result)
-      {
-        json_array_append_new (result, row_json (st));
-      }
-  sqlite3_finalize (st);
-  if (rc != SQLITE_DONE)
-    {
-      json_decref (result);
-      return arca_error_set (err, ARCA_ERR_INTERNAL, "sql: %s", sqlite3_errmsg (h));
-    }
-  if (rows)
-    *rows = result;
-  return 0;
-}
-
-int
-arca_db_begin (arca_db_t *db, arca_error_t *err)
-{
-  arca_db_lock (db);
-  return arca_db_sql_locked (db, "BEGIN IMMEDIATE", NULL, 0, NULL, err);
-}
-
-int
-arca_db_end (arca_db_t *db, int ret, arca_error_t *err)
-{
-  if (ret == 0)
-    ret = arca_db_sql_locked (db, "COMMIT", NULL, 0, NULL, err);
-  if (ret < 0)
-    sqlite3_exec (db->handle, "ROLLBACK", NULL, NULL, NULL);
-  arca_db_unlock (db);
-  return ret;
-}
-
-const char *
-arca_db_rows_str (json_t *rows)
-{
-  return json_string_value (json_array_get (json_array_get (rows, 0), 0));
-}
-
 static int
 prepare_bound (arca_db_t *db, const char *sql, const char *const *params, int n, sqlite3_stmt **st,
                arca_error_t *err)
@@ -259,68 +182,211 @@ prepare_bound (arca_db_t *db, const char *sql, const char *const *params, int n,
   return 0;
 }
 
-int
-arca_db_exec (arca_db_t *db, const char *sql, const char *const *params, int n, arca_error_t *err)
+/* The one statement runner, the lock held: what names the step in a
+ * failing step's error ("exec", "query", "sql": the texts the runners had
+ * before they shared this). */
+static int
+run_locked (arca_db_t *db, const char *sql, const char *const *params, int n, arca_db_row_fn fn, void *ctx,
+            const char *what, arca_error_t *err)
 {
   sqlite3_stmt *st;
-  int ret = 0;
-  arca_db_lock (db);
   if (prepare_bound (db, sql, params, n, &st, err) < 0)
-    {
-      arca_db_unlock (db);
-      return -1;
-    }
+    return -1;
+  int ret = 0;
   int rc;
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
-    ;
-  if (rc != SQLITE_DONE)
-    ret = db_error (db, err, "exec");
+    if (fn && (ret = fn (st, ctx, err)) < 0)
+      break;
+  if (ret == 0 && rc != SQLITE_DONE)
+    ret = db_error (db, err, what);
   sqlite3_finalize (st);
+  return ret;
+}
+
+static int
+run (arca_db_t *db, const char *sql, const char *const *params, int n, arca_db_row_fn fn, void *ctx,
+     const char *what, arca_error_t *err)
+{
+  arca_db_lock (db);
+  int ret = run_locked (db, sql, params, n, fn, ctx, what, err);
   arca_db_unlock (db);
   return ret;
 }
 
 int
-arca_db_query (arca_db_t *db, const char *sql, const char *const *params, int n, json_t **rows,
-               arca_error_t *err)
+arca_db_each (arca_db_t *db, const char *sql, const char *const *params, int n, arca_db_row_fn fn, void *ctx,
+              arca_error_t *err)
 {
-  sqlite3_stmt *st;
-  int ret = 0;
+  return run (db, sql, params, n, fn, ctx, "query", err);
+}
+
+int
+arca_db_each_locked (arca_db_t *db, const char *sql, const char *const *params, int n, arca_db_row_fn fn,
+                     void *ctx, arca_error_t *err)
+{
+  return run_locked (db, sql, params, n, fn, ctx, "sql", err);
+}
+
+int
+arca_db_exec (arca_db_t *db, const char *sql, const char *const *params, int n, arca_error_t *err)
+{
+  return run (db, sql, params, n, NULL, NULL, "exec", err);
+}
+
+int
+arca_db_begin (arca_db_t *db, arca_error_t *err)
+{
   arca_db_lock (db);
-  if (prepare_bound (db, sql, params, n, &st, err) < 0)
-    {
-      arca_db_unlock (db);
-      return -1;
-    }
-  json_t *result = json_array ();
-  int rc;
-  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
-    {
-      json_array_append_new (result, row_json (st));
-    }
-  if (rc != SQLITE_DONE)
-    {
-      ret = db_error (db, err, "query");
-      json_decref (result);
-    }
-  else
-    *rows = result;
-  sqlite3_finalize (st);
+  return arca_db_each_locked (db, "BEGIN IMMEDIATE", NULL, 0, NULL, NULL, err);
+}
+
+int
+arca_db_end (arca_db_t *db, int ret, arca_error_t *err)
+{
+  if (ret == 0)
+    ret = arca_db_each_locked (db, "COMMIT", NULL, 0, NULL, NULL, err);
+  if (ret < 0)
+    sqlite3_exec (db->handle, "ROLLBACK", NULL, NULL, NULL);
   arca_db_unlock (db);
   return ret;
+}
+
+/* ---- columns ---- */
+
+/* What the store stored as text comes back as SQLITE_TEXT; integers and
+ * NULL are "not text", as json_string_value made them when rows were
+ * JSON. */
+const char *
+arca_db_col_text (sqlite3_stmt *st, int c)
+{
+  int type = sqlite3_column_type (st, c);
+  if (type == SQLITE_NULL || type == SQLITE_INTEGER)
+    return NULL;
+  return (const char *) sqlite3_column_text (st, c);
+}
+
+char *
+arca_db_col_strdup (sqlite3_stmt *st, int c)
+{
+  const char *s = arca_db_col_text (st, c);
+  return s ? xstrdup (s) : NULL;
+}
+
+json_t *
+arca_db_col_json (sqlite3_stmt *st, int c)
+{
+  const char *s = arca_db_col_text (st, c);
+  if (s == NULL)
+    return NULL;
+  /* sqlite3_column_bytes after sqlite3_column_text: the text's length */
+  return json_loadb (s, (size_t) sqlite3_column_bytes (st, c), 0, NULL);
+}
+
+int64_t
+arca_db_col_int (sqlite3_stmt *st, int c)
+{
+  return sqlite3_column_type (st, c) == SQLITE_INTEGER ? sqlite3_column_int64 (st, c) : 0;
+}
+
+/* ---- shared row visitors ---- */
+
+static int
+row_first_str (sqlite3_stmt *st, void *ctx, arca_error_t *err)
+{
+  char **out = ctx;
+  if (*out == NULL)
+    *out = arca_db_col_strdup (st, 0);
+  return 0;
+}
+
+static int
+first_str (arca_db_t *db, bool locked, const char *sql, const char *const *params, int n, char **out,
+           arca_error_t *err)
+{
+  *out = NULL;
+  int ret = locked ? run_locked (db, sql, params, n, row_first_str, out, "sql", err)
+                   : run (db, sql, params, n, row_first_str, out, "query", err);
+  if (ret < 0)
+    {
+      free (*out);
+      *out = NULL;
+    }
+  return ret;
+}
+
+int
+arca_db_first_str (arca_db_t *db, const char *sql, const char *const *params, int n, char **out,
+                   arca_error_t *err)
+{
+  return first_str (db, false, sql, params, n, out, err);
+}
+
+int
+arca_db_first_str_locked (arca_db_t *db, const char *sql, const char *const *params, int n, char **out,
+                          arca_error_t *err)
+{
+  return first_str (db, true, sql, params, n, out, err);
+}
+
+int
+arca_db_first_json (arca_db_t *db, const char *sql, const char *const *params, int n, json_t **out,
+                    arca_error_t *err)
+{
+  char *text;
+  *out = NULL;
+  if (first_str (db, false, sql, params, n, &text, err) < 0)
+    return -1;
+  *out = text ? json_loads (text, 0, NULL) : NULL;
+  free (text);
+  return 0;
+}
+
+int
+arca_db_json_each (arca_db_t *db, const char *sql, const char *const *params, int n, arca_db_row_fn fn,
+                   json_t *into, json_t **out, arca_error_t *err)
+{
+  *out = NULL;
+  if (run (db, sql, params, n, fn, into, "query", err) < 0)
+    {
+      json_decref (into);
+      return -1;
+    }
+  *out = into;
+  return 0;
+}
+
+static int
+row_json_append (sqlite3_stmt *st, void *ctx, arca_error_t *err)
+{
+  json_t *rec = arca_db_col_json (st, 0);
+  if (rec)
+    json_array_append_new ((json_t *) ctx, rec);
+  return 0;
+}
+
+int
+arca_db_json_list (arca_db_t *db, const char *sql, const char *const *params, int n, json_t **out,
+                   arca_error_t *err)
+{
+  return arca_db_json_each (db, sql, params, n, row_json_append, json_array (), out, err);
+}
+
+void *
+arca_db_grow (void *v, size_t n, size_t size)
+{
+  /* capacity: the power of two >= n (at least 8), so a push at a power
+   * of two doubles it */
+  if (v == NULL || (n >= 8 && (n & (n - 1)) == 0))
+    v = xrealloc (v, (n < 8 ? 8 : 2 * n) * size);
+  memset ((char *) v + n * size, 0, size);
+  return v;
 }
 
 int
 arca_db_meta_get (arca_db_t *db, const char *key, char **value, arca_error_t *err)
 {
-  json_t *rows;
   const char *p[] = { key };
-  if (arca_db_query (db, "SELECT value FROM meta WHERE key = ?1", p, 1, &rows, err) < 0)
-    return -1;
-  json_t *v = json_array_get (json_array_get (rows, 0), 0);
-  *value = json_is_string (v) ? xstrdup (json_string_value (v)) : NULL;
-  json_decref (rows);
-  return 0;
+  return arca_db_first_str (db, "SELECT value FROM meta WHERE key = ?1", p, 1, value, err);
 }
 
 int

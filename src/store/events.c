@@ -62,14 +62,25 @@ arca_db_events_append (arca_db_t *db, const arca_db_event_row_t *rows, size_t n,
   return ret;
 }
 
+/* [seq, time_ns, data]: data null if not text (the loader skips it). */
+static int
+event_row (sqlite3_stmt *st, void *ctx, arca_error_t *err)
+{
+  const char *data = arca_db_col_text (st, 2);
+  json_array_append_new ((json_t *) ctx, json_pack ("[IIo]", (json_int_t) arca_db_col_int (st, 0),
+                                                    (json_int_t) arca_db_col_int (st, 1),
+                                                    data ? json_string (data) : json_null ()));
+  return 0;
+}
+
 int
 arca_db_events_load (arca_db_t *db, size_t limit, json_t **out, arca_error_t *err)
 {
   char n[32];
   snprintf (n, sizeof n, "%zu", limit);
   const char *p[] = { n };
-  return arca_db_query (db,
-                        "SELECT seq, time_ns, data FROM (SELECT seq, time_ns, data FROM events "
-                        "ORDER BY seq DESC LIMIT CAST(?1 AS INTEGER)) ORDER BY seq",
-                        p, 1, out, err);
+  return arca_db_json_each (db,
+                            "SELECT seq, time_ns, data FROM (SELECT seq, time_ns, data FROM events "
+                            "ORDER BY seq DESC LIMIT CAST(?1 AS INTEGER)) ORDER BY seq",
+                            p, 1, event_row, json_array (), out, err);
 }

@@ -8,12 +8,6 @@
 #include "util/json.h"
 #include "util/strutil.h"
 
-static char *
-dup_or_null (const char *s)
-{
-  return s ? xstrdup (s) : NULL;
-}
-
 /* ---- networks ---- */
 
 void
@@ -43,21 +37,23 @@ arca_store_network_delete (arca_db_t *db, const char *id, arca_error_t *err)
   return arca_db_exec (db, "DELETE FROM networks WHERE id = ?1", p, 1, err);
 }
 
+static int
+network_row (sqlite3_stmt *st, void *ctx, arca_error_t *err)
+{
+  arca_store_network_row_t *r = arca_db_push ((arca_store_network_rows_t *) ctx);
+  r->id = arca_db_col_strdup (st, 0);
+  r->rec = arca_db_col_json (st, 1);
+  return 0;
+}
+
 int
 arca_store_networks_list (arca_db_t *db, arca_store_network_rows_t *out, arca_error_t *err)
 {
-  _cleanup_json_ json_t *rows = NULL;
   memset (out, 0, sizeof *out);
-  if (arca_db_query (db, "SELECT id, data FROM networks ORDER BY rowid", NULL, 0, &rows, err) < 0)
-    return -1;
-  out->v = xmalloc0 ((json_array_size (rows) + 1) * sizeof *out->v);
-  size_t i;
-  json_t *row;
-  json_array_foreach (rows, i, row)
+  if (arca_db_each (db, "SELECT id, data FROM networks ORDER BY rowid", NULL, 0, network_row, out, err) < 0)
     {
-      arca_store_network_row_t *r = &out->v[out->n++];
-      r->id = dup_or_null (json_string_value (json_array_get (row, 0)));
-      r->rec = json_loads (json_string_value (json_array_get (row, 1)), 0, NULL);
+      arca_store_network_rows_clear (out);
+      return -1;
     }
   return 0;
 }
@@ -94,22 +90,25 @@ arca_store_endpoint_delete (arca_db_t *db, const char *container_id, const char 
   return arca_db_exec (db, "DELETE FROM endpoints WHERE container_id = ?1 AND network_id = ?2", p, 2, err);
 }
 
+static int
+endpoint_row (sqlite3_stmt *st, void *ctx, arca_error_t *err)
+{
+  arca_store_endpoint_row_t *r = arca_db_push ((arca_store_endpoint_rows_t *) ctx);
+  r->container_id = arca_db_col_strdup (st, 0);
+  r->network_id = arca_db_col_strdup (st, 1);
+  r->rec = arca_db_col_json (st, 2);
+  return 0;
+}
+
 int
 arca_store_endpoints_list (arca_db_t *db, arca_store_endpoint_rows_t *out, arca_error_t *err)
 {
-  _cleanup_json_ json_t *rows = NULL;
   memset (out, 0, sizeof *out);
-  if (arca_db_query (db, "SELECT container_id, network_id, data FROM endpoints", NULL, 0, &rows, err) < 0)
-    return -1;
-  out->v = xmalloc0 ((json_array_size (rows) + 1) * sizeof *out->v);
-  size_t i;
-  json_t *row;
-  json_array_foreach (rows, i, row)
+  if (arca_db_each (db, "SELECT container_id, network_id, data FROM endpoints", NULL, 0, endpoint_row, out, err)
+      < 0)
     {
-      arca_store_endpoint_row_t *r = &out->v[out->n++];
-      r->container_id = dup_or_null (json_string_value (json_array_get (row, 0)));
-      r->network_id = dup_or_null (json_string_value (json_array_get (row, 1)));
-      r->rec = json_loads (json_string_value (json_array_get (row, 2)), 0, NULL);
+      arca_store_endpoint_rows_clear (out);
+      return -1;
     }
   return 0;
 }
@@ -126,12 +125,11 @@ arca_store_ip_claim (arca_db_t *db, const char *network_id, const char *address,
                     p, 3, err)
       < 0)
     return -1;
-  _cleanup_json_ json_t *rows = NULL;
-  if (arca_db_query (db, "SELECT container_id FROM ip_allocations WHERE network_id = ?1 AND address = ?2", p, 2,
-                     &rows, err)
+  _cleanup_free_ char *holder = NULL;
+  if (arca_db_first_str (db, "SELECT container_id FROM ip_allocations WHERE network_id = ?1 AND address = ?2", p,
+                         2, &holder, err)
       < 0)
     return -1;
-  const char *holder = arca_db_rows_str (rows);
   *claimed = holder && strcmp (holder, owner) == 0;
   return 0;
 }
