@@ -3,13 +3,13 @@
  * namespace outlives its creator and can be handed to runc as a path. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <pthread.h>
-#include <stdio.h>
 #include <unistd.h>
 
 #include "net/net_internal.h"
