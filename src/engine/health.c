@@ -16,6 +16,7 @@
 #include "util/json.h"
 #include "util/log.h"
 #include "util/strutil.h"
+#include "util/thread.h"
 #include "util/timeutil.h"
 
 /* moby daemon/health.go defaults */
@@ -383,13 +384,7 @@ monitor_start_locked (arca_engine_t *e, arca_container_t *c)
   m->gen = h->gen;
   m->stop_fd = fd;
   container_ref (c);
-  pthread_t t;
-  pthread_attr_t attr;
-  pthread_attr_init (&attr);
-  pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize (&attr, 256 * 1024);
-  int r = pthread_create (&t, &attr, monitor_thread, m);
-  pthread_attr_destroy (&attr);
+  int r = thread_start_detached (monitor_thread, m, 256 * 1024);
   if (r != 0)
     {
       log_warn ("container %.12s: healthcheck: start monitor: %s", c->id, strerror (r));

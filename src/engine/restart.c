@@ -22,6 +22,7 @@
 #include "util/json.h"
 #include "util/log.h"
 #include "util/strutil.h"
+#include "util/thread.h"
 #include "util/timeutil.h"
 
 /* ---- pure policy logic ---- */
@@ -170,13 +171,7 @@ restart_thread (void *arg)
 static bool
 spawn_job (restart_job_t *j)
 {
-  pthread_t t;
-  pthread_attr_t attr;
-  pthread_attr_init (&attr);
-  pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize (&attr, 512 * 1024);
-  int r = pthread_create (&t, &attr, restart_thread, j);
-  pthread_attr_destroy (&attr);
+  int r = thread_start_detached (restart_thread, j, 512 * 1024);
   if (r != 0)
     {
       log_error ("container %.12s: cannot start restart thread: %s", j->c->id, strerror (r));

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/thread.h"
 
 typedef struct
 {
@@ -79,12 +80,7 @@ upgrade_cb (void *cls, struct MHD_Connection *conn, void *con_cls, const char *e
     fcntl (sock, F_SETFL, fl & ~O_NONBLOCK);
   arca_http_live_set_fd (h->srv, &h->live, sock);
 
-  pthread_t th;
-  pthread_attr_t attr;
-  pthread_attr_init (&attr);
-  pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
-  int rc = pthread_create (&th, &attr, hijack_main, h);
-  pthread_attr_destroy (&attr);
+  int rc = thread_start_detached (hijack_main, h, 0);
   if (rc != 0)
     {
       log_error ("http: cannot start hijack thread: %s", strerror (rc));

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/thread.h"
 
 struct arca_stream
 {
@@ -238,12 +239,7 @@ stream_start (arca_http_request_t *req, int status, const char *content_type, ar
       return -1;
     }
   arca_http_live_add (s->srv, &s->live);
-  pthread_t th;
-  pthread_attr_t attr;
-  pthread_attr_init (&attr);
-  pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
-  int rc = pthread_create (&th, &attr, producer_main, s);
-  pthread_attr_destroy (&attr);
+  int rc = thread_start_detached (producer_main, s, 0);
   if (rc != 0)
     {
       log_error ("http: cannot start stream producer: %s", strerror (rc));

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/thread.h"
 
 #define RELAY_BUF (64 * 1024)
 
@@ -287,12 +288,7 @@ accept_main (void *arg)
       relay_arg_t *a = xmalloc0 (sizeof *a);
       a->srv = srv;
       a->fd = fd;
-      pthread_t th;
-      pthread_attr_t attr;
-      pthread_attr_init (&attr);
-      pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
-      int rc = pthread_create (&th, &attr, relay_main, a);
-      pthread_attr_destroy (&attr);
+      int rc = thread_start_detached (relay_main, a, 0);
       if (rc != 0)
         {
           log_error ("http: cannot start a TLS connection thread: %s", strerror (rc));
