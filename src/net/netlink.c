@@ -310,22 +310,31 @@ nl_link_delete (const char *netns_path, const char *name, arca_error_t *err)
   return 0;
 }
 
+/* name's bridge: master_ifindex (0: none); up also sets IFF_UP. */
+static int
+link_set_master (struct nl_sock *sk, const char *name, int master_ifindex, bool up, arca_error_t *err)
+{
+  _cleanup_link_ struct rtnl_link *link = NULL;
+  int r = rtnl_link_get_kernel (sk, 0, name, &link);
+  if (r < 0)
+    return nlerr (err, r, "get link", name);
+  _cleanup_link_ struct rtnl_link *change = rtnl_link_alloc ();
+  rtnl_link_set_master (change, master_ifindex);
+  if (up)
+    rtnl_link_set_flags (change, IFF_UP);
+  r = rtnl_link_change (sk, link, change, 0);
+  if (r < 0)
+    return nlerr (err, r, master_ifindex ? "attach to bridge" : "detach from bridge", name);
+  return 0;
+}
+
 int
 nl_link_set_nomaster (const char *name, arca_error_t *err)
 {
   _cleanup_nlsock_ struct nl_sock *sk = nl_open (NULL, err);
   if (sk == NULL)
     return -1;
-  _cleanup_link_ struct rtnl_link *link = NULL;
-  int r = rtnl_link_get_kernel (sk, 0, name, &link);
-  if (r < 0)
-    return nlerr (err, r, "get link", name);
-  _cleanup_link_ struct rtnl_link *change = rtnl_link_alloc ();
-  rtnl_link_set_master (change, 0);
-  r = rtnl_link_change (sk, link, change, 0);
-  if (r < 0)
-    return nlerr (err, r, "detach from bridge", name);
-  return 0;
+  return link_set_master (sk, name, 0, false, err);
 }
 
 int
@@ -407,16 +416,8 @@ nl_veth_setup (const char *bridge, const char *host_name, const char *netns_path
     return nlerr (err, r, "create veth", host_name);
 
   /* host side: enslave and up */
-  _cleanup_link_ struct rtnl_link *host = NULL;
-  r = rtnl_link_get_kernel (sk, 0, host_name, &host);
-  if (r < 0)
-    return nlerr (err, r, "get link", host_name);
-  _cleanup_link_ struct rtnl_link *change = rtnl_link_alloc ();
-  rtnl_link_set_master (change, rtnl_link_get_ifindex (br));
-  rtnl_link_set_flags (change, IFF_UP);
-  r = rtnl_link_change (sk, host, change, 0);
-  if (r < 0)
-    return nlerr (err, r, "attach to bridge", host_name);
+  if (link_set_master (sk, host_name, rtnl_link_get_ifindex (br), true, err) < 0)
+    return -1;
 
   /* container side */
   _cleanup_nlsock_ struct nl_sock *nsk = nl_open (netns_path, err);
