@@ -380,7 +380,6 @@ typedef struct
 {
   arca_engine_t *e;
   arca_exec_t *x;
-  int fd;
 } monitor_t;
 
 /* The shim answered "wait" (or its connection ended): record the exit,
@@ -389,14 +388,13 @@ typedef struct
 static void
 exec_monitor (int fd, void *arg)
 {
-  (void) fd;
   monitor_t *m = arg;
   arca_engine_t *e = m->e;
   arca_exec_t *x = m->x;
   int code = 137; /* the shim died: the process went with it */
   arca_error_t err;
   _cleanup_json_ json_t *reply = NULL;
-  if (shim_reply_read (m->fd, &reply, &err) == 0)
+  if (shim_reply_read (fd, &reply, &err) == 0)
     {
       code = (int) json_get_int (reply, "ExitCode", 137);
       arca_trace_t tr;
@@ -405,7 +403,7 @@ exec_monitor (int fd, void *arg)
     }
   else
     log_debug ("exec %.12s: wait: %s", x->id, err.msg);
-  close (m->fd);
+  close (fd);
 
   pthread_mutex_lock (&e->lock);
   while (!x->start_done)
@@ -447,7 +445,6 @@ monitor_start (arca_engine_t *e, arca_exec_t *x, arca_error_t *err)
   monitor_t *m = xmalloc0 (sizeof *m);
   m->e = e;
   m->x = x;
-  m->fd = fd;
   exec_ref (x);
   if (fdwatch_add (fd, exec_monitor, m, 512 * 1024, err) < 0)
     {

@@ -47,7 +47,6 @@ typedef struct
 {
   arca_engine_t *e;
   arca_container_t *c;
-  int fd;
 } monitor_ctx_t;
 
 /* The shim answered "wait" (the process exited) or its connection ended:
@@ -55,7 +54,6 @@ typedef struct
 static void
 monitor_exit (int fd, void *arg)
 {
-  (void) fd;
   monitor_ctx_t *m = arg;
   int code = 137;
   int64_t finished = 0, drained = 0, replied = 0;
@@ -63,7 +61,7 @@ monitor_exit (int fd, void *arg)
   json_t *reply = NULL;
   arca_error_t err;
   arca_trace_t tr;
-  if (shim_reply_read (m->fd, &reply, &err) == 0)
+  if (shim_reply_read (fd, &reply, &err) == 0)
     {
       code = (int) json_get_int (reply, "ExitCode", 137);
       finished = json_get_int (reply, "FinishedAt", 0);
@@ -82,7 +80,7 @@ monitor_exit (int fd, void *arg)
       if (closing)
         {
           /* the daemon is going away: the container stays with its shim */
-          close (m->fd);
+          close (fd);
           container_unref (m->c);
           free (m);
           return;
@@ -126,11 +124,11 @@ monitor_exit (int fd, void *arg)
     }
   /* The shim answers before it deletes the runtime's state and closes the
    * connection once that is done: a new start waits for it (monitor_running). */
-  struct pollfd p = { .fd = m->fd, .events = POLLIN };
+  struct pollfd p = { .fd = fd, .events = POLLIN };
   char drain[256];
-  while (poll (&p, 1, 10000) > 0 && read (m->fd, drain, sizeof drain) > 0)
+  while (poll (&p, 1, 10000) > 0 && read (fd, drain, sizeof drain) > 0)
     ;
-  close (m->fd);
+  close (fd);
   arca_trace_mark (&tr, "runtime_delete"); /* the shim's `runtime delete` */
   pthread_mutex_lock (&m->e->lock);
   m->c->monitor_running = false;
@@ -152,7 +150,6 @@ monitor_adopt (arca_engine_t *e, arca_container_t *c, int fd, arca_error_t *err)
   monitor_ctx_t *m = xmalloc0 (sizeof *m);
   m->e = e;
   m->c = c;
-  m->fd = fd;
   pthread_mutex_lock (&e->lock);
   container_ref (c);
   c->monitor_running = true;
