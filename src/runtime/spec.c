@@ -300,9 +300,9 @@ build_process (const arca_spec_options_t *s, char **caps, json_t **out, arca_err
                                     (json_int_t) o->console_width));
   json_t *gids = json_array ();
   for (size_t i = 0; i < n_add; i++)
-    json_array_append_new (gids, json_integer (add[i]));
+    spec_gids_add (gids, add[i]);
   for (size_t i = 0; i < n_extra; i++)
-    json_array_append_new (gids, json_integer (extra[i]));
+    spec_gids_add (gids, extra[i]);
   json_object_set_new (proc, "user",
                        json_pack ("{s:I, s:I, s:o}", "uid", (json_int_t) uid, "gid", (json_int_t) gid,
                                   "additionalGids", gids));
@@ -359,6 +359,18 @@ build_mounts (const arca_spec_options_t *s)
                                                 (const char *[]) { "bind", "ro", NULL }));
   if (json_array_size (s->extra_mounts) > 0)
     mounts = merge_user_mounts (mounts, s->extra_mounts);
+  if (s->rootfs)
+    {
+      size_t i;
+      json_t *m;
+      json_array_foreach (mounts, i, m)
+        {
+          const char *d = json_string_value (json_object_get (m, "destination"));
+          _cleanup_free_ char *in_root = d ? spec_resolve_in_root (s->rootfs, d) : NULL;
+          if (in_root && strcmp (in_root, d) != 0)
+            json_object_set_new (m, "destination", json_string (in_root));
+        }
+    }
   return mounts;
 }
 
