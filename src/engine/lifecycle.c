@@ -279,7 +279,7 @@ start_failed (arca_engine_t *e, arca_container_t *c, bool runtime, arca_error_t 
   _cleanup_free_ char *text = NULL;
   int code = 128;
   if (runtime)
-    code = oci_start_failure (err->msg, &kind, &text);
+    code = oci_start_failure (err->msg, c->path, &kind, &text);
   else
     text = xstrdup (err->msg);
 
@@ -493,6 +493,7 @@ start_spawn_shim (arca_engine_t *e, arca_container_t *c, const arca_container_op
     .exit_file = exit_file,
     .runtime_path = rt->path,
     .runtime_root = rt->root,
+    .runtime_cgroup_v1_view = rt->cgroup_v1_view,
     .tty = o->tty,
     .open_stdin = o->open_stdin,
     .stdin_once = o->stdin_once,
