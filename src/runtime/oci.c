@@ -82,6 +82,7 @@ oci_runtimes_new (json_t *runtimes, const char *default_name, const char *defaul
   for (size_t i = 0; i < r->n; i++)
     {
       bool crun = is_crun (r->v[i].path);
+      r->v[i].crun = crun;
       r->v[i].crun_v1_limits = crun && v1;
       r->v[i].cgroup_v1_view = crun && hybrid;
     }

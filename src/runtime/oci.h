@@ -24,6 +24,7 @@ typedef struct
   /* crun on a hybrid host whose cgroup2 hierarchy has controllers: every
    * invocation runs in the cgroup v1 view (util/cgview.h) */
   bool cgroup_v1_view;
+  bool crun; /* its executable is crun's: it takes a compiled seccomp filter */
   /* crun on cgroup v1 hierarchies: oci_update writes "no limit" itself */
   bool crun_v1_limits;
 } arca_oci_runtime_t;

@@ -525,6 +525,21 @@ build_linux (const arca_spec_options_t *s, char **caps, json_t **out, arca_error
   return 0;
 }
 
+/* crun compiles linux.seccomp at every run unless it gets the filter
+ * compiled; not when the user asked crun to fail on unknown syscalls, which
+ * only its own compile does. */
+static void
+seccomp_annotation (const arca_spec_options_t *o, json_t *seccomp, json_t *annotations)
+{
+  const char *fail_unknown = json_string_value (json_object_get (annotations, "run.oci.seccomp_fail_unknown_syscall"));
+  if (!o->seccomp_bpf || seccomp == NULL || (fail_unknown && strcmp (fail_unknown, "0") != 0))
+    return;
+  char *b64 = spec_seccomp_bpf (seccomp);
+  if (b64)
+    json_object_set_new (annotations, "run.oci.seccomp_bpf_data", json_string (b64));
+  free (b64);
+}
+
 int
 spec_build (const arca_spec_options_t *o, json_t **out, arca_error_t *err)
 {
@@ -552,8 +567,11 @@ spec_build (const arca_spec_options_t *o, json_t **out, arca_error_t *err)
   if (build_linux (o, caps, &lnx, err) < 0)
     return -1;
   json_object_set_new (spec, "linux", lnx);
-  if (json_object_size (o->opts->annotations) > 0)
-    json_object_set (spec, "annotations", o->opts->annotations);
+  json_t *annotations = o->opts->annotations ? json_deep_copy (o->opts->annotations) : json_object ();
+  seccomp_annotation (o, json_object_get (json_object_get (spec, "linux"), "seccomp"), annotations);
+  if (json_object_size (annotations) > 0)
+    json_object_set (spec, "annotations", annotations);
+  json_decref (annotations);
   *out = arca_steal (spec);
   return 0;
 }

@@ -53,6 +53,12 @@ int spec_open_in_root (const char *rootfs, const char *path, int flags);
 int spec_mkdir_in_root (const char *rootfs, const char *path, arca_error_t *err);
 /* HostConfig.GroupAdd: names looked up in <rootfs>/etc/group, numbers taken
  * as is (moby/sys/user GetAdditionalGroupsPath), duplicates dropped. */
+/* linux.seccomp compiled to BPF as crun 1.8 compiles it, base64 for its
+ * "run.oci.seccomp_bpf_data" annotation (runtime/seccomp_bpf.c; cached by
+ * the object's SHA-256).  NULL when it is left to crun: a listener, or a
+ * profile libseccomp refuses (crun words the error). */
+char *spec_seccomp_bpf (json_t *seccomp);
+
 /* Appends gid to the JSON array of additionalGids unless it is there: a
  * group the user belongs to and also given with --group-add is one group,
  * as under dockerd with runc (crun would set it twice). */

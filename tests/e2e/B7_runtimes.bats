@@ -148,3 +148,39 @@ limits() {
   [ ! -e "$ARCA_T/exec/crun/$id" ] || fail "crun state of $id left"
   docker rm "$id" >/dev/null
 }
+
+@test "crun gets the seccomp filter compiled, byte for byte the filter crun compiles itself" {
+  a=$(docker run -d --runtime crun busybox sleep 60)
+  cfg=$ARCA_T/data/containers/$a/config.json
+  run jq -r '.annotations["run.oci.seccomp_bpf_data"] // empty' "$cfg"
+  [ -n "$output" ] || fail "no compiled filter in the spec"
+  # crun's own compile: the same bundle without the annotation, created
+  # (never started) in a cgroup and state root of its own
+  mkdir -p "$ARCA_T/cmp/crun"
+  jq --arg cg "/arca-cmp/$a" 'del(.annotations["run.oci.seccomp_bpf_data"]) | .linux.cgroupsPath = $cg' \
+    "$cfg" >"$ARCA_T/cmp/config.json"
+  rt_cmd crun --root "$ARCA_T/cmp/crun" create --bundle "$ARCA_T/cmp" cmp-$$ </dev/null >/dev/null 2>&1 3>&- ||
+    fail "crun create of the copy failed"
+  cmp "$ARCA_T/exec/crun/$a/seccomp.bpf" "$ARCA_T/cmp/crun/cmp-$$/seccomp.bpf" || fail "the filters differ"
+  rt_cmd crun --root "$ARCA_T/cmp/crun" delete -f cmp-$$ >/dev/null 2>&1
+  rmdir /sys/fs/cgroup/*/arca-cmp 2>/dev/null || true
+  # and it filters: the default profile refuses unshare(CLONE_NEWUSER)
+  run docker exec "$a" unshare -U true
+  assert_failure
+  assert_output_contains "Operation not permitted"
+  docker rm -f "$a" >/dev/null
+}
+
+@test "a custom seccomp profile takes effect under crun as under runc" {
+  cat >"$ARCA_T/deny-mkdir.json" <<'J'
+{"defaultAction": "SCMP_ACT_ALLOW",
+ "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]}
+J
+  for rt in crun runc; do
+    run docker run --rm --runtime "$rt" --security-opt seccomp="$ARCA_T/deny-mkdir.json" busybox mkdir /x
+    assert_failure
+    assert_output_contains "Permission denied"
+    run docker run --rm --runtime "$rt" --security-opt seccomp="$ARCA_T/deny-mkdir.json" busybox touch /x
+    assert_success
+  done
+}
