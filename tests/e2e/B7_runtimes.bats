@@ -184,3 +184,24 @@ J
     assert_success
   done
 }
+
+@test "docker-py's top-level Runtime selects a configured runtime; another value is dropped as dockerd drops it" {
+  run api POST /v1.44/containers/create -H 'Content-Type: application/json' \
+    -d '{"Image":"busybox","Cmd":["true"],"Runtime":"runc"}'
+  id=$(echo "$output" | jq -r .Id)
+  run docker inspect -f '{{.HostConfig.Runtime}}' "$id"
+  assert_output runc
+  run api POST /v1.44/containers/create -H 'Content-Type: application/json' \
+    -d '{"Image":"busybox","Cmd":["true"],"Runtime":"nosuch"}'
+  id2=$(echo "$output" | jq -r .Id)
+  [ "$id2" != null ] || fail "refused: $output"
+  run docker inspect -f '{{.HostConfig.Runtime}}' "$id2"
+  assert_output crun
+  # HostConfig.Runtime wins
+  run api POST /v1.44/containers/create -H 'Content-Type: application/json' \
+    -d '{"Image":"busybox","Cmd":["true"],"Runtime":"runc","HostConfig":{"Runtime":"crun"}}'
+  id3=$(echo "$output" | jq -r .Id)
+  run docker inspect -f '{{.HostConfig.Runtime}}' "$id3"
+  assert_output crun
+  docker rm "$id" "$id2" "$id3" >/dev/null
+}
