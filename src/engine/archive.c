@@ -348,7 +348,7 @@ extract_in (arca_engine_t *e, arca_container_t *c, rootfs_hold_t *h, const char 
   copy_target_find (e, c, h->fd, abs_in_rootfs, &t);
   const char *abs = t.abs;
   pthread_mutex_lock (&e->lock);
-  bool read_only = json_get_bool (c->host_config, "ReadonlyRootfs", false);
+  bool read_only = c->opts->read_only;
   _cleanup_free_ char *user = xstrdup (json_get_str (c->config, "User"));
   pthread_mutex_unlock (&e->lock);
 

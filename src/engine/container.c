@@ -33,6 +33,42 @@
 
 const char *container_id (arca_container_t *c) { return c->id; }
 
+/* ---- HostConfig, kept as text ---- */
+
+json_t *
+container_host_config (arca_container_t *c)
+{
+  json_t *hc = c->host_config_json ? json_loads (c->host_config_json, 0, NULL) : NULL;
+  return json_is_object (hc) ? hc : (json_decref (hc), json_object ());
+}
+
+static void
+host_config_keep (arca_container_t *c, json_t *hc)
+{
+  free (c->host_config_json);
+  c->host_config_json = json_dumps (hc, JSON_COMPACT);
+  json_t *links = json_object_get (hc, "Links");
+  c->has_links = json_is_array (links) && json_array_size (links) > 0;
+}
+
+int
+container_set_host_config (arca_container_t *c, json_t *hc, arca_error_t *err)
+{
+  arca_container_options_t *o = NULL;
+  if (options_parse (c->config, hc, &o, err) < 0)
+    return -1;
+  options_free (c->opts);
+  c->opts = o;
+  host_config_keep (c, hc);
+  return 0;
+}
+
+const char *
+container_network_mode (arca_container_t *c)
+{
+  return c->opts && c->opts->network_mode ? c->opts->network_mode : "";
+}
+
 bool
 container_tty (arca_container_t *c)
 {
@@ -66,7 +102,7 @@ container_free (arca_container_t *c)
     return;
   free (c->name);
   json_decref (c->config);
-  json_decref (c->host_config);
+  free (c->host_config_json);
   options_free (c->opts);
   free (c->image_id);
   free (c->path);
@@ -102,8 +138,8 @@ container_to_record (arca_container_t *c)
                              "ExitCode", c->exit_code, "Error", c->error ? c->error : "", "StartedAt",
                              (json_int_t) c->started_ns, "FinishedAt", (json_int_t) c->finished_ns, "OOMKilled",
                              c->oom_killed);
-  json_t *rec = json_pack ("{s:O,s:O,s:s,s:s,s:o,s:I,s:o,s:i,s:b,s:b,s:I}", "Config", c->config, "HostConfig",
-                    c->host_config, "Image", c->image_id, "Path", c->path, "Args", json_from_strv (c->args),
+  json_t *rec = json_pack ("{s:O,s:o,s:s,s:s,s:o,s:I,s:o,s:i,s:b,s:b,s:I}", "Config", c->config, "HostConfig",
+                    container_host_config (c), "Image", c->image_id, "Path", c->path, "Args", json_from_strv (c->args),
                     "Created", (json_int_t) c->created_ns, "State", state, "RestartCount", c->restart_count,
                     "HasBeenStartedBefore", c->has_been_started, "HasBeenManuallyStopped",
                     c->manually_stopped, "ExitGeneration", (json_int_t) c->exit_generation);
@@ -128,9 +164,6 @@ container_from_record (const char *id, const char *name, json_t *rec)
   c->config = json_incref (json_object_get (rec, "Config"));
   if (c->config == NULL)
     c->config = json_object ();
-  c->host_config = json_incref (json_object_get (rec, "HostConfig"));
-  if (c->host_config == NULL)
-    c->host_config = json_object ();
   c->image_id = xstrdup (json_get_str (rec, "Image"));
   c->path = xstrdup (json_get_str (rec, "Path"));
   c->args = json_get_strv (rec, "Args");
@@ -154,11 +187,15 @@ container_from_record (const char *id, const char *name, json_t *rec)
   c->mounts = json_incref (json_object_get (rec, "MountPoints")); /* volumes */
   /* Stored records were checked at create: a failure here is a record
    * from an older version; it runs with what can be read. */
+  _cleanup_json_ json_t *empty = json_object ();
+  json_t *hc = json_object_get (rec, "HostConfig");
+  if (!json_is_object (hc))
+    hc = empty;
   arca_error_t oerr;
-  if (container_options_refresh (c, &oerr) < 0)
+  if (container_set_host_config (c, hc, &oerr) < 0)
     {
       log_warn ("container %.12s: options: %s", id, oerr.msg);
-      _cleanup_json_ json_t *empty = json_object ();
+      host_config_keep (c, hc);
       options_parse (c->config, empty, &c->opts, &oerr);
     }
   c->net_ports = json_incref (json_object_get (rec, "NetworkPorts")); /* networking */
@@ -479,7 +516,6 @@ container_create_with (arca_engine_t *e, const arca_create_opts_t *co, json_t *r
   merge_image_config (c->config, json_object_get (img->config, "config"));
   config_defaults (c->config, c->id);
   json_object_set_new (c->config, "Image", json_string (image_ref));
-  c->host_config = json_incref (hc);
   c->image_id = xstrdup (img->id);
   c->created_ns = time_now_ns ();
   image_free (img);
@@ -502,7 +538,7 @@ container_create_with (arca_engine_t *e, const arca_create_opts_t *co, json_t *r
   c->path = xstrdup (cmdline[0]);
   c->args = strv_copy (cmdline + 1);
   strv_free (cmdline);
-  if (container_options_refresh (c, err) < 0)
+  if (container_set_host_config (c, hc, err) < 0)
     {
       container_free (c);
       return -1;

@@ -40,9 +40,15 @@ struct arca_container
   char id[65];
   char *name;               /* without leading "/" */
   json_t *config;           /* merged Config (API shape) */
-  json_t *host_config;      /* HostConfig (API shape) */
+  /* HostConfig (API shape) as compact JSON text: only start, inspect,
+   * update and a few checks read it whole (container_host_config parses
+   * it), and as a jansson tree its 63 keys cost ~11 KiB a container
+   * against ~1.2 KiB of text (bench/README.md "Scale").  What list,
+   * filters and lifecycle need is typed: opts and has_links. */
+  char *host_config_json;
+  bool has_links;           /* HostConfig.Links is a non-empty array */
   /* Config + HostConfig typed (runtime/options.h), derived from the two
-   * JSON objects above whenever they change (create, update, load). */
+   * whenever they change (create, update, load). */
   arca_container_options_t *opts;
   char *image_id;           /* "sha256:..." */
   char *path;               /* process path */
@@ -146,9 +152,16 @@ char *container_exit_file (arca_engine_t *e, const char *id);
 /* Take a reference (atomic; any thread). */
 void container_ref (arca_container_t *c);
 
-/* Re-derive c->opts from c->config and c->host_config (caller holds the
- * engine lock or owns c exclusively). */
-int container_options_refresh (arca_container_t *c, arca_error_t *err);
+/* c's HostConfig parsed from its text: a new tree the caller owns (and
+ * may change), {} if the text is missing.  Caller holds the engine lock or
+ * owns c exclusively, as for every field of c. */
+json_t *container_host_config (arca_container_t *c);
+/* Make hc c's HostConfig (kept as text) and re-derive c->opts from
+ * c->config and hc.  If the options do not parse, nothing changes
+ * (ARCA_ERR_INVALID with options_parse's text).  Same locking. */
+int container_set_host_config (arca_container_t *c, json_t *hc, arca_error_t *err);
+/* HostConfig.NetworkMode as stored ("" if unset), from the typed options. */
+const char *container_network_mode (arca_container_t *c);
 /* The OCI runtime of c (HostConfig.Runtime, or the default); takes the
  * engine lock. */
 int container_runtime (arca_engine_t *e, arca_container_t *c, const arca_oci_runtime_t **rt, arca_error_t *err);

@@ -214,7 +214,7 @@ container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int
   int64_t ran_ns = c->started_ns > 0 ? time_now_ns () - c->started_ns : 0;
   /* Restart policy (restart.c): may put c back to Restarting. */
   bool restarting = restart_on_exit_locked (e, c);
-  bool auto_remove = !restarting && json_get_bool (c->host_config, "AutoRemove", false) && !c->removing;
+  bool auto_remove = !restarting && c->opts->auto_remove && !c->removing;
   if (auto_remove && c->monitor_running)
     {
       /* The monitor thread removes it: the record at once (the answer to
@@ -291,7 +291,7 @@ start_failed (arca_engine_t *e, arca_container_t *c, bool runtime, arca_error_t 
   c->finished_ns = time_now_ns ();
   c->exit_generation++;
   container_save (e, c, &ignored);
-  bool auto_remove = json_get_bool (c->host_config, "AutoRemove", false);
+  bool auto_remove = c->opts->auto_remove;
   pthread_cond_broadcast (&e->changed);
   pthread_mutex_unlock (&e->lock);
 
@@ -388,7 +388,7 @@ start_options (arca_engine_t *e, arca_container_t *c, json_t **cfg, json_t **hc,
 {
   pthread_mutex_lock (&e->lock);
   *cfg = json_incref (c->config);
-  *hc = json_incref (c->host_config);
+  *hc = container_host_config (c);
   pthread_mutex_unlock (&e->lock);
   return options_parse (*cfg, *hc, o, err);
 }

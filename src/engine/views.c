@@ -47,7 +47,7 @@ strs (const char *const *v)
 static json_t *
 host_config_view (arca_engine_t *e, arca_container_t *c)
 {
-  json_t *hc = json_deep_copy (c->host_config);
+  json_t *hc = container_host_config (c);
   bool priv = json_get_bool (hc, "Privileged", false);
   set_default (hc, "Binds", json_null ());
   set_default (hc, "ContainerIDFile", json_string (""));
@@ -376,9 +376,8 @@ container_list_json (arca_engine_t *e, bool all, long limit, json_t *filters, js
               "Image", image ? image : "", "ImageID", c->image_id ? c->image_id : "", "Command", command,
               "Created", (json_int_t) (c->created_ns / 1000000000LL), "Ports", "Labels",
               json_is_object (labels) ? labels : json_object (), "State", container_state_string (c), "Status",
-              status, "HostConfig", "NetworkMode", json_get_str (c->host_config, "NetworkMode")
-                                                   ? json_get_str (c->host_config, "NetworkMode")
-                                                   : "none",
+              status, "HostConfig", "NetworkMode",
+              *container_network_mode (c) ? container_network_mode (c) : "none",
               "NetworkSettings", "Networks", "Mounts");
           json_object_set_new (item, "Mounts", mounts_view (c->mounts)); /* engine/mounts.c */
           json_t *linked_as = json_object_get (link_names, c->name);
