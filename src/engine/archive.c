@@ -349,7 +349,7 @@ extract_in (arca_engine_t *e, arca_container_t *c, rootfs_hold_t *h, const char 
   const char *abs = t.abs;
   pthread_mutex_lock (&e->lock);
   bool read_only = c->opts->read_only;
-  _cleanup_free_ char *user = xstrdup (json_get_str (c->config, "User"));
+  _cleanup_free_ char *user = xstrdup (c->opts->user);
   pthread_mutex_unlock (&e->lock);
 
   /* The destination checks first (tar_path NULL: nothing is extracted),

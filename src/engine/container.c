@@ -33,13 +33,42 @@
 
 const char *container_id (arca_container_t *c) { return c->id; }
 
-/* ---- HostConfig, kept as text ---- */
+/* ---- Config and HostConfig, kept as text ---- */
+
+static json_t *
+object_from_text (const char *text)
+{
+  json_t *o = text ? json_loads (text, JSON_ALLOW_NUL, NULL) : NULL;
+  if (json_is_object (o))
+    return o;
+  json_decref (o);
+  return json_object ();
+}
+
+json_t *
+container_config (arca_container_t *c)
+{
+  return object_from_text (c->config_json);
+}
 
 json_t *
 container_host_config (arca_container_t *c)
 {
-  json_t *hc = c->host_config_json ? json_loads (c->host_config_json, 0, NULL) : NULL;
-  return json_is_object (hc) ? hc : (json_decref (hc), json_object ());
+  return object_from_text (c->host_config_json);
+}
+
+void
+container_set_config (arca_container_t *c, json_t *cfg)
+{
+  free (c->config_json);
+  c->config_json = json_dumps (cfg, JSON_COMPACT);
+  free (c->config_image);
+  const char *image = json_get_str (cfg, "Image");
+  c->config_image = image ? xstrdup (image) : NULL;
+  json_decref (c->labels);
+  c->labels = json_incref (json_object_get (cfg, "Labels"));
+  json_decref (c->exposed_ports);
+  c->exposed_ports = json_incref (json_object_get (cfg, "ExposedPorts"));
 }
 
 static void
@@ -54,8 +83,9 @@ host_config_keep (arca_container_t *c, json_t *hc)
 int
 container_set_host_config (arca_container_t *c, json_t *hc, arca_error_t *err)
 {
+  _cleanup_json_ json_t *cfg = container_config (c);
   arca_container_options_t *o = NULL;
-  if (options_parse (c->config, hc, &o, err) < 0)
+  if (options_parse (cfg, hc, &o, err) < 0)
     return -1;
   options_free (c->opts);
   c->opts = o;
@@ -72,7 +102,7 @@ container_network_mode (arca_container_t *c)
 bool
 container_tty (arca_container_t *c)
 {
-  return json_get_bool (c->config, "Tty", false);
+  return c->opts && c->opts->tty;
 }
 
 const char *
@@ -101,8 +131,11 @@ container_free (arca_container_t *c)
   if (c == NULL)
     return;
   free (c->name);
-  json_decref (c->config);
+  free (c->config_json);
   free (c->host_config_json);
+  free (c->config_image);
+  json_decref (c->labels);
+  json_decref (c->exposed_ports);
   options_free (c->opts);
   free (c->image_id);
   free (c->path);
@@ -138,7 +171,7 @@ container_to_record (arca_container_t *c)
                              "ExitCode", c->exit_code, "Error", c->error ? c->error : "", "StartedAt",
                              (json_int_t) c->started_ns, "FinishedAt", (json_int_t) c->finished_ns, "OOMKilled",
                              c->oom_killed);
-  json_t *rec = json_pack ("{s:O,s:o,s:s,s:s,s:o,s:I,s:o,s:i,s:b,s:b,s:I}", "Config", c->config, "HostConfig",
+  json_t *rec = json_pack ("{s:o,s:o,s:s,s:s,s:o,s:I,s:o,s:i,s:b,s:b,s:I}", "Config", container_config (c), "HostConfig",
                     container_host_config (c), "Image", c->image_id, "Path", c->path, "Args", json_from_strv (c->args),
                     "Created", (json_int_t) c->created_ns, "State", state, "RestartCount", c->restart_count,
                     "HasBeenStartedBefore", c->has_been_started, "HasBeenManuallyStopped",
@@ -161,9 +194,9 @@ container_from_record (const char *id, const char *name, json_t *rec)
   arca_container_t *c = xmalloc0 (sizeof *c);
   snprintf (c->id, sizeof c->id, "%s", id);
   c->name = xstrdup (name);
-  c->config = json_incref (json_object_get (rec, "Config"));
-  if (c->config == NULL)
-    c->config = json_object ();
+  _cleanup_json_ json_t *empty = json_object ();
+  json_t *cfg = json_object_get (rec, "Config");
+  container_set_config (c, json_is_object (cfg) ? cfg : empty);
   c->image_id = xstrdup (json_get_str (rec, "Image"));
   c->path = xstrdup (json_get_str (rec, "Path"));
   c->args = json_get_strv (rec, "Args");
@@ -187,7 +220,6 @@ container_from_record (const char *id, const char *name, json_t *rec)
   c->mounts = json_incref (json_object_get (rec, "MountPoints")); /* volumes */
   /* Stored records were checked at create: a failure here is a record
    * from an older version; it runs with what can be read. */
-  _cleanup_json_ json_t *empty = json_object ();
   json_t *hc = json_object_get (rec, "HostConfig");
   if (!json_is_object (hc))
     hc = empty;
@@ -196,7 +228,7 @@ container_from_record (const char *id, const char *name, json_t *rec)
     {
       log_warn ("container %.12s: options: %s", id, oerr.msg);
       host_config_keep (c, hc);
-      options_parse (c->config, empty, &c->opts, &oerr);
+      options_parse (json_is_object (cfg) ? cfg : empty, empty, &c->opts, &oerr);
     }
   c->net_ports = json_incref (json_object_get (rec, "NetworkPorts")); /* networking */
   c->pending_endpoints = json_incref (json_object_get (rec, "PendingEndpoints"));
@@ -512,18 +544,19 @@ container_create_with (arca_engine_t *e, const arca_create_opts_t *co, json_t *r
 
   arca_container_t *c = xmalloc0 (sizeof *c);
   container_id_generate (c->id);
-  c->config = extract_config (body);
-  merge_image_config (c->config, json_object_get (img->config, "config"));
-  config_defaults (c->config, c->id);
-  json_object_set_new (c->config, "Image", json_string (image_ref));
+  _cleanup_json_ json_t *cfg = extract_config (body);
+  merge_image_config (cfg, json_object_get (img->config, "config"));
+  config_defaults (cfg, c->id);
+  json_object_set_new (cfg, "Image", json_string (image_ref));
+  container_set_config (c, cfg);
   c->image_id = xstrdup (img->id);
   c->created_ns = time_now_ns ();
   image_free (img);
 
   /* Path and Args: Entrypoint + Cmd (moby daemon/create.go getEntrypointAndArgs). */
   arca_strv_builder_t words = { 0 };
-  json_t *ep = json_object_get (c->config, "Entrypoint");
-  json_t *cmd = json_object_get (c->config, "Cmd");
+  json_t *ep = json_object_get (cfg, "Entrypoint");
+  json_t *cmd = json_object_get (cfg, "Cmd");
   size_t i;
   json_t *v;
   json_array_foreach (ep, i, v) if (json_is_string (v)) strv_builder_add (&words, json_string_value (v));
@@ -589,7 +622,7 @@ container_create_with (arca_engine_t *e, const arca_create_opts_t *co, json_t *r
 
   _cleanup_free_ char *dir = container_dir (e, c->id);
   if (fs_mkdir_p (dir, 0710, err) < 0 || snapshot_create (dir, err) < 0
-      || spec_write_etc_files (dir, json_get_str (c->config, "Hostname"), json_get_str (c->config, "Domainname"),
+      || spec_write_etc_files (dir, json_get_str (cfg, "Hostname"), json_get_str (cfg, "Domainname"),
                                err)
              < 0
       || mounts_resolve (e, c, err) < 0 /* volumes: Binds, Mounts, VolumesFrom, Config.Volumes */

@@ -257,9 +257,10 @@ links_resolve (arca_engine_t *e, arca_container_t *c, char ***hosts, char ***env
       pthread_mutex_lock (&e->lock);
       bool running = child->running;
       _cleanup_free_ char *cname = xstrdup (child->name);
-      _cleanup_free_ char *chost = xstrdup (json_get_str (child->config, "Hostname") ?: "");
-      _cleanup_json_ json_t *cenv = json_incref (json_object_get (child->config, "Env"));
-      _cleanup_json_ json_t *cports = json_incref (json_object_get (child->config, "ExposedPorts"));
+      _cleanup_json_ json_t *ccfg = container_config (child);
+      _cleanup_free_ char *chost = xstrdup (json_get_str (ccfg, "Hostname") ?: "");
+      _cleanup_json_ json_t *cenv = json_incref (json_object_get (ccfg, "Env"));
+      _cleanup_json_ json_t *cports = json_incref (json_object_get (ccfg, "ExposedPorts"));
       pthread_mutex_unlock (&e->lock);
       container_unref (child);
       if (!running)

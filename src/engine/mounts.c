@@ -660,7 +660,8 @@ resolve_locked (arca_engine_t *e, arca_container_t *c, json_t *list, json_t *cre
 
   /* Config.Volumes: anonymous -v /path and the image's VOLUMEs, each a new
    * anonymous volume unless something is mounted there already. */
-  json_object_foreach (json_object_get (c->config, "Volumes"), k, v)
+  _cleanup_json_ json_t *cfg = container_config (c);
+  json_object_foreach (json_object_get (cfg, "Volumes"), k, v)
     {
       _cleanup_free_ char *dest = path_clean (k);
       if (dest[0] != '/' || strcmp (dest, "/") == 0)

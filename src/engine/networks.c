@@ -124,7 +124,8 @@ network_connect (arca_engine_t *e, const char *ref, json_t *body, arca_error_t *
   pthread_mutex_lock (&e->lock);
   bool running = c->running;
   _cleanup_free_ char *name = xstrdup (c->name);
-  _cleanup_free_ char *hostname = xstrdup (json_get_str (c->config, "Hostname"));
+  _cleanup_json_ json_t *cfg = container_config (c);
+  _cleanup_free_ char *hostname = xstrdup (json_get_str (cfg, "Hostname"));
   bool vm = container_is_vm (c);
   pthread_mutex_unlock (&e->lock);
   if (running && vm && isolation_vm_network_change (c->id, err) < 0) /* VM isolation: no hot-plug */
@@ -366,7 +367,8 @@ write_hosts (arca_engine_t *e, arca_container_t *c, json_t *hc, const char *dir,
       strv_free (extra);
       extra = strv_builder_finish (&all);
     }
-  return spec_write_hosts_file (path, json_get_str (c->config, "Hostname"), json_get_str (c->config, "Domainname"),
+  _cleanup_json_ json_t *cfg = container_config (c);
+  return spec_write_hosts_file (path, json_get_str (cfg, "Hostname"), json_get_str (cfg, "Domainname"),
                                 extra, ips, err);
 }
 
@@ -407,7 +409,8 @@ networks_container_start (arca_engine_t *e, arca_container_t *c, const char *dir
   if (configure_pending (e, c, err) < 0)
     return -1;
 
-  _cleanup_free_ char *hostname = xstrdup (json_get_str (c->config, "Hostname"));
+  _cleanup_json_ json_t *cfg = container_config (c);
+  _cleanup_free_ char *hostname = xstrdup (json_get_str (cfg, "Hostname"));
   _cleanup_strv_ char **ips = NULL;
   _cleanup_strv_ char **dns = json_get_strv (hc, "Dns");
   _cleanup_strv_ char **dns_search = json_get_strv (hc, "DnsSearch");
@@ -437,7 +440,7 @@ networks_container_start (arca_engine_t *e, arca_container_t *c, const char *dir
     {
       json_t *ports = NULL;
       if (portmap_container_publish (e->net, c->id, json_object_get (hc, "PortBindings"),
-                                     json_object_get (c->config, "ExposedPorts"),
+                                     c->exposed_ports,
                                      json_get_bool (hc, "PublishAllPorts", false), &first, &ports, err)
           < 0)
         goto fail;
@@ -491,7 +494,8 @@ networks_container_restore (arca_engine_t *e, arca_container_t *c, bool running)
       net_container_restore (e->net, c->id, false, NULL);
       return;
     }
-  net_container_restore (e->net, c->id, true, json_get_str (c->config, "Hostname"));
+  _cleanup_json_ json_t *cfg = container_config (c);
+  net_container_restore (e->net, c->id, true, json_get_str (cfg, "Hostname"));
   arca_endpoint_t first;
   bool have = net_container_first_endpoint (e->net, c->id, &first);
   arca_error_t err;

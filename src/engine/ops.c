@@ -584,7 +584,7 @@ container_thaw_after_signal (arca_engine_t *e, arca_container_t *c, int sig)
 {
   pthread_mutex_lock (&e->lock);
   bool paused = c->paused && c->running;
-  _cleanup_free_ char *stop_signal = xstrdup (json_get_str (c->config, "StopSignal"));
+  _cleanup_free_ char *stop_signal = xstrdup (c->opts->stop_signal);
   pthread_mutex_unlock (&e->lock);
   if (!paused)
     return;
@@ -943,7 +943,7 @@ containers_prune (arca_engine_t *e, json_t *filters, json_t **out, arca_error_t 
         continue;
       if (until && c->created_ns > until)
         continue;
-      json_t *labels = json_object_get (c->config, "Labels");
+      json_t *labels = c->labels;
       if (!filters_match_labels (filters, labels))
         continue;
       if (not_filter && filters_match_labels (not_filter, labels))
