@@ -742,24 +742,44 @@ container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
 
 /* ---- restore ---- */
 
+typedef struct
+{
+  arca_container_t **v;
+  size_t n;
+} loaded_t;
+
+/* One stored row becomes a record at once (memory work only: it runs under
+ * the store's lock), so its parsed JSON is freed before the next row's. */
+static int
+load_row (const char *id, const char *name, json_t *rec, void *ctx, arca_error_t *err)
+{
+  loaded_t *l = ctx;
+  if (rec == NULL)
+    return 0;
+  l->v = xrealloc (l->v, (l->n + 1) * sizeof *l->v);
+  l->v[l->n++] = container_from_record (id, name, rec);
+  return 0;
+}
+
 int
 containers_restore (arca_engine_t *e, arca_error_t *err)
 {
-  _cleanup_store_container_rows_ arca_store_container_rows_t rows = { 0 };
-  if (arca_store_containers_list (e->db, &rows, err) < 0)
-    return -1;
+  loaded_t loaded = { 0 };
+  if (arca_store_containers_each (e->db, load_row, &loaded, err) < 0)
+    {
+      for (size_t i = 0; i < loaded.n; i++)
+        container_free (loaded.v[i]);
+      free (loaded.v);
+      return -1;
+    }
+  _cleanup_free_ arca_container_t **v = loaded.v;
   /* Exits recorded while restoring are judged by restart_after_restore. */
   pthread_mutex_lock (&e->lock);
   e->restoring = true;
   pthread_mutex_unlock (&e->lock);
-  for (size_t i = 0; i < rows.n; i++)
+  for (size_t i = 0; i < loaded.n; i++)
     {
-      const char *id = rows.v[i].id;
-      const char *name = rows.v[i].name;
-      json_t *rec = rows.v[i].rec;
-      if (rec == NULL)
-        continue;
-      arca_container_t *c = container_from_record (id, name, rec);
+      arca_container_t *c = v[i];
       c->refs = 1;
       pthread_mutex_lock (&e->lock);
       c->next = e->containers;
