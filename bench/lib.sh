@@ -110,12 +110,18 @@ find_pids() {
 # ---- Arca ---------------------------------------------------------------
 
 # arca_bench_start [daemon args]: a fresh daemon under $B/arca with the
-# busybox fixture loaded; sets DOCKER_HOST to it.
+# busybox fixture loaded; sets DOCKER_HOST to it.  ARCA_BENCH_RUNTIME=runc
+# (or crun) makes that the daemon's default runtime (config defaultRuntime).
 arca_bench_start() {
   ARCA_T=$B/arca
   mkdir -p "$ARCA_T"
   export ARCA_T DOCKER_HOST="unix://$ARCA_T/arca.sock" DOCKER_CONFIG=$ARCA_T/dockercfg
   fixtures_build || return 1
+  if [ -n "${ARCA_BENCH_RUNTIME:-}" ]; then
+    arca_net_config
+    jq --arg r "$ARCA_BENCH_RUNTIME" '.defaultRuntime = $r' "$ARCA_T/config.json" >"$ARCA_T/config.json.new" &&
+      mv "$ARCA_T/config.json.new" "$ARCA_T/config.json"
+  fi
   arca_start "$@" || return 1
   ARCA_HOST="unix://$ARCA_T/arca.sock"
   # arca_cleanup's docker calls use DOCKER_HOST: never the host's daemon.

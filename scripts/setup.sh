@@ -7,9 +7,9 @@ PKGS=(
   gcc make meson ninja-build pkg-config
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libarchive-dev
   libcurl4-gnutls-dev nettle-dev libnl-3-dev libnl-route-3-dev
-  libnftables-dev libcap-dev libcmocka-dev
+  libnftables-dev libcap-dev libcmocka-dev libseccomp-dev
   libldns-dev zlib1g-dev libgnutls28-dev
-  runc tini nftables
+  runc crun tini nftables
   bats busybox-static docker-registry jq util-linux procps iproute2 tmux
   python3 curl zstd
   qemu-system-x86

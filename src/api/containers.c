@@ -430,6 +430,7 @@ h_attach (arca_http_request_t *req, void *app, arca_error_t *err)
   a->opts.detach_keys = a->detach_keys;
   const char *ct = container_tty (c) ? "application/vnd.docker.raw-stream"
                                      : "application/vnd.docker.multiplexed-stream";
+  container_attach_announce (app, c, &a->opts);
   return arca_resp_hijack (req, ct, attach_run, a, attach_free);
 }
 

@@ -202,6 +202,15 @@ replay_logs (arca_engine_t *e, arca_container_t *c, int client_fd, const arca_at
 }
 
 void
+container_attach_announce (arca_engine_t *e, arca_container_t *c, arca_attach_opts_t *opts)
+{
+  if (opts->logs)
+    return;
+  events_container (e, c, "attach", NULL); /* events */
+  opts->announced = true;
+}
+
+void
 pending_attach_wake (pending_attach_t *pa)
 {
   if (pa->wake_fd >= 0)
@@ -219,7 +228,8 @@ container_attach (arca_engine_t *e, arca_container_t *c, int client_fd, const ch
   arca_error_t err;
   if (opts->logs)
     replay_logs (e, c, client_fd, opts);
-  events_container (e, c, "attach", NULL); /* events: dockerd's, after the logs */
+  if (!opts->announced)
+    events_container (e, c, "attach", NULL); /* events: dockerd's, after the logs */
   if (!opts->stream)
     {
       if (opts->ready)

@@ -87,7 +87,14 @@ typedef struct
    * (write an eventfd), never block or call the engine.  May be NULL. */
   void (*ready) (void *ctx);
   void *ready_ctx;
+  bool announced; /* set by container_attach_announce: the event is out */
 } arca_attach_opts_t;
+/* The "attach" event before the client has the 101 answer, when no log
+ * comes first: dockerd emits it right after the hijack, so a client's
+ * next request (the CLI's resize) always comes after it; a session run in
+ * a thread of its own could otherwise emit it later.  With logs the event
+ * follows the replay, in container_attach. */
+void container_attach_announce (arca_engine_t *e, arca_container_t *c, arca_attach_opts_t *opts);
 /* Runs an attach session on a hijacked client socket until the container's
  * output ends, the client leaves or detaches.  If the container is not
  * running yet, the session waits for the next start and receives output

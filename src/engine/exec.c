@@ -564,6 +564,7 @@ start_process (arca_engine_t *e, arca_exec_t *x, unsigned h, unsigned w, bool wa
     .state_dir = sdir,
     .runtime_path = rt->path,
     .runtime_root = rt->root,
+    .runtime_cgroup_v1_view = rt->cgroup_v1_view,
     .tty = x->tty,
     .open_stdin = x->open_stdin,
     .stdin_once = true, /* moby: an exec's stdin always closes at the client's EOF */
@@ -613,7 +614,7 @@ start_process (arca_engine_t *e, arca_exec_t *x, unsigned h, unsigned w, bool wa
   if (shim_request (sdir, start_req, &reply, &serr) < 0)
     {
       _cleanup_free_ char *msg = NULL;
-      int code = oci_exec_failure (serr.msg, &msg);
+      int code = oci_exec_failure (serr.msg, x->cmd ? x->cmd[0] : NULL, &msg);
       record_start_failure (e, x, code);
       return arca_error_set (err, ARCA_ERR_INVALID, "%s", msg);
     }

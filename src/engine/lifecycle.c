@@ -279,7 +279,7 @@ start_failed (arca_engine_t *e, arca_container_t *c, bool runtime, arca_error_t 
   _cleanup_free_ char *text = NULL;
   int code = 128;
   if (runtime)
-    code = oci_start_failure (err->msg, &kind, &text);
+    code = oci_start_failure (err->msg, c->path, &kind, &text);
   else
     text = xstrdup (err->msg);
 
@@ -428,6 +428,9 @@ start_write_spec (arca_engine_t *e, arca_container_t *c, const arca_container_op
   _cleanup_free_ char *resolv = xasprintf ("%s/resolv.conf", dir);
   _cleanup_free_ char *config_path = xasprintf ("%s/config.json", dir);
   _cleanup_strv_ char **args = process_args (c);
+  const arca_oci_runtime_t *rt;
+  if (container_runtime (e, c, &rt, err) < 0)
+    return -1;
   _cleanup_strv_ char **link_hosts = NULL, **link_env = NULL;
   if (links_resolve (e, c, &link_hosts, &link_env, err) < 0) /* legacy links */
     return -1;
@@ -448,6 +451,7 @@ start_write_spec (arca_engine_t *e, arca_container_t *c, const arca_container_op
     .extra_mounts = extra_mounts, /* volumes, binds, tmpfs (engine/mounts.c) */
     .default_seccomp_profile = e->seccomp_profile,
     .link_env = link_env,
+    .seccomp_bpf = rt->crun,
   };
   _cleanup_json_ json_t *spec = NULL;
   if (spec_build (&so, &spec, err) < 0)
@@ -493,6 +497,7 @@ start_spawn_shim (arca_engine_t *e, arca_container_t *c, const arca_container_op
     .exit_file = exit_file,
     .runtime_path = rt->path,
     .runtime_root = rt->root,
+    .runtime_cgroup_v1_view = rt->cgroup_v1_view,
     .tty = o->tty,
     .open_stdin = o->open_stdin,
     .stdin_once = o->stdin_once,

@@ -873,8 +873,9 @@ container_update (arca_engine_t *e, arca_container_t *c, json_t *request, json_t
   if (live)
     {
       _cleanup_free_ char *sdir = container_state_dir (e, c->id);
+      _cleanup_free_ char *cgpath = container_cgroup_path (e, c);
       const arca_oci_runtime_t *rt;
-      if (r < 0 || oci_runtime_get (e->runtimes, runtime, &rt, err) < 0 || oci_update (rt, c->id, sdir, res, err) < 0)
+      if (r < 0 || oci_runtime_get (e->runtimes, runtime, &rt, err) < 0 || oci_update (rt, c->id, sdir, cgpath, res, err) < 0)
         {
           update_rollback (e, c, backup);
           return arca_error_wrap (err, "Cannot update container %s", c->id);

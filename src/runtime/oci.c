@@ -2,11 +2,14 @@
  * daemon and the translation of their failures into dockerd's errors. */
 #include "runtime/oci.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "util/cgview.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -37,6 +40,14 @@ find_in_path (const char *name)
   return xstrdup (name);
 }
 
+/* crun's executable: "crun", or a name that starts so ("crun-1.19"). */
+static bool
+is_crun (const char *path)
+{
+  const char *base = strrchr (path, '/');
+  return strncmp (base ? base + 1 : path, "crun", 4) == 0;
+}
+
 arca_oci_runtimes_t *
 oci_runtimes_new (json_t *runtimes, const char *default_name, const char *default_path, const char *exec_root)
 {
@@ -65,6 +76,15 @@ oci_runtimes_new (json_t *runtimes, const char *default_name, const char *defaul
       r->v[0].path = xstrdup (default_path ? default_path : "runc");
       r->v[0].root = xasprintf ("%s/%s", exec_root, r->v[0].name);
       r->n = 1;
+    }
+  bool v1 = cgview_v1_host ();
+  bool hybrid = cgview_hybrid_with_v2_controllers ();
+  for (size_t i = 0; i < r->n; i++)
+    {
+      bool crun = is_crun (r->v[i].path);
+      r->v[i].crun = crun;
+      r->v[i].crun_v1_limits = crun && v1;
+      r->v[i].cgroup_v1_view = crun && hybrid;
     }
   return r;
 }
@@ -155,7 +175,7 @@ oci_run (const arca_oci_runtime_t *rt, const char *id, const char *const *args, 
   argv = strv_append (argv, id);
   arca_buf_t out = { 0 }, errout = { 0 };
   int status = 0;
-  int r = spawn_capture (argv, &out, &errout, &status, err);
+  int r = spawn_capture_with (argv, rt->cgroup_v1_view ? cgview_enter_v1 : NULL, &out, &errout, &status, err);
   if (r == 0 && !(WIFEXITED (status) && WEXITSTATUS (status) == 0))
     {
       _cleanup_free_ char *msg = runtime_message (errout.data);
@@ -180,23 +200,132 @@ oci_resume (const arca_oci_runtime_t *rt, const char *id, arca_error_t *err)
   return oci_run (rt, id, args, err);
 }
 
-int
-oci_update (const arca_oci_runtime_t *rt, const char *id, const char *state_dir, json_t *resources,
-            arca_error_t *err)
+/* crun (1.8) writes a cgroup v1 limit as an unsigned number (libcrun
+ * cgroup-resources.c write_pids_resources, write_cpu_resources): -1, the
+ * spec's "no limit", which runc writes as "max" and -1, is refused
+ * (EINVAL, ERANGE).  Those two are taken out of what crun gets and written
+ * to the v1 files after its update. */
+typedef struct
 {
+  bool pids, quota;
+} crun_unlimited_t;
+
+static crun_unlimited_t
+crun_unlimited_take (json_t *res)
+{
+  crun_unlimited_t u = { false, false };
+  json_t *pids = json_object_get (res, "pids");
+  if (json_integer_value (json_object_get (pids, "limit")) < 0)
+    {
+      json_object_del (res, "pids");
+      u.pids = true;
+    }
+  json_t *cpu = json_object_get (res, "cpu");
+  if (json_integer_value (json_object_get (cpu, "quota")) < 0)
+    {
+      json_object_del (cpu, "quota");
+      u.quota = true;
+    }
+  return u;
+}
+
+static int
+cgroup_v1_write (const char *controller, const char *cgroups_path, const char *file, const char *value,
+                 arca_error_t *err)
+{
+  _cleanup_free_ char *path = xasprintf ("/sys/fs/cgroup/%s%s/%s", controller, cgroups_path, file);
+  int fd = open (path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return arca_error_errno (err, errno, "open %s", path);
+  ssize_t n = write (fd, value, strlen (value));
+  int saved = errno;
+  close (fd);
+  if (n < 0)
+    return arca_error_errno (err, saved, "writing %s", path);
+  return 0;
+}
+
+static int
+crun_unlimited_write (crun_unlimited_t u, const char *cgroups_path, arca_error_t *err)
+{
+  if (u.pids && cgroup_v1_write ("pids", cgroups_path, "pids.max", "max", err) < 0)
+    return -1;
+  if (u.quota && cgroup_v1_write ("cpu", cgroups_path, "cpu.cfs_quota_us", "-1", err) < 0)
+    return -1;
+  return 0;
+}
+
+int
+oci_update (const arca_oci_runtime_t *rt, const char *id, const char *state_dir, const char *cgroups_path,
+            json_t *resources, arca_error_t *err)
+{
+  _cleanup_json_ json_t *res = json_deep_copy (resources);
+  crun_unlimited_t unlimited = { false, false };
+  if (rt->crun_v1_limits)
+    unlimited = crun_unlimited_take (res);
   _cleanup_free_ char *file = xasprintf ("%s/update-resources.json", state_dir);
-  _cleanup_free_ char *text = json_dump_compact (resources);
+  _cleanup_free_ char *text = json_dump_compact (res);
   const char *args[] = { "update", "-r", file, NULL };
   int r = fs_write_atomic (file, text, strlen (text), 0600, err);
   if (r == 0)
     r = oci_run (rt, id, args, err);
   unlink (file);
+  if (r == 0)
+    r = crun_unlimited_write (unlimited, cgroups_path, err);
   return r;
 }
 
-int
-oci_start_failure (const char *msg, arca_error_kind_t *kind, char **text)
+/* crun's "the sysctl `X` requires a new <kind> namespace" as runc's
+ * (libcontainer/configs/validate sysctl), which dockerd shows. */
+static char *
+crun_sysctl_message (const char *msg)
 {
+  static const char head[] = "the sysctl `";
+  if (strncmp (msg, head, sizeof head - 1) != 0)
+    return NULL;
+  const char *name = msg + sizeof head - 1;
+  const char *end = strchr (name, '`');
+  if (end == NULL)
+    return NULL;
+  int len = (int) (end - name);
+  if (strcmp (end, "` requires a new network namespace") == 0)
+    return xasprintf ("sysctl \"%.*s\" not allowed in host network namespace", len, name);
+  if (strcmp (end, "` requires a new IPC namespace") == 0)
+    return xasprintf ("sysctl \"%.*s\" is not allowed in the hosts ipc namespace", len, name);
+  return NULL;
+}
+
+/* crun's words for a command it could not execute (libcrun
+ * linux.c/container.c: "executable file `X` not found in $PATH: No such
+ * file or directory", "open executable: Permission denied" and, for a
+ * directory, "...: Operation not permitted"), as runc words them: dockerd
+ * users read runc's, and the docker CLI takes `docker run`'s exit status
+ * from them (cli/command/container/run.go: 127 for "executable file not
+ * found" or "no such file or directory", 126 for "permission denied").
+ * NULL when msg is not one of them. */
+static char *
+crun_exec_message (const char *msg, const char *arg0)
+{
+  const char *name = arg0 ? arg0 : "";
+  if (strncmp (msg, "executable file `", 17) == 0 && strstr (msg, "not found in $PATH"))
+    {
+      if (strchr (name, '/'))
+        return xasprintf ("exec: \"%s\": stat %s: no such file or directory", name, name);
+      return xasprintf ("exec: \"%s\": executable file not found in $PATH", name);
+    }
+  if (strncmp (msg, "open executable: ", 17) == 0
+      && (strstr (msg, "Permission denied") || strstr (msg, "Operation not permitted")))
+    return xasprintf ("exec: \"%s\": permission denied", name);
+  return NULL;
+}
+
+int
+oci_start_failure (const char *runtime_msg, const char *arg0, arca_error_kind_t *kind, char **text)
+{
+  _cleanup_free_ char *crun = crun_exec_message (runtime_msg, arg0);
+  _cleanup_free_ char *as_runc = crun ? xasprintf ("unable to start container process: %s", crun)
+                                      : crun_sysctl_message (runtime_msg);
+  const char *msg = as_runc ? as_runc : runtime_msg;
   int code = 128;
   if (strstr (msg, "executable file not found") || strstr (msg, "no such file or directory"))
     code = 127;
@@ -213,8 +342,11 @@ oci_start_failure (const char *msg, arca_error_kind_t *kind, char **text)
 }
 
 int
-oci_exec_failure (const char *runtime_msg, char **text)
+oci_exec_failure (const char *msg, const char *arg0, char **text)
 {
+  _cleanup_free_ char *crun = crun_exec_message (msg, arg0);
+  _cleanup_free_ char *as_runc = crun ? xasprintf ("exec failed: unable to start container process: %s", crun) : NULL;
+  const char *runtime_msg = as_runc ? as_runc : msg;
   int code = 126;
   if (strstr (runtime_msg, "permission denied"))
     *text = xasprintf ("OCI runtime exec failed: %s: unknown", runtime_msg);

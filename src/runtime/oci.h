@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdbool.h>
 
 #include "util/error.h"
 
@@ -20,6 +21,12 @@ typedef struct
   char *name;  /* "runc" */
   char *path;  /* executable (resolved in PATH when found) */
   char *root;  /* --root */
+  /* crun on a hybrid host whose cgroup2 hierarchy has controllers: every
+   * invocation runs in the cgroup v1 view (util/cgview.h) */
+  bool cgroup_v1_view;
+  bool crun; /* its executable is crun's: it takes a compiled seccomp filter */
+  /* crun on cgroup v1 hierarchies: oci_update writes "no limit" itself */
+  bool crun_v1_limits;
 } arca_oci_runtime_t;
 
 typedef struct arca_oci_runtimes arca_oci_runtimes_t;
@@ -44,20 +51,22 @@ int oci_run (const arca_oci_runtime_t *rt, const char *id, const char *const *ar
 int oci_pause (const arca_oci_runtime_t *rt, const char *id, arca_error_t *err);
 int oci_resume (const arca_oci_runtime_t *rt, const char *id, arca_error_t *err);
 /* `update -r <file>` with an OCI LinuxResources object; file is written in
- * state_dir and removed afterwards. */
-int oci_update (const arca_oci_runtime_t *rt, const char *id, const char *state_dir, json_t *resources,
-                arca_error_t *err);
+ * state_dir and removed afterwards.  cgroups_path: the container's
+ * linux.cgroupsPath ("/arca/<id>"). */
+int oci_update (const arca_oci_runtime_t *rt, const char *id, const char *state_dir, const char *cgroups_path,
+                json_t *resources, arca_error_t *err);
 
 /* A container start the runtime refused (moby daemon/start.go,
  * errors.go translateContainerdStartErr / setExitCodeFromError): the exit
  * code the container records (127 command not found, 126 not executable,
  * else 128), the error kind of the API answer, and dockerd's text
  * "failed to create task for container: OCI runtime create failed: <msg>:
- * unknown" (malloc'd). */
-int oci_start_failure (const char *runtime_msg, arca_error_kind_t *kind, char **text);
+ * unknown" (malloc'd).  crun's words for a command that cannot run are
+ * given as runc's, for arg0 (the process's args[0]). */
+int oci_start_failure (const char *runtime_msg, const char *arg0, arca_error_kind_t *kind, char **text);
 /* An exec start the runtime refused: exit code 126 (whatever the cause, as
  * dockerd records it) and dockerd's text
  * "OCI runtime exec failed: <msg>: unknown". */
-int oci_exec_failure (const char *runtime_msg, char **text);
+int oci_exec_failure (const char *runtime_msg, const char *arg0, char **text);
 
 #endif

@@ -48,6 +48,8 @@ shim_argv (const arca_shim_options_t *o, int ready_fd)
   ARG ("--exit-file", o->exit_file);
   ARG ("--runtime", o->runtime_path);
   ARG ("--runtime-root", o->runtime_root);
+  if (o->runtime_cgroup_v1_view)
+    v = strv_append (v, "--runtime-cgroup-v1-view");
   ARG ("--exec-process", o->exec_process);
   ARG ("--vm", o->vm_config);
   ARG ("--vm-container", o->vm_container);

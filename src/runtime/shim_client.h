@@ -102,6 +102,7 @@ typedef struct
   const char *exit_file;     /* durable exit status file (data root) */
   const char *runtime_path;  /* runc / crun executable */
   const char *runtime_root;  /* --root for the runtime */
+  bool runtime_cgroup_v1_view; /* run it where cgroup2 is not mounted (util/cgview.h) */
   bool tty;
   bool open_stdin;
   bool stdin_once;

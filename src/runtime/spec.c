@@ -300,9 +300,9 @@ build_process (const arca_spec_options_t *s, char **caps, json_t **out, arca_err
                                     (json_int_t) o->console_width));
   json_t *gids = json_array ();
   for (size_t i = 0; i < n_add; i++)
-    json_array_append_new (gids, json_integer (add[i]));
+    spec_gids_add (gids, add[i]);
   for (size_t i = 0; i < n_extra; i++)
-    json_array_append_new (gids, json_integer (extra[i]));
+    spec_gids_add (gids, extra[i]);
   json_object_set_new (proc, "user",
                        json_pack ("{s:I, s:I, s:o}", "uid", (json_int_t) uid, "gid", (json_int_t) gid,
                                   "additionalGids", gids));
@@ -359,6 +359,18 @@ build_mounts (const arca_spec_options_t *s)
                                                 (const char *[]) { "bind", "ro", NULL }));
   if (json_array_size (s->extra_mounts) > 0)
     mounts = merge_user_mounts (mounts, s->extra_mounts);
+  if (s->rootfs)
+    {
+      size_t i;
+      json_t *m;
+      json_array_foreach (mounts, i, m)
+        {
+          const char *d = json_string_value (json_object_get (m, "destination"));
+          _cleanup_free_ char *in_root = d ? spec_resolve_in_root (s->rootfs, d) : NULL;
+          if (in_root && strcmp (in_root, d) != 0)
+            json_object_set_new (m, "destination", json_string (in_root));
+        }
+    }
   return mounts;
 }
 
@@ -513,6 +525,21 @@ build_linux (const arca_spec_options_t *s, char **caps, json_t **out, arca_error
   return 0;
 }
 
+/* crun compiles linux.seccomp at every run unless it gets the filter
+ * compiled; not when the user asked crun to fail on unknown syscalls, which
+ * only its own compile does. */
+static void
+seccomp_annotation (const arca_spec_options_t *o, json_t *seccomp, json_t *annotations)
+{
+  const char *fail_unknown = json_string_value (json_object_get (annotations, "run.oci.seccomp_fail_unknown_syscall"));
+  if (!o->seccomp_bpf || seccomp == NULL || (fail_unknown && strcmp (fail_unknown, "0") != 0))
+    return;
+  char *b64 = spec_seccomp_bpf (seccomp);
+  if (b64)
+    json_object_set_new (annotations, "run.oci.seccomp_bpf_data", json_string (b64));
+  free (b64);
+}
+
 int
 spec_build (const arca_spec_options_t *o, json_t **out, arca_error_t *err)
 {
@@ -540,8 +567,11 @@ spec_build (const arca_spec_options_t *o, json_t **out, arca_error_t *err)
   if (build_linux (o, caps, &lnx, err) < 0)
     return -1;
   json_object_set_new (spec, "linux", lnx);
-  if (json_object_size (o->opts->annotations) > 0)
-    json_object_set (spec, "annotations", o->opts->annotations);
+  json_t *annotations = o->opts->annotations ? json_deep_copy (o->opts->annotations) : json_object ();
+  seccomp_annotation (o, json_object_get (json_object_get (spec, "linux"), "seccomp"), annotations);
+  if (json_object_size (annotations) > 0)
+    json_object_set (spec, "annotations", annotations);
+  json_decref (annotations);
   *out = arca_steal (spec);
   return 0;
 }

@@ -55,6 +55,9 @@ typedef struct
    * "unconfined"; NULL = the built-in default. */
   const char *default_seccomp_profile;
   const char *cgroup_parent; /* cgroup parent without CgroupParent ("/arca" if NULL) */
+  /* the runtime takes the seccomp filter compiled (crun's
+   * run.oci.seccomp_bpf_data annotation, runtime/seccomp_bpf.c) */
+  bool seccomp_bpf;
   char **link_env;           /* legacy links' variables, after HOSTNAME/TERM and before Config.Env
                                 (moby CreateDaemonEnvironment linkedEnv); NULL: none */
 } arca_spec_options_t;

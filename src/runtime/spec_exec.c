@@ -21,14 +21,14 @@ exec_user (json_t *p, const arca_exec_process_options_t *x, arca_error_t *err)
     return -1;
   json_t *gids = json_array ();
   for (size_t i = 0; i < ngroups; i++)
-    json_array_append_new (gids, json_integer (groups[i]));
+    spec_gids_add (gids, groups[i]);
   /* HostConfig.GroupAdd (numeric entries; names need the group file). */
   for (size_t i = 0; x->group_add && x->group_add[i]; i++)
     {
       char *end;
       unsigned long g = strtoul (x->group_add[i], &end, 10);
       if (*x->group_add[i] && *end == '\0')
-        json_array_append_new (gids, json_integer ((json_int_t) g));
+        spec_gids_add (gids, (json_int_t) g);
     }
   json_t *u = json_object_get (p, "user");
   if (!json_is_object (u))

@@ -53,6 +53,23 @@ int spec_open_in_root (const char *rootfs, const char *path, int flags);
 int spec_mkdir_in_root (const char *rootfs, const char *path, arca_error_t *err);
 /* HostConfig.GroupAdd: names looked up in <rootfs>/etc/group, numbers taken
  * as is (moby/sys/user GetAdditionalGroupsPath), duplicates dropped. */
+/* linux.seccomp compiled to BPF as crun 1.8 compiles it, base64 for its
+ * "run.oci.seccomp_bpf_data" annotation (runtime/seccomp_bpf.c; cached by
+ * the object's SHA-256).  NULL when it is left to crun: a listener, or a
+ * profile libseccomp refuses (crun words the error). */
+char *spec_seccomp_bpf (json_t *seccomp);
+
+/* Appends gid to the JSON array of additionalGids unless it is there: a
+ * group the user belongs to and also given with --group-add is one group,
+ * as under dockerd with runc (crun would set it twice). */
+void spec_gids_add (json_t *gids, json_int_t gid);
+/* The path `path` names inside rootfs, its symlinks followed as if rootfs
+ * were / and ".." stopping there: runc's securejoin.SecureJoin, which runc
+ * applies to every mount destination.  crun (1.8) resolves a destination
+ * with openat2 RESOLVE_IN_ROOT but does not create a missing target behind
+ * a symlink, so the spec gives it the resolved path.  The part from the
+ * first missing component on is kept as it is.  malloc'd. */
+char *spec_resolve_in_root (const char *rootfs, const char *path);
 int spec_resolve_group_add (const char *rootfs, char **group_add, gid_t **gids, size_t *n, arca_error_t *err);
 
 #endif

@@ -35,7 +35,7 @@ memory_resources (const arca_resources_t *r, bool update)
 }
 
 static json_t *
-cpu_resources (const arca_resources_t *r)
+cpu_resources (const arca_resources_t *r, bool update)
 {
   json_t *c = json_object ();
   if (r->cpu_shares > 0)
@@ -52,7 +52,9 @@ cpu_resources (const arca_resources_t *r)
     }
   if (r->cpu_period != 0)
     json_object_set_new (c, "period", json_integer (r->cpu_period));
-  if (r->cpu_quota != 0)
+  /* a negative quota is no limit, which a new cgroup has already: as for
+   * the pids limit below, only an update sets it */
+  if (r->cpu_quota > 0 || (update && r->cpu_quota < 0))
     json_object_set_new (c, "quota", json_integer (r->cpu_quota));
   if (r->cpu_rt_period != 0)
     json_object_set_new (c, "realtimePeriod", json_integer (r->cpu_rt_period));
@@ -139,13 +141,16 @@ spec_resources (const arca_resources_t *r, bool update, json_t **out, arca_error
     json_object_set_new (res, "memory", m);
   else
     json_decref (m);
-  json_t *c = cpu_resources (r);
+  json_t *c = cpu_resources (r, update);
   if (json_object_size (c) > 0 || update)
     json_object_set_new (res, "cpu", c);
   else
     json_decref (c);
-  /* getPidsLimit: 0 and negative mean unlimited, which runc wants as -1. */
-  if (r->has_pids_limit)
+  /* getPidsLimit: 0 and negative mean unlimited, which runc wants as -1.
+   * A new cgroup is unlimited already, so a create leaves it out: crun
+   * (1.8) writes -1 to a v1 pids.max as an unsigned number, which the
+   * kernel refuses. */
+  if (r->has_pids_limit && (update || r->pids_limit > 0))
     json_object_set_new (res, "pids", json_pack ("{s:I}", "limit", (json_int_t) (r->pids_limit > 0 ? r->pids_limit : -1)));
   json_t *b = NULL;
   if (update)

@@ -355,6 +355,71 @@ spec_resolve_user (const char *rootfs, const char *user, uid_t *uid, gid_t *gid,
   return 0;
 }
 
+/* Linux's MAXSYMLINKS: a loop of links ends the resolution */
+#define SPEC_LINKS_MAX 40
+
+char *
+spec_resolve_in_root (const char *rootfs, const char *path)
+{
+  _cleanup_free_ char *todo = xstrdup (path);
+  arca_buf_t out = { 0 };
+  int links = 0;
+  const char *rest = todo;
+  for (;;)
+    {
+      while (*rest == '/')
+        rest++;
+      if (*rest == '\0')
+        break;
+      size_t len = strcspn (rest, "/");
+      if (len == 1 && rest[0] == '.')
+        {
+          rest += len;
+          continue;
+        }
+      if (len == 2 && rest[0] == '.' && rest[1] == '.')
+        {
+          while (out.len > 0 && out.data[--out.len] != '/')
+            ;
+          rest += len;
+          continue;
+        }
+      size_t parent = out.len;
+      buf_append (&out, "/", 1);
+      buf_append (&out, rest, len);
+      rest += len;
+      if (links >= SPEC_LINKS_MAX)
+        continue;
+      _cleanup_free_ char *host = xasprintf ("%s%.*s", rootfs, (int) out.len, out.data);
+      char target[PATH_MAX];
+      ssize_t n = readlink (host, target, sizeof target - 1);
+      if (n <= 0)
+        continue; /* not a link, or missing: kept as it is */
+      target[n] = '\0';
+      links++;
+      out.len = target[0] == '/' ? 0 : parent;
+      char *next = xasprintf ("%s/%s", target, rest);
+      free (todo);
+      todo = next;
+      rest = todo;
+    }
+  if (out.len == 0)
+    buf_append (&out, "/", 1);
+  buf_append (&out, "", 1);
+  return out.data;
+}
+
+void
+spec_gids_add (json_t *gids, json_int_t gid)
+{
+  size_t i;
+  json_t *v;
+  json_array_foreach (gids, i, v)
+    if (json_integer_value (v) == gid)
+      return;
+  json_array_append_new (gids, json_integer (gid));
+}
+
 typedef struct
 {
   char **wanted;

@@ -52,7 +52,7 @@ static void
 parse_args (shim_t *s, int argc, char **argv)
 {
   enum { O_ID = 256, O_BUNDLE, O_STATE, O_LOG, O_EXIT, O_RUNTIME, O_ROOT, O_TTY, O_STDIN, O_ONCE, O_H, O_W, O_READY, O_EXEC,
-         O_LOGCFG, O_VM, O_VM_CONTAINER, O_DAEMONIZE };
+         O_LOGCFG, O_VM, O_VM_CONTAINER, O_DAEMONIZE, O_CGV1 };
   static const struct option opts[] = {
     { "id", required_argument, NULL, O_ID },
     { "bundle", required_argument, NULL, O_BUNDLE },
@@ -62,6 +62,7 @@ parse_args (shim_t *s, int argc, char **argv)
     { "exit-file", required_argument, NULL, O_EXIT },
     { "runtime", required_argument, NULL, O_RUNTIME },
     { "runtime-root", required_argument, NULL, O_ROOT },
+    { "runtime-cgroup-v1-view", no_argument, NULL, O_CGV1 },
     { "tty", no_argument, NULL, O_TTY },
     { "open-stdin", no_argument, NULL, O_STDIN },
     { "stdin-once", no_argument, NULL, O_ONCE },
@@ -85,6 +86,7 @@ parse_args (shim_t *s, int argc, char **argv)
       case O_EXIT: s->exit_file = optarg; break;
       case O_RUNTIME: s->runtime = optarg; break;
       case O_ROOT: s->runtime_root = optarg; break;
+      case O_CGV1: s->runtime_cgroup_v1_view = true; break;
       case O_TTY: s->tty = true; break;
       case O_STDIN: s->open_stdin = true; break;
       case O_ONCE: s->stdin_once = true; break;

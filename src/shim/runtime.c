@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/cgview.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -74,6 +75,16 @@ spawn_runtime (shim_t *s, char *const args[], int fds[3])
           int fd = fds && fds[i] >= 0 ? fds[i] : open ("/dev/null", i == 0 ? O_RDONLY : O_WRONLY);
           if (fd < 0 || dup2 (fd, i) < 0)
             _exit (127);
+        }
+      if (s->runtime_cgroup_v1_view && cgview_enter_v1 () < 0)
+        {
+          /* in the runtime's own log, where runtime_error looks */
+          static const char line[] = "{\"level\":\"error\",\"msg\":\"cannot enter the cgroup v1 view "
+                                     "(a mount namespace without the cgroup2 mount) for the runtime\"}\n";
+          int lfd = open (log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+          if (lfd >= 0 && write (lfd, line, sizeof line - 1) < 0)
+            _exit (127);
+          _exit (127);
         }
       execvp (argv[0], (char *const *) argv);
       _exit (127);

@@ -4,16 +4,73 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <string.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 extern char **environ;
 
-/* Run argv (argv[0] looked up in PATH), collecting stdout and stderr.
- * *status gets the wait status.  -1 only if it could not be started. */
+static int
+start_spawned (char **argv, int out_fd, int err_fd, pid_t *pid)
+{
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init (&fa);
+  posix_spawn_file_actions_addopen (&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2 (&fa, out_fd, 1);
+  posix_spawn_file_actions_adddup2 (&fa, err_fd, 2);
+  int r = posix_spawnp (pid, argv[0], &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy (&fa);
+  return r;
+}
+
+/* The child of a threaded parent may only make system calls: no stdio,
+ * no strerror (either may take a lock another thread held at the fork). */
+static void
+child_report (const char *what, int errnum)
+{
+  char num[16];
+  size_t n = sizeof num;
+  num[--n] = '\n';
+  do
+    num[--n] = (char) ('0' + errnum % 10);
+  while ((errnum /= 10) && n > 0);
+  if (write (2, what, strlen (what)) < 0 || write (2, num + n, sizeof num - n) < 0)
+    return;
+}
+
+/* fork, because posix_spawn runs nothing of ours in the child.  The
+ * setup's failure reaches stderr as "child setup failed: errno N" and
+ * exit status 127. */
+static int
+start_forked (char **argv, int (*child_setup) (void), int out_fd, int err_fd, pid_t *pid)
+{
+  *pid = fork ();
+  if (*pid < 0)
+    return errno;
+  if (*pid > 0)
+    return 0;
+  int null = open ("/dev/null", O_RDONLY);
+  if (null < 0 || dup2 (null, 0) < 0 || dup2 (out_fd, 1) < 0 || dup2 (err_fd, 2) < 0)
+    _exit (127);
+  if (child_setup () < 0)
+    {
+      child_report ("child setup failed: errno ", errno);
+      _exit (127);
+    }
+  execvp (argv[0], argv);
+  _exit (127);
+}
+
 int
 spawn_capture (char **argv, arca_buf_t *out, arca_buf_t *errout, int *status, arca_error_t *err)
+{
+  return spawn_capture_with (argv, NULL, out, errout, status, err);
+}
+
+int
+spawn_capture_with (char **argv, int (*child_setup) (void), arca_buf_t *out, arca_buf_t *errout, int *status,
+                    arca_error_t *err)
 {
   int po[2], pe[2];
   if (pipe2 (po, O_CLOEXEC) < 0)
@@ -24,14 +81,8 @@ spawn_capture (char **argv, arca_buf_t *out, arca_buf_t *errout, int *status, ar
       close (po[1]);
       return arca_error_errno (err, errno, "pipe");
     }
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init (&fa);
-  posix_spawn_file_actions_addopen (&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2 (&fa, po[1], 1);
-  posix_spawn_file_actions_adddup2 (&fa, pe[1], 2);
   pid_t pid;
-  int r = posix_spawnp (&pid, argv[0], &fa, NULL, argv, environ);
-  posix_spawn_file_actions_destroy (&fa);
+  int r = child_setup ? start_forked (argv, child_setup, po[1], pe[1], &pid) : start_spawned (argv, po[1], pe[1], &pid);
   close (po[1]);
   close (pe[1]);
   if (r != 0)

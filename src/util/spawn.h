@@ -9,5 +9,9 @@
  * collecting stdout into *out and stderr into *errout (NUL-terminated).
  * *status gets the wait status.  -1 only if it could not be started. */
 int spawn_capture (char **argv, arca_buf_t *out, arca_buf_t *errout, int *status, arca_error_t *err);
+/* The same, with child_setup (system calls only; -1 with errno to fail)
+ * run in the child before the exec when not NULL. */
+int spawn_capture_with (char **argv, int (*child_setup) (void), arca_buf_t *out, arca_buf_t *errout, int *status,
+                        arca_error_t *err);
 
 #endif

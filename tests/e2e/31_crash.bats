@@ -21,8 +21,14 @@ shims_of() {
 
 status_is() { [ "$(docker inspect -f '{{.State.Status}}' "$1")" = "$2" ]; }
 
+# the runtime's own word on ID (crun's or runc's state, whichever has it;
+# the daemon may be down)
 runc_status() {
-  runc --root "$ARCA_T/exec/runc" state "$1" 2>/dev/null | sed -n 's/.*"status": *"\([a-z]*\)".*/\1/p'
+  local rt
+  for rt in crun runc; do
+    [ -d "$ARCA_T/exec/$rt/$1" ] || continue
+    rt_cmd "$rt" --root "$ARCA_T/exec/$rt" state "$1" 2>/dev/null | sed -n 's/.*"status": *"\([a-z]*\)".*/\1/p'
+  done
 }
 
 # veths on this daemon's bridge

@@ -262,10 +262,12 @@ while True:
   # no route back to the container subnet there: only masquerade can answer
   ip netns exec "$NS" busybox nc -l -p 9999 >"$ARCA_T/a5.masq.out" 3>&- &
   echo $! >"$ARCA_T/a5.nc.pid"
-  sleep 0.3
+  # listening before the container connects (a loaded machine is slow)
+  listening() { ip netns exec "$NS" ss -Hltn 'sport = :9999' | grep -q .; }
+  retry 50 0.1 listening
   run docker run --rm busybox sh -c "echo via-nat | nc -w 3 $peer 9999"
   assert_success
-  retry 20 0.1 grep -q via-nat "$ARCA_T/a5.masq.out"
+  retry 50 0.1 grep -q via-nat "$ARCA_T/a5.masq.out"
   # and the bridge gateway (the host) is reachable too
   local gw
   gw=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.Gateway}}{{end}}' a5web)

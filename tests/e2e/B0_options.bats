@@ -62,9 +62,10 @@ create_body() {
   run docker run --rm --runtime runc busybox echo ok
   assert_success
   assert_output "ok"
+  # as dockerd, the container records the default runtime's name
   id=$(docker create busybox true)
   run docker inspect -f '{{.HostConfig.Runtime}}' "$id"
-  assert_output "runc"
+  assert_output "$(docker info -f '{{.DefaultRuntime}}')"
   docker rm "$id" >/dev/null
 }
 

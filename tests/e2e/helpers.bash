@@ -343,10 +343,25 @@ _arca_known_ids() {
   sort -u "$ARCA_T/.ids" 2>/dev/null || true
 }
 
-# runc state roots under $ARCA_T (directories holding <id>/state.json).
-_arca_runc_roots() {
+# runtime state roots under $ARCA_T (directories holding <id>/state.json,
+# runc's, or <id>/status, crun's), as "runc ROOT" / "crun ROOT" lines.
+_arca_runtime_roots() {
   find "$ARCA_T" -xdev -maxdepth 6 -name state.json -printf '%h\n' 2>/dev/null |
-    xargs -r -n1 dirname | sort -u
+    xargs -r -n1 dirname | sort -u | sed 's/^/runc /'
+  find "$ARCA_T" -xdev -maxdepth 6 -name status -path '*/crun/*' -printf '%h\n' 2>/dev/null |
+    xargs -r -n1 dirname | sort -u | sed 's/^/crun /'
+}
+
+# rt_cmd RUNTIME ARGS...: the runtime as the daemon runs it; crun in a mount
+# namespace without the cgroup2 mount on a hybrid host (util/cgview.h).
+rt_cmd() {
+  local rt=$1
+  shift
+  if [ "$rt" = crun ] && [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then
+    unshare -m --propagation private sh -c 'umount -l /sys/fs/cgroup/unified; exec "$@"' rt crun "$@"
+  else
+    "$rt" "$@"
+  fi
 }
 
 arca_cleanup() {
@@ -371,13 +386,14 @@ arca_cleanup() {
   # 2. The daemon.
   arca_stop 15 || true
   # 3. Containers the runtime still knows of under our roots.
-  for root in $(_arca_runc_roots); do
-    for id in $(runc --root "$root" list -q 2>/dev/null); do
+  local rt
+  while read -r rt root; do
+    for id in $(rt_cmd "$rt" --root "$root" list -q 2>/dev/null); do
       echo "$id" >>"$ARCA_T/.ids"
-      runc --root "$root" kill "$id" KILL >/dev/null 2>&1 || true
-      runc --root "$root" delete -f "$id" >/dev/null 2>&1 || true
+      rt_cmd "$rt" --root "$root" kill "$id" KILL >/dev/null 2>&1 || true
+      rt_cmd "$rt" --root "$root" delete -f "$id" >/dev/null 2>&1 || true
     done
-  done
+  done < <(_arca_runtime_roots)
   # 4. Leftover shims of this daemon (their cmdline names a path under $ARCA_T).
   for f in /proc/[0-9]*/cmdline; do
     pid=${f#/proc/}

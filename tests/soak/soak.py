@@ -254,19 +254,44 @@ def shims_of(root):
     return res
 
 
-def runc_list(root):
-    """The runtime's containers.  `runc list` fails now and then when a
+def runtime_cmd(runtime):
+    """The runtime as the daemon runs it: crun, on a hybrid cgroup host, in
+    a mount namespace without the cgroup2 mount (src/util/cgview.h)."""
+    with open("/proc/self/mounts") as f:
+        hybrid = any(l.split()[1:3] == ["/sys/fs/cgroup/unified", "cgroup2"] for l in f)
+    if runtime == "crun" and hybrid:
+        return ["unshare", "-m", "--propagation", "private", "sh", "-c",
+                'umount -l /sys/fs/cgroup/unified; exec "$@"', "rt", "crun"]
+    return [runtime]
+
+
+def runtime_list_one(runtime, root):
+    """One runtime's containers.  `runc list` fails now and then when a
     container's state is being written or deleted meanwhile: try again
     rather than take a failure for an empty list."""
     for _ in range(10):
-        r = subprocess.run(["runc", "--root", root, "list", "--format", "json"], capture_output=True, text=True)
+        r = subprocess.run(runtime_cmd(runtime) + ["--root", root, "list", "--format", "json"],
+                           capture_output=True, text=True)
         if r.returncode == 0:
             try:
                 return {c["id"]: c for c in json.loads(r.stdout or "null") or []}
             except ValueError:
                 pass
         time.sleep(0.2)
-    raise RuntimeError("runc list keeps failing: %s" % r.stderr.strip())
+    raise RuntimeError("%s list keeps failing: %s" % (runtime, r.stderr.strip()))
+
+
+def runtime_list(exec_root):
+    """Every runtime's containers under the daemon's exec root (crun, the
+    default when installed, and runc), each with "runtime" set."""
+    found = {}
+    for runtime in ("crun", "runc"):
+        root = os.path.join(exec_root, runtime)
+        if os.path.isdir(root):
+            for i, c in runtime_list_one(runtime, root).items():
+                c["runtime"] = runtime
+                found[i] = c
+    return found
 
 
 def mounts_under(path):
@@ -340,7 +365,7 @@ class Checker:
 
     def check(self, snap):
         d = self.d
-        runc = runc_list(os.path.join(d.exec_root, "runc"))
+        runc = runtime_list(d.exec_root)
         shims = shims_of(d.root)
         running = {i for i, c in snap.items() if c["State"]["Running"] and not c["State"]["Restarting"]}
         for i, c in snap.items():
@@ -563,7 +588,7 @@ def main():
         left = shims_of(root)
         if left:
             checker.bad("shims left after rm -f of everything: %s" % left)
-        rl = runc_list(os.path.join(d.exec_root, "runc"))
+        rl = runtime_list(d.exec_root)
         if rl:
             checker.bad("runtime still has %s after rm -f of everything" % sorted(x[:12] for x in rl))
         mounts = [m for m in mounts_under(root) if re.search(r"/[0-9a-f]{64}(/|$)", m)]
@@ -583,9 +608,9 @@ def main():
                     os.kill(p, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-        rroot = os.path.join(root, "exec", "runc")
-        for i in runc_list(rroot):
-            subprocess.run(["runc", "--root", rroot, "delete", "-f", i], capture_output=True)
+        for i, c in runtime_list(os.path.join(root, "exec")).items():
+            subprocess.run(runtime_cmd(c["runtime"]) + ["--root", os.path.join(root, "exec", c["runtime"]),
+                                                        "delete", "-f", i], capture_output=True)
         for mp in sorted(mounts_under(root), key=len, reverse=True):
             subprocess.run(["umount", "-l", mp], capture_output=True)
         subprocess.run(["umount", "-l", netns], capture_output=True)

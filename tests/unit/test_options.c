@@ -339,13 +339,17 @@ test_spec_resources (void **state)
   assert_int_equal (json_get_int (json_object_get (res, "pids"), "limit", 0), 10);
   options_free (o);
 
-  /* PidsLimit 0 or negative: unlimited (-1); nothing set: no sections */
+  /* PidsLimit 0 or negative: unlimited, which a new cgroup is (no
+   * section); an update sets it (-1); nothing set: no sections */
   o = parse ("{}", "{\"PidsLimit\":0}", &err);
   _cleanup_json_ json_t *res2 = NULL;
   assert_int_equal (spec_resources (&o->resources, false, &res2, &err), 0);
-  assert_int_equal (json_get_int (json_object_get (res2, "pids"), "limit", 0), -1);
+  assert_null (json_object_get (res2, "pids"));
   assert_null (json_object_get (res2, "memory"));
   assert_null (json_object_get (res2, "cpu"));
+  _cleanup_json_ json_t *res_upd = NULL;
+  assert_int_equal (spec_resources (&o->resources, true, &res_upd, &err), 0);
+  assert_int_equal (json_get_int (json_object_get (res_upd, "pids"), "limit", 0), -1);
   options_free (o);
 
   /* a throttled device that does not exist */
@@ -452,10 +456,60 @@ test_runtimes (void **state)
 
   arca_error_kind_t kind;
   _cleanup_free_ char *text = NULL;
-  assert_int_equal (oci_start_failure ("exec: \"/x\": stat /x: no such file or directory", &kind, &text), 127);
+  assert_int_equal (oci_start_failure ("exec: \"/x\": stat /x: no such file or directory", "/x", &kind, &text), 127);
   assert_int_equal (kind, ARCA_ERR_INVALID);
   assert_string_equal (text, "failed to create task for container: OCI runtime create failed: exec: \"/x\": stat /x: "
                              "no such file or directory: unknown");
+}
+
+/* crun's words for a command that cannot run read as runc's: the docker
+ * CLI takes run's exit status from them. */
+static void
+test_crun_messages (void **state)
+{
+  (void) state;
+  arca_error_kind_t kind;
+  char *text = NULL;
+  assert_int_equal (oci_start_failure ("executable file `nope` not found in $PATH: No such file or directory", "nope",
+                                       &kind, &text),
+                    127);
+  assert_string_equal (text, "failed to create task for container: OCI runtime create failed: unable to start container "
+                             "process: exec: \"nope\": executable file not found in $PATH: unknown");
+  free (text);
+  assert_int_equal (oci_start_failure ("executable file `/x` not found in $PATH: No such file or directory", "/x",
+                                       &kind, &text),
+                    127);
+  assert_string_equal (text, "failed to create task for container: OCI runtime create failed: unable to start container "
+                             "process: exec: \"/x\": stat /x: no such file or directory: unknown");
+  free (text);
+  assert_int_equal (oci_start_failure ("open executable: Permission denied", "/etc/passwd", &kind, &text), 126);
+  assert_string_equal (text, "failed to create task for container: OCI runtime create failed: unable to start container "
+                             "process: exec: \"/etc/passwd\": permission denied: unknown");
+  free (text);
+  assert_int_equal (oci_start_failure ("open executable: Operation not permitted", "/tmp", &kind, &text), 126);
+  free (text);
+  assert_int_equal (oci_exec_failure ("executable file `/nope` not found in $PATH: No such file or directory", "/nope",
+                                      &text),
+                    126);
+  assert_string_equal (text, "OCI runtime exec failed: exec failed: unable to start container process: exec: "
+                             "\"/nope\": stat /nope: no such file or directory: unknown");
+  free (text);
+  assert_int_equal (oci_start_failure ("the sysctl `net.ipv4.ip_forward` requires a new network namespace", "sh", &kind,
+                                       &text),
+                    128);
+  assert_string_equal (text, "failed to create task for container: OCI runtime create failed: sysctl "
+                             "\"net.ipv4.ip_forward\" not allowed in host network namespace: unknown");
+  free (text);
+  assert_int_equal (oci_start_failure ("the sysctl `kernel.msgmax` requires a new IPC namespace", "sh", &kind, &text),
+                    128);
+  assert_string_equal (text, "failed to create task for container: OCI runtime create failed: sysctl "
+                             "\"kernel.msgmax\" is not allowed in the hosts ipc namespace: unknown");
+  free (text);
+  /* anything else passes as the runtime wrote it */
+  assert_int_equal (oci_start_failure ("writing file `pids.max`: Invalid argument", "sh", &kind, &text), 128);
+  assert_string_equal (text, "failed to create task for container: OCI runtime create failed: writing file `pids.max`: "
+                             "Invalid argument: unknown");
+  free (text);
 }
 
 static void
@@ -569,7 +623,7 @@ main (void)
     cmocka_unit_test (test_parse_modes_and_security), cmocka_unit_test (test_parse_members_outlive_tree),
     cmocka_unit_test (test_verify_resources),
     cmocka_unit_test (test_spec_resources), cmocka_unit_test (test_exec_process),
-    cmocka_unit_test (test_sysinfo_probe), cmocka_unit_test (test_runtimes),
+    cmocka_unit_test (test_sysinfo_probe), cmocka_unit_test (test_runtimes), cmocka_unit_test (test_crun_messages),
     cmocka_unit_test (test_locallog),      cmocka_unit_test (test_logfile_rotation),
     cmocka_unit_test (test_cgroupfs_oom),
   };
