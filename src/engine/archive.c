@@ -348,8 +348,8 @@ extract_in (arca_engine_t *e, arca_container_t *c, rootfs_hold_t *h, const char 
   copy_target_find (e, c, h->fd, abs_in_rootfs, &t);
   const char *abs = t.abs;
   pthread_mutex_lock (&e->lock);
-  bool read_only = json_get_bool (c->host_config, "ReadonlyRootfs", false);
-  _cleanup_free_ char *user = xstrdup (json_get_str (c->config, "User"));
+  bool read_only = c->opts->read_only;
+  _cleanup_free_ char *user = xstrdup (c->opts->user);
   pthread_mutex_unlock (&e->lock);
 
   /* The destination checks first (tar_path NULL: nothing is extracted),

@@ -222,7 +222,8 @@ container_attach (arca_engine_t *e, arca_container_t *c, int client_fd, const ch
                   const arca_attach_opts_t *opts)
 {
   _cleanup_free_ char *sdir = container_state_dir (e, c->id);
-  bool stdin_wanted = opts->in && json_get_bool (c->config, "OpenStdin", false);
+  _cleanup_json_ json_t *cfg = container_config (c);
+  bool stdin_wanted = opts->in && json_get_bool (cfg, "OpenStdin", false);
   int shim_fd = -1;
   arca_error_t err;
   if (opts->logs)

@@ -474,7 +474,7 @@ snapshot_record (arca_engine_t *e, arca_container_t *c, char **image_id, json_t 
   pthread_mutex_lock (&e->lock);
   *image_id = xstrdup (c->image_id);
   if (config)
-    *config = json_deep_copy (c->config);
+    *config = container_config (c);
   if (removing)
     *removing = c->removing || c->removed;
   if (dead)

@@ -33,10 +33,76 @@
 
 const char *container_id (arca_container_t *c) { return c->id; }
 
+/* ---- Config and HostConfig, kept as text ---- */
+
+static json_t *
+object_from_text (const char *text)
+{
+  json_t *o = text ? json_loads (text, JSON_ALLOW_NUL, NULL) : NULL;
+  if (json_is_object (o))
+    return o;
+  json_decref (o);
+  return json_object ();
+}
+
+json_t *
+container_config (arca_container_t *c)
+{
+  return object_from_text (c->config_json);
+}
+
+json_t *
+container_host_config (arca_container_t *c)
+{
+  return object_from_text (c->host_config_json);
+}
+
+void
+container_set_config (arca_container_t *c, json_t *cfg)
+{
+  free (c->config_json);
+  c->config_json = json_dumps (cfg, JSON_COMPACT);
+  free (c->config_image);
+  const char *image = json_get_str (cfg, "Image");
+  c->config_image = image ? xstrdup (image) : NULL;
+  json_decref (c->labels);
+  c->labels = json_incref (json_object_get (cfg, "Labels"));
+  json_decref (c->exposed_ports);
+  c->exposed_ports = json_incref (json_object_get (cfg, "ExposedPorts"));
+}
+
+static void
+host_config_keep (arca_container_t *c, json_t *hc)
+{
+  free (c->host_config_json);
+  c->host_config_json = json_dumps (hc, JSON_COMPACT);
+  json_t *links = json_object_get (hc, "Links");
+  c->has_links = json_is_array (links) && json_array_size (links) > 0;
+}
+
+int
+container_set_host_config (arca_container_t *c, json_t *hc, arca_error_t *err)
+{
+  _cleanup_json_ json_t *cfg = container_config (c);
+  arca_container_options_t *o = NULL;
+  if (options_parse (cfg, hc, &o, err) < 0)
+    return -1;
+  options_free (c->opts);
+  c->opts = o;
+  host_config_keep (c, hc);
+  return 0;
+}
+
+const char *
+container_network_mode (arca_container_t *c)
+{
+  return c->opts && c->opts->network_mode ? c->opts->network_mode : "";
+}
+
 bool
 container_tty (arca_container_t *c)
 {
-  return json_get_bool (c->config, "Tty", false);
+  return c->opts && c->opts->tty;
 }
 
 const char *
@@ -65,8 +131,11 @@ container_free (arca_container_t *c)
   if (c == NULL)
     return;
   free (c->name);
-  json_decref (c->config);
-  json_decref (c->host_config);
+  free (c->config_json);
+  free (c->host_config_json);
+  free (c->config_image);
+  json_decref (c->labels);
+  json_decref (c->exposed_ports);
   options_free (c->opts);
   free (c->image_id);
   free (c->path);
@@ -102,8 +171,8 @@ container_to_record (arca_container_t *c)
                              "ExitCode", c->exit_code, "Error", c->error ? c->error : "", "StartedAt",
                              (json_int_t) c->started_ns, "FinishedAt", (json_int_t) c->finished_ns, "OOMKilled",
                              c->oom_killed);
-  json_t *rec = json_pack ("{s:O,s:O,s:s,s:s,s:o,s:I,s:o,s:i,s:b,s:b,s:I}", "Config", c->config, "HostConfig",
-                    c->host_config, "Image", c->image_id, "Path", c->path, "Args", json_from_strv (c->args),
+  json_t *rec = json_pack ("{s:o,s:o,s:s,s:s,s:o,s:I,s:o,s:i,s:b,s:b,s:I}", "Config", container_config (c), "HostConfig",
+                    container_host_config (c), "Image", c->image_id, "Path", c->path, "Args", json_from_strv (c->args),
                     "Created", (json_int_t) c->created_ns, "State", state, "RestartCount", c->restart_count,
                     "HasBeenStartedBefore", c->has_been_started, "HasBeenManuallyStopped",
                     c->manually_stopped, "ExitGeneration", (json_int_t) c->exit_generation);
@@ -125,12 +194,9 @@ container_from_record (const char *id, const char *name, json_t *rec)
   arca_container_t *c = xmalloc0 (sizeof *c);
   snprintf (c->id, sizeof c->id, "%s", id);
   c->name = xstrdup (name);
-  c->config = json_incref (json_object_get (rec, "Config"));
-  if (c->config == NULL)
-    c->config = json_object ();
-  c->host_config = json_incref (json_object_get (rec, "HostConfig"));
-  if (c->host_config == NULL)
-    c->host_config = json_object ();
+  _cleanup_json_ json_t *empty = json_object ();
+  json_t *cfg = json_object_get (rec, "Config");
+  container_set_config (c, json_is_object (cfg) ? cfg : empty);
   c->image_id = xstrdup (json_get_str (rec, "Image"));
   c->path = xstrdup (json_get_str (rec, "Path"));
   c->args = json_get_strv (rec, "Args");
@@ -154,12 +220,15 @@ container_from_record (const char *id, const char *name, json_t *rec)
   c->mounts = json_incref (json_object_get (rec, "MountPoints")); /* volumes */
   /* Stored records were checked at create: a failure here is a record
    * from an older version; it runs with what can be read. */
+  json_t *hc = json_object_get (rec, "HostConfig");
+  if (!json_is_object (hc))
+    hc = empty;
   arca_error_t oerr;
-  if (container_options_refresh (c, &oerr) < 0)
+  if (container_set_host_config (c, hc, &oerr) < 0)
     {
       log_warn ("container %.12s: options: %s", id, oerr.msg);
-      _cleanup_json_ json_t *empty = json_object ();
-      options_parse (c->config, empty, &c->opts, &oerr);
+      host_config_keep (c, hc);
+      options_parse (json_is_object (cfg) ? cfg : empty, empty, &c->opts, &oerr);
     }
   c->net_ports = json_incref (json_object_get (rec, "NetworkPorts")); /* networking */
   c->pending_endpoints = json_incref (json_object_get (rec, "PendingEndpoints"));
@@ -501,19 +570,19 @@ container_create_with (arca_engine_t *e, const arca_create_opts_t *co, json_t *r
 
   arca_container_t *c = xmalloc0 (sizeof *c);
   container_id_generate (c->id);
-  c->config = extract_config (body);
-  merge_image_config (c->config, json_object_get (img->config, "config"));
-  config_defaults (c->config, c->id);
-  json_object_set_new (c->config, "Image", json_string (image_ref));
-  c->host_config = json_incref (hc);
+  _cleanup_json_ json_t *cfg = extract_config (body);
+  merge_image_config (cfg, json_object_get (img->config, "config"));
+  config_defaults (cfg, c->id);
+  json_object_set_new (cfg, "Image", json_string (image_ref));
+  container_set_config (c, cfg);
   c->image_id = xstrdup (img->id);
   c->created_ns = time_now_ns ();
   image_free (img);
 
   /* Path and Args: Entrypoint + Cmd (moby daemon/create.go getEntrypointAndArgs). */
   arca_strv_builder_t words = { 0 };
-  json_t *ep = json_object_get (c->config, "Entrypoint");
-  json_t *cmd = json_object_get (c->config, "Cmd");
+  json_t *ep = json_object_get (cfg, "Entrypoint");
+  json_t *cmd = json_object_get (cfg, "Cmd");
   size_t i;
   json_t *v;
   json_array_foreach (ep, i, v) if (json_is_string (v)) strv_builder_add (&words, json_string_value (v));
@@ -528,7 +597,7 @@ container_create_with (arca_engine_t *e, const arca_create_opts_t *co, json_t *r
   c->path = xstrdup (cmdline[0]);
   c->args = strv_copy (cmdline + 1);
   strv_free (cmdline);
-  if (container_options_refresh (c, err) < 0)
+  if (container_set_host_config (c, hc, err) < 0)
     {
       container_free (c);
       return -1;
@@ -579,7 +648,7 @@ container_create_with (arca_engine_t *e, const arca_create_opts_t *co, json_t *r
 
   _cleanup_free_ char *dir = container_dir (e, c->id);
   if (fs_mkdir_p (dir, 0710, err) < 0 || snapshot_create (dir, err) < 0
-      || spec_write_etc_files (dir, json_get_str (c->config, "Hostname"), json_get_str (c->config, "Domainname"),
+      || spec_write_etc_files (dir, json_get_str (cfg, "Hostname"), json_get_str (cfg, "Domainname"),
                                err)
              < 0
       || mounts_resolve (e, c, err) < 0 /* volumes: Binds, Mounts, VolumesFrom, Config.Volumes */
@@ -699,24 +768,44 @@ container_destroy (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
 
 /* ---- restore ---- */
 
+typedef struct
+{
+  arca_container_t **v;
+  size_t n;
+} loaded_t;
+
+/* One stored row becomes a record at once (memory work only: it runs under
+ * the store's lock), so its parsed JSON is freed before the next row's. */
+static int
+load_row (const char *id, const char *name, json_t *rec, void *ctx, arca_error_t *err)
+{
+  loaded_t *l = ctx;
+  if (rec == NULL)
+    return 0;
+  l->v = xrealloc (l->v, (l->n + 1) * sizeof *l->v);
+  l->v[l->n++] = container_from_record (id, name, rec);
+  return 0;
+}
+
 int
 containers_restore (arca_engine_t *e, arca_error_t *err)
 {
-  _cleanup_store_container_rows_ arca_store_container_rows_t rows = { 0 };
-  if (arca_store_containers_list (e->db, &rows, err) < 0)
-    return -1;
+  loaded_t loaded = { 0 };
+  if (arca_store_containers_each (e->db, load_row, &loaded, err) < 0)
+    {
+      for (size_t i = 0; i < loaded.n; i++)
+        container_free (loaded.v[i]);
+      free (loaded.v);
+      return -1;
+    }
+  _cleanup_free_ arca_container_t **v = loaded.v;
   /* Exits recorded while restoring are judged by restart_after_restore. */
   pthread_mutex_lock (&e->lock);
   e->restoring = true;
   pthread_mutex_unlock (&e->lock);
-  for (size_t i = 0; i < rows.n; i++)
+  for (size_t i = 0; i < loaded.n; i++)
     {
-      const char *id = rows.v[i].id;
-      const char *name = rows.v[i].name;
-      json_t *rec = rows.v[i].rec;
-      if (rec == NULL)
-        continue;
-      arca_container_t *c = container_from_record (id, name, rec);
+      arca_container_t *c = v[i];
       c->refs = 1;
       pthread_mutex_lock (&e->lock);
       c->next = e->containers;

@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "util/cleanup.h"
 #include "util/json.h"
 
 char **
@@ -17,7 +18,8 @@ container_dns_servers (void *ud, const char *container_id)
   for (arca_container_t *c = e->containers; c; c = c->next)
     if (!c->removed && strcmp (c->id, container_id) == 0)
       {
-        v = json_get_strv (c->host_config, "Dns");
+        _cleanup_json_ json_t *hc = container_host_config (c);
+        v = json_get_strv (hc, "Dns");
         break;
       }
   pthread_mutex_unlock (&e->lock);

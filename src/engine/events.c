@@ -578,13 +578,13 @@ container_event_locked (arca_engine_t *e, arca_container_t *c, const char *actio
 {
   /* moby LogContainerEventWithAttributes: labels over the extras, then
    * image and name. */
-  json_t *labels = json_object_get (c->config, "Labels");
+  json_t *labels = c->labels;
   const char *k;
   json_t *v;
   json_object_foreach (labels, k, v)
     if (json_is_string (v))
       json_object_set (a, k, v);
-  const char *image = json_get_str (c->config, "Image");
+  const char *image = c->config_image;
   if (image && *image)
     json_object_set_new (a, "image", json_string (image));
   json_object_set_new (a, "name", json_string (c->name));

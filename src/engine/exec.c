@@ -235,11 +235,10 @@ exec_env (arca_container_t *c, bool tty, char **exec_env_v)
 {
   char **base = xmalloc0 (4 * sizeof *base);
   base[0] = xstrdup ("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-  base[1] = xasprintf ("HOSTNAME=%s", json_get_str (c->config, "Hostname") ?: "");
+  base[1] = xasprintf ("HOSTNAME=%s", c->opts->hostname ?: "");
   if (tty)
     base[2] = xstrdup ("TERM=xterm");
-  _cleanup_strv_ char **cenv = json_get_strv (c->config, "Env");
-  char **env = env_replace_or_append (base, cenv);
+  char **env = env_replace_or_append (base, c->opts->env);
   return env_replace_or_append (env, exec_env_v);
 }
 
@@ -320,9 +319,7 @@ exec_create (arca_engine_t *e, const char *ref, json_t *body, char **id, arca_er
   x->open_stderr = json_get_bool (body, "AttachStderr", false);
   x->detach_keys = (keys && *keys) ? xstrdup (keys) : NULL;
   x->user_explicit = user && *user;
-  x->user = xstrdup (x->user_explicit ? user : (json_get_str (c->config, "User") ?: ""));
   const char *wd = json_get_str (body, "WorkingDir");
-  x->working_dir = xstrdup ((wd && *wd) ? wd : (json_get_str (c->config, "WorkingDir") ?: ""));
   json_t *cs = json_object_get (body, "ConsoleSize");
   if (json_is_array (cs) && json_array_size (cs) == 2)
     {
@@ -332,7 +329,10 @@ exec_create (arca_engine_t *e, const char *ref, json_t *body, char **id, arca_er
   _cleanup_strv_ char **benv = json_get_strv (body, "Env");
   x->exit_code = 0;
 
+  /* the container's typed options: an update may replace them */
   pthread_mutex_lock (&e->lock);
+  x->user = xstrdup (x->user_explicit ? user : (c->opts->user ?: ""));
+  x->working_dir = xstrdup ((wd && *wd) ? wd : (c->opts->working_dir ?: ""));
   x->env = exec_env (c, x->tty, benv);
   *id = xstrdup (x->id);
   arca_exec_t *dropped = register_locked (e, x);
@@ -843,8 +843,8 @@ exec_probe (arca_engine_t *e, arca_container_t *c, char **argv, int64_t timeout_
       container_ref (c);
       x->c = c;
       /* moby cmdProbe: the container's User and WorkingDir, its env */
-      x->user = xstrdup (json_get_str (c->config, "User") ?: "");
-      x->working_dir = xstrdup (json_get_str (c->config, "WorkingDir") ?: "");
+      x->user = xstrdup (c->opts->user ?: "");
+      x->working_dir = xstrdup (c->opts->working_dir ?: "");
       x->env = exec_env (c, false, NULL);
       exec_ref (x); /* ours */
       dropped = register_locked (e, x);

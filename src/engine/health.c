@@ -228,8 +228,9 @@ static bool
 round_prepare_locked (monitor_t *m, round_t *r)
 {
   arca_container_t *c = m->c;
-  json_t *hc = json_object_get (c->config, "Healthcheck");
-  r->argv = health_probe_argv (hc, json_object_get (c->config, "Shell"));
+  _cleanup_json_ json_t *cfg = container_config (c);
+  json_t *hc = json_object_get (cfg, "Healthcheck");
+  r->argv = health_probe_argv (hc, json_object_get (cfg, "Shell"));
   if (r->argv == NULL)
     return false;
   int64_t interval = duration_or (hc, "Interval", DEFAULT_INTERVAL_NS);
@@ -400,8 +401,9 @@ monitor_start_locked (arca_engine_t *e, arca_container_t *c)
 static bool
 has_probe_locked (arca_container_t *c)
 {
+  _cleanup_json_ json_t *cfg = container_config (c);
   _cleanup_strv_ char **argv
-      = health_probe_argv (json_object_get (c->config, "Healthcheck"), json_object_get (c->config, "Shell"));
+      = health_probe_argv (json_object_get (cfg, "Healthcheck"), json_object_get (cfg, "Shell"));
   return argv != NULL;
 }
 

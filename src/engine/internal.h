@@ -39,10 +39,23 @@ struct arca_container
 
   char id[65];
   char *name;               /* without leading "/" */
-  json_t *config;           /* merged Config (API shape) */
-  json_t *host_config;      /* HostConfig (API shape) */
+  /* Config (merged with the image's) and HostConfig, in API shape, as
+   * compact JSON text: as jansson trees they cost ~14 KiB a container
+   * (HostConfig alone has 63 keys) against ~1.7 KiB of text
+   * (bench/README.md "Scale").  Only create, start, inspect, update,
+   * exec and a few checks read them whole: container_config and
+   * container_host_config parse them.  What list, filters, events and
+   * lifecycle read for every container is kept apart: opts (typed), and
+   * the fields below.  Config never changes after create; HostConfig only
+   * through container_set_host_config. */
+  char *config_json;
+  char *host_config_json;
+  char *config_image;       /* Config.Image as given at create; NULL if unset */
+  json_t *labels;           /* Config.Labels (normally an object), NULL if unset */
+  json_t *exposed_ports;    /* Config.ExposedPorts, NULL if unset */
+  bool has_links;           /* HostConfig.Links is a non-empty array */
   /* Config + HostConfig typed (runtime/options.h), derived from the two
-   * JSON objects above whenever they change (create, update, load). */
+   * whenever they change (create, update, load). */
   arca_container_options_t *opts;
   char *image_id;           /* "sha256:..." */
   char *path;               /* process path */
@@ -146,9 +159,23 @@ char *container_exit_file (arca_engine_t *e, const char *id);
 /* Take a reference (atomic; any thread). */
 void container_ref (arca_container_t *c);
 
-/* Re-derive c->opts from c->config and c->host_config (caller holds the
- * engine lock or owns c exclusively). */
-int container_options_refresh (arca_container_t *c, arca_error_t *err);
+/* c's Config parsed from its text: a new tree the caller owns (and may
+ * change), {} if the text is missing.  Config never changes after create:
+ * no lock needed. */
+json_t *container_config (arca_container_t *c);
+/* c's HostConfig parsed from its text: a new tree the caller owns (and
+ * may change), {} if the text is missing.  Caller holds the engine lock or
+ * owns c exclusively, as for every field of c. */
+json_t *container_host_config (arca_container_t *c);
+/* At create and load: cfg becomes c's Config (text, and the fields kept
+ * apart).  Before the first container_set_host_config. */
+void container_set_config (arca_container_t *c, json_t *cfg);
+/* Make hc c's HostConfig (kept as text) and re-derive c->opts from c's
+ * Config and hc.  If the options do not parse, nothing changes
+ * (ARCA_ERR_INVALID with options_parse's text).  Same locking. */
+int container_set_host_config (arca_container_t *c, json_t *hc, arca_error_t *err);
+/* HostConfig.NetworkMode as stored ("" if unset), from the typed options. */
+const char *container_network_mode (arca_container_t *c);
 /* The OCI runtime of c (HostConfig.Runtime, or the default); takes the
  * engine lock. */
 int container_runtime (arca_engine_t *e, arca_container_t *c, const arca_oci_runtime_t **rt, arca_error_t *err);

@@ -41,7 +41,7 @@ isolation_default (arca_engine_t *e)
 bool
 container_is_vm (struct arca_container *c)
 {
-  const char *iso = json_get_str (c->host_config, "Isolation");
+  const char *iso = c->opts ? c->opts->isolation : NULL;
   return iso && strcmp (iso, "vm") == 0;
 }
 
@@ -161,7 +161,7 @@ int
 isolation_check_start (arca_engine_t *e, struct arca_container *c, arca_error_t *err)
 {
   pthread_mutex_lock (&e->lock);
-  _cleanup_json_ json_t *hc = json_incref (c->host_config);
+  _cleanup_json_ json_t *hc = container_host_config (c);
   pthread_mutex_unlock (&e->lock);
   return check_joins (e, hc, err);
 }
@@ -200,7 +200,7 @@ isolation_vm_prepare (arca_engine_t *e, struct arca_container *c, const char *sd
   if (netns && net_vm_attach (e->net, c->id, netns, &itfs, err) < 0)
     return -1;
   pthread_mutex_lock (&e->lock);
-  json_t *hc = c->host_config;
+  _cleanup_json_ json_t *hc = container_host_config (c);
   arca_vm_container_t vc = {
     .id = c->id,
     .state_dir = sdir,

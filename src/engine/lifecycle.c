@@ -214,7 +214,7 @@ container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int
   int64_t ran_ns = c->started_ns > 0 ? time_now_ns () - c->started_ns : 0;
   /* Restart policy (restart.c): may put c back to Restarting. */
   bool restarting = restart_on_exit_locked (e, c);
-  bool auto_remove = !restarting && json_get_bool (c->host_config, "AutoRemove", false) && !c->removing;
+  bool auto_remove = !restarting && c->opts->auto_remove && !c->removing;
   if (auto_remove && c->monitor_running)
     {
       /* The monitor thread removes it: the record at once (the answer to
@@ -291,7 +291,7 @@ start_failed (arca_engine_t *e, arca_container_t *c, bool runtime, arca_error_t 
   c->finished_ns = time_now_ns ();
   c->exit_generation++;
   container_save (e, c, &ignored);
-  bool auto_remove = json_get_bool (c->host_config, "AutoRemove", false);
+  bool auto_remove = c->opts->auto_remove;
   pthread_cond_broadcast (&e->changed);
   pthread_mutex_unlock (&e->lock);
 
@@ -387,8 +387,8 @@ start_options (arca_engine_t *e, arca_container_t *c, json_t **cfg, json_t **hc,
                arca_error_t *err)
 {
   pthread_mutex_lock (&e->lock);
-  *cfg = json_incref (c->config);
-  *hc = json_incref (c->host_config);
+  *cfg = container_config (c);
+  *hc = container_host_config (c);
   pthread_mutex_unlock (&e->lock);
   return options_parse (*cfg, *hc, o, err);
 }
@@ -733,7 +733,7 @@ container_kill (arca_engine_t *e, arca_container_t *c, const char *signal, arca_
   /* moby daemon/kill.go: SIGKILL, the StopSignal, or any signal without a
    * StopSignal ends the restart policy for this run (ExitOnNext); a
    * container waiting to restart gets no signal, the cancel is enough. */
-  const char *stop_sig = json_get_str (c->config, "StopSignal");
+  const char *stop_sig = c->opts->stop_signal;
   bool exit_on_next = sig == SIGKILL || stop_sig == NULL || *stop_sig == '\0' || signal_parse (stop_sig) == sig;
   if (c->restarting && !exit_on_next)
     {
@@ -784,9 +784,8 @@ container_stop (arca_engine_t *e, arca_container_t *c, int timeout_s, const char
       c->manually_stopped = true;
       restart_exit_on_next_locked (c);
     }
-  json_t *st = json_object_get (c->config, "StopTimeout");
-  const char *ss = json_get_str (c->config, "StopSignal");
-  int timeout = timeout_s >= 0 ? timeout_s : (json_is_integer (st) ? (int) json_integer_value (st) : 10);
+  const char *ss = c->opts->stop_signal;
+  int timeout = timeout_s >= 0 ? timeout_s : (c->opts->has_stop_timeout ? c->opts->stop_timeout : 10);
   _cleanup_free_ char *signame = xstrdup (signal && *signal ? signal : (ss && *ss ? ss : "SIGTERM"));
   pthread_mutex_unlock (&e->lock);
   if (!running)

@@ -58,8 +58,7 @@ links_validate_create (arca_engine_t *e, json_t *hc, arca_error_t *err)
         }
       pthread_mutex_lock (&e->lock);
       _cleanup_free_ char *child_name = xstrdup (child->name);
-      const char *cm = json_get_str (child->host_config, "NetworkMode");
-      bool host = cm && strcmp (cm, "host") == 0;
+      bool host = strcmp (container_network_mode (child), "host") == 0;
       pthread_mutex_unlock (&e->lock);
       container_unref (child);
       if (host) /* runconfig.ErrConflictHostNetworkAndLinks */
@@ -98,8 +97,12 @@ links_names_index_locked (arca_engine_t *e)
   json_t *index = json_object ();
   for (arca_container_t *p = e->containers; p; p = p->next)
     {
-      json_t *links = json_object_get (p->host_config, "Links");
-      if (p->removed || !json_is_array (links) || !default_bridge_mode (p->host_config))
+      /* has_links first: a list must not parse every HostConfig */
+      if (p->removed || !p->has_links)
+        continue;
+      _cleanup_json_ json_t *hc = container_host_config (p);
+      json_t *links = json_object_get (hc, "Links");
+      if (!json_is_array (links) || !default_bridge_mode (hc))
         continue;
       size_t i;
       json_t *v;
@@ -132,7 +135,8 @@ links_remove (arca_engine_t *e, const char *ref, arca_error_t *err)
   if (container_lookup (e, parent_name, &p, err) < 0)
     return arca_error_set (err, ARCA_ERR_INTERNAL, "Cannot get parent /%s for link name /%s", parent_name, r);
   pthread_mutex_lock (&e->lock);
-  json_t *links = json_object_get (p->host_config, "Links");
+  _cleanup_json_ json_t *hc = container_host_config (p);
+  json_t *links = json_object_get (hc, "Links");
   json_t *kept = json_array ();
   bool found = false;
   size_t i;
@@ -147,20 +151,18 @@ links_remove (arca_engine_t *e, const char *ref, arca_error_t *err)
       else
         json_array_append (kept, v);
     }
+  int rc = 0;
   if (found)
     {
-      json_t *hc = json_deep_copy (p->host_config);
       json_object_set_new (hc, "Links", json_array_size (kept) ? kept : json_null ());
       kept = NULL;
-      json_decref (p->host_config);
-      p->host_config = hc;
+      rc = container_set_host_config (p, hc, err);
     }
   json_decref (kept);
   pthread_mutex_unlock (&e->lock);
-  int rc = 0;
   if (!found)
     rc = arca_error_set (err, ARCA_ERR_NOT_FOUND, "No such container: %s", ref);
-  else
+  else if (rc == 0)
     rc = container_save (e, p, err);
   container_unref (p);
   return rc;
@@ -233,8 +235,9 @@ links_resolve (arca_engine_t *e, arca_container_t *c, char ***hosts, char ***env
   *hosts = NULL;
   *env = NULL;
   pthread_mutex_lock (&e->lock);
-  _cleanup_json_ json_t *links = json_deep_copy (json_object_get (c->host_config, "Links"));
-  bool bridge = default_bridge_mode (c->host_config);
+  _cleanup_json_ json_t *hc = container_host_config (c);
+  _cleanup_json_ json_t *links = json_incref (json_object_get (hc, "Links"));
+  bool bridge = default_bridge_mode (hc);
   _cleanup_free_ char *parent = xstrdup (c->name);
   pthread_mutex_unlock (&e->lock);
   if (!bridge || !json_is_array (links) || json_array_size (links) == 0)
@@ -254,9 +257,10 @@ links_resolve (arca_engine_t *e, arca_container_t *c, char ***hosts, char ***env
       pthread_mutex_lock (&e->lock);
       bool running = child->running;
       _cleanup_free_ char *cname = xstrdup (child->name);
-      _cleanup_free_ char *chost = xstrdup (json_get_str (child->config, "Hostname") ?: "");
-      _cleanup_json_ json_t *cenv = json_incref (json_object_get (child->config, "Env"));
-      _cleanup_json_ json_t *cports = json_incref (json_object_get (child->config, "ExposedPorts"));
+      _cleanup_json_ json_t *ccfg = container_config (child);
+      _cleanup_free_ char *chost = xstrdup (json_get_str (ccfg, "Hostname") ?: "");
+      _cleanup_json_ json_t *cenv = json_incref (json_object_get (ccfg, "Env"));
+      _cleanup_json_ json_t *cports = json_incref (json_object_get (ccfg, "ExposedPorts"));
       pthread_mutex_unlock (&e->lock);
       container_unref (child);
       if (!running)

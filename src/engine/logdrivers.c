@@ -164,7 +164,7 @@ log_tag (arca_container_t *c, json_t *cfg, const char *dflt)
       else if (strcmp (f, ".ImageFullID") == 0)
         buf_printf (&b, "%s", c->image_id);
       else if (strcmp (f, ".ImageName") == 0)
-        buf_printf (&b, "%s", json_get_str (c->config, "Image") ?: "");
+        buf_printf (&b, "%s", c->config_image ?: "");
       else if (strcmp (f, ".DaemonName") == 0)
         buf_printf (&b, "docker");
       else if (strcmp (f, ".Command") == 0)
@@ -194,7 +194,7 @@ static json_t *
 extra_attributes (arca_container_t *c, json_t *cfg)
 {
   json_t *attrs = json_object ();
-  json_t *labels = json_object_get (c->config, "Labels");
+  json_t *labels = c->labels;
   const char *l = opt (cfg, "labels");
   if (l && *l)
     {
@@ -214,9 +214,10 @@ extra_attributes (arca_container_t *c, json_t *cfg)
           json_object_set (attrs, k, v);
     }
   json_t *envmap = json_object ();
+  _cleanup_json_ json_t *ccfg = container_config (c);
   size_t i;
   json_t *e;
-  json_array_foreach (json_object_get (c->config, "Env"), i, e)
+  json_array_foreach (json_object_get (ccfg, "Env"), i, e)
     {
       const char *s = json_string_value (e), *eq = s ? strchr (s, '=') : NULL;
       if (eq)

@@ -533,9 +533,9 @@ attach_volume (arca_engine_t *e, json_t *mp, bool set_default_mode, json_t *crea
 }
 
 static int
-add_volumes_from (arca_engine_t *e, arca_container_t *c, json_t *list, arca_error_t *err)
+add_volumes_from (arca_engine_t *e, arca_container_t *c, json_t *hc, json_t *list, arca_error_t *err)
 {
-  json_t *vf = json_object_get (c->host_config, "VolumesFrom");
+  json_t *vf = json_object_get (hc, "VolumesFrom");
   size_t i;
   json_t *v;
   json_array_foreach (vf, i, v)
@@ -612,8 +612,8 @@ add_user_mount (arca_engine_t *e, json_t *list, json_t *seen, json_t *mp, json_t
 static int
 resolve_locked (arca_engine_t *e, arca_container_t *c, json_t *list, json_t *created, arca_error_t *err)
 {
-  json_t *hc = c->host_config;
-  if (add_volumes_from (e, c, list, err) < 0)
+  _cleanup_json_ json_t *hc = container_host_config (c);
+  if (add_volumes_from (e, c, hc, list, err) < 0)
     return -1;
 
   json_t *seen = json_object (); /* destinations of Binds and Mounts */
@@ -660,7 +660,8 @@ resolve_locked (arca_engine_t *e, arca_container_t *c, json_t *list, json_t *cre
 
   /* Config.Volumes: anonymous -v /path and the image's VOLUMEs, each a new
    * anonymous volume unless something is mounted there already. */
-  json_object_foreach (json_object_get (c->config, "Volumes"), k, v)
+  _cleanup_json_ json_t *cfg = container_config (c);
+  json_object_foreach (json_object_get (cfg, "Volumes"), k, v)
     {
       _cleanup_free_ char *dest = path_clean (k);
       if (dest[0] != '/' || strcmp (dest, "/") == 0)
@@ -893,7 +894,8 @@ mounts_prepare (arca_engine_t *e, arca_container_t *c, const char *rootfs, json_
 {
   pthread_mutex_lock (&e->lock);
   _cleanup_json_ json_t *mounts = c->mounts ? json_deep_copy (c->mounts) : json_array ();
-  _cleanup_json_ json_t *tmpfs = json_deep_copy (json_object_get (c->host_config, "Tmpfs"));
+  _cleanup_json_ json_t *hc = container_host_config (c);
+  _cleanup_json_ json_t *tmpfs = json_incref (json_object_get (hc, "Tmpfs"));
   pthread_mutex_unlock (&e->lock);
 
   bool changed = false;

@@ -99,8 +99,8 @@ networks_prune (arca_engine_t *e, json_t *filters, json_t **deleted, arca_error_
 static const char *
 mode_of (arca_container_t *c)
 {
-  const char *m = json_get_str (c->host_config, "NetworkMode");
-  return m && *m && strcmp (m, "default") != 0 ? m : "bridge";
+  const char *m = container_network_mode (c);
+  return *m && strcmp (m, "default") != 0 ? m : "bridge";
 }
 
 static bool
@@ -124,7 +124,8 @@ network_connect (arca_engine_t *e, const char *ref, json_t *body, arca_error_t *
   pthread_mutex_lock (&e->lock);
   bool running = c->running;
   _cleanup_free_ char *name = xstrdup (c->name);
-  _cleanup_free_ char *hostname = xstrdup (json_get_str (c->config, "Hostname"));
+  _cleanup_json_ json_t *cfg = container_config (c);
+  _cleanup_free_ char *hostname = xstrdup (json_get_str (cfg, "Hostname"));
   bool vm = container_is_vm (c);
   pthread_mutex_unlock (&e->lock);
   if (running && vm && isolation_vm_network_change (c->id, err) < 0) /* VM isolation: no hot-plug */
@@ -331,10 +332,10 @@ configure_pending (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
 }
 
 static int
-write_hosts (arca_engine_t *e, arca_container_t *c, const char *dir, char **ips, arca_error_t *err)
+write_hosts (arca_engine_t *e, arca_container_t *c, json_t *hc, const char *dir, char **ips, arca_error_t *err)
 {
   _cleanup_free_ char *path = xasprintf ("%s/hosts", dir);
-  _cleanup_strv_ char **extra = json_get_strv (c->host_config, "ExtraHosts");
+  _cleanup_strv_ char **extra = json_get_strv (hc, "ExtraHosts");
   _cleanup_free_ char *gw = NULL;
   for (size_t i = 0; extra && extra[i]; i++)
     {
@@ -366,7 +367,8 @@ write_hosts (arca_engine_t *e, arca_container_t *c, const char *dir, char **ips,
       strv_free (extra);
       extra = strv_builder_finish (&all);
     }
-  return spec_write_hosts_file (path, json_get_str (c->config, "Hostname"), json_get_str (c->config, "Domainname"),
+  _cleanup_json_ json_t *cfg = container_config (c);
+  return spec_write_hosts_file (path, json_get_str (cfg, "Hostname"), json_get_str (cfg, "Domainname"),
                                 extra, ips, err);
 }
 
@@ -376,6 +378,9 @@ networks_container_start (arca_engine_t *e, arca_container_t *c, const char *dir
 {
   const char *mode = mode_of (c);
   *netns_out = NULL;
+  pthread_mutex_lock (&e->lock);
+  _cleanup_json_ json_t *hc = container_host_config (c);
+  pthread_mutex_unlock (&e->lock);
   if (str_has_prefix (mode, "container:"))
     {
       arca_container_t *o = NULL;
@@ -400,19 +405,20 @@ networks_container_start (arca_engine_t *e, arca_container_t *c, const char *dir
       return 0;
     }
   if (!has_bridge_endpoints (mode))
-    return write_hosts (e, c, dir, NULL, err);
+    return write_hosts (e, c, hc, dir, NULL, err);
   if (configure_pending (e, c, err) < 0)
     return -1;
 
-  _cleanup_free_ char *hostname = xstrdup (json_get_str (c->config, "Hostname"));
+  _cleanup_json_ json_t *cfg = container_config (c);
+  _cleanup_free_ char *hostname = xstrdup (json_get_str (cfg, "Hostname"));
   _cleanup_strv_ char **ips = NULL;
-  _cleanup_strv_ char **dns = json_get_strv (c->host_config, "Dns");
-  _cleanup_strv_ char **dns_search = json_get_strv (c->host_config, "DnsSearch");
-  _cleanup_strv_ char **dns_options = json_get_strv (c->host_config, "DnsOptions");
+  _cleanup_strv_ char **dns = json_get_strv (hc, "Dns");
+  _cleanup_strv_ char **dns_search = json_get_strv (hc, "DnsSearch");
+  _cleanup_strv_ char **dns_options = json_get_strv (hc, "DnsOptions");
   if (net_container_start (e->net, c->id, hostname, netns_out, err) < 0)
     return -1;
   ips = net_container_ips (e->net, c->id);
-  if (write_hosts (e, c, dir, ips, err) < 0)
+  if (write_hosts (e, c, hc, dir, ips, err) < 0)
     goto fail;
   bool internal = net_container_uses_internal_dns (e->net, c->id);
   /* IPv6 nameservers and defaults stay when the container has IPv6
@@ -433,9 +439,9 @@ networks_container_start (arca_engine_t *e, arca_container_t *c, const char *dir
   if (have)
     {
       json_t *ports = NULL;
-      if (portmap_container_publish (e->net, c->id, json_object_get (c->host_config, "PortBindings"),
-                                     json_object_get (c->config, "ExposedPorts"),
-                                     json_get_bool (c->host_config, "PublishAllPorts", false), &first, &ports, err)
+      if (portmap_container_publish (e->net, c->id, json_object_get (hc, "PortBindings"),
+                                     c->exposed_ports,
+                                     json_get_bool (hc, "PublishAllPorts", false), &first, &ports, err)
           < 0)
         goto fail;
       pthread_mutex_lock (&e->lock);
@@ -488,7 +494,8 @@ networks_container_restore (arca_engine_t *e, arca_container_t *c, bool running)
       net_container_restore (e->net, c->id, false, NULL);
       return;
     }
-  net_container_restore (e->net, c->id, true, json_get_str (c->config, "Hostname"));
+  _cleanup_json_ json_t *cfg = container_config (c);
+  net_container_restore (e->net, c->id, true, json_get_str (cfg, "Hostname"));
   arca_endpoint_t first;
   bool have = net_container_first_endpoint (e->net, c->id, &first);
   arca_error_t err;

@@ -325,8 +325,8 @@ stats_add_networks (arca_engine_t *e, arca_container_t *c, json_t *out)
 {
   pthread_mutex_lock (&e->lock);
   pid_t pid = c->pid;
-  const char *m = json_get_str (c->host_config, "NetworkMode");
-  bool own = !(m && (strcmp (m, "host") == 0 || strcmp (m, "none") == 0 || strncmp (m, "container:", 10) == 0));
+  const char *m = container_network_mode (c);
+  bool own = !((strcmp (m, "host") == 0 || strcmp (m, "none") == 0 || strncmp (m, "container:", 10) == 0));
   bool vm = container_is_vm (c);
   pthread_mutex_unlock (&e->lock);
   /* VM isolation: the pid is the VM's, its interfaces are the guest's (not
@@ -584,7 +584,7 @@ container_thaw_after_signal (arca_engine_t *e, arca_container_t *c, int sig)
 {
   pthread_mutex_lock (&e->lock);
   bool paused = c->paused && c->running;
-  _cleanup_free_ char *stop_signal = xstrdup (json_get_str (c->config, "StopSignal"));
+  _cleanup_free_ char *stop_signal = xstrdup (c->opts->stop_signal);
   pthread_mutex_unlock (&e->lock);
   if (!paused)
     return;
@@ -809,20 +809,19 @@ update_record_locked (arca_engine_t *e, arca_container_t *c, json_t *body, json_
     return arca_error_set (err, ARCA_ERR_CONFLICT,
                            "Cannot update container %s: container is marked for removal and cannot be \"update\"",
                            c->id);
-  _cleanup_json_ json_t *hc = json_deep_copy (c->host_config);
+  _cleanup_json_ json_t *hc = container_host_config (c);
   if (merge_update (hc, body, changed, err) < 0)
     return arca_error_wrap (err, "Cannot update container %s", c->id);
-  *backup = c->host_config;
-  c->host_config = json_incref (hc);
-  if (container_options_refresh (c, err) < 0 || container_save (e, c, err) < 0)
+  _cleanup_json_ json_t *prev = container_host_config (c);
+  if (container_set_host_config (c, hc, err) < 0)
+    return arca_error_wrap (err, "Cannot update container %s", c->id);
+  if (container_save (e, c, err) < 0)
     {
-      json_decref (c->host_config);
-      c->host_config = *backup;
-      *backup = NULL;
       arca_error_t ignored;
-      container_options_refresh (c, &ignored);
+      container_set_host_config (c, prev, &ignored);
       return arca_error_wrap (err, "Cannot update container %s", c->id);
     }
+  *backup = arca_steal (prev);
   return 0;
 }
 
@@ -830,10 +829,8 @@ static void
 update_rollback (arca_engine_t *e, arca_container_t *c, json_t *backup)
 {
   pthread_mutex_lock (&e->lock);
-  json_decref (c->host_config);
-  c->host_config = backup;
   arca_error_t ignored;
-  container_options_refresh (c, &ignored);
+  container_set_host_config (c, backup, &ignored);
   container_save (e, c, &ignored);
   pthread_mutex_unlock (&e->lock);
 }
@@ -947,7 +944,7 @@ containers_prune (arca_engine_t *e, json_t *filters, json_t **out, arca_error_t 
         continue;
       if (until && c->created_ns > until)
         continue;
-      json_t *labels = json_object_get (c->config, "Labels");
+      json_t *labels = c->labels;
       if (!filters_match_labels (filters, labels))
         continue;
       if (not_filter && filters_match_labels (not_filter, labels))

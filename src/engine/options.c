@@ -21,17 +21,6 @@
 #define DEFAULT_SHM_SIZE 67108864 /* daemon/config DefaultShmSize, 64 MiB */
 
 int
-container_options_refresh (arca_container_t *c, arca_error_t *err)
-{
-  arca_container_options_t *o = NULL;
-  if (options_parse (c->config, c->host_config, &o, err) < 0)
-    return -1;
-  options_free (c->opts);
-  c->opts = o;
-  return 0;
-}
-
-int
 container_runtime (arca_engine_t *e, arca_container_t *c, const arca_oci_runtime_t **rt, arca_error_t *err)
 {
   pthread_mutex_lock (&e->lock);

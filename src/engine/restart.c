@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "engine/internal.h"
+#include "util/cleanup.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/strutil.h"
@@ -188,7 +189,8 @@ restart_on_exit_locked (arca_engine_t *e, arca_container_t *c)
   if (e->closing || e->restoring || c->removing || c->removed)
     return false;
   arca_restart_policy_t p;
-  restart_policy_from_json (json_object_get (c->host_config, "RestartPolicy"), &p);
+  _cleanup_json_ json_t *hc = container_host_config (c);
+  restart_policy_from_json (json_object_get (hc, "RestartPolicy"), &p);
   if (p.name == RESTART_NO || c->restart_canceled)
     return false;
   int64_t ran = c->started_ns > 0 && c->finished_ns > c->started_ns ? c->finished_ns - c->started_ns : 0;
@@ -273,11 +275,13 @@ restart_after_restore (arca_engine_t *e)
       if (c->removed || c->removing || c->dead || c->running || c->starting || !c->has_been_started)
         continue;
       arca_restart_policy_t p;
-      restart_policy_from_json (json_object_get (c->host_config, "RestartPolicy"), &p);
+      _cleanup_json_ json_t *hc = container_host_config (c);
+      json_t *rp = json_object_get (hc, "RestartPolicy");
+      restart_policy_from_json (rp, &p);
       if (!restart_policy_should_restart (&p, c->exit_code, c->manually_stopped, c->restart_count))
         continue;
       log_info ("container %.12s: restart policy %s: starting it again after the daemon restart", c->id,
-                json_get_str (json_object_get (c->host_config, "RestartPolicy"), "Name"));
+                json_get_str (rp, "Name"));
       restart_job_t *j = xmalloc0 (sizeof *j);
       j->e = e;
       j->c = c;

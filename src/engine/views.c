@@ -47,7 +47,7 @@ strs (const char *const *v)
 static json_t *
 host_config_view (arca_engine_t *e, arca_container_t *c)
 {
-  json_t *hc = json_deep_copy (c->host_config);
+  json_t *hc = container_host_config (c);
   bool priv = json_get_bool (hc, "Privileged", false);
   set_default (hc, "Binds", json_null ());
   set_default (hc, "ContainerIDFile", json_string (""));
@@ -138,7 +138,7 @@ container_inspect_json (arca_engine_t *e, arca_container_t *c, bool size, json_t
   json_object_set_new (o, "HostConfig", host_config_view (e, c));
   json_object_set_new (o, "GraphDriver", graph);
   json_object_set_new (o, "Mounts", mounts_view (c->mounts)); /* engine/mounts.c */
-  json_object_set_new (o, "Config", json_deep_copy (c->config));
+  json_object_set_new (o, "Config", container_config (c));
   json_object_set_new (o, "NetworkSettings", networks_settings_view (e, c)); /* engine/networks.c */
   json_object_set_new (o, "ExecIDs", exec_ids_locked (e, c));
   pthread_mutex_unlock (&e->lock);
@@ -239,7 +239,7 @@ static bool
 match_ancestor (arca_container_t *c, const char *v, void *ctx)
 {
   arca_engine_t *e = ctx;
-  const char *img = json_get_str (c->config, "Image");
+  const char *img = c->config_image;
   if (img && strcmp (img, v) == 0)
     return true;
   arca_image_t *resolved = NULL;
@@ -359,7 +359,7 @@ container_list_json (arca_engine_t *e, bool all, long limit, json_t *filters, js
       bool keep = (all || c->running) && any_matches (ids, match_id, c, NULL)
                   && any_matches (names, match_name, c, NULL) && any_matches (statuses, match_status, c, NULL)
                   && any_matches (exited, match_exited, c, NULL)
-                  && filters_match_labels (filters, json_object_get (c->config, "Labels"))
+                  && filters_match_labels (filters, c->labels)
                   && any_matches (ancestors, match_ancestor, c, e)
                   && any_matches (volumes, match_volume, c, e)
                   && any_matches (healths, match_health, c, e);
@@ -369,23 +369,22 @@ container_list_json (arca_engine_t *e, bool all, long limit, json_t *filters, js
           _cleanup_free_ char *name = xasprintf ("/%s", c->name);
           _cleanup_free_ char *status = status_text (c, now);
           _cleanup_free_ char *command = command_text (c);
-          const char *image = json_get_str (c->config, "Image");
-          json_t *labels = json_object_get (c->config, "Labels");
+          const char *image = c->config_image;
+          json_t *labels = c->labels;
           json_t *item = json_pack (
               "{s:s,s:[s],s:s,s:s,s:s,s:I,s:[],s:O,s:s,s:s,s:{s:s},s:{s:{}},s:[]}", "Id", c->id, "Names", name,
               "Image", image ? image : "", "ImageID", c->image_id ? c->image_id : "", "Command", command,
               "Created", (json_int_t) (c->created_ns / 1000000000LL), "Ports", "Labels",
               json_is_object (labels) ? labels : json_object (), "State", container_state_string (c), "Status",
-              status, "HostConfig", "NetworkMode", json_get_str (c->host_config, "NetworkMode")
-                                                   ? json_get_str (c->host_config, "NetworkMode")
-                                                   : "none",
+              status, "HostConfig", "NetworkMode",
+              *container_network_mode (c) ? container_network_mode (c) : "none",
               "NetworkSettings", "Networks", "Mounts");
           json_object_set_new (item, "Mounts", mounts_view (c->mounts)); /* engine/mounts.c */
           json_t *linked_as = json_object_get (link_names, c->name);
           if (linked_as)
             json_array_extend (json_object_get (item, "Names"), linked_as);
           /* networking: Ports (n2's summary) and NetworkSettings.Networks */
-          json_object_set_new (item, "Ports", portmap_summary (c->net_ports, json_object_get (c->config, "ExposedPorts")));
+          json_object_set_new (item, "Ports", portmap_summary (c->net_ports, c->exposed_ports));
           {
             json_t *ns = networks_settings_view (e, c);
             json_object_set (json_object_get (item, "NetworkSettings"), "Networks", json_object_get (ns, "Networks"));

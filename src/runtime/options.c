@@ -94,7 +94,7 @@ options_parse_resources (json_t *o, arca_resources_t *r, arca_error_t *err)
         }
     }
   r->device_cgroup_rules = json_get_strv (o, "DeviceCgroupRules");
-  r->device_requests = json_object_get (o, "DeviceRequests");
+  r->device_requests = json_incref (json_object_get (o, "DeviceRequests"));
   r->n_device_requests = json_array_size (r->device_requests);
   r->kernel_memory = json_get_int (o, "KernelMemory", 0);
   r->kernel_memory_tcp = json_get_int (o, "KernelMemoryTCP", 0);
@@ -164,6 +164,7 @@ options_resources_clear (arca_resources_t *r)
     }
   free (r->devices);
   strv_free (r->device_cgroup_rules);
+  json_decref (r->device_requests);
   for (size_t i = 0; i < r->n_ulimits; i++)
     free (r->ulimits[i].name);
   free (r->ulimits);
@@ -357,12 +358,12 @@ options_parse (json_t *cfg, json_t *hc, arca_container_options_t **out, arca_err
   o->console_width = (unsigned) json_integer_value (json_array_get (cs, 1));
   o->shm_size = json_get_int (hc, "ShmSize", 0);
   o->oom_score_adj = (int) json_get_int (hc, "OomScoreAdj", 0);
-  o->sysctls = json_object_get (hc, "Sysctls");
-  o->storage_opt = json_object_get (hc, "StorageOpt");
-  o->annotations = json_object_get (hc, "Annotations");
+  o->sysctls = json_incref (json_object_get (hc, "Sysctls"));
+  o->storage_opt = json_incref (json_object_get (hc, "StorageOpt"));
+  o->annotations = json_incref (json_object_get (hc, "Annotations"));
   json_t *lc = json_object_get (hc, "LogConfig");
   o->log_type = dup_str (lc, "Type");
-  o->log_config = json_object_get (lc, "Config");
+  o->log_config = json_incref (json_object_get (lc, "Config"));
   o->runtime = dup_str (hc, "Runtime");
   o->isolation = dup_str (hc, "Isolation");
   o->network_mode = dup_str (hc, "NetworkMode");
@@ -405,6 +406,10 @@ options_free (arca_container_options_t *o)
   strv_free (o->security_opt);
   security_clear (&o->security);
   free (o->log_type);
+  json_decref (o->sysctls);
+  json_decref (o->storage_opt);
+  json_decref (o->annotations);
+  json_decref (o->log_config);
   free (o->runtime);
   free (o->isolation);
   free (o->network_mode);

@@ -74,7 +74,7 @@ typedef struct
   size_t n_devices;
   char **device_cgroup_rules;
   size_t n_device_requests;
-  json_t *device_requests;          /* DeviceRequests (borrowed) */
+  json_t *device_requests;          /* DeviceRequests (a reference held) */
   int64_t kernel_memory, kernel_memory_tcp, memory_reservation, memory_swap;
   bool has_memory_swappiness, has_oom_kill_disable, has_pids_limit;
   int64_t memory_swappiness;
@@ -133,11 +133,13 @@ typedef struct
   unsigned console_height, console_width;
   int64_t shm_size;                 /* 0 = unset: the daemon's default */
   int oom_score_adj;
-  json_t *sysctls;                  /* {"name":"value"} (borrowed from the record's JSON) */
-  json_t *storage_opt;              /* {"size":"1G"} (borrowed) */
-  json_t *annotations;              /* (borrowed) */
+  /* The JSON members below are references the options hold: the record
+   * keeps its HostConfig as text (engine/internal.h), not as a tree. */
+  json_t *sysctls;                  /* {"name":"value"} */
+  json_t *storage_opt;              /* {"size":"1G"} */
+  json_t *annotations;
   char *log_type;                   /* LogConfig.Type ("" = the daemon's default) */
-  json_t *log_config;               /* LogConfig.Config (borrowed) */
+  json_t *log_config;               /* LogConfig.Config */
   char *runtime;                    /* HostConfig.Runtime ("" = the daemon's default) */
   char *isolation;                  /* HostConfig.Isolation */
   char *network_mode;               /* "bridge", "host", "none", "container:<x>", a network name */
@@ -149,8 +151,8 @@ typedef struct
 
 /* Typed options from a record's Config and HostConfig (canonical JSON).
  * Checks what a field alone decides (modes, security options, ranges):
- * ARCA_ERR_INVALID with dockerd's text.  Borrowed JSON members stay valid
- * while config and host_config live. */
+ * ARCA_ERR_INVALID with dockerd's text.  The JSON members taken from
+ * host_config are references *out holds: they outlive host_config. */
 int options_parse (json_t *config, json_t *host_config, arca_container_options_t **out, arca_error_t *err);
 void options_free (arca_container_options_t *o);
 static inline void

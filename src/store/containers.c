@@ -8,19 +8,6 @@
 #include "util/json.h"
 #include "util/strutil.h"
 
-void
-arca_store_container_rows_clear (arca_store_container_rows_t *rows)
-{
-  for (size_t i = 0; i < rows->n; i++)
-    {
-      free (rows->v[i].id);
-      free (rows->v[i].name);
-      json_decref (rows->v[i].rec);
-    }
-  free (rows->v);
-  memset (rows, 0, sizeof *rows);
-}
-
 int
 arca_store_container_put (arca_db_t *db, const char *id, const char *name, json_t *rec, arca_error_t *err)
 {
@@ -39,29 +26,28 @@ arca_store_container_delete (arca_db_t *db, const char *id, arca_error_t *err)
   return arca_db_exec (db, "DELETE FROM containers WHERE id = ?1", p, 1, err);
 }
 
-/* Rows with a NULL id or name are left out (the list's contract). */
+typedef struct
+{
+  arca_store_container_fn fn;
+  void *ctx;
+} each_ctx_t;
+
+/* Rows with a NULL id or name are left out (the walk's contract). */
 static int
 container_row (sqlite3_stmt *st, void *ctx, arca_error_t *err)
 {
+  each_ctx_t *w = ctx;
   const char *id = arca_db_col_text (st, 0);
   const char *name = arca_db_col_text (st, 1);
   if (id == NULL || name == NULL)
     return 0;
-  arca_store_container_row_t *r = arca_db_push ((arca_store_container_rows_t *) ctx);
-  r->id = xstrdup (id);
-  r->name = xstrdup (name);
-  r->rec = arca_db_col_json (st, 2);
-  return 0;
+  _cleanup_json_ json_t *rec = arca_db_col_json (st, 2);
+  return w->fn (id, name, rec, w->ctx, err);
 }
 
 int
-arca_store_containers_list (arca_db_t *db, arca_store_container_rows_t *out, arca_error_t *err)
+arca_store_containers_each (arca_db_t *db, arca_store_container_fn fn, void *ctx, arca_error_t *err)
 {
-  memset (out, 0, sizeof *out);
-  if (arca_db_each (db, "SELECT id, name, data FROM containers", NULL, 0, container_row, out, err) < 0)
-    {
-      arca_store_container_rows_clear (out);
-      return -1;
-    }
-  return 0;
+  each_ctx_t w = { fn, ctx };
+  return arca_db_each (db, "SELECT id, name, data FROM containers", NULL, 0, container_row, &w, err);
 }

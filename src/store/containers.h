@@ -9,26 +9,21 @@
 #include "store/db.h"
 #include "util/error.h"
 
-typedef struct
-{
-  char *id;
-  char *name;
-  json_t *rec; /* NULL if the stored record does not parse */
-} arca_store_container_row_t;
-
-typedef struct
-{
-  arca_store_container_row_t *v;
-  size_t n;
-} arca_store_container_rows_t;
-
-void arca_store_container_rows_clear (arca_store_container_rows_t *rows);
-#define _cleanup_store_container_rows_ __attribute__ ((cleanup (arca_store_container_rows_clear)))
+/* One container row: rec is NULL if the stored record does not parse; it
+ * is freed when the function returns (take a reference to keep it). */
+typedef int (*arca_store_container_fn) (const char *id, const char *name, json_t *rec, void *ctx,
+                                        arca_error_t *err);
 
 /* Insert or update the row of container id (one statement: atomic). */
 int arca_store_container_put (arca_db_t *db, const char *id, const char *name, json_t *rec, arca_error_t *err);
 int arca_store_container_delete (arca_db_t *db, const char *id, arca_error_t *err);
-/* Every container row (rows with a NULL id or name are left out). */
-int arca_store_containers_list (arca_db_t *db, arca_store_container_rows_t *out, arca_error_t *err);
+/* Every container row, one at a time (rows with a NULL id or name are left
+ * out): each is parsed, handed to fn and freed before the next, so loading
+ * many containers never holds all their parsed rows at once (a parsed row
+ * is ~8 times its text; bench/README.md "Compact container records").  fn
+ * runs with the store's lock held: memory work only, no store call and no
+ * other lock (docs/design.md lock table).  fn returning < 0 stops the walk
+ * and is returned. */
+int arca_store_containers_each (arca_db_t *db, arca_store_container_fn fn, void *ctx, arca_error_t *err);
 
 #endif

@@ -82,6 +82,50 @@ setup_file() {
   docker rm v-run
 }
 
+@test "inspect's Config and HostConfig and ps filters are the same after kill -9, a clean stop and an update" {
+  # The record keeps Config and HostConfig as text (bench/README.md
+  # "Scale"): what inspect and ps show must not change across restarts.
+  docker run -d --name cfg-child busybox sleep 300
+  docker run -d --name cfg-run --label tier=web --label empty= -e A=1 -e B='x y' -p 127.0.0.1::80 \
+    --expose 90/udp --restart on-failure:3 --memory 64m --sysctl net.ipv4.ip_unprivileged_port_start=10 \
+    --log-opt max-size=1m --link cfg-child:kid --stop-signal SIGUSR1 --stop-timeout 7 --dns 192.0.2.1 \
+    --tmpfs /scratch:size=1m --health-cmd true --health-interval 1h -u 0:0 -w /tmp -h cfghost \
+    busybox sleep 300
+  local before
+  before=$(docker inspect -f '{{json .Config}} {{json .HostConfig}} {{json .Path}} {{json .Args}}' cfg-run)
+  check() {
+    run docker inspect -f '{{json .Config}} {{json .HostConfig}} {{json .Path}} {{json .Args}}' cfg-run
+    assert_success
+    assert_equal "$output" "$before"
+    run docker ps -a --filter label=tier=web --filter label=empty --format '{{.Names}} {{.Image}} {{.Labels}}'
+    assert_output "cfg-run busybox empty=,tier=web"
+    run docker ps --filter name=cfg-run --format '{{.Ports}} {{.Networks}}'
+    assert_output_contains "90/udp"
+    assert_output_contains "127.0.0.1:"
+    run docker ps -a --no-trunc --filter name=cfg-child --format '{{.Names}}'
+    assert_output "cfg-child,cfg-run/kid"
+    run docker inspect -f '{{.Config.StopSignal}} {{.Config.StopTimeout}} {{.HostConfig.RestartPolicy.Name}}' cfg-run
+    assert_output "SIGUSR1 7 on-failure"
+  }
+  check
+  arca_kill9
+  arca_start
+  check
+  arca_stop
+  arca_start
+  check
+  # update changes the stored HostConfig, and only what it names
+  docker update --memory 96m --memory-swap 192m cfg-run
+  before=${before/\"Memory\":67108864/\"Memory\":100663296}
+  before=${before/\"MemorySwap\":134217728/\"MemorySwap\":201326592}
+  arca_kill9
+  arca_start
+  check
+  run docker exec cfg-run sh -c 'echo $A,$B,$HOSTNAME,$(pwd),$(id -u)'
+  assert_output "1,x y,cfghost,/tmp,0"
+  docker rm -f cfg-run cfg-child
+}
+
 @test "images and names survive a restart" {
   docker create --name keepme busybox true
   arca_kill9

@@ -180,13 +180,100 @@ test_go_duration_and_until (void **state)
   assert_true (until == 0);
 }
 
+/* A record keeps its Config and HostConfig as compact text, not jansson
+ * trees (bench/README.md "Scale"): what goes in comes out (keys in their
+ * order, integers exact), the fields kept apart (image, labels, exposed
+ * ports, typed options, has_links) follow it, each parse is the caller's
+ * own copy, a HostConfig whose options do not parse changes nothing, and
+ * the stored record round-trips. */
+static void
+test_record_text (void **state)
+{
+  (void) state;
+  const char *ctext = "{\"Hostname\":\"h\",\"Tty\":true,\"Env\":[\"A=1\"],\"Image\":\"busybox\","
+                      "\"Labels\":{\"l\":\"v\"},\"ExposedPorts\":{\"80/tcp\":{}},\"StopSignal\":\"SIGUSR1\"}";
+  const char *text = "{\"NetworkMode\":\"bridge\",\"Links\":[\"/db:/web/db\"],\"RestartPolicy\":{\"Name\":"
+                     "\"always\",\"MaximumRetryCount\":0},\"Memory\":9007199254740993,\"ConsoleSize\":[0,0],"
+                     "\"Dns\":[],\"AutoRemove\":true}";
+  arca_container_t *c = xmalloc0 (sizeof *c);
+  json_t *cfg = json_loads (ctext, 0, NULL);
+  container_set_config (c, cfg);
+  assert_string_equal (c->config_json, ctext);
+  assert_string_equal (c->config_image, "busybox");
+  assert_string_equal (json_string_value (json_object_get (c->labels, "l")), "v");
+  assert_non_null (json_object_get (c->exposed_ports, "80/tcp"));
+  json_t *ccopy = container_config (c);
+  assert_true (json_equal (ccopy, cfg));
+  json_decref (ccopy);
+  c->name = xstrdup ("web");
+  c->image_id = xstrdup ("sha256:0");
+  c->path = xstrdup ("true");
+  json_t *hc = json_loads (text, 0, NULL);
+  arca_error_t err;
+  assert_int_equal (container_set_host_config (c, hc, &err), 0);
+  assert_string_equal (c->host_config_json, text);
+  assert_true (c->has_links);
+  assert_true (c->opts->auto_remove);
+  assert_string_equal (container_network_mode (c), "bridge");
+  assert_true (c->opts->tty);
+  assert_string_equal (c->opts->stop_signal, "SIGUSR1");
+  assert_string_equal (c->opts->env[0], "A=1");
+
+  json_t *copy = container_host_config (c);
+  assert_true (json_equal (copy, hc));
+  json_object_set_new (copy, "NetworkMode", json_string ("host"));
+  json_decref (copy);
+  copy = container_host_config (c);
+  assert_string_equal (json_string_value (json_object_get (copy, "NetworkMode")), "bridge");
+  json_decref (copy);
+
+  json_t *bad = json_loads ("{\"IpcMode\":\"bogus\"}", 0, NULL);
+  assert_int_equal (container_set_host_config (c, bad, &err), -1);
+  assert_string_equal (err.msg, "invalid IPC mode: bogus");
+  assert_string_equal (c->host_config_json, text);
+  assert_true (c->opts->auto_remove);
+  json_decref (bad);
+
+  json_t *rec = container_to_record (c);
+  assert_true (json_equal (json_object_get (rec, "HostConfig"), hc));
+  assert_true (json_equal (json_object_get (rec, "Config"), cfg));
+  arca_container_t *d = container_from_record ("0123", "web", rec);
+  assert_string_equal (d->host_config_json, text);
+  assert_string_equal (d->config_json, ctext);
+  assert_string_equal (d->config_image, "busybox");
+  assert_true (d->opts->tty);
+  assert_true (d->has_links);
+  assert_true (d->opts->auto_remove);
+  container_free (d);
+  json_decref (rec);
+
+  json_t *none = json_loads ("{\"NetworkMode\":\"none\",\"Links\":[]}", 0, NULL);
+  assert_int_equal (container_set_host_config (c, none, &err), 0);
+  assert_false (c->has_links);
+  assert_string_equal (container_network_mode (c), "none");
+  json_decref (none);
+  json_decref (hc);
+  json_decref (cfg);
+  container_free (c);
+
+  /* A record without HostConfig (an older version's) reads as {}. */
+  json_t *old = json_loads ("{\"Config\":{},\"Image\":\"sha256:0\",\"Path\":\"true\"}", 0, NULL);
+  d = container_from_record ("0123", "old", old);
+  assert_string_equal (d->host_config_json, "{}");
+  assert_string_equal (container_network_mode (d), "");
+  assert_null (d->labels);
+  assert_null (d->exposed_ports);
+  container_free (d);
+  json_decref (old);
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_signal_parse), cmocka_unit_test (test_name_validate), cmocka_unit_test (test_id_generate),
     cmocka_unit_test (test_filters),      cmocka_unit_test (test_times),
-    cmocka_unit_test (test_go_duration_and_until),
+    cmocka_unit_test (test_go_duration_and_until), cmocka_unit_test (test_record_text),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -155,13 +155,35 @@ parse (const char *config, const char *hc, arca_error_t *err)
   arca_container_options_t *o = NULL;
   int r = options_parse (c, h, &o, err);
   json_decref (c);
-  if (r < 0)
-    {
-      json_decref (h);
-      return NULL;
-    }
-  /* borrowed members point into h: leak it with o in tests */
-  return o;
+  json_decref (h); /* the options hold their JSON members */
+  return r < 0 ? NULL : o;
+}
+
+/* The record keeps HostConfig as text and parses it for each use: the
+ * typed options must hold the JSON members they keep, not borrow them from
+ * a tree that is freed at once. */
+static void
+test_parse_members_outlive_tree (void **state)
+{
+  (void) state;
+  json_t *h = J ("{\"Sysctls\":{\"net.ipv4.ip_forward\":\"1\"},\"StorageOpt\":{\"size\":\"1G\"},"
+                 "\"Annotations\":{\"a\":\"b\"},\"LogConfig\":{\"Type\":\"json-file\",\"Config\":"
+                 "{\"max-size\":\"1m\"}},\"DeviceRequests\":[{\"Driver\":\"x\",\"Count\":1}]}");
+  json_t *c = J ("{}");
+  arca_container_options_t *o = NULL;
+  arca_error_t err;
+  assert_int_equal (options_parse (c, h, &o, &err), 0);
+  json_t *members[] = { o->sysctls, o->storage_opt, o->annotations, o->log_config, o->resources.device_requests };
+  for (size_t i = 0; i < sizeof members / sizeof *members; i++)
+    assert_int_equal (members[i]->refcount, 2);
+  json_decref (h);
+  json_decref (c);
+  for (size_t i = 0; i < sizeof members / sizeof *members; i++)
+    assert_int_equal (members[i]->refcount, 1);
+  assert_string_equal (json_string_value (json_object_get (o->sysctls, "net.ipv4.ip_forward")), "1");
+  assert_string_equal (json_string_value (json_object_get (o->log_config, "max-size")), "1m");
+  assert_int_equal (o->resources.n_device_requests, 1);
+  options_free (o);
 }
 
 static void
@@ -598,7 +620,8 @@ main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_decode_type_errors), cmocka_unit_test (test_decode_canonical),
-    cmocka_unit_test (test_parse_modes_and_security), cmocka_unit_test (test_verify_resources),
+    cmocka_unit_test (test_parse_modes_and_security), cmocka_unit_test (test_parse_members_outlive_tree),
+    cmocka_unit_test (test_verify_resources),
     cmocka_unit_test (test_spec_resources), cmocka_unit_test (test_exec_process),
     cmocka_unit_test (test_sysinfo_probe), cmocka_unit_test (test_runtimes), cmocka_unit_test (test_crun_messages),
     cmocka_unit_test (test_locallog),      cmocka_unit_test (test_logfile_rotation),

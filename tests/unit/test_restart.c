@@ -131,7 +131,7 @@ test_cancel_and_claim (void **state)
 
   /* The daemon closing or restoring: exits are not restarted here. */
   c.removed = false;
-  c.host_config = json_loads ("{\"RestartPolicy\":{\"Name\":\"always\"}}", 0, NULL);
+  c.host_config_json = strdup ("{\"RestartPolicy\":{\"Name\":\"always\"}}");
   e.restoring = true;
   pthread_mutex_lock (&e.lock);
   assert_false (restart_on_exit_locked (&e, &c));
@@ -142,7 +142,7 @@ test_cancel_and_claim (void **state)
   c.restart_canceled = true;
   assert_false (restart_on_exit_locked (&e, &c));
   pthread_mutex_unlock (&e.lock);
-  json_decref (c.host_config);
+  free (c.host_config_json);
 }
 
 int

@@ -85,7 +85,10 @@ opts (const char *config, const char *host_config)
   arca_error_t err = { 0 };
   if (options_parse (c, h, &o, &err) < 0)
     fail_msg ("options_parse: %s", err.msg);
-  /* o borrows from h: both live until the test process ends. */
+  /* The record keeps HostConfig as text: the options outlive the trees
+   * they were parsed from (o lives until the test process ends). */
+  json_decref (c);
+  json_decref (h);
   return o;
 }
 

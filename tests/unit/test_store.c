@@ -164,6 +164,21 @@ test_volumes (void **state)
   assert_null (got);
 }
 
+/* arca_store_containers_each callbacks: collect {id, name, rec} objects
+ * (rec null when the row did not parse) into a JSON array; or fail. */
+static int
+collect_container_row (const char *id, const char *name, json_t *rec, void *ctx, arca_error_t *err)
+{
+  json_array_append_new (ctx, json_pack ("{s:s,s:s,s:O?}", "id", id, "name", name, "rec", rec));
+  return 0;
+}
+
+static int
+fail_container_row (const char *id, const char *name, json_t *rec, void *ctx, arca_error_t *err)
+{
+  return arca_error_set (err, ARCA_ERR_INTERNAL, "stop here");
+}
+
 static void
 test_containers (void **state)
 {
@@ -176,17 +191,21 @@ test_containers (void **state)
   /* the name is unique */
   assert_int_equal (arca_store_container_put (f->db, "c2", "uno", r1, &err), -1);
   {
-    _cleanup_store_container_rows_ arca_store_container_rows_t rows = { 0 };
-    assert_int_equal (arca_store_containers_list (f->db, &rows, &err), 0);
-    assert_int_equal (rows.n, 1);
-    assert_string_equal (rows.v[0].id, "c1");
-    assert_string_equal (rows.v[0].name, "uno");
-    assert_true (json_is_true (json_object_get (rows.v[0].rec, "Running")));
+    _cleanup_json_ json_t *rows = json_array ();
+    assert_int_equal (arca_store_containers_each (f->db, collect_container_row, rows, &err), 0);
+    assert_int_equal (json_array_size (rows), 1);
+    json_t *r = json_array_get (rows, 0);
+    assert_string_equal (json_string_value (json_object_get (r, "id")), "c1");
+    assert_string_equal (json_string_value (json_object_get (r, "name")), "uno");
+    assert_true (json_is_true (json_object_get (json_object_get (r, "rec"), "Running")));
+    /* the walk stops at the first error, and returns it */
+    assert_int_equal (arca_store_containers_each (f->db, fail_container_row, NULL, &err), -1);
+    assert_string_equal (err.msg, "stop here");
   }
   assert_int_equal (arca_store_container_delete (f->db, "c1", &err), 0);
-  _cleanup_store_container_rows_ arca_store_container_rows_t rows = { 0 };
-  assert_int_equal (arca_store_containers_list (f->db, &rows, &err), 0);
-  assert_int_equal (rows.n, 0);
+  _cleanup_json_ json_t *rows = json_array ();
+  assert_int_equal (arca_store_containers_each (f->db, collect_container_row, rows, &err), 0);
+  assert_int_equal (json_array_size (rows), 0);
 }
 
 static void
@@ -272,11 +291,11 @@ test_containers_rows (void **state)
   fixture_t *f = *state;
   arca_error_t err;
   {
-    _cleanup_store_container_rows_ arca_store_container_rows_t rows = { 0 };
-    assert_int_equal (arca_store_containers_list (f->db, &rows, &err), 0);
-    assert_int_equal (rows.n, 0);
+    _cleanup_json_ json_t *rows = json_array ();
+    assert_int_equal (arca_store_containers_each (f->db, collect_container_row, rows, &err), 0);
+    assert_int_equal (json_array_size (rows), 0);
   }
-  /* 20 rows: the row list grows past its first allocation */
+  /* 20 rows */
   for (int i = 0; i < 20; i++)
     {
       _cleanup_free_ char *id = xasprintf ("c%02d", i);
@@ -287,26 +306,27 @@ test_containers_rows (void **state)
   /* a NULL id: left out; data that does not parse: rec NULL */
   raw_sql (f, "INSERT INTO containers (id, name, data) VALUES (NULL, 'orphan', '{}'), ('c20', 'n20', '{bad')");
   {
-    _cleanup_store_container_rows_ arca_store_container_rows_t rows = { 0 };
-    assert_int_equal (arca_store_containers_list (f->db, &rows, &err), 0);
-    assert_int_equal (rows.n, 21);
+    _cleanup_json_ json_t *rows = json_array ();
+    assert_int_equal (arca_store_containers_each (f->db, collect_container_row, rows, &err), 0);
+    assert_int_equal (json_array_size (rows), 21);
     for (size_t i = 0; i < 20; i++)
       {
         _cleanup_free_ char *id = xasprintf ("c%02zu", i);
         _cleanup_free_ char *name = xasprintf ("n%02zu", i);
-        assert_string_equal (rows.v[i].id, id);
-        assert_string_equal (rows.v[i].name, name);
-        assert_int_equal (json_get_int (rows.v[i].rec, "I", -1), (int64_t) i);
+        json_t *r = json_array_get (rows, i);
+        assert_string_equal (json_get_str (r, "id"), id);
+        assert_string_equal (json_get_str (r, "name"), name);
+        assert_int_equal (json_get_int (json_object_get (r, "rec"), "I", -1), (int64_t) i);
       }
-    assert_string_equal (rows.v[20].id, "c20");
-    assert_null (rows.v[20].rec);
+    assert_string_equal (json_get_str (json_array_get (rows, 20), "id"), "c20");
+    assert_true (json_is_null (json_object_get (json_array_get (rows, 20), "rec")));
   }
-  /* failing at the 11th row, after ten were read: nothing comes back */
+  /* failing at the 11th row, after ten were handed over: the error comes
+   * back (the caller drops what it took) */
   break_row (f, "containers", "id,name,data", "id", "c10");
-  arca_store_container_rows_t rows = { (void *) 1, 5 };
-  assert_int_equal (arca_store_containers_list (f->db, &rows, &err), -1);
-  assert_null (rows.v);
-  assert_int_equal (rows.n, 0);
+  _cleanup_json_ json_t *rows = json_array ();
+  assert_int_equal (arca_store_containers_each (f->db, collect_container_row, rows, &err), -1);
+  assert_int_equal (json_array_size (rows), 10);
   assert_query_error (&err);
 }
 
