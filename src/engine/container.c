@@ -512,28 +512,20 @@ create_check (arca_engine_t *e, const arca_create_opts_t *co, json_t *body, json
 }
 
 /* docker-py's create_container(runtime=...) sends "Runtime" beside Config's
- * fields, not in HostConfig (docker/types/containers.py ContainerConfig),
- * where dockerd's decoder drops it: the container gets the default runtime,
- * which is what was asked only while that default is runc.  A configured
- * runtime named there is taken as HostConfig.Runtime when that is empty;
- * any other value is dropped, as dockerd drops it. */
+ * fields with "HostConfig": null (docker/types/containers.py
+ * ContainerConfig).  dockerd 20.10 reads host settings from the top level
+ * when the body has no HostConfig (runconfig ContainerConfigWrapper
+ * getHostConfig), so the runtime named there is the container's, and an
+ * unknown one is refused (measured: 400); with a HostConfig it is ignored
+ * (measured: 201, the default runtime). */
 static void
-top_level_runtime (arca_engine_t *e, json_t *request, json_t *body)
+top_level_runtime (json_t *request, json_t *body)
 {
   const char *name = json_get_str (request, "Runtime");
-  const arca_oci_runtime_t *rt;
-  arca_error_t ignored;
-  if (name == NULL || *name == '\0' || oci_runtime_get (e->runtimes, name, &rt, &ignored) < 0)
-    return;
   json_t *hc = json_object_get (body, "HostConfig");
-  if (!json_is_object (hc))
-    {
-      hc = json_object ();
-      json_object_set_new (body, "HostConfig", hc);
-    }
-  const char *set = json_get_str (hc, "Runtime");
-  if (set == NULL || *set == '\0')
-    json_object_set_new (hc, "Runtime", json_string (rt->name));
+  if (name == NULL || *name == '\0' || json_is_object (hc))
+    return;
+  json_object_set_new (body, "HostConfig", json_pack ("{s:s}", "Runtime", name));
 }
 
 int
@@ -554,7 +546,7 @@ container_create_with (arca_engine_t *e, const arca_create_opts_t *co, json_t *r
   /* Before 1.25 the client removed the container itself. */
   if (json_is_object (rhc) && co->api_version > 0 && co->api_version < 125)
     json_object_del (rhc, "AutoRemove");
-  top_level_runtime (e, request, body);
+  top_level_runtime (request, body);
   const char *image_ref = json_get_str (body, "Image");
   const char *name = co->name;
   _cleanup_free_ char *gen_name = NULL;
