@@ -429,7 +429,7 @@ start_write_spec (arca_engine_t *e, arca_container_t *c, const arca_container_op
   _cleanup_free_ char *config_path = xasprintf ("%s/config.json", dir);
   _cleanup_strv_ char **args = process_args (c);
   const arca_oci_runtime_t *rt;
-  if (container_runtime (e, c, &rt, err) < 0)
+  if (oci_runtime_get (e->runtimes, o->runtime, &rt, err) < 0) /* the start's options snapshot, as the shim's */
     return -1;
   _cleanup_strv_ char **link_hosts = NULL, **link_env = NULL;
   if (links_resolve (e, c, &link_hosts, &link_env, err) < 0) /* legacy links */

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/json.h"
 #include "util/strutil.h"
 
@@ -180,9 +181,12 @@ add_syscalls (scmp_filter_ctx ctx, uint32_t default_action, json_t *syscalls, ar
   return 0;
 }
 
+/* A filter holds at most BPF_MAXINSNS (4096) instructions of 8 bytes. */
+#define BPF_MAX_BYTES (4096 * 8)
+
 /* The filter's BPF, through a memfd (seccomp_export_bpf writes to an fd). */
 static int
-export_bpf (scmp_filter_ctx ctx, arca_buf_t *out, arca_error_t *err)
+export_bpf (scmp_filter_ctx ctx, char **bpf, size_t *len, arca_error_t *err)
 {
   _cleanup_close_ int fd = memfd_create ("arca-seccomp", MFD_CLOEXEC);
   if (fd < 0)
@@ -190,17 +194,17 @@ export_bpf (scmp_filter_ctx ctx, arca_buf_t *out, arca_error_t *err)
   int r = seccomp_export_bpf (ctx, fd);
   if (r < 0)
     return arca_error_errno (err, -r, "seccomp_export_bpf");
-  off_t size = lseek (fd, 0, SEEK_END);
-  if (size <= 0)
-    return arca_error_set (err, ARCA_ERR_INTERNAL, "seccomp_export_bpf: empty filter");
-  char *data = xmalloc0 ((size_t) size);
-  if (pread (fd, data, (size_t) size, 0) != size)
+  if (lseek (fd, 0, SEEK_SET) < 0)
+    return arca_error_errno (err, errno, "lseek");
+  bool too_big = false;
+  if (fs_read_fd_max (fd, BPF_MAX_BYTES, bpf, len, &too_big, err) < 0)
+    return -1;
+  if (*len == 0 || too_big)
     {
-      free (data);
-      return arca_error_errno (err, errno, "reading the seccomp filter");
+      free (*bpf);
+      *bpf = NULL;
+      return arca_error_set (err, ARCA_ERR_INTERNAL, "seccomp_export_bpf: %s filter", too_big ? "oversized" : "empty");
     }
-  buf_append (out, data, (size_t) size);
-  free (data);
   return 0;
 }
 
@@ -213,7 +217,7 @@ filter_release (scmp_filter_ctx *ctx)
 
 /* libcrun_generate_seccomp, step for step */
 static int
-compile_bpf (json_t *seccomp, arca_buf_t *out, arca_error_t *err)
+compile_bpf (json_t *seccomp, char **bpf, size_t *len, arca_error_t *err)
 {
   const char *def = json_string_value (json_object_get (seccomp, "defaultAction"));
   if (def == NULL)
@@ -230,7 +234,7 @@ compile_bpf (json_t *seccomp, arca_buf_t *out, arca_error_t *err)
   if (add_architectures (ctx, json_object_get (seccomp, "architectures"), err) < 0
       || add_syscalls (ctx, default_action, json_object_get (seccomp, "syscalls"), err) < 0)
     return -1;
-  return export_bpf (ctx, out, err);
+  return export_bpf (ctx, bpf, len, err);
 }
 
 /* ---- the cache: module state, its own leaf lock ---- */
@@ -272,11 +276,10 @@ cache_put (const uint8_t *key, const char *b64)
 }
 
 static char *
-base64 (const arca_buf_t *b)
+base64 (const char *data, size_t len)
 {
-  char *text = xmalloc0 (BASE64_ENCODE_RAW_LENGTH (b->len) + 1);
-  base64_encode_raw (text, b->len, (const uint8_t *) b->data);
-  text[BASE64_ENCODE_RAW_LENGTH (b->len)] = '\0';
+  char *text = xmalloc0 (BASE64_ENCODE_RAW_LENGTH (len) + 1);
+  base64_encode_raw (text, len, (const uint8_t *) data);
   return text;
 }
 
@@ -297,14 +300,14 @@ spec_seccomp_bpf (json_t *seccomp)
   char *b64 = cache_get (key);
   if (b64)
     return b64;
-  arca_buf_t bpf = { 0 };
+  _cleanup_free_ char *bpf = NULL;
+  size_t len = 0;
   arca_error_t err;
   /* a profile libseccomp refuses: crun compiles it and words the error */
-  if (compile_bpf (seccomp, &bpf, &err) == 0)
+  if (compile_bpf (seccomp, &bpf, &len, &err) == 0)
     {
-      b64 = base64 (&bpf);
+      b64 = base64 (bpf, len);
       cache_put (key, b64);
     }
-  buf_free (&bpf);
   return b64;
 }
