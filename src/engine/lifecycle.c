@@ -44,6 +44,14 @@ set_error_locked (arca_container_t *c, const char *msg)
 
 static int remove_durable (arca_engine_t *e, arca_container_t *c, bool volumes, arca_error_t *err);
 
+static void
+rootfs_unmount (arca_container_t *c, const char *dir)
+{
+  arca_error_t err;
+  if (snapshot_unmount (dir, &err) < 0)
+    log_warn ("container %.12s: unmount rootfs: %s", c->id, err.msg);
+}
+
 typedef struct
 {
   arca_engine_t *e;
@@ -120,7 +128,11 @@ monitor_exit (int fd, void *arg)
     {
       arca_error_t rerr;
       if (remove_durable (m->e, m->c, true, &rerr) < 0)
-        log_warn ("container %.12s: auto-remove: %s", m->c->id, rerr.msg);
+        {
+          log_warn ("container %.12s: auto-remove: %s", m->c->id, rerr.msg);
+          _cleanup_free_ char *dir = container_dir (m->e, m->c->id);
+          rootfs_unmount (m->c, dir); /* container_handle_exit left it */
+        }
       arca_trace_mark (&tr, "autoremove_answer");
     }
   /* The shim answers before it deletes the runtime's state and closes the
@@ -195,8 +207,14 @@ container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int
    * record below is the synced commit (store/db.h arca_db_defer_sync). */
   arca_db_defer_sync (true);
   _cleanup_free_ char *dir = container_dir (e, c->id);
-  if (snapshot_unmount (dir, &err) < 0)
-    log_warn ("container %.12s: unmount rootfs: %s", c->id, err.msg);
+  /* AutoRemove: the rootfs is unmounted with the directories, after the
+   * answer to docker run --rm (container_destroy_files); an overlay's
+   * unmount syncs its upper directory's filesystem. */
+  pthread_mutex_lock (&e->lock);
+  bool unmount_with_files = c->opts->auto_remove && !c->removing;
+  pthread_mutex_unlock (&e->lock);
+  if (!unmount_with_files)
+    rootfs_unmount (c, dir);
   arca_trace_mark (&tr, "rootfs_unmount");
   mounts_release (e, c); /* volumes: unmount option volumes no longer used */
   namespaces_container_stop (e, c); /* shareable /dev/shm */
@@ -238,10 +256,15 @@ container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int
   arca_trace_mark (&tr, "save"); /* durable: wait answers now */
   log_debug ("container %.12s exited with %d", c->id, exit_code);
 
+  if (unmount_with_files && !auto_remove && !c->remove_after_monitor)
+    rootfs_unmount (c, dir); /* not removed after all (a restart policy) */
   if (auto_remove)
     {
       if (container_remove (e, c, true, true, &err) < 0)
-        log_warn ("container %.12s: auto-remove: %s", c->id, err.msg);
+        {
+          log_warn ("container %.12s: auto-remove: %s", c->id, err.msg);
+          rootfs_unmount (c, dir);
+        }
       container_unref (c);
     }
 }
