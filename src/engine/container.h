@@ -208,5 +208,10 @@ int containers_prune (arca_engine_t *e, json_t *filters, json_t **out, arca_erro
 int system_df_json (arca_engine_t *e, char **types, json_t **out, arca_error_t *err);
 /* Bytes of regular files in container id's writable layer (its upper dir). */
 int64_t container_rw_size (arca_engine_t *e, const char *id);
+/* SizeRw and SizeRootFs (SizeRw + the image's size) of a container, as
+ * system df and GET /containers/json?size=1 give them; image_sizes (a JSON
+ * object, may be NULL) remembers image sizes across calls of one list. */
+void container_sizes (arca_engine_t *e, const char *id, const char *image_id, json_t *image_sizes, int64_t *rw,
+                      int64_t *rootfs);
 
 #endif
