@@ -129,8 +129,10 @@ int container_inspect_json (arca_engine_t *e, arca_container_t *c, bool size, js
 /* GET /containers/json with parsed filters object (or NULL): the
  * ContainerSummary array written as JSON text to out (compact, as
  * json_dumps writes it; no trailing newline), straight from the records:
- * no tree is built for a list that may hold thousands (issue 15). */
-int container_list_write (arca_engine_t *e, bool all, long limit, json_t *filters, arca_buf_t *out,
+ * no tree is built for a list that may hold thousands (issue 15).  size:
+ * SizeRw and SizeRootFs (container_sizes) in each summary, left out when
+ * 0 as dockerd's omitempty does. */
+int container_list_write (arca_engine_t *e, bool all, long limit, bool size, json_t *filters, arca_buf_t *out,
                           arca_error_t *err);
 /* The same parsed into a tree (system df). */
 int container_list_json (arca_engine_t *e, bool all, long limit, json_t *filters, json_t **out, arca_error_t *err);
