@@ -102,8 +102,13 @@ host_config_view (arca_engine_t *e, arca_container_t *c)
 int
 container_inspect_json (arca_engine_t *e, arca_container_t *c, bool size, json_t **out, arca_error_t *err)
 {
-  (void) size;
   (void) err;
+  /* size=1 (docker inspect -s): SizeRw and SizeRootFs, shown even when 0
+   * (pointers in moby api/types ContainerJSONBase); the layer walk is done
+   * before taking the engine lock. */
+  int64_t sizes[2];
+  if (size)
+    container_sizes (e, c->id, c->image_id, NULL, &sizes[0], &sizes[1]);
   char created[48], started[48], finished[48];
   _cleanup_free_ char *dir = container_dir (e, c->id);
   _cleanup_free_ char *json_log_path = container_log_path (e, c->id);
@@ -139,6 +144,11 @@ container_inspect_json (arca_engine_t *e, arca_container_t *c, bool size, json_t
                          "", "ExecIDs");
   json_object_set_new (o, "HostConfig", host_config_view (e, c));
   json_object_set_new (o, "GraphDriver", graph);
+  if (size)
+    {
+      json_object_set_new (o, "SizeRw", json_integer (sizes[0]));
+      json_object_set_new (o, "SizeRootFs", json_integer (sizes[1]));
+    }
   json_object_set_new (o, "Mounts", mounts_view (c->mounts)); /* engine/mounts.c */
   json_object_set_new (o, "Config", container_config (c));
   json_object_set_new (o, "NetworkSettings", networks_settings_view (e, c)); /* engine/networks.c */
