@@ -9,6 +9,7 @@
 #include "engine/psports.h"
 #include "net/net.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -562,12 +563,18 @@ container_list_write (arca_engine_t *e, bool all, long limit, bool size, json_t 
   /* The values are checked in moby foldFilter's order (exited, status,
    * is-task, health, before, since, publish, expose): with several bad
    * ones the same error comes back. */
+  /* exited=: strconv.Atoi (an optional sign, digits), its error as it is
+   * (500 on dockerd 20.10) */
   for (size_t i = 0; exited && exited[i]; i++)
     {
-      char *end;
-      strtol (exited[i], &end, 10);
-      if (*end || end == exited[i])
-        return arca_error_set (err, ARCA_ERR_INVALID, "invalid filter 'exited=%s'", exited[i]);
+      const char *d = exited[i] + (exited[i][0] == '+' || exited[i][0] == '-');
+      bool digits = *d != '\0' && strspn (d, "0123456789") == strlen (d);
+      errno = 0;
+      if (digits)
+        strtoll (exited[i], NULL, 10);
+      if (!digits || errno == ERANGE)
+        return arca_error_set (err, ARCA_ERR_INTERNAL, "strconv.Atoi: parsing \"%s\": %s", exited[i],
+                               digits ? "value out of range" : "invalid syntax");
     }
   static const char *const valid_status[]
       = { "created", "restarting", "running", "removing", "paused", "exited", "dead", NULL };

@@ -319,6 +319,12 @@ ps_names() {
   assert_output "400 Invalid filter 'is-task=[maybe]'"
   run -0 ps_err '{"publish":{"abc":true},"before":{"zz":true}}'
   assert_output "500 no such container zz"
+  run -0 ps_err '{"exited":{"x":true},"is-task":{"x":true}}'
+  assert_output '500 strconv.Atoi: parsing "x": invalid syntax'
+  run -0 ps_err '{"exited":{"99999999999999999999":true}}'
+  assert_output '500 strconv.Atoi: parsing "99999999999999999999": value out of range'
+  run -0 ps_names -a --filter name=b8t- --filter exited=+0
+  assert_output ""
   docker rm -f b8t-a
 }
 
