@@ -67,7 +67,9 @@ h_list (arca_http_request_t *req, void *app, arca_error_t *err)
   if (filters_parse (arca_req_query (req, "filters"), &filters, err) < 0)
     return -1;
   arca_buf_t out = { 0 };
-  if (container_list_write (app, arca_req_query_bool (req, "all", false), limit, filters, &out, err) < 0)
+  if (container_list_write (app, arca_req_query_bool (req, "all", false), limit,
+                            arca_req_query_bool (req, "size", false), filters, &out, err)
+      < 0)
     {
       buf_free (&out);
       return -1;

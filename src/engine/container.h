@@ -129,8 +129,10 @@ int container_inspect_json (arca_engine_t *e, arca_container_t *c, bool size, js
 /* GET /containers/json with parsed filters object (or NULL): the
  * ContainerSummary array written as JSON text to out (compact, as
  * json_dumps writes it; no trailing newline), straight from the records:
- * no tree is built for a list that may hold thousands (issue 15). */
-int container_list_write (arca_engine_t *e, bool all, long limit, json_t *filters, arca_buf_t *out,
+ * no tree is built for a list that may hold thousands (issue 15).  size:
+ * SizeRw and SizeRootFs (container_sizes) in each summary, left out when
+ * 0 as dockerd's omitempty does. */
+int container_list_write (arca_engine_t *e, bool all, long limit, bool size, json_t *filters, arca_buf_t *out,
                           arca_error_t *err);
 /* The same parsed into a tree (system df). */
 int container_list_json (arca_engine_t *e, bool all, long limit, json_t *filters, json_t **out, arca_error_t *err);
@@ -208,5 +210,10 @@ int containers_prune (arca_engine_t *e, json_t *filters, json_t **out, arca_erro
 int system_df_json (arca_engine_t *e, char **types, json_t **out, arca_error_t *err);
 /* Bytes of regular files in container id's writable layer (its upper dir). */
 int64_t container_rw_size (arca_engine_t *e, const char *id);
+/* SizeRw and SizeRootFs (SizeRw + the image's size) of a container, as
+ * system df and GET /containers/json?size=1 give them; image_sizes (a JSON
+ * object, may be NULL) remembers image sizes across calls of one list. */
+void container_sizes (arca_engine_t *e, const char *id, const char *image_id, json_t *image_sizes, int64_t *rw,
+                      int64_t *rootfs);
 
 #endif

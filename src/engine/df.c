@@ -63,6 +63,29 @@ container_rw_size (arca_engine_t *e, const char *id)
   return dir_size (fd, st.st_dev);
 }
 
+void
+container_sizes (arca_engine_t *e, const char *id, const char *image_id, json_t *image_sizes, int64_t *rw,
+                 int64_t *rootfs)
+{
+  *rw = container_rw_size (e, id);
+  json_t *known = image_id ? json_object_get (image_sizes, image_id) : NULL;
+  int64_t base = 0;
+  if (known)
+    base = json_integer_value (known);
+  else if (image_id)
+    {
+      arca_image_t *img = NULL;
+      if (image_resolve (e->images, image_id, &img, NULL) == 0)
+        {
+          base = img->size;
+          image_free (img);
+        }
+      if (image_sizes)
+        json_object_set_new (image_sizes, image_id, json_integer (base));
+    }
+  *rootfs = *rw + base;
+}
+
 static bool
 wanted (char **types, const char *t)
 {
@@ -123,16 +146,10 @@ system_df_json (arca_engine_t *e, char **types, json_t **out, arca_error_t *err)
       json_t *c;
       json_array_foreach (containers, i, c)
         {
-          int64_t rw = container_rw_size (e, json_get_str (c, "Id"));
+          int64_t rw, rootfs;
+          container_sizes (e, json_get_str (c, "Id"), json_get_str (c, "ImageID"), NULL, &rw, &rootfs);
           json_object_set_new (c, "SizeRw", json_integer (rw));
-          arca_image_t *img = NULL;
-          int64_t base = 0;
-          if (json_get_str (c, "ImageID") && image_resolve (e->images, json_get_str (c, "ImageID"), &img, NULL) == 0)
-            {
-              base = img->size;
-              image_free (img);
-            }
-          json_object_set_new (c, "SizeRootFs", json_integer (rw + base));
+          json_object_set_new (c, "SizeRootFs", json_integer (rootfs));
         }
       json_object_set (res, "Containers", containers);
     }

@@ -567,3 +567,15 @@ networks_list_write (arca_container_t *c, const net_list_view_t *view, arca_buf_
     }
   buf_append (b, "}", 1);
 }
+
+bool
+networks_list_on (arca_container_t *c, const net_list_view_t *view, const char *network)
+{
+  const char *mode = mode_of (c);
+  int on = has_bridge_endpoints (mode) ? net_list_view_on (view, c->id, network) : -1;
+  if (on >= 0)
+    return on;
+  /* the mode's entry, NetworkID "" (a prefix only of ""); container:<id>
+   * lists no networks */
+  return !str_has_prefix (mode, "container:") && (strcmp (mode, network) == 0 || *network == '\0');
+}

@@ -51,5 +51,9 @@ json_t *networks_settings_view (arca_engine_t *e, struct arca_container *c);
  * for the whole list, net_list_view_new); caller holds e->lock. */
 struct net_list_view;
 void networks_list_write (struct arca_container *c, const struct net_list_view *view, arca_buf_t *b);
+/* GET /containers/json network=<name|ID prefix> (moby daemon/list.go):
+ * whether one of the Networks networks_list_write lists for c is named
+ * network or has an ID starting with it.  Caller holds e->lock. */
+bool networks_list_on (struct arca_container *c, const struct net_list_view *view, const char *network);
 
 #endif

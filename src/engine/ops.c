@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <regex.h>
@@ -890,33 +889,6 @@ container_update (arca_engine_t *e, arca_container_t *c, json_t *request, json_t
 /* ---- prune ---- */
 
 
-static int64_t du_total;
-
-static int
-du_visit (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-  (void) path;
-  (void) ftw;
-  if (flag == FTW_F && S_ISREG (st->st_mode))
-    du_total += st->st_size;
-  return 0;
-}
-
-/* Bytes of regular files in the container's writable layer. */
-static int64_t
-layer_size (arca_engine_t *e, arca_container_t *c)
-{
-  static pthread_mutex_t du_lock = PTHREAD_MUTEX_INITIALIZER;
-  _cleanup_free_ char *dir = container_dir (e, c->id);
-  _cleanup_free_ char *upper = xasprintf ("%s/upper", dir);
-  pthread_mutex_lock (&du_lock);
-  du_total = 0;
-  nftw (upper, du_visit, 16, FTW_PHYS | FTW_MOUNT);
-  int64_t n = du_total;
-  pthread_mutex_unlock (&du_lock);
-  return n;
-}
-
 int
 containers_prune (arca_engine_t *e, json_t *filters, json_t **out, arca_error_t *err)
 {
@@ -960,7 +932,7 @@ containers_prune (arca_engine_t *e, json_t *filters, json_t **out, arca_error_t 
   for (size_t i = 0; i < n; i++)
     {
       arca_container_t *c = list[i];
-      int64_t size = layer_size (e, c);
+      int64_t size = container_rw_size (e, c->id); /* engine/df.c, as system df */
       arca_error_t rerr;
       if (container_remove (e, c, false, false, &rerr) < 0)
         log_warn ("prune: container %.12s: %s", c->id, rerr.msg);

@@ -6,8 +6,10 @@
 #include "engine/health.h"
 #include "engine/mounts.h"
 #include "engine/networks.h"
+#include "engine/psports.h"
 #include "net/net.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,8 +103,13 @@ host_config_view (arca_engine_t *e, arca_container_t *c)
 int
 container_inspect_json (arca_engine_t *e, arca_container_t *c, bool size, json_t **out, arca_error_t *err)
 {
-  (void) size;
   (void) err;
+  /* size=1 (docker inspect -s): SizeRw and SizeRootFs, shown even when 0
+   * (pointers in moby api/types ContainerJSONBase); the layer walk is done
+   * before taking the engine lock. */
+  int64_t sizes[2];
+  if (size)
+    container_sizes (e, c->id, c->image_id, NULL, &sizes[0], &sizes[1]);
   char created[48], started[48], finished[48];
   _cleanup_free_ char *dir = container_dir (e, c->id);
   _cleanup_free_ char *json_log_path = container_log_path (e, c->id);
@@ -138,6 +145,11 @@ container_inspect_json (arca_engine_t *e, arca_container_t *c, bool size, json_t
                          "", "ExecIDs");
   json_object_set_new (o, "HostConfig", host_config_view (e, c));
   json_object_set_new (o, "GraphDriver", graph);
+  if (size)
+    {
+      json_object_set_new (o, "SizeRw", json_integer (sizes[0]));
+      json_object_set_new (o, "SizeRootFs", json_integer (sizes[1]));
+    }
   json_object_set_new (o, "Mounts", mounts_view (c->mounts)); /* engine/mounts.c */
   json_object_set_new (o, "Config", container_config (c));
   json_object_set_new (o, "NetworkSettings", networks_settings_view (e, c)); /* engine/networks.c */
@@ -337,8 +349,8 @@ cmp_created_desc (const void *a, const void *b)
  * refreshImage/transformContainer) of c into b, the keys in the order the
  * API has always shown them.  Caller holds e->lock; tmp is scratch. */
 static void
-summary_write (arca_container_t *c, int64_t now, json_t *link_names, const net_list_view_t *nv, arca_buf_t *tmp,
-               arca_buf_t *b)
+summary_write (arca_container_t *c, int64_t now, json_t *link_names, const net_list_view_t *nv,
+               const int64_t *sizes, arca_buf_t *tmp, arca_buf_t *b)
 {
   jw_lit (b, "{\"Id\":");
   jw_str (b, c->id);
@@ -375,6 +387,13 @@ summary_write (arca_container_t *c, int64_t now, json_t *link_names, const net_l
     }
   else
     jw_lit (b, "[]");
+  /* size=1: SizeRw, SizeRootFs, omitempty in moby api/types Container */
+  for (int k = 0; sizes && k < 2; k++)
+    if (sizes[k])
+      {
+        jw_raw (b, k ? ",\"SizeRootFs\":" : ",\"SizeRw\":");
+        jw_int (b, sizes[k]);
+      }
   jw_lit (b, ",\"Labels\":");
   if (json_is_object (c->labels))
     jw_json (b, c->labels);
@@ -416,8 +435,112 @@ summary_write (arca_container_t *c, int64_t now, json_t *link_names, const net_l
   jw_lit (b, "]}");
 }
 
+/* before=/since=<full ID or name> (moby daemon/list.go idOrNameFilter;
+ * an ID prefix is not looked up there): the anchor's ID into out ("" for
+ * none).  Of several values dockerd takes whichever its map walk gives
+ * last; here the last given.  Unknown: 500 "no such container <v>". */
+static int
+list_anchor (arca_engine_t *e, char **values, char out[65], arca_error_t *err)
+{
+  out[0] = '\0';
+  for (size_t i = 0; values && values[i]; i++)
+    {
+      const char *name = values[i][0] == '/' ? values[i] + 1 : values[i];
+      pthread_mutex_lock (&e->lock);
+      arca_container_t *c = e->containers;
+      while (c && (c->removed || (strcmp (c->id, values[i]) != 0 && strcmp (c->name, name) != 0)))
+        c = c->next;
+      if (c)
+        memcpy (out, c->id, 65);
+      pthread_mutex_unlock (&e->lock);
+      if (c == NULL)
+        return arca_error_set (err, ARCA_ERR_INTERNAL, "no such container %s", values[i]);
+    }
+  return 0;
+}
+
+/* is-task=true|false (moby daemon/list.go): only swarm tasks or only
+ * other containers; Arca runs no swarm tasks.  Any other value: 400
+ * "Invalid filter 'is-task=[<values>]'" (Go's %v of the value list). */
+static int
+list_is_task (char **values, int *out, arca_error_t *err)
+{
+  *out = -1;
+  if (values == NULL)
+    return 0;
+  for (size_t i = 0; values[i]; i++)
+    if (strcmp (values[i], "true") == 0 || strcmp (values[i], "false") == 0)
+      {
+        *out = strcmp (values[i], "true") == 0;
+        return 0;
+      }
+  arca_buf_t joined = { 0 };
+  for (size_t i = 0; values[i]; i++)
+    {
+      if (i)
+        buf_append (&joined, " ", 1);
+      buf_append (&joined, values[i], strlen (values[i]));
+    }
+  arca_error_set (err, ARCA_ERR_INVALID, "Invalid filter 'is-task=[%.*s]'", (int) joined.len,
+                  joined.data ? joined.data : "");
+  buf_free (&joined);
+  return -1;
+}
+
+/* The publish= and expose= sets, parsed once per list. */
+static int
+list_ports (json_t *filters, ps_ports_t *publish, ps_ports_t *expose, arca_error_t *err)
+{
+  static const char *const keys[] = { "publish", "expose" };
+  ps_ports_t *sets[] = { publish, expose };
+  for (int k = 0; k < 2; k++)
+    {
+      _cleanup_strv_ char **values = filters_values (filters, keys[k]);
+      for (size_t i = 0; values && values[i]; i++)
+        if (ps_ports_add (sets[k], keys[k], values[i], err) < 0)
+          return -1;
+    }
+  return 0;
+}
+
+/* publish=/expose= (moby daemon/list.go): one of the summary's Ports has
+ * its PublicPort/Type in publish (0 for a port only exposed) or its
+ * PrivatePort/Type in expose.  Caller holds e->lock. */
+static bool
+match_ports (arca_container_t *c, const ps_ports_t *publish, const ps_ports_t *expose)
+{
+  if (!json_is_object (c->net_ports))
+    return false;
+  _cleanup_json_ json_t *ports = portmap_summary (c->net_ports, c->exposed_ports);
+  size_t i;
+  json_t *p;
+  json_array_foreach (ports, i, p)
+  {
+    const char *type = json_get_str (p, "Type");
+    if (type == NULL)
+      continue;
+    if (ps_ports_has (publish, (unsigned) json_integer_value (json_object_get (p, "PublicPort")), type)
+        || ps_ports_has (expose, (unsigned) json_integer_value (json_object_get (p, "PrivatePort")), type))
+      return true;
+  }
+  return false;
+}
+
+/* network=<name or ID prefix>: any value (moby daemon/list.go). */
+static bool
+match_networks (arca_engine_t *e, arca_container_t *c, char **values, const net_list_view_t *nv)
+{
+  bool on = false;
+  pthread_mutex_lock (&e->lock);
+  for (size_t i = 0; values[i] && !on; i++)
+    on = networks_list_on (c, nv, values[i]);
+  pthread_mutex_unlock (&e->lock);
+  return on;
+}
+
 int
-container_list_write (arca_engine_t *e, bool all, long limit, json_t *filters, arca_buf_t *out, arca_error_t *err)
+container_list_write (arca_engine_t *e, bool all, long limit, bool size, json_t *filters, arca_buf_t *out,
+                      arca_error_t *err)
 {
   static const char *const allowed[] = { "id", "name", "label", "status", "ancestor", "exited", "before", "since",
                                          "volume", "network", "publish", "expose", "health", "isolation",
@@ -431,13 +554,28 @@ container_list_write (arca_engine_t *e, bool all, long limit, json_t *filters, a
   _cleanup_strv_ char **ancestors = filters_values (filters, "ancestor");
   _cleanup_strv_ char **volumes = filters_values (filters, "volume");
   _cleanup_strv_ char **healths = filters_values (filters, "health");
-  for (size_t i = 0; healths && healths[i]; i++)
-    if (strcmp (healths[i], "starting") != 0 && strcmp (healths[i], "healthy") != 0
-        && strcmp (healths[i], "unhealthy") != 0 && strcmp (healths[i], "none") != 0)
-      return arca_error_set (err, ARCA_ERR_INVALID,
-                             "invalid filter 'health=%s': invalid value for health (%s): must be one of none, "
-                             "starting, healthy, unhealthy",
-                             healths[i], healths[i]);
+  _cleanup_strv_ char **networks = filters_values (filters, "network");
+  _cleanup_strv_ char **tasks = filters_values (filters, "is-task");
+  _cleanup_strv_ char **befores = filters_values (filters, "before");
+  _cleanup_strv_ char **sinces = filters_values (filters, "since");
+  /* isolation= is accepted and matches every container: on Linux dockerd
+   * does not look at it (moby daemon/list_unix.go excludeByIsolation). */
+  /* The values are checked in moby foldFilter's order (exited, status,
+   * is-task, health, before, since, publish, expose): with several bad
+   * ones the same error comes back. */
+  /* exited=: strconv.Atoi (an optional sign, digits), its error as it is
+   * (500 on dockerd 20.10) */
+  for (size_t i = 0; exited && exited[i]; i++)
+    {
+      const char *d = exited[i] + (exited[i][0] == '+' || exited[i][0] == '-');
+      bool digits = *d != '\0' && strspn (d, "0123456789") == strlen (d);
+      errno = 0;
+      if (digits)
+        strtoll (exited[i], NULL, 10);
+      if (!digits || errno == ERANGE)
+        return arca_error_set (err, ARCA_ERR_INTERNAL, "strconv.Atoi: parsing \"%s\": %s", exited[i],
+                               digits ? "value out of range" : "invalid syntax");
+    }
   static const char *const valid_status[]
       = { "created", "restarting", "running", "removing", "paused", "exited", "dead", NULL };
   for (size_t i = 0; statuses && statuses[i]; i++)
@@ -448,13 +586,27 @@ container_list_write (arca_engine_t *e, bool all, long limit, json_t *filters, a
       if (!ok)
         return arca_error_set (err, ARCA_ERR_INVALID, "invalid filter 'status=%s'", statuses[i]);
     }
-  for (size_t i = 0; exited && exited[i]; i++)
+  int is_task;
+  if (list_is_task (tasks, &is_task, err) < 0)
+    return -1;
+  for (size_t i = 0; healths && healths[i]; i++)
+    if (strcmp (healths[i], "starting") != 0 && strcmp (healths[i], "healthy") != 0
+        && strcmp (healths[i], "unhealthy") != 0 && strcmp (healths[i], "none") != 0)
+      return arca_error_set (err, ARCA_ERR_INVALID,
+                             "invalid filter 'health=%s': invalid value for health (%s): must be one of none, "
+                             "starting, healthy, unhealthy",
+                             healths[i], healths[i]);
+  char before[65], since[65];
+  if (list_anchor (e, befores, before, err) < 0 || list_anchor (e, sinces, since, err) < 0)
+    return -1;
+  ps_ports_t publish = { 0 }, expose = { 0 };
+  if (list_ports (filters, &publish, &expose, err) < 0)
     {
-      char *end;
-      strtol (exited[i], &end, 10);
-      if (*end || end == exited[i])
-        return arca_error_set (err, ARCA_ERR_INVALID, "invalid filter 'exited=%s'", exited[i]);
+      ps_ports_clear (&publish);
+      ps_ports_clear (&expose);
+      return -1;
     }
+  bool by_port = publish.n || expose.n;
   if (statuses || exited || limit > 0)
     all = true;
   ancestors_t anc = { 0 };
@@ -481,27 +633,53 @@ container_list_write (arca_engine_t *e, bool all, long limit, json_t *filters, a
   /* Every endpoint's settings at once (net lock), not a walk of them all
    * per container. */
   net_list_view_t *nv = net_list_view_new (e->net);
+  _cleanup_json_ json_t *image_sizes = size ? json_object () : NULL;
   int64_t now = time_now_ns ();
   arca_buf_t tmp = { 0 };
   long listed = 0;
+  bool before_pending = before[0] != '\0';
   jw_reserve (out, k * 800); /* a summary on the default bridge: ~730 bytes */
   jw_lit (out, "[");
   for (size_t i = 0; i < k; i++)
     {
       arca_container_t *c = v[i];
-      bool keep = (all || c->running) && any_matches (ids, match_id, c, NULL)
-                  && any_matches (names, match_name, c, NULL) && any_matches (statuses, match_status, c, NULL)
+      /* moby reduceContainers walks only the containers an id or name
+       * filter picked; before and since count in that walk, newest first,
+       * before the other filters and -a: the containers down to the
+       * before= one (itself included) are left out, the walk stops at the
+       * since= one. */
+      if (!any_matches (ids, match_id, c, NULL) || !any_matches (names, match_name, c, NULL))
+        continue;
+      if (before_pending)
+        {
+          before_pending = strcmp (c->id, before) != 0;
+          continue;
+        }
+      if (since[0] && strcmp (c->id, since) == 0)
+        break;
+      bool keep = (all || c->running) && is_task != 1 && any_matches (statuses, match_status, c, NULL)
                   && any_matches (exited, match_exited, c, NULL)
                   && filters_match_labels (filters, c->labels)
                   && any_matches (ancestors, match_ancestor, c, &anc)
                   && any_matches (volumes, match_volume, c, e)
-                  && any_matches (healths, match_health, c, e);
+                  && any_matches (healths, match_health, c, e)
+                  && (networks == NULL || match_networks (e, c, networks, nv));
+      if (keep && by_port)
+        {
+          pthread_mutex_lock (&e->lock);
+          keep = match_ports (c, &publish, &expose);
+          pthread_mutex_unlock (&e->lock);
+        }
       if (keep && (limit <= 0 || listed < limit))
         {
+          /* sizes walk the writable layer: outside the engine lock */
+          int64_t sizes[2];
+          if (size)
+            container_sizes (e, c->id, c->image_id, image_sizes, &sizes[0], &sizes[1]);
           if (listed++)
             jw_lit (out, ",");
           pthread_mutex_lock (&e->lock);
-          summary_write (c, now, link_names, nv, &tmp, out);
+          summary_write (c, now, link_names, nv, size ? sizes : NULL, &tmp, out);
           pthread_mutex_unlock (&e->lock);
         }
     }
@@ -509,6 +687,8 @@ container_list_write (arca_engine_t *e, bool all, long limit, json_t *filters, a
   buf_free (&tmp);
   net_list_view_free (nv);
   ancestors_clear (&anc);
+  ps_ports_clear (&publish);
+  ps_ports_clear (&expose);
   for (size_t i = 0; i < k; i++)
     container_unref (v[i]);
   free (v);
@@ -519,7 +699,7 @@ int
 container_list_json (arca_engine_t *e, bool all, long limit, json_t *filters, json_t **out, arca_error_t *err)
 {
   arca_buf_t b = { 0 };
-  if (container_list_write (e, all, limit, filters, &b, err) < 0)
+  if (container_list_write (e, all, limit, false, filters, &b, err) < 0)
     {
       buf_free (&b);
       return -1;

@@ -17,6 +17,7 @@
 typedef struct
 {
   char cid[65];
+  char nid[65];            /* the network's ID (the network= filter) */
   size_t seq;              /* position in the endpoint list */
   size_t name_off, name_len; /* the network's name as a JSON string */
   size_t val_off, val_len;   /* its EndpointSettings object */
@@ -148,6 +149,7 @@ net_list_view_new (arca_net_t *net)
         }
       view_entry_t *e = &v->entries[v->n++];
       memcpy (e->cid, ep->container_id, sizeof e->cid);
+      memcpy (e->nid, n->id, sizeof e->nid);
       e->seq = seq;
       e->name_off = v->text.len;
       jw_str (&v->text, n->name);
@@ -168,10 +170,10 @@ same_name (const net_list_view_t *v, const view_entry_t *a, const view_entry_t *
   return a->name_len == b->name_len && memcmp (v->text.data + a->name_off, v->text.data + b->name_off, a->name_len) == 0;
 }
 
-size_t
-net_list_view_write (const net_list_view_t *v, const char *cid, arca_buf_t *b)
+/* The first entry of cid (entries are sorted by container ID). */
+static size_t
+first_of (const net_list_view_t *v, const char *cid)
 {
-  /* the first entry of cid (entries are sorted by container ID) */
   size_t lo = 0, hi = v->n;
   while (lo < hi)
     {
@@ -181,6 +183,13 @@ net_list_view_write (const net_list_view_t *v, const char *cid, arca_buf_t *b)
       else
         hi = mid;
     }
+  return lo;
+}
+
+size_t
+net_list_view_write (const net_list_view_t *v, const char *cid, arca_buf_t *b)
+{
+  size_t lo = first_of (v, cid);
   size_t end = lo;
   while (end < v->n && strcmp (v->entries[end].cid, cid) == 0)
     end++;
@@ -206,6 +215,27 @@ net_list_view_write (const net_list_view_t *v, const char *cid, arca_buf_t *b)
       buf_append (b, v->text.data + last->val_off, last->val_len);
     }
   return written;
+}
+
+int
+net_list_view_on (const net_list_view_t *v, const char *cid, const char *network)
+{
+  size_t i = first_of (v, cid);
+  if (i == v->n || strcmp (v->entries[i].cid, cid) != 0)
+    return -1;
+  /* names are compared as the JSON text the view keeps */
+  arca_buf_t want = { 0 };
+  jw_str (&want, network);
+  size_t plen = strlen (network);
+  int on = 0;
+  for (; i < v->n && strcmp (v->entries[i].cid, cid) == 0 && !on; i++)
+    {
+      const view_entry_t *e = &v->entries[i];
+      on = (e->name_len == want.len && memcmp (v->text.data + e->name_off, want.data, want.len) == 0)
+           || strncmp (e->nid, network, plen) == 0;
+    }
+  buf_free (&want);
+  return on;
 }
 
 void

@@ -337,6 +337,10 @@ net_list_view_t *net_list_view_new (arca_net_t *net);
  * in net_container_settings's order and bytes) to b; returns how many (0:
  * none, where inspect has no Networks from the endpoints either). */
 size_t net_list_view_write (const net_list_view_t *v, const char *cid, arca_buf_t *b);
+/* The network= filter of the list (moby daemon/list.go): 1 when one of
+ * cid's endpoints is on a network named network or whose ID starts with
+ * it, 0 when none is, -1 when cid has no endpoints in the view. */
+int net_list_view_on (const net_list_view_t *v, const char *cid, const char *network);
 void net_list_view_free (net_list_view_t *v);
 
 /* ---- VM isolation (src/net/vmtap.c) ---- */

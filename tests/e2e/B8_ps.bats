@@ -161,3 +161,201 @@ b8-o5"
   assert_output ""
   docker rm -f b8-o1 b8-o2 b8-o3 b8-o4 b8-o5 b8-orun
 }
+
+# ps_err FILTERS: "<status> <message>" of GET /containers/json?all=1&filters=FILTERS.
+ps_err() {
+  local body
+  body=$(api GET "/v1.41/containers/json" -G --data-urlencode all=1 --data-urlencode "filters=$1" \
+    -w '\n%{http_code}')
+  printf '%s %s\n' "$(tail -n1 <<<"$body")" "$(head -n -1 <<<"$body" | jq -r 'if type == "object" then .message else "list" end')"
+}
+
+# ps_names ARGS...: the names docker ps ARGS lists, on one line.
+ps_names() {
+  docker ps --format '{{.Names}}' "$@" | paste -sd' '
+}
+
+# What each case lists is what a reference dockerd 20.10.24 listed for the
+# same five containers (moby daemon/list.go includeContainerInList): before
+# and since count among all containers newest first, before -a and the other
+# filters; the anchor is a full ID or a name, never an ID prefix.
+@test "docker ps --filter before= / since=: by name or full ID, with and without -a; unknown ones refused" {
+  docker create --name b8f-c1 busybox true
+  docker run -d --name b8f-c2 busybox sleep 300
+  docker create --name b8f-c3 busybox true
+  docker run -d --name b8f-c4 busybox sleep 300
+  docker create --name b8f-c5 busybox true
+  local id2
+  id2=$(docker inspect -f '{{.Id}}' b8f-c2)
+  run -0 ps_names --filter name=b8f- --filter before=b8f-c5
+  assert_output "b8f-c4 b8f-c2"
+  run -0 ps_names -a --filter name=b8f- --filter before=b8f-c5
+  assert_output "b8f-c4 b8f-c3 b8f-c2 b8f-c1"
+  run -0 ps_names -a --filter name=b8f- --filter before=/b8f-c3
+  assert_output "b8f-c2 b8f-c1"
+  run -0 ps_names -a --filter name=b8f- --filter before=b8f-c1
+  assert_output ""
+  run -0 ps_names --filter name=b8f- --filter since=b8f-c1
+  assert_output "b8f-c4 b8f-c2"
+  run -0 ps_names -a --filter name=b8f- --filter "since=$id2"
+  assert_output "b8f-c5 b8f-c4 b8f-c3"
+  run -0 ps_names -a --filter name=b8f- --filter since=b8f-c2 --filter before=b8f-c5
+  assert_output "b8f-c4 b8f-c3"
+  # with -n the count starts after the before= container
+  run -0 ps_names -a -n 1 --filter name=b8f- --filter before=b8f-c4
+  assert_output "b8f-c3"
+  # the walk is over the containers a name filter picked: an anchor outside
+  # it is never reached (dockerd lists nothing)
+  run -0 ps_names -a --filter name=b8f-c1 --filter before=b8f-c5
+  assert_output ""
+  run -0 ps_names -a --filter name=b8f-c1 --filter name=b8f-c5 --filter before=b8f-c5
+  assert_output "b8f-c1"
+  run -1 docker ps --filter before=b8f-nonexistent
+  assert_output "Error response from daemon: no such container b8f-nonexistent"
+  run -1 docker ps -a --filter since=b8f-nope
+  assert_output "Error response from daemon: no such container b8f-nope"
+  run -0 ps_err "{\"before\":{\"${id2:0:12}\":true}}"
+  assert_output "500 no such container ${id2:0:12}"
+  run -0 ps_err '{"since":{"":true}}'
+  assert_output "500 no such container "
+  docker rm -f b8f-c1 b8f-c2 b8f-c3 b8f-c4 b8f-c5
+}
+
+@test "docker ps --filter network=: a network's name or an ID prefix, any of several" {
+  docker network create --subnet 10.238.9.0/24 b8fnet
+  docker run -d --name b8n-user --network b8fnet busybox sleep 300
+  docker run -d --name b8n-bridge busybox sleep 300
+  docker create --name b8n-none --network none busybox true
+  local nid
+  nid=$(docker network inspect -f '{{.Id}}' b8fnet)
+  run -0 ps_names -a --filter name=b8n- --filter network=b8fnet
+  assert_output "b8n-user"
+  run -0 ps_names -a --filter name=b8n- --filter "network=${nid:0:4}"
+  assert_output "b8n-user"
+  run -0 ps_names -a --filter name=b8n- --filter "network=$nid"
+  assert_output "b8n-user"
+  # a name is matched whole, not as a prefix
+  run -0 ps_names -a --filter name=b8n- --filter network=b8fne
+  assert_output ""
+  run -0 ps_names -a --filter name=b8n- --filter network=bridge
+  assert_output "b8n-bridge"
+  run -0 ps_names -a --filter name=b8n- --filter network=none
+  assert_output "b8n-none"
+  run -0 ps_names -a --filter name=b8n- --filter network=nope --filter network=b8fnet
+  assert_output "b8n-user"
+  run -0 ps_names -a --filter name=b8n- --filter network=nope
+  assert_output ""
+  docker rm -f b8n-user b8n-bridge b8n-none
+  docker network rm b8fnet
+}
+
+@test "docker ps --filter publish= / expose=: port, port/proto, ranges; bad values refused with dockerd's texts" {
+  local p1 p2
+  read -r p1 p2 < <(free_ports 2)
+  docker run -d --name b8p-pub -p "127.0.0.1:$p1:80" -p "127.0.0.1:$p2:9000/udp" --expose 7000-7001 \
+    busybox sleep 300
+  docker run -d --name b8p-exp --expose 80 busybox sleep 300
+  docker create --name b8p-stopped -p 127.0.0.1::80 busybox true
+  run -0 ps_names -a --filter name=b8p- --filter "publish=$p1"
+  assert_output "b8p-pub"
+  run -0 ps_names -a --filter name=b8p- --filter "publish=$p1/tcp"
+  assert_output "b8p-pub"
+  run -0 ps_names -a --filter name=b8p- --filter "publish=$p1/udp"
+  assert_output ""
+  run -0 ps_names -a --filter name=b8p- --filter "publish=$((p1 - 1))-$((p1 + 1))"
+  assert_output "b8p-pub"
+  run -0 ps_names -a --filter name=b8p- --filter "publish=$p2/udp"
+  assert_output "b8p-pub"
+  run -0 ps_names -a --filter name=b8p- --filter publish=80
+  assert_output ""
+  # an exposed port's PublicPort is 0 (dockerd lists it for publish=0)
+  run -0 ps_names -a --filter name=b8p- --filter publish=0
+  assert_output "b8p-exp b8p-pub"
+  run -0 ps_names -a --filter name=b8p- --filter expose=80
+  assert_output "b8p-exp b8p-pub"
+  run -0 ps_names -a --filter name=b8p- --filter expose=80/udp
+  assert_output ""
+  run -0 ps_names -a --filter name=b8p- --filter expose=7001
+  assert_output "b8p-pub"
+  run -0 ps_names -a --filter name=b8p- --filter expose=1-65535/udp
+  assert_output "b8p-pub"
+  run -0 ps_names -a --filter name=b8p- --filter expose=9000/udp --filter expose=6999
+  assert_output "b8p-pub"
+  # publish and expose together: either one
+  run -0 ps_names -a --filter name=b8p- --filter "publish=$p1" --filter expose=80
+  assert_output "b8p-exp b8p-pub"
+  run -1 docker ps --filter publish=abc
+  assert_output 'Error response from daemon: error while looking up for publish abc: strconv.ParseUint: parsing "abc": invalid syntax'
+  run -0 ps_err '{"expose":{"80:80":true}}'
+  assert_output "500 filter for 'expose' should not contain ':': 80:80"
+  run -0 ps_err '{"publish":{"90-80":true}}'
+  assert_output "500 error while looking up for publish 90-80: Invalid range specified for the Port: 90-80"
+  run -0 ps_err '{"publish":{"70000":true}}'
+  assert_output '500 error while looking up for publish 70000: strconv.ParseUint: parsing "70000": value out of range'
+  run -0 ps_err '{"expose":{"/tcp":true}}'
+  assert_output "500 error while looking up for expose /tcp: Empty string specified for ports."
+  docker rm -f b8p-pub b8p-exp b8p-stopped
+}
+
+@test "docker ps --filter is-task= / isolation=: no swarm tasks, isolation matches all (dockerd on Linux)" {
+  docker create --name b8t-a busybox true
+  run -0 ps_names -a --filter name=b8t- --filter is-task=false
+  assert_output "b8t-a"
+  run -0 ps_names -a --filter name=b8t- --filter is-task=true
+  assert_output ""
+  run -1 docker ps --filter is-task=maybe
+  assert_output "Error response from daemon: Invalid filter 'is-task=[maybe]'"
+  run -0 ps_err '{"is-task":{"TRUE":true}}'
+  assert_output "400 Invalid filter 'is-task=[TRUE]'"
+  run -0 ps_err '{"is-task":{"true":true,"maybe":true}}'
+  assert_output "200 list"
+  # moby daemon/list_unix.go excludeByIsolation: every value, any container
+  for v in default Default foo hyperv ''; do
+    run -0 ps_names -a --filter name=b8t- --filter "isolation=$v"
+    assert_output "b8t-a"
+  done
+  # dockerd checks is-task before before= and before= before publish=
+  run -0 ps_err '{"is-task":{"maybe":true},"before":{"zz":true}}'
+  assert_output "400 Invalid filter 'is-task=[maybe]'"
+  run -0 ps_err '{"publish":{"abc":true},"before":{"zz":true}}'
+  assert_output "500 no such container zz"
+  run -0 ps_err '{"exited":{"x":true},"is-task":{"x":true}}'
+  assert_output '500 strconv.Atoi: parsing "x": invalid syntax'
+  run -0 ps_err '{"exited":{"99999999999999999999":true}}'
+  assert_output '500 strconv.Atoi: parsing "99999999999999999999": value out of range'
+  run -0 ps_names -a --filter name=b8t- --filter exited=+0
+  assert_output ""
+  docker rm -f b8t-a
+}
+
+@test "docker ps -s / inspect -s: SizeRw (writable layer; the list leaves out 0) and SizeRootFs (plus the image), as system df" {
+  docker run -d --name b8s-run busybox sleep 300
+  docker create --name b8s-new busybox true
+  docker exec b8s-run sh -c 'dd if=/dev/zero of=/big bs=1k count=100 2>/dev/null'
+  local img s
+  img=$(docker image inspect -f '{{.Size}}' busybox)
+  s=$(api GET '/v1.41/containers/json?all=1&size=1' | jq -c '[.[] | select(.Names[0] | startswith("/b8s-"))
+      | [.Names[0], .SizeRw, .SizeRootFs]]')
+  assert_equal "$s" "[[\"/b8s-new\",null,$img],[\"/b8s-run\",102400,$((102400 + img))]]"
+  # without size: neither key
+  run -0 api GET '/v1.41/containers/json?all=1&size=0'
+  run -0 jq -c '[.[] | select(.Names[0] | startswith("/b8s-")) | has("SizeRw") or has("SizeRootFs")] | unique' <<<"$output"
+  assert_output "[false]"
+  # the same figures as system df -v
+  run -0 api GET '/v1.41/system/df?type=container'
+  run -0 jq -c '[.Containers[] | select(.Names[0] == "/b8s-run") | .SizeRw, .SizeRootFs]' <<<"$output"
+  assert_output "[102400,$((102400 + img))]"
+  run -0 docker ps -s --filter name=b8s-run --format '{{.Size}}'
+  assert_output_contains "102kB (virtual "
+  # inspect -s (size=1): the same, 0 shown, the keys after GraphDriver
+  run -0 docker inspect -s -f '{{.SizeRw}} {{.SizeRootFs}}' b8s-run b8s-new
+  assert_output "102400 $((102400 + img))
+0 $img"
+  run -0 api GET '/v1.41/containers/b8s-new/json?size=1'
+  run -0 jq -c '[keys_unsorted[] | select(. == "GraphDriver" or . == "SizeRw" or . == "SizeRootFs" or . == "Mounts")]' <<<"$output"
+  assert_output '["GraphDriver","SizeRw","SizeRootFs","Mounts"]'
+  run -0 api GET '/v1.41/containers/b8s-new/json'
+  run -0 jq -c '[has("SizeRw"), has("SizeRootFs")]' <<<"$output"
+  assert_output '[false,false]'
+  docker rm -f b8s-run b8s-new
+}
