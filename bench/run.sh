@@ -180,6 +180,7 @@ sec_mem() {
   done
   sleep 3
   for d in "${DAEMONS[@]}"; do R[$d:rss_idle]=$(kb_to_mib "$(daemon_rss "$d")"); done
+  [ "${DAEMONS[0]}" = arca ] && say "arca idle: $(bench/memprobe.sh "$(arca_pid)" --by-file | tail -1)"
   make_import_tar
   for d in "${DAEMONS[@]}"; do
     on "$d" docker import "$B/import.tar" bench-import:20mb >/dev/null || say "$d: import failed"
@@ -205,6 +206,7 @@ print(json.dumps({'Image': 'busybox', 'Env': env, 'Cmd': ['true']}))" >"$B/big.j
   done
   sleep 5
   for d in "${DAEMONS[@]}"; do R[$d:rss_body_5s]=$(kb_to_mib "$(daemon_rss "$d")"); done
+  [ "${DAEMONS[0]}" = arca ] && say "arca after import: $(bench/memprobe.sh "$(arca_pid)" --by-file | tail -1)"
   for d in "${DAEMONS[@]}"; do
     id=$(on "$d" docker run -d busybox sleep 3600)
     sleep 2
