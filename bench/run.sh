@@ -15,7 +15,7 @@
 #             a user network; median and p99 of RUNS (default 30) each
 #   exec      docker exec c true (median of RUNS)
 #   startstop docker start of a created container, docker stop -t 0
-#   mem       daemon RSS idle after N runs (--rss-runs, default 200; Arca is
+#   mem       daemon RSS and PSS idle after N runs (--rss-runs, default 200; Arca is
 #             restarted first, with the image in store), after
 #             one 20 MB request (docker import, spooled to disk) and 5 s
 #             later, after a 20 MB create body (held in memory) and its
@@ -79,6 +79,13 @@ daemon_rss() {
   pid=$(daemon_pid "$1")
   if [ "$1" = arca ]; then rss_kb "$pid"; return; fi
   echo $(( $(rss_kb "$pid" || echo 0) + $(rss_kb "$(ref_containerd_pid)" 2>/dev/null || echo 0) ))
+}
+# daemon_pss D: the same as PSS (shared pages divided among their users).
+daemon_pss() {
+  local pid
+  pid=$(daemon_pid "$1")
+  if [ "$1" = arca ]; then pss_kb "$pid"; return; fi
+  echo $(( $(pss_kb "$pid" || echo 0) + $(pss_kb "$(ref_containerd_pid)" 2>/dev/null || echo 0) ))
 }
 # sock_of D: the daemon's API socket.
 sock_of() { if [ "$1" = arca ]; then echo "$ARCA_T/arca.sock"; else echo "$B/ref/ref.sock"; fi; }
@@ -168,6 +175,7 @@ make_import_tar() {
 sec_mem() {
   local d i pid spid id
   fig rss_idle "daemon RSS idle after $RSS_RUNS runs" MiB "<= 8 MiB"
+  fig pss_idle "daemon PSS idle after $RSS_RUNS runs" MiB "<= 8 MiB"
   fig rss_20mb "daemon RSS right after a 20 MB request" MiB ""
   fig rss_20mb_5s "  5 s later" MiB "back to idle"
   fig rss_body "daemon RSS right after a 20 MB create body + rm" MiB ""
@@ -189,7 +197,10 @@ sec_mem() {
     for d in "${DAEMONS[@]}"; do on "$d" docker run --rm busybox true >/dev/null; done
   done
   sleep 3
-  for d in "${DAEMONS[@]}"; do R[$d:rss_idle]=$(kb_to_mib "$(daemon_rss "$d")"); done
+  for d in "${DAEMONS[@]}"; do
+    R[$d:rss_idle]=$(kb_to_mib "$(daemon_rss "$d")")
+    R[$d:pss_idle]=$(kb_to_mib "$(daemon_pss "$d")")
+  done
   [ "${DAEMONS[0]}" = arca ] && say "arca idle: $(bench/memprobe.sh "$(arca_pid)" --by-file | tail -1)"
   make_import_tar
   for d in "${DAEMONS[@]}"; do
