@@ -10,6 +10,14 @@
 
 static arca_lazy_curl_t fns;
 
+/* libssh2's libssh2_init, if libcurl was built with it (Debian's is), for
+ * open_once; found through libcurl's handle, which searches its
+ * dependencies too (dlsym(3)). */
+static int (*ssh2_init) (int flags);
+/* libssh2.h (not a build dependency): initialise without the crypto
+ * library */
+#define LIBSSH2_INIT_NO_CRYPTO 0x0001
+
 static int
 resolve (void *h, const char **missing)
 {
@@ -21,6 +29,7 @@ resolve (void *h, const char **missing)
     }
   ARCA_LAZY_CURL_FNS (RESOLVE)
 #undef RESOLVE
+  *(void **) &ssh2_init = dlsym (h, "libssh2_init");
   return 0;
 }
 
@@ -30,10 +39,19 @@ static void
 open_once (void)
 {
   arca_lazylib_open (&lib);
+  if (!atomic_load_explicit (&lib.ready, memory_order_relaxed))
+    return;
+  /* curl_global_init calls libssh2_init (0), which initialises OpenSSL's
+   * libcrypto, engines and all: 1.5 MB of resident pages for scp and sftp,
+   * which both of Arca's clients refuse (CURLOPT_PROTOCOLS_STR
+   * "http,https").  libssh2_init is reference counted and only the first
+   * call initialises (libssh2 global.c): asked first without crypto,
+   * curl's call leaves OpenSSL alone. */
+  if (ssh2_init)
+    ssh2_init (LIBSSH2_INIT_NO_CRYPTO);
   /* curl_global_init(3): once, before any other call, while no other
    * thread uses libcurl; pthread_once gives both. */
-  if (atomic_load_explicit (&lib.ready, memory_order_relaxed))
-    fns.curl_global_init (CURL_GLOBAL_DEFAULT);
+  fns.curl_global_init (CURL_GLOBAL_DEFAULT);
 }
 
 int
