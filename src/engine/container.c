@@ -19,6 +19,7 @@
 #include "engine/networks.h"
 #include "net/net.h"
 #include "store/containers.h"
+#include "store/db.h"
 #include "image/snapshot.h"
 #include "runtime/shim_client.h"
 #include "runtime/spec.h"
@@ -528,6 +529,21 @@ top_level_runtime (json_t *request, json_t *body)
   json_object_set_new (body, "HostConfig", json_pack ("{s:s}", "Runtime", name));
 }
 
+/* Volumes and endpoints of a new container: their commits go unsynced,
+ * the container's row is the synced commit point after them (store/db.h
+ * arca_db_defer_sync); a crash before it leaves rows the start-up sweep
+ * removes (docs/design.md "Crash consistency"). */
+static int
+create_prepare_unsynced (arca_engine_t *e, arca_container_t *c, json_t *body, arca_error_t *err)
+{
+  arca_db_defer_sync (true);
+  int r = mounts_resolve (e, c, err); /* volumes: Binds, Mounts, VolumesFrom, Config.Volumes */
+  if (r == 0)
+    r = networks_container_create (e, c, json_object_get (body, "NetworkingConfig"), err); /* networking */
+  arca_db_defer_sync (false);
+  return r;
+}
+
 int
 container_create_with (arca_engine_t *e, const arca_create_opts_t *co, json_t *request, char **id_out,
                        json_t **warnings_out, arca_error_t *err)
@@ -643,8 +659,7 @@ container_create_with (arca_engine_t *e, const arca_create_opts_t *co, json_t *r
       || spec_write_etc_files (dir, json_get_str (cfg, "Hostname"), json_get_str (cfg, "Domainname"),
                                err)
              < 0
-      || mounts_resolve (e, c, err) < 0 /* volumes: Binds, Mounts, VolumesFrom, Config.Volumes */
-      || networks_container_create (e, c, json_object_get (body, "NetworkingConfig"), err) < 0 /* networking */
+      || create_prepare_unsynced (e, c, body, err) < 0
       || (crashpoint ("create-before-commit"), false) /* docs/design.md "Crash consistency" */
       || container_save (e, c, err) < 0) /* the commit point */
     {

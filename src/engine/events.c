@@ -328,6 +328,12 @@ static void *
 writer_thread (void *arg)
 {
   arca_events_t *b = arg;
+  /* The history's commits are not fsynced: they survive kill -9 (they are
+   * in the WAL), and a power loss keeps them up to the last synced commit
+   * of a state change (store/db.h arca_db_defer_sync).  An fsync here
+   * would hold the store's lock ~1 ms per batch, in front of the commits
+   * that answers wait for. */
+  arca_db_defer_sync (true);
   pthread_mutex_lock (&b->lock);
   for (;;)
     {

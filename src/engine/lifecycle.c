@@ -23,6 +23,7 @@
 #include "runtime/oci.h"
 #include "runtime/shim_client.h"
 #include "runtime/spec.h"
+#include "store/db.h"
 #include "util/cleanup.h"
 #include "util/crashpoint.h"
 #include "util/fdwatch.h"
@@ -42,6 +43,14 @@ set_error_locked (arca_container_t *c, const char *msg)
 /* ---- monitor ---- */
 
 static int remove_durable (arca_engine_t *e, arca_container_t *c, bool volumes, arca_error_t *err);
+
+static void
+rootfs_unmount (arca_container_t *c, const char *dir)
+{
+  arca_error_t err;
+  if (snapshot_unmount (dir, &err) < 0)
+    log_warn ("container %.12s: unmount rootfs: %s", c->id, err.msg);
+}
 
 typedef struct
 {
@@ -119,7 +128,11 @@ monitor_exit (int fd, void *arg)
     {
       arca_error_t rerr;
       if (remove_durable (m->e, m->c, true, &rerr) < 0)
-        log_warn ("container %.12s: auto-remove: %s", m->c->id, rerr.msg);
+        {
+          log_warn ("container %.12s: auto-remove: %s", m->c->id, rerr.msg);
+          _cleanup_free_ char *dir = container_dir (m->e, m->c->id);
+          rootfs_unmount (m->c, dir); /* container_handle_exit left it */
+        }
       arca_trace_mark (&tr, "autoremove_answer");
     }
   /* The shim answers before it deletes the runtime's state and closes the
@@ -190,15 +203,25 @@ container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int
   arca_error_t err;
   arca_trace_t tr;
   arca_trace_begin (&tr, c->id, "exit");
+  /* The teardown's commits (endpoints, addresses) go unsynced: the exit's
+   * record below is the synced commit (store/db.h arca_db_defer_sync). */
+  arca_db_defer_sync (true);
   _cleanup_free_ char *dir = container_dir (e, c->id);
-  if (snapshot_unmount (dir, &err) < 0)
-    log_warn ("container %.12s: unmount rootfs: %s", c->id, err.msg);
+  /* AutoRemove: the rootfs is unmounted with the directories, after the
+   * answer to docker run --rm (container_destroy_files); an overlay's
+   * unmount syncs its upper directory's filesystem. */
+  pthread_mutex_lock (&e->lock);
+  bool unmount_with_files = c->opts->auto_remove && !c->removing;
+  pthread_mutex_unlock (&e->lock);
+  if (!unmount_with_files)
+    rootfs_unmount (c, dir);
   arca_trace_mark (&tr, "rootfs_unmount");
   mounts_release (e, c); /* volumes: unmount option volumes no longer used */
   namespaces_container_stop (e, c); /* shareable /dev/shm */
   networks_container_stop (e, c); /* networking: veths, addresses, ports, DNS */
   arca_trace_mark (&tr, "network_stop");
   events_container_mounts (e, c, "unmount"); /* events: after the network's, as dockerd's Cleanup */
+  arca_db_defer_sync (false);
 
   pthread_mutex_lock (&e->lock);
   attach_drain_wait_locked (e, c);
@@ -233,10 +256,15 @@ container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int
   arca_trace_mark (&tr, "save"); /* durable: wait answers now */
   log_debug ("container %.12s exited with %d", c->id, exit_code);
 
+  if (unmount_with_files && !auto_remove && !c->remove_after_monitor)
+    rootfs_unmount (c, dir); /* not removed after all (a restart policy) */
   if (auto_remove)
     {
       if (container_remove (e, c, true, true, &err) < 0)
-        log_warn ("container %.12s: auto-remove: %s", c->id, err.msg);
+        {
+          log_warn ("container %.12s: auto-remove: %s", c->id, err.msg);
+          rootfs_unmount (c, dir);
+        }
       container_unref (c);
     }
 }
@@ -275,6 +303,7 @@ start_failed (arca_engine_t *e, arca_container_t *c, bool runtime, arca_error_t 
   mounts_release (e, c); /* volumes */
   namespaces_container_stop (e, c); /* shareable /dev/shm */
   networks_container_stop (e, c); /* networking */
+  arca_db_defer_sync (false); /* the failure's record is the synced commit */
   arca_error_kind_t kind = err->kind;
   _cleanup_free_ char *text = NULL;
   int code = 128;
@@ -608,6 +637,14 @@ start_watch (arca_engine_t *e, arca_container_t *c, int wait_fd)
   container_handle_exit (e, c, code, finished ? finished : time_now_ns (), oom);
 }
 
+/* The end of a deferred-sync scope, however the function returns. */
+static void
+defer_sync_end (bool *on)
+{
+  if (*on)
+    arca_db_defer_sync (false);
+}
+
 /* r, after logging the phase that produced it (bench/trace.sh). */
 static inline int
 traced (int r, arca_trace_t *tr, const char *phase)
@@ -637,6 +674,11 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
       return -1;
     }
 
+  /* The steps' commits (addresses, endpoints, volumes) go unsynced: the
+   * "running" row below, or the failure's, is the synced commit
+   * (store/db.h arca_db_defer_sync). */
+  __attribute__ ((cleanup (defer_sync_end))) bool deferred = true;
+  arca_db_defer_sync (true);
   _cleanup_json_ json_t *extra_mounts = NULL;
   _cleanup_free_ char *netns = NULL;
   __attribute__ ((cleanup (namespaces_start_clear))) arca_start_ns_t ns = { 0 };
@@ -665,6 +707,8 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
     log_debug ("trace %.12s start.runtime_run %lld us", c->id, (long long) (runtime_ns / 1000)); /* inside shim_start */
   /* The commit point: until this row says running, recovery undoes the
    * start (reconcile.c). */
+  arca_db_defer_sync (false);
+  deferred = false;
   int r = traced (start_record_running (e, c, pid, err), &tr, "save");
   crashpoint ("start-committed");
   start_watch (e, c, wait_fd);
@@ -839,7 +883,11 @@ wait_start_done_locked (arca_engine_t *e, arca_container_t *c)
 static int
 remove_durable (arca_engine_t *e, arca_container_t *c, bool volumes, arca_error_t *err)
 {
+  /* Unsynced: the row's deletion right after is the synced commit
+   * (store/db.h arca_db_defer_sync). */
+  arca_db_defer_sync (true);
   networks_container_remove (e, c); /* networking: endpoints and addresses */
+  arca_db_defer_sync (false);
   int destroyed = container_destroy_record (e, c, err);
   if (volumes)
     mounts_remove_anonymous (e, c);

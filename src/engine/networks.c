@@ -381,6 +381,11 @@ networks_container_start (arca_engine_t *e, arca_container_t *c, const char *dir
   pthread_mutex_lock (&e->lock);
   _cleanup_json_ json_t *hc = container_host_config (c);
   pthread_mutex_unlock (&e->lock);
+  /* The etc files are not fsynced (runtime/spec.h): each start writes
+   * them again, the hostname file included (moby initializeNetworking). */
+  _cleanup_json_ json_t *cfg = container_config (c);
+  if (spec_write_hostname_file (dir, json_get_str (cfg, "Hostname"), err) < 0)
+    return -1;
   if (str_has_prefix (mode, "container:"))
     {
       arca_container_t *o = NULL;
@@ -405,11 +410,10 @@ networks_container_start (arca_engine_t *e, arca_container_t *c, const char *dir
       return 0;
     }
   if (!has_bridge_endpoints (mode))
-    return write_hosts (e, c, hc, dir, NULL, err);
+    return write_hosts (e, c, hc, dir, NULL, err) < 0 ? -1 : spec_write_resolv_conf (dir, NULL, err);
   if (configure_pending (e, c, err) < 0)
     return -1;
 
-  _cleanup_json_ json_t *cfg = container_config (c);
   _cleanup_free_ char *hostname = xstrdup (json_get_str (cfg, "Hostname"));
   _cleanup_strv_ char **ips = NULL;
   _cleanup_strv_ char **dns = json_get_strv (hc, "Dns");

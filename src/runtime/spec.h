@@ -128,8 +128,16 @@ int spec_exec_process (json_t *container_process, const arca_exec_process_option
  *   dir/hosts        localhost + IPv6 lines (spec_write_hosts_file)
  *   dir/resolv.conf  spec_write_resolv_conf with no overrides (legacy
  *                    transform, IPv6 off), plus dir/resolv.conf.hash
- * All mode 0644, written atomically. */
+ * All mode 0644, written atomically (rename) but not fsynced: they are
+ * derived from the container's record and written again at every start
+ * (hostname, hosts and resolv.conf by engine/networks.c), as moby builds
+ * them in initializeNetworking, so a power loss costs nothing a start does
+ * not rebuild; an fsync and a directory fsync each cost ~1 ms on the
+ * critical path of create and start. */
 int spec_write_etc_files (const char *dir, const char *hostname, const char *domainname, arca_error_t *err);
+
+/* dir/hostname: "<hostname>\n" (moby BuildHostnameFile), not fsynced. */
+int spec_write_hostname_file (const char *dir, const char *hostname, arca_error_t *err);
 
 /* /etc/hosts (moby libnetwork/etchosts): "127.0.0.1\tlocalhost", the IPv6
  * lines ("::1\tlocalhost ip6-localhost ip6-loopback", "fe00::\tip6-localnet",

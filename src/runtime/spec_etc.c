@@ -53,7 +53,7 @@ spec_write_hosts_file (const char *path, const char *hostname, const char *domai
             buf_printf (&b, "%s\t%s\n", *ip, fqdn);
         }
     }
-  int r = fs_write_atomic (path, b.data, b.len, 0644, err);
+  int r = fs_write_atomic_nosync (path, b.data, b.len, 0644, err);
   buf_free (&b);
   return r;
 }
@@ -252,16 +252,18 @@ digest_of (const void *data, size_t len)
 }
 
 /* moby resolvconf.UserModified: the file no longer matches the hash the
- * daemon recorded when it wrote it. */
+ * daemon recorded when it wrote it.  Both files are written without fsync
+ * (spec.h), so an empty one is what a power loss can leave of either:
+ * counted as not written, the file is generated again, never kept empty. */
 static bool
 user_modified (const char *path, const char *hash_path)
 {
   _cleanup_free_ char *want = NULL;
   _cleanup_free_ char *cur = NULL;
   size_t len = 0;
-  if (fs_read_file (hash_path, &want, NULL, NULL) < 0)
+  if (fs_read_file (hash_path, &want, NULL, NULL) < 0 || want[0] == '\0')
     return false;
-  if (fs_read_file (path, &cur, &len, NULL) < 0)
+  if (fs_read_file (path, &cur, &len, NULL) < 0 || len == 0)
     return false;
   _cleanup_free_ char *got = digest_of (cur, len);
   return strcmp (got, want) != 0;
@@ -402,22 +404,28 @@ spec_write_resolv_conf (const char *dir, const arca_resolv_options_t *o, arca_er
   resolv_generate (&rc, &b);
   resolv_free (&rc);
   _cleanup_free_ char *hash = digest_of (b.data, b.len);
-  int r = fs_write_atomic (path, b.data, b.len, 0644, err);
+  int r = fs_write_atomic_nosync (path, b.data, b.len, 0644, err);
   buf_free (&b);
   if (r < 0)
     return r;
-  return fs_write_atomic (hash_path, hash, strlen (hash), 0644, err);
+  return fs_write_atomic_nosync (hash_path, hash, strlen (hash), 0644, err);
+}
+
+int
+spec_write_hostname_file (const char *dir, const char *hostname, arca_error_t *err)
+{
+  _cleanup_free_ char *path = xasprintf ("%s/hostname", dir);
+  /* moby BuildHostnameFile writes Config.Hostname alone; the domain name
+   * only reaches the kernel (sysctl) and /etc/hosts. */
+  _cleanup_free_ char *content = xasprintf ("%s\n", hostname ? hostname : "");
+  return fs_write_atomic_nosync (path, content, strlen (content), 0644, err);
 }
 
 int
 spec_write_etc_files (const char *dir, const char *hostname, const char *domainname, arca_error_t *err)
 {
-  _cleanup_free_ char *hostname_path = xasprintf ("%s/hostname", dir);
   _cleanup_free_ char *hosts_path = xasprintf ("%s/hosts", dir);
-  /* moby BuildHostnameFile writes Config.Hostname alone; the domain name
-   * only reaches the kernel (sysctl) and /etc/hosts. */
-  _cleanup_free_ char *content = xasprintf ("%s\n", hostname ? hostname : "");
-  if (fs_write_atomic (hostname_path, content, strlen (content), 0644, err) < 0)
+  if (spec_write_hostname_file (dir, hostname, err) < 0)
     return -1;
   if (spec_write_hosts_file (hosts_path, hostname, domainname, NULL, NULL, err) < 0)
     return -1;

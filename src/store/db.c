@@ -160,8 +160,43 @@ arca_db_close (arca_db_t *db)
 }
 
 sqlite3 *arca_db_handle (arca_db_t *db) { return db->handle; }
-void arca_db_lock (arca_db_t *db) { pthread_mutex_lock (&db->lock); }
-void arca_db_unlock (arca_db_t *db) { pthread_mutex_unlock (&db->lock); }
+
+/* store/db.h arca_db_defer_sync: this thread's commits skip the fsync. */
+static __thread bool defer_sync;
+
+void
+arca_db_defer_sync (bool on)
+{
+  defer_sync = on;
+}
+
+/* The connection runs synchronous=FULL except between arca_db_lock and
+ * arca_db_unlock of a thread in a deferred-sync scope.  A failing PRAGMA
+ * leaves FULL in place (only the saving is lost). */
+static void
+set_synchronous (arca_db_t *db, const char *pragma)
+{
+  char *msg = NULL;
+  if (sqlite3_exec (db->handle, pragma, NULL, NULL, &msg) != SQLITE_OK)
+    log_warn ("store: %s: %s", pragma, msg ? msg : "failed");
+  sqlite3_free (msg);
+}
+
+void
+arca_db_lock (arca_db_t *db)
+{
+  pthread_mutex_lock (&db->lock);
+  if (defer_sync)
+    set_synchronous (db, "PRAGMA synchronous=NORMAL");
+}
+
+void
+arca_db_unlock (arca_db_t *db)
+{
+  if (defer_sync)
+    set_synchronous (db, "PRAGMA synchronous=FULL");
+  pthread_mutex_unlock (&db->lock);
+}
 
 static int
 prepare_bound (arca_db_t *db, const char *sql, const char *const *params, int n, sqlite3_stmt **st,

@@ -28,12 +28,27 @@
 #define ARCA_STORE_DB_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include "util/error.h"
 
 typedef struct arca_db arca_db_t;
 
 int arca_db_open (const char *path, arca_db_t **out, arca_error_t *err);
 void arca_db_close (arca_db_t *db);
+
+/* Deferred sync, for the steps of one operation that ends in a commit of
+ * its own (the commit point: a start's "running" row, an exit's record, a
+ * create's container row).  While the calling thread has it on, its
+ * commits run with PRAGMA synchronous=NORMAL: they reach the WAL (the
+ * kernel's page cache), so they survive kill -9 as before, but are not
+ * fsynced.  The commit point, made with it off, fsyncs the WAL and with it
+ * every frame before it; SQLite replays a WAL only up to its first frame
+ * whose checksum fails, so a power loss keeps a prefix of the commits and
+ * recovery sees the operation as not done, as for a kill -9 before its
+ * commit point.  Each answer still follows a synced commit.  Per thread;
+ * the connection is back to synchronous=FULL whenever the lock is free.
+ * Nesting is not counted: off ends the scope. */
+void arca_db_defer_sync (bool on);
 
 /* meta table */
 int arca_db_meta_get (arca_db_t *db, const char *key, char **value, arca_error_t *err); /* *value NULL if absent */

@@ -21,6 +21,9 @@ setup_file() {
   # container_destroy), so give them a moment.
   no_dirs() { [ "$(ls "$ARCA_T/data/containers" | wc -l)" = 0 ]; }
   retry 50 0.1 no_dirs || fail "left: $(ls "$ARCA_T/data/containers")"
+  # The rootfs is unmounted with them, after the answer (AutoRemove).
+  no_mounts() { ! grep -q " $ARCA_T/data/containers/" /proc/self/mountinfo; }
+  retry 50 0.1 no_mounts || fail "mounted: $(grep " $ARCA_T/data/containers/" /proc/self/mountinfo)"
 }
 
 @test "exit codes: 3, 127 for a missing binary, 126 for a directory, 137 after kill" {
