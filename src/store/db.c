@@ -286,6 +286,23 @@ arca_db_end (arca_db_t *db, int ret, arca_error_t *err)
   return ret;
 }
 
+static int
+row_synchronous (sqlite3_stmt *st, void *ctx, arca_error_t *err)
+{
+  *(int *) ctx = (int) sqlite3_column_int (st, 0);
+  return 0;
+}
+
+int
+arca_db_synchronous (arca_db_t *db)
+{
+  int v = -1;
+  arca_error_t err;
+  if (run (db, "PRAGMA synchronous", NULL, 0, row_synchronous, &v, "query", &err) < 0)
+    return -1;
+  return v;
+}
+
 /* ---- columns ---- */
 
 /* What the store stored as text comes back as SQLITE_TEXT; integers and

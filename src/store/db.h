@@ -49,6 +49,9 @@ void arca_db_close (arca_db_t *db);
  * the connection is back to synchronous=FULL whenever the lock is free.
  * Nesting is not counted: off ends the scope. */
 void arca_db_defer_sync (bool on);
+/* The PRAGMA synchronous a commit of the calling thread runs with now
+ * (1 NORMAL, 2 FULL; -1 on error): for tests and diagnostics. */
+int arca_db_synchronous (arca_db_t *db);
 
 /* meta table */
 int arca_db_meta_get (arca_db_t *db, const char *key, char **value, arca_error_t *err); /* *value NULL if absent */
