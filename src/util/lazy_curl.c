@@ -33,14 +33,9 @@ resolve (void *h, const char **missing)
   return 0;
 }
 
-static arca_lazylib_t lib = ARCA_LAZYLIB_INIT (ARCA_SONAME_CURL, resolve);
-
 static void
-open_once (void)
+initialise (void)
 {
-  arca_lazylib_open (&lib);
-  if (!atomic_load_explicit (&lib.ready, memory_order_relaxed))
-    return;
   /* curl_global_init calls libssh2_init (0), which initialises OpenSSL's
    * libcrypto, engines and all: 1.5 MB of resident pages for scp and sftp,
    * which both of Arca's clients refuse (CURLOPT_PROTOCOLS_STR
@@ -50,8 +45,17 @@ open_once (void)
   if (ssh2_init)
     ssh2_init (LIBSSH2_INIT_NO_CRYPTO);
   /* curl_global_init(3): once, before any other call, while no other
-   * thread uses libcurl; pthread_once gives both. */
+   * thread uses libcurl: the table is not published before this returns */
   fns.curl_global_init (CURL_GLOBAL_DEFAULT);
+}
+
+static arca_lazylib_t lib = { .soname = ARCA_SONAME_CURL, .resolve = resolve, .initialise = initialise,
+                              .once = PTHREAD_ONCE_INIT };
+
+static void
+open_once (void)
+{
+  arca_lazylib_open (&lib);
 }
 
 int

@@ -28,6 +28,8 @@ arca_lazylib_open (arca_lazylib_t *lib)
       dlclose (h);
       return;
     }
+  if (lib->initialise)
+    lib->initialise ();
   log_debug ("loaded %s", lib->soname);
   atomic_store_explicit (&lib->ready, true, memory_order_release);
 }

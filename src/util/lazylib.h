@@ -20,6 +20,9 @@ typedef struct arca_lazylib
   const char *soname;
   /* fills the module's table from the handle; names the first symbol missing */
   int (*resolve) (void *handle, const char **missing);
+  /* optional: the library's own global initialisation, run once its table
+   * is complete and before any other thread can see it ready */
+  void (*initialise) (void);
   pthread_once_t once;
   /* set (release) once the table is complete; read by the inline accessors */
   atomic_bool ready;
