@@ -25,7 +25,9 @@
 #   logs      docker logs of a json-file log of MB MiB (--log-mb, default
 #             1024) and logs -f of a container writing as fast as it can
 #   scale     for each N of --scale: N containers (a third running, a third
-#             exited, a third created): docker ps -a, daemon RSS, and the
+#             exited, a third created): docker ps -a, the daemon's answer to
+#             it alone (curl) and the CLI's floor (docker ps -a against
+#             bench/ps_floor.py serving the same body), daemon RSS, and the
 #             daemon's start-up after a kill -9 and after a clean stop, until
 #             docker ps lists every running one again (re-adopted; dockerd
 #             with --live-restore), and its RSS after that; dockerd only up
@@ -372,11 +374,54 @@ grow() {
     say "$d: some containers of $from..$to failed: $(head -c 300 "$B/grow.$d.err")"
 }
 
+# api_times NAME N: GET /containers/json?all=1 N times against each
+# daemon, alternating; curl's own time_total (connect to last byte, without
+# curl's start-up) in ms in $B/NAME.<daemon>.  API 1.41, the newest
+# dockerd 20.10 speaks.
+api_times() {
+  local name=$1 n=$2 i d
+  for d in "${DAEMONS[@]}"; do : >"$B/$name.$d"; done
+  for ((i = 0; i < n; i++)); do
+    for d in "${DAEMONS[@]}"; do
+      curl -sf -o /dev/null -w '%{time_total}\n' --max-time 30 --unix-socket "$(sock_of "$d")" \
+        'http://localhost/v1.41/containers/json?all=1' | awk '{ printf "%.2f\n", $1 * 1000 }' >>"$B/$name.$d" ||
+        say "$name: $d run $i failed"
+    done
+  done
+}
+# floor_start / floor_ps / floor_stop: each daemon's list body, captured
+# once and served by bench/ps_floor.py as fast as a server can; `docker ps
+# -a` against it is the CLI's own time for that list (decoding, formatting).
+FLOOR_PIDS=()
+floor_start() {
+  local d i
+  for d in "${DAEMONS[@]}"; do
+    on "$d" list_api_body >"$B/floor.$d.json"
+    python3 "$repo/bench/ps_floor.py" "$B/floor.$d.sock" "$B/floor.$d.json" 1.41 </dev/null 3>&- &
+    FLOOR_PIDS+=($!)
+    for ((i = 0; i < 100; i++)); do [ -S "$B/floor.$d.sock" ] && break; sleep 0.05; done
+  done
+}
+list_api_body() {
+  curl -sf --max-time 30 --unix-socket "${DOCKER_HOST#unix://}" 'http://localhost/v1.41/containers/json?all=1'
+}
+floor_ps() { DOCKER_HOST="unix://$B/floor.$(floor_of_host).sock" docker ps -a; }
+floor_of_host() { if [ "$DOCKER_HOST" = "$ARCA_HOST" ]; then echo arca; else echo ref; fi; }
+floor_stop() {
+  local p
+  for p in "${FLOOR_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  FLOOR_PIDS=()
+  rm -f "$B"/floor.*.sock
+}
+bench_on_exit floor_stop
+
 sec_scale() {
   local n d running prev=0 ds
   for n in $SCALE; do
     running=$(( (n + 2) / 3 ))
     fig "ps_$n" "docker ps -a, $n containers" ms "$([ "$n" -ge 1000 ] && echo "<= 60 ms")"
+    fig "api_ps_$n" "- the daemon's answer alone (curl)" ms ""
+    fig "floor_ps_$n" "- CLI floor: same body, trivial server" ms ""
     fig "rss_$n" "daemon RSS, $n containers ($running running)" MiB "$([ "$n" -ge 1000 ] && echo "<= 25 MiB")"
     fig "kill9_$n" "start-up after kill -9, $running re-adopted" ms "$([ "$running" -ge 300 ] && echo "<= 2 s (500 running)")"
     fig "term_$n" "start-up after a clean stop, $running running" ms ""
@@ -398,9 +443,15 @@ sec_scale() {
     DAEMONS_ALL=("${DAEMONS[@]}")
     DAEMONS=("${ds[@]}")
     interleaved "ps_$n" 10 docker ps -a
+    api_times "api_ps_$n" 20
+    floor_start
+    interleaved "floor_ps_$n" 10 floor_ps
+    floor_stop
     DAEMONS=("${DAEMONS_ALL[@]}")
     for d in "${ds[@]}"; do
       R[$d:ps_$n]=$(median <"$B/ps_$n.$d")
+      R[$d:api_ps_$n]=$(median <"$B/api_ps_$n.$d")
+      R[$d:floor_ps_$n]=$(median <"$B/floor_ps_$n.$d")
       R[$d:rss_$n]=$(kb_to_mib "$(daemon_rss "$d")")
       [ "$d" = arca ] && say "arca: $(bench/memprobe.sh "$(arca_pid)")"
       say "$d: kill -9 and start with $n containers"

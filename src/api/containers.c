@@ -66,10 +66,13 @@ h_list (arca_http_request_t *req, void *app, arca_error_t *err)
   _cleanup_json_ json_t *filters = NULL;
   if (filters_parse (arca_req_query (req, "filters"), &filters, err) < 0)
     return -1;
-  json_t *out = NULL;
-  if (container_list_json (app, arca_req_query_bool (req, "all", false), limit, filters, &out, err) < 0)
-    return -1;
-  return arca_resp_json (req, 200, out);
+  arca_buf_t out = { 0 };
+  if (container_list_write (app, arca_req_query_bool (req, "all", false), limit, filters, &out, err) < 0)
+    {
+      buf_free (&out);
+      return -1;
+    }
+  return arca_resp_json_text (req, 200, out.data, out.len);
 }
 
 /* API < 1.45: the short container ID is listed in Aliases of every

@@ -16,6 +16,7 @@
 
 #include "engine/engine.h"
 #include "util/error.h"
+#include "util/strutil.h"
 
 typedef struct arca_container arca_container_t;
 
@@ -125,7 +126,13 @@ int container_logs (arca_engine_t *e, arca_container_t *c, const arca_logs_opts_
 
 /* ---- views ---- */
 int container_inspect_json (arca_engine_t *e, arca_container_t *c, bool size, json_t **out, arca_error_t *err);
-/* GET /containers/json with parsed filters object (or NULL). */
+/* GET /containers/json with parsed filters object (or NULL): the
+ * ContainerSummary array written as JSON text to out (compact, as
+ * json_dumps writes it; no trailing newline), straight from the records:
+ * no tree is built for a list that may hold thousands (issue 15). */
+int container_list_write (arca_engine_t *e, bool all, long limit, json_t *filters, arca_buf_t *out,
+                          arca_error_t *err);
+/* The same parsed into a tree (system df). */
 int container_list_json (arca_engine_t *e, bool all, long limit, json_t *filters, json_t **out, arca_error_t *err);
 
 /* ---- engine internals (engine.c <-> container*.c) ---- */

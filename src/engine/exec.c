@@ -565,6 +565,7 @@ start_process (arca_engine_t *e, arca_exec_t *x, unsigned h, unsigned w, bool wa
     .runtime_path = rt->path,
     .runtime_root = rt->root,
     .runtime_cgroup_v1_view = rt->cgroup_v1_view,
+    .runtime_fd = rt->exec_fd,
     .tty = x->tty,
     .open_stdin = x->open_stdin,
     .stdin_once = true, /* moby: an exec's stdin always closes at the client's EOF */

@@ -527,6 +527,7 @@ start_spawn_shim (arca_engine_t *e, arca_container_t *c, const arca_container_op
     .runtime_path = rt->path,
     .runtime_root = rt->root,
     .runtime_cgroup_v1_view = rt->cgroup_v1_view,
+    .runtime_fd = rt->exec_fd,
     .tty = o->tty,
     .open_stdin = o->open_stdin,
     .stdin_once = o->stdin_once,

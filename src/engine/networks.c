@@ -14,6 +14,7 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/json.h"
+#include "util/jsonw.h"
 #include "util/log.h"
 #include "util/strutil.h"
 
@@ -545,4 +546,24 @@ networks_settings_view (arca_engine_t *e, arca_container_t *c)
   else
     json_decref (none);
   return ns;
+}
+
+/* networks_settings_view's "Networks" as text: the endpoints' entries, or
+ * for a container without any its mode with empty settings ({} for
+ * container:<id>). */
+void
+networks_list_write (arca_container_t *c, const net_list_view_t *view, arca_buf_t *b)
+{
+  const char *mode = mode_of (c);
+  buf_append (b, "{", 1);
+  if (has_bridge_endpoints (mode) && net_list_view_write (view, c->id, b) > 0)
+    ;
+  else if (!str_has_prefix (mode, "container:"))
+    {
+      jw_str (b, mode);
+      jw_lit (b, ":{\"IPAMConfig\":null,\"Links\":null,\"Aliases\":null,\"MacAddress\":\"\",\"NetworkID\":\"\","
+                 "\"EndpointID\":\"\",\"Gateway\":\"\",\"IPAddress\":\"\",\"IPPrefixLen\":0,\"IPv6Gateway\":\"\","
+                 "\"GlobalIPv6Address\":\"\",\"GlobalIPv6PrefixLen\":0,\"DriverOpts\":null,\"DNSNames\":null}");
+    }
+  buf_append (b, "}", 1);
 }

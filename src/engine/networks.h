@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "engine/engine.h"
+#include "util/strutil.h"
 
 struct arca_container;
 
@@ -45,5 +46,10 @@ void networks_container_remove (arca_engine_t *e, struct arca_container *c);
 void networks_container_restore (arca_engine_t *e, struct arca_container *c, bool running);
 /* NetworkSettings (inspect); caller holds e->lock. */
 json_t *networks_settings_view (arca_engine_t *e, struct arca_container *c);
+/* NetworkSettings.Networks of GET /containers/json, the same text as
+ * networks_settings_view's "Networks" dumped, written to b from view (one
+ * for the whole list, net_list_view_new); caller holds e->lock. */
+struct net_list_view;
+void networks_list_write (struct arca_container *c, const struct net_list_view *view, arca_buf_t *b);
 
 #endif

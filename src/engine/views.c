@@ -15,6 +15,7 @@
 #include "util/cleanup.h"
 #include "util/filters.h"
 #include "util/json.h"
+#include "util/jsonw.h"
 #include "util/strutil.h"
 #include "util/timeutil.h"
 
@@ -146,52 +147,62 @@ container_inspect_json (arca_engine_t *e, arca_container_t *c, bool size, json_t
   return 0;
 }
 
-/* moby container/state.go String */
-static char *
-status_text (arca_container_t *c, int64_t now)
+/* moby container/state.go String, into buf. */
+static void
+status_text (arca_container_t *c, int64_t now, char *buf, size_t len)
 {
   char d[64];
   if (c->running)
     {
       time_human_duration (now - c->started_ns, d, sizeof d);
       if (c->paused)
-        return xasprintf ("Up %s (Paused)", d);
-      if (c->restarting)
+        snprintf (buf, len, "Up %s (Paused)", d);
+      else if (c->restarting)
         {
           time_human_duration (now - c->finished_ns, d, sizeof d);
-          return xasprintf ("Restarting (%d) %s ago", c->exit_code, d);
+          snprintf (buf, len, "Restarting (%d) %s ago", c->exit_code, d);
         }
-      /* healthchecks (moby container/health.go String) */
-      const char *health = health_status_locked (c);
-      if (strcmp (health, "none") != 0)
-        return xasprintf ("Up %s (%s%s)", d, strcmp (health, "starting") == 0 ? "health: " : "", health);
-      return xasprintf ("Up %s", d);
+      else
+        {
+          /* healthchecks (moby container/health.go String) */
+          const char *health = health_status_locked (c);
+          if (strcmp (health, "none") != 0)
+            snprintf (buf, len, "Up %s (%s%s)", d, strcmp (health, "starting") == 0 ? "health: " : "", health);
+          else
+            snprintf (buf, len, "Up %s", d);
+        }
+      return;
     }
   if (c->removing)
-    return xstrdup ("Removal In Progress");
-  if (c->dead)
-    return xstrdup ("Dead");
-  if (c->started_ns == 0)
-    return xstrdup ("Created");
-  if (c->finished_ns == 0)
-    return xstrdup ("");
-  time_human_duration (now - c->finished_ns, d, sizeof d);
-  return xasprintf ("Exited (%d) %s ago", c->exit_code, d);
+    snprintf (buf, len, "Removal In Progress");
+  else if (c->dead)
+    snprintf (buf, len, "Dead");
+  else if (c->started_ns == 0)
+    snprintf (buf, len, "Created");
+  else if (c->finished_ns == 0)
+    snprintf (buf, len, "%s", "");
+  else
+    {
+      time_human_duration (now - c->finished_ns, d, sizeof d);
+      snprintf (buf, len, "Exited (%d) %s ago", c->exit_code, d);
+    }
 }
 
-static char *
-command_text (arca_container_t *c)
+/* moby daemon/list.go: Path and Args joined by spaces, an argument with a
+ * space in single quotes; appended to b. */
+static void
+command_text (arca_container_t *c, arca_buf_t *b)
 {
-  arca_buf_t b = { 0 };
-  buf_printf (&b, "%s", c->path ? c->path : "");
+  if (c->path)
+    jw_raw (b, c->path);
   for (size_t i = 0; c->args && c->args[i]; i++)
     {
-      if (strchr (c->args[i], ' '))
-        buf_printf (&b, " '%s'", c->args[i]);
-      else
-        buf_printf (&b, " %s", c->args[i]);
+      bool quote = strchr (c->args[i], ' ') != NULL;
+      jw_raw (b, quote ? " '" : " ");
+      jw_raw (b, c->args[i]);
+      if (quote)
+        jw_lit (b, "'");
     }
-  return b.data ? b.data : xstrdup ("");
 }
 
 static bool
@@ -235,22 +246,53 @@ match_exited (arca_container_t *c, const char *v, void *ctx)
   return !c->running && c->started_ns != 0 && atoi (v) == c->exit_code;
 }
 
+/* ancestor=<image>: the values and the image each resolves to, looked up
+ * once per list rather than once per container. */
+typedef struct
+{
+  char **values;
+  char **resolved; /* image ID of values[i], or NULL */
+} ancestors_t;
+
+static void
+ancestors_resolve (arca_engine_t *e, char **values, ancestors_t *out)
+{
+  size_t n = 0;
+  while (values && values[n])
+    n++;
+  out->values = values;
+  out->resolved = xmalloc0 ((n + 1) * sizeof *out->resolved);
+  for (size_t i = 0; i < n; i++)
+    {
+      arca_image_t *img = NULL;
+      arca_error_t err;
+      if (image_resolve (e->images, values[i], &img, &err) == 0)
+        {
+          out->resolved[i] = xstrdup (img->id);
+          image_free (img);
+        }
+    }
+}
+
+static void
+ancestors_clear (ancestors_t *a)
+{
+  for (size_t i = 0; a->values && a->values[i]; i++)
+    free (a->resolved[i]);
+  free (a->resolved);
+}
+
 static bool
 match_ancestor (arca_container_t *c, const char *v, void *ctx)
 {
-  arca_engine_t *e = ctx;
+  ancestors_t *a = ctx;
   const char *img = c->config_image;
   if (img && strcmp (img, v) == 0)
     return true;
-  arca_image_t *resolved = NULL;
-  arca_error_t err;
-  bool match = false;
-  if (image_resolve (e->images, v, &resolved, &err) == 0)
-    {
-      match = c->image_id && strcmp (resolved->id, c->image_id) == 0;
-      image_free (resolved);
-    }
-  return match;
+  size_t i = 0;
+  while (a->values[i] != v)
+    i++;
+  return a->resolved[i] && c->image_id && strcmp (a->resolved[i], c->image_id) == 0;
 }
 
 /* volume=<name|source|destination> (moby daemon/list.go). */
@@ -291,8 +333,91 @@ cmp_created_desc (const void *a, const void *b)
   return x->created_ns < y->created_ns ? 1 : x->created_ns > y->created_ns ? -1 : 0;
 }
 
+/* One ContainerSummary (moby api/types Container, daemon/list.go
+ * refreshImage/transformContainer) of c into b, the keys in the order the
+ * API has always shown them.  Caller holds e->lock; tmp is scratch. */
+static void
+summary_write (arca_container_t *c, int64_t now, json_t *link_names, const net_list_view_t *nv, arca_buf_t *tmp,
+               arca_buf_t *b)
+{
+  jw_lit (b, "{\"Id\":");
+  jw_str (b, c->id);
+  jw_lit (b, ",\"Names\":[");
+  tmp->len = 0;
+  jw_lit (tmp, "/");
+  jw_raw (tmp, c->name);
+  jw_strn (b, tmp->data, tmp->len);
+  json_t *linked_as = json_object_get (link_names, c->name); /* links: "/parent/alias" */
+  size_t i;
+  json_t *alias;
+  json_array_foreach (linked_as, i, alias)
+  {
+    jw_lit (b, ",");
+    jw_json (b, alias);
+  }
+  jw_lit (b, "],\"Image\":");
+  jw_str (b, c->config_image);
+  jw_lit (b, ",\"ImageID\":");
+  jw_str (b, c->image_id);
+  jw_lit (b, ",\"Command\":");
+  tmp->len = 0;
+  command_text (c, tmp);
+  jw_strn (b, tmp->data ? tmp->data : "", tmp->len);
+  jw_lit (b, ",\"Created\":");
+  jw_int (b, c->created_ns / 1000000000LL);
+  /* networking: Ports (n2's summary) */
+  jw_lit (b, ",\"Ports\":");
+  if (json_is_object (c->net_ports))
+    {
+      json_t *ports = portmap_summary (c->net_ports, c->exposed_ports);
+      jw_json (b, ports);
+      json_decref (ports);
+    }
+  else
+    jw_lit (b, "[]");
+  jw_lit (b, ",\"Labels\":");
+  if (json_is_object (c->labels))
+    jw_json (b, c->labels);
+  else
+    jw_lit (b, "{}");
+  jw_lit (b, ",\"State\":");
+  jw_str (b, container_state_string (c));
+  char status[160];
+  status_text (c, now, status, sizeof status);
+  jw_lit (b, ",\"Status\":");
+  jw_str (b, status);
+  const char *mode = container_network_mode (c);
+  jw_lit (b, ",\"HostConfig\":{\"NetworkMode\":");
+  jw_str (b, *mode ? mode : "none");
+  jw_lit (b, "},\"NetworkSettings\":{\"Networks\":");
+  networks_list_write (c, nv, b); /* engine/networks.c */
+  /* mounts_view's (engine/mounts.c) */
+  jw_lit (b, "},\"Mounts\":[");
+  json_t *mp;
+  json_array_foreach (c->mounts, i, mp)
+  {
+    static const char *const keys[]
+        = { "Type", "Name", "Source", "Destination", "Driver", "Mode", "RW", "Propagation", NULL };
+    jw_raw (b, i ? ",{" : "{");
+    const char *sep = "\"";
+    for (size_t k = 0; keys[k]; k++)
+      {
+        json_t *x = json_object_get (mp, keys[k]);
+        if (x == NULL)
+          continue;
+        jw_raw (b, sep);
+        jw_raw (b, keys[k]);
+        jw_lit (b, "\":");
+        jw_json (b, x);
+        sep = ",\"";
+      }
+    jw_lit (b, "}");
+  }
+  jw_lit (b, "]}");
+}
+
 int
-container_list_json (arca_engine_t *e, bool all, long limit, json_t *filters, json_t **out, arca_error_t *err)
+container_list_write (arca_engine_t *e, bool all, long limit, json_t *filters, arca_buf_t *out, arca_error_t *err)
 {
   static const char *const allowed[] = { "id", "name", "label", "status", "ancestor", "exited", "before", "since",
                                          "volume", "network", "publish", "expose", "health", "isolation",
@@ -332,6 +457,8 @@ container_list_json (arca_engine_t *e, bool all, long limit, json_t *filters, js
     }
   if (statuses || exited || limit > 0)
     all = true;
+  ancestors_t anc = { 0 };
+  ancestors_resolve (e, ancestors, &anc);
 
   /* Take references so we can work without the lock (ancestor resolution
    * talks to the image store). */
@@ -351,8 +478,14 @@ container_list_json (arca_engine_t *e, bool all, long limit, json_t *filters, js
   pthread_mutex_unlock (&e->lock);
   qsort (v, k, sizeof *v, cmp_created_desc);
 
+  /* Every endpoint's settings at once (net lock), not a walk of them all
+   * per container. */
+  net_list_view_t *nv = net_list_view_new (e->net);
   int64_t now = time_now_ns ();
-  json_t *arr = json_array ();
+  arca_buf_t tmp = { 0 };
+  long listed = 0;
+  jw_reserve (out, k * 800); /* a summary on the default bridge: ~730 bytes */
+  jw_lit (out, "[");
   for (size_t i = 0; i < k; i++)
     {
       arca_container_t *c = v[i];
@@ -360,43 +493,41 @@ container_list_json (arca_engine_t *e, bool all, long limit, json_t *filters, js
                   && any_matches (names, match_name, c, NULL) && any_matches (statuses, match_status, c, NULL)
                   && any_matches (exited, match_exited, c, NULL)
                   && filters_match_labels (filters, c->labels)
-                  && any_matches (ancestors, match_ancestor, c, e)
+                  && any_matches (ancestors, match_ancestor, c, &anc)
                   && any_matches (volumes, match_volume, c, e)
                   && any_matches (healths, match_health, c, e);
-      if (keep && (limit <= 0 || (long) json_array_size (arr) < limit))
+      if (keep && (limit <= 0 || listed < limit))
         {
+          if (listed++)
+            jw_lit (out, ",");
           pthread_mutex_lock (&e->lock);
-          _cleanup_free_ char *name = xasprintf ("/%s", c->name);
-          _cleanup_free_ char *status = status_text (c, now);
-          _cleanup_free_ char *command = command_text (c);
-          const char *image = c->config_image;
-          json_t *labels = c->labels;
-          json_t *item = json_pack (
-              "{s:s,s:[s],s:s,s:s,s:s,s:I,s:[],s:O,s:s,s:s,s:{s:s},s:{s:{}},s:[]}", "Id", c->id, "Names", name,
-              "Image", image ? image : "", "ImageID", c->image_id ? c->image_id : "", "Command", command,
-              "Created", (json_int_t) (c->created_ns / 1000000000LL), "Ports", "Labels",
-              json_is_object (labels) ? labels : json_object (), "State", container_state_string (c), "Status",
-              status, "HostConfig", "NetworkMode",
-              *container_network_mode (c) ? container_network_mode (c) : "none",
-              "NetworkSettings", "Networks", "Mounts");
-          json_object_set_new (item, "Mounts", mounts_view (c->mounts)); /* engine/mounts.c */
-          json_t *linked_as = json_object_get (link_names, c->name);
-          if (linked_as)
-            json_array_extend (json_object_get (item, "Names"), linked_as);
-          /* networking: Ports (n2's summary) and NetworkSettings.Networks */
-          json_object_set_new (item, "Ports", portmap_summary (c->net_ports, c->exposed_ports));
-          {
-            json_t *ns = networks_settings_view (e, c);
-            json_object_set (json_object_get (item, "NetworkSettings"), "Networks", json_object_get (ns, "Networks"));
-            json_decref (ns);
-          }
+          summary_write (c, now, link_names, nv, &tmp, out);
           pthread_mutex_unlock (&e->lock);
-          json_array_append_new (arr, item);
         }
     }
+  jw_lit (out, "]");
+  buf_free (&tmp);
+  net_list_view_free (nv);
+  ancestors_clear (&anc);
   for (size_t i = 0; i < k; i++)
     container_unref (v[i]);
   free (v);
-  *out = arr;
+  return 0;
+}
+
+int
+container_list_json (arca_engine_t *e, bool all, long limit, json_t *filters, json_t **out, arca_error_t *err)
+{
+  arca_buf_t b = { 0 };
+  if (container_list_write (e, all, limit, filters, &b, err) < 0)
+    {
+      buf_free (&b);
+      return -1;
+    }
+  json_error_t jerr;
+  *out = json_loadb (b.data, b.len, 0, &jerr);
+  buf_free (&b);
+  if (*out == NULL)
+    return arca_error_set (err, ARCA_ERR_INTERNAL, "container list: %s", jerr.text);
   return 0;
 }

@@ -82,6 +82,11 @@ int arca_resp_status (arca_http_request_t *req, int status);
 /* Arbitrary body, copied. */
 int arca_resp_data (arca_http_request_t *req, int status, const char *content_type, const void *data,
                     size_t len);
+/* A JSON body already written as text (compact, Go json.Encoder's
+ * trailing newline still to come): text is malloc'd, len bytes and a NUL,
+ * which becomes the newline; the response takes it (no copy of a large
+ * list).  Frees text in every case. */
+int arca_resp_json_text (arca_http_request_t *req, int status, char *text, size_t len);
 
 /* Streamed (chunked) response.  Status and headers are flushed at once; then
  * fn runs in a thread of its own and writes with arca_stream_write until it

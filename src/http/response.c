@@ -93,6 +93,20 @@ arca_resp_json (arca_http_request_t *req, int status, json_t *body)
 }
 
 int
+arca_resp_json_text (arca_http_request_t *req, int status, char *text, size_t len)
+{
+  text[len] = '\n';
+  struct MHD_Response *resp = MHD_create_response_from_buffer (len + 1, text, MHD_RESPMEM_MUST_FREE);
+  if (resp == NULL)
+    {
+      free (text);
+      return -1;
+    }
+  MHD_add_response_header (resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+  return arca_http_queue (req, status, resp);
+}
+
+int
 arca_resp_status (arca_http_request_t *req, int status)
 {
   return arca_resp_data (req, status, NULL, "", 0);

@@ -246,7 +246,8 @@ endpoint_record (arca_endpoint_t *ep, int order)
   json_t *r = json_pack ("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s?,s:o,s:b,s:i}", "EndpointID", ep->id, "ContainerName",
                     ep->container_name ? ep->container_name : "", "IfName", ep->ifname, "HostIfName",
                     ep->host_ifname, "IPAddress", addr, "MacAddress", ep->mac, "RequestedIP", req, "RequestedMac",
-                    ep->req_mac, "Aliases", json_from_strv (ep->aliases), "Active", ep->active, "Order", order);
+                    ep->req_mac, "Aliases", ep->aliases ? json_from_strv (ep->aliases) : json_null (), "Active",
+                    ep->active, "Order", order);
   _cleanup_free_ char *a6 = ip6_str_or_empty (&ep->addr6), *req6 = ip6_str_or_empty (&ep->req_addr6);
   json_object_set_new (r, "IPv6Address", json_string (a6));
   json_object_set_new (r, "RequestedIPv6", json_string (req6));

@@ -36,6 +36,7 @@
 
 #include "store/db.h"
 #include "util/error.h"
+#include "util/strutil.h"
 
 typedef struct arca_network
 {
@@ -325,6 +326,18 @@ char **net_container_ips (arca_net_t *net, const char *cid);
 char *net_default_gateway (arca_net_t *net);
 /* Fill NetworkSettings.Networks and the legacy top-level fields in ns. */
 void net_container_settings (arca_net_t *net, const char *cid, json_t *ns);
+
+/* listview.c: NetworkSettings.Networks of every container for one
+ * GET /containers/json, made in one pass over the endpoints (under
+ * net->lock, taken and released by net_list_view_new): the members
+ * net_container_settings would put in Networks, as JSON text. */
+typedef struct net_list_view net_list_view_t;
+net_list_view_t *net_list_view_new (arca_net_t *net);
+/* Appends cid's members ("<network>":{EndpointSettings}, comma-separated,
+ * in net_container_settings's order and bytes) to b; returns how many (0:
+ * none, where inspect has no Networks from the endpoints either). */
+size_t net_list_view_write (const net_list_view_t *v, const char *cid, arca_buf_t *b);
+void net_list_view_free (net_list_view_t *v);
 
 /* ---- VM isolation (src/net/vmtap.c) ---- */
 

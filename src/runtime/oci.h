@@ -27,6 +27,11 @@ typedef struct
   bool crun; /* its executable is crun's: it takes a compiled seccomp filter */
   /* crun on cgroup v1 hierarchies: oci_update writes "no limit" itself */
   bool crun_v1_limits;
+  /* runc and crun: a sealed memfd copy of the executable, run instead of
+   * path (argv[0] stays path), -1 if none; exec_path is its
+   * /proc/self/fd name in the daemon (oci.c sealed_copy) */
+  int exec_fd;
+  char exec_path[32];
 } arca_oci_runtime_t;
 
 typedef struct arca_oci_runtimes arca_oci_runtimes_t;

@@ -23,12 +23,14 @@
 
 #define SHIM_READY_TIMEOUT_MS 60000
 #define SHIM_READY_FD 3
+#define SHIM_RUNTIME_FD 4
 #define SHIM_MAX_REPLY (1024 * 1024)
 
 static char **
 shim_argv (const arca_shim_options_t *o, int ready_fd)
 {
   char **v = NULL;
+  char num[32];
   v = strv_append (v, o->shim_path);
 #define ARG(flag, val)                                                                                                 \
   do                                                                                                                   \
@@ -50,6 +52,12 @@ shim_argv (const arca_shim_options_t *o, int ready_fd)
   ARG ("--runtime-root", o->runtime_root);
   if (o->runtime_cgroup_v1_view)
     v = strv_append (v, "--runtime-cgroup-v1-view");
+  if (o->runtime_fd > 2)
+    {
+      v = strv_append (v, "--runtime-fd");
+      snprintf (num, sizeof num, "%d", SHIM_RUNTIME_FD);
+      v = strv_append (v, num);
+    }
   ARG ("--exec-process", o->exec_process);
   ARG ("--vm", o->vm_config);
   ARG ("--vm-container", o->vm_container);
@@ -60,7 +68,6 @@ shim_argv (const arca_shim_options_t *o, int ready_fd)
     v = strv_append (v, "--open-stdin");
   if (o->stdin_once)
     v = strv_append (v, "--stdin-once");
-  char num[32];
   if (o->console_height && o->console_width)
     {
       snprintf (num, sizeof num, "%u", o->console_height);
@@ -116,7 +123,7 @@ read_ready (int fd, arca_buf_t *b, arca_error_t *err)
  * in glibc) neither copies the daemon's page tables nor makes its threads
  * take copy-on-write faults afterwards, as fork did (twice per start). */
 static int
-spawn_detached (char **argv, const char *log, int ready_fd, pid_t *pid, arca_error_t *err)
+spawn_detached (char **argv, const char *log, int ready_fd, int runtime_fd, pid_t *pid, arca_error_t *err)
 {
   _cleanup_close_ int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
   if (null < 0)
@@ -131,6 +138,8 @@ spawn_detached (char **argv, const char *log, int ready_fd, pid_t *pid, arca_err
   posix_spawn_file_actions_adddup2 (&fa, logfd >= 0 ? logfd : null, 2);
   /* dup2 onto itself clears close-on-exec (POSIX; glibc >= 2.29) */
   posix_spawn_file_actions_adddup2 (&fa, ready_fd, SHIM_READY_FD);
+  if (runtime_fd > 2)
+    posix_spawn_file_actions_adddup2 (&fa, runtime_fd, SHIM_RUNTIME_FD);
   sigset_t none, all;
   sigemptyset (&none);
   sigfillset (&all);
@@ -159,7 +168,7 @@ shim_spawn (const arca_shim_options_t *opts, pid_t *pid, arca_error_t *err)
   _cleanup_strv_ char **argv = shim_argv (opts, SHIM_READY_FD);
   _cleanup_free_ char *shim_log = xasprintf ("%s/shim.log", opts->state_dir);
   pid_t child;
-  if (spawn_detached (argv, shim_log, wr, &child, err) < 0)
+  if (spawn_detached (argv, shim_log, wr, opts->runtime_fd, &child, err) < 0)
     return -1;
   close (arca_steal_fd (wr));
   /* The spawned process forks the shim and exits at once (--daemonize);

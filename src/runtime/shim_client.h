@@ -103,6 +103,8 @@ typedef struct
   const char *runtime_path;  /* runc / crun executable */
   const char *runtime_root;  /* --root for the runtime */
   bool runtime_cgroup_v1_view; /* run it where cgroup2 is not mounted (util/cgview.h) */
+  int runtime_fd;            /* sealed copy of it to execute (runtime/oci.h exec_fd); runtime_path
+                                if not above 2 (0 when left out of an initializer) */
   bool tty;
   bool open_stdin;
   bool stdin_once;

@@ -52,7 +52,7 @@ static void
 parse_args (shim_t *s, int argc, char **argv)
 {
   enum { O_ID = 256, O_BUNDLE, O_STATE, O_LOG, O_EXIT, O_RUNTIME, O_ROOT, O_TTY, O_STDIN, O_ONCE, O_H, O_W, O_READY, O_EXEC,
-         O_LOGCFG, O_VM, O_VM_CONTAINER, O_DAEMONIZE, O_CGV1 };
+         O_LOGCFG, O_VM, O_VM_CONTAINER, O_DAEMONIZE, O_CGV1, O_RTFD };
   static const struct option opts[] = {
     { "id", required_argument, NULL, O_ID },
     { "bundle", required_argument, NULL, O_BUNDLE },
@@ -63,6 +63,7 @@ parse_args (shim_t *s, int argc, char **argv)
     { "runtime", required_argument, NULL, O_RUNTIME },
     { "runtime-root", required_argument, NULL, O_ROOT },
     { "runtime-cgroup-v1-view", no_argument, NULL, O_CGV1 },
+    { "runtime-fd", required_argument, NULL, O_RTFD },
     { "tty", no_argument, NULL, O_TTY },
     { "open-stdin", no_argument, NULL, O_STDIN },
     { "stdin-once", no_argument, NULL, O_ONCE },
@@ -87,6 +88,7 @@ parse_args (shim_t *s, int argc, char **argv)
       case O_RUNTIME: s->runtime = optarg; break;
       case O_ROOT: s->runtime_root = optarg; break;
       case O_CGV1: s->runtime_cgroup_v1_view = true; break;
+      case O_RTFD: s->runtime_fd = atoi (optarg); break;
       case O_TTY: s->tty = true; break;
       case O_STDIN: s->open_stdin = true; break;
       case O_ONCE: s->stdin_once = true; break;
@@ -446,24 +448,36 @@ loop (shim_t *s)
 }
 
 static void
-close_inherited_fds (int keep)
+close_inherited_fds (int keep_a, int keep_b)
 {
   /* The daemon may leak descriptors without O_CLOEXEC; none must reach the
-   * container. */
-  if (keep > 3)
-    close_range (3, (unsigned) keep - 1, 0);
-  close_range (keep >= 3 ? (unsigned) keep + 1 : 3, ~0U, 0);
+   * container.  Closes 3.. but the (at most two) descriptors to keep. */
+  int keep[2] = { keep_a < keep_b ? keep_a : keep_b, keep_a < keep_b ? keep_b : keep_a };
+  unsigned from = 3;
+  for (int i = 0; i < 2; i++)
+    {
+      if (keep[i] < (int) from)
+        continue;
+      if ((unsigned) keep[i] > from)
+        close_range (from, (unsigned) keep[i] - 1, 0);
+      from = (unsigned) keep[i] + 1;
+    }
+  close_range (from, ~0U, 0);
 }
 
 int
 main (int argc, char **argv)
 {
   shim_t s = { .ready_fd = -1, .out_fd = -1, .err_fd = -1, .in_fd = -1, .listen_fd = -1,
-               .child_fds = { -1, -1, -1 } };
+               .child_fds = { -1, -1, -1 }, .runtime_fd = -1 };
   parse_args (&s, argc, argv);
-  close_inherited_fds (s.ready_fd);
+  close_inherited_fds (s.ready_fd, s.runtime_fd);
   if (s.ready_fd >= 0)
     fcntl (s.ready_fd, F_SETFD, FD_CLOEXEC);
+  /* Not for the runtime's children (the container): it is executed from
+   * its /proc/self/fd name, which the exec resolves before it closes. */
+  if (s.runtime_fd >= 0 && fcntl (s.runtime_fd, F_SETFD, FD_CLOEXEC) < 0)
+    s.runtime_fd = -1;
   /* The daemon spawned us (vfork-like, no copy of its memory) as a session
    * leader it reaps; the shim proper is our child, no session leader (it
    * can never acquire a controlling terminal), re-parented when we exit:

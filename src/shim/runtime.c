@@ -52,6 +52,11 @@ spawn_runtime (shim_t *s, char *const args[], int fds[3])
   for (size_t i = 0; args[i] && n < 31; i++)
     argv[n++] = args[i];
   argv[n] = NULL;
+  /* The sealed copy (--runtime-fd, runtime/oci.c sealed_copy), argv[0]
+   * still the runtime's name. */
+  char exec_path[32] = "";
+  if (s->runtime_fd >= 0)
+    snprintf (exec_path, sizeof exec_path, "/proc/self/fd/%d", s->runtime_fd);
 
   pid_t pid = fork ();
   if (pid < 0)
@@ -86,7 +91,7 @@ spawn_runtime (shim_t *s, char *const args[], int fds[3])
             _exit (127);
           _exit (127);
         }
-      execvp (argv[0], (char *const *) argv);
+      execvp (exec_path[0] ? exec_path : argv[0], (char *const *) argv);
       _exit (127);
     }
   return pid;

@@ -97,6 +97,7 @@ struct shim
   const char *vm_config;    /* VM mode: vm.json written by the daemon (runtime/vm.h) */
   const char *vm_container; /* exec into a VM container: that container's state dir */
   bool runtime_cgroup_v1_view; /* --runtime-cgroup-v1-view: util/cgview.h */
+  int runtime_fd;              /* --runtime-fd: sealed copy of --runtime to execute, -1 = none */
   bool tty, open_stdin, stdin_once;
   bool daemonize; /* --daemonize: fork once, the parent exits (shim_spawn reaps it) */
   unsigned height, width;

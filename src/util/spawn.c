@@ -12,14 +12,14 @@
 extern char **environ;
 
 static int
-start_spawned (char **argv, int out_fd, int err_fd, pid_t *pid)
+start_spawned (const char *file, char **argv, int out_fd, int err_fd, pid_t *pid)
 {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init (&fa);
   posix_spawn_file_actions_addopen (&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2 (&fa, out_fd, 1);
   posix_spawn_file_actions_adddup2 (&fa, err_fd, 2);
-  int r = posix_spawnp (pid, argv[0], &fa, NULL, argv, environ);
+  int r = posix_spawnp (pid, file, &fa, NULL, argv, environ);
   posix_spawn_file_actions_destroy (&fa);
   return r;
 }
@@ -43,7 +43,7 @@ child_report (const char *what, int errnum)
  * setup's failure reaches stderr as "child setup failed: errno N" and
  * exit status 127. */
 static int
-start_forked (char **argv, int (*child_setup) (void), int out_fd, int err_fd, pid_t *pid)
+start_forked (const char *file, char **argv, int (*child_setup) (void), int out_fd, int err_fd, pid_t *pid)
 {
   *pid = fork ();
   if (*pid < 0)
@@ -58,7 +58,7 @@ start_forked (char **argv, int (*child_setup) (void), int out_fd, int err_fd, pi
       child_report ("child setup failed: errno ", errno);
       _exit (127);
     }
-  execvp (argv[0], argv);
+  execvp (file, argv);
   _exit (127);
 }
 
@@ -72,6 +72,13 @@ int
 spawn_capture_with (char **argv, int (*child_setup) (void), arca_buf_t *out, arca_buf_t *errout, int *status,
                     arca_error_t *err)
 {
+  return spawn_capture_file (argv[0], argv, child_setup, out, errout, status, err);
+}
+
+int
+spawn_capture_file (const char *file, char **argv, int (*child_setup) (void), arca_buf_t *out, arca_buf_t *errout,
+                    int *status, arca_error_t *err)
+{
   int po[2], pe[2];
   if (pipe2 (po, O_CLOEXEC) < 0)
     return arca_error_errno (err, errno, "pipe");
@@ -82,7 +89,8 @@ spawn_capture_with (char **argv, int (*child_setup) (void), arca_buf_t *out, arc
       return arca_error_errno (err, errno, "pipe");
     }
   pid_t pid;
-  int r = child_setup ? start_forked (argv, child_setup, po[1], pe[1], &pid) : start_spawned (argv, po[1], pe[1], &pid);
+  int r = child_setup ? start_forked (file, argv, child_setup, po[1], pe[1], &pid)
+                      : start_spawned (file, argv, po[1], pe[1], &pid);
   close (po[1]);
   close (pe[1]);
   if (r != 0)

@@ -13,5 +13,9 @@ int spawn_capture (char **argv, arca_buf_t *out, arca_buf_t *errout, int *status
  * run in the child before the exec when not NULL. */
 int spawn_capture_with (char **argv, int (*child_setup) (void), arca_buf_t *out, arca_buf_t *errout, int *status,
                         arca_error_t *err);
+/* The same, executing file (looked up in PATH if it has no '/') with
+ * argv as its arguments: argv[0] need not name it. */
+int spawn_capture_file (const char *file, char **argv, int (*child_setup) (void), arca_buf_t *out, arca_buf_t *errout,
+                        int *status, arca_error_t *err);
 
 #endif

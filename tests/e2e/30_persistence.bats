@@ -91,12 +91,19 @@ setup_file() {
     --log-opt max-size=1m --link cfg-child:kid --stop-signal SIGUSR1 --stop-timeout 7 --dns 192.0.2.1 \
     --tmpfs /scratch:size=1m --health-cmd true --health-interval 1h -u 0:0 -w /tmp -h cfghost \
     busybox sleep 300
-  local before
+  docker create --name cfg-created busybox true
+  local before nets
   before=$(docker inspect -f '{{json .Config}} {{json .HostConfig}} {{json .Path}} {{json .Args}}' cfg-run)
+  # endpoints (kept for the running, re-adopted; as created for the
+  # other): Aliases stays null, as dockerd's, not [] after a restart
+  nets=$(docker inspect -f '{{json .NetworkSettings.Networks}}' cfg-child cfg-created)
+  assert_equal "$(docker inspect -f '{{json .NetworkSettings.Networks.bridge.Aliases}}' cfg-created)" null
   check() {
     run docker inspect -f '{{json .Config}} {{json .HostConfig}} {{json .Path}} {{json .Args}}' cfg-run
     assert_success
     assert_equal "$output" "$before"
+    run -0 docker inspect -f '{{json .NetworkSettings.Networks}}' cfg-child cfg-created
+    assert_equal "$output" "$nets"
     run docker ps -a --filter label=tier=web --filter label=empty --format '{{.Names}} {{.Image}} {{.Labels}}'
     assert_output "cfg-run busybox empty=,tier=web"
     run docker ps --filter name=cfg-run --format '{{.Ports}} {{.Networks}}'
@@ -123,7 +130,7 @@ setup_file() {
   check
   run docker exec cfg-run sh -c 'echo $A,$B,$HOSTNAME,$(pwd),$(id -u)'
   assert_output "1,x y,cfghost,/tmp,0"
-  docker rm -f cfg-run cfg-child
+  docker rm -f cfg-run cfg-child cfg-created
 }
 
 @test "images and names survive a restart" {

@@ -161,6 +161,14 @@ in_ns() { nsenter --net="/run/netns/$A9NS" "$@"; }
   assert_output '{"IPv6Address":"fd00:a9:2::42"} fd00:a9:2::42 fd00:a9:2::1'
   run docker exec a9t ip -6 addr
   assert_output_contains "fd00:a9:2::42/64"
+  # the list (docker ps; net/listview.c) shows inspect's IPv6 fields
+  local n
+  for n in a9s a9t; do
+    run -0 bash -c "curl -sS --unix-socket '$ARCA_T/arca.sock' 'http://localhost/v1.51/containers/json' |
+      jq -c '.[] | select(.Names[0] == \"/$n\") | .NetworkSettings.Networks'"
+    assert_equal "$output" "$(api GET "/v1.51/containers/$n/json" | jq -c .NetworkSettings.Networks)"
+    assert_output_contains '"GlobalIPv6Address":"fd00:a9:'
+  done
   # --ip6 on a network without an IPv6 subnet: dockerd's error at start
   docker network create a9v4
   run docker run -d --name a9v4c --network a9v4 --ip6 fd00:a9:7::5 busybox sleep 300

@@ -207,3 +207,38 @@ J
   assert_output crun
   docker rm "$id" "$id2" >/dev/null
 }
+
+# runtime/oci.c sealed_copy: runc and crun re-execute themselves from a
+# sealed copy at every call (CVE-2019-5736) unless /proc/self/exe already
+# is a memfd with all four seals; the daemon makes that copy once and each
+# shim runs the runtime from it.
+shim_of() {
+  local f cmd
+  for f in /proc/[0-9]*/cmdline; do
+    cmd=$(tr '\0' ' ' 2>/dev/null <"$f") || continue
+    case "$cmd" in *arca-shim*"--id $1 "*) f=${f#/proc/}; echo "${f%/cmdline}"; return 0 ;; esac
+  done
+  return 1
+}
+
+@test "both runtimes run from a sealed copy of their executable, made once by the daemon" {
+  for rt in crun runc; do
+    id=$(docker run -d --runtime "$rt" busybox sleep 600)
+    pid=$(shim_of "$id") || fail "no shim for $id"
+    run readlink "/proc/$pid/fd/4"
+    assert_output_contains "memfd:arca-runtime"
+    cmp "/proc/$pid/fd/4" "$(command -v "$rt")"
+    # F_GET_SEALS (1034): seal, shrink, grow and write (15), what runc's and
+    # crun's is_self_cloned require.
+    run python3 -c 'import fcntl, sys; print(fcntl.fcntl(open(sys.argv[1], "rb"), 1034))' "/proc/$pid/fd/4"
+    assert_output 15
+    run docker exec "$id" echo "exec under $rt"
+    assert_output "exec under $rt"
+    docker pause "$id" >/dev/null
+    docker unpause "$id" >/dev/null
+    docker rm -f "$id" >/dev/null
+  done
+  # The daemon holds one copy per runtime, not one per container.
+  run sh -c "ls -l /proc/$(arca_pid)/fd | grep -c 'memfd:arca-runtime'"
+  assert_output 2
+}
