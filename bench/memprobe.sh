@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Where a process's memory is: bench/memprobe.sh PID [--malloc-info]
+# Where a process's memory is: bench/memprobe.sh PID [--malloc-info|--by-file]
 #
 # One line: RSS and its parts (smaps_rollup), threads, glibc malloc arenas
 # (a non-main arena's heap is an anonymous mapping aligned to 64 MiB,
@@ -9,11 +9,14 @@
 # process through gdb): memory malloc holds from the system and how much of
 # it is free in its bins (freed by the program, not returned).  KEEP_XML=1
 # keeps malloc_info's XML in a file of its own and prints its name.
+# With --by-file, the resident KiB of each mapped file (all its mappings
+# summed: a shared library's text, data and relocations), "anon" and
+# "[heap]", largest first, on one line: what a library costs once loaded.
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 case "${1:-}" in
-  -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
-  '') echo "usage: bench/memprobe.sh PID [--malloc-info]" >&2; exit 2 ;;
+  -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+  '') echo "usage: bench/memprobe.sh PID [--malloc-info|--by-file]" >&2; exit 2 ;;
 esac
 pid=$1
 pid_alive "$pid" || { echo "bench: no process $pid" >&2; exit 1; }
@@ -46,6 +49,21 @@ for line in open("/proc/%s/smaps" % pid):
 print("rss %d KiB (anonymous %d, file %d), pss %d KiB, %s threads, %d arena heaps resident %d KiB, other anonymous %d KiB"
       % (roll["Rss"], roll["Anonymous"], roll["Rss"] - roll["Anonymous"], roll["Pss"], threads, heaps, heap_rss, anon_rss))
 PY
+if [ "${2:-}" = --by-file ]; then
+  /usr/bin/python3 - "$pid" <<'PY'
+import collections, re, sys
+rss = collections.Counter()
+name = None
+for line in open("/proc/%s/smaps" % sys.argv[1]):
+    f = line.split()
+    if re.match(r"^[0-9a-f]+-[0-9a-f]+$", f[0]):
+        name = f[5].rsplit("/", 1)[-1] if len(f) >= 6 else "anon"
+    elif f[0] == "Rss:":
+        rss[name] += int(f[1])
+print("by file (KiB): total %d: " % sum(rss.values())
+      + ", ".join("%s %d" % (n, k) for n, k in rss.most_common() if k))
+PY
+fi
 if [ "${2:-}" = --malloc-info ]; then
   # The process itself writes the file (fopen in it): let it reach the
   # file whatever its user.

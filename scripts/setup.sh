@@ -4,7 +4,8 @@
 set -euo pipefail
 
 PKGS=(
-  gcc make meson ninja-build pkg-config
+  # binutils' readelf: scripts/soname.sh (the SONAMEs dlopened at first use)
+  gcc binutils make meson ninja-build pkg-config
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libarchive-dev
   libcurl4-gnutls-dev nettle-dev libnl-3-dev libnl-route-3-dev
   libnftables-dev libcap-dev libcmocka-dev libseccomp-dev

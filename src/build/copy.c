@@ -884,7 +884,10 @@ copy_info (copier_t *c, const copy_info_t *info, int dest_rootfd, const char *de
   if (decompress && !info->no_decompress && S_ISREG (st.st_mode))
     {
       _cleanup_close_ int fd = openat (sparent, sbase, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-      if (fd >= 0 && file_is_archive (fd))
+      int is_archive = fd >= 0 ? file_is_archive (fd, err) : 0;
+      if (is_archive < 0)
+        return -1;
+      if (is_archive)
         {
           /* UntarPath: extracted into the destination, owners kept */
           char link[64];

@@ -1,7 +1,6 @@
 /* HTTP downloads with libcurl (see fetch.h). */
 #include "build/fetch.h"
 
-#include <curl/curl.h>
 #include <stdbool.h>
 #include <errno.h>
 #include <pthread.h>
@@ -11,16 +10,9 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/lazy_curl.h"
 #include "util/strutil.h"
 #include "util/timeutil.h"
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void
-curl_init_once (void)
-{
-  curl_global_init (CURL_GLOBAL_DEFAULT);
-}
 
 void
 fetch_info_clear (fetch_info_t *i)
@@ -175,7 +167,8 @@ status_kind (long code)
 int
 fetch_url (const char *url, int out_fd, fetch_info_t *info, fetch_progress_fn progress, void *ctx, arca_error_t *err)
 {
-  pthread_once (&curl_once, curl_init_once);
+  if (arca_lazy_curl_load (err) < 0)
+    return -1;
   memset (info, 0, sizeof *info);
   info->content_length = -1;
   CURL *c = curl_easy_init ();

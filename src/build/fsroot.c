@@ -4,8 +4,6 @@
  * resolve as it would inside the container, never on the host. */
 #include "build/fsroot.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +19,7 @@
 #include "image/digest.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/lazy_archive.h"
 #include "util/log.h"
 #include "util/strutil.h"
 
@@ -552,6 +551,8 @@ pad_read (struct archive *a, void *ud, const void **buf)
 static int
 decompress_to (const char *tar_path, const char *dir, char **out, arca_error_t *err)
 {
+  if (arca_lazy_archive_load (err) < 0)
+    return -1;
   unsigned char magic[6] = { 0 };
   _cleanup_close_ int in = open (tar_path, O_RDONLY | O_CLOEXEC);
   if (in < 0)
@@ -594,6 +595,8 @@ decompress_to (const char *tar_path, const char *dir, char **out, arca_error_t *
 int
 root_untar (int rootfd, const char *dest, const char *tar_path, const root_untar_opts_t *o, arca_error_t *err)
 {
+  if (arca_lazy_archive_load (err) < 0)
+    return -1;
   _cleanup_free_ char *d = abs_clean (dest);
   _cleanup_close_ int dfd = root_mkdir_all (rootfd, d, 0755, NULL, err);
   if (dfd < 0)
@@ -668,19 +671,21 @@ out:
   return ret;
 }
 
-bool
-file_is_archive (int fd)
+int
+file_is_archive (int fd, arca_error_t *err)
 {
+  if (arca_lazy_archive_load (err) < 0)
+    return -1;
   int dup_fd = dup (fd);
   if (dup_fd < 0)
-    return false;
+    return 0;
   off_t pos = lseek (dup_fd, 0, SEEK_CUR);
   lseek (dup_fd, 0, SEEK_SET);
   struct archive *a = archive_read_new ();
   archive_read_support_filter_all (a);
   archive_read_support_format_tar (a);
   archive_read_support_format_gnutar (a);
-  bool ok = false;
+  int ok = 0;
   if (archive_read_open_fd (a, dup_fd, 65536) == ARCHIVE_OK)
     {
       struct archive_entry *e;

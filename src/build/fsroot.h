@@ -69,8 +69,9 @@ typedef struct
 int root_untar (int rootfd, const char *dest, const char *tar_path, const root_untar_opts_t *o, arca_error_t *err);
 
 /* Is the file at fd a tar archive, maybe compressed (moby
- * isArchivePath: the first header reads)?  fd is not moved. */
-bool file_is_archive (int fd);
+ * isArchivePath: the first header reads)?  1 or 0; fd is not moved.  -1
+ * with err if the tar library cannot be loaded. */
+int file_is_archive (int fd, arca_error_t *err);
 
 /* rm -rf of path in the root (not following symlinks). */
 int root_remove_all (int rootfd, const char *path);

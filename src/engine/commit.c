@@ -4,8 +4,6 @@
  * overlay whiteout format, daemon/commit.go). */
 #include "engine/commit.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +25,7 @@
 #include "util/env.h"
 #include "util/fs.h"
 #include "util/json.h"
+#include "util/lazy_archive.h"
 #include "util/log.h"
 #include "util/strutil.h"
 
@@ -603,6 +602,8 @@ int
 container_export_write (arca_export_t *x, int (*write_fn) (void *ctx, const void *data, size_t len), void *ctx,
                         arca_error_t *err)
 {
+  if (arca_lazy_archive_load (err) < 0)
+    return -1;
   _cleanup_close_ int fd = open_dir (x->mnt, err);
   if (fd < 0)
     return -1;
@@ -632,6 +633,8 @@ typedef struct
 static int
 write_layer (void *ctx, int out_fd, arca_error_t *err)
 {
+  if (arca_lazy_archive_load (err) < 0)
+    return -1;
   layer_ctx_t *l = ctx;
   _cleanup_close_ int fd = open_dir (l->upper, err);
   if (fd < 0)

@@ -7,7 +7,6 @@
 #include <ctype.h>
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -19,6 +18,7 @@
 #include "image/store_internal.h"
 #include "util/cleanup.h"
 #include "util/json.h"
+#include "util/lazy_curl.h"
 #include "util/log.h"
 #include "util/strutil.h"
 
@@ -35,13 +35,6 @@ struct registry_client
   pthread_mutex_t lock; /* guards authz */
   char *authz;          /* Authorization header value once known */
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void
-curl_init_once (void)
-{
-  curl_global_init (CURL_GLOBAL_DEFAULT);
-}
 
 /* ---- endpoints ---------------------------------------------------------------- */
 
@@ -276,7 +269,8 @@ on_read (char *buf, size_t size, size_t n, void *ud)
 static int
 perform (req_t *r, const char *authz, arca_error_t *err)
 {
-  pthread_once (&curl_once, curl_init_once);
+  if (arca_lazy_curl_load (err) < 0)
+    return -1;
   CURL *h = curl_easy_init ();
   if (h == NULL)
     return arca_error_set (err, ARCA_ERR_INTERNAL, "curl_easy_init failed");
@@ -406,6 +400,8 @@ fetch_token (registry_client_t *c, registry_challenge_t *ch, arca_error_t *err)
 {
   if (ch->realm == NULL)
     return arca_error_set (err, ARCA_ERR_UNAUTHORIZED, "no realm in bearer challenge");
+  if (arca_lazy_curl_load (err) < 0)
+    return -1;
   CURL *esc = curl_easy_init ();
   _cleanup_free_ char *scope = NULL;
   char *es = curl_easy_escape (esc, c->scope, 0);

@@ -1,7 +1,5 @@
 #include "image/unpack.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -13,6 +11,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/lazy_archive.h"
 #include "util/log.h"
 #include "util/strutil.h"
 
@@ -226,6 +225,8 @@ static int
 run_job (job_t *j)
 {
   arca_error_t *err = &j->err;
+  if (arca_lazy_archive_load (err) < 0)
+    return -1;
   int ret = -1;
   struct archive *outer = NULL, *in = NULL, *out = NULL;
   src_t src = { .fd = -1 };

@@ -58,6 +58,7 @@
 #include "net/net.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/lazy_ldns.h"
 #include "util/log.h"
 #include "util/strutil.h"
 
@@ -1149,6 +1150,10 @@ dns_container_attach (arca_net_t *net, const char *container_id, const char *net
   dns_t *d = net->dns;
   if (d == NULL)
     return arca_error_set (err, ARCA_ERR_INTERNAL, "embedded DNS server not running");
+  /* the DNS message library is loaded with the first container that gets
+   * the embedded server (util/lazy_ldns.h), before it can get a query */
+  if (arca_lazy_ldns_load (err) < 0)
+    return -1;
   struct stat st;
   if (stat (netns_path, &st) < 0)
     return arca_error_errno (err, errno, "dns: %s", netns_path);

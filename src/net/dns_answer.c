@@ -9,10 +9,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include <ldns/ldns.h>
-
 #include "net/dns_internal.h"
 #include "util/cleanup.h"
+#include "util/lazy_ldns.h"
 #include "util/strutil.h"
 
 #define DNS_TTL 600                 /* moby respTTL */
