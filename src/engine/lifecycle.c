@@ -722,6 +722,13 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
 static int
 send_signal (arca_engine_t *e, arca_container_t *c, int sig, arca_error_t *err)
 {
+  /* moby killWithSignal stops the health checks before any signal (kill,
+   * stop, rm -f): a probe during a stop's grace period, or one that races
+   * the SIGKILL, must not make the container unhealthy on its way out.
+   * They start again with the container. */
+  pthread_mutex_lock (&e->lock);
+  health_stop_locked (e, c);
+  pthread_mutex_unlock (&e->lock);
   _cleanup_free_ char *sdir = container_state_dir (e, c->id);
   _cleanup_json_ json_t *req = json_pack ("{s:s,s:i,s:b}", "op", "kill", "signal", sig, "all", false);
   _cleanup_json_ json_t *reply = NULL;

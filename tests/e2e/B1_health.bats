@@ -336,3 +336,19 @@ health_status: healthy"
   assert_output "health_status: unhealthy"
   docker rm -f h-restart
 }
+
+@test "a stop ends the health checks first: a probe failing in the grace period makes no unhealthy (moby killWithSignal)" {
+  # The TERM handler removes the file the probe tests and keeps running:
+  # every probe in the 4 s grace period would fail, retries=1.
+  docker run -d --name hc-stop --health-cmd 'test -f /tmp/ready' --health-interval 300ms --health-retries 1 \
+    busybox sh -c "trap 'rm -f /tmp/ready' TERM; touch /tmp/ready; while true; do sleep 0.1; done"
+  healthy() { [ "$(docker inspect -f '{{.State.Health.Status}}' hc-stop)" = healthy ]; }
+  retry 50 0.1 healthy || fail "never healthy"
+  local s
+  s=$(date +%s.%N)
+  docker stop -t 4 hc-stop >/dev/null
+  run docker events --since "$s" --until "$(date +%s.%N)" --filter container=hc-stop --filter event=health_status \
+    --format '{{.Action}}'
+  assert_output ""
+  docker rm hc-stop >/dev/null
+}
