@@ -29,7 +29,7 @@ arca_lazylib_open (arca_lazylib_t *lib)
       return;
     }
   if (lib->initialise)
-    lib->initialise ();
+    lib->initialise (h);
   log_debug ("loaded %s", lib->soname);
   atomic_store_explicit (&lib->ready, true, memory_order_release);
 }
