@@ -88,19 +88,13 @@ sealed_copy (const char *path)
   return high;
 }
 
-/* crun's executable: "crun", or a name that starts so ("crun-1.19"). */
+/* The executable's file name starts with name: crun's is "crun" or, say,
+ * "crun-1.19"; runc's "runc". */
 static bool
-is_crun (const char *path)
+named (const char *path, const char *name)
 {
   const char *base = strrchr (path, '/');
-  return strncmp (base ? base + 1 : path, "crun", 4) == 0;
-}
-
-static bool
-is_runc (const char *path)
-{
-  const char *base = strrchr (path, '/');
-  return strncmp (base ? base + 1 : path, "runc", 4) == 0;
+  return strncmp (base ? base + 1 : path, name, strlen (name)) == 0;
 }
 
 arca_oci_runtimes_t *
@@ -136,13 +130,13 @@ oci_runtimes_new (json_t *runtimes, const char *default_name, const char *defaul
   bool hybrid = cgview_hybrid_with_v2_controllers ();
   for (size_t i = 0; i < r->n; i++)
     {
-      bool crun = is_crun (r->v[i].path);
+      bool crun = named (r->v[i].path, "crun");
       r->v[i].crun = crun;
       r->v[i].crun_v1_limits = crun && v1;
       r->v[i].cgroup_v1_view = crun && hybrid;
       /* Only the two whose check is known: another runtime may be a
        * script, which cannot run from a close-on-exec descriptor. */
-      r->v[i].exec_fd = crun || is_runc (r->v[i].path) ? sealed_copy (r->v[i].path) : -1;
+      r->v[i].exec_fd = crun || named (r->v[i].path, "runc") ? sealed_copy (r->v[i].path) : -1;
       if (r->v[i].exec_fd >= 0)
         snprintf (r->v[i].exec_path, sizeof r->v[i].exec_path, "/proc/self/fd/%d", r->v[i].exec_fd);
     }
