@@ -12,8 +12,9 @@
 # figures alternate between them run by run (arca, dockerd, arca, ...) so
 # the machine's noise falls on both alike.  Sections (--only, comma list):
 #   run       docker run --rm busybox true: default bridge, --network none,
-#             a user network; median and p99 of RUNS (default 30) each
-#   exec      docker exec c true (median of RUNS)
+#             a user network; median and p99 of RUNS (default 30) each; and
+#             the CLI's floor (the same command against bench/cli_floor.py)
+#   exec      docker exec c true (median of RUNS), and the CLI's floor
 #   startstop docker start of a created container, docker stop -t 0
 #   mem       daemon RSS and PSS idle after N runs (--rss-runs, default 200; Arca is
 #             restarted first, with the image in store), after
@@ -27,7 +28,8 @@
 #   scale     for each N of --scale: N containers (a third running, a third
 #             exited, a third created): docker ps -a, the daemon's answer to
 #             it alone (curl) and the CLI's floor (docker ps -a against
-#             bench/ps_floor.py serving the same body), daemon RSS, and the
+#             bench/cli_floor.py serving the same body), docker run --rm
+#             (median of 10; what a runtime call costs as mounts grow), daemon RSS, and the
 #             daemon's start-up after a kill -9 and after a clean stop, until
 #             docker ps lists every running one again (re-adopted; dockerd
 #             with --live-restore), and its RSS after that; dockerd only up
@@ -125,6 +127,7 @@ sec_run() {
   fig run_none.p99 "  --network none, p99" ms "<= 2x median"
   fig run_user "  user network, median" ms "<= 40 ms, <= 0.15"
   fig run_user.p99 "  user network, p99" ms "<= 2x median"
+  fig run_floor "  CLI floor: same command, trivial server" ms ""
   for d in "${DAEMONS[@]}"; do
     on "$d" docker network create benchnet >/dev/null || say "$d: network create failed"
     on "$d" docker run --rm busybox true >/dev/null # warm-up
@@ -135,17 +138,26 @@ sec_run() {
   interleaved run_none "$RUNS" docker run --rm --network none busybox true
   say "run --rm x $RUNS (user network)"
   interleaved run_user "$RUNS" docker run --rm --network benchnet busybox true
-  stats run run; stats run_none run_none; stats run_user run_user
+  say "run --rm x $RUNS against the CLI floor (bench/cli_floor.py)"
+  floor_start
+  interleaved run_floor "$RUNS" floor_on docker run --rm busybox true
+  floor_stop
+  stats run run; stats run_none run_none; stats run_user run_user; stats run_floor run_floor
   for d in "${DAEMONS[@]}"; do on "$d" docker network rm benchnet >/dev/null; done
 }
 
 sec_exec() {
   local d
   fig exec "docker exec c true, median" ms "<= 0.3"
+  fig exec_floor "  CLI floor: same command, trivial server" ms ""
   for d in "${DAEMONS[@]}"; do on "$d" docker run -d --name bench-exec busybox sleep 3600 >/dev/null; done
   say "exec x $RUNS"
   interleaved exec "$RUNS" docker exec bench-exec true
-  stats exec exec
+  say "exec x $RUNS against the CLI floor (bench/cli_floor.py)"
+  floor_start
+  interleaved exec_floor "$RUNS" floor_on docker exec bench-exec true
+  floor_stop
+  stats exec exec; stats exec_floor exec_floor
   for d in "${DAEMONS[@]}"; do on "$d" docker rm -f bench-exec >/dev/null; done
 }
 
@@ -389,15 +401,17 @@ api_times() {
     done
   done
 }
-# floor_start / floor_ps / floor_stop: each daemon's list body, captured
-# once and served by bench/ps_floor.py as fast as a server can; `docker ps
-# -a` against it is the CLI's own time for that list (decoding, formatting).
+# The docker CLI's floor: bench/cli_floor.py answers the CLI's requests
+# at once, as a daemon whose work took no time would, so the CLI timed
+# against it is the CLI alone.  floor_start [BODY]: one server per daemon,
+# serving BODY_CMD's output (run against that daemon) as the list of
+# `docker ps -a`; floor_on CMD...: CMD against the current daemon's server.
 FLOOR_PIDS=()
 floor_start() {
   local d i
   for d in "${DAEMONS[@]}"; do
-    on "$d" list_api_body >"$B/floor.$d.json"
-    python3 "$repo/bench/ps_floor.py" "$B/floor.$d.sock" "$B/floor.$d.json" 1.41 </dev/null 3>&- &
+    if [ -n "${1:-}" ]; then on "$d" "$1" >"$B/floor.$d.json"; else echo '[]' >"$B/floor.$d.json"; fi
+    python3 "$repo/bench/cli_floor.py" "$B/floor.$d.sock" "$B/floor.$d.json" 1.41 </dev/null 3>&- &
     FLOOR_PIDS+=($!)
     for ((i = 0; i < 100; i++)); do [ -S "$B/floor.$d.sock" ] && break; sleep 0.05; done
   done
@@ -405,7 +419,7 @@ floor_start() {
 list_api_body() {
   curl -sf --max-time 30 --unix-socket "${DOCKER_HOST#unix://}" 'http://localhost/v1.41/containers/json?all=1'
 }
-floor_ps() { DOCKER_HOST="unix://$B/floor.$(floor_of_host).sock" docker ps -a; }
+floor_on() { DOCKER_HOST="unix://$B/floor.$(floor_of_host).sock" "$@"; }
 floor_of_host() { if [ "$DOCKER_HOST" = "$ARCA_HOST" ]; then echo arca; else echo ref; fi; }
 floor_stop() {
   local p
@@ -422,6 +436,7 @@ sec_scale() {
     fig "ps_$n" "docker ps -a, $n containers" ms "$([ "$n" -ge 1000 ] && echo "<= 60 ms")"
     fig "api_ps_$n" "- the daemon's answer alone (curl)" ms ""
     fig "floor_ps_$n" "- CLI floor: same body, trivial server" ms ""
+    fig "run_$n" "docker run --rm busybox true, $n containers" ms ""
     fig "rss_$n" "daemon RSS, $n containers ($running running)" MiB "$([ "$n" -ge 1000 ] && echo "<= 25 MiB")"
     fig "kill9_$n" "start-up after kill -9, $running re-adopted" ms "$([ "$running" -ge 300 ] && echo "<= 2 s (500 running)")"
     fig "term_$n" "start-up after a clean stop, $running running" ms ""
@@ -443,15 +458,17 @@ sec_scale() {
     DAEMONS_ALL=("${DAEMONS[@]}")
     DAEMONS=("${ds[@]}")
     interleaved "ps_$n" 10 docker ps -a
+    interleaved "run_$n" 10 docker run --rm busybox true
     api_times "api_ps_$n" 20
-    floor_start
-    interleaved "floor_ps_$n" 10 floor_ps
+    floor_start list_api_body
+    interleaved "floor_ps_$n" 10 floor_on docker ps -a
     floor_stop
     DAEMONS=("${DAEMONS_ALL[@]}")
     for d in "${ds[@]}"; do
       R[$d:ps_$n]=$(median <"$B/ps_$n.$d")
       R[$d:api_ps_$n]=$(median <"$B/api_ps_$n.$d")
       R[$d:floor_ps_$n]=$(median <"$B/floor_ps_$n.$d")
+      R[$d:run_$n]=$(median <"$B/run_$n.$d")
       R[$d:rss_$n]=$(kb_to_mib "$(daemon_rss "$d")")
       [ "$d" = arca ] && say "arca: $(bench/memprobe.sh "$(arca_pid)")"
       say "$d: kill -9 and start with $n containers"
