@@ -507,10 +507,11 @@ start_log_config (arca_engine_t *e, arca_container_t *c, const arca_container_op
   return fs_write_atomic_nosync (path, text, strlen (text), 0600, err); /* rewritten at each start */
 }
 
-/* The shim, with the container's stdio ready and no process yet. */
+/* The shim, with the container's stdio ready and no process yet: started
+ * here, awaited by start_shim_ready. */
 static int
 start_spawn_shim (arca_engine_t *e, arca_container_t *c, const arca_container_options_t *o, const char *dir,
-                  const char *sdir, const char *vm_config, pid_t *pid, arca_error_t *err)
+                  const char *sdir, const char *vm_config, arca_shim_spawn_t *sp, arca_error_t *err)
 {
   const arca_oci_runtime_t *rt;
   if (oci_runtime_get (e->runtimes, o->runtime, &rt, err) < 0)
@@ -535,7 +536,28 @@ start_spawn_shim (arca_engine_t *e, arca_container_t *c, const arca_container_op
     .console_width = o->console_width,
     .vm_config = vm_config, /* VM isolation: QEMU instead of the runtime */
   };
-  return shim_spawn (&sh, pid, err);
+  return shim_spawn_begin (&sh, sp, err);
+}
+
+static int
+start_shim_ready (arca_engine_t *e, arca_shim_spawn_t *sp, pid_t *pid, arca_error_t *err)
+{
+  return shim_spawn_finish (sp, e->shim_path, pid, err);
+}
+
+/* A start that failed once its shim was started: the shim has no process
+ * yet, so it is stopped (engine/reconcile.c), then the start undone. */
+static int
+start_failed_with_shim (arca_engine_t *e, arca_container_t *c, arca_shim_spawn_t *sp, arca_error_t *err)
+{
+  if (sp->child > 0)
+    {
+      pid_t ignored_pid = 0;
+      arca_error_t ignored;
+      if (shim_spawn_finish (sp, e->shim_path, &ignored_pid, &ignored) == 0)
+        container_stop_unstarted_shim (e, c);
+    }
+  return start_failed (e, c, false, err);
 }
 
 /* Connect the attach sessions that were waiting for this start, so they
@@ -686,18 +708,25 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   _cleanup_free_ char *vm_config = NULL;
   pid_t pid = 0;
   int64_t runtime_ns = 0;
+  /* The shim comes up (~1 ms) while the network and config.json are made;
+   * a VM's shim takes the guest's NICs, made from the netns, so it starts
+   * after them (engine/isolation.c). */
+  bool vm = container_is_vm (c);
+  arca_shim_spawn_t sp = SHIM_SPAWN_INIT;
   if (traced (start_reset_state_dir (sdir, exit_file, err), &tr, "state_dir") < 0
       || isolation_check_start (e, c, err) < 0 /* VM isolation: no joining a VM's namespaces */
       || traced (mounts_prepare (e, c, rootfs, &extra_mounts, err), &tr, "mounts") < 0 /* volumes, copy-up (engine/mounts.c) */
       || traced (namespaces_container_start (e, c, o, &ns, &extra_mounts, err), &tr, "namespaces") < 0 /* ipc, pid, /dev/shm */
+      || traced (start_log_config (e, c, o, sdir, err), &tr, "log_config") < 0
+      || (!vm && traced (start_spawn_shim (e, c, o, dir, sdir, NULL, &sp, err), &tr, "shim_spawn") < 0)
       || traced (networks_container_start (e, c, dir, &netns, err), &tr, "network") < 0 /* netns, endpoints, /etc files, ports, DNS */
       || traced (start_write_spec (e, c, o, dir, rootfs, extra_mounts, netns, &ns, err), &tr, "bundle_write") < 0
       /* VM isolation (engine/isolation.c): the guest's NICs and the shim's vm.json */
-      || (container_is_vm (c) && isolation_vm_prepare (e, c, sdir, netns, &vm_config, err) < 0)
-      || traced (start_log_config (e, c, o, sdir, err), &tr, "log_config") < 0
+      || (vm && isolation_vm_prepare (e, c, sdir, netns, &vm_config, err) < 0)
       || (crashpoint ("start-prepared"), false) /* docs/design.md "Crash consistency" */
-      || traced (start_spawn_shim (e, c, o, dir, sdir, vm_config, &pid, err), &tr, "shim_spawn") < 0)
-    return start_failed (e, c, false, err);
+      || (vm && traced (start_spawn_shim (e, c, o, dir, sdir, vm_config, &sp, err), &tr, "shim_spawn") < 0)
+      || traced (start_shim_ready (e, &sp, &pid, err), &tr, "shim_ready") < 0)
+    return start_failed_with_shim (e, c, &sp, err);
   crashpoint ("start-shim-spawned");
   start_connect_attaches (e, c, sdir);
   int wait_fd = -1;

@@ -155,8 +155,9 @@ spawn_detached (char **argv, const char *log, int ready_fd, int runtime_fd, pid_
 }
 
 int
-shim_spawn (const arca_shim_options_t *opts, pid_t *pid, arca_error_t *err)
+shim_spawn_begin (const arca_shim_options_t *opts, arca_shim_spawn_t *sp, arca_error_t *err)
 {
+  *sp = (arca_shim_spawn_t) SHIM_SPAWN_INIT;
   if (fs_mkdir_p (opts->state_dir, 0700, err) < 0)
     return -1;
   int p[2];
@@ -167,18 +168,20 @@ shim_spawn (const arca_shim_options_t *opts, pid_t *pid, arca_error_t *err)
   /* the shim finds its end of the pipe as fd 3 */
   _cleanup_strv_ char **argv = shim_argv (opts, SHIM_READY_FD);
   _cleanup_free_ char *shim_log = xasprintf ("%s/shim.log", opts->state_dir);
-  pid_t child;
-  if (spawn_detached (argv, shim_log, wr, opts->runtime_fd, &child, err) < 0)
+  if (spawn_detached (argv, shim_log, wr, opts->runtime_fd, &sp->child, err) < 0)
     return -1;
-  close (arca_steal_fd (wr));
-  /* The spawned process forks the shim and exits at once (--daemonize);
-   * reap it so no zombie remains.  ECHILD is fine if some other reaper
-   * got it first. */
-  while (waitpid (child, NULL, 0) < 0 && errno == EINTR)
-    ;
+  sp->ready_fd = arca_steal_fd (rd);
+  sp->state_dir = xstrdup (opts->state_dir);
+  return 0;
+}
 
+/* The shim's first line on the ready pipe: {"ok":true,"pid":N} or its
+ * error. */
+static int
+ready_report (int fd, const char *state_dir, const char *shim_path, pid_t *pid, arca_error_t *err)
+{
   arca_buf_t b = { 0 };
-  if (read_ready (rd, &b, err) < 0)
+  if (read_ready (fd, &b, err) < 0)
     {
       buf_free (&b);
       return -1;
@@ -189,11 +192,11 @@ shim_spawn (const arca_shim_options_t *opts, pid_t *pid, arca_error_t *err)
   if (j == NULL)
     {
       /* The shim died without a word (or could not be executed). */
-      _cleanup_free_ char *rtlog = xasprintf ("%s/runtime.log", opts->state_dir);
+      _cleanup_free_ char *rtlog = xasprintf ("%s/runtime.log", state_dir);
       _cleanup_free_ char *msg = ocilog_last_error (rtlog, 0);
       if (msg)
         return arca_error_set (err, ARCA_ERR_INTERNAL, "%s", msg);
-      return arca_error_set (err, ARCA_ERR_INTERNAL, "shim %s exited before creating the container", opts->shim_path);
+      return arca_error_set (err, ARCA_ERR_INTERNAL, "shim %s exited before creating the container", shim_path);
     }
   if (!json_get_bool (j, "ok", false))
     {
@@ -202,6 +205,32 @@ shim_spawn (const arca_shim_options_t *opts, pid_t *pid, arca_error_t *err)
     }
   *pid = (pid_t) json_get_int (j, "pid", 0);
   return 0;
+}
+
+int
+shim_spawn_finish (arca_shim_spawn_t *sp, const char *shim_path, pid_t *pid, arca_error_t *err)
+{
+  if (sp->child <= 0)
+    return arca_error_set (err, ARCA_ERR_INTERNAL, "shim %s was not started", shim_path);
+  /* The spawned process forks the shim and exits at once (--daemonize);
+   * reap it so no zombie remains.  ECHILD is fine if some other reaper
+   * got it first. */
+  while (waitpid (sp->child, NULL, 0) < 0 && errno == EINTR)
+    ;
+  int r = ready_report (sp->ready_fd, sp->state_dir, shim_path, pid, err);
+  close (sp->ready_fd);
+  free (sp->state_dir);
+  *sp = (arca_shim_spawn_t) SHIM_SPAWN_INIT;
+  return r;
+}
+
+int
+shim_spawn (const arca_shim_options_t *opts, pid_t *pid, arca_error_t *err)
+{
+  arca_shim_spawn_t sp;
+  if (shim_spawn_begin (opts, &sp, err) < 0)
+    return -1;
+  return shim_spawn_finish (&sp, opts->shim_path, pid, err);
 }
 
 int

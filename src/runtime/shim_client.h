@@ -132,6 +132,20 @@ typedef struct
  * spawned process forks the shim and exits, and is reaped here, so no
  * zombie remains. */
 int shim_spawn (const arca_shim_options_t *opts, pid_t *pid, arca_error_t *err);
+/* shim_spawn in two halves, so that the caller prepares the rest of a
+ * start (network, config.json) while the shim process comes up (~1 ms):
+ * begin starts it, finish waits for its ready report and reaps the spawned
+ * process, and always releases sp.  A shim that is never started (no
+ * "start" op) ends by itself after 120 s; engine/reconcile.c stops it. */
+typedef struct
+{
+  pid_t child;     /* the spawned process, which forks the shim and exits */
+  int ready_fd;    /* the ready pipe's read end */
+  char *state_dir; /* for the runtime's last error when the shim dies */
+} arca_shim_spawn_t;
+#define SHIM_SPAWN_INIT { .child = -1, .ready_fd = -1, .state_dir = NULL }
+int shim_spawn_begin (const arca_shim_options_t *opts, arca_shim_spawn_t *sp, arca_error_t *err);
+int shim_spawn_finish (arca_shim_spawn_t *sp, const char *shim_path, pid_t *pid, arca_error_t *err);
 
 /* Connect to <state_dir>/shim.sock (paths too long for sun_path go through
  * /proc/self/fd); -1 with ARCA_ERR_UNAVAILABLE if no shim listens (it

@@ -80,12 +80,12 @@ expect_created_then_start() {
   assert_nothing_left "$id"
 }
 
-@test "crash before the shim is spawned: the start is undone, the container is created and starts" {
+@test "crash once config.json is written, the shim up with no process: the start is undone, the container is created and starts" {
   crash_run start-prepared cr-prepared
   expect_created_then_start cr-prepared
 }
 
-@test "crash after the shim is spawned, before the process runs: undone" {
+@test "crash after the shim reported ready, before the process runs: undone" {
   crash_run start-shim-spawned cr-spawned
   expect_created_then_start cr-spawned
 }

@@ -109,6 +109,10 @@ EOF
   assert_output_contains "Bind for 0.0.0.0:$P failed: port is already allocated"
   run docker inspect -f '{{.State.Running}}' a5dup
   assert_output false
+  # the shim, started while the network was made, went with the start
+  local id
+  id=$(docker inspect -f '{{.Id}}' a5dup)
+  [ -z "$(pgrep -f "arca-shim --id $id --bundle $ARCA_T/")" ] || fail "shim of a5dup left"
   # the first container still serves
   run get "127.0.0.1:$P"
   assert_output hello
