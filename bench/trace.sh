@@ -3,6 +3,7 @@
 # `docker exec c true` in a running container) against Arca.
 #
 # Usage: bench/trace.sh [-n RUNS] [--build DIR] [--network MODE] [--exec] [--raw]
+#                       [--running N]
 #
 # Starts a fresh daemon at log level debug, runs `docker run --rm busybox
 # true` RUNS times (default 30, after one warm-up) and reads the daemon's
@@ -10,11 +11,13 @@
 # and each "trace ID op.phase N us" line the engine writes (util/log.h
 # arca_trace_*).  Prints the median and p90 of every phase, in the order of
 # one run, with the CLI's own wall time as the total.  --raw also prints the
-# log lines of the last run.
+# log lines of the last run.  --running N first starts N `busybox sleep`
+# containers (each adds its rootfs and netns mounts to the host's table), to
+# see which phases grow with them.
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-RUNS=30 NET="" RAW=0 EXEC=0
+RUNS=30 NET="" RAW=0 EXEC=0 RUNNING=0
 while [ $# -gt 0 ]; do
   case "$1" in
     -n) RUNS=$2; shift 2 ;;
@@ -22,7 +25,8 @@ while [ $# -gt 0 ]; do
     --network) NET=$2; shift 2 ;;
     --raw) RAW=1; shift ;;
     --exec) EXEC=1; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --running) RUNNING=$2; shift 2 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "trace: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -31,6 +35,9 @@ bench_build_path
 arca_bench_start || { echo "trace: daemon did not start" >&2; exit 1; }
 netargs=()
 [ -z "$NET" ] || netargs=(--network "$NET")
+for ((i = 0; i < RUNNING; i++)); do
+  on arca docker run -d "${netargs[@]}" busybox sleep 3600 >/dev/null || { echo "trace: background container $i failed" >&2; exit 1; }
+done
 on arca docker run --rm "${netargs[@]}" busybox true >/dev/null || { echo "trace: warm-up run failed" >&2; exit 1; }
 what=(run --rm "${netargs[@]}" busybox true)
 if [ "$EXEC" = 1 ]; then
@@ -66,7 +73,7 @@ awk '
 ' "$log" >"$B/phases"
 
 echo
-echo "Per-phase trace of docker ${what[*]} ($(date -u +%F), commit $(git -C "$repo" rev-parse --short HEAD), $(nproc) CPUs, $RUNS runs)"
+echo "Per-phase trace of docker ${what[*]} ($(date -u +%F), commit $(git -C "$repo" rev-parse --short HEAD), $(nproc) CPUs, $RUNS runs, $RUNNING others running, $(wc -l </proc/self/mountinfo) mounts)"
 printf '%-34s %10s %10s\n' phase "median ms" "p90 ms"
 awk '{ if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } } END { for (i = 1; i <= n; i++) print order[i] }' "$B/phases" |
   while read -r ph; do

@@ -142,6 +142,50 @@ try_claim (arca_net_t *net, const char *network_id, uint32_t a, const char *cont
   return try_claim_text (net, network_id, text, container_id);
 }
 
+/* ---- what is taken ----
+ *
+ * A free address is found in a snapshot of the network's allocations (one
+ * query), then claimed (one write).  Trying a claim at each address from
+ * the start of the range cost a write transaction per address in use:
+ * 5.5 ms with 100 containers on the bridge, growing with each. */
+
+static int
+cmp_u32 (const void *a, const void *b)
+{
+  uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
+  return x < y ? -1 : x > y;
+}
+
+/* The IPv4 addresses held on network_id, sorted (*n of them).  A failed
+ * query leaves none: the claims still decide. */
+static uint32_t *
+taken_v4 (arca_net_t *net, const char *network_id, size_t *n)
+{
+  _cleanup_strv_ char **texts = NULL;
+  arca_error_t err;
+  *n = 0;
+  if (arca_store_ip_taken (net->db, network_id, &texts, &err) < 0)
+    {
+      log_warn ("ipam: %s", err.msg);
+      return NULL;
+    }
+  uint32_t *v = xmalloc0 ((strv_len (texts) + 1) * sizeof *v);
+  for (size_t i = 0; texts[i]; i++)
+    {
+      struct in_addr a;
+      if (inet_pton (AF_INET, texts[i], &a) == 1)
+        v[(*n)++] = ntohl (a.s_addr);
+    }
+  qsort (v, *n, sizeof *v, cmp_u32);
+  return v;
+}
+
+static bool
+in_sorted_u32 (const uint32_t *v, size_t n, uint32_t a)
+{
+  return bsearch (&a, v, n, sizeof *v, cmp_u32) != NULL;
+}
+
 int
 ipam_allocate (arca_net_t *net, const arca_network_t *n, const char *container_id, struct in_addr pref,
                bool required, struct in_addr *out, arca_error_t *err)
@@ -166,9 +210,11 @@ ipam_allocate (arca_net_t *net, const arca_network_t *n, const char *container_i
       if (required)
         return arca_error_set (err, ARCA_ERR_CONFLICT, "Address already in use");
     }
+  size_t ntaken;
+  _cleanup_free_ uint32_t *taken = taken_v4 (net, n->id, &ntaken);
   for (uint32_t a = lo; a <= hi && a >= lo; a++)
     {
-      if (a == net_a || a == bcast || a == gw)
+      if (a == net_a || a == bcast || a == gw || in_sorted_u32 (taken, ntaken, a))
         continue;
       if (try_claim (net, n->id, a, container_id) == 0)
         {
@@ -292,6 +338,36 @@ is_reserved (u128 a, const struct in6_addr *reserved, size_t n)
   return false;
 }
 
+static int
+cmp_u128 (const void *a, const void *b)
+{
+  u128 x = *(const u128 *) a, y = *(const u128 *) b;
+  return x < y ? -1 : x > y;
+}
+
+/* The IPv6 addresses held on network_id, sorted (*n of them). */
+static u128 *
+taken_v6 (arca_net_t *net, const char *network_id, size_t *n)
+{
+  _cleanup_strv_ char **texts = NULL;
+  arca_error_t err;
+  *n = 0;
+  if (arca_store_ip_taken (net->db, network_id, &texts, &err) < 0)
+    {
+      log_warn ("ipam: %s", err.msg);
+      return NULL;
+    }
+  u128 *v = xmalloc0 ((strv_len (texts) + 1) * sizeof *v);
+  for (size_t i = 0; texts[i]; i++)
+    {
+      struct in6_addr a;
+      if (inet_pton (AF_INET6, texts[i], &a) == 1)
+        v[(*n)++] = in6_to_u128 (&a);
+    }
+  qsort (v, *n, sizeof *v, cmp_u128);
+  return v;
+}
+
 int
 ipam_allocate6 (arca_net_t *net, const arca_network_t *n, const char *container_id, const struct in6_addr *pref,
                 bool required, const struct in6_addr *reserved, size_t nreserved, struct in6_addr *out,
@@ -318,10 +394,13 @@ ipam_allocate6 (arca_net_t *net, const arca_network_t *n, const char *container_
       if (required)
         return arca_error_set (err, ARCA_ERR_CONFLICT, "Address already in use");
     }
+  size_t ntaken;
+  _cleanup_free_ u128 *taken = taken_v6 (net, n->id, &ntaken);
   u128 count = 0;
   for (u128 a = lo; a <= hi && a >= lo && count < 65536; a++, count++)
     {
-      if (a == sub || a == gw || is_reserved (a, reserved, nreserved))
+      if (a == sub || a == gw || is_reserved (a, reserved, nreserved)
+          || (ntaken && bsearch (&a, taken, ntaken, sizeof *taken, cmp_u128)))
         continue;
       struct in6_addr cand;
       u128_to_in6 (a, &cand);

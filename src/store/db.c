@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/cleanup.h"
 #include "util/log.h"
 #include "util/strutil.h"
 
@@ -421,6 +422,27 @@ arca_db_json_list (arca_db_t *db, const char *sql, const char *const *params, in
                    arca_error_t *err)
 {
   return arca_db_json_each (db, sql, params, n, row_json_append, json_array (), out, err);
+}
+
+/* ctx arca_strv_builder_t *: column 0 if text */
+static int
+strv_row (sqlite3_stmt *st, void *ctx, arca_error_t *err)
+{
+  const char *s = arca_db_col_text (st, 0);
+  if (s)
+    strv_builder_add (ctx, s);
+  return 0;
+}
+
+int
+arca_db_strv (arca_db_t *db, const char *sql, const char *const *params, int n, char ***out, arca_error_t *err)
+{
+  _cleanup_strv_builder_ arca_strv_builder_t b = { 0 };
+  *out = NULL;
+  if (arca_db_each (db, sql, params, n, strv_row, &b, err) < 0)
+    return -1;
+  *out = strv_builder_finish (&b);
+  return 0;
 }
 
 void *

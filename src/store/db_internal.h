@@ -80,6 +80,10 @@ int arca_db_json_each (arca_db_t *db, const char *sql, const char *const *params
 int arca_db_json_list (arca_db_t *db, const char *sql, const char *const *params, int n, json_t **out,
                        arca_error_t *err);
 
+/* *out: column 0 of every row that is text, as a NULL-terminated list
+ * (never NULL on success, NULL on error). */
+int arca_db_strv (arca_db_t *db, const char *sql, const char *const *params, int n, char ***out, arca_error_t *err);
+
 /* Append a zeroed element to a typed row list { T *v; size_t n; } and
  * return it: the lists grow by doubling. */
 void *arca_db_grow (void *v, size_t n, size_t size);

@@ -9,29 +9,6 @@
 #include "util/json.h"
 #include "util/strutil.h"
 
-/* ctx arca_strv_builder_t *: column 0 if text */
-static int
-strv_row (sqlite3_stmt *st, void *ctx, arca_error_t *err)
-{
-  const char *s = arca_db_col_text (st, 0);
-  if (s)
-    strv_builder_add (ctx, s);
-  return 0;
-}
-
-/* *out: column 0 of every row that is text, as a NULL-terminated list
- * (never NULL on success, NULL on error). */
-static int
-query_strv (arca_db_t *db, const char *sql, const char *const *params, int n, char ***out, arca_error_t *err)
-{
-  _cleanup_strv_builder_ arca_strv_builder_t b = { 0 };
-  *out = NULL;
-  if (arca_db_each (db, sql, params, n, strv_row, &b, err) < 0)
-    return -1;
-  *out = strv_builder_finish (&b);
-  return 0;
-}
-
 /* ctx int64_t *: column 0 of the (one) row, if an integer */
 static int
 int_row (sqlite3_stmt *st, void *ctx, arca_error_t *err)
@@ -60,7 +37,7 @@ arca_store_images_data (arca_db_t *db, const char *except_id, json_t **out, arca
 int
 arca_store_image_ids (arca_db_t *db, char ***ids, arca_error_t *err)
 {
-  return query_strv (db, "SELECT id FROM images ORDER BY id", NULL, 0, ids, err);
+  return arca_db_strv (db, "SELECT id FROM images ORDER BY id", NULL, 0, ids, err);
 }
 
 int
@@ -68,7 +45,7 @@ arca_store_image_ids_by_prefix (arca_db_t *db, const char *prefix, char ***ids, 
 {
   _cleanup_free_ char *pattern = xasprintf ("%s*", prefix);
   const char *q[] = { pattern };
-  return query_strv (db, "SELECT id FROM images WHERE id GLOB ?1 LIMIT 2", q, 1, ids, err);
+  return arca_db_strv (db, "SELECT id FROM images WHERE id GLOB ?1 LIMIT 2", q, 1, ids, err);
 }
 
 int
@@ -112,7 +89,7 @@ int
 arca_store_image_children (arca_db_t *db, const char *id, char ***out, arca_error_t *err)
 {
   const char *p[] = { id ? id : "" };
-  return query_strv (db, "SELECT id FROM images WHERE coalesce (json_extract (data, '$.Parent'), '') = ?1 ORDER BY id",
+  return arca_db_strv (db, "SELECT id FROM images WHERE coalesce (json_extract (data, '$.Parent'), '') = ?1 ORDER BY id",
                      p, 1, out, err);
 }
 
@@ -122,7 +99,7 @@ int
 arca_store_build_cache_children (arca_db_t *db, const char *parent_id, char ***out, arca_error_t *err)
 {
   const char *p[] = { parent_id ? parent_id : "" };
-  return query_strv (db,
+  return arca_db_strv (db,
                      "SELECT id FROM images WHERE coalesce (json_extract (data, '$.Parent'), '') = ?1 "
                      "AND json_extract (data, '$.BuildStep') AND NOT coalesce (json_extract (data, '$.Orphan'), 0)",
                      p, 1, out, err);
@@ -245,7 +222,7 @@ int
 arca_store_image_ref_keys (arca_db_t *db, const char *image_id, char ***out, arca_error_t *err)
 {
   const char *p[] = { image_id };
-  return query_strv (db, "SELECT ref FROM image_refs WHERE image_id = ?1", p, 1, out, err);
+  return arca_db_strv (db, "SELECT ref FROM image_refs WHERE image_id = ?1", p, 1, out, err);
 }
 
 int
@@ -272,7 +249,7 @@ arca_store_repo_tags_like (arca_db_t *db, const char *repo, char ***out, arca_er
 {
   _cleanup_free_ char *like = xasprintf ("%s:%%", repo);
   const char *p[] = { like };
-  return query_strv (db, "SELECT ref FROM image_refs WHERE kind = 'tag' AND ref LIKE ?1 ORDER BY ref", p, 1, out,
+  return arca_db_strv (db, "SELECT ref FROM image_refs WHERE kind = 'tag' AND ref LIKE ?1 ORDER BY ref", p, 1, out,
                      err);
 }
 

@@ -135,6 +135,13 @@ arca_store_ip_claim (arca_db_t *db, const char *network_id, const char *address,
 }
 
 int
+arca_store_ip_taken (arca_db_t *db, const char *network_id, char ***addresses, arca_error_t *err)
+{
+  const char *p[] = { network_id };
+  return arca_db_strv (db, "SELECT address FROM ip_allocations WHERE network_id = ?1", p, 1, addresses, err);
+}
+
+int
 arca_store_ip_release (arca_db_t *db, const char *network_id, const char *owner, arca_error_t *err)
 {
   const char *p[] = { network_id, owner };
