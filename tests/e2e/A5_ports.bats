@@ -316,3 +316,43 @@ while True:
   run nft list table inet "$NFT_TABLE"
   assert_output_not_contains "dport $P dnat"
 }
+
+# the table as sorted lines, one set element per line
+table_lines() {
+  nft list table inet "$NFT_TABLE" | tr ',' '\n' | sed 's/^[[:space:]]*//; s/[{}]//g; s/[[:space:]]*$//' | grep -v '^$' | sort
+}
+
+@test "published ports change in place: the table after publishes and removals is the one a rebuild makes" {
+  local a=$((P + 10)) b=$((P + 11)) u=$((P + 12)) c=$((P + 13))
+  web a5inc1 -p "$a:80" >/dev/null
+  web a5inc2 -p "127.0.0.1:$b:80" >/dev/null
+  docker run -d --name a5inc3 -p "$u:53/udp" busybox sleep 300 >/dev/null
+  docker rm -f a5inc1 >/dev/null
+  # the same host port again, for another container
+  web a5inc4 -p "$a:80" -p "127.0.0.1:$c:81" >/dev/null
+  docker rm -f a5inc2 >/dev/null
+  run table_lines
+  assert_output_contains "port-tcp-$a"
+  assert_output_contains "port-udp-$u"
+  assert_output_contains "127.0.0.1 . tcp . $c"
+  assert_output_not_contains "127.0.0.1 . tcp . $b"
+  local before=$output
+  if [ -n "$HOSTIP" ]; then
+    # the kernel's DNAT to a5inc4, not a5inc1's, with no daemon (no proxy)
+    arca_kill9
+    run get "$HOSTIP:$a"
+    assert_output hello
+    arca_start
+  else
+    arca_restart
+  fi
+  # the daemon rebuilt the table from its state at start
+  run table_lines
+  [ "$output" = "$before" ] || fail "table after start differs: $(diff <(echo "$before") <(echo "$output"))"
+  docker rm -f a5inc3 a5inc4 >/dev/null
+  run table_lines
+  assert_output_not_contains "port-tcp-$a"
+  assert_output_not_contains "port-udp-$u"
+  assert_output_not_contains ". $c"
+  assert_output_contains "meta l4proto . th dport vmap @port-map"
+}
