@@ -13,7 +13,8 @@
 # one run, with the CLI's own wall time as the total.  --raw also prints the
 # log lines of the last run.  --running N first starts N `busybox sleep`
 # containers (each adds its rootfs and netns mounts to the host's table), to
-# see which phases grow with them.
+# see which phases grow with them.  A --network that is not bridge, none or
+# host is created first (a user network).
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -35,6 +36,10 @@ bench_build_path
 arca_bench_start || { echo "trace: daemon did not start" >&2; exit 1; }
 netargs=()
 [ -z "$NET" ] || netargs=(--network "$NET")
+case "$NET" in
+  "" | bridge | none | host | container:*) ;;
+  *) on arca docker network create "$NET" >/dev/null || { echo "trace: network create $NET failed" >&2; exit 1; } ;;
+esac
 for ((i = 0; i < RUNNING; i++)); do
   on arca docker run -d "${netargs[@]}" busybox sleep 3600 >/dev/null || { echo "trace: background container $i failed" >&2; exit 1; }
 done
