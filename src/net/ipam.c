@@ -149,17 +149,20 @@ try_claim (arca_net_t *net, const char *network_id, uint32_t a, const char *cont
  * the start of the range cost a write transaction per address in use:
  * 5.5 ms with 100 containers on the bridge, growing with each. */
 
+typedef unsigned __int128 u128;
+
 static int
-cmp_u32 (const void *a, const void *b)
+cmp_u128 (const void *a, const void *b)
 {
-  uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
+  u128 x = *(const u128 *) a, y = *(const u128 *) b;
   return x < y ? -1 : x > y;
 }
 
-/* The IPv4 addresses held on network_id, sorted (*n of them).  A failed
- * query leaves none: the claims still decide. */
-static uint32_t *
-taken_v4 (arca_net_t *net, const char *network_id, size_t *n)
+/* The addresses of family af (AF_INET: the host-order value) held on
+ * network_id, sorted (*n of them).  A failed query leaves none: the claims
+ * still decide. */
+static u128 *
+taken (arca_net_t *net, const char *network_id, int af, size_t *n)
 {
   _cleanup_strv_ char **texts = NULL;
   arca_error_t err;
@@ -169,21 +172,25 @@ taken_v4 (arca_net_t *net, const char *network_id, size_t *n)
       log_warn ("ipam: %s", err.msg);
       return NULL;
     }
-  uint32_t *v = xmalloc0 ((strv_len (texts) + 1) * sizeof *v);
+  u128 *v = xmalloc0 ((strv_len (texts) + 1) * sizeof *v);
   for (size_t i = 0; texts[i]; i++)
     {
-      struct in_addr a;
-      if (inet_pton (AF_INET, texts[i], &a) == 1)
-        v[(*n)++] = ntohl (a.s_addr);
+      unsigned char a[16];
+      if (inet_pton (af, texts[i], a) != 1)
+        continue;
+      u128 x = 0;
+      for (int k = 0; k < (af == AF_INET ? 4 : 16); k++)
+        x = (x << 8) | a[k];
+      v[(*n)++] = x;
     }
-  qsort (v, *n, sizeof *v, cmp_u32);
+  qsort (v, *n, sizeof *v, cmp_u128);
   return v;
 }
 
 static bool
-in_sorted_u32 (const uint32_t *v, size_t n, uint32_t a)
+is_taken (const u128 *v, size_t n, u128 a)
 {
-  return bsearch (&a, v, n, sizeof *v, cmp_u32) != NULL;
+  return n > 0 && bsearch (&a, v, n, sizeof *v, cmp_u128) != NULL;
 }
 
 int
@@ -211,10 +218,10 @@ ipam_allocate (arca_net_t *net, const arca_network_t *n, const char *container_i
         return arca_error_set (err, ARCA_ERR_CONFLICT, "Address already in use");
     }
   size_t ntaken;
-  _cleanup_free_ uint32_t *taken = taken_v4 (net, n->id, &ntaken);
+  _cleanup_free_ u128 *held = taken (net, n->id, AF_INET, &ntaken);
   for (uint32_t a = lo; a <= hi && a >= lo; a++)
     {
-      if (a == net_a || a == bcast || a == gw || in_sorted_u32 (taken, ntaken, a))
+      if (a == net_a || a == bcast || a == gw || is_taken (held, ntaken, a))
         continue;
       if (try_claim (net, n->id, a, container_id) == 0)
         {
@@ -251,8 +258,6 @@ ipam_reserve_aux (arca_net_t *net, const char *network_id, const char *name, str
 }
 
 /* ---- IPv6 ---- */
-
-typedef unsigned __int128 u128;
 
 static u128
 in6_to_u128 (const struct in6_addr *a)
@@ -338,36 +343,6 @@ is_reserved (u128 a, const struct in6_addr *reserved, size_t n)
   return false;
 }
 
-static int
-cmp_u128 (const void *a, const void *b)
-{
-  u128 x = *(const u128 *) a, y = *(const u128 *) b;
-  return x < y ? -1 : x > y;
-}
-
-/* The IPv6 addresses held on network_id, sorted (*n of them). */
-static u128 *
-taken_v6 (arca_net_t *net, const char *network_id, size_t *n)
-{
-  _cleanup_strv_ char **texts = NULL;
-  arca_error_t err;
-  *n = 0;
-  if (arca_store_ip_taken (net->db, network_id, &texts, &err) < 0)
-    {
-      log_warn ("ipam: %s", err.msg);
-      return NULL;
-    }
-  u128 *v = xmalloc0 ((strv_len (texts) + 1) * sizeof *v);
-  for (size_t i = 0; texts[i]; i++)
-    {
-      struct in6_addr a;
-      if (inet_pton (AF_INET6, texts[i], &a) == 1)
-        v[(*n)++] = in6_to_u128 (&a);
-    }
-  qsort (v, *n, sizeof *v, cmp_u128);
-  return v;
-}
-
 int
 ipam_allocate6 (arca_net_t *net, const arca_network_t *n, const char *container_id, const struct in6_addr *pref,
                 bool required, const struct in6_addr *reserved, size_t nreserved, struct in6_addr *out,
@@ -395,12 +370,12 @@ ipam_allocate6 (arca_net_t *net, const arca_network_t *n, const char *container_
         return arca_error_set (err, ARCA_ERR_CONFLICT, "Address already in use");
     }
   size_t ntaken;
-  _cleanup_free_ u128 *taken = taken_v6 (net, n->id, &ntaken);
+  _cleanup_free_ u128 *held = taken (net, n->id, AF_INET6, &ntaken);
   u128 count = 0;
   for (u128 a = lo; a <= hi && a >= lo && count < 65536; a++, count++)
     {
       if (a == sub || a == gw || is_reserved (a, reserved, nreserved)
-          || (ntaken && bsearch (&a, taken, ntaken, sizeof *taken, cmp_u128)))
+          || is_taken (held, ntaken, a))
         continue;
       struct in6_addr cand;
       u128_to_in6 (a, &cand);
