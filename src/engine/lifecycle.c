@@ -518,6 +518,7 @@ start_spawn_shim (arca_engine_t *e, arca_container_t *c, const arca_container_op
     return -1;
   _cleanup_free_ char *log_config = xasprintf ("%s/log-config.json", sdir);
   _cleanup_free_ char *exit_file = container_exit_file (e, c->id);
+  _cleanup_free_ char *cgroups_path = spec_cgroups_path (o->resources.cgroup_parent, c->id); /* as in config.json */
   arca_shim_options_t sh = {
     .shim_path = e->shim_path,
     .id = c->id,
@@ -529,6 +530,7 @@ start_spawn_shim (arca_engine_t *e, arca_container_t *c, const arca_container_op
     .runtime_root = rt->root,
     .runtime_cgroup_v1_view = rt->cgroup_v1_view,
     .runtime_fd = rt->exec_fd,
+    .cgroups_path = cgroups_path,
     .tty = o->tty,
     .open_stdin = o->open_stdin,
     .stdin_once = o->stdin_once,

@@ -328,10 +328,7 @@ char *
 container_cgroup_path (arca_engine_t *e, arca_container_t *c)
 {
   pthread_mutex_lock (&e->lock);
-  const char *parent = c->opts && c->opts->resources.cgroup_parent && *c->opts->resources.cgroup_parent
-                           ? c->opts->resources.cgroup_parent
-                           : "/arca";
-  char *p = xasprintf ("%s%s/%s", parent[0] == '/' ? "" : "/", parent, c->id);
+  char *p = spec_cgroups_path (c->opts ? c->opts->resources.cgroup_parent : NULL, c->id);
   pthread_mutex_unlock (&e->lock);
   return p;
 }

@@ -50,6 +50,7 @@ shim_argv (const arca_shim_options_t *o, int ready_fd)
   ARG ("--exit-file", o->exit_file);
   ARG ("--runtime", o->runtime_path);
   ARG ("--runtime-root", o->runtime_root);
+  ARG ("--cgroups-path", o->cgroups_path);
   if (o->runtime_cgroup_v1_view)
     v = strv_append (v, "--runtime-cgroup-v1-view");
   if (o->runtime_fd > 2)

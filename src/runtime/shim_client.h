@@ -27,7 +27,7 @@
  *   --id ID --bundle DIR --state-dir DIR --runtime PATH --runtime-root DIR
  *   [--log-path FILE | --log-config FILE] [--exit-file FILE] [--tty] [--open-stdin]
  *   [--stdin-once] [--console-height H --console-width W] [--ready-fd N]
- *   [--exec-process FILE]
+ *   [--exec-process FILE] [--cgroups-path PATH]
  *
  * Control protocol on shim.sock: the client sends one JSON object followed by
  * "\n"; the shim answers one JSON object + "\n": {"ok":true,...} or
@@ -103,6 +103,7 @@ typedef struct
   const char *runtime_path;  /* runc / crun executable */
   const char *runtime_root;  /* --root for the runtime */
   bool runtime_cgroup_v1_view; /* run it where cgroup2 is not mounted (util/cgview.h) */
+  const char *cgroups_path;    /* the container's linux.cgroupsPath, for its OOM kills at the exit */
   int runtime_fd;            /* sealed copy of it to execute (runtime/oci.h exec_fd); runtime_path
                                 if not above 2 (0 when left out of an initializer) */
   bool tty;

@@ -512,10 +512,10 @@ build_linux (const arca_spec_options_t *s, char **caps, json_t **out, arca_error
   json_object_set_new (lnx, "resources", res);
   if (build_devices (s, lnx, res, err) < 0)
     return -1;
-  /* withCgroups (cgroupfs driver): <CgroupParent or the daemon's>/<id> */
-  const char *parent = *o->resources.cgroup_parent ? o->resources.cgroup_parent
-                                                   : (s->cgroup_parent ? s->cgroup_parent : "/arca");
-  _cleanup_free_ char *cgpath = xasprintf ("%s%s/%s", parent[0] == '/' ? "" : "/", parent, s->id);
+  /* CgroupParent, or the daemon's */
+  _cleanup_free_ char *cgpath = spec_cgroups_path (*o->resources.cgroup_parent ? o->resources.cgroup_parent
+                                                                                : s->cgroup_parent,
+                                                   s->id);
   json_object_set_new (lnx, "cgroupsPath", json_string (cgpath));
   json_object_set_new (lnx, "namespaces", build_namespaces (s));
   if (build_seccomp (s, caps, lnx, err) < 0)
@@ -538,6 +538,14 @@ seccomp_annotation (const arca_spec_options_t *o, json_t *seccomp, json_t *annot
   if (b64)
     json_object_set_new (annotations, "run.oci.seccomp_bpf_data", json_string (b64));
   free (b64);
+}
+
+char *
+spec_cgroups_path (const char *parent, const char *id)
+{
+  if (parent == NULL || *parent == '\0')
+    parent = "/arca";
+  return xasprintf ("%s%s/%s", parent[0] == '/' ? "" : "/", parent, id);
 }
 
 int

@@ -93,6 +93,10 @@ const char *spec_init_path (void);
  * (ARCA_ERR_INVALID). */
 int spec_build (const arca_spec_options_t *opts, json_t **out, arca_error_t *err);
 
+/* linux.cgroupsPath of container id (moby withCgroups, cgroupfs driver):
+ * <parent>/<id>, parent "/arca" when NULL or empty (malloc'd). */
+char *spec_cgroups_path (const char *parent, const char *id);
+
 /* The OCI linux.resources object (memory, cpu, pids, blockIO) for r, as
  * moby daemon/daemon_unix.go getMemoryResources, getCPUResources,
  * getPidsLimit, getBlkioWeightDevices and getBlkioThrottleDevices:

@@ -42,6 +42,7 @@ usage (void)
                    "                 [--console-height H] [--console-width W] [--ready-fd N] [--daemonize]\n"
                    "                 [--exec-process FILE (instead of --bundle: exec into container ID)]\n"
                    "                 [--log-config FILE (logging driver settings)]\n"
+                   "                 [--cgroups-path PATH (the container's cgroup: OOM kills at the exit)]\n"
                    "                 [--vm FILE (run the container in a VM, runtime/vm.h)]\n"
                    "                 [--vm-container DIR (with --exec-process: exec into the VM container whose\n"
                    "                  shim serves DIR)]\n");
@@ -52,7 +53,7 @@ static void
 parse_args (shim_t *s, int argc, char **argv)
 {
   enum { O_ID = 256, O_BUNDLE, O_STATE, O_LOG, O_EXIT, O_RUNTIME, O_ROOT, O_TTY, O_STDIN, O_ONCE, O_H, O_W, O_READY, O_EXEC,
-         O_LOGCFG, O_VM, O_VM_CONTAINER, O_DAEMONIZE, O_CGV1, O_RTFD };
+         O_LOGCFG, O_VM, O_VM_CONTAINER, O_DAEMONIZE, O_CGV1, O_RTFD, O_CGPATH };
   static const struct option opts[] = {
     { "id", required_argument, NULL, O_ID },
     { "bundle", required_argument, NULL, O_BUNDLE },
@@ -64,6 +65,7 @@ parse_args (shim_t *s, int argc, char **argv)
     { "runtime-root", required_argument, NULL, O_ROOT },
     { "runtime-cgroup-v1-view", no_argument, NULL, O_CGV1 },
     { "runtime-fd", required_argument, NULL, O_RTFD },
+    { "cgroups-path", required_argument, NULL, O_CGPATH },
     { "tty", no_argument, NULL, O_TTY },
     { "open-stdin", no_argument, NULL, O_STDIN },
     { "stdin-once", no_argument, NULL, O_ONCE },
@@ -89,6 +91,7 @@ parse_args (shim_t *s, int argc, char **argv)
       case O_ROOT: s->runtime_root = optarg; break;
       case O_CGV1: s->runtime_cgroup_v1_view = true; break;
       case O_RTFD: s->runtime_fd = atoi (optarg); break;
+      case O_CGPATH: s->cgroups_path = optarg; break;
       case O_TTY: s->tty = true; break;
       case O_STDIN: s->open_stdin = true; break;
       case O_ONCE: s->stdin_once = true; break;

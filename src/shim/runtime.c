@@ -272,13 +272,11 @@ shim_runtime_delete (shim_t *s)
 bool
 shim_oom_killed (shim_t *s)
 {
-  if (s->bundle == NULL || s->exec_process)
+  /* Given by the daemon: reading it from config.json took ~0.8 ms (24 KB
+   * of JSON) on the path of every exit's answer. */
+  if (s->cgroups_path == NULL || s->exec_process)
     return false;
-  _cleanup_free_ char *cfg = xasprintf ("%s/config.json", s->bundle);
-  json_error_t jerr;
-  _cleanup_json_ json_t *spec = json_load_file (cfg, 0, &jerr);
-  const char *path = json_string_value (json_object_get (json_object_get (spec, "linux"), "cgroupsPath"));
-  return cgroupfs_oom_kills ("/sys/fs/cgroup", path) > 0;
+  return cgroupfs_oom_kills ("/sys/fs/cgroup", s->cgroups_path) > 0;
 }
 
 /* ---- the OCI runtime as a shim backend ---- */

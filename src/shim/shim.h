@@ -97,6 +97,7 @@ struct shim
   const char *vm_config;    /* VM mode: vm.json written by the daemon (runtime/vm.h) */
   const char *vm_container; /* exec into a VM container: that container's state dir */
   bool runtime_cgroup_v1_view; /* --runtime-cgroup-v1-view: util/cgview.h */
+  const char *cgroups_path;    /* --cgroups-path: the container's linux.cgroupsPath */
   int runtime_fd;              /* --runtime-fd: sealed copy of --runtime to execute, -1 = none */
   bool tty, open_stdin, stdin_once;
   bool daemonize; /* --daemonize: fork once, the parent exits (shim_spawn reaps it) */
@@ -153,9 +154,8 @@ int shim_run_runtime (shim_t *s, char *const args[], int fds[3]);
 int shim_runtime_create (shim_t *s, int child_fds[3], char **err_msg);
 int shim_runtime_kill_all (shim_t *s, int sig, char **err_msg);
 void shim_runtime_delete (shim_t *s);
-/* Whether the OOM killer struck in the container's cgroup (its
- * linux.cgroupsPath in the bundle's config.json); read before the runtime
- * deletes the cgroup. */
+/* Whether the OOM killer struck in the container's cgroup
+ * (--cgroups-path); read before the runtime deletes the cgroup. */
 bool shim_oom_killed (shim_t *s);
 char *shim_path (shim_t *s, const char *name);
 
