@@ -612,6 +612,21 @@ test_etc_files (void **state)
   fs_remove_all (dir, NULL);
 }
 
+/* The one cgroupsPath rule, shared by the spec and the shim's OOM check. */
+static void
+test_cgroups_path (void **state)
+{
+  const char *cases[][2] = {
+    { NULL, "/arca/abc" }, { "", "/arca/abc" }, { "/p", "/p/abc" }, { "my/parent", "/my/parent/abc" },
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    {
+      char *p = spec_cgroups_path (cases[i][0], "abc");
+      assert_string_equal (p, cases[i][1]);
+      free (p);
+    }
+}
+
 int
 main (void)
 {
@@ -621,7 +636,7 @@ main (void)
     cmocka_unit_test (test_mounts_and_paths), cmocka_unit_test (test_env),
     cmocka_unit_test (test_user),          cmocka_unit_test (test_user_in_spec),
     cmocka_unit_test (test_symlink_escape), cmocka_unit_test (test_seccomp),
-    cmocka_unit_test (test_etc_files),
+    cmocka_unit_test (test_etc_files),      cmocka_unit_test (test_cgroups_path),
   };
   return cmocka_run_group_tests (tests, setup, teardown);
 }
