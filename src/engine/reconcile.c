@@ -73,7 +73,8 @@ pid_gone (pid_t pid, int64_t timeout_ms)
   return true;
 }
 
-/* Stop the shim a cut-short start left.  "state" is answered only after
+/* Stop the shim a cut-short start left (a crash, or a step after the
+ * shim's spawn that failed).  "state" is answered only after
  * a `run` in progress has finished (the shim runs it synchronously), so
  * nothing is half-created once it answers; SO_PEERCRED names the shim. */
 static void
@@ -92,17 +93,16 @@ stop_leftover_shim (arca_engine_t *e, arca_container_t *c, const char *sdir)
   _cleanup_json_ json_t *req = json_pack ("{s:s}", "op", "state");
   _cleanup_json_ json_t *reply = NULL;
   if (shim_call (fd, req, &reply, &err) == 0)
-    log_info ("container %.12s: stopping the shim (%s) of a start cut short by a crash", c->id,
+    log_info ("container %.12s: stopping the shim (%s) of a start that did not finish", c->id,
               json_get_str (reply, "Status"));
   close (fd);
-  /* No runtime child of the shim is at work any more: SIGKILL to its
-   * process group (the shim is a session leader; a VM's QEMU goes with
-   * it) is safe and quick.  A process the runtime started outlives it,
-   * reparented; container_runtime_forget's `delete --force` kills it.  The
-   * shim writes no exit file then: the row never said running. */
+  /* No runtime child of the shim is at work any more: SIGKILL to the shim
+   * is safe and quick (a VM's QEMU goes with it: PR_SET_PDEATHSIG).  A
+   * process the runtime started outlives it, reparented;
+   * container_runtime_forget's `delete --force` kills it.  The shim writes
+   * no exit file then: the row never said running. */
   if (cred.pid > 1)
     {
-      kill (-cred.pid, SIGKILL);
       kill (cred.pid, SIGKILL);
       if (!pid_gone (cred.pid, 10000))
         log_warn ("container %.12s: leftover shim %d did not go", c->id, (int) cred.pid);

@@ -159,15 +159,17 @@ cmp_u128 (const void *a, const void *b)
 }
 
 /* The addresses of family af (AF_INET: the host-order value) held on
- * network_id, sorted (*n of them).  A failed query leaves none: the claims
- * still decide. */
+ * network_id by others than owner, sorted (*n of them): one the owner
+ * holds already (left by a start a crash cut short) is claimed again, as
+ * a claim of it succeeds.  A failed query leaves none: the claims still
+ * decide. */
 static u128 *
-taken (arca_net_t *net, const char *network_id, int af, size_t *n)
+taken (arca_net_t *net, const char *network_id, const char *owner, int af, size_t *n)
 {
   _cleanup_strv_ char **texts = NULL;
   arca_error_t err;
   *n = 0;
-  if (arca_store_ip_taken (net->db, network_id, &texts, &err) < 0)
+  if (arca_store_ip_taken (net->db, network_id, owner, &texts, &err) < 0)
     {
       log_warn ("ipam: %s", err.msg);
       return NULL;
@@ -218,7 +220,7 @@ ipam_allocate (arca_net_t *net, const arca_network_t *n, const char *container_i
         return arca_error_set (err, ARCA_ERR_CONFLICT, "Address already in use");
     }
   size_t ntaken;
-  _cleanup_free_ u128 *held = taken (net, n->id, AF_INET, &ntaken);
+  _cleanup_free_ u128 *held = taken (net, n->id, container_id, AF_INET, &ntaken);
   for (uint32_t a = lo; a <= hi && a >= lo; a++)
     {
       if (a == net_a || a == bcast || a == gw || is_taken (held, ntaken, a))
@@ -370,7 +372,7 @@ ipam_allocate6 (arca_net_t *net, const arca_network_t *n, const char *container_
         return arca_error_set (err, ARCA_ERR_CONFLICT, "Address already in use");
     }
   size_t ntaken;
-  _cleanup_free_ u128 *held = taken (net, n->id, AF_INET6, &ntaken);
+  _cleanup_free_ u128 *held = taken (net, n->id, container_id, AF_INET6, &ntaken);
   u128 count = 0;
   for (u128 a = lo; a <= hi && a >= lo && count < 65536; a++, count++)
     {

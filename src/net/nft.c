@@ -594,6 +594,32 @@ ports_put_locked (nft_state_t *st, nft_ports_t *p)
   *tail = p;
 }
 
+static bool
+same_loopback_element (const nft_dnat_t *a, const nft_dnat_t *b)
+{
+  return a->host_ip.s_addr == b->host_ip.s_addr && a->host_port == b->host_port && strcmp (a->proto, b->proto) == 0;
+}
+
+/* Whether rules[0..i) has r's loopback-ports element already. */
+static bool
+loopback_seen (const nft_dnat_t *rules, size_t i, const nft_dnat_t *r)
+{
+  for (size_t k = 0; k < i; k++)
+    if (is_loopback_binding (&rules[k]) && same_loopback_element (&rules[k], r))
+      return true;
+  return false;
+}
+
+/* Whether a binding in the state holds r's loopback-ports element. */
+static bool
+loopback_held (nft_state_t *st, const nft_dnat_t *r)
+{
+  for (nft_ports_t *p = st->ports; p; p = p->next)
+    if (loopback_seen (p->rules, p->n, r))
+      return true;
+  return false;
+}
+
 /* The commands that bring the table from the old bindings of one
  * container (old, may be NULL) to its new ones: each host port's chain
  * refilled from the state (or deleted with its port-map element when no
@@ -621,15 +647,18 @@ ports_update_script (nft_state_t *st, const port_key_t *keys, const bool *had, s
         buf_printf (&b, "delete element inet %s port-map { %s . %d }\ndelete chain inet %s port-%s-%d\n", t, pr,
                     port, t, pr, port);
     }
+  /* an element no binding holds any more goes (a delete of one that is not
+   * there would fail the transaction); adding one already there is a no-op */
   for (size_t i = 0; old && i < old->n; i++)
-    if (is_loopback_binding (&old->rules[i]))
+    if (is_loopback_binding (&old->rules[i]) && !loopback_seen (old->rules, i, &old->rules[i])
+        && !loopback_held (st, &old->rules[i]))
       {
         buf_printf (&b, "delete element inet %s loopback-ports { ", t);
         emit_loopback_element (&b, &old->rules[i]);
         buf_printf (&b, " }\n");
       }
   for (size_t i = 0; i < n; i++)
-    if (is_loopback_binding (&rules[i]))
+    if (is_loopback_binding (&rules[i]) && !loopback_seen (rules, i, &rules[i]))
       {
         buf_printf (&b, "add element inet %s loopback-ports { ", t);
         emit_loopback_element (&b, &rules[i]);

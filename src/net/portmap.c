@@ -190,20 +190,31 @@ errno_text (int e)
 }
 
 static bool
-port_taken_locked (pm_state_t *pm, const char *proto, int family, const char *ip, int port)
+ctr_holds (const pm_ctr_t *c, const char *proto, int family, const char *ip, int port)
 {
-  for (pm_ctr_t *c = pm->ctrs; c; c = c->next)
-    for (size_t i = 0; i < c->n; i++)
-      {
-        pm_bind_t *b = c->b[i];
-        if (b->host_port != port || b->family != family || strcmp (b->proto, proto) != 0)
-          continue;
-        bool any = strcmp (b->host_ip, "0.0.0.0") == 0 || strcmp (b->host_ip, "::") == 0
-                   || strcmp (ip, "0.0.0.0") == 0 || strcmp (ip, "::") == 0;
-        if (any || strcmp (b->host_ip, ip) == 0)
-          return true;
-      }
+  for (size_t i = 0; i < c->n; i++)
+    {
+      const pm_bind_t *b = c->b[i];
+      if (b->host_port != port || b->family != family || strcmp (b->proto, proto) != 0)
+        continue;
+      bool any = strcmp (b->host_ip, "0.0.0.0") == 0 || strcmp (b->host_ip, "::") == 0
+                 || strcmp (ip, "0.0.0.0") == 0 || strcmp (ip, "::") == 0;
+      if (any || strcmp (b->host_ip, ip) == 0)
+        return true;
+    }
   return false;
+}
+
+/* Whether Arca handed out ip:port already, the container being published
+ * (building) included: a host port twice in one run is refused, as
+ * dockerd's port allocator refuses it. */
+static bool
+port_taken_locked (pm_state_t *pm, const pm_ctr_t *building, const char *proto, int family, const char *ip, int port)
+{
+  for (const pm_ctr_t *c = pm->ctrs; c; c = c->next)
+    if (ctr_holds (c, proto, family, ip, port))
+      return true;
+  return building && ctr_holds (building, proto, family, ip, port);
 }
 
 /* One -p request: a container port, a protocol, host addresses (one, or
@@ -263,14 +274,14 @@ parse_host_port (const char *s, int *lo, int *hi)
 
 /* Try to hold `port` on every address of q; on success the fds are in out[]. */
 static int
-try_port_locked (pm_state_t *pm, const pm_req_t *q, int port, int out[2], bool *taken, int *bind_errno,
+try_port_locked (pm_state_t *pm, const pm_ctr_t *building, const pm_req_t *q, int port, int out[2], bool *taken, int *bind_errno,
                  int *failed_ip)
 {
   *taken = false;
   for (int i = 0; i < q->nips; i++)
     out[i] = -1;
   for (int i = 0; i < q->nips; i++)
-    if (port_taken_locked (pm, q->proto, q->families[i], q->ips[i], port))
+    if (port_taken_locked (pm, building, q->proto, q->families[i], q->ips[i], port))
       {
         *taken = true;
         *failed_ip = i;
@@ -573,7 +584,7 @@ req_bind_locked (pm_state_t *pm, pm_ctr_t *c, const pm_req_t *q, const arca_endp
   if (q->lo != 0 && q->lo == q->hi)
     {
       port = q->lo;
-      if (try_port_locked (pm, q, port, fds, &taken, &bind_errno, &failed_ip) < 0)
+      if (try_port_locked (pm, c, q, port, fds, &taken, &bind_errno, &failed_ip) < 0)
         {
           _cleanup_free_ char *hp = hostport_text (q->families[failed_ip], q->ips[failed_ip], port);
           if (taken)
@@ -598,7 +609,7 @@ req_bind_locked (pm_state_t *pm, pm_ctr_t *c, const pm_req_t *q, const arca_endp
       for (int i = 0; i < span && !ok; i++)
         {
           port = lo + ((start - lo + i) % span);
-          ok = try_port_locked (pm, q, port, fds, &taken, &bind_errno, &failed_ip) == 0;
+          ok = try_port_locked (pm, c, q, port, fds, &taken, &bind_errno, &failed_ip) == 0;
         }
       if (!ok)
         {

@@ -135,10 +135,12 @@ arca_store_ip_claim (arca_db_t *db, const char *network_id, const char *address,
 }
 
 int
-arca_store_ip_taken (arca_db_t *db, const char *network_id, char ***addresses, arca_error_t *err)
+arca_store_ip_taken (arca_db_t *db, const char *network_id, const char *except_owner, char ***addresses,
+                     arca_error_t *err)
 {
-  const char *p[] = { network_id };
-  return arca_db_strv (db, "SELECT address FROM ip_allocations WHERE network_id = ?1", p, 1, addresses, err);
+  const char *p[] = { network_id, except_owner };
+  return arca_db_strv (db, "SELECT address FROM ip_allocations WHERE network_id = ?1 AND container_id != ?2", p, 2,
+                       addresses, err);
 }
 
 int

@@ -67,9 +67,11 @@ int arca_store_endpoints_list (arca_db_t *db, arca_store_endpoint_rows_t *out, a
  * makes the claim atomic: INSERT OR IGNORE, then read who owns it. */
 int arca_store_ip_claim (arca_db_t *db, const char *network_id, const char *address, const char *owner,
                          bool *claimed, arca_error_t *err);
-/* Every address held on network_id (any owner), as inet_ntop prints it;
- * a snapshot to pick candidates from: only a claim is atomic. */
-int arca_store_ip_taken (arca_db_t *db, const char *network_id, char ***addresses, arca_error_t *err);
+/* Every address held on network_id by another owner than except_owner,
+ * as inet_ntop prints it; a snapshot to pick candidates from: only a
+ * claim is atomic. */
+int arca_store_ip_taken (arca_db_t *db, const char *network_id, const char *except_owner, char ***addresses,
+                         arca_error_t *err);
 /* Release every address owner holds on network_id. */
 int arca_store_ip_release (arca_db_t *db, const char *network_id, const char *owner, arca_error_t *err);
 /* Release every address of network_id. */

@@ -119,6 +119,24 @@ EOF
   docker rm -f a5dup >/dev/null
 }
 
+@test "one host port twice in one run fails as on dockerd 20.10, sctp too" {
+  local y=$((P + 14)) z=$((P + 15))
+  run docker run -d --name a5self -p "127.0.0.1:$y:80" -p "127.0.0.1:$y:81" busybox sleep 300
+  assert_failure
+  assert_output_contains "driver failed programming external connectivity on endpoint a5self ("
+  assert_output_contains "Bind for 127.0.0.1:$y failed: port is already allocated"
+  # sctp binds no socket (DNAT only): the allocator alone refuses it
+  run docker run -d --name a5selfs -p "127.0.0.1:$z:80/sctp" -p "127.0.0.1:$z:81/sctp" busybox sleep 300
+  assert_failure
+  assert_output_contains "Bind for 127.0.0.1:$z failed: port is already allocated"
+  docker rm -f a5self a5selfs >/dev/null
+  # nothing of them in the table, changed in place without a rebuild
+  run nft list table inet "$NFT_TABLE"
+  assert_output_not_contains ". $y"
+  assert_output_not_contains ". $z"
+  ! grep -q "rebuilding the table" "$ARCA_T/daemon.log" || fail "$(grep "rebuilding the table" "$ARCA_T/daemon.log")"
+}
+
 @test "a port another program holds fails at start" {
   local port=$((P + 5))
   python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("0.0.0.0",int(sys.argv[1]))); s.listen(); print("ready",flush=True); time.sleep(60)' \

@@ -101,6 +101,11 @@ test_first_free_in_order (void **state)
   ipam_release (&f->net, f->n.id, "c2");
   assert_string_equal (alloc4 (f, "c4", "", false, &err), "172.30.0.3");
   assert_string_equal (alloc4 (f, "c5", "", false, &err), "172.30.0.5");
+  /* an address the container holds already (a start cut short) is its
+   * again, not a second one */
+  assert_string_equal (alloc4 (f, "c3", "", false, &err), "172.30.0.4");
+  assert_string_equal (alloc6 (f, "c9"), "fd00:1::2");
+  assert_string_equal (alloc6 (f, "c9"), "fd00:1::2");
 }
 
 static void
