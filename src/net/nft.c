@@ -97,6 +97,9 @@ typedef struct
   bool forward_drop;         /* !ipForwardNoDrop */
   bool started;              /* nft_start done: every change is applied */
   bool ipv6_forwarding;      /* an IPv6 network made us turn IPv6 forwarding on */
+  bool stale;                /* the last whole-table replace failed: the kernel's
+                                table is not the state, so the next change
+                                replaces it whole again */
   nft_net_t *nets;
   nft_ports_t *ports;
 } nft_state_t;
@@ -419,7 +422,9 @@ apply_locked (nft_state_t *st, arca_error_t *err)
   if (!st->started)
     return 0;
   _cleanup_free_ char *text = ruleset_locked (st);
-  return run_locked (st, text, err);
+  int r = run_locked (st, text, err);
+  st->stale = r < 0;
+  return r;
 }
 
 /* Once an IPv6 network exists and the table (whose policy now covers
@@ -705,7 +710,9 @@ nft_ports_set (arca_net_t *net, const char *key, const nft_dnat_t *rules, size_t
       ports_put_locked (st, p);
     }
   int r = 0;
-  if (changed && st->started)
+  if (changed && st->started && st->stale)
+    r = apply_locked (st, err);
+  else if (changed && st->started)
     {
       _cleanup_free_ char *text = ports_update_script (st, keys, had, nkeys, old, rules, n);
       r = run_locked (st, text, err);
