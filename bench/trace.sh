@@ -3,7 +3,7 @@
 # `docker exec c true` in a running container) against Arca.
 #
 # Usage: bench/trace.sh [-n RUNS] [--build DIR] [--network MODE] [--exec] [--raw]
-#                       [--running N]
+#                       [--running N] [--created N]
 #
 # Starts a fresh daemon at log level debug, runs `docker run --rm busybox
 # true` RUNS times (default 30, after one warm-up) and reads the daemon's
@@ -13,12 +13,13 @@
 # one run, with the CLI's own wall time as the total.  --raw also prints the
 # log lines of the last run.  --running N first starts N `busybox sleep`
 # containers (each adds its rootfs and netns mounts to the host's table), to
-# see which phases grow with them.  A --network that is not bridge, none or
+# see which phases grow with them; --created N first creates N that never
+# start.  A --network that is not bridge, none or
 # host is created first (a user network).
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-RUNS=30 NET="" RAW=0 EXEC=0 RUNNING=0
+RUNS=30 NET="" RAW=0 EXEC=0 RUNNING=0 CREATED=0
 while [ $# -gt 0 ]; do
   case "$1" in
     -n) RUNS=$2; shift 2 ;;
@@ -27,6 +28,7 @@ while [ $# -gt 0 ]; do
     --raw) RAW=1; shift ;;
     --exec) EXEC=1; shift ;;
     --running) RUNNING=$2; shift 2 ;;
+    --created) CREATED=$2; shift 2 ;;
     -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "trace: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -40,6 +42,9 @@ case "$NET" in
   "" | bridge | none | host | container:*) ;;
   *) on arca docker network create "$NET" >/dev/null || { echo "trace: network create $NET failed" >&2; exit 1; } ;;
 esac
+for ((i = 0; i < CREATED; i++)); do
+  on arca docker create "${netargs[@]}" busybox true >/dev/null || { echo "trace: created container $i failed" >&2; exit 1; }
+done
 for ((i = 0; i < RUNNING; i++)); do
   on arca docker run -d "${netargs[@]}" busybox sleep 3600 >/dev/null || { echo "trace: background container $i failed" >&2; exit 1; }
 done
@@ -78,7 +83,7 @@ awk '
 ' "$log" >"$B/phases"
 
 echo
-echo "Per-phase trace of docker ${what[*]} ($(date -u +%F), commit $(git -C "$repo" rev-parse --short HEAD), $(nproc) CPUs, $RUNS runs, $RUNNING others running, $(wc -l </proc/self/mountinfo) mounts)"
+echo "Per-phase trace of docker ${what[*]} ($(date -u +%F), commit $(git -C "$repo" rev-parse --short HEAD), $(nproc) CPUs, $RUNS runs, $RUNNING others running, $CREATED created, $(wc -l </proc/self/mountinfo) mounts)"
 printf '%-34s %10s %10s\n' phase "median ms" "p90 ms"
 awk '{ if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } } END { for (i = 1; i <= n; i++) print order[i] }' "$B/phases" |
   while read -r ph; do
