@@ -550,10 +550,12 @@ container_create_with (arca_engine_t *e, const arca_create_opts_t *co, json_t *r
 {
   if (request == NULL || !json_is_object (request))
     return arca_error_set (err, ARCA_ERR_INVALID, "config cannot be empty in order to create a container");
+  arca_trace_t tr;
+  arca_trace_begin (&tr, "new", "create");
   /* Typed as dockerd decodes it: wrong JSON types refused, keys matched
    * case-insensitively; the canonical copy is what is stored. */
   _cleanup_json_ json_t *body = NULL;
-  if (options_decode_create (request, &body, err) < 0)
+  if (arca_traced (options_decode_create (request, &body, err), &tr, "decode") < 0)
     return -1;
   /* moby postContainersCreate: KernelMemory is ignored from API 1.42 on. */
   json_t *rhc = json_object_get (body, "HostConfig");
@@ -571,7 +573,7 @@ container_create_with (arca_engine_t *e, const arca_create_opts_t *co, json_t *r
   arca_image_t *img = NULL;
   if (networks_mac_address_bc (body, co->api_version, warnings, err) < 0)
     return -1;
-  if (create_check (e, co, body, warnings, &hc, &img, err) < 0)
+  if (arca_traced (create_check (e, co, body, warnings, &hc, &img, err), &tr, "check") < 0)
     return -1;
   if (name && *name && name[0] == '/')
     name++;
@@ -655,13 +657,15 @@ container_create_with (arca_engine_t *e, const arca_create_opts_t *co, json_t *r
   pthread_mutex_unlock (&e->lock);
 
   _cleanup_free_ char *dir = container_dir (e, c->id);
+  arca_trace_mark (&tr, "record");
   if (fs_mkdir_p (dir, 0710, err) < 0 || snapshot_create (dir, err) < 0
-      || spec_write_etc_files (dir, json_get_str (cfg, "Hostname"), json_get_str (cfg, "Domainname"),
-                               err)
+      || arca_traced (spec_write_etc_files (dir, json_get_str (cfg, "Hostname"), json_get_str (cfg, "Domainname"),
+                                              err),
+                        &tr, "files")
              < 0
-      || create_prepare_unsynced (e, c, body, err) < 0
+      || arca_traced (create_prepare_unsynced (e, c, body, err), &tr, "prepare") < 0
       || (crashpoint ("create-before-commit"), false) /* docs/design.md "Crash consistency" */
-      || container_save (e, c, err) < 0) /* the commit point */
+      || arca_traced (container_save (e, c, err), &tr, "save") < 0) /* the commit point */
     {
       arca_error_t ignored;
       pthread_mutex_lock (&e->lock);

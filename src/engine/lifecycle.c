@@ -670,20 +670,12 @@ defer_sync_end (bool *on)
     arca_db_defer_sync (false);
 }
 
-/* r, after logging the phase that produced it (bench/trace.sh). */
-static inline int
-traced (int r, arca_trace_t *tr, const char *phase)
-{
-  arca_trace_mark (tr, phase);
-  return r;
-}
-
 int
 container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
 {
   arca_trace_t tr;
   arca_trace_begin (&tr, c->id, "start");
-  if (traced (start_claim (e, c, err), &tr, "claim") < 0)
+  if (arca_traced (start_claim (e, c, err), &tr, "claim") < 0)
     return -1;
   _cleanup_json_ json_t *cfg = NULL;
   _cleanup_json_ json_t *hc = NULL;
@@ -692,8 +684,8 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
   _cleanup_free_ char *sdir = container_state_dir (e, c->id);
   _cleanup_free_ char *exit_file = container_exit_file (e, c->id);
   _cleanup_free_ char *rootfs = NULL;
-  if (traced (start_options (e, c, &cfg, &hc, &o, err), &tr, "options") < 0
-      || traced (start_mount_rootfs (e, c, dir, &rootfs, err), &tr, "rootfs_mount") < 0)
+  if (arca_traced (start_options (e, c, &cfg, &hc, &o, err), &tr, "options") < 0
+      || arca_traced (start_mount_rootfs (e, c, dir, &rootfs, err), &tr, "rootfs_mount") < 0)
     {
       start_unclaim (e, c);
       return -1;
@@ -715,24 +707,24 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
    * after them (engine/isolation.c). */
   bool vm = container_is_vm (c);
   arca_shim_spawn_t sp = SHIM_SPAWN_INIT;
-  if (traced (start_reset_state_dir (sdir, exit_file, err), &tr, "state_dir") < 0
+  if (arca_traced (start_reset_state_dir (sdir, exit_file, err), &tr, "state_dir") < 0
       || isolation_check_start (e, c, err) < 0 /* VM isolation: no joining a VM's namespaces */
-      || traced (mounts_prepare (e, c, rootfs, &extra_mounts, err), &tr, "mounts") < 0 /* volumes, copy-up (engine/mounts.c) */
-      || traced (namespaces_container_start (e, c, o, &ns, &extra_mounts, err), &tr, "namespaces") < 0 /* ipc, pid, /dev/shm */
-      || traced (start_log_config (e, c, o, sdir, err), &tr, "log_config") < 0
-      || (!vm && traced (start_spawn_shim (e, c, o, dir, sdir, NULL, &sp, err), &tr, "shim_spawn") < 0)
-      || traced (networks_container_start (e, c, dir, &netns, err), &tr, "network") < 0 /* netns, endpoints, /etc files, ports, DNS */
-      || traced (start_write_spec (e, c, o, dir, rootfs, extra_mounts, netns, &ns, err), &tr, "bundle_write") < 0
+      || arca_traced (mounts_prepare (e, c, rootfs, &extra_mounts, err), &tr, "mounts") < 0 /* volumes, copy-up (engine/mounts.c) */
+      || arca_traced (namespaces_container_start (e, c, o, &ns, &extra_mounts, err), &tr, "namespaces") < 0 /* ipc, pid, /dev/shm */
+      || arca_traced (start_log_config (e, c, o, sdir, err), &tr, "log_config") < 0
+      || (!vm && arca_traced (start_spawn_shim (e, c, o, dir, sdir, NULL, &sp, err), &tr, "shim_spawn") < 0)
+      || arca_traced (networks_container_start (e, c, dir, &netns, err), &tr, "network") < 0 /* netns, endpoints, /etc files, ports, DNS */
+      || arca_traced (start_write_spec (e, c, o, dir, rootfs, extra_mounts, netns, &ns, err), &tr, "bundle_write") < 0
       /* VM isolation (engine/isolation.c): the guest's NICs and the shim's vm.json */
       || (vm && isolation_vm_prepare (e, c, sdir, netns, &vm_config, err) < 0)
       || (crashpoint ("start-prepared"), false) /* docs/design.md "Crash consistency" */
-      || (vm && traced (start_spawn_shim (e, c, o, dir, sdir, vm_config, &sp, err), &tr, "shim_spawn") < 0)
-      || traced (start_shim_ready (e, &sp, &pid, err), &tr, "shim_ready") < 0)
+      || (vm && arca_traced (start_spawn_shim (e, c, o, dir, sdir, vm_config, &sp, err), &tr, "shim_spawn") < 0)
+      || arca_traced (start_shim_ready (e, &sp, &pid, err), &tr, "shim_ready") < 0)
     return start_failed_with_shim (e, c, &sp, err);
   crashpoint ("start-shim-spawned");
   start_connect_attaches (e, c, sdir);
   int wait_fd = -1;
-  if (traced (start_run (sdir, &pid, &runtime_ns, &wait_fd, err), &tr, "shim_start") < 0)
+  if (arca_traced (start_run (sdir, &pid, &runtime_ns, &wait_fd, err), &tr, "shim_start") < 0)
     return start_failed (e, c, true, err);
   crashpoint ("start-ran");
   if (arca_log_get_level () == ARCA_LOG_DEBUG)
@@ -741,7 +733,7 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
    * start (reconcile.c). */
   arca_db_defer_sync (false);
   deferred = false;
-  int r = traced (start_record_running (e, c, pid, err), &tr, "save");
+  int r = arca_traced (start_record_running (e, c, pid, err), &tr, "save");
   crashpoint ("start-committed");
   start_watch (e, c, wait_fd);
   arca_trace_mark (&tr, "monitor");

@@ -33,5 +33,13 @@ void arca_trace_mark (arca_trace_t *t, const char *phase);
 /* A phase that ended at a known CLOCK_REALTIME instant (the container's
  * exit, seen by the shim): logs the time from then to now. */
 void arca_trace_since (arca_trace_t *t, const char *phase, int64_t realtime_ns);
+/* r, after marking the phase that produced it: a step's result and its
+ * timing in one expression. */
+static inline int
+arca_traced (int r, arca_trace_t *t, const char *phase)
+{
+  arca_trace_mark (t, phase);
+  return r;
+}
 
 #endif
