@@ -343,18 +343,34 @@ exec_create (arca_engine_t *e, const char *ref, json_t *body, char **id, arca_er
 
 /* ---- process.json ---- */
 
-/* The container's OCI process (its config.json) with the exec's settings on
- * top: runtime/spec_exec.c. */
+/* The container's OCI process as its start wrote it: process.json, or the
+ * process of config.json for a container an earlier daemon started. */
 static int
-build_process (arca_engine_t *e, arca_exec_t *x, unsigned h, unsigned w, json_t **out, arca_error_t *err)
+container_process (const char *dir, json_t **proc, arca_error_t *err)
 {
-  _cleanup_free_ char *dir = container_dir (e, x->c->id);
+  _cleanup_free_ char *proc_path = xasprintf ("%s/process.json", dir);
+  json_error_t jerr;
+  *proc = json_load_file (proc_path, 0, &jerr);
+  if (*proc)
+    return 0;
   _cleanup_free_ char *cfg_path = xasprintf ("%s/config.json", dir);
   _cleanup_free_ char *data = NULL;
   if (fs_read_file (cfg_path, &data, NULL, err) < 0)
     return -1;
-  json_error_t jerr;
   _cleanup_json_ json_t *spec = json_loads (data, 0, &jerr);
+  *proc = json_incref (json_object_get (spec, "process"));
+  return 0;
+}
+
+/* The container's OCI process with the exec's settings on top:
+ * runtime/spec_exec.c. */
+static int
+build_process (arca_engine_t *e, arca_exec_t *x, unsigned h, unsigned w, json_t **out, arca_error_t *err)
+{
+  _cleanup_free_ char *dir = container_dir (e, x->c->id);
+  _cleanup_json_ json_t *proc = NULL;
+  if (container_process (dir, &proc, err) < 0)
+    return -1;
   _cleanup_free_ char *rootfs = container_rootfs (e, x->c);
   pthread_mutex_lock (&e->lock);
   _cleanup_strv_ char **group_add = strv_copy (x->c->opts->group_add);
@@ -371,7 +387,7 @@ build_process (arca_engine_t *e, arca_exec_t *x, unsigned h, unsigned w, json_t 
     .group_add = group_add,
     .privileged = x->privileged,
   };
-  return spec_exec_process (spec ? json_object_get (spec, "process") : NULL, &xo, out, err);
+  return spec_exec_process (proc, &xo, out, err);
 }
 
 /* ---- start ---- */

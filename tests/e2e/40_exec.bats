@@ -44,6 +44,23 @@ A=1"
   docker rm -f exenv >/dev/null
 }
 
+@test "exec takes the container's process from process.json, or from config.json without it" {
+  docker run -d --name exproc -e FOO=from-start busybox sleep 1000 >/dev/null
+  local dir
+  dir=$ARCA_T/data/containers/$(docker inspect -f '{{.Id}}' exproc)
+  [ -s "$dir/process.json" ] || fail "no process.json"
+  grep -q 'FOO=from-start' "$dir/process.json" || fail "process.json lacks the env: $(cat "$dir/process.json")"
+  run docker exec exproc sh -c 'echo $FOO'
+  assert_success
+  assert_output from-start
+  # a container an earlier daemon started has only config.json
+  rm "$dir/process.json"
+  run docker exec exproc sh -c 'echo $FOO'
+  assert_success
+  assert_output from-start
+  docker rm -f exproc >/dev/null
+}
+
 @test "exec -d runs in the background; ExecIDs lists it while it runs" {
   run docker exec -d ex sh -c 'echo detached > /tmp/d; sleep 3'
   assert_success
