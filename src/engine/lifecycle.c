@@ -518,7 +518,7 @@ start_log_config (arca_engine_t *e, arca_container_t *c, const arca_container_op
 }
 
 /* The shim, with the container's stdio ready and no process yet: started
- * here, awaited by start_shim_ready. */
+ * here, awaited with shim_spawn_finish. */
 static int
 start_spawn_shim (arca_engine_t *e, arca_container_t *c, const arca_container_options_t *o, const char *dir,
                   const char *sdir, const char *vm_config, arca_shim_spawn_t *sp, arca_error_t *err)
@@ -549,12 +549,6 @@ start_spawn_shim (arca_engine_t *e, arca_container_t *c, const arca_container_op
     .vm_config = vm_config, /* VM isolation: QEMU instead of the runtime */
   };
   return shim_spawn_begin (&sh, sp, err);
-}
-
-static int
-start_shim_ready (arca_engine_t *e, arca_shim_spawn_t *sp, pid_t *pid, arca_error_t *err)
-{
-  return shim_spawn_finish (sp, e->shim_path, pid, err);
 }
 
 /* A start that failed once its shim was started: the shim has no process
@@ -729,7 +723,7 @@ container_start (arca_engine_t *e, arca_container_t *c, arca_error_t *err)
       || (vm && isolation_vm_prepare (e, c, sdir, netns, &vm_config, err) < 0)
       || (crashpoint ("start-prepared"), false) /* docs/design.md "Crash consistency" */
       || (vm && arca_traced (start_spawn_shim (e, c, o, dir, sdir, vm_config, &sp, err), &tr, "shim_spawn") < 0)
-      || arca_traced (start_shim_ready (e, &sp, &pid, err), &tr, "shim_ready") < 0)
+      || arca_traced (shim_spawn_finish (&sp, e->shim_path, &pid, err), &tr, "shim_ready") < 0)
     return start_failed_with_shim (e, c, &sp, err);
   crashpoint ("start-shim-spawned");
   start_connect_attaches (e, c, sdir);

@@ -187,31 +187,31 @@ emit_dnat (arca_buf_t *b, const char *prefix, const nft_dnat_t *r)
   buf_printf (b, "%s dport %d dnat ip to %s:%d\n", r->proto, r->host_port, addr, r->port);
 }
 
-/* The DNAT rules of every binding on key, each after prefix; how many. */
-static size_t
-emit_port_rules (arca_buf_t *b, nft_state_t *st, const port_key_t *key, const char *prefix)
+static bool
+on_port (const nft_dnat_t *r, const port_key_t *key)
 {
-  size_t n = 0;
-  for (nft_ports_t *p = st->ports; p; p = p->next)
-    for (size_t i = 0; i < p->n; i++)
-      {
-        const nft_dnat_t *r = &p->rules[i];
-        if (r->host_port == key->port && strcmp (r->proto, key->proto) == 0 && has_dnat (r))
-          {
-            emit_dnat (b, prefix, r);
-            n++;
-          }
-      }
-  return n;
+  return r->host_port == key->port && strcmp (r->proto, key->proto) == 0 && has_dnat (r);
 }
 
-static size_t
-count_port_rules (nft_state_t *st, const port_key_t *key)
+/* The DNAT rules of every binding on key, each after prefix. */
+static void
+emit_port_rules (arca_buf_t *b, nft_state_t *st, const port_key_t *key, const char *prefix)
 {
-  arca_buf_t ignored = { 0 };
-  size_t n = emit_port_rules (&ignored, st, key, "");
-  free (ignored.data);
-  return n;
+  for (nft_ports_t *p = st->ports; p; p = p->next)
+    for (size_t i = 0; i < p->n; i++)
+      if (on_port (&p->rules[i], key))
+        emit_dnat (b, prefix, &p->rules[i]);
+}
+
+/* Whether a binding in the state has a DNAT rule on key (its chain exists). */
+static bool
+port_in_use (nft_state_t *st, const port_key_t *key)
+{
+  for (nft_ports_t *p = st->ports; p; p = p->next)
+    for (size_t i = 0; i < p->n; i++)
+      if (on_port (&p->rules[i], key))
+        return true;
+  return false;
 }
 
 static int
@@ -641,7 +641,7 @@ ports_update_script (nft_state_t *st, const port_key_t *keys, const bool *had, s
     {
       const char *pr = keys[i].proto;
       int port = keys[i].port;
-      if (count_port_rules (st, &keys[i]) > 0)
+      if (port_in_use (st, &keys[i]))
         {
           buf_printf (&b, "add chain inet %s port-%s-%d\nflush chain inet %s port-%s-%d\n", t, pr, port, t, pr, port);
           _cleanup_free_ char *prefix = xasprintf ("add rule inet %s port-%s-%d ", t, pr, port);
@@ -698,7 +698,7 @@ nft_ports_set (arca_net_t *net, const char *key, const nft_dnat_t *rules, size_t
   keys = port_keys_add (keys, &nkeys, rules, n);
   bool *had = xmalloc0 ((nkeys + 1) * sizeof *had);
   for (size_t i = 0; i < nkeys; i++)
-    had[i] = count_port_rules (st, &keys[i]) > 0;
+    had[i] = port_in_use (st, &keys[i]);
   old = ports_take_locked (st, key);
   if (n > 0)
     {
