@@ -810,6 +810,8 @@ containers_restore (arca_engine_t *e, arca_error_t *err)
       return -1;
     }
   _cleanup_free_ arca_container_t **v = loaded.v;
+  _cleanup_free_ arca_container_t **autoremove = xmalloc0 ((loaded.n + 1) * sizeof *autoremove);
+  size_t nautoremove = 0;
   /* Exits recorded while restoring are judged by restart_after_restore. */
   pthread_mutex_lock (&e->lock);
   e->restoring = true;
@@ -826,6 +828,8 @@ containers_restore (arca_engine_t *e, arca_error_t *err)
       if (!c->running)
         {
           container_recover_not_running (e, c); /* reconcile.c: a start cut short */
+          if (c->opts->auto_remove)
+            autoremove[nautoremove++] = c;
           continue;
         }
       arca_error_t merr;
@@ -881,6 +885,16 @@ containers_restore (arca_engine_t *e, arca_error_t *err)
     }
   /* Restart policies at start-up (restart.c; rules in docs/design.md):
    * asynchronous, so the API answers meanwhile. */
+  /* AutoRemove containers found not running (moby daemon.restore
+   * removeContainers): created and never started, or exited while a crash
+   * cut their removal short; removed with their anonymous volumes. */
+  for (size_t i = 0; i < nautoremove; i++)
+    {
+      arca_error_t rerr;
+      log_info ("container %.12s: AutoRemove, not running: removed", autoremove[i]->id);
+      if (container_remove (e, autoremove[i], true, true, &rerr) < 0)
+        log_warn ("container %.12s: auto-remove: %s", autoremove[i]->id, rerr.msg);
+    }
   net_reconcile (e->net); /* networking: veths no endpoint owns */
   restart_after_restore (e);
   return 0;

@@ -79,6 +79,9 @@ struct arca_container
   int attach_relays;         /* attach sessions copying output now */
   bool monitor_running;      /* a monitor holds the shim's wait connection */
   bool remove_after_monitor; /* AutoRemove once the shim is done */
+  /* the exit is saved unsynced: the AutoRemove's deletion, synced, comes
+   * next (monitor_exit); not-running and next-exit waiters wait for it */
+  bool exit_unsynced;
 
   /* docker cp (engine/archive.c): temporary rootfs mounts of a stopped
    * container in use; the last user unmounts unless it started meanwhile. */

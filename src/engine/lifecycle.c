@@ -58,6 +58,24 @@ typedef struct
   arca_container_t *c;
 } monitor_ctx_t;
 
+/* An exit saved unsynced (container_handle_exit) is durable once the
+ * AutoRemove's deletion is committed; if the removal did not happen or
+ * failed, its row is saved again, synced.  Then its waiters answer. */
+static void
+exit_made_durable (arca_engine_t *e, arca_container_t *c, bool removed)
+{
+  pthread_mutex_lock (&e->lock);
+  if (c->exit_unsynced)
+    {
+      arca_error_t err;
+      if (!(removed && c->destroyed) && !c->removed && container_save (e, c, &err) < 0)
+        log_error ("container %.12s: save state: %s", c->id, err.msg);
+      c->exit_unsynced = false;
+      pthread_cond_broadcast (&e->changed);
+    }
+  pthread_mutex_unlock (&e->lock);
+}
+
 /* The shim answered "wait" (the process exited) or its connection ended:
  * record the exit.  Runs on a thread of its own (util/fdwatch.h). */
 static void
@@ -127,6 +145,7 @@ monitor_exit (int fd, void *arg)
   if (remove)
     {
       arca_error_t rerr;
+      crashpoint ("autoremove-exit-saved"); /* the row says exited, unsynced: start-up removes it */
       if (remove_durable (m->e, m->c, true, &rerr) < 0)
         {
           log_warn ("container %.12s: auto-remove: %s", m->c->id, rerr.msg);
@@ -135,6 +154,7 @@ monitor_exit (int fd, void *arg)
         }
       arca_trace_mark (&tr, "autoremove_answer");
     }
+  exit_made_durable (m->e, m->c, remove);
   /* The shim answers before it deletes the runtime's state and closes the
    * connection once that is done: a new start waits for it (monitor_running). */
   struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -246,8 +266,15 @@ container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int
       c->remove_after_monitor = true;
       auto_remove = false;
     }
+  /* The monitor's removal right after is an AutoRemove's commit point:
+   * one fsync for both (store/db.h arca_db_defer_sync).  A kill -9 in
+   * between leaves the row running, or exited with AutoRemove, which the
+   * start-up removes (containers_restore). */
+  c->exit_unsynced = c->remove_after_monitor;
+  arca_db_defer_sync (c->exit_unsynced);
   if (!c->removed && container_save (e, c, &err) < 0)
     log_error ("container %.12s: save state: %s", c->id, err.msg);
+  arca_db_defer_sync (false);
   events_container_die_locked (e, c, exit_code, ran_ns); /* events: oom?, die */
   pthread_cond_broadcast (&e->changed);
   if (auto_remove)
@@ -786,7 +813,8 @@ wait_exit (arca_engine_t *e, arca_container_t *c, uint64_t gen, long timeout_ms)
         }
     }
   pthread_mutex_lock (&e->lock);
-  while (c->exit_generation == gen && c->running && !c->removed)
+  /* (an AutoRemove's exit is answered once durable: exit_made_durable) */
+  while ((c->exit_generation == gen && c->running && !c->removed) || c->exit_unsynced)
     {
       if (timeout_ms < 0)
         pthread_cond_wait (&e->changed, &e->lock);
@@ -1055,10 +1083,10 @@ container_wait (arca_engine_t *e, arca_container_t *c, arca_wait_condition_t con
         {
         case WAIT_NOT_RUNNING:
           /* moby SetRestarting wakes not-running waiters too. */
-          done = (!c->running && !c->starting) || (c->restarting && c->exit_generation != gen);
+          done = ((!c->running && !c->starting) || (c->restarting && c->exit_generation != gen)) && !c->exit_unsynced;
           break;
         case WAIT_NEXT_EXIT:
-          done = c->exit_generation != gen;
+          done = c->exit_generation != gen && !c->exit_unsynced;
           break;
         case WAIT_REMOVED:
           /* once the row is gone, not when removal begins (container_destroy) */

@@ -242,6 +242,33 @@ container_dirs() { ls "$ARCA_T/data/containers" "$ARCA_T/exec/containers" 2>/dev
   docker rm crm
 }
 
+@test "crash in docker run --rm between the exit's record and the removal: removed at start-up, nothing left" {
+  # moby daemon.restore removes AutoRemove containers it finds not running
+  local before
+  before=$(container_dirs)
+  crash_do autoremove-exit-saved run --rm --name crar -p 80 busybox true
+  run docker ps -aq --filter name=crar
+  assert_output ""
+  [ "$(bridge_ports)" -eq 0 ] || fail "veths left on the bridge: $(bridge_ports)"
+  ! grep -q "/containers/[0-9a-f]\{64\}/rootfs" /proc/self/mountinfo || fail "rootfs mount left"
+  [ "$(container_dirs)" -eq "$before" ] || fail "container directories left: $(container_dirs), $before before"
+  [ -z "$(pgrep -f "arca-shim --id [0-9a-f]* --bundle $ARCA_T/")" ] || fail "shim left"
+  run docker run --rm --name crar busybox echo again
+  assert_success
+  assert_output "again"
+}
+
+@test "an AutoRemove container created and never started is removed by a restart, as dockerd's" {
+  docker create --rm --name crcreated busybox true
+  docker create --name crkept busybox true
+  arca_restart
+  run docker ps -aq --filter name=crcreated
+  assert_output ""
+  run docker inspect -f '{{.State.Status}}' crkept
+  assert_output "created"
+  docker rm crkept
+}
+
 @test "crash in network connect before the veth: the running container ends disconnected, connect works again" {
   docker network create crnet2
   docker run -d --name ccon busybox sleep 300
