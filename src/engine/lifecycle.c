@@ -137,6 +137,7 @@ monitor_exit (int fd, void *arg)
    * the answer); the cgroups and directories go once it is done.  A removal
    * already under way (rm -f) does all of it itself. */
   pthread_mutex_lock (&m->e->lock);
+  bool netns_left = m->c->remove_after_monitor; /* container_handle_exit left it to us */
   bool remove = m->c->remove_after_monitor && !m->c->removing && !m->c->removed;
   m->c->remove_after_monitor = false;
   if (remove)
@@ -155,6 +156,8 @@ monitor_exit (int fd, void *arg)
       arca_trace_mark (&tr, "autoremove_answer");
     }
   exit_made_durable (m->e, m->c, remove);
+  if (netns_left)
+    networks_container_netns_remove (m->e, m->c);
   /* The shim answers before it deletes the runtime's state and closes the
    * connection once that is done: a new start waits for it (monitor_running). */
   struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -238,7 +241,7 @@ container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int
   arca_trace_mark (&tr, "rootfs_unmount");
   mounts_release (e, c); /* volumes: unmount option volumes no longer used */
   namespaces_container_stop (e, c); /* shareable /dev/shm */
-  networks_container_stop (e, c); /* networking: veths, addresses, ports, DNS */
+  networks_container_detach (e, c); /* networking: veths, addresses, ports, DNS; the netns below */
   arca_trace_mark (&tr, "network_stop");
   events_container_mounts (e, c, "unmount"); /* events: after the network's, as dockerd's Cleanup */
   arca_db_defer_sync (false);
@@ -279,9 +282,15 @@ container_handle_exit (arca_engine_t *e, arca_container_t *c, int exit_code, int
   pthread_cond_broadcast (&e->changed);
   if (auto_remove)
     container_ref (c);
+  bool netns_by_monitor = c->remove_after_monitor;
   pthread_mutex_unlock (&e->lock);
   arca_trace_mark (&tr, "save"); /* durable: wait answers now */
   log_debug ("container %.12s exited with %d", c->id, exit_code);
+  /* After the answer (net_container_detach); a start of the container
+   * again waits for the monitor, which runs this (monitor_running).  An
+   * AutoRemove's goes after its removal's answer (monitor_exit). */
+  if (!netns_by_monitor)
+    networks_container_netns_remove (e, c);
 
   if (unmount_with_files && !auto_remove && !c->remove_after_monitor)
     rootfs_unmount (c, dir); /* not removed after all (a restart policy) */

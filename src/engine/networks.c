@@ -467,7 +467,7 @@ fail:
 }
 
 void
-networks_container_stop (arca_engine_t *e, arca_container_t *c)
+networks_container_detach (arca_engine_t *e, arca_container_t *c)
 {
   if (!has_bridge_endpoints (mode_of (c)))
     return;
@@ -478,7 +478,21 @@ networks_container_stop (arca_engine_t *e, arca_container_t *c)
   c->net_ports = NULL;
   pthread_mutex_unlock (&e->lock);
   events_container_networks (e, c->id, "disconnect"); /* events: while the endpoints are listed */
-  net_container_stop (e->net, c->id);
+  net_container_detach (e->net, c->id);
+}
+
+void
+networks_container_netns_remove (arca_engine_t *e, arca_container_t *c)
+{
+  if (has_bridge_endpoints (mode_of (c)))
+    net_container_netns_remove (e->net, c->id);
+}
+
+void
+networks_container_stop (arca_engine_t *e, arca_container_t *c)
+{
+  networks_container_detach (e, c);
+  networks_container_netns_remove (e, c);
 }
 
 void

@@ -42,6 +42,13 @@ int networks_container_create (arca_engine_t *e, struct arca_container *c, json_
 int networks_container_start (arca_engine_t *e, struct arca_container *c, const char *dir, char **netns_out,
                               arca_error_t *err);
 void networks_container_stop (arca_engine_t *e, struct arca_container *c);
+/* An exit's: all of networks_container_stop but the netns, which
+ * networks_container_netns_remove removes after the exit's answer
+ * (net_container_detach). */
+void networks_container_detach (arca_engine_t *e, struct arca_container *c);
+void networks_container_netns_remove (arca_engine_t *e, struct arca_container *c);
+/* endpoints and addresses; the netns is gone already, or goes with
+ * networks_container_netns_remove */
 void networks_container_remove (arca_engine_t *e, struct arca_container *c);
 void networks_container_restore (arca_engine_t *e, struct arca_container *c, bool running);
 /* NetworkSettings (inspect); caller holds e->lock. */

@@ -218,7 +218,19 @@ sweep_endpoints (arca_engine_t *e)
         continue;
       log_info ("removing the endpoints of %.12s, which no container owns", ids[i]);
       net_container_remove (e->net, ids[i]);
+      net_container_netns_remove (e->net, ids[i]);
     }
+}
+
+/* A network namespace no row owns: an AutoRemove's removal cut short
+ * between its answer and the namespace's unmount (monitor_exit). */
+static void
+remove_leftover_netns (const char *root, const char *id, void *ctx)
+{
+  (void) root;
+  arca_engine_t *e = ctx;
+  net_container_netns_remove (e->net, id);
+  log_info ("removed the network namespace of %.12s, which no container owns", id);
 }
 
 void
@@ -232,5 +244,6 @@ containers_reconcile (arca_engine_t *e)
   sweep (e, data, true);
   sweep (e, state, false);
   sweep_endpoints (e);
+  for_each_orphan (e, net_netns_dir (e->net), remove_leftover_netns, e);
   volumes_reconcile (e);
 }

@@ -1512,21 +1512,39 @@ net_container_start (arca_net_t *net, const char *cid, const char *hostname, cha
 }
 
 void
-net_container_stop (arca_net_t *net, const char *cid)
+net_container_detach (arca_net_t *net, const char *cid)
 {
   _cleanup_free_ arca_endpoint_t **eps = NULL;
   int n = container_endpoints (net, cid, &eps);
   for (int i = 0; i < n; i++)
     if (eps[i]->active || eps[i]->host_ifname[0])
       endpoint_deactivate (net, eps[i], true, true);
+}
+
+void
+net_container_netns_remove (arca_net_t *net, const char *cid)
+{
   _cleanup_free_ char *path = net_netns_path (net, cid);
   netns_remove (path);
+}
+
+const char *
+net_netns_dir (arca_net_t *net)
+{
+  return net->netns_dir;
+}
+
+void
+net_container_stop (arca_net_t *net, const char *cid)
+{
+  net_container_detach (net, cid);
+  net_container_netns_remove (net, cid);
 }
 
 void
 net_container_remove (arca_net_t *net, const char *cid)
 {
-  net_container_stop (net, cid);
+  net_container_detach (net, cid);
   pthread_mutex_lock (&net->lock);
   for (arca_endpoint_t *ep = net->endpoints, *next; ep; ep = next)
     {

@@ -305,7 +305,17 @@ int net_container_start (arca_net_t *net, const char *cid, const char *hostname,
                          arca_error_t *err);
 /* At exit/stop: delete veths, release addresses, remove the netns. */
 void net_container_stop (arca_net_t *net, const char *cid);
-/* At remove: forget the endpoint configuration too. */
+/* The same, the netns left for net_container_netns_remove: its unmount
+ * waits for an RCU grace period (namespace_unlock, ~0.5 ms here), which an
+ * exit's answer need not wait for.  Nothing answers from the namespace
+ * meanwhile: its veths are off their bridges. */
+void net_container_detach (arca_net_t *net, const char *cid);
+void net_container_netns_remove (arca_net_t *net, const char *cid);
+/* <exec-root>/netns, whose entries are named by container ID (the
+ * start-up sweep's) */
+const char *net_netns_dir (arca_net_t *net);
+/* At remove: detach (the netns is the caller's), forget the endpoint
+ * configuration too. */
 void net_container_remove (arca_net_t *net, const char *cid);
 /* Daemon start: running containers keep their endpoints, others are stopped. */
 void net_container_restore (arca_net_t *net, const char *cid, bool running, const char *hostname);

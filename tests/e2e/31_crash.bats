@@ -251,11 +251,22 @@ container_dirs() { ls "$ARCA_T/data/containers" "$ARCA_T/exec/containers" 2>/dev
   assert_output ""
   [ "$(bridge_ports)" -eq 0 ] || fail "veths left on the bridge: $(bridge_ports)"
   ! grep -q "/containers/[0-9a-f]\{64\}/rootfs" /proc/self/mountinfo || fail "rootfs mount left"
+  ! grep -q "$ARCA_T/exec/netns/" /proc/self/mountinfo || fail "netns mount left"
   [ "$(container_dirs)" -eq "$before" ] || fail "container directories left: $(container_dirs), $before before"
   [ -z "$(pgrep -f "arca-shim --id [0-9a-f]* --bundle $ARCA_T/")" ] || fail "shim left"
   run docker run --rm --name crar busybox echo again
   assert_success
   assert_output "again"
+}
+
+@test "crash in docker run --rm once the row went, before its network namespace: the namespace goes at start-up" {
+  # (the namespace's unmount follows the answer: net_container_detach)
+  crash_do rm-row-deleted run --rm --name crns busybox true
+  run docker ps -aq --filter name=crns
+  assert_output ""
+  ! grep -q "$ARCA_T/exec/netns/" /proc/self/mountinfo || fail "netns mount left: $(grep "$ARCA_T/exec/netns/" /proc/self/mountinfo)"
+  [ -z "$(ls "$ARCA_T/exec/netns")" ] || fail "netns files left: $(ls "$ARCA_T/exec/netns")"
+  [ "$(bridge_ports)" -eq 0 ] || fail "veths left on the bridge: $(bridge_ports)"
 }
 
 @test "an AutoRemove container created and never started is removed by a restart, as dockerd's" {
