@@ -159,6 +159,24 @@ ip_of() { docker inspect -f "{{(index .NetworkSettings.Networks \"$2\").IPAddres
   assert_equal "$after" "$before"
 }
 
+@test "stop and start at once, five times: each start gets a working namespace, each stop's goes" {
+  # an exit unmounts the netns after its answer (net_container_detach); a
+  # start waits for that
+  docker run -d --name a0s busybox sleep 300
+  local id i
+  id=$(docker inspect -f '{{.Id}}' a0s)
+  for i in 1 2 3 4 5; do
+    docker stop -t 0 a0s >/dev/null
+    docker start a0s >/dev/null
+    [ -e "$ARCA_T/exec/netns/$id" ] || fail "start $i: no netns"
+    run -0 docker exec a0s ping -c1 -W2 "$(docker inspect -f '{{.NetworkSettings.Gateway}}' a0s)"
+  done
+  docker stop -t 0 a0s >/dev/null
+  retry 50 0.1 test ! -e "$ARCA_T/exec/netns/$id" || fail "netns left after stop"
+  ! grep -q "$ARCA_T/exec/netns/$id" /proc/self/mountinfo || fail "netns mount left after stop"
+  docker rm a0s >/dev/null
+}
+
 @test "stop removes veths; rm and prune clean up" {
   id=$(docker inspect -f '{{.Id}}' a0e)
   docker rm -f a0a a0b a0c a0e a0i >/dev/null
