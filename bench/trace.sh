@@ -84,11 +84,12 @@ awk '
 
 echo
 echo "Per-phase trace of docker ${what[*]} ($(date -u +%F), commit $(git -C "$repo" rev-parse --short HEAD), $(nproc) CPUs, $RUNS runs, $RUNNING others running, $CREATED created, $(wc -l </proc/self/mountinfo) mounts)"
-printf '%-34s %10s %10s\n' phase "median ms" "p90 ms"
+printf '%-34s %10s %10s %10s\n' phase "median ms" "p90 ms" "mean ms"
 awk '{ if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } } END { for (i = 1; i <= n; i++) print order[i] }' "$B/phases" |
   while read -r ph; do
     vals=$(awk -v p="$ph" '$1 == p { print $2 }' "$B/phases")
-    printf '%-34s %10s %10s\n' "$ph" "$(median <<<"$vals")" "$(pctl 90 <<<"$vals")"
+    printf '%-34s %10s %10s %10s\n' "$ph" "$(median <<<"$vals")" "$(pctl 90 <<<"$vals")" \
+      "$(awk '{ s += $1 } END { printf "%.3f", s / NR }' <<<"$vals")"
   done
 if [ "$RAW" = 1 ]; then
   echo
