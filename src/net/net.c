@@ -1428,23 +1428,29 @@ link_delete_thread (void *arg)
   return NULL;
 }
 
-/* The veth of a container whose namespace goes away: off its bridge now
- * (~1 ms), so that nothing answers for the address released next, and
- * deleted by a thread of its own.  A veth's deletion waits for RCU grace
- * periods (~15 ms here), which `docker stop`, `docker rm` and the exit of
- * `docker run --rm` then no longer wait for; moby deletes it before it
- * answers (libnetwork bridge DeleteEndpoint), but clients see only the
- * timing.  The namespace's unmount, right after, lets the kernel destroy
- * the pair with it anyway; the deletion covers a namespace something else
- * still holds.  Off the bridge failing, it is deleted here. */
+/* The veth of a container whose namespace goes away: its bridge port
+ * disabled now (nl_bridge_port_disable; off the bridge if that fails), so
+ * that nothing answers for the address released next, and deleted by a
+ * thread of its own.  A veth's deletion waits for RCU grace periods (~15 ms
+ * here), which `docker stop`, `docker rm` and the exit of `docker run
+ * --rm` then no longer wait for; moby deletes it before it answers
+ * (libnetwork bridge DeleteEndpoint), but clients see only the timing.
+ * The namespace's unmount, right after, lets the kernel destroy the pair
+ * with it anyway; the deletion covers a namespace something else still
+ * holds.  Both failing, it is deleted here. */
 static void
-host_link_retire (const char *name)
+host_link_retire (const char *name, const char *mac)
 {
-  arca_error_t ignored;
-  if (nl_link_set_nomaster (name, &ignored) == 0
-      && thread_start_detached (link_delete_thread, xstrdup (name), 256 * 1024) == 0)
+  arca_error_t err;
+  bool stopped = nl_bridge_port_disable (name, mac, &err) == 0;
+  if (!stopped)
+    {
+      log_debug ("%s", err.msg);
+      stopped = nl_link_set_nomaster (name, &err) == 0;
+    }
+  if (stopped && thread_start_detached (link_delete_thread, xstrdup (name), 256 * 1024) == 0)
     return;
-  nl_link_delete (NULL, name, &ignored);
+  nl_link_delete (NULL, name, &err);
 }
 
 /* later: the container's netns is about to go (host_link_retire). */
@@ -1453,7 +1459,7 @@ endpoint_deactivate (arca_net_t *net, arca_endpoint_t *ep, bool release, bool la
 {
   arca_error_t ignored;
   if (ep->host_ifname[0] && later)
-    host_link_retire (ep->host_ifname);
+    host_link_retire (ep->host_ifname, ep->mac);
   else if (ep->host_ifname[0])
     nl_link_delete (NULL, ep->host_ifname, &ignored);
   if (release)

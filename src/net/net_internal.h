@@ -17,6 +17,10 @@ int nl_link_delete (const char *netns_path, const char *name, arca_error_t *err)
 bool nl_link_exists (const char *name);
 /* Take a link off its bridge (IFLA_MASTER 0). */
 int nl_link_set_nomaster (const char *name, arca_error_t *err);
+/* Stop a bridge port forwarding, without taking it off its bridge: its
+ * state set to disabled and the bridge's entry for mac (aa:bb:..) learned
+ * on it deleted. */
+int nl_bridge_port_disable (const char *name, const char *mac, arca_error_t *err);
 /* veth host_name <-> ifname (created directly inside netns_path), host side
  * enslaved to bridge and up; inside: MAC, address/prefix, up, lo up, and a
  * default route via gw when default_route. */

@@ -17,7 +17,7 @@ setup_file() {
 
 teardown_file() {
   docker rm -f $(docker ps -aq) >/dev/null 2>&1 || true
-  docker network rm a0n1 a0n2 a0int a0x a0multi >/dev/null 2>&1 || true
+  docker network rm a0n1 a0n2 a0int a0x a0multi a0reuse >/dev/null 2>&1 || true
   arca_cleanup
   # nothing of ours left on the host
   [ ! -e "/sys/class/net/$BR" ] || fail "bridge $BR left behind"
@@ -175,6 +175,30 @@ ip_of() { docker inspect -f "{{(index .NetworkSettings.Networks \"$2\").IPAddres
   retry 50 0.1 test ! -e "$ARCA_T/exec/netns/$id" || fail "netns left after stop"
   ! grep -q "$ARCA_T/exec/netns/$id" /proc/self/mountinfo || fail "netns mount left after stop"
   docker rm a0s >/dev/null
+}
+
+@test "an address given again right after its container exits answers at once" {
+  # The exit disables the old veth's bridge port (it is deleted a few ms
+  # later) and drops the bridge's entry for its MAC, which comes back with
+  # the address; the new container, IPv6 off, sends nothing before it is
+  # asked.
+  docker network create --subnet 172.29.99.0/28 a0reuse >/dev/null
+  local i j out
+  for i in 1 2 3; do
+    # the bridge and the host learn the address's MAC on this port
+    docker run --rm --network a0reuse --ip 172.29.99.5 busybox ping -c1 -W2 172.29.99.1 >/dev/null
+    docker run -d --name a0srv --network a0reuse --ip 172.29.99.5 \
+      --sysctl net.ipv6.conf.all.disable_ipv6=1 --sysctl net.ipv6.conf.default.disable_ipv6=1 busybox sh -c \
+      'mkdir -p /www; echo hello > /www/index.html; exec httpd -f -p 80 -h /www' >/dev/null
+    out=""
+    for ((j = 0; j < 15; j++)); do
+      out=$(curl -s --max-time 1 http://172.29.99.5/ 2>/dev/null) && [ -n "$out" ] && break
+      sleep 0.1
+    done
+    docker rm -f a0srv >/dev/null
+    [ "$out" = hello ] || fail "round $i: the new container did not answer within ~2 s"
+  done
+  docker network rm a0reuse >/dev/null
 }
 
 @test "stop removes veths; rm and prune clean up" {
