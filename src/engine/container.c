@@ -883,8 +883,6 @@ containers_restore (arca_engine_t *e, arca_error_t *err)
       log_info ("container %.12s: shim gone, exited with %d while the daemon was down", c->id, code);
       container_handle_exit (e, c, code, finished, oom);
     }
-  /* Restart policies at start-up (restart.c; rules in docs/design.md):
-   * asynchronous, so the API answers meanwhile. */
   /* AutoRemove containers found not running (moby daemon.restore
    * removeContainers): created and never started, or exited while a crash
    * cut their removal short; removed with their anonymous volumes. */
@@ -895,6 +893,8 @@ containers_restore (arca_engine_t *e, arca_error_t *err)
       if (container_remove (e, autoremove[i], true, true, &rerr) < 0)
         log_warn ("container %.12s: auto-remove: %s", autoremove[i]->id, rerr.msg);
     }
+  /* Restart policies at start-up (restart.c; rules in docs/design.md):
+   * asynchronous, so the API answers meanwhile. */
   net_reconcile (e->net); /* networking: veths no endpoint owns */
   restart_after_restore (e);
   return 0;

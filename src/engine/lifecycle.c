@@ -59,16 +59,17 @@ typedef struct
 } monitor_ctx_t;
 
 /* An exit saved unsynced (container_handle_exit) is durable once the
- * AutoRemove's deletion is committed; if the removal did not happen or
- * failed, its row is saved again, synced.  Then its waiters answer. */
+ * AutoRemove's deletion is committed; if the removal did not begin (an
+ * rm -f took it over), its row is saved again, synced.  Then its waiters
+ * answer. */
 static void
-exit_made_durable (arca_engine_t *e, arca_container_t *c, bool removed)
+exit_made_durable (arca_engine_t *e, arca_container_t *c)
 {
   pthread_mutex_lock (&e->lock);
   if (c->exit_unsynced)
     {
       arca_error_t err;
-      if (!(removed && c->destroyed) && !c->removed && container_save (e, c, &err) < 0)
+      if (!c->removed && container_save (e, c, &err) < 0)
         log_error ("container %.12s: save state: %s", c->id, err.msg);
       c->exit_unsynced = false;
       pthread_cond_broadcast (&e->changed);
@@ -155,7 +156,7 @@ monitor_exit (int fd, void *arg)
         }
       arca_trace_mark (&tr, "autoremove_answer");
     }
-  exit_made_durable (m->e, m->c, remove);
+  exit_made_durable (m->e, m->c);
   if (netns_left)
     networks_container_netns_remove (m->e, m->c);
   /* The shim answers before it deletes the runtime's state and closes the

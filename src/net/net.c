@@ -1435,9 +1435,9 @@ link_delete_thread (void *arg)
  * here), which `docker stop`, `docker rm` and the exit of `docker run
  * --rm` then no longer wait for; moby deletes it before it answers
  * (libnetwork bridge DeleteEndpoint), but clients see only the timing.
- * The namespace's unmount, right after, lets the kernel destroy the pair
- * with it anyway; the deletion covers a namespace something else still
- * holds.  Both failing, it is deleted here. */
+ * The namespace's unmount, after the answer, lets the kernel destroy the
+ * pair with it anyway; the deletion covers a namespace something else
+ * still holds.  Both failing, it is deleted here. */
 static void
 host_link_retire (const char *name, const char *mac)
 {

@@ -308,7 +308,7 @@ void net_container_stop (arca_net_t *net, const char *cid);
 /* The same, the netns left for net_container_netns_remove: its unmount
  * waits for an RCU grace period (namespace_unlock, ~0.5 ms here), which an
  * exit's answer need not wait for.  Nothing answers from the namespace
- * meanwhile: its veths are off their bridges. */
+ * meanwhile: its veths' bridge ports are disabled. */
 void net_container_detach (arca_net_t *net, const char *cid);
 void net_container_netns_remove (arca_net_t *net, const char *cid);
 /* <exec-root>/netns, whose entries are named by container ID (the

@@ -341,15 +341,13 @@ nl_link_set_nomaster (const char *name, arca_error_t *err)
   return link_set_master (sk, name, 0, false, err);
 }
 
-/* One request on sk, answered by an ack; what names the step in errors. */
+/* One request on sk (msg freed), answered by an ack: 0 or libnl's error. */
 static int
-request_acked (struct nl_sock *sk, struct nl_msg *msg, const char *what, const char *name, arca_error_t *err)
+request_acked (struct nl_sock *sk, struct nl_msg *msg)
 {
   int r = nl_send_auto (sk, msg);
   nlmsg_free (msg);
-  if (r >= 0)
-    r = nl_wait_for_ack (sk);
-  return r < 0 ? nlerr (err, r, what, name) : 0;
+  return r < 0 ? r : nl_wait_for_ack (sk);
 }
 
 /* Taking a port off its bridge (del_nbp) waits for an expedited RCU grace
@@ -379,8 +377,9 @@ nl_bridge_port_disable (const char *name, const char *mac, arca_error_t *err)
       return arca_error_set (err, ARCA_ERR_INTERNAL, "disable bridge port %s: no memory", name);
     }
   nla_nest_end (msg, protinfo);
-  if (request_acked (sk, msg, "disable bridge port", name, err) < 0)
-    return -1;
+  int r = request_acked (sk, msg);
+  if (r < 0)
+    return nlerr (err, r, "disable bridge port", name);
   uint8_t lladdr[6];
   if (sscanf (mac, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &lladdr[0], &lladdr[1], &lladdr[2], &lladdr[3], &lladdr[4],
               &lladdr[5])
@@ -394,10 +393,7 @@ nl_bridge_port_disable (const char *name, const char *mac, arca_error_t *err)
       nlmsg_free (msg);
       return arca_error_set (err, ARCA_ERR_INTERNAL, "forget %s on %s: no memory", mac, name);
     }
-  int r = nl_send_auto (sk, msg);
-  nlmsg_free (msg);
-  if (r >= 0)
-    r = nl_wait_for_ack (sk);
+  r = request_acked (sk, msg);
   /* never learned (the container sent nothing): nothing to forget */
   if (r < 0 && r != -NLE_OBJ_NOTFOUND && r != -NLE_NOADDR)
     return nlerr (err, r, "forget the bridge's entry on", name);
