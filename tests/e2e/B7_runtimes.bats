@@ -154,21 +154,35 @@ limits() {
   cfg=$ARCA_T/data/containers/$a/config.json
   run jq -r '.annotations["run.oci.seccomp_bpf_data"] // empty' "$cfg"
   [ -n "$output" ] || fail "no compiled filter in the spec"
-  # crun's own compile: the same bundle without the annotation, created
-  # (never started) in a cgroup and state root of its own
+  # the rules leave crun's spec; runc's, for the same options, keeps them
+  run jq -r '.linux.seccomp | has("syscalls"), .defaultAction' "$cfg"
+  assert_output "false
+SCMP_ACT_ERRNO"
+  r=$(docker run -d --runtime runc busybox sleep 60)
+  rcfg=$ARCA_T/data/containers/$r/config.json
+  run jq -r '[.linux.seccomp.syscalls[].names[]] | length > 100' "$rcfg"
+  assert_output true
+  # crun's own compile of those rules: the same bundle without the
+  # annotation, created (never started) in a cgroup and state root of its own
   mkdir -p "$ARCA_T/cmp/crun"
-  jq --arg cg "/arca-cmp/$a" 'del(.annotations["run.oci.seccomp_bpf_data"]) | .linux.cgroupsPath = $cg' \
+  jq --arg cg "/arca-cmp/$a" --slurpfile r "$rcfg" \
+    'del(.annotations["run.oci.seccomp_bpf_data"]) | .linux.cgroupsPath = $cg | .linux.seccomp = $r[0].linux.seccomp' \
     "$cfg" >"$ARCA_T/cmp/config.json"
   rt_cmd crun --root "$ARCA_T/cmp/crun" create --bundle "$ARCA_T/cmp" cmp-$$ </dev/null >/dev/null 2>&1 3>&- ||
     fail "crun create of the copy failed"
   cmp "$ARCA_T/exec/crun/$a/seccomp.bpf" "$ARCA_T/cmp/crun/cmp-$$/seccomp.bpf" || fail "the filters differ"
   rt_cmd crun --root "$ARCA_T/cmp/crun" delete -f cmp-$$ >/dev/null 2>&1
   rmdir /sys/fs/cgroup/*/arca-cmp 2>/dev/null || true
-  # and it filters: the default profile refuses unshare(CLONE_NEWUSER)
+  # and it filters, in the container's process and in an exec (crun's exec
+  # takes the seccomp.bpf its run saved): the default profile refuses
+  # unshare(CLONE_NEWUSER)
+  run docker run --rm --runtime crun busybox unshare -U true
+  assert_failure
+  assert_output_contains "Operation not permitted"
   run docker exec "$a" unshare -U true
   assert_failure
   assert_output_contains "Operation not permitted"
-  docker rm -f "$a" >/dev/null
+  docker rm -f "$a" "$r" >/dev/null
 }
 
 @test "a custom seccomp profile takes effect under crun as under runc" {
