@@ -9,6 +9,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <nettle/sha2.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -449,32 +452,138 @@ build_devices (const arca_spec_options_t *s, json_t *lnx, json_t *res, arca_erro
 
 /* Seccomp (WithSeccomp): none for unconfined and for privileged containers
  * without an explicit profile; else the container's profile, the daemon's
- * (seccomp-profile), or the built-in default, compiled for the container's
- * bounding set.  A profile that does not decode fails the start as
- * dockerd's LoadProfile: "Decoding seccomp profile failed: ...". */
-static int
-build_seccomp (const arca_spec_options_t *s, char **caps, json_t *lnx, arca_error_t *err)
+ * (seccomp-profile), or the built-in default (*text NULL or "builtin").
+ * False: no filter. */
+static bool
+seccomp_profile_text (const arca_spec_options_t *s, const char **text)
 {
   const arca_container_options_t *o = s->opts;
   if (o->security.seccomp_unconfined || (o->privileged && o->security.seccomp_profile == NULL))
-    return 0;
-  const char *text = o->security.seccomp_profile ? o->security.seccomp_profile : s->default_seccomp_profile;
-  if (text && strcmp (text, "unconfined") == 0)
-    return 0;
-  json_t *seccomp = NULL;
+    return false;
+  *text = o->security.seccomp_profile ? o->security.seccomp_profile : s->default_seccomp_profile;
+  return !(*text && strcmp (*text, "unconfined") == 0);
+}
+
+/* The profile text compiled for the container's bounding set.  A profile
+ * that does not decode fails the start as dockerd's LoadProfile:
+ * "Decoding seccomp profile failed: ...". */
+static int
+seccomp_object (const char *text, char **caps, json_t **out, arca_error_t *err)
+{
   if (text == NULL || strcmp (text, "builtin") == 0)
+    return spec_seccomp_default (caps, out, err);
+  json_error_t jerr;
+  _cleanup_json_ json_t *profile = json_loads (text, 0, &jerr);
+  if (profile == NULL)
+    return arca_error_set (err, ARCA_ERR_INTERNAL, "Decoding seccomp profile failed: %s", jerr.text);
+  return spec_seccomp_compile (profile, caps, out, err);
+}
+
+/* ---- crun's seccomp, cached: module state, its own leaf lock ----
+ *
+ * crun compiles linux.seccomp at every run unless it gets the filter
+ * compiled (runtime/seccomp_bpf.c); not when the user asked crun to fail
+ * on unknown syscalls, which only its own compile does.  With the filter
+ * given, crun reads nothing of linux.seccomp's rules (its run takes the
+ * annotation, its exec the seccomp.bpf its run saved; libcrun container.c),
+ * only the flags and the listener: the rules leave config.json, a third of
+ * it (8 of 25 KB with the default profile), which each crun run and exec
+ * parse (~0.4 ms an exec here), as podman's seccomp cache leaves them out.
+ * What crun gets depends only on the profile's text and the bounding set
+ * (the architecture and the kernel are the daemon's): both are cached under
+ * them, which saves compiling and hashing the profile at each start
+ * (~0.25 ms with the default one). */
+
+#define CRUN_SECCOMP_SLOTS 4
+
+typedef struct
+{
+  bool used;
+  uint8_t key[SHA256_DIGEST_SIZE];
+  json_t *seccomp; /* linux.seccomp without its rules */
+  char *b64;       /* the annotation's value */
+} crun_seccomp_t;
+
+static pthread_mutex_t crun_seccomp_lock = PTHREAD_MUTEX_INITIALIZER;
+static crun_seccomp_t crun_seccomp[CRUN_SECCOMP_SLOTS];
+static size_t crun_seccomp_next; /* round-robin victim */
+
+static void
+crun_seccomp_key (const char *text, char **caps, uint8_t key[SHA256_DIGEST_SIZE])
+{
+  struct sha256_ctx h;
+  sha256_init (&h);
+  const char *t = text ? text : "builtin";
+  sha256_update (&h, strlen (t) + 1, (const uint8_t *) t);
+  for (size_t i = 0; caps && caps[i]; i++)
+    sha256_update (&h, strlen (caps[i]) + 1, (const uint8_t *) caps[i]);
+  sha256_digest (&h, SHA256_DIGEST_SIZE, key);
+}
+
+static bool
+crun_seccomp_get (const uint8_t *key, json_t **seccomp, char **b64)
+{
+  bool hit = false;
+  pthread_mutex_lock (&crun_seccomp_lock);
+  for (size_t i = 0; i < CRUN_SECCOMP_SLOTS && !hit; i++)
+    if (crun_seccomp[i].used && memcmp (crun_seccomp[i].key, key, SHA256_DIGEST_SIZE) == 0)
+      {
+        *seccomp = json_deep_copy (crun_seccomp[i].seccomp);
+        *b64 = xstrdup (crun_seccomp[i].b64);
+        hit = true;
+      }
+  pthread_mutex_unlock (&crun_seccomp_lock);
+  return hit;
+}
+
+static void
+crun_seccomp_put (const uint8_t *key, json_t *seccomp, const char *b64)
+{
+  pthread_mutex_lock (&crun_seccomp_lock);
+  crun_seccomp_t *slot = &crun_seccomp[crun_seccomp_next];
+  crun_seccomp_next = (crun_seccomp_next + 1) % CRUN_SECCOMP_SLOTS;
+  json_decref (slot->seccomp);
+  free (slot->b64);
+  memcpy (slot->key, key, SHA256_DIGEST_SIZE);
+  slot->seccomp = json_deep_copy (seccomp);
+  slot->b64 = xstrdup (b64);
+  slot->used = true;
+  pthread_mutex_unlock (&crun_seccomp_lock);
+}
+
+/* linux.seccomp into lnx, and for crun the filter into annotations. */
+static int
+build_seccomp (const arca_spec_options_t *s, char **caps, json_t *lnx, json_t *annotations, arca_error_t *err)
+{
+  const char *text = NULL;
+  if (!seccomp_profile_text (s, &text))
+    return 0;
+  const char *fail_unknown = json_string_value (json_object_get (annotations, "run.oci.seccomp_fail_unknown_syscall"));
+  bool for_crun = s->seccomp_bpf && !(fail_unknown && strcmp (fail_unknown, "0") != 0);
+  uint8_t key[SHA256_DIGEST_SIZE];
+  json_t *seccomp = NULL;
+  _cleanup_free_ char *b64 = NULL;
+  if (for_crun)
     {
-      if (spec_seccomp_default (caps, &seccomp, err) < 0)
-        return -1;
+      crun_seccomp_key (text, caps, key);
+      if (crun_seccomp_get (key, &seccomp, &b64))
+        {
+          json_object_set_new (annotations, "run.oci.seccomp_bpf_data", json_string (b64));
+          json_object_set_new (lnx, "seccomp", seccomp);
+          return 0;
+        }
     }
-  else
+  if (seccomp_object (text, caps, &seccomp, err) < 0)
+    return -1;
+  if (seccomp == NULL)
+    return 0;
+  /* NULL: crun compiles it itself (a listener, a profile libseccomp refuses) */
+  b64 = for_crun ? spec_seccomp_bpf (seccomp) : NULL;
+  if (b64)
     {
-      json_error_t jerr;
-      _cleanup_json_ json_t *profile = json_loads (text, 0, &jerr);
-      if (profile == NULL)
-        return arca_error_set (err, ARCA_ERR_INTERNAL, "Decoding seccomp profile failed: %s", jerr.text);
-      if (spec_seccomp_compile (profile, caps, &seccomp, err) < 0)
-        return -1;
+      json_object_set_new (annotations, "run.oci.seccomp_bpf_data", json_string (b64));
+      json_object_del (seccomp, "syscalls");
+      crun_seccomp_put (key, seccomp, b64);
     }
   json_object_set_new (lnx, "seccomp", seccomp);
   return 0;
@@ -518,34 +627,9 @@ build_linux (const arca_spec_options_t *s, char **caps, json_t **out, arca_error
                                                    s->id);
   json_object_set_new (lnx, "cgroupsPath", json_string (cgpath));
   json_object_set_new (lnx, "namespaces", build_namespaces (s));
-  if (build_seccomp (s, caps, lnx, err) < 0)
-    return -1;
   build_paths (s, lnx);
   *out = arca_steal (lnx);
   return 0;
-}
-
-/* crun compiles linux.seccomp at every run unless it gets the filter
- * compiled; not when the user asked crun to fail on unknown syscalls, which
- * only its own compile does.  With the filter given, crun reads nothing of
- * linux.seccomp's rules (its run takes the annotation, its exec the
- * seccomp.bpf its run saved; libcrun container.c), only the flags and the
- * listener: the rules leave config.json, a third of it (8 of 25 KB with the
- * default profile), which each crun run and exec parse (~0.4 ms an exec
- * here), as podman's seccomp cache leaves them out. */
-static void
-seccomp_annotation (const arca_spec_options_t *o, json_t *seccomp, json_t *annotations)
-{
-  const char *fail_unknown = json_string_value (json_object_get (annotations, "run.oci.seccomp_fail_unknown_syscall"));
-  if (!o->seccomp_bpf || seccomp == NULL || (fail_unknown && strcmp (fail_unknown, "0") != 0))
-    return;
-  char *b64 = spec_seccomp_bpf (seccomp);
-  if (b64)
-    {
-      json_object_set_new (annotations, "run.oci.seccomp_bpf_data", json_string (b64));
-      json_object_del (seccomp, "syscalls");
-    }
-  free (b64);
 }
 
 char *
@@ -583,11 +667,11 @@ spec_build (const arca_spec_options_t *o, json_t **out, arca_error_t *err)
   if (build_linux (o, caps, &lnx, err) < 0)
     return -1;
   json_object_set_new (spec, "linux", lnx);
-  json_t *annotations = o->opts->annotations ? json_deep_copy (o->opts->annotations) : json_object ();
-  seccomp_annotation (o, json_object_get (json_object_get (spec, "linux"), "seccomp"), annotations);
+  _cleanup_json_ json_t *annotations = o->opts->annotations ? json_deep_copy (o->opts->annotations) : json_object ();
+  if (build_seccomp (o, caps, lnx, annotations, err) < 0)
+    return -1;
   if (json_object_size (annotations) > 0)
     json_object_set (spec, "annotations", annotations);
-  json_decref (annotations);
   *out = arca_steal (spec);
   return 0;
 }

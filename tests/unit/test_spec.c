@@ -627,6 +627,61 @@ test_cgroups_path (void **state)
     }
 }
 
+static const char *
+bpf_of (json_t *spec)
+{
+  return json_string_value (json_object_get (json_object_get (spec, "annotations"), "run.oci.seccomp_bpf_data"));
+}
+
+/* crun's seccomp (spec.c's cache, keyed by profile text and bounding set):
+ * the same filter for the same options, warm or cold; without the rules;
+ * another for another bounding set or profile; none when unconfined, even
+ * with the cache warm; the rules and no filter when crun must compile. */
+static void
+test_crun_seccomp (void **state)
+{
+  (void) state;
+  arca_spec_options_t a = { .seccomp_bpf = true };
+  _cleanup_json_ json_t *s1 = build (&a);
+  arca_spec_options_t b = { .seccomp_bpf = true };
+  _cleanup_json_ json_t *s2 = build (&b);
+  assert_non_null (bpf_of (s1));
+  assert_string_equal (bpf_of (s1), bpf_of (s2));
+  json_t *sc = json_object_get (json_object_get (s2, "linux"), "seccomp");
+  assert_null (json_object_get (sc, "syscalls"));
+  assert_string_equal (json_string_value (json_object_get (sc, "defaultAction")), "SCMP_ACT_ERRNO");
+  assert_true (json_equal (sc, json_object_get (json_object_get (s1, "linux"), "seccomp")));
+
+  arca_spec_options_t ptrace = { .seccomp_bpf = true, .opts = opts ("{}", "{\"CapAdd\":[\"SYS_PTRACE\"]}") };
+  _cleanup_json_ json_t *s3 = build (&ptrace);
+  assert_non_null (bpf_of (s3));
+  assert_string_not_equal (bpf_of (s3), bpf_of (s1));
+
+  arca_spec_options_t custom
+      = { .seccomp_bpf = true,
+          .opts = opts ("{}", "{\"SecurityOpt\":[\"seccomp={\\\"defaultAction\\\":\\\"SCMP_ACT_ALLOW\\\"}\"]}") };
+  _cleanup_json_ json_t *s4 = build (&custom);
+  assert_non_null (bpf_of (s4));
+  assert_string_not_equal (bpf_of (s4), bpf_of (s1));
+
+  arca_spec_options_t unconfined = { .seccomp_bpf = true, .opts = opts ("{}", "{\"SecurityOpt\":[\"seccomp=unconfined\"]}") };
+  _cleanup_json_ json_t *s5 = build (&unconfined);
+  assert_null (bpf_of (s5));
+  assert_null (json_object_get (json_object_get (s5, "linux"), "seccomp"));
+
+  arca_spec_options_t strict
+      = { .seccomp_bpf = true,
+          .opts = opts ("{}", "{\"Annotations\":{\"run.oci.seccomp_fail_unknown_syscall\":\"1\"}}") };
+  _cleanup_json_ json_t *s6 = build (&strict);
+  assert_null (bpf_of (s6));
+  assert_non_null (json_object_get (json_object_get (json_object_get (s6, "linux"), "seccomp"), "syscalls"));
+
+  arca_spec_options_t runc = { 0 };
+  _cleanup_json_ json_t *s7 = build (&runc);
+  assert_null (bpf_of (s7));
+  assert_non_null (json_object_get (json_object_get (json_object_get (s7, "linux"), "seccomp"), "syscalls"));
+}
+
 int
 main (void)
 {
@@ -637,6 +692,7 @@ main (void)
     cmocka_unit_test (test_user),          cmocka_unit_test (test_user_in_spec),
     cmocka_unit_test (test_symlink_escape), cmocka_unit_test (test_seccomp),
     cmocka_unit_test (test_etc_files),      cmocka_unit_test (test_cgroups_path),
+    cmocka_unit_test (test_crun_seccomp),
   };
   return cmocka_run_group_tests (tests, setup, teardown);
 }
