@@ -217,13 +217,13 @@ sweep_endpoints (arca_engine_t *e)
       if (known (e, ids[i]))
         continue;
       log_info ("removing the endpoints of %.12s, which no container owns", ids[i]);
-      net_container_remove (e->net, ids[i]);
-      net_container_netns_remove (e->net, ids[i]);
+      net_container_remove (e->net, ids[i]); /* its netns: remove_leftover_netns */
     }
 }
 
 /* A network namespace no row owns: an AutoRemove's removal cut short
- * between its answer and the namespace's unmount (monitor_exit). */
+ * between its answer and the namespace's unmount (monitor_exit), or a
+ * create or start cut short (sweep_endpoints). */
 static void
 remove_leftover_netns (const char *root, const char *id, void *ctx)
 {

@@ -11,7 +11,6 @@
 #include <linux/if_bridge.h>
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
-#include <stdio.h>
 #include <net/if.h>
 #include <pthread.h>
 #include <sched.h>
@@ -380,15 +379,15 @@ nl_bridge_port_disable (const char *name, const char *mac, arca_error_t *err)
   int r = request_acked (sk, msg);
   if (r < 0)
     return nlerr (err, r, "disable bridge port", name);
-  uint8_t lladdr[6];
-  if (sscanf (mac, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &lladdr[0], &lladdr[1], &lladdr[2], &lladdr[3], &lladdr[4],
-              &lladdr[5])
-      != 6)
+  struct nl_addr *lladdr = NULL;
+  if (nl_addr_parse (mac, AF_LLC, &lladdr) < 0) /* as nl_veth_setup sets it */
     return arca_error_set (err, ARCA_ERR_INVALID, "bad MAC address %s", mac);
   msg = nlmsg_alloc_simple (RTM_DELNEIGH, NLM_F_REQUEST | NLM_F_ACK);
   struct ndmsg ndm = { .ndm_family = AF_BRIDGE, .ndm_ifindex = idx, .ndm_flags = NTF_MASTER };
-  if (msg == NULL || nlmsg_append (msg, &ndm, sizeof ndm, NLMSG_ALIGNTO) < 0
-      || nla_put (msg, NDA_LLADDR, sizeof lladdr, lladdr) < 0)
+  bool built = msg && nlmsg_append (msg, &ndm, sizeof ndm, NLMSG_ALIGNTO) == 0
+               && nla_put_addr (msg, NDA_LLADDR, lladdr) == 0;
+  nl_addr_put (lladdr);
+  if (!built)
     {
       nlmsg_free (msg);
       return arca_error_set (err, ARCA_ERR_INTERNAL, "forget %s on %s: no memory", mac, name);
