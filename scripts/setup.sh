@@ -6,6 +6,8 @@ set -euo pipefail
 PKGS=(
   # binutils' readelf: scripts/soname.sh (the SONAMEs dlopened at first use)
   gcc binutils make meson ninja-build pkg-config
+  # dpkg-dev: scripts/setup-microhttpd.sh (dpkg-source, dpkg-buildflags)
+  dpkg-dev
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libarchive-dev
   libcurl4-gnutls-dev nettle-dev libnl-3-dev libnl-route-3-dev
   libnftables-dev libcap-dev libcmocka-dev libseccomp-dev
@@ -49,6 +51,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 "$(dirname "$0")/setup-vm-kernel.sh"
+"$(dirname "$0")/setup-microhttpd.sh"
 
 # Node clients of the e2e tests (dockerode, testcontainers): installed from
 # the npm registry exactly as tests/node/package-lock.json pins them, once

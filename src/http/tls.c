@@ -21,8 +21,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <gnutls/gnutls.h>
-#include <gnutls/x509.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/lazy_gnutls.h"
 #include "util/log.h"
 #include "util/thread.h"
 
@@ -53,6 +52,8 @@ arca_http_tls_setup (arca_http_server_t *srv, const arca_http_tls_t *tls, int li
   arca_http_tls_state_t *t = xmalloc0 (sizeof *t);
   t->listen_fd = listen_fd;
   srv->tls = t;
+  if (arca_lazy_gnutls_load (err) < 0)
+    return -1;
   int rc;
   if ((rc = gnutls_certificate_allocate_credentials (&t->creds)) < 0)
     return arca_error_set (err, ARCA_ERR_INTERNAL, "TLS: %s", gnutls_strerror (rc));

@@ -1,11 +1,13 @@
 #!/usr/bin/env bats
-# The tar library (libarchive), the HTTP client (libcurl) and the DNS
-# message library (libldns) are loaded at their first use, not at start-up
-# (src/util/lazylib.h, issue 15's daemon RSS target): a freshly started
-# daemon that runs, execs into and removes containers on the default bridge
-# maps none of them; docker save/load map the tar library, a pull from a
+# The tar library (libarchive), the HTTP client (libcurl), the DNS message
+# library (libldns) and TLS (GnuTLS) are loaded at their first use, not at
+# start-up (src/util/lazylib.h, issue 15's daemon RSS target): a freshly
+# started daemon that runs, execs into and removes containers on the
+# default bridge maps none of them (nor GnuTLS's p11-kit: libmicrohttpd is
+# built without HTTPS); docker save/load map the tar library, a pull from a
 # loopback registry the HTTP client, a container on a user-defined network
-# the DNS library; and each of those operations still works.
+# the DNS library; and each of those operations still works.  TLS
+# listeners (B6_remote) load GnuTLS.
 
 load helpers
 bats_require_minimum_version 1.5.0
@@ -49,9 +51,9 @@ assert_unmapped() {
   done
 }
 
-@test "a fresh daemon running containers on the default bridge maps no tar, HTTP or DNS library" {
+@test "a fresh daemon running containers on the default bridge maps no tar, HTTP, DNS or TLS library" {
   arca_restart
-  assert_unmapped libarchive libcurl-gnutls libcurl libldns
+  assert_unmapped libarchive libcurl-gnutls libcurl libldns libgnutls libp11-kit
   run docker run --rm busybox true
   assert_success
   docker run -d --name lz1 busybox sleep 300
@@ -60,7 +62,7 @@ assert_unmapped() {
   docker ps -a >/dev/null
   docker logs lz1 >/dev/null
   docker rm -f lz1 >/dev/null
-  assert_unmapped libarchive libcurl-gnutls libcurl libldns
+  assert_unmapped libarchive libcurl-gnutls libcurl libldns libgnutls libp11-kit
 }
 
 @test "docker save and load map the tar library (and not the HTTP client); the loaded image runs" {
