@@ -359,6 +359,7 @@ cli_daemon_start (const arca_cli_flags_t *flags)
       int pr = poll (&pfd, 1, IDLE_TRIM_CHECK_MS);
       if (pr == 0)
         {
+          arca_engine_release_idle (engine);
           arca_malloc_trim_if_idle (IDLE_TRIM_QUIET_NS);
           continue;
         }

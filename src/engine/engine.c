@@ -166,6 +166,12 @@ arca_engine_close (arca_engine_t *e)
   e->images = NULL;
 }
 
+void
+arca_engine_release_idle (arca_engine_t *e)
+{
+  networks_release_idle (e);
+}
+
 const arca_engine_options_t *arca_engine_options (arca_engine_t *e) { return &e->opts; }
 arca_image_store_t *arca_engine_images (arca_engine_t *e) { return e->images; }
 arca_db_t *arca_engine_db (arca_engine_t *e) { return e->db; }

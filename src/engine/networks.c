@@ -34,6 +34,13 @@ networks_open (arca_engine_t *e, arca_error_t *err)
   return net_open (&o, e->db, &e->net, err);
 }
 
+void
+networks_release_idle (arca_engine_t *e)
+{
+  if (e->net)
+    net_release_idle (e->net);
+}
+
 /* events: a network event for the network ref names now. */
 static void
 network_event (arca_engine_t *e, const char *action, const char *ref, const char *container_id)

@@ -15,6 +15,8 @@ struct arca_container;
 
 /* Open/close e->net (called by arca_engine_open/close). */
 int networks_open (arca_engine_t *e, arca_error_t *err);
+/* arca_engine_release_idle's part: net_release_idle. */
+void networks_release_idle (arca_engine_t *e);
 
 int network_create (arca_engine_t *e, json_t *body, char **id_out, arca_error_t *err);
 int network_inspect (arca_engine_t *e, const char *ref, json_t **out, arca_error_t *err);

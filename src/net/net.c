@@ -501,6 +501,17 @@ net_open (const arca_net_options_t *opts, arca_db_t *db, arca_net_t **out, arca_
   return 0;
 }
 
+/* How long the nftables context outlives its last run: ruleset changes
+ * come in bursts (a compose project's networks and published ports), and
+ * each new context costs its first run ~1 ms. */
+#define NFT_CTX_KEEP_NS (5 * 1000000000LL)
+
+void
+net_release_idle (arca_net_t *net)
+{
+  nft_release_idle (net, NFT_CTX_KEEP_NS);
+}
+
 void
 net_close (arca_net_t *net)
 {

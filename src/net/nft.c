@@ -68,6 +68,7 @@
 #include "util/cleanup.h"
 #include "util/log.h"
 #include "util/strutil.h"
+#include "util/timeutil.h"
 
 typedef struct nft_net
 {
@@ -93,7 +94,8 @@ typedef struct
   pthread_mutex_t lock;      /* guards everything below; held across nft calls
                                 (libnftables contexts are not thread-safe) */
   char *table;
-  struct nft_ctx *ctx;
+  struct nft_ctx *ctx;       /* NULL while released (nft_release_idle) */
+  int64_t last_run_ns;       /* CLOCK_MONOTONIC of the last run */
   bool forward_drop;         /* !ipForwardNoDrop */
   bool started;              /* nft_start done: every change is applied */
   bool ipv6_forwarding;      /* an IPv6 network made us turn IPv6 forwarding on */
@@ -393,10 +395,27 @@ ruleset_locked (nft_state_t *st)
   return b.data;
 }
 
+/* A context with buffered output and error; NULL if libnftables has none
+ * (out of memory). */
+static struct nft_ctx *
+ctx_new (void)
+{
+  struct nft_ctx *ctx = nft_ctx_new (NFT_CTX_DEFAULT);
+  if (ctx)
+    {
+      nft_ctx_buffer_output (ctx);
+      nft_ctx_buffer_error (ctx);
+    }
+  return ctx;
+}
+
 /* Run an nft script (one transaction).  Caller holds st->lock. */
 static int
 run_locked (nft_state_t *st, const char *text, arca_error_t *err)
 {
+  if (st->ctx == NULL && (st->ctx = ctx_new ()) == NULL)
+    return arca_error_set (err, ARCA_ERR_INTERNAL, "cannot create an nftables context");
+  st->last_run_ns = time_mono_ns ();
   int r = nft_run_cmd_from_buffer (st->ctx, text);
   /* libnftables builds a cache of every table on the host for each run
    * (about 0.5 MB per table) and frees it at the end; glibc keeps those
@@ -449,15 +468,13 @@ nft_init (arca_net_t *net, arca_error_t *err)
   pthread_mutex_init (&st->lock, NULL);
   st->table = xstrdup (table);
   st->forward_drop = !net->ip_forward_no_drop;
-  st->ctx = nft_ctx_new (NFT_CTX_DEFAULT);
+  st->ctx = ctx_new ();
   if (st->ctx == NULL)
     {
       free (st->table);
       free (st);
       return arca_error_set (err, ARCA_ERR_INTERNAL, "cannot create an nftables context");
     }
-  nft_ctx_buffer_output (st->ctx);
-  nft_ctx_buffer_error (st->ctx);
   net->nft = st;
   return 0;
 }
@@ -499,10 +516,33 @@ nft_fini (arca_net_t *net)
       free (p->rules);
       free (p);
     }
-  nft_ctx_free (st->ctx);
+  if (st->ctx)
+    nft_ctx_free (st->ctx);
   pthread_mutex_destroy (&st->lock);
   free (st->table);
   free (st);
+}
+
+void
+nft_release_idle (arca_net_t *net, int64_t quiet_ns)
+{
+  nft_state_t *st = net->nft;
+  if (st == NULL)
+    return;
+  pthread_mutex_lock (&st->lock);
+  if (st->ctx && time_mono_ns () - st->last_run_ns >= quiet_ns)
+    {
+      /* under the lock: nft_ctx_free also empties libnftables' global
+       * interface cache, which a run in another context would read
+       * (nftables src/libnftables.c, src/iface.c).  It takes 20-30 ms,
+       * off the CPU: the close of its netlink socket waits for an RCU
+       * grace period. */
+      nft_ctx_free (st->ctx);
+      st->ctx = NULL;
+      malloc_trim (0);
+      log_debug ("nftables context released: no ruleset change for %lld s", (long long) (quiet_ns / 1000000000));
+    }
+  pthread_mutex_unlock (&st->lock);
 }
 
 int

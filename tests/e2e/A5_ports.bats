@@ -219,6 +219,28 @@ EOF
   assert_line_matches "^0\.0\.0\.0:$P\$"
 }
 
+@test "an idle daemon releases its nftables context; the next -p and network get their rules" {
+  # net_release_idle: 5 s after the last ruleset change (the daemon's idle
+  # tick is 1 s); the next change makes a new context
+  retry 150 0.1 grep -q "nftables context released" "$ARCA_T/daemon.log"
+  run docker run -d --name a5idle -p "$((P + 9)):80" busybox sleep 300
+  assert_success
+  run nft list table inet "$NFT_TABLE"
+  assert_success
+  assert_output_contains "tcp dport $((P + 9)) dnat ip to"
+  run docker network create a5idlenet
+  assert_success
+  local br
+  br=br-$(docker network inspect -f '{{.Id}}' a5idlenet | cut -c1-12)
+  run nft list table inet "$NFT_TABLE"
+  assert_output_contains "\"$br\""
+  docker rm -f a5idle >/dev/null
+  docker network rm a5idlenet >/dev/null
+  run nft list table inet "$NFT_TABLE"
+  assert_output_not_contains "tcp dport $((P + 9)) dnat"
+  assert_output_not_contains "\"$br\""
+}
+
 @test "UDP ports are published" {
   local port=$((P + 4)) pid
   run docker run -d --name a5udp -p "$port:90/udp" busybox sleep 600
