@@ -166,10 +166,15 @@ arca_engine_close (arca_engine_t *e)
   e->images = NULL;
 }
 
+/* How long the store must have been quiet before SQLite's page cache goes
+ * (arca_db_release_idle): as the daemon's idle malloc trim, a second. */
+#define STORE_QUIET_NS 1000000000LL
+
 void
 arca_engine_release_idle (arca_engine_t *e)
 {
   networks_release_idle (e);
+  arca_db_release_idle (e->db, STORE_QUIET_NS);
 }
 
 const arca_engine_options_t *arca_engine_options (arca_engine_t *e) { return &e->opts; }

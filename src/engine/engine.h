@@ -68,7 +68,8 @@ int arca_engine_open (const arca_engine_options_t *opts, arca_engine_t **out, ar
 void arca_engine_close (arca_engine_t *e);
 /* Called by the daemon's main thread about once a second: memory that only
  * a rare kind of request needs is given back once it has not been used for
- * a while (today the nftables context, networks_release_idle). */
+ * a while: the nftables context (networks_release_idle) and SQLite's page
+ * cache (arca_db_release_idle). */
 void arca_engine_release_idle (arca_engine_t *e);
 
 const arca_engine_options_t *arca_engine_options (arca_engine_t *e);

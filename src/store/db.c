@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -12,11 +13,14 @@
 #include "util/cleanup.h"
 #include "util/log.h"
 #include "util/strutil.h"
+#include "util/timeutil.h"
 
 struct arca_db
 {
   sqlite3 *handle;
   pthread_mutex_t lock;
+  int64_t last_use_ns; /* CLOCK_MONOTONIC at the last arca_db_unlock; lock */
+  bool used;           /* a statement ran since the last release; lock */
 };
 
 /* Each entry migrates from version i to i+1.  Never edit a shipped entry:
@@ -196,6 +200,23 @@ arca_db_unlock (arca_db_t *db)
 {
   if (defer_sync)
     set_synchronous (db, "PRAGMA synchronous=FULL");
+  db->last_use_ns = time_mono_ns ();
+  db->used = true;
+  pthread_mutex_unlock (&db->lock);
+}
+
+void
+arca_db_release_idle (arca_db_t *db, int64_t quiet_ns)
+{
+  pthread_mutex_lock (&db->lock);
+  if (db->used && time_mono_ns () - db->last_use_ns >= quiet_ns)
+    {
+      sqlite3_db_release_memory (db->handle);
+      db->used = false;
+      /* now: the daemon's idle trim runs only after API activity, and the
+       * last statement may have come from a monitor thread */
+      malloc_trim (0);
+    }
   pthread_mutex_unlock (&db->lock);
 }
 

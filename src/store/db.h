@@ -29,12 +29,19 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include "util/error.h"
 
 typedef struct arca_db arca_db_t;
 
 int arca_db_open (const char *path, arca_db_t **out, arca_error_t *err);
 void arca_db_close (arca_db_t *db);
+/* Once no statement has run for quiet_ns since the last call that freed
+ * something: SQLite's page cache (up to its default 2 MB; a 20 MB create
+ * body's row fills it) goes back to the heap (sqlite3_db_release_memory),
+ * to be read again from the kernel's page cache when next needed.  The
+ * daemon's idle tick (arca_engine_release_idle). */
+void arca_db_release_idle (arca_db_t *db, int64_t quiet_ns);
 
 /* Deferred sync, for the steps of one operation that ends in a commit of
  * its own (the commit point: a start's "running" row, an exit's record, a
