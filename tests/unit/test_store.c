@@ -844,6 +844,42 @@ test_defer_sync (void **state)
   assert_int_equal (synchronous_now (f), 2);
 }
 
+/* Bytes of heap SQLite holds (the test's only connection is the store's:
+ * the handle is private to src/store/). */
+static int64_t
+cache_used (fixture_t *f)
+{
+  (void) f;
+  return sqlite3_memory_used ();
+}
+
+static void
+test_release_idle (void **state)
+{
+  fixture_t *f = *state;
+  arca_error_t err;
+  /* a 1 MB value (a big create body's row) written and read back fills
+   * the page cache with its overflow pages */
+  _cleanup_free_ char *big = xmalloc0 (1024 * 1024 + 1);
+  memset (big, 'x', 1024 * 1024);
+  assert_int_equal (arca_db_meta_set (f->db, "big", big, &err), 0);
+  _cleanup_free_ char *got = NULL;
+  assert_int_equal (arca_db_meta_get (f->db, "big", &got, &err), 0);
+  int64_t full = cache_used (f);
+  assert_true (full > 512 * 1024);
+  /* not quiet for long enough: kept */
+  arca_db_release_idle (f->db, 3600LL * 1000000000LL);
+  assert_int_equal (cache_used (f), full);
+  /* quiet: given back */
+  arca_db_release_idle (f->db, 0);
+  assert_true (cache_used (f) < full - 768 * 1024);
+  /* and what it held is read again */
+  free (got);
+  got = NULL;
+  assert_int_equal (arca_db_meta_get (f->db, "big", &got, &err), 0);
+  assert_string_equal (got, big);
+}
+
 int
 main (void)
 {
@@ -858,6 +894,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_images_rows_errors, setup, teardown),
     cmocka_unit_test_setup_teardown (test_containers, setup, teardown),
     cmocka_unit_test_setup_teardown (test_defer_sync, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_release_idle, setup, teardown),
     cmocka_unit_test_setup_teardown (test_networks_and_claims, setup, teardown),
     cmocka_unit_test_setup_teardown (test_images_commit_all_or_nothing, setup, teardown),
   };
