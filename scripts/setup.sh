@@ -6,15 +6,17 @@ set -euo pipefail
 PKGS=(
   # binutils' readelf: scripts/soname.sh (the SONAMEs dlopened at first use)
   gcc binutils make meson ninja-build pkg-config
-  # dpkg-dev: scripts/setup-microhttpd.sh (dpkg-source, dpkg-buildflags)
-  dpkg-dev
+  # scripts/setup-static-libs.sh: dpkg-dev (dpkg-source, dpkg-buildflags),
+  # autotools (libarchive's Debian patches change its configure.ac), and
+  # the static archives of libarchive's compressors
+  dpkg-dev autoconf automake libtool libbz2-dev liblzma-dev libzstd-dev
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libarchive-dev
   libcurl4-gnutls-dev nettle-dev libnl-3-dev libnl-route-3-dev
   libnftables-dev libcap-dev libcmocka-dev libseccomp-dev
   libldns-dev zlib1g-dev libgnutls28-dev
   runc crun tini nftables
   bats busybox-static docker-registry jq util-linux procps iproute2 tmux
-  python3 curl zstd
+  python3 curl zstd bzip2 xz-utils
   qemu-system-x86
   docker-compose nodejs
   # openssl: tests/e2e/B6_remote.bats makes its TLS certificates with it;
@@ -51,7 +53,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 "$(dirname "$0")/setup-vm-kernel.sh"
-"$(dirname "$0")/setup-microhttpd.sh"
+"$(dirname "$0")/setup-static-libs.sh"
 
 # Node clients of the e2e tests (dockerode, testcontainers): installed from
 # the npm registry exactly as tests/node/package-lock.json pins them, once

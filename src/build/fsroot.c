@@ -14,12 +14,13 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#include <archive.h>
+#include <archive_entry.h>
 
 #include "build/ignore.h"
 #include "image/digest.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
-#include "util/lazy_archive.h"
 #include "util/log.h"
 #include "util/strutil.h"
 
@@ -551,8 +552,6 @@ pad_read (struct archive *a, void *ud, const void **buf)
 static int
 decompress_to (const char *tar_path, const char *dir, char **out, arca_error_t *err)
 {
-  if (arca_lazy_archive_load (err) < 0)
-    return -1;
   unsigned char magic[6] = { 0 };
   _cleanup_close_ int in = open (tar_path, O_RDONLY | O_CLOEXEC);
   if (in < 0)
@@ -595,8 +594,6 @@ decompress_to (const char *tar_path, const char *dir, char **out, arca_error_t *
 int
 root_untar (int rootfd, const char *dest, const char *tar_path, const root_untar_opts_t *o, arca_error_t *err)
 {
-  if (arca_lazy_archive_load (err) < 0)
-    return -1;
   _cleanup_free_ char *d = abs_clean (dest);
   _cleanup_close_ int dfd = root_mkdir_all (rootfd, d, 0755, NULL, err);
   if (dfd < 0)
@@ -674,8 +671,6 @@ out:
 int
 file_is_archive (int fd, arca_error_t *err)
 {
-  if (arca_lazy_archive_load (err) < 0)
-    return -1;
   int dup_fd = dup (fd);
   if (dup_fd < 0)
     return 0;

@@ -25,9 +25,10 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include <archive.h>
+#include <archive_entry.h>
 
 #include "util/cleanup.h"
-#include "util/lazy_archive.h"
 #include "util/strutil.h"
 #include "util/timeutil.h"
 
@@ -540,8 +541,6 @@ int
 archive_tar_write (int rootfd, const char *abs, const char *name,
                    int (*write_fn) (void *ctx, const void *data, size_t len), void *ctx, arca_error_t *err)
 {
-  if (arca_lazy_archive_load (err) < 0)
-    return -1;
   _cleanup_close_ int dfd = -1;
   _cleanup_free_ char *leaf = NULL;
   if (open_item (rootfd, abs, &dfd, &leaf) < 0)
@@ -846,8 +845,6 @@ int
 archive_tar_extract (int rootfd, const char *dest, const char *tar_path, const arca_extract_opts_t *o,
                      arca_error_t *err)
 {
-  if (arca_lazy_archive_load (err) < 0)
-    return -1;
   _cleanup_close_ int dfd = archive_open_in_root (rootfd, dest, O_PATH, 0);
   if (dfd < 0)
     {

@@ -13,6 +13,8 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <archive.h>
+#include <archive_entry.h>
 
 #include "engine/archive.h"
 #include "engine/commit.h"
@@ -21,7 +23,6 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/json.h"
-#include "util/lazy_archive.h"
 #include "util/log.h"
 #include "util/stdcopy.h"
 #include "util/strutil.h"
@@ -253,8 +254,6 @@ be_write_upper_layer (void *ctx, const char *upper, int fd, arca_error_t *err)
 static int
 dirs_tar (const char *path, const char *rel, arca_error_t *err)
 {
-  if (arca_lazy_archive_load (err) < 0)
-    return -1;
   struct archive *a = archive_write_new ();
   archive_write_set_format_pax_restricted (a);
   if (archive_write_open_filename (a, path) != ARCHIVE_OK)

@@ -16,6 +16,8 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#include <archive.h>
+#include <archive_entry.h>
 
 #include "build/build.h"
 #include "engine/events.h"
@@ -25,7 +27,6 @@
 #include "util/env.h"
 #include "util/fs.h"
 #include "util/json.h"
-#include "util/lazy_archive.h"
 #include "util/log.h"
 #include "util/strutil.h"
 
@@ -602,8 +603,6 @@ int
 container_export_write (arca_export_t *x, int (*write_fn) (void *ctx, const void *data, size_t len), void *ctx,
                         arca_error_t *err)
 {
-  if (arca_lazy_archive_load (err) < 0)
-    return -1;
   _cleanup_close_ int fd = open_dir (x->mnt, err);
   if (fd < 0)
     return -1;
@@ -633,8 +632,6 @@ typedef struct
 static int
 write_layer (void *ctx, int out_fd, arca_error_t *err)
 {
-  if (arca_lazy_archive_load (err) < 0)
-    return -1;
   layer_ctx_t *l = ctx;
   _cleanup_close_ int fd = open_dir (l->upper, err);
   if (fd < 0)

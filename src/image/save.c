@@ -16,11 +16,12 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <archive.h>
+#include <archive_entry.h>
 
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/json.h"
-#include "util/lazy_archive.h"
 #include "util/log.h"
 #include "util/strutil.h"
 
@@ -257,8 +258,6 @@ write_all (int fd, const char *buf, size_t len)
 static int
 decompress (const char *src, const char *dst, char diff_id[DIGEST_BUF], arca_error_t *err)
 {
-  if (arca_lazy_archive_load (err) < 0)
-    return -1;
   struct archive *a = archive_read_new ();
   archive_read_support_filter_all (a);
   archive_read_support_format_raw (a);
@@ -481,8 +480,6 @@ write_archive (arca_image_save_t *sv, writer_t *w, arca_error_t *err)
 int
 image_save_write (arca_image_save_t *sv, arca_image_save_sink_fn sink, void *ctx, arca_error_t *err)
 {
-  if (arca_lazy_archive_load (err) < 0)
-    return -1;
   writer_t w = { .sink = sink, .ctx = ctx, .written = json_object () };
   w.mtime = time (NULL);
   w.a = archive_write_new ();

@@ -9,9 +9,10 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#include <archive.h>
+#include <archive_entry.h>
 
 #include "util/cleanup.h"
-#include "util/lazy_archive.h"
 #include "util/log.h"
 #include "util/strutil.h"
 
@@ -225,8 +226,6 @@ static int
 run_job (job_t *j)
 {
   arca_error_t *err = &j->err;
-  if (arca_lazy_archive_load (err) < 0)
-    return -1;
   int ret = -1;
   struct archive *outer = NULL, *in = NULL, *out = NULL;
   src_t src = { .fd = -1 };

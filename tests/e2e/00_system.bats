@@ -215,7 +215,7 @@ host_go_arch() {
   # scripts/run-e2e.sh builds it (scripts/test-path.py); a command that a fresh
   # machine lacks must fail here rather than on CI.
   [ "${ARCA_E2E_HOST_PATH:-0}" = 1 ] && skip "ARCA_E2E_HOST_PATH=1 keeps the host PATH"
-  for c in nft ip runc crun bats curl jq python3 docker docker-registry zstd tmux; do
+  for c in nft ip runc crun bats curl jq python3 docker docker-registry zstd bzip2 xz tmux; do
     command -v "$c" >/dev/null || fail "$c (installed by setup.sh) is not on the test PATH"
   done
   # Present on development machines but installed by no package setup.sh lists.
