@@ -41,6 +41,7 @@ ARCHIVE_CONFIGURE=(--disable-shared --enable-static --disable-bsdtar --disable-b
 # apt_source SRCPKG VERSION WORK: the unpacked source in WORK/src.
 apt_source() {
   local pkg=$1 version=$2 work=$3 codename
+  # shellcheck source=/dev/null
   codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
   mkdir -p "$work/apt/lists/partial" "$work/apt/parts"
   cat >"$work/apt/sources.list" <<EOS
