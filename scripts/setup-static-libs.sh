@@ -38,17 +38,32 @@ ARCHIVE_CONFIGURE=(--disable-shared --enable-static --disable-bsdtar --disable-b
                    --without-mbedtls --without-cng --without-lz4 --without-lzo2 --without-libb2
                    --with-zlib --with-bz2lib --with-lzma --with-zstd)
 
+# deb-src lines for the Debian archives apt already uses (its mirrors and
+# suites as `apt-cache policy` lists them: the release, its updates and its
+# security archive), checked with Debian's archive keyring.
+debian_src_lines() {
+  apt-cache policy | awk '
+    $1 ~ /^[0-9]+$/ && $2 ~ /^(https?|file):/ && $3 ~ /\// { uri = $2; split($3, sc, "/"); next }
+    uri != "" && /release / && /o=Debian/ {
+      print "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] " uri " " sc[1] " " sc[2]
+    }
+    { uri = "" }' | sort -u
+}
+
 # apt_source SRCPKG VERSION WORK: the unpacked source in WORK/src.
 apt_source() {
-  local pkg=$1 version=$2 work=$3 codename
-  # shellcheck source=/dev/null
-  codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
+  local pkg=$1 version=$2 work=$3
   mkdir -p "$work/apt/lists/partial" "$work/apt/parts"
-  cat >"$work/apt/sources.list" <<EOS
-deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $codename main
-deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $codename-updates main
-deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security $codename-security main
-EOS
+  debian_src_lines >"$work/apt/sources.list"
+  if [ ! -s "$work/apt/sources.list" ]; then
+    # no package lists yet (a fresh or cleaned image): fetch them first
+    apt-get update -qq
+    debian_src_lines >"$work/apt/sources.list"
+  fi
+  if [ ! -s "$work/apt/sources.list" ]; then
+    echo "setup-static-libs: apt uses no Debian archive to fetch $pkg's source from" >&2
+    exit 1
+  fi
   local opts=(-o Dir::Etc::SourceList="$work/apt/sources.list" -o Dir::Etc::SourceParts="$work/apt/parts"
               -o Dir::State::Lists="$work/apt/lists" -o APT::Sandbox::User=root -qq)
   apt-get "${opts[@]}" update
@@ -56,12 +71,13 @@ EOS
   (cd "$work" && dpkg-source --no-check -q -x ./*.dsc src >/dev/null)
 }
 
-# build NAME DEVPKG PREPARE MAKEDIR CONFIGURE...: libNAME.a and its headers
+# build NAME DEVPKG PREPARE MAKEDIRS CONFIGURE...: libNAME.a and its headers
 # into $TOP/NAME, unless already there for the installed DEVPKG's source
 # version.  PREPARE runs in the source first (Debian's dh_autoreconf step,
-# where its patches change configure.ac or Makefile.am).
+# where its patches change configure.ac or Makefile.am); MAKEDIRS (a
+# space-separated list) are built and installed in turn.
 build() {
-  local name=$1 devpkg=$2 prepare=$3 makedir=$4
+  local name=$1 devpkg=$2 prepare=$3 makedirs=$4
   shift 4
   local dir=$TOP/$name src version want work
   src=$(dpkg-query -W -f='${source:Package}' "$devpkg")
@@ -87,8 +103,11 @@ build() {
     export DEB_BUILD_MAINT_OPTIONS=hardening=+all
     CFLAGS=$(dpkg-buildflags --get CFLAGS) LDFLAGS=$(dpkg-buildflags --get LDFLAGS) \
       CPPFLAGS=$(dpkg-buildflags --get CPPFLAGS) ./configure --quiet --prefix="$work/out" "$@" >/dev/null
-    make -s -j"$(nproc)" -C "$makedir" >/dev/null 2>&1 || make -C "$makedir" >&2
-    make -s -C "$makedir" install >/dev/null
+    local d
+    for d in $makedirs; do
+      make -s -j"$(nproc)" -C "$d" >/dev/null 2>&1 || make -C "$d" >&2
+      make -s -C "$d" install >/dev/null
+    done
   )
   mkdir -p "$work/final"
   cp -r "$work/out/lib" "$work/out/include" "$work/final/"
@@ -109,7 +128,7 @@ refuse_calls() {
   fi
 }
 
-build microhttpd libmicrohttpd-dev : src/microhttpd "${MHD_CONFIGURE[@]}"
+build microhttpd libmicrohttpd-dev : "src/microhttpd src/include" "${MHD_CONFIGURE[@]}"
 refuse_calls microhttpd gnutls_
 build archive libarchive-dev "sh build/autogen.sh" . "${ARCHIVE_CONFIGURE[@]}"
 refuse_calls archive xml
