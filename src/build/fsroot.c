@@ -4,6 +4,8 @@
  * resolve as it would inside the container, never on the host. */
 #include "build/fsroot.h"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,8 +16,6 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
-#include <archive.h>
-#include <archive_entry.h>
 
 #include "build/ignore.h"
 #include "image/digest.h"

@@ -12,6 +12,8 @@
  * either followed inside the root or not at all. */
 #include "engine/archive.h"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -25,8 +27,6 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
-#include <archive.h>
-#include <archive_entry.h>
 
 #include "util/cleanup.h"
 #include "util/strutil.h"

@@ -4,6 +4,8 @@
  * archive.h), the same path `docker run` takes. */
 #include "engine/build.h"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -13,8 +15,6 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <archive.h>
-#include <archive_entry.h>
 
 #include "engine/archive.h"
 #include "engine/commit.h"

@@ -4,6 +4,8 @@
  * overlay whiteout format, daemon/commit.go). */
 #include "engine/commit.h"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,8 +18,6 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
-#include <archive.h>
-#include <archive_entry.h>
 
 #include "build/build.h"
 #include "engine/events.h"

@@ -10,14 +10,14 @@
  * needs the size up front. */
 #include "image/store_internal.h"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <archive.h>
-#include <archive_entry.h>
 
 #include "util/cleanup.h"
 #include "util/fs.h"

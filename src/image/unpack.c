@@ -1,5 +1,7 @@
 #include "image/unpack.h"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -9,8 +11,6 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
-#include <archive.h>
-#include <archive_entry.h>
 
 #include "util/cleanup.h"
 #include "util/log.h"
