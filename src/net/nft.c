@@ -527,9 +527,10 @@ void
 nft_release_idle (arca_net_t *net, int64_t quiet_ns)
 {
   nft_state_t *st = net->nft;
-  if (st == NULL)
+  /* a ruleset being changed is not idle: the daemon's main thread never
+   * waits for one */
+  if (st == NULL || pthread_mutex_trylock (&st->lock) != 0)
     return;
-  pthread_mutex_lock (&st->lock);
   if (st->ctx && time_mono_ns () - st->last_run_ns >= quiet_ns)
     {
       /* under the lock: nft_ctx_free also empties libnftables' global

@@ -208,7 +208,9 @@ arca_db_unlock (arca_db_t *db)
 void
 arca_db_release_idle (arca_db_t *db, int64_t quiet_ns)
 {
-  pthread_mutex_lock (&db->lock);
+  /* a store in use is not idle: the daemon's main thread never waits */
+  if (pthread_mutex_trylock (&db->lock) != 0)
+    return;
   if (db->used && time_mono_ns () - db->last_use_ns >= quiet_ns)
     {
       sqlite3_db_release_memory (db->handle);
