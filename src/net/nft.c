@@ -94,7 +94,8 @@ typedef struct
   pthread_mutex_t lock;      /* guards everything below; held across nft calls
                                 (libnftables contexts are not thread-safe) */
   char *table;
-  struct nft_ctx *ctx;       /* NULL while released (nft_release_idle) */
+  struct nft_ctx *ctx;       /* made by a run; NULL until then and once
+                                released (nft_release_idle) */
   int64_t last_run_ns;       /* CLOCK_MONOTONIC of the last run */
   bool forward_drop;         /* !ipForwardNoDrop */
   bool started;              /* nft_start done: every change is applied */
@@ -468,13 +469,7 @@ nft_init (arca_net_t *net, arca_error_t *err)
   pthread_mutex_init (&st->lock, NULL);
   st->table = xstrdup (table);
   st->forward_drop = !net->ip_forward_no_drop;
-  st->ctx = ctx_new ();
-  if (st->ctx == NULL)
-    {
-      free (st->table);
-      free (st);
-      return arca_error_set (err, ARCA_ERR_INTERNAL, "cannot create an nftables context");
-    }
+  /* the context is made by the first run (nft_start's, at start-up) */
   net->nft = st;
   return 0;
 }
@@ -531,7 +526,8 @@ nft_release_idle (arca_net_t *net, int64_t quiet_ns)
    * waits for one */
   if (st == NULL || pthread_mutex_trylock (&st->lock) != 0)
     return;
-  if (st->ctx && time_mono_ns () - st->last_run_ns >= quiet_ns)
+  bool release = st->ctx && time_mono_ns () - st->last_run_ns >= quiet_ns;
+  if (release)
     {
       /* under the lock: nft_ctx_free also empties libnftables' global
        * interface cache, which a run in another context would read
@@ -540,10 +536,13 @@ nft_release_idle (arca_net_t *net, int64_t quiet_ns)
        * grace period. */
       nft_ctx_free (st->ctx);
       st->ctx = NULL;
+    }
+  pthread_mutex_unlock (&st->lock);
+  if (release)
+    {
       malloc_trim (0);
       log_debug ("nftables context released: no ruleset change for %lld s", (long long) (quiet_ns / 1000000000));
     }
-  pthread_mutex_unlock (&st->lock);
 }
 
 int

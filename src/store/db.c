@@ -211,15 +211,17 @@ arca_db_release_idle (arca_db_t *db, int64_t quiet_ns)
   /* a store in use is not idle: the daemon's main thread never waits */
   if (pthread_mutex_trylock (&db->lock) != 0)
     return;
-  if (db->used && time_mono_ns () - db->last_use_ns >= quiet_ns)
+  bool release = db->used && time_mono_ns () - db->last_use_ns >= quiet_ns;
+  if (release)
     {
       sqlite3_db_release_memory (db->handle);
       db->used = false;
-      /* now: the daemon's idle trim runs only after API activity, and the
-       * last statement may have come from a monitor thread */
-      malloc_trim (0);
     }
   pthread_mutex_unlock (&db->lock);
+  /* now, and without the lock: the daemon's idle trim runs only after API
+   * activity, and the last statement may have come from a monitor thread */
+  if (release)
+    malloc_trim (0);
 }
 
 static int

@@ -1,7 +1,5 @@
 /* See chunkpool.h. */
 #include <pthread.h>
-#include <stdbool.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
